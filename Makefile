@@ -1,0 +1,106 @@
+# Stampede build. `make deps` installs Debian packages; `make` builds bin/; `make test`
+# runs unit + integration tests; `make demo` runs the ERP scenario against the bundled
+# target; `make bench` compares against wrk and Locust; `make fuzz` builds fuzz targets.
+# SAN=1 builds everything with ASan+UBSan into bin-san/ and obj-san/.
+
+PKGS      := libevent libevent_pthreads libcurl msgpack yaml-0.1 jansson
+DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libnng-dev \
+             libmsgpack-dev libyaml-dev libjansson-dev libcmocka-dev libwslay-dev \
+             python3 curl
+BENCH_PKGS := wrk python3-locust nginx-light util-linux procps
+FUZZ_PKGS := clang libclang-rt-14-dev
+
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+CC        ?= cc
+ifeq ($(SAN),1)
+  O       := obj-san
+  B       := bin-san
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  OPT     := -O1
+else
+  O       := obj
+  B       := bin
+  SANFLAGS :=
+  OPT     := -O2
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# nng 1.5 in Debian ships no pkg-config file: link it by name.
+CFLAGS    ?= $(OPT) -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+             -I. -pthread -D_GNU_SOURCE -DSTAMPEDE_VERSION='"$(VERSION)"' $(SANFLAGS) $(PKG_CFLAGS)
+LDFLAGS   += -pthread $(SANFLAGS)
+LDLIBS    += $(PKG_LIBS) -lnng -lm
+
+LIB_SRC   := $(filter-out %/main.c,$(wildcard common/*.c proto/*.c worker/*.c master/*.c cli/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(O)/%.o)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+MAINS     := $(B)/stampede $(B)/stampede-target
+
+.PHONY: all deps deps-bench deps-fuzz test unit integration demo bench fuzz clean
+all: $(MAINS)
+
+ifneq ($(Q),)
+else
+Q := @
+endif
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/libstampede.a: $(LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/stampede: $(O)/cli/main.o $(O)/libstampede.a
+	@mkdir -p $(dir $@)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/stampede-target: $(O)/tests/target/target.o $(O)/libstampede.a
+	@mkdir -p $(dir $@)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(O)/tests/unit/%.o $(O)/libstampede.a
+	@mkdir -p $(dir $@)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+# --- set-up ---------------------------------------------------------------------
+deps:
+	@sh tests/deps.sh $(DEB_PKGS)
+deps-bench:
+	@sh tests/deps.sh $(DEB_PKGS) $(BENCH_PKGS)
+deps-fuzz:
+	@sh tests/deps.sh $(FUZZ_PKGS)
+
+# --- tests ----------------------------------------------------------------------
+test: deps
+	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) unit integration
+
+unit: $(UNIT_BIN)
+	@sh tests/run_unit.sh $(UNIT_BIN)
+
+integration: $(MAINS)
+	@BIN=$(B) sh tests/integration/run_all.sh
+
+demo: deps
+	$(MAKE) all
+	@sh tests/demo.sh $(B)
+
+bench: deps deps-bench
+	$(MAKE) all
+	@sh tests/bench/bench.sh $(B)
+
+fuzz: deps deps-fuzz
+	@sh tests/fuzz/build.sh
+
+clean:
+	rm -rf obj obj-san bin bin-san

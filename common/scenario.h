@@ -1,0 +1,163 @@
+/* Scenario: the parsed, validated form of a scenario YAML file (DESIGN.md "Scenario").
+ * Built by scenario_parse on one thread, then immutable and shared read-only by every
+ * engine thread. Everything reachable from a scenario is owned by it: scenario_free
+ * releases it all.
+ *
+ * Errors: the first problem found is reported in sc_error with file, 1-based line and
+ * column, what was expected, and a hint (the nearest known key for a typo). Unknown
+ * keys are errors, never ignored. `ws` steps and the open model parse but are refused
+ * with "not yet supported". */
+#ifndef COMMON_SCENARIO_H
+#define COMMON_SCENARIO_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/capture.h"
+#include "common/data.h"
+#include "common/tmpl.h"
+
+typedef struct sc_error {
+    char file[256];
+    int  line, col;             /* 1-based; 0 when not about a place in the file */
+    char msg[512];
+    char hint[256];             /* may be empty */
+} sc_error;
+/* "file:line:col: error: msg\n  hint: hint\n" into buf. */
+void sc_error_format(const sc_error *e, char *buf, size_t cap);
+
+typedef struct sc_header { char *name; tmpl *value; } sc_header;
+
+typedef enum { CAP_JSON, CAP_HEADER, CAP_REGEX } sc_capture_kind;
+typedef struct sc_capture {
+    char           *var;        /* variable name, owned */
+    int             slot;       /* tmpl_syms slot */
+    sc_capture_kind kind;
+    char           *expr;       /* path / header name / regex as written, owned */
+    jpath          *path;       /* CAP_JSON */
+    capre          *re;         /* CAP_REGEX */
+} sc_capture;
+
+#define SC_MAX_STATUS 8
+typedef struct sc_expect {
+    int      status[SC_MAX_STATUS]; /* accepted statuses; nstatus 0: any status < 400 */
+    int      nstatus;
+    jpath   *json_path;         /* with json_equals: value text must equal it */
+    char    *json_path_text;
+    char    *json_equals;
+    char    *contains;          /* body must contain this text */
+} sc_expect;
+
+typedef struct sc_http {
+    char      *name;            /* explicit stats name, or NULL: method + templated path */
+    char      *method;          /* upper case */
+    tmpl      *url;             /* absolute, or a path joined to the target */
+    sc_header *headers;         /* defaults merged in (the step's win) */
+    int        nheaders;
+    tmpl      *body;            /* NULL: none; json bodies are JSON text with escaped holes */
+    bool       json_body;       /* adds Content-Type: application/json unless set */
+    uint64_t   timeout_ms;
+    sc_expect  expect;
+    sc_capture *captures;
+    int        ncaptures;
+} sc_http;
+
+typedef struct sc_step sc_step;
+typedef enum { STEP_HTTP, STEP_THINK, STEP_LOOP, STEP_GROUP } sc_step_kind;
+struct sc_step {
+    sc_step_kind kind;
+    int          line, col;     /* where it was written, 1-based */
+    union {
+        sc_http http;
+        struct { uint64_t min_ms, max_ms; } think;          /* fixed when equal */
+        struct { int64_t count; sc_step *steps; int nsteps; } loop; /* count -1: forever */
+        struct { char *name; sc_step *steps; int nsteps; } group;
+    } u;
+};
+
+typedef struct sc_profile {
+    char    *name;
+    uint32_t weight;            /* >= 1; default 1 */
+    sc_step *flow;
+    int      nflow;
+} sc_profile;
+
+typedef struct sc_stage {
+    uint64_t duration_ms;
+    uint32_t users;             /* target at the end of the stage (linear from the previous) */
+} sc_stage;
+
+typedef enum { TH_P50, TH_P90, TH_P95, TH_P99, TH_P999, TH_MIN, TH_MAX, TH_MEAN,
+               TH_ERROR_RATE, TH_RPS, TH_REQUESTS, TH_FAILURES } sc_metric;
+typedef enum { OP_LT, OP_LE, OP_GT, OP_GE } sc_op;
+typedef struct sc_threshold {
+    char     *expr;             /* as written */
+    char     *name;             /* request name it is about, or NULL: all requests */
+    sc_metric metric;
+    sc_op     op;
+    double    value;            /* ms for latencies, a fraction for error_rate, else plain */
+    int       line, col;
+} sc_threshold;
+
+typedef struct scenario {
+    char        *file;          /* path it came from */
+    char        *name;
+    char        *target;        /* base URL, no trailing slash */
+    sc_header   *default_headers;
+    int          ndefault_headers;
+    uint64_t     default_timeout_ms;   /* 10 s when not given */
+    bool         http2;         /* defaults.http2: negotiate HTTP/2 (ALPN, or prior knowledge for http://) */
+    bool         insecure;      /* defaults.insecure: do not verify TLS certificates */
+    bool         follow_redirects; /* defaults.follow_redirects (off by default) */
+    sc_stage    *stages;
+    int          nstages;
+    uint64_t     graceful_stop_ms;     /* 30 s when not given */
+    data_set     data;
+    sc_profile  *profiles;
+    int          nprofiles;
+    uint32_t     total_weight;
+    int         *profile_seq;   /* total_weight entries: profile of user k is profile_seq[k % total_weight] */
+    sc_threshold *thresholds;
+    int          nthresholds;
+    tmpl_syms    syms;          /* capture variables */
+} scenario;
+
+/* Reads a data file named in the scenario (relative paths are relative to the scenario's
+ * directory). Returns 0 with a malloc'd buffer the parser frees, or -1 with a message.
+ * NULL loader: read from disk. */
+typedef int (*sc_read_fn)(void *ud, const char *path, char **data, size_t *len,
+                          char *err, size_t errcap);
+
+/* `--set key.path=value` overrides: applied to the YAML tree before validation, so an
+ * override is checked like a written value. A path names an existing scalar
+ * (e.g. target, load.graceful_stop, load.stages.0.users, defaults.timeout) or a new
+ * key under an existing mapping. */
+typedef struct sc_set { const char *key, *value; } sc_set;
+
+/* Parses text[len] (named file for messages). Returns the scenario, or NULL with *err. */
+scenario *scenario_parse(const char *text, size_t len, const char *file,
+                         const sc_set *sets, int nsets,
+                         sc_read_fn read, void *read_ud, sc_error *err);
+/* Reads path and parses it. */
+scenario *scenario_load(const char *path, const sc_set *sets, int nsets, sc_error *err);
+void      scenario_free(scenario *sc);
+
+/* -u/-r/-t (Locust's meaning): one linear ramp from 0 to users at rate users/s, then held
+ * so that the whole run lasts duration_ms (the ramp counts toward it; a ramp longer than
+ * the duration is cut). users 0 keeps the scenario's peak; rate 0 means "all at once";
+ * duration 0 keeps the scenario's total duration. */
+void scenario_override_load(scenario *sc, uint32_t users, double rate, uint64_t duration_ms);
+/* Target users at t_ms after the start (linear within a stage), and the total length. */
+uint32_t scenario_users_at(const scenario *sc, uint64_t t_ms);
+uint64_t scenario_duration_ms(const scenario *sc);
+uint32_t scenario_peak_users(const scenario *sc);
+/* Profile of global user k (0-based): smooth weighted round-robin over the weights, so
+ * every prefix of users follows the weights as closely as integers allow. */
+int      scenario_profile_of(const scenario *sc, uint64_t k);
+/* Checks run-time requirements known once the peak is known (unique feeders need
+ * peak users <= rows). 0 or -1 with err. */
+int      scenario_check_run(const scenario *sc, sc_error *err);
+/* Parses one threshold expression ("p95 < 500ms", "login: p99 < 1s", "error_rate < 0.1%"). */
+int      scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, size_t errcap,
+                                  char *hint, size_t hintcap);
+const char *scenario_metric_name(sc_metric m);
+#endif

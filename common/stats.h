@@ -1,0 +1,80 @@
+/* A statistics shard: what one engine thread measured during one interval. Entries are
+ * keyed by (method, name) as Locust's Type/Name; ids are stable for the run, so a VU
+ * step resolves its entry once and records by id afterwards.
+ *
+ * Bounds: at most name_cap entries; further names fold into one overflow entry named
+ * STATS_OVERFLOW_NAME (its method "*"), and names_folded counts how many distinct names
+ * were folded. Errors are kept per (entry, kind, detail) up to STATS_ERR_CAP rows; more
+ * fold into one row of kind ERR_OTHER detail "(more error kinds)".
+ *
+ * Thread: one engine thread owns a shard; nothing locks. The interval counters are
+ * reset by stats_shard_reset after the shard has been encoded (proto/msg.h), keeping
+ * names and histogram chunks: steady state allocates nothing. Memory: see hist.h. */
+#ifndef COMMON_STATS_H
+#define COMMON_STATS_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "common/hist.h"
+
+#define STATS_NAME_MAX      128         /* bytes of a name, including NUL */
+#define STATS_METHOD_MAX    12
+#define STATS_DETAIL_MAX    64
+#define STATS_ERR_CAP       256
+#define STATS_DEFAULT_NAME_CAP 500
+#define STATS_OVERFLOW_NAME "(other names)"
+
+typedef enum {
+    ERR_CONNECT = 0, ERR_TIMEOUT, ERR_TLS, ERR_HTTP_STATUS, ERR_EXPECT, ERR_WS_CLOSE,
+    ERR_CANCELLED, ERR_OTHER, ERR_KIND_COUNT
+} stats_err_kind;
+const char *stats_err_kind_name(stats_err_kind k);        /* "connect", "timeout", ... */
+int         stats_err_kind_parse(const char *s);           /* kind or -1 */
+
+typedef struct stats_entry {
+    char     method[STATS_METHOD_MAX];
+    char     name[STATS_NAME_MAX];
+    uint64_t requests;          /* this interval, failures included */
+    uint64_t failures;
+    uint64_t bytes;             /* response body bytes */
+    hist     lat;               /* latency of every request (successes and failures) */
+} stats_entry;
+
+typedef struct stats_err {
+    uint32_t       entry;
+    stats_err_kind kind;
+    char           detail[STATS_DETAIL_MAX];
+    uint64_t       count;       /* this interval */
+} stats_err;
+
+typedef struct stats_shard {
+    stats_entry *entries;       /* name_cap + 1 slots allocated at init */
+    uint32_t     nentries, name_cap;
+    uint32_t    *index;         /* open-addressing hash: entry id + 1, 0 empty */
+    uint32_t     index_mask;
+    int32_t      overflow_id;   /* -1 until the first folded name */
+    uint64_t     names_folded;  /* distinct names folded into the overflow entry */
+    stats_err    errs[STATS_ERR_CAP];
+    uint32_t     nerrs;
+    uint64_t     cancelled;     /* requests cut short by stop, this interval */
+    uint32_t     users;         /* active VUs at the end of the interval (set by the engine) */
+} stats_shard;
+
+/* Allocates the entry table and index up front. 0, or -1 on ENOMEM. */
+int  stats_shard_init(stats_shard *s, uint32_t name_cap);
+void stats_shard_fini(stats_shard *s);
+/* Entry id of (method, name), created when new; the overflow id when full. Never fails
+ * (the overflow entry is pre-allocated). Hashes the strings: resolve once per step. */
+uint32_t stats_id(stats_shard *s, const char *method, const char *name);
+/* Hot path. */
+void stats_record(stats_shard *s, uint32_t id, uint64_t latency_us, uint64_t bytes, bool failed);
+void stats_error(stats_shard *s, uint32_t id, stats_err_kind kind, const char *detail);
+/* Zeroes the interval counters, keeps names, ids and histogram chunks. */
+void stats_shard_reset(stats_shard *s);
+/* Heap bytes held (entry table, index, histogram chunks). */
+size_t stats_shard_bytes(const stats_shard *s);
+
+/* Default request name: METHOD is separate; the name is the URL's path (no query), with
+ * path segments that are all digits, hex of 16+ chars, or UUIDs replaced by "{id}".
+ * Writes at most cap bytes including NUL. */
+void stats_default_name(const char *url, char *out, size_t cap);
+#endif

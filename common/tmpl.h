@@ -1,0 +1,80 @@
+/* Templates: text with {{ expr }} holes, compiled once when the scenario is parsed and
+ * rendered by a virtual user into a buffer the user owns. Rendering never allocates.
+ *
+ * Expressions (whitespace inside the braces is ignored):
+ *   name              a capture variable (set by a step's `capture`)
+ *   feeder.column     the VU's current row of a `data` feeder
+ *   rand_int(a, b)    uniform integer in [a, b] from the VU's own generator
+ *   uuid() | uuid     random version-4 UUID
+ *   counter() | counter  an integer unique across the run: per-thread sequence interleaved
+ *                     by global thread index (no shared state, unique across workers)
+ *   user_id           the VU's global 1-based id (stable for the run, unique across workers)
+ *   env("NAME") | env(NAME)  the environment variable, read once at compile time
+ * An unset capture variable renders as the empty string (the request goes out, and the
+ * target's answer, say 401, is what the results show).
+ *
+ * Ownership: a tmpl is heap memory owned by whoever compiled it (the scenario). The
+ * symbol table belongs to the scenario and outlives its templates. Thread-safe to
+ * render concurrently (templates are immutable after compile). */
+#ifndef COMMON_TMPL_H
+#define COMMON_TMPL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct data_set;
+
+/* Names a template may refer to: capture variables (slot = index) and data feeders. */
+typedef struct tmpl_syms {
+    char   **vars;              /* capture variable names, owned */
+    uint32_t nvars, cap;
+    const struct data_set *data; /* borrowed; may be NULL */
+} tmpl_syms;
+/* Adds name if new; returns its slot, or -1 on allocation failure. */
+int  tmpl_syms_add(tmpl_syms *s, const char *name);
+int  tmpl_syms_find(const tmpl_syms *s, const char *name);      /* slot or -1 */
+void tmpl_syms_fini(tmpl_syms *s);
+
+typedef enum { TMPL_RAW = 0, TMPL_JSON = 1 } tmpl_escape; /* JSON: holes are JSON-string-escaped */
+
+typedef struct tmpl tmpl;
+
+/* Compiles text[len]. On error returns NULL, writes a message and a hint (e.g. the
+ * nearest known name for a typo; may be empty) and sets *err_off to the byte offset
+ * in text where the problem is. */
+tmpl *tmpl_compile(const char *text, size_t len, tmpl_escape esc, const tmpl_syms *syms,
+                   char *err, size_t errcap, char *hint, size_t hintcap, size_t *err_off);
+void  tmpl_free(tmpl *t);                      /* NULL is harmless */
+/* A template with no holes: its text (NUL-terminated, owned by t), else NULL. */
+const char *tmpl_static(const tmpl *t, size_t *len);
+
+/* A capture value: a growable buffer owned by the VU. It grows to its high-water mark
+ * and is then reused, so steady-state capturing allocates nothing. */
+typedef struct tmpl_val {
+    char    *p;                 /* NUL-terminated when set */
+    uint32_t len, cap;
+    bool     set;
+} tmpl_val;
+int  tmpl_val_set(tmpl_val *v, const char *p, size_t n);    /* 0, or -1 on ENOMEM */
+void tmpl_val_fini(tmpl_val *v);
+
+/* Everything a render reads; owned by the VU (and its engine thread). */
+typedef struct tmpl_ctx {
+    uint64_t        user_id;    /* global, 1-based */
+    uint64_t       *rng;        /* VU's xorshift64* state, never 0 */
+    uint64_t       *counter;    /* thread's sequence, incremented per use */
+    uint32_t        thread_index, threads_total; /* counter = seq * threads_total + thread_index + 1 */
+    const tmpl_val *vars;       /* one per capture slot */
+    const uint32_t *rows;       /* current row per feeder */
+    const struct data_set *data;
+} tmpl_ctx;
+
+/* Renders into buf[cap] and returns the full length; when it is >= cap the output was
+ * cut and the caller grows buf and renders again. buf is NUL-terminated when cap > 0. */
+size_t tmpl_render(const tmpl *t, const tmpl_ctx *c, char *buf, size_t cap);
+
+/* Shared helpers. */
+uint64_t tmpl_rng_next(uint64_t *state);                   /* xorshift64* */
+/* Levenshtein-nearest of cands[n] to word within distance 3, or NULL. */
+const char *tmpl_nearest(const char *word, const char *const *cands, size_t n);
+#endif

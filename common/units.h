@@ -1,0 +1,12 @@
+/* Units as data (wrk's units.c): durations "250ms", "10s", "5m", "1h", "1h30m", a bare
+ * number meaning seconds; percentages "0.1%". Pure functions, no allocation. */
+#ifndef COMMON_UNITS_H
+#define COMMON_UNITS_H
+#include <stdbool.h>
+#include <stdint.h>
+/* 0 and *out_ms on success; -1 on a malformed text (nothing written). Accepts us/ms/s/m/h,
+ * fractional values ("1.5s"), and concatenations ("1h30m"). */
+int units_duration_ms(const char *text, uint64_t *out_ms);
+/* Formats a duration compactly ("1.5s", "5m", "250ms") into buf. */
+char *units_format_ms(uint64_t ms, char *buf, unsigned cap);
+#endif

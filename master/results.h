@@ -1,0 +1,62 @@
+/* The results folder of a run (DESIGN.md "Results"): written as the run goes
+ * (stats_history.csv gets a row per interval, flushed, so an interrupted 24 h run keeps
+ * everything up to its last interval) and completed at the end (summary.json, stats.csv,
+ * failures.csv, junit.xml). Column names and order of the CSVs are Locust's (2.x):
+ *   stats.csv:         Type,Name,Request Count,Failure Count,Median Response Time,
+ *                      Average Response Time,Min Response Time,Max Response Time,
+ *                      Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,
+ *                      95%,98%,99%,99.9%,99.99%,100%   (one row per name, then Aggregated)
+ *   stats_history.csv: Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,...,100%,
+ *                      Total Request Count,Total Failure Count,Total Median Response Time,
+ *                      Total Average Response Time,Total Min Response Time,
+ *                      Total Max Response Time,Total Average Content Size
+ *                      (one Aggregated row per interval; percentiles of that interval)
+ *   failures.csv:      Method,Name,Error,Occurrences
+ * Times in ms. Coordinator thread; the folder is the caller's to choose. */
+#ifndef MASTER_RESULTS_H
+#define MASTER_RESULTS_H
+#include <stdint.h>
+#include <stdio.h>
+#include "common/scenario.h"
+#include "master/merge.h"
+#include "master/thresholds.h"
+
+typedef struct results_worker {
+    char     id[64];
+    char     host[128];
+    uint32_t threads;
+    uint64_t requests;
+    const char *state;          /* "finished", "lost", "stopped", ... */
+} results_worker;
+
+typedef struct results_meta {
+    const scenario *sc;
+    const char *target;         /* effective base URL */
+    uint64_t    start_wall_ms, end_wall_ms;
+    double      duration_s;
+    uint32_t    peak_users;
+    const char *stop_reason;    /* "finished", "interrupted", "aborted: ..." */
+    const th_result *th;        /* sc->nthresholds results */
+    int         nth;
+    const results_worker *workers;
+    int         nworkers;
+    uint64_t    missing_requests_max; /* bound on requests lost with workers that died */
+} results_meta;
+
+typedef struct results {
+    char  dir[1024];
+    FILE *history;              /* stats_history.csv, open during the run */
+} results;
+
+/* Creates dir (and parents) and stats_history.csv with its header. 0, or -1 with err. */
+int  results_open(results *r, const char *dir, char *err, size_t errcap);
+/* One Aggregated row for an interval: its merged delta, the run totals so far, users. */
+int  results_history(results *r, uint64_t wall_ms, uint32_t users, double interval_s,
+                     const merge_set *interval, const merge_set *totals);
+/* Writes summary.json, stats.csv, failures.csv, junit.xml; closes the history. */
+int  results_finish(results *r, const results_meta *meta, const merge_set *totals,
+                    char *err, size_t errcap);
+void results_close(results *r);
+/* Default folder: results/<name>-<YYYYmmdd-HHMMSS> into buf. */
+void results_default_dir(const char *name, uint64_t wall_ms, char *buf, size_t cap);
+#endif

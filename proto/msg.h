@@ -1,0 +1,150 @@
+/* The wire protocol between master and workers (proto/PROTOCOL.md is the reference).
+ * Every message is one msgpack array: [version, type, body...] where body is a
+ * fixed-order array per type (positional, compact; unknown trailing fields are ignored
+ * so a newer minor revision can append). PROTO_VERSION changes on incompatible edits;
+ * a message with another version is dropped and counted by the receiver.
+ *
+ * Decoding treats input as hostile: msgpack-c believes declared lengths, so the
+ * decoder first checks the size (<= PROTO_MAX_MSG) and walks the raw bytes checking
+ * every declared array/map/str/bin length against the bytes left before unpacking
+ * anything; strings are length-checked against their field's bound; histogram indexes
+ * against HIST_NCOUNTS; element counts against PROTO_MAX_ENTRIES/PROTO_MAX_ERRS.
+ *
+ * Ownership: proto_encode_* return a malloc'd buffer the caller frees (or hands to
+ * nng_msg_append and frees). proto_decode fills a proto_msg whose pointers are owned by
+ * it: proto_msg_free releases them. No global state; any thread. */
+#ifndef PROTO_MSG_H
+#define PROTO_MSG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/hist.h"
+#include "common/stats.h"
+
+#define PROTO_VERSION     1
+#define PROTO_MAX_MSG     (32u << 20)      /* bytes */
+#define PROTO_MAX_ENTRIES 100000u
+#define PROTO_MAX_ERRS    STATS_ERR_CAP
+#define PROTO_MAX_FILES   64u
+#define PROTO_MAX_SETS    256u
+#define PROTO_ID_MAX      64
+#define PROTO_HOST_MAX    128
+#define PROTO_REASON_MAX  512
+
+typedef enum {
+    MSG_HELLO = 1,     /* worker -> master: who I am */
+    MSG_PLAN = 2,      /* master -> one worker: scenario + this worker's share + start time */
+    MSG_STOP = 3,      /* master -> worker: stop the run (graceful window) */
+    MSG_STATS = 4,     /* worker -> master: one engine thread's interval delta */
+    MSG_DONE = 5,      /* worker -> master: every engine of the run has sent its final delta */
+    MSG_REFUSE = 6,    /* worker -> master: plan refused, with the reason */
+    MSG_HEARTBEAT = 7, /* both ways */
+} proto_type;
+
+typedef struct proto_hello {
+    char     id[PROTO_ID_MAX];
+    char     host[PROTO_HOST_MAX];
+    uint32_t cores, threads;
+    char     version[32];
+    uint32_t caps;              /* bit 0: http, bit 1: ws, bit 2: http2 */
+} proto_hello;
+
+typedef struct proto_file { char *path; char *data; size_t len; } proto_file;
+typedef struct proto_set  { char *key; char *value; } proto_set;
+
+typedef struct proto_plan {
+    uint64_t    run_id;
+    char       *scenario_file;  /* name for messages and relative paths */
+    char       *scenario;       /* YAML text */
+    size_t      scenario_len;
+    proto_file *files;          /* data files the scenario names, with their contents */
+    uint32_t    nfiles;
+    proto_set  *sets;           /* --set overrides */
+    uint32_t    nsets;
+    char       *host;           /* --host override or NULL */
+    uint32_t    users;          /* -u override, 0 none */
+    double      rate;           /* -r override, 0 none */
+    uint64_t    duration_ms;    /* -t override, 0 none */
+    uint32_t    thread_base;    /* this worker's engines are global threads */
+    uint32_t    threads;        /*   [thread_base, thread_base + threads) */
+    uint32_t    threads_total;  /* of all workers: global user k runs on thread k % total */
+    uint64_t    start_at_ms;    /* wall clock (CLOCK_REALTIME) of the synchronized start */
+    uint32_t    interval_ms;    /* stats interval */
+    uint32_t    name_cap;       /* per-shard name cap */
+} proto_plan;
+
+typedef struct proto_stop { uint64_t run_id; uint64_t graceful_ms; } proto_stop;
+
+typedef struct proto_stats_entry {
+    char     method[STATS_METHOD_MAX];
+    char     name[STATS_NAME_MAX];
+    uint64_t requests, failures, bytes;
+    hist     lat;               /* owned: hist_fini in proto_msg_free */
+} proto_stats_entry;
+
+typedef struct proto_stats_err {
+    uint32_t entry;             /* index into entries */
+    uint32_t kind;              /* stats_err_kind */
+    char     detail[STATS_DETAIL_MAX];
+    uint64_t count;
+} proto_stats_err;
+
+typedef struct proto_stats {
+    uint64_t run_id;
+    char     worker[PROTO_ID_MAX];
+    uint32_t thread;            /* global thread index */
+    uint64_t interval;          /* 0-based index since the start; finals carry the last */
+    uint32_t users;             /* active VUs at the end of the interval */
+    uint64_t cancelled;
+    uint64_t names_folded;
+    bool     final;             /* the thread's last delta of the run */
+    proto_stats_entry *entries;
+    uint32_t nentries;
+    proto_stats_err   *errs;
+    uint32_t nerrs;
+} proto_stats;
+
+typedef struct proto_done {
+    uint64_t run_id;
+    char     worker[PROTO_ID_MAX];
+    uint32_t threads;           /* engines that sent their final delta */
+    char     reason[PROTO_REASON_MAX];  /* "finished", "stopped", ... */
+} proto_done;
+
+typedef struct proto_refuse {
+    uint64_t run_id;
+    char     worker[PROTO_ID_MAX];
+    char     reason[PROTO_REASON_MAX];
+} proto_refuse;
+
+typedef struct proto_heartbeat { uint64_t seq; uint64_t wall_ms; } proto_heartbeat;
+
+typedef struct proto_msg {
+    proto_type type;
+    union {
+        proto_hello     hello;
+        proto_plan      plan;
+        proto_stop      stop;
+        proto_stats     stats;
+        proto_done      done;
+        proto_refuse    refuse;
+        proto_heartbeat heartbeat;
+    } u;
+} proto_msg;
+
+/* Encoders: 0 with *buf (malloc'd, caller frees) and *len, or -1 on ENOMEM. */
+int proto_encode(const proto_msg *m, char **buf, size_t *len);   /* any type except STATS */
+/* STATS straight from a shard (entries with requests == 0 are skipped; histograms are
+ * sent as sparse (index, count) pairs), so the engine need not copy its shard. */
+int proto_encode_stats(uint64_t run_id, const char *worker, uint32_t thread, uint64_t interval,
+                       bool final, const stats_shard *s, char **buf, size_t *len);
+
+/* Decode results. */
+enum { PROTO_OK = 0, PROTO_ETOOBIG = -1, PROTO_EVERSION = -2, PROTO_EMALFORMED = -3,
+       PROTO_ETYPE = -4, PROTO_ENOMEM = -5 };
+/* Decodes buf[len] into *m (zeroed first). On any error nothing is left to free. */
+int  proto_decode(const char *buf, size_t len, proto_msg *m);
+void proto_msg_free(proto_msg *m);
+const char *proto_type_name(int type);
+const char *proto_strerror(int rv);
+#endif
