@@ -39,7 +39,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 MAINS     := $(B)/stampede $(B)/stampede-target
 
-.PHONY: all deps deps-bench deps-fuzz test unit integration demo bench fuzz clean
+.PHONY: all deps deps-bench deps-fuzz test unit unit-bins integration demo bench fuzz clean
 all: $(MAINS)
 
 ifneq ($(Q),)
@@ -84,6 +84,8 @@ deps-fuzz:
 test: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) unit integration
+
+unit-bins: $(UNIT_BIN)
 
 unit: $(UNIT_BIN)
 	@sh tests/run_unit.sh $(UNIT_BIN)

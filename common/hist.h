@@ -7,12 +7,22 @@
  * with highest set bit m (10 <= m <= 31) falls in scale s = m - 9, step 2^(m-10):
  * index = s * 1024 + ((v >> (m - 10)) - 1024). 23 scales x 1024 = 23552 counters.
  *
- * Memory: a dense histogram would be 184 KiB; a worker holds one per (thread, name),
- * and 16 threads x 200 names must stay under 64 MiB. So counters live in chunks of
- * 128 (1 KiB) allocated the first time a value falls in them; a latency distribution
- * spread over one decade touches 5-15 chunks (~6-16 KiB with the 1.5 KiB pointer
- * table). hist_reset zeroes chunks but keeps them, so a shard reset every interval
- * allocates nothing in steady state: the only allocation is the first touch of a chunk.
+ * Memory: a dense histogram is 184 KiB; a worker holds one per (thread, name) and
+ * 16 threads x 200 names must stay under 64 MiB, whatever the run's length. So a
+ * histogram has two forms:
+ *   sparse  a sorted array of (index, count) pairs, 8 bytes per distinct bucket, while
+ *           at most HIST_SPARSE_MAX buckets are non-zero (binary search to record;
+ *           a new bucket is an insertion into the array);
+ *   dense   1 KiB chunks of 128 uint64 counters, allocated at a chunk's first touch,
+ *           through a table of HIST_NCHUNKS pointers allocated on the switch.
+ * hist_reset (once per interval in a shard) returns a dense histogram's chunks and table
+ * to a pool kept per thread and goes back to sparse, keeping the pair array. So a
+ * shard's memory follows one interval's samples, not the run's whole spread, and steady
+ * state allocates nothing: chunks come from the pool, the pair array keeps its capacity.
+ * Merged whole-run totals on the master simply turn dense.
+ *
+ * Sparse counts are uint32: a count that would pass 2^32-1 switches the histogram to
+ * dense first, so no count is ever lost to width.
  *
  * One thread owns a histogram; nothing here locks. Wire form: proto/msg.c. */
 #ifndef COMMON_HIST_H
@@ -28,6 +38,9 @@
 #define HIST_CHUNK_LEN  (1u << HIST_CHUNK_BITS)                     /* 128 counters */
 #define HIST_NCHUNKS    (HIST_NCOUNTS >> HIST_CHUNK_BITS)           /* 184 */
 #define HIST_MAX_US     ((UINT64_C(1) << 32) - 1)
+#define HIST_SPARSE_MAX 512                                         /* pairs before dense */
+
+typedef struct hist_pair { uint32_t idx, count; } hist_pair;
 
 typedef struct hist {
     uint64_t total;              /* values recorded (including clamped) */
@@ -35,16 +48,23 @@ typedef struct hist {
     uint64_t lost;               /* values not stored because a chunk allocation failed */
     uint64_t min_us, max_us;     /* exact; min_us is UINT64_MAX while empty */
     uint64_t sum_us;             /* exact sum of recorded values (clamped at HIST_MAX_US) */
-    uint64_t *chunk[HIST_NCHUNKS]; /* lazily allocated, owned by the histogram */
+    hist_pair *pairs;            /* sparse form: sorted by idx; owned; kept by reset */
+    uint32_t   npairs, cappairs;
+    uint64_t **chunk;            /* dense form: HIST_NCHUNKS pointers, or NULL while sparse */
 } hist;
 
-/* hist_init prepares memory the caller owns; hist_fini frees the chunks (the struct
- * stays the caller's). hist_reset empties it and keeps its chunks. */
+/* hist_init prepares memory the caller owns; hist_fini frees everything it holds (the
+ * struct stays the caller's). hist_reset empties it: a dense histogram's chunks and
+ * table go to this thread's pool and it turns sparse again; the pair array is kept. */
 void hist_init(hist *h);
 void hist_fini(hist *h);
 void hist_reset(hist *h);
+/* Frees this thread's pool; call before a thread that used histograms ends. */
+void hist_pool_drain(void);
+size_t hist_pool_bytes(void);               /* bytes parked in this thread's pool */
 
-/* Hot path: no failure visible to the caller. Values above HIST_MAX_US are stored as
+/* Hot path: no failure visible to the caller (an allocation failure counts the value
+ * in lost). Values above HIST_MAX_US are stored as
  * the max and counted in clamped, so totals still match what was recorded. */
 void hist_record(hist *h, uint64_t value_us);
 void hist_record_n(hist *h, uint64_t value_us, uint64_t n);
@@ -66,7 +86,8 @@ int hist_add_at(hist *h, uint32_t idx, uint64_t n);
  * clamped into [min_us, max_us]; 0 when empty. */
 uint64_t hist_percentile(const hist *h, double p);
 double   hist_mean(const hist *h);          /* sum_us / total; 0 when empty */
-size_t   hist_bytes(const hist *h);         /* heap bytes held by the chunks */
+size_t   hist_bytes(const hist *h);         /* heap bytes held (pairs, table, chunks) */
+bool     hist_is_dense(const hist *h);
 size_t   hist_nonzero(const hist *h);       /* number of non-zero counters */
 
 /* Non-zero counters in value order. Borrows h, which must not change meanwhile. */

@@ -32,6 +32,10 @@ typedef struct merge_set {
     uint32_t     n, cap;
     merge_err   *errs;          /* owned, grows */
     uint32_t     nerrs, errcap;
+    /* Private to merge.c: open-addressing hash indexes (slot holds row + 1, 0 empty),
+     * allocated at the first merge_add, so a lookup per delta row costs O(1). */
+    uint32_t    *ent_index, *err_index;
+    uint32_t     ent_mask, err_mask;
     merge_entry  all;           /* "Aggregated": every entry added together */
     uint64_t     cancelled;
     uint64_t     names_folded;  /* max reported by any shard (a lower bound overall) */
@@ -39,13 +43,17 @@ typedef struct merge_set {
 
 void merge_init(merge_set *m);
 void merge_fini(merge_set *m);
-void merge_reset(merge_set *m);     /* zero counts, keep names and memory */
+/* Zeroes counts and histograms (hist_reset), keeps entry names and the set's own
+ * arrays, so an interval set reused all run stops growing; error rows are dropped. */
+void merge_reset(merge_set *m);
 /* m += d. 0, or -1 on ENOMEM (m then holds part of d). */
 int  merge_add(merge_set *m, const proto_stats *d);
-/* m += other (for folding an interval into totals, or tests). */
+/* m += other (for folding an interval into totals, or tests). other != m. */
 int  merge_add_set(merge_set *m, const merge_set *other);
 const merge_entry *merge_find(const merge_set *m, const char *method, const char *name);
-/* Sum of entries whose name equals name (any method); returns 0 when none. */
+/* Sum of entries whose name equals name (any method) into out, which it initializes
+ * (method "*" when several methods matched): returns how many entries matched, 0 when
+ * none, -1 on ENOMEM. The caller releases out with merge_entry_fini in every case. */
 int  merge_by_name(const merge_set *m, const char *name, merge_entry *out);
-void merge_entry_fini(merge_entry *e);
+void merge_entry_fini(merge_entry *e);   /* frees the histogram's chunks */
 #endif

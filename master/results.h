@@ -12,6 +12,8 @@
  *                      Total Max Response Time,Total Average Content Size
  *                      (one Aggregated row per interval; percentiles of that interval)
  *   failures.csv:      Method,Name,Error,Occurrences
+ * written as Python's csv.writer writes Locust's: "\r\n" line ends, a field quoted only
+ * when it holds a comma, a quote or a line break.
  * Times in ms. Coordinator thread; the folder is the caller's to choose. */
 #ifndef MASTER_RESULTS_H
 #define MASTER_RESULTS_H

@@ -1,0 +1,355 @@
+/* `stampede`: run, validate. A local run starts the coordinator and one worker agent in
+ * this process, talking over nng inproc:// through the same protocol as a distributed
+ * run. The main thread only handles signals and draws the status line. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include "common/log.h"
+#include "common/scenario.h"
+#include "common/time.h"
+#include "common/units.h"
+#include "master/coord.h"
+#include "proto/plan.h"
+#include "worker/agent.h"
+
+#define EXIT_OK        0
+#define EXIT_THRESHOLD 1
+#define EXIT_USAGE     2
+#define EXIT_ABORTED   3
+#define MAX_SETS       64
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: stampede run SCENARIO.yaml [-u USERS] [-r SPAWN_RATE] [-t DURATION] [--host URL]\n"
+"                    [--out DIR] [--threads N] [--set KEY=VALUE]... [--quiet]\n"
+"       stampede validate SCENARIO.yaml [--set KEY=VALUE]...\n"
+"       stampede --version\n"
+"\n"
+"  -u, --users N        ramp to N users (overrides the scenario's stages, Locust's -u)\n"
+"  -r, --spawn-rate R   users started per second during that ramp (default: all at once)\n"
+"  -t, --duration D     whole run length including the ramp (e.g. 90s, 5m, 1h30m)\n"
+"      --host URL       base URL replacing the scenario's target\n"
+"      --out DIR        results folder (default results/<name>-<timestamp>)\n"
+"      --threads N      engine threads (default: one per core)\n"
+"      --set KEY=VALUE  override a scenario value by its path (load.graceful_stop=5s)\n"
+"      --quiet          no live status line\n"
+"\n"
+"Exit codes: 0 finished and thresholds held, 1 a threshold failed, 2 usage or scenario\n"
+"error, 3 run aborted.\n");
+}
+
+static int parse_sets(const char *arg, sc_set *sets, int *nsets)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) {
+        fprintf(stderr, "stampede: --set wants KEY=VALUE, got \"%s\"\n", arg);
+        return -1;
+    }
+    if (*nsets >= MAX_SETS) {
+        fprintf(stderr, "stampede: at most %d --set options\n", MAX_SETS);
+        return -1;
+    }
+    sets[*nsets].key = strndup(arg, (size_t)(eq - arg));
+    sets[*nsets].value = eq + 1;
+    (*nsets)++;
+    return 0;
+}
+
+static void print_error(const sc_error *e)
+{
+    char buf[2048];
+    sc_error_format(e, buf, sizeof buf);
+    fputs(buf, stderr);
+    if (buf[0] && buf[strlen(buf) - 1] != '\n') fputc('\n', stderr);
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+    sc_set sets[MAX_SETS];
+    int nsets = 0;
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+            if (parse_sets(argv[++i], sets, &nsets) != 0) return EXIT_USAGE;
+        } else if (!strncmp(argv[i], "--set=", 6)) {
+            if (parse_sets(argv[i] + 6, sets, &nsets) != 0) return EXIT_USAGE;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "stampede validate: unknown option %s\n", argv[i]);
+            return EXIT_USAGE;
+        } else if (!file) {
+            file = argv[i];
+        } else {
+            fprintf(stderr, "stampede validate: one scenario file at a time\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (!file) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    sc_error err;
+    proto_plan plan = { 0 };
+    scenario *sc = NULL;
+    int rc = EXIT_OK;
+    if (plan_from_file(&plan, file, sets, nsets, &sc, &err) != 0 || scenario_check_run(sc, &err) != 0) {
+        print_error(&err);
+        rc = EXIT_USAGE;
+    } else {
+        char d[32];
+        printf("%s: ok: scenario \"%s\", %d user profiles, peak %u users, %s, %d thresholds\n",
+               file, sc->name, sc->nprofiles, scenario_peak_users(sc),
+               units_format_ms(scenario_duration_ms(sc), d, sizeof d), sc->nthresholds);
+    }
+    scenario_free(sc);
+    plan_fini(&plan);
+    for (int i = 0; i < nsets; i++) free((char *)sets[i].key);
+    return rc;
+}
+
+static void draw_status(const coord_status *s, uint32_t peak, bool final)
+{
+    double err_pct = s->requests ? 100.0 * (double)s->failures / (double)s->requests : 0;
+    fprintf(stderr, "\r\033[K[%6.1fs] users %u/%u  req/s %.1f  p95 %.1f ms  errors %llu (%.2f%%)  requests %llu%s",
+            s->elapsed_s, s->users, peak, s->rps, s->p95_ms, (unsigned long long)s->failures, err_pct,
+            (unsigned long long)s->requests, final ? "\n" : "");
+    fflush(stderr);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "users", required_argument, NULL, 'u' },
+        { "spawn-rate", required_argument, NULL, 'r' },
+        { "duration", required_argument, NULL, 't' },
+        { "host", required_argument, NULL, 'H' },
+        { "out", required_argument, NULL, 'o' },
+        { "threads", required_argument, NULL, 'T' },
+        { "set", required_argument, NULL, 's' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "master", required_argument, NULL, 'm' },
+        { "expect-workers", required_argument, NULL, 'w' },
+        { "ui", required_argument, NULL, 'U' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    uint32_t users = 0, threads = 0;
+    double rate = 0;
+    uint64_t duration_ms = 0;
+    const char *host = NULL, *out = NULL;
+    bool quiet = false;
+    sc_set sets[MAX_SETS];
+    int nsets = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "u:r:t:qh", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'u':
+            errno = 0;
+            users = (uint32_t)strtoul(optarg, &end, 10);
+            if (errno || *end || users == 0) {
+                fprintf(stderr, "stampede run: -u wants a positive number of users, got \"%s\"\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'r':
+            rate = strtod(optarg, &end);
+            if (*end || rate <= 0) {
+                fprintf(stderr, "stampede run: -r wants users per second > 0, got \"%s\"\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 't':
+            if (units_duration_ms(optarg, &duration_ms) != 0 || duration_ms == 0) {
+                fprintf(stderr, "stampede run: -t wants a duration like 90s, 5m or 1h30m, got \"%s\"\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'H': host = optarg; break;
+        case 'o': out = optarg; break;
+        case 'T':
+            threads = (uint32_t)strtoul(optarg, &end, 10);
+            if (*end || threads == 0 || threads > 1024) {
+                fprintf(stderr, "stampede run: --threads wants 1..1024, got \"%s\"\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 's':
+            if (parse_sets(optarg, sets, &nsets) != 0) return EXIT_USAGE;
+            break;
+        case 'q': quiet = true; break;
+        case 'm': case 'w':
+            fprintf(stderr, "stampede run: --master and --expect-workers (distributed runs) are not available "
+                            "in this build yet; run without them for a local run\n");
+            return EXIT_USAGE;
+        case 'U':
+            fprintf(stderr, "stampede run: --ui (live dashboard) is not available in this build yet\n");
+            return EXIT_USAGE;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "stampede run: expected exactly one scenario file\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *file = argv[optind];
+    if (host && strncmp(host, "http://", 7) && strncmp(host, "https://", 8)) {
+        fprintf(stderr, "stampede run: --host wants a URL starting with http:// or https://, got \"%s\"\n", host);
+        return EXIT_USAGE;
+    }
+    if (!threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (uint32_t)n : 1;
+    }
+
+    proto_plan plan = { 0 };
+    sc_error serr;
+    scenario *sc = NULL;
+    if (plan_from_file(&plan, file, sets, nsets, &sc, &serr) != 0) {
+        print_error(&serr);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
+    scenario_free(sc);
+    plan.host = host ? strdup(host) : NULL;
+    plan.users = users;
+    plan.rate = rate;
+    plan.duration_ms = duration_ms;
+    sc = plan_scenario(&plan, &serr);       /* with the overrides, for the status line */
+    if (!sc || scenario_check_run(sc, &serr) != 0) {
+        print_error(&serr);
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
+    uint32_t peak = scenario_peak_users(sc);
+    char url[64];
+    snprintf(url, sizeof url, "inproc://stampede-%d", (int)getpid());
+
+    /* Signals go to the main thread only: block them before any thread starts. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char err[1024];
+    int rc = EXIT_OK;
+    coord *co = coord_start(url, err, sizeof err);
+    if (!co) {
+        fprintf(stderr, "stampede: %s\n", err);
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_ABORTED;
+    }
+    agent_cfg ac = { .master_url = url, .threads = threads, .id = "local" };
+    agent *ag = agent_start(&ac, err, sizeof err);
+    if (!ag) {
+        fprintf(stderr, "stampede: %s\n", err);
+        coord_free(co);
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_ABORTED;
+    }
+    coord_run_cfg rc_cfg = { .plan = &plan, .expect_workers = 1, .expect_timeout_ms = 10000,
+                             .out_dir = out, .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP };
+    if (coord_run(co, &rc_cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "stampede: %s\n", err);
+        agent_join_free(ag);
+        coord_free(co);
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
+    bool tty = isatty(STDERR_FILENO) && !quiet;
+    if (!quiet) {
+        char d[32];
+        fprintf(stderr, "stampede: running \"%s\" against %s: peak %u users, %s, %u threads\n",
+                sc->name, sc->target, peak, units_format_ms(scenario_duration_ms(sc), d, sizeof d), threads);
+    }
+    int interrupts = 0;
+    uint64_t last_draw = 0;
+    coord_status st;
+    for (;;) {
+        if (coord_wait(co, 1)) break;
+        struct timespec ts = { 0, 200 * 1000000L };
+        int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGINT || sig == SIGTERM) {
+            interrupts++;
+            if (interrupts == 1) {
+                if (!quiet) fprintf(stderr, "\nstampede: stopping (users finish their request; Ctrl-C again to abort)\n");
+                coord_stop(co, false);
+            } else {
+                if (!quiet) fprintf(stderr, "\nstampede: aborting\n");
+                coord_stop(co, true);
+            }
+        }
+        uint64_t now = time_mono_us();
+        if (tty && now - last_draw >= 1000000) {
+            coord_get_status(co, &st);
+            if (st.state == RUN_RUNNING || st.state == RUN_STOPPING) draw_status(&st, peak, false);
+            last_draw = now;
+        }
+    }
+    coord_get_status(co, &st);
+    if (tty) draw_status(&st, peak, true);
+    if (st.state == RUN_ABORTED || interrupts >= 2) {
+        fprintf(stderr, "stampede: run aborted: %s\n", st.reason);
+        rc = EXIT_ABORTED;
+    } else if (st.thresholds_failed > 0) {
+        rc = EXIT_THRESHOLD;
+    }
+    if (!quiet || rc != EXIT_OK) {
+        fprintf(stderr, "stampede: %llu requests, %llu failures; %d threshold(s) failed; %s\n",
+                (unsigned long long)st.requests, (unsigned long long)st.failures, st.thresholds_failed,
+                st.reason);
+    }
+    printf("results: %s\n", st.out_dir);
+    agent_join_free(ag);
+    coord_free(co);
+    scenario_free(sc);
+    plan_fini(&plan);
+    for (int i = 0; i < nsets; i++) free((char *)sets[i].key);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    log_init_from_env();
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("stampede %s\n", STAMPEDE_VERSION);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (curl_global_init(CURL_GLOBAL_ALL) != 0) {
+        fprintf(stderr, "stampede: libcurl failed to initialise\n");
+        return EXIT_ABORTED;
+    }
+    srand((unsigned)(time_wall_ms() ^ (uint64_t)getpid()));
+    int rc;
+    if (!strcmp(argv[1], "run")) rc = cmd_run(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "validate")) rc = cmd_validate(argc - 1, argv + 1);
+    else {
+        fprintf(stderr, "stampede: unknown command \"%s\"\n", argv[1]);
+        usage(stderr);
+        rc = EXIT_USAGE;
+    }
+    curl_global_cleanup();
+    return rc;
+}

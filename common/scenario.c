@@ -1,0 +1,2189 @@
+/* Scenario parsing and validation (contract: common/scenario.h).
+ *
+ * The file is loaded whole with libyaml's document API, so every section can be read
+ * in the order the checks need (data before the templates that use it, every capture
+ * name before any template) whatever the order of keys in the file. --set overrides are
+ * applied to that tree first and validated like written values.
+ *
+ * Each mapping is checked against a table of known keys: an unknown key is an error with
+ * the nearest known key as hint; duplicate keys are errors too (libyaml keeps both).
+ * The first error wins and carries the 1-based line and column of the node at fault.
+ *
+ * libyaml shares aliased nodes and lets an alias refer to an enclosing anchor (a cycle),
+ * so every walk here is bounded both in depth and in total nodes visited. */
+#include "common/scenario.h"
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+#include "common/units.h"
+
+#define SC_MAX_STEP_DEPTH  16           /* loop/group nesting */
+#define SC_MAX_JSON_DEPTH  64           /* nesting inside a json: body */
+#define SC_MAX_WORK        2000000u     /* nodes visited in all, against alias bombs */
+#define SC_MAX_BODY        (1u << 20)   /* bytes of a json/form body as compiled */
+#define SC_MAX_WEIGHT      100000u      /* total_weight: size of profile_seq */
+#define SC_MAX_PROFILES    1000
+#define SC_MAX_USERS       1000000u     /* users in one stage */
+#define SC_MAX_FILE        (256u << 20) /* scenario or CSV read from disk */
+#define SC_DEFAULT_TIMEOUT_MS  10000u
+#define SC_DEFAULT_GRACEFUL_MS 30000u
+
+/* ---- parse context and errors ------------------------------------------------------ */
+
+typedef struct sc_setnode { int node, set; } sc_setnode;
+
+typedef struct sc_ctx {
+    yaml_document_t  doc;
+    scenario        *sc;
+    sc_error        *err;
+    const char      *text;      /* the scenario text, for libyaml error context */
+    size_t           len;
+    const sc_set    *sets;
+    sc_setnode      *setnodes;  /* nodes created by --set: errors name the override */
+    int              nsetnodes, capsetnodes;
+    sc_read_fn       read;
+    void            *read_ud;
+    uint64_t         work;
+    yaml_node_t     *defhdrs;   /* defaults.headers mapping, merged into each http step */
+} sc_ctx;
+
+static int sc_set_of(const sc_ctx *c, const yaml_node_t *n)
+{
+    int idx = (int)(n - c->doc.nodes.start) + 1;
+    for (int i = 0; i < c->nsetnodes; i++)
+        if (c->setnodes[i].node == idx)
+            return c->setnodes[i].set;
+    return -1;
+}
+
+/* Records the first error only. n gives the place (NULL: none); coladd moves the column
+ * right, to point inside a scalar. A node made by --set has no place in the file: the
+ * message names the override instead. Always returns -1 so callers can `return sc_fail`. */
+static int sc_vfail(sc_ctx *c, const yaml_node_t *n, size_t coladd, const char *hint,
+                    const char *fmt, va_list ap)
+{
+    sc_error *e = c->err;
+    if (e->msg[0])
+        return -1;
+    char msg[400];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    int si = n ? sc_set_of(c, n) : -1;
+    if (si >= 0) {
+        e->line = e->col = 0;
+        snprintf(e->msg, sizeof e->msg, "--set %.50s=%.40s: %s", c->sets[si].key,
+                 c->sets[si].value ? c->sets[si].value : "", msg);
+    } else {
+        if (n) {
+            e->line = (int)n->start_mark.line + 1;
+            e->col = (int)(n->start_mark.column + coladd) + 1;
+        }
+        snprintf(e->msg, sizeof e->msg, "%s", msg);
+    }
+    snprintf(e->hint, sizeof e->hint, "%s", hint ? hint : "");
+    return -1;
+}
+
+__attribute__((format(printf, 4, 5)))
+static int sc_fail(sc_ctx *c, const yaml_node_t *n, const char *hint, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sc_vfail(c, n, 0, hint, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+__attribute__((format(printf, 5, 6)))
+static int sc_fail_at(sc_ctx *c, const yaml_node_t *n, size_t coladd, const char *hint,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sc_vfail(c, n, coladd, hint, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Counts visited nodes; -1 once the budget is spent (aliases can multiply a small
+ * file into an enormous walk). */
+static int sc_tick(sc_ctx *c, const yaml_node_t *n)
+{
+    if (++c->work <= SC_MAX_WORK)
+        return 0;
+    return sc_fail(c, n, "anchors and aliases (&a, *a) can multiply a small file; use fewer",
+                   "the scenario is too large to process (more than %u nodes visited)",
+                   SC_MAX_WORK);
+}
+
+void sc_error_format(const sc_error *e, char *buf, size_t cap)
+{
+    if (!buf || cap == 0)
+        return;
+    int n;
+    if (e->line > 0)
+        n = snprintf(buf, cap, "%s:%d:%d: error: %s\n", e->file, e->line, e->col, e->msg);
+    else if (e->file[0])
+        n = snprintf(buf, cap, "%s: error: %s\n", e->file, e->msg);
+    else
+        n = snprintf(buf, cap, "error: %s\n", e->msg);
+    if (e->hint[0] && n >= 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, "  hint: %s\n", e->hint);
+}
+
+/* ---- small node helpers ------------------------------------------------------------ */
+
+static yaml_node_t *sc_node(sc_ctx *c, int idx)
+{
+    return yaml_document_get_node(&c->doc, idx);
+}
+
+static const char *sc_sval(const yaml_node_t *n)
+{
+    return (const char *)n->data.scalar.value;
+}
+
+static bool sc_is_scalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE;
+}
+
+/* A plain empty, "~" or "null" scalar: YAML's null ("name:" with nothing after). */
+static bool sc_is_null(const yaml_node_t *n)
+{
+    if (!sc_is_scalar(n) || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *s = sc_sval(n);
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+           !strcmp(s, "NULL");
+}
+
+/* Describes what was found, for "expected X, found Y". */
+static const char *sc_found(const yaml_node_t *n, char *buf, size_t cap)
+{
+    if (!n)
+        return "nothing";
+    switch (n->type) {
+    case YAML_MAPPING_NODE:  return "a mapping (key: value pairs)";
+    case YAML_SEQUENCE_NODE: return "a list";
+    case YAML_SCALAR_NODE:
+        if (sc_is_null(n))
+            return "nothing";
+        if (strlen(sc_sval(n)) > 60)
+            snprintf(buf, cap, "'%.57s...'", sc_sval(n));
+        else
+            snprintf(buf, cap, "'%s'", sc_sval(n));
+        return buf;
+    default:                 return "nothing";
+    }
+}
+
+#define SC_FOREACH_PAIR(p, map) \
+    for (yaml_node_pair_t *p = (map)->data.mapping.pairs.start; p < (map)->data.mapping.pairs.top; p++)
+#define SC_NPAIRS(map) ((int)((map)->data.mapping.pairs.top - (map)->data.mapping.pairs.start))
+#define SC_NITEMS(seq) ((int)((seq)->data.sequence.items.top - (seq)->data.sequence.items.start))
+
+/* Value of key in map (NULL when absent); *keyn gets the key node when asked. */
+static yaml_node_t *sc_get(sc_ctx *c, const yaml_node_t *map, const char *key, yaml_node_t **keyn)
+{
+    SC_FOREACH_PAIR(p, map) {
+        yaml_node_t *k = sc_node(c, p->key);
+        if (sc_is_scalar(k) && !strcmp(sc_sval(k), key)) {
+            if (keyn)
+                *keyn = k;
+            return sc_node(c, p->value);
+        }
+    }
+    return NULL;
+}
+
+static void sc_join(char *buf, size_t cap, const char *const *words, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", words[i]);
+}
+
+/* Checks a mapping's keys: each must be text, known (else the nearest known key is the
+ * hint) and appear once. `where` names the mapping in messages ("the http step"). */
+static int sc_keys(sc_ctx *c, const yaml_node_t *map, const char *where,
+                   const char *const *known, size_t nknown)
+{
+    char list[256], hint[128], fb[80];
+    SC_FOREACH_PAIR(p, map) {
+        yaml_node_t *k = sc_node(c, p->key);
+        if (sc_tick(c, k))
+            return -1;
+        if (!sc_is_scalar(k))
+            return sc_fail(c, k, NULL, "keys in %s must be plain words, found %s", where,
+                           sc_found(k, fb, sizeof fb));
+        const char *name = sc_sval(k);
+        size_t i;
+        for (i = 0; i < nknown; i++)
+            if (!strcmp(name, known[i]))
+                break;
+        if (i == nknown) {
+            const char *near = tmpl_nearest(name, known, nknown);
+            sc_join(list, sizeof list, known, nknown);
+            if (near)
+                snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+            return sc_fail(c, k, near ? hint : NULL,
+                           "unknown key '%s' in %s (known keys: %s)", name, where, list);
+        }
+        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+            yaml_node_t *k2 = sc_node(c, q->key);
+            if (sc_tick(c, k2))
+                return -1;
+            if (sc_is_scalar(k2) && !strcmp(sc_sval(k2), name))
+                return sc_fail(c, k, "remove one of them", "key '%s' appears twice in %s "
+                               "(first at line %d)", name, where, (int)k2->start_mark.line + 1);
+        }
+    }
+    return 0;
+}
+
+static int sc_want_map(sc_ctx *c, const yaml_node_t *n, const char *what)
+{
+    char fb[80];
+    if (n && n->type == YAML_MAPPING_NODE)
+        return 0;
+    return sc_fail(c, n, NULL, "expected a mapping (key: value pairs) for %s, found %s", what,
+                   sc_found(n, fb, sizeof fb));
+}
+
+/* A non-empty list. */
+static int sc_want_list(sc_ctx *c, const yaml_node_t *n, const char *what, const char *eg)
+{
+    char fb[80];
+    if (!n || n->type != YAML_SEQUENCE_NODE)
+        return sc_fail(c, n, eg, "expected a list for %s, found %s", what,
+                       sc_found(n, fb, sizeof fb));
+    if (SC_NITEMS(n) == 0)
+        return sc_fail(c, n, eg, "%s is empty; it needs at least one entry", what);
+    return 0;
+}
+
+/* Required key: its value, or an error pointing at the mapping that lacks it. */
+static yaml_node_t *sc_need(sc_ctx *c, const yaml_node_t *map, const char *key,
+                            const char *where, const char *hint)
+{
+    yaml_node_t *v = sc_get(c, map, key, NULL);
+    if (!v)
+        sc_fail(c, map, hint, "%s is missing '%s'", where, key);
+    return v;
+}
+
+/* Non-empty text; *out is a copy the caller owns. */
+static int sc_text(sc_ctx *c, const yaml_node_t *n, const char *what, char **out)
+{
+    char fb[80];
+    if (!sc_is_scalar(n) || sc_is_null(n) || !sc_sval(n)[0])
+        return sc_fail(c, n, NULL, "expected text for %s, found %s", what,
+                       sc_found(n, fb, sizeof fb));
+    if (!(*out = strdup(sc_sval(n))))
+        return sc_fail(c, n, NULL, "out of memory");
+    return 0;
+}
+
+static int sc_duration(sc_ctx *c, const yaml_node_t *n, const char *what, bool positive,
+                       uint64_t *out)
+{
+    char fb[80];
+    if (!sc_is_scalar(n) || units_duration_ms(sc_sval(n), out) != 0)
+        return sc_fail(c, n, "units: us, ms, s, m, h; a bare number is seconds",
+                       "expected a duration such as 500ms, 10s, 5m or 1h30m for %s, found %s",
+                       what, sc_found(n, fb, sizeof fb));
+    if (positive && *out == 0)
+        return sc_fail(c, n, NULL, "%s must be longer than 0, found %s", what,
+                       sc_found(n, fb, sizeof fb));
+    return 0;
+}
+
+/* Whole number within [lo, hi]; says which bound was crossed. */
+static int sc_int(sc_ctx *c, const yaml_node_t *n, const char *what, long long lo,
+                  long long hi, long long *out)
+{
+    char fb[80];
+    if (sc_is_scalar(n)) {
+        const char *s = sc_sval(n);
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (end != s && *end == '\0' && !isspace((unsigned char)*s) && errno == 0) {
+            if (v < lo && lo == 0)
+                return sc_fail(c, n, NULL, "%s cannot be negative, found %lld", what, v);
+            if (v < lo)
+                return sc_fail(c, n, NULL, "%s must be at least %lld, found %lld", what, lo, v);
+            if (v > hi)
+                return sc_fail(c, n, NULL, "%s must be at most %lld, found %lld", what, hi, v);
+            *out = v;
+            return 0;
+        }
+    }
+    return sc_fail(c, n, NULL, "expected a whole number for %s, found %s", what,
+                   sc_found(n, fb, sizeof fb));
+}
+
+static int sc_bool(sc_ctx *c, const yaml_node_t *n, const char *what, bool *out)
+{
+    static const char *const yes[] = { "true", "yes", "on" }, *const no[] = { "false", "no", "off" };
+    char fb[80];
+    if (sc_is_scalar(n)) {
+        for (int i = 0; i < 3; i++) {
+            if (!strcasecmp(sc_sval(n), yes[i]))
+                return *out = true, 0;
+            if (!strcasecmp(sc_sval(n), no[i]))
+                return *out = false, 0;
+        }
+    }
+    return sc_fail(c, n, NULL, "expected true or false for %s, found %s", what,
+                   sc_found(n, fb, sizeof fb));
+}
+
+static bool sc_is_ident(const char *s)
+{
+    if (!(isalpha((unsigned char)*s) || *s == '_'))
+        return false;
+    for (s++; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+/* ---- templates --------------------------------------------------------------------- */
+
+/* Column offset inside scalar n of byte off of its value, when the value is written on
+ * one line as is (plain) or between quotes; 0 (the scalar's start) otherwise. Escapes
+ * inside double quotes can shift it a little: still on the right scalar. */
+static size_t sc_scalar_col(const yaml_node_t *n, size_t off)
+{
+    if (!sc_is_scalar(n) || n->start_mark.line != n->end_mark.line)
+        return 0;
+    switch (n->data.scalar.style) {
+    case YAML_PLAIN_SCALAR_STYLE:         return off;
+    case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+    case YAML_DOUBLE_QUOTED_SCALAR_STYLE: return off + 1;
+    default:                              return 0;
+    }
+}
+
+/* Compiles text[len] (from node n) against the scenario's names; an error points into
+ * the scalar where tmpl_compile found it. */
+static tmpl *sc_tmpl(sc_ctx *c, const yaml_node_t *n, const char *text, size_t len,
+                     tmpl_escape esc, const char *what)
+{
+    char msg[256], hint[128];
+    size_t off = 0;
+    msg[0] = hint[0] = '\0';
+    tmpl *t = tmpl_compile(text, len, esc, &c->sc->syms, msg, sizeof msg, hint, sizeof hint, &off);
+    if (!t)
+        sc_fail_at(c, n, sc_scalar_col(n, off), hint[0] ? hint : NULL, "in %s: %s", what,
+                   msg[0] ? msg : "invalid template");
+    return t;
+}
+
+/* A growable text buffer for bodies assembled from YAML. */
+typedef struct sc_buf { char *p; size_t len, cap; bool oom; } sc_buf;
+
+static void sb_put(sc_buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(sc_buf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+/* Literal text as the inside of a JSON string. */
+static void sb_json_lit(sc_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char esc[8];
+        switch (ch) {
+        case '"':  sb_puts(b, "\\\""); break;
+        case '\\': sb_puts(b, "\\\\"); break;
+        case '\n': sb_puts(b, "\\n"); break;
+        case '\r': sb_puts(b, "\\r"); break;
+        case '\t': sb_puts(b, "\\t"); break;
+        case '\b': sb_puts(b, "\\b"); break;
+        case '\f': sb_puts(b, "\\f"); break;
+        default:
+            if (ch < 0x20) {
+                snprintf(esc, sizeof esc, "\\u%04x", ch);
+                sb_puts(b, esc);
+            } else {
+                sb_put(b, (const char *)&s[i], 1);
+            }
+        }
+    }
+}
+
+/* Literal text percent-encoded for application/x-www-form-urlencoded. */
+static void sb_form_lit(sc_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            sb_put(b, (const char *)&s[i], 1);
+        } else if (ch == ' ') {
+            sb_puts(b, "+");
+        } else {
+            char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+            sb_put(b, e, 3);
+        }
+    }
+}
+
+/* Appends s[n], passing literal text through lit() and copying {{ ... }} holes as they
+ * are (they stay template expressions; an unclosed one runs to the end, and the
+ * template compiler reports it). */
+static void sb_put_holes(sc_buf *b, const char *s, size_t n,
+                         void (*lit)(sc_buf *, const char *, size_t))
+{
+    size_t i = 0;
+    while (i < n) {
+        const char *open = memmem(s + i, n - i, "{{", 2);
+        if (!open) {
+            lit(b, s + i, n - i);
+            return;
+        }
+        size_t o = (size_t)(open - s);
+        lit(b, s + i, o - i);
+        /* the hole ends at the first "}}" outside a quoted string ({{ '}}' }} is one hole) */
+        size_t e = o + 2;
+        char quote = 0;
+        while (e < n && (quote || !(s[e] == '}' && e + 1 < n && s[e + 1] == '}'))) {
+            if (quote && s[e] == quote)
+                quote = 0;
+            else if (!quote && (s[e] == '\'' || s[e] == '"'))
+                quote = s[e];
+            e++;
+        }
+        e = e < n ? e + 2 : n;
+        sb_put(b, s + o, e - o);
+        i = e;
+    }
+}
+
+/* A plain scalar JSON reads as a literal: null, a boolean or a JSON number. Writes the
+ * literal's JSON text, or returns false. */
+static bool sc_json_literal(const yaml_node_t *n, const char **lit)
+{
+    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *s = sc_sval(n);
+    if (sc_is_null(n))
+        return *lit = "null", true;
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+        return *lit = "true", true;
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+        return *lit = "false", true;
+    /* JSON number grammar: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)? */
+    const char *p = s;
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (isdigit((unsigned char)*p)) p++;
+    else
+        return false;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return false;
+        while (isdigit((unsigned char)*p)) p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!isdigit((unsigned char)*p))
+            return false;
+        while (isdigit((unsigned char)*p)) p++;
+    }
+    if (*p)
+        return false;
+    return *lit = s, true;
+}
+
+/* Checks one string of a body on its own, so an error points at that scalar. */
+static int sc_check_tmpl(sc_ctx *c, const yaml_node_t *n, tmpl_escape esc, const char *what)
+{
+    tmpl *t = sc_tmpl(c, n, sc_sval(n), strlen(sc_sval(n)), esc, what);
+    if (!t)
+        return -1;
+    tmpl_free(t);
+    return 0;
+}
+
+/* Serializes a YAML value as JSON text into b; strings keep their holes for a TMPL_JSON
+ * compile. */
+static int sc_json_value(sc_ctx *c, const yaml_node_t *n, sc_buf *b, int depth)
+{
+    char fb[80];
+    if (sc_tick(c, n))
+        return -1;
+    if (depth > SC_MAX_JSON_DEPTH)
+        return sc_fail(c, n, NULL, "json body nested more than %d levels deep", SC_MAX_JSON_DEPTH);
+    if (b->len > SC_MAX_BODY)
+        return sc_fail(c, n, NULL, "json body larger than %u bytes", SC_MAX_BODY);
+    const char *lit;
+    switch (n->type) {
+    case YAML_SCALAR_NODE:
+        if (sc_json_literal(n, &lit)) {
+            sb_puts(b, lit);
+            return 0;
+        }
+        if (sc_check_tmpl(c, n, TMPL_JSON, "the json body"))
+            return -1;
+        sb_puts(b, "\"");
+        sb_put_holes(b, sc_sval(n), strlen(sc_sval(n)), sb_json_lit);
+        sb_puts(b, "\"");
+        return 0;
+    case YAML_SEQUENCE_NODE:
+        sb_puts(b, "[");
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+            if (it != n->data.sequence.items.start)
+                sb_puts(b, ",");
+            if (sc_json_value(c, sc_node(c, *it), b, depth + 1))
+                return -1;
+        }
+        sb_puts(b, "]");
+        return 0;
+    case YAML_MAPPING_NODE:
+        sb_puts(b, "{");
+        SC_FOREACH_PAIR(p, n) {
+            yaml_node_t *k = sc_node(c, p->key);
+            if (!sc_is_scalar(k))
+                return sc_fail(c, k, NULL, "keys in a json body must be text, found %s",
+                               sc_found(k, fb, sizeof fb));
+            if (p != n->data.mapping.pairs.start)
+                sb_puts(b, ",");
+            if (sc_check_tmpl(c, k, TMPL_JSON, "the json body"))
+                return -1;
+            sb_puts(b, "\"");
+            sb_put_holes(b, sc_sval(k), strlen(sc_sval(k)), sb_json_lit);
+            sb_puts(b, "\":");
+            if (sc_json_value(c, sc_node(c, p->value), b, depth + 1))
+                return -1;
+        }
+        sb_puts(b, "}");
+        return 0;
+    default:
+        return sc_fail(c, n, NULL, "unexpected value in a json body");
+    }
+}
+
+/* ---- --set overrides --------------------------------------------------------------- */
+
+static int sc_note_setnode(sc_ctx *c, int node, int set)
+{
+    if (c->nsetnodes == c->capsetnodes) {
+        int cap = c->capsetnodes ? c->capsetnodes * 2 : 8;
+        sc_setnode *p = realloc(c->setnodes, (size_t)cap * sizeof *p);
+        if (!p)
+            return -1;
+        c->setnodes = p;
+        c->capsetnodes = cap;
+    }
+    c->setnodes[c->nsetnodes++] = (sc_setnode){ node, set };
+    return 0;
+}
+
+/* Applies sets[si] to the tree: walks the dotted path through mappings (by key) and
+ * lists (by 0-based index), then replaces the scalar found there, or adds the last key
+ * to the mapping reached. New nodes are appended to the document (libyaml has no way to
+ * change a node's text in place), so node pointers are fetched again after each add. */
+static int sc_apply_set(sc_ctx *c, int si)
+{
+    const sc_set *s = &c->sets[si];
+    char path[512];
+    sc_error *e = c->err;
+    if (!s->key || !s->key[0] || strlen(s->key) >= sizeof path) {
+        snprintf(e->msg, sizeof e->msg, "--set needs KEY=VALUE with a key such as load.graceful_stop");
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s", s->key);
+    const char *value = s->value ? s->value : "";
+    int cur = 0;                           /* node index; the root is 1 */
+    yaml_node_t *root = yaml_document_get_root_node(&c->doc);
+    if (!root)
+        return -1;
+    cur = (int)(root - c->doc.nodes.start) + 1;
+    char *save = NULL, *comp = strtok_r(path, ".", &save);
+    char where[160] = "the top level";
+    while (comp) {
+        char *next = strtok_r(NULL, ".", &save);
+        yaml_node_t *n = sc_node(c, cur);
+        if (n->type == YAML_MAPPING_NODE) {
+            yaml_node_pair_t *hit = NULL;
+            const char *keys[64];
+            size_t nkeys = 0;
+            SC_FOREACH_PAIR(p, n) {
+                yaml_node_t *k = sc_node(c, p->key);
+                if (!sc_is_scalar(k))
+                    continue;
+                if (!strcmp(sc_sval(k), comp))
+                    hit = p;
+                if (nkeys < 64)
+                    keys[nkeys++] = sc_sval(k);
+            }
+            if (!hit && next) {
+                const char *near = tmpl_nearest(comp, keys, nkeys);
+                snprintf(e->msg, sizeof e->msg, "--set %.100s=%.60s: no key '%.100s' under %s",
+                         s->key, value, comp, where);
+                if (near)
+                    snprintf(e->hint, sizeof e->hint, "did you mean '%s'?", near);
+                return -1;
+            }
+            if (!hit) {                    /* new key in an existing mapping */
+                int k = yaml_document_add_scalar(&c->doc, NULL, (yaml_char_t *)comp, -1,
+                                                 YAML_PLAIN_SCALAR_STYLE);
+                int v = k ? yaml_document_add_scalar(&c->doc, NULL, (yaml_char_t *)value, -1,
+                                                     YAML_PLAIN_SCALAR_STYLE) : 0;
+                if (!k || !v || !yaml_document_append_mapping_pair(&c->doc, cur, k, v) ||
+                    sc_note_setnode(c, k, si) || sc_note_setnode(c, v, si)) {
+                    snprintf(e->msg, sizeof e->msg, "out of memory");
+                    return -1;
+                }
+                return 0;
+            }
+            if (!next) {                   /* replace an existing scalar */
+                yaml_node_t *old = sc_node(c, hit->value);
+                if (old->type != YAML_SCALAR_NODE) {
+                    snprintf(e->msg, sizeof e->msg, "--set %s=%s: '%s' is %s; --set replaces "
+                             "single values only", s->key, value, s->key,
+                             old->type == YAML_MAPPING_NODE ? "a mapping" : "a list");
+                    snprintf(e->hint, sizeof e->hint, "name a value inside it, e.g. %s.<key>", s->key);
+                    return -1;
+                }
+                ptrdiff_t at = hit - n->data.mapping.pairs.start;
+                int v = yaml_document_add_scalar(&c->doc, NULL, (yaml_char_t *)value, -1,
+                                                 YAML_PLAIN_SCALAR_STYLE);
+                if (!v || sc_note_setnode(c, v, si)) {
+                    snprintf(e->msg, sizeof e->msg, "out of memory");
+                    return -1;
+                }
+                sc_node(c, cur)->data.mapping.pairs.start[at].value = v;
+                return 0;
+            }
+            cur = hit->value;
+        } else if (n->type == YAML_SEQUENCE_NODE) {
+            char *end;
+            errno = 0;
+            long idx = strtol(comp, &end, 10);
+            int nitems = SC_NITEMS(n);
+            if (end == comp || *end || idx < 0 || errno || idx >= nitems) {
+                snprintf(e->msg, sizeof e->msg, "--set %.100s=%.60s: %s is a list of %d; '%.50s' is not "
+                         "an index in it", s->key, value, where, nitems, comp);
+                snprintf(e->hint, sizeof e->hint, "list entries are numbered from 0");
+                return -1;
+            }
+            if (!next) {
+                yaml_node_t *old = sc_node(c, n->data.sequence.items.start[idx]);
+                if (old->type != YAML_SCALAR_NODE) {
+                    snprintf(e->msg, sizeof e->msg, "--set %s=%s: entry %ld is not a single "
+                             "value; name a key inside it", s->key, value, idx);
+                    return -1;
+                }
+                int v = yaml_document_add_scalar(&c->doc, NULL, (yaml_char_t *)value, -1,
+                                                 YAML_PLAIN_SCALAR_STYLE);
+                if (!v || sc_note_setnode(c, v, si)) {
+                    snprintf(e->msg, sizeof e->msg, "out of memory");
+                    return -1;
+                }
+                sc_node(c, cur)->data.sequence.items.start[idx] = v;
+                return 0;
+            }
+            cur = n->data.sequence.items.start[idx];
+        } else {
+            snprintf(e->msg, sizeof e->msg, "--set %.100s=%.60s: %s is a single value; there is no "
+                     "'%.50s' inside it", s->key, value, where, comp);
+            return -1;
+        }
+        /* "where" names the path walked so far, for the next message. */
+        snprintf(where, sizeof where, "'%.*s'", (int)(comp + strlen(comp) - path) > 150 ? 150
+                 : (int)(comp + strlen(comp) - path), s->key);
+        comp = next;
+    }
+    return 0;
+}
+
+/* ---- reading data files ------------------------------------------------------------ */
+
+static int sc_read_disk(const char *path, char **data, size_t *len, char *err, size_t errcap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errcap, "%s", strerror(errno));
+        return -1;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) {
+            fclose(f);
+            snprintf(err, errcap, "out of memory");
+            return -1;
+        }
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
+        if (cap >= SC_MAX_FILE) {
+            free(buf);
+            fclose(f);
+            snprintf(err, errcap, "larger than %u MiB", SC_MAX_FILE >> 20);
+            return -1;
+        }
+        char *p = realloc(buf, cap * 2);
+        if (!p)
+            free(buf);
+        buf = p;
+        cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        snprintf(err, errcap, "read error");
+        return -1;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+/* A data path relative to the scenario's directory. Caller frees. */
+static char *sc_resolve(const char *scenario_file, const char *path)
+{
+    const char *slash = scenario_file ? strrchr(scenario_file, '/') : NULL;
+    if (path[0] == '/' || !slash)
+        return strdup(path);
+    size_t dl = (size_t)(slash - scenario_file) + 1;
+    char *out = malloc(dl + strlen(path) + 1);
+    if (out) {
+        memcpy(out, scenario_file, dl);
+        strcpy(out + dl, path);
+    }
+    return out;
+}
+
+/* ---- sections ---------------------------------------------------------------------- */
+
+static int sc_target(sc_ctx *c, const yaml_node_t *n)
+{
+    char fb[80];
+    if (sc_text(c, n, "'target'", &c->sc->target))
+        return -1;
+    char *t = c->sc->target;
+    const char *host = NULL;
+    if (!strncasecmp(t, "http://", 7))
+        host = t + 7;
+    else if (!strncasecmp(t, "https://", 8))
+        host = t + 8;
+    if (!host || !*host || *host == '/')
+        return sc_fail(c, n, strstr(t, "://") ? NULL : "for example http://127.0.0.1:8000",
+                       "target must be an absolute URL starting with http:// or https://, "
+                       "found %s", sc_found(n, fb, sizeof fb));
+    size_t len = strlen(t);
+    while (len > 0 && t[len - 1] == '/')
+        t[--len] = '\0';
+    return 0;
+}
+
+static bool sc_header_name_ok(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || strchr("!#$%&'*+-.^_`|~", *s)))
+            return false;
+    return true;
+}
+
+/* Appends header name: value (compiled from node v) to *arr. */
+static int sc_header_add(sc_ctx *c, sc_header **arr, int *n, const yaml_node_t *kn,
+                         const yaml_node_t *v, const char *literal)
+{
+    char fb[80];
+    sc_header *p = realloc(*arr, (size_t)(*n + 1) * sizeof **arr);
+    if (!p)
+        return sc_fail(c, kn, NULL, "out of memory");
+    *arr = p;
+    sc_header *h = &p[*n];
+    memset(h, 0, sizeof *h);
+    (*n)++;
+    const char *name = sc_sval(kn);
+    if (!sc_header_name_ok(name))
+        return sc_fail(c, kn, NULL, "'%s' is not a valid HTTP header name (letters, digits "
+                       "and - only, no spaces or colons)", name);
+    if (!(h->name = strdup(name)))
+        return sc_fail(c, kn, NULL, "out of memory");
+    const char *text = literal;
+    if (!text) {
+        if (!sc_is_scalar(v))
+            return sc_fail(c, v, NULL, "expected text for header '%s', found %s", name,
+                           sc_found(v, fb, sizeof fb));
+        text = sc_sval(v);
+        if (strpbrk(text, "\r\n"))
+            return sc_fail(c, v, NULL, "header '%s' contains a line break; header values "
+                           "are one line", name);
+    }
+    char what[160];
+    snprintf(what, sizeof what, "header '%s'", name);
+    if (!(h->value = sc_tmpl(c, v ? v : kn, text, strlen(text), TMPL_RAW, what)))
+        return -1;
+    return 0;
+}
+
+/* Header mapping -> headers; with defaults, default headers the step does not set
+ * (names compared case-insensitively) come first. */
+static int sc_headers(sc_ctx *c, const yaml_node_t *map, const yaml_node_t *defaults,
+                      sc_header **out, int *nout)
+{
+    if (map && map->type != YAML_MAPPING_NODE && !sc_is_null(map))
+        return sc_want_map(c, map, "'headers'");
+    if (map && map->type != YAML_MAPPING_NODE)
+        map = NULL;
+    if (defaults) {
+        SC_FOREACH_PAIR(d, defaults) {
+            yaml_node_t *dk = sc_node(c, d->key);
+            bool overridden = false;
+            if (map) {
+                SC_FOREACH_PAIR(p, map) {
+                    yaml_node_t *k = sc_node(c, p->key);
+                    if (sc_is_scalar(k) && sc_is_scalar(dk) && !strcasecmp(sc_sval(k), sc_sval(dk)))
+                        overridden = true;
+                }
+            }
+            if (!overridden && sc_header_add(c, out, nout, dk, sc_node(c, d->value), NULL))
+                return -1;
+        }
+    }
+    if (map) {
+        char fb[80];
+        SC_FOREACH_PAIR(p, map) {
+            yaml_node_t *k = sc_node(c, p->key);
+            if (sc_tick(c, k))
+                return -1;
+            if (!sc_is_scalar(k))
+                return sc_fail(c, k, NULL, "header names must be text, found %s",
+                               sc_found(k, fb, sizeof fb));
+            for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+                yaml_node_t *k2 = sc_node(c, q->key);
+                if (sc_is_scalar(k2) && !strcasecmp(sc_sval(k2), sc_sval(k)))
+                    return sc_fail(c, k, NULL, "header '%s' is set twice (names ignore case)",
+                                   sc_sval(k));
+            }
+            if (sc_header_add(c, out, nout, k, sc_node(c, p->value), NULL))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int sc_defaults(sc_ctx *c, yaml_node_t *n)
+{
+    static const char *const keys[] = { "headers", "timeout", "http2", "insecure",
+                                        "follow_redirects" };
+    scenario *sc = c->sc;
+    if (sc_want_map(c, n, "'defaults'") || sc_keys(c, n, "defaults", keys, 5))
+        return -1;
+    yaml_node_t *v;
+    if ((v = sc_get(c, n, "timeout", NULL)) && sc_duration(c, v, "defaults.timeout", true, &sc->default_timeout_ms))
+        return -1;
+    if ((v = sc_get(c, n, "http2", NULL)) && sc_bool(c, v, "defaults.http2", &sc->http2))
+        return -1;
+    if ((v = sc_get(c, n, "insecure", NULL)) && sc_bool(c, v, "defaults.insecure", &sc->insecure))
+        return -1;
+    if ((v = sc_get(c, n, "follow_redirects", NULL)) &&
+        sc_bool(c, v, "defaults.follow_redirects", &sc->follow_redirects))
+        return -1;
+    if ((v = sc_get(c, n, "headers", NULL)) && !sc_is_null(v)) {
+        if (sc_headers(c, v, NULL, &sc->default_headers, &sc->ndefault_headers))
+            return -1;
+        c->defhdrs = v;
+    }
+    return 0;
+}
+
+static int sc_load(sc_ctx *c, yaml_node_t *n)
+{
+    static const char *const keys[] = { "model", "stages", "graceful_stop" };
+    static const char *const models[] = { "closed", "open" };
+    static const char *const stage_keys[] = { "duration", "users" };
+    scenario *sc = c->sc;
+    char fb[80], hint[128];
+    if (sc_want_map(c, n, "'load'") || sc_keys(c, n, "load", keys, 3))
+        return -1;
+    yaml_node_t *v;
+    if ((v = sc_get(c, n, "model", NULL))) {
+        if (!sc_is_scalar(v) || (strcmp(sc_sval(v), "closed") && strcmp(sc_sval(v), "open"))) {
+            const char *near = sc_is_scalar(v) ? tmpl_nearest(sc_sval(v), models, 2) : NULL;
+            if (near)
+                snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+            return sc_fail(c, v, near ? hint : NULL, "load.model must be closed or open, found %s",
+                           sc_found(v, fb, sizeof fb));
+        }
+        if (!strcmp(sc_sval(v), "open"))
+            return sc_fail(c, v, "use model: closed, where stages give the number of users",
+                           "open model not yet supported");
+    }
+    if ((v = sc_get(c, n, "graceful_stop", NULL)) &&
+        sc_duration(c, v, "load.graceful_stop", false, &sc->graceful_stop_ms))
+        return -1;
+    yaml_node_t *st = sc_need(c, n, "stages", "load", "add stages: [ { duration: 1m, users: 10 } ]");
+    if (!st || sc_want_list(c, st, "load.stages", "for example: stages: [ { duration: 1m, users: 10 } ]"))
+        return -1;
+    int ns = SC_NITEMS(st);
+    if (!(sc->stages = calloc((size_t)ns, sizeof *sc->stages)))
+        return sc_fail(c, st, NULL, "out of memory");
+    sc->nstages = ns;
+    uint32_t peak = 0;
+    for (int i = 0; i < ns; i++) {
+        yaml_node_t *s = sc_node(c, st->data.sequence.items.start[i]);
+        char where[64];
+        snprintf(where, sizeof where, "stage %d", i + 1);
+        if (sc_tick(c, s) || sc_want_map(c, s, where) || sc_keys(c, s, where, stage_keys, 2))
+            return -1;
+        yaml_node_t *d = sc_need(c, s, "duration", where, "a stage is { duration: 5m, users: 200 }");
+        if (!d || sc_duration(c, d, "a stage's duration", true, &sc->stages[i].duration_ms))
+            return -1;
+        yaml_node_t *u = sc_need(c, s, "users", where, "a stage is { duration: 5m, users: 200 }");
+        long long users;
+        if (!u || sc_int(c, u, "users", 0, SC_MAX_USERS, &users))
+            return -1;
+        sc->stages[i].users = (uint32_t)users;
+        if (sc->stages[i].users > peak)
+            peak = sc->stages[i].users;
+    }
+    if (peak == 0)
+        return sc_fail(c, st, NULL, "every stage has users: 0; the run would start no one");
+    return 0;
+}
+
+static int sc_data(sc_ctx *c, yaml_node_t *n)
+{
+    static const char *const keys[] = { "csv", "mode" };
+    static const char *const modes[] = { "sequential", "random", "unique" };
+    scenario *sc = c->sc;
+    char fb[80], hint[128], msg[256];
+    if (sc_is_null(n))
+        return 0;
+    if (sc_want_map(c, n, "'data'"))
+        return -1;
+    int nf = SC_NPAIRS(n);
+    if (nf == 0)
+        return 0;
+    if (!(sc->data.f = calloc((size_t)nf, sizeof *sc->data.f)))
+        return sc_fail(c, n, NULL, "out of memory");
+    SC_FOREACH_PAIR(p, n) {
+        yaml_node_t *k = sc_node(c, p->key), *spec = sc_node(c, p->value), *csvk = NULL;
+        if (sc_tick(c, k))
+            return -1;
+        if (!sc_is_scalar(k) || !sc_is_ident(sc_sval(k)))
+            return sc_fail(c, k, "templates read it as {{ name.column }}", "a data feeder's "
+                           "name must be a word (letters, digits, _ and -), found %s",
+                           sc_found(k, fb, sizeof fb));
+        if (data_find(&sc->data, sc_sval(k)) >= 0)
+            return sc_fail(c, k, NULL, "data feeder '%s' is defined twice", sc_sval(k));
+        char where[96];
+        snprintf(where, sizeof where, "data feeder '%s'", sc_sval(k));
+        if (sc_want_map(c, spec, where) || sc_keys(c, spec, where, keys, 2))
+            return -1;
+        data_feeder *f = &sc->data.f[sc->data.n++];
+        if (!(f->name = strdup(sc_sval(k))))
+            return sc_fail(c, k, NULL, "out of memory");
+        yaml_node_t *mode = sc_get(c, spec, "mode", NULL);
+        if (mode) {
+            int m = -1;
+            for (int i = 0; sc_is_scalar(mode) && i < 3; i++)
+                if (!strcmp(sc_sval(mode), modes[i]))
+                    m = i;
+            if (m < 0) {
+                const char *near = sc_is_scalar(mode) ? tmpl_nearest(sc_sval(mode), modes, 3) : NULL;
+                if (near)
+                    snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+                return sc_fail(c, mode, near ? hint : NULL, "mode of %s must be sequential, "
+                               "random or unique, found %s", where, sc_found(mode, fb, sizeof fb));
+            }
+            f->mode = m == 0 ? DATA_SEQUENTIAL : m == 1 ? DATA_RANDOM : DATA_UNIQUE;
+        }
+        yaml_node_t *csv = sc_need(c, spec, "csv", where, "for example: { csv: users.csv, mode: unique }");
+        if (!csv)
+            return -1;
+        sc_get(c, spec, "csv", &csvk);
+        if (sc_text(c, csv, "'csv' (a file name)", &f->file))
+            return -1;
+        char *path = sc_resolve(c->err->file, f->file), *buf = NULL;
+        size_t blen = 0;
+        msg[0] = '\0';
+        int rc = !path ? -1 : c->read ? c->read(c->read_ud, path, &buf, &blen, msg, sizeof msg)
+                                      : sc_read_disk(path, &buf, &blen, msg, sizeof msg);
+        if (rc != 0) {
+            sc_fail(c, csv, "paths are relative to the scenario's directory",
+                    "%s: cannot read %s: %s", where, path ? path : f->file,
+                    msg[0] ? msg : "unknown error");
+            free(path);
+            free(buf);
+            return -1;
+        }
+        int line = 0;
+        msg[0] = '\0';
+        rc = data_feeder_parse(f, buf, blen, msg, sizeof msg, &line);
+        free(buf);
+        if (rc != 0) {
+            sc_fail(c, csvk, "the first line names the columns; each further line is one row",
+                    "%s: %s line %d: %s", where, path, line, msg[0] ? msg : "invalid CSV");
+            free(path);
+            return -1;
+        }
+        free(path);
+    }
+    return 0;
+}
+
+/* ---- steps ------------------------------------------------------------------------- */
+
+/* Pass one: every capture variable in every flow, so a template may use a name captured
+ * later in the file (or by another profile). Tolerant: malformed parts are left for the
+ * checks of pass two to report. */
+static int sc_collect(sc_ctx *c, const yaml_node_t *steps, int depth)
+{
+    if (!steps || steps->type != YAML_SEQUENCE_NODE || depth > SC_MAX_STEP_DEPTH)
+        return 0;
+    for (yaml_node_item_t *it = steps->data.sequence.items.start; it < steps->data.sequence.items.top; it++) {
+        yaml_node_t *st = sc_node(c, *it);
+        if (sc_tick(c, st))
+            return -1;
+        if (st->type != YAML_MAPPING_NODE)
+            continue;
+        SC_FOREACH_PAIR(p, st) {
+            yaml_node_t *k = sc_node(c, p->key), *v = sc_node(c, p->value);
+            if (!sc_is_scalar(k) || v->type != YAML_MAPPING_NODE)
+                continue;
+            if (!strcmp(sc_sval(k), "loop") || !strcmp(sc_sval(k), "group")) {
+                if (sc_collect(c, sc_get(c, v, "steps", NULL), depth + 1))
+                    return -1;
+            } else if (!strcmp(sc_sval(k), "http")) {
+                yaml_node_t *cap = sc_get(c, v, "capture", NULL);
+                if (!cap || cap->type != YAML_MAPPING_NODE)
+                    continue;
+                SC_FOREACH_PAIR(q, cap) {
+                    yaml_node_t *var = sc_node(c, q->key);
+                    if (sc_tick(c, var))
+                        return -1;
+                    if (sc_is_scalar(var) && sc_is_ident(sc_sval(var)) &&
+                        tmpl_syms_add(&c->sc->syms, sc_sval(var)) < 0)
+                        return sc_fail(c, var, NULL, "out of memory");
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int sc_steps(sc_ctx *c, const yaml_node_t *seq, const char *what, sc_step **out,
+                    int *nout, int depth);
+
+static int sc_parse_expect(sc_ctx *c, const yaml_node_t *n, sc_expect *ex)
+{
+    static const char *const keys[] = { "status", "json", "equals", "contains" };
+    char fb[80], msg[256];
+    if (sc_is_null(n))
+        return 0;
+    if (sc_want_map(c, n, "'expect'") || sc_keys(c, n, "expect", keys, 4))
+        return -1;
+    yaml_node_t *v;
+    if ((v = sc_get(c, n, "status", NULL))) {
+        long long code;
+        if (v->type == YAML_SEQUENCE_NODE) {
+            if (SC_NITEMS(v) == 0 || SC_NITEMS(v) > SC_MAX_STATUS)
+                return sc_fail(c, v, NULL, "expect.status lists 1 to %d codes, found %d",
+                               SC_MAX_STATUS, SC_NITEMS(v));
+            for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+                if (sc_int(c, sc_node(c, *it), "an HTTP status", 100, 599, &code))
+                    return -1;
+                ex->status[ex->nstatus++] = (int)code;
+            }
+        } else {
+            if (sc_int(c, v, "expect.status (an HTTP status, or a list of them)", 100, 599, &code))
+                return -1;
+            ex->status[ex->nstatus++] = (int)code;
+        }
+    }
+    yaml_node_t *jn = sc_get(c, n, "json", NULL);
+    if (jn) {
+        size_t off = 0;
+        if (sc_text(c, jn, "expect.json (a JSON path such as $.status)", &ex->json_path_text))
+            return -1;
+        msg[0] = '\0';
+        if (!(ex->json_path = jpath_compile(ex->json_path_text, msg, sizeof msg, &off)))
+            return sc_fail_at(c, jn, sc_scalar_col(jn, off), "paths look like $.data.items[0].id",
+                              "invalid JSON path: %s", msg[0] ? msg : "malformed");
+    }
+    if ((v = sc_get(c, n, "equals", NULL))) {
+        if (!jn)
+            return sc_fail(c, v, "add json: $.path next to it", "expect.equals compares the "
+                           "value at a JSON path, but expect has no 'json'");
+        if (!sc_is_scalar(v))
+            return sc_fail(c, v, NULL, "expected a single value for expect.equals, found %s",
+                           sc_found(v, fb, sizeof fb));
+        if (!(ex->json_equals = strdup(sc_is_null(v) ? "null" : sc_sval(v))))
+            return sc_fail(c, v, NULL, "out of memory");
+    }
+    if ((v = sc_get(c, n, "contains", NULL)) && sc_text(c, v, "expect.contains", &ex->contains))
+        return -1;
+    return 0;
+}
+
+static int sc_captures(sc_ctx *c, const yaml_node_t *n, sc_http *h)
+{
+    static const char *const kinds[] = { "json", "header", "regex" };
+    char fb[80], hint[160], msg[256];
+    scenario *sc = c->sc;
+    if (sc_is_null(n))
+        return 0;
+    if (sc_want_map(c, n, "'capture'"))
+        return -1;
+    int np = SC_NPAIRS(n);
+    if (np == 0)
+        return 0;
+    if (!(h->captures = calloc((size_t)np, sizeof *h->captures)))
+        return sc_fail(c, n, NULL, "out of memory");
+    SC_FOREACH_PAIR(p, n) {
+        yaml_node_t *k = sc_node(c, p->key), *spec = sc_node(c, p->value);
+        if (sc_tick(c, k))
+            return -1;
+        if (!sc_is_scalar(k) || !sc_is_ident(sc_sval(k)))
+            return sc_fail(c, k, "templates read it as {{ name }}", "a capture variable's name "
+                           "must be a word (letters, digits, _ and -), found %s", sc_found(k, fb, sizeof fb));
+        const char *var = sc_sval(k);
+        if (data_find(&sc->data, var) >= 0)
+            return sc_fail(c, k, "choose another name", "capture variable '%s' has the name of a "
+                           "data feeder", var);
+        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++) {
+            yaml_node_t *k2 = sc_node(c, q->key);
+            if (sc_is_scalar(k2) && !strcmp(sc_sval(k2), var))
+                return sc_fail(c, k, NULL, "capture '%s' appears twice in this step", var);
+        }
+        sc_capture *cp = &h->captures[h->ncaptures++];
+        if (!(cp->var = strdup(var)))
+            return sc_fail(c, k, NULL, "out of memory");
+        cp->slot = tmpl_syms_find(&sc->syms, var);
+        snprintf(hint, sizeof hint, "write %s: { json: $.path }, { header: Name } or "
+                 "{ regex: \"id=(\\\\d+)\" }", var);
+        if (!spec || spec->type != YAML_MAPPING_NODE || SC_NPAIRS(spec) != 1)
+            return sc_fail(c, spec ? spec : k, hint, "capture '%s' needs exactly one of json, "
+                           "header or regex, found %s", var, sc_found(spec, fb, sizeof fb));
+        yaml_node_t *kk = sc_node(c, spec->data.mapping.pairs.start[0].key);
+        yaml_node_t *kv = sc_node(c, spec->data.mapping.pairs.start[0].value);
+        int kind = -1;
+        for (int i = 0; sc_is_scalar(kk) && i < 3; i++)
+            if (!strcmp(sc_sval(kk), kinds[i]))
+                kind = i;
+        if (kind < 0) {
+            const char *near = sc_is_scalar(kk) ? tmpl_nearest(sc_sval(kk), kinds, 3) : NULL;
+            if (near)
+                snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+            return sc_fail(c, kk, hint, "unknown capture kind %s for '%s' (known: json, header, "
+                           "regex)", sc_found(kk, fb, sizeof fb), var);
+        }
+        cp->kind = kind == 0 ? CAP_JSON : kind == 1 ? CAP_HEADER : CAP_REGEX;
+        if (sc_text(c, kv, kind == 0 ? "a JSON path" : kind == 1 ? "a header name" : "a regex",
+                    &cp->expr))
+            return -1;
+        msg[0] = '\0';
+        if (cp->kind == CAP_JSON) {
+            size_t off = 0;
+            if (!(cp->path = jpath_compile(cp->expr, msg, sizeof msg, &off)))
+                return sc_fail_at(c, kv, sc_scalar_col(kv, off), "paths look like $.data.items[0].id",
+                                  "invalid JSON path: %s", msg[0] ? msg : "malformed");
+        } else if (cp->kind == CAP_REGEX) {
+            if (!(cp->re = capre_compile(cp->expr, msg, sizeof msg)))
+                return sc_fail(c, kv, "POSIX extended syntax; the first group is captured",
+                               "invalid regex: %s", msg[0] ? msg : "malformed");
+        } else if (!sc_header_name_ok(cp->expr)) {
+            return sc_fail(c, kv, NULL, "'%s' is not a valid HTTP header name", cp->expr);
+        }
+    }
+    return 0;
+}
+
+static const char *const sc_methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS" };
+
+static int sc_http_step(sc_ctx *c, const yaml_node_t *n, sc_http *h)
+{
+    static const char *const keys[] = { "name", "method", "url", "headers", "json", "body",
+                                        "form", "timeout", "expect", "capture" };
+    scenario *sc = c->sc;
+    char fb[80], hint[160];
+    if (sc_want_map(c, n, "an http step") || sc_keys(c, n, "the http step", keys, 10))
+        return -1;
+    yaml_node_t *v;
+    if ((v = sc_get(c, n, "name", NULL)) && sc_text(c, v, "the step's name", &h->name))
+        return -1;
+    /* method */
+    if ((v = sc_get(c, n, "method", NULL))) {
+        if (sc_text(c, v, "'method'", &h->method))
+            return -1;
+        for (char *p = h->method; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        size_t i;
+        for (i = 0; i < sizeof sc_methods / sizeof *sc_methods; i++)
+            if (!strcmp(h->method, sc_methods[i]))
+                break;
+        if (i == sizeof sc_methods / sizeof *sc_methods) {
+            const char *near = tmpl_nearest(h->method, sc_methods, sizeof sc_methods / sizeof *sc_methods);
+            if (near)
+                snprintf(hint, sizeof hint, "did you mean %s?", near);
+            return sc_fail(c, v, near ? hint : NULL, "unknown HTTP method %s (expected GET, POST, "
+                           "PUT, PATCH, DELETE, HEAD or OPTIONS)", sc_found(v, fb, sizeof fb));
+        }
+    } else if (!(h->method = strdup("GET"))) {
+        return sc_fail(c, n, NULL, "out of memory");
+    }
+    /* url */
+    yaml_node_t *u = sc_need(c, n, "url", "the http step", "for example: url: /api/orders");
+    if (!u || !sc_is_scalar(u) || sc_is_null(u) || !sc_sval(u)[0])
+        return u ? sc_fail(c, u, NULL, "expected a URL or path for 'url', found %s",
+                           sc_found(u, fb, sizeof fb)) : -1;
+    const char *url = sc_sval(u);
+    bool abs = !strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8);
+    if (!abs && url[0] != '/' && strncmp(url, "{{", 2))
+        return sc_fail(c, u, "for example /api/orders or http://host:8000/api/orders",
+                       "url %s is neither a path starting with / nor an absolute http:// or "
+                       "https:// URL", sc_found(u, fb, sizeof fb));
+    if (url[0] == '/' && !sc->target)
+        return sc_fail(c, u, "add target: http://host:port at the top (or pass --host)",
+                       "url %s is a path, but the scenario has no target to join it to",
+                       sc_found(u, fb, sizeof fb));
+    if (!(h->url = sc_tmpl(c, u, url, strlen(url), TMPL_RAW, "the url")))
+        return -1;
+    /* body: at most one of json, body, form */
+    yaml_node_t *jn = sc_get(c, n, "json", NULL), *bn = sc_get(c, n, "body", NULL),
+                *fn = sc_get(c, n, "form", NULL);
+    if (!!jn + !!bn + !!fn > 1)
+        return sc_fail(c, fn ? fn : bn, "keep one of them", "an http step takes one body: "
+                       "json, body or form, not several");
+    bool form = false;
+    if (jn || fn) {
+        sc_buf b = { 0 };
+        int rc = 0;
+        if (jn) {
+            rc = sc_json_value(c, jn, &b, 0);
+        } else if (sc_want_map(c, fn, "'form'")) {
+            rc = -1;
+        } else {
+            form = true;
+            SC_FOREACH_PAIR(p, fn) {
+                yaml_node_t *k = sc_node(c, p->key), *fv = sc_node(c, p->value);
+                if (!sc_is_scalar(k) || !sc_is_scalar(fv)) {
+                    rc = sc_fail(c, sc_is_scalar(k) ? fv : k, NULL, "form fields are name: "
+                                 "value text, found %s", sc_found(sc_is_scalar(k) ? fv : k, fb, sizeof fb));
+                    break;
+                }
+                if (sc_tick(c, k) || sc_check_tmpl(c, k, TMPL_RAW, "a form field") ||
+                    sc_check_tmpl(c, fv, TMPL_RAW, "a form field")) {
+                    rc = -1;
+                    break;
+                }
+                if (p != fn->data.mapping.pairs.start)
+                    sb_puts(&b, "&");
+                sb_put_holes(&b, sc_sval(k), strlen(sc_sval(k)), sb_form_lit);
+                sb_puts(&b, "=");
+                sb_put_holes(&b, sc_sval(fv), strlen(sc_sval(fv)), sb_form_lit);
+            }
+        }
+        if (rc == 0 && b.oom)
+            rc = sc_fail(c, jn ? jn : fn, NULL, "out of memory");
+        if (rc == 0)
+            h->body = sc_tmpl(c, jn ? jn : fn, b.p ? b.p : "", b.len, jn ? TMPL_JSON : TMPL_RAW,
+                              jn ? "the json body" : "the form body");
+        free(b.p);
+        if (rc != 0 || !h->body)
+            return -1;
+        h->json_body = jn != NULL;
+    } else if (bn) {
+        if (!sc_is_scalar(bn))
+            return sc_fail(c, bn, "for a JSON body use json: instead", "expected text for 'body', "
+                           "found %s", sc_found(bn, fb, sizeof fb));
+        if (!(h->body = sc_tmpl(c, bn, sc_sval(bn), strlen(sc_sval(bn)), TMPL_RAW, "the body")))
+            return -1;
+    }
+    /* headers, defaults merged in; a form body brings its content type */
+    if (sc_headers(c, sc_get(c, n, "headers", NULL), c->defhdrs, &h->headers, &h->nheaders))
+        return -1;
+    if (form) {
+        bool has = false;
+        for (int i = 0; i < h->nheaders; i++)
+            has |= !strcasecmp(h->headers[i].name, "Content-Type");
+        if (!has) {
+            yaml_node_t *fk = NULL;
+            sc_get(c, n, "form", &fk);
+            /* the key node only lends its place for messages; the name is set below */
+            sc_header *p = realloc(h->headers, (size_t)(h->nheaders + 1) * sizeof *p);
+            if (!p)
+                return sc_fail(c, fk, NULL, "out of memory");
+            h->headers = p;
+            sc_header *hd = &p[h->nheaders++];
+            const char *ct = "application/x-www-form-urlencoded";
+            hd->name = strdup("Content-Type");
+            hd->value = sc_tmpl(c, fk, ct, strlen(ct), TMPL_RAW, "a header");
+            if (!hd->name || !hd->value)
+                return sc_fail(c, fk, NULL, "out of memory");
+        }
+    }
+    h->timeout_ms = sc->default_timeout_ms;
+    if ((v = sc_get(c, n, "timeout", NULL)) && sc_duration(c, v, "the step's timeout", true, &h->timeout_ms))
+        return -1;
+    if ((v = sc_get(c, n, "expect", NULL)) && sc_parse_expect(c, v, &h->expect))
+        return -1;
+    if ((v = sc_get(c, n, "capture", NULL)) && sc_captures(c, v, h))
+        return -1;
+    return 0;
+}
+
+static int sc_think(sc_ctx *c, const yaml_node_t *n, sc_step *st)
+{
+    char fb[80], a[64], b[64];
+    const char *eg = "for example think: 2s, or a random pause think: 1s..3s";
+    if (!sc_is_scalar(n) || sc_is_null(n))
+        return sc_fail(c, n, eg, "expected a duration or a range for think, found %s",
+                       sc_found(n, fb, sizeof fb));
+    const char *s = sc_sval(n), *dots = strstr(s, "..");
+    if (!dots) {
+        if (units_duration_ms(s, &st->u.think.min_ms) != 0)
+            return sc_fail(c, n, eg, "expected a duration or a range for think, found %s",
+                           sc_found(n, fb, sizeof fb));
+        st->u.think.max_ms = st->u.think.min_ms;
+        return 0;
+    }
+    snprintf(a, sizeof a, "%.*s", (int)(dots - s), s);
+    snprintf(b, sizeof b, "%s", dots + 2);
+    if (units_duration_ms(a, &st->u.think.min_ms) || units_duration_ms(b, &st->u.think.max_ms))
+        return sc_fail(c, n, eg, "expected a think range such as 1s..3s, found %s",
+                       sc_found(n, fb, sizeof fb));
+    if (st->u.think.min_ms > st->u.think.max_ms)
+        return sc_fail(c, n, NULL, "think range %s is reversed: the first bound must not exceed "
+                       "the second (write %s..%s)", s, b, a);
+    return 0;
+}
+
+static int sc_loop(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
+{
+    static const char *const keys[] = { "count", "steps" };
+    char fb[80];
+    if (sc_want_map(c, n, "a loop") || sc_keys(c, n, "the loop", keys, 2))
+        return -1;
+    st->u.loop.count = -1;
+    yaml_node_t *v = sc_get(c, n, "count", NULL);
+    if (v) {
+        if (sc_is_scalar(v) && !strcmp(sc_sval(v), "forever")) {
+            st->u.loop.count = -1;
+        } else {
+            char *end;
+            const char *s = sc_is_scalar(v) ? sc_sval(v) : "";
+            errno = 0;
+            long long cnt = strtoll(s, &end, 10);
+            if (!*s || *end || errno || cnt < 1 || isspace((unsigned char)*s))
+                return sc_fail(c, v, "write a number such as 3, or forever (the default: loop until the run ends)",
+                               "loop count must be a whole number of at least 1 or 'forever', "
+                               "found %s", sc_found(v, fb, sizeof fb));
+            st->u.loop.count = cnt;
+        }
+    }
+    yaml_node_t *s = sc_need(c, n, "steps", "the loop", "for example: loop: { count: 3, steps: [ ... ] }");
+    return !s ? -1 : sc_steps(c, s, "the loop's steps", &st->u.loop.steps, &st->u.loop.nsteps, depth + 1);
+}
+
+static int sc_group(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
+{
+    static const char *const keys[] = { "name", "steps" };
+    if (sc_want_map(c, n, "a group") || sc_keys(c, n, "the group", keys, 2))
+        return -1;
+    yaml_node_t *v = sc_need(c, n, "name", "the group", "for example: group: { name: checkout, steps: [ ... ] }");
+    if (!v || sc_text(c, v, "the group's name", &st->u.group.name))
+        return -1;
+    yaml_node_t *s = sc_need(c, n, "steps", "the group", NULL);
+    return !s ? -1 : sc_steps(c, s, "the group's steps", &st->u.group.steps, &st->u.group.nsteps, depth + 1);
+}
+
+static int sc_parse_step(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
+{
+    static const char *const kinds[] = { "http", "think", "loop", "group", "ws" };
+    static const char *const http_keys[] = { "name", "method", "url", "headers", "json", "body",
+                                             "form", "timeout", "expect", "capture", "count",
+                                             "steps" };
+    char fb[80], hint[160];
+    const char *eg = "a step is one of: - http: {...}, - think: 1s, - loop: {...}, - group: {...}";
+    if (sc_tick(c, n))
+        return -1;
+    if (!n || n->type != YAML_MAPPING_NODE || SC_NPAIRS(n) == 0)
+        return sc_fail(c, n, eg, "expected a step, found %s", sc_found(n, fb, sizeof fb));
+    yaml_node_t *k = sc_node(c, n->data.mapping.pairs.start[0].key);
+    yaml_node_t *v = sc_node(c, n->data.mapping.pairs.start[0].value);
+    st->line = (int)k->start_mark.line + 1;
+    st->col = (int)k->start_mark.column + 1;
+    int kind = -1;
+    for (int i = 0; sc_is_scalar(k) && i < 5; i++)
+        if (!strcmp(sc_sval(k), kinds[i]))
+            kind = i;
+    if (kind < 0) {
+        const char *near = sc_is_scalar(k) ? tmpl_nearest(sc_sval(k), kinds, 5) : NULL;
+        if (near)
+            snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+        return sc_fail(c, k, near ? hint : eg, "unknown step kind %s (known: http, think, loop, "
+                       "group, ws)", sc_found(k, fb, sizeof fb));
+    }
+    if (SC_NPAIRS(n) > 1) {
+        yaml_node_t *k2 = sc_node(c, n->data.mapping.pairs.start[1].key);
+        bool field = false;
+        for (size_t i = 0; sc_is_scalar(k2) && i < sizeof http_keys / sizeof *http_keys; i++)
+            field |= !strcmp(sc_sval(k2), http_keys[i]);
+        snprintf(hint, sizeof hint, field ? "indent it under '%s:' if it belongs to that step"
+                                          : "start another step with '- '", sc_sval(k));
+        return sc_fail(c, k2, hint, "a step has exactly one kind, but this '%s' step also has "
+                       "%s", sc_sval(k), sc_found(k2, fb, sizeof fb));
+    }
+    switch (kind) {
+    case 0:
+        st->kind = STEP_HTTP;
+        return sc_http_step(c, v, &st->u.http);
+    case 1:
+        st->kind = STEP_THINK;
+        return sc_think(c, v, st);
+    case 2:
+        st->kind = STEP_LOOP;
+        return sc_loop(c, v, st, depth);
+    case 3:
+        st->kind = STEP_GROUP;
+        return sc_group(c, v, st, depth);
+    default:
+        return sc_fail(c, k, "remove the ws steps (or the profile) to run the rest",
+                       "ws steps are not yet supported");
+    }
+}
+
+static int sc_steps(sc_ctx *c, const yaml_node_t *seq, const char *what, sc_step **out,
+                    int *nout, int depth)
+{
+    if (depth > SC_MAX_STEP_DEPTH)
+        return sc_fail(c, seq, NULL, "steps are nested more than %d levels deep", SC_MAX_STEP_DEPTH);
+    if (sc_want_list(c, seq, what, "for example:\n      - http: { url: /api/health }\n      - think: 1s"))
+        return -1;
+    int n = SC_NITEMS(seq);
+    if (!(*out = calloc((size_t)n, sizeof **out)))
+        return sc_fail(c, seq, NULL, "out of memory");
+    *nout = n;
+    for (int i = 0; i < n; i++)
+        if (sc_parse_step(c, sc_node(c, seq->data.sequence.items.start[i]), &(*out)[i], depth))
+            return -1;
+    return 0;
+}
+
+static int sc_users(sc_ctx *c, yaml_node_t *n)
+{
+    static const char *const keys[] = { "name", "weight", "flow" };
+    scenario *sc = c->sc;
+    if (sc_want_list(c, n, "'users' (the user profiles)",
+                     "for example:\n  - name: browser\n    flow:\n      - http: { url: / }"))
+        return -1;
+    int np = SC_NITEMS(n);
+    if (np > SC_MAX_PROFILES)
+        return sc_fail(c, n, NULL, "more than %d user profiles", SC_MAX_PROFILES);
+    if (!(sc->profiles = calloc((size_t)np, sizeof *sc->profiles)))
+        return sc_fail(c, n, NULL, "out of memory");
+    sc->nprofiles = np;
+    uint64_t total = 0;
+    for (int i = 0; i < np; i++) {
+        yaml_node_t *u = sc_node(c, n->data.sequence.items.start[i]);
+        sc_profile *pr = &sc->profiles[i];
+        char where[64];
+        snprintf(where, sizeof where, "user profile %d", i + 1);
+        if (sc_tick(c, u) || sc_want_map(c, u, where) || sc_keys(c, u, "a user profile", keys, 3))
+            return -1;
+        yaml_node_t *v = sc_need(c, u, "name", where, "for example: - name: operator");
+        if (!v || sc_text(c, v, "the profile's name", &pr->name))
+            return -1;
+        for (int j = 0; j < i; j++)
+            if (!strcmp(sc->profiles[j].name, pr->name))
+                return sc_fail(c, v, "give each profile its own name", "two user profiles are "
+                               "named '%s'", pr->name);
+        pr->weight = 1;
+        if ((v = sc_get(c, u, "weight", NULL))) {
+            long long w;
+            if (sc_int(c, v, "weight", 1, SC_MAX_WEIGHT, &w))
+                return -1;
+            pr->weight = (uint32_t)w;
+        }
+        total += pr->weight;
+        if (total > SC_MAX_WEIGHT)
+            return sc_fail(c, v ? v : u, "weights are ratios: 50 and 5 work like 10 and 1",
+                           "the profiles' weights add up to more than %u", SC_MAX_WEIGHT);
+        char what[160];
+        snprintf(what, sizeof what, "the flow of '%s'", pr->name);
+        v = sc_need(c, u, "flow", where, "for example: flow: [ { http: { url: / } } ]");
+        if (!v || sc_steps(c, v, what, &pr->flow, &pr->nflow, 0))
+            return -1;
+    }
+    sc->total_weight = (uint32_t)total;
+    return 0;
+}
+
+/* Smooth weighted round-robin (as nginx balances upstreams): each turn every profile
+ * gains its weight and the richest pays the total and is chosen. Every prefix of the
+ * sequence follows the weights as closely as integers allow. */
+static int sc_profile_seq(scenario *sc)
+{
+    int64_t *cur = calloc((size_t)sc->nprofiles, sizeof *cur);
+    sc->profile_seq = calloc(sc->total_weight, sizeof *sc->profile_seq);
+    if (!cur || !sc->profile_seq) {
+        free(cur);
+        return -1;
+    }
+    for (uint32_t k = 0; k < sc->total_weight; k++) {
+        int best = 0;
+        for (int i = 0; i < sc->nprofiles; i++) {
+            cur[i] += sc->profiles[i].weight;
+            if (cur[i] > cur[best])
+                best = i;
+        }
+        cur[best] -= sc->total_weight;
+        sc->profile_seq[k] = best;
+    }
+    free(cur);
+    return 0;
+}
+
+/* Names of http steps and groups, for checking a threshold's request name. */
+static void sc_step_names(const sc_step *s, int n, const char **names, size_t *nn, size_t cap)
+{
+    for (int i = 0; i < n; i++) {
+        const char *name = s[i].kind == STEP_HTTP ? s[i].u.http.name
+                         : s[i].kind == STEP_GROUP ? s[i].u.group.name : NULL;
+        if (name && *nn < cap)
+            names[(*nn)++] = name;
+        if (s[i].kind == STEP_LOOP)
+            sc_step_names(s[i].u.loop.steps, s[i].u.loop.nsteps, names, nn, cap);
+        if (s[i].kind == STEP_GROUP)
+            sc_step_names(s[i].u.group.steps, s[i].u.group.nsteps, names, nn, cap);
+    }
+}
+
+static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
+{
+    scenario *sc = c->sc;
+    char fb[80], msg[256], hint[160];
+    if (sc_is_null(n))
+        return 0;
+    if (sc_want_list(c, n, "'thresholds'", "for example: thresholds: [ \"p95 < 500ms\" ]"))
+        return -1;
+    int nt = SC_NITEMS(n);
+    if (!(sc->thresholds = calloc((size_t)nt, sizeof *sc->thresholds)))
+        return sc_fail(c, n, NULL, "out of memory");
+    const char *names[1024];
+    size_t nnames = 0;
+    for (int i = 0; i < sc->nprofiles; i++)
+        sc_step_names(sc->profiles[i].flow, sc->profiles[i].nflow, names, &nnames, 1024);
+    for (int i = 0; i < nt; i++) {
+        yaml_node_t *t = sc_node(c, n->data.sequence.items.start[i]);
+        if (sc_tick(c, t))
+            return -1;
+        if (!sc_is_scalar(t) || sc_is_null(t))
+            return sc_fail(c, t, "for example \"p95 < 500ms\" or \"login: p99 < 1s\"",
+                           "expected a threshold expression, found %s", sc_found(t, fb, sizeof fb));
+        msg[0] = hint[0] = '\0';
+        sc_threshold *th = &sc->thresholds[sc->nthresholds];
+        if (scenario_parse_threshold(sc_sval(t), th, msg, sizeof msg, hint, sizeof hint))
+            return sc_fail(c, t, hint[0] ? hint : NULL, "threshold \"%s\": %s", sc_sval(t), msg);
+        sc->nthresholds++;
+        th->line = (int)t->start_mark.line + 1;
+        th->col = (int)t->start_mark.column + 1;
+        /* A typo in a request name would silently never match: names without a space or
+         * a slash are meant to be a step's or a group's explicit name. */
+        if (th->name && !strpbrk(th->name, " /")) {
+            size_t j;
+            for (j = 0; j < nnames; j++)
+                if (!strcmp(names[j], th->name))
+                    break;
+            if (j == nnames) {
+                const char *near = tmpl_nearest(th->name, names, nnames);
+                if (near)
+                    snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+                return sc_fail(c, t, near ? hint : "name the step with name: in its http step",
+                               "threshold \"%s\" is about requests named '%s', but no http step "
+                               "or group has that name", sc_sval(t), th->name);
+            }
+        }
+    }
+    return 0;
+}
+
+/* Reports libyaml's own error with its place, and a hint for the common tab mistake. */
+static void sc_yaml_error(sc_ctx *c, const yaml_parser_t *p)
+{
+    sc_error *e = c->err;
+    yaml_mark_t m = p->problem_mark;
+    if (p->error == YAML_READER_ERROR) {
+        /* a reader error has only a byte offset: count lines up to it */
+        m.line = m.column = 0;
+        for (size_t i = 0; i < p->problem_offset && i < c->len; i++) {
+            if (c->text[i] == '\n') {
+                m.line++;
+                m.column = 0;
+            } else {
+                m.column++;
+            }
+        }
+    }
+    e->line = (int)m.line + 1;
+    e->col = (int)m.column + 1;
+    if (p->context)
+        snprintf(e->msg, sizeof e->msg, "invalid YAML: %s (%s, which started at line %d)",
+                 p->problem ? p->problem : "syntax error", p->context,
+                 (int)p->context_mark.line + 1);
+    else
+        snprintf(e->msg, sizeof e->msg, "invalid YAML: %s", p->problem ? p->problem : "syntax error");
+    /* a tab on the line libyaml stopped at, up to where it stopped, is the likely cause */
+    size_t at = p->error == YAML_READER_ERROR ? p->problem_offset : m.index;
+    bool tab = false;
+    for (size_t i = at < c->len ? at + 1 : c->len; !tab && i > 0 && c->text[i - 1] != '\n'; i--)
+        tab = c->text[i - 1] == '\t';
+    if (tab)
+        snprintf(e->hint, sizeof e->hint, "YAML indents with spaces only; replace the tab "
+                 "characters with spaces");
+    else if (p->problem && strstr(p->problem, "mapping values are not allowed"))
+        snprintf(e->hint, sizeof e->hint, "a value containing ': ' must be quoted, or an "
+                 "indentation is off");
+}
+
+/* ---- scenario_parse ---------------------------------------------------------------- */
+
+static int sc_build(sc_ctx *c, int nsets)
+{
+    static const char *const top[] = { "name", "target", "defaults", "load", "data", "users",
+                                       "thresholds" };
+    scenario *sc = c->sc;
+    yaml_node_t *root = yaml_document_get_root_node(&c->doc);
+    if (!root || sc_is_null(root)) {
+        c->err->line = c->err->col = 0;
+        snprintf(c->err->msg, sizeof c->err->msg, "the scenario is empty");
+        snprintf(c->err->hint, sizeof c->err->hint, "a scenario needs at least name, load and users");
+        return -1;
+    }
+    for (int i = 0; i < nsets; i++)
+        if (sc_apply_set(c, i))
+            return -1;
+    root = yaml_document_get_root_node(&c->doc);
+    if (sc_want_map(c, root, "the scenario") || sc_keys(c, root, "the scenario", top, 7))
+        return -1;
+    yaml_node_t *v = sc_need(c, root, "name", "the scenario", "add name: my-test at the top");
+    if (!v || sc_text(c, v, "'name'", &sc->name))
+        return -1;
+    if ((v = sc_get(c, root, "target", NULL)) && sc_target(c, v))
+        return -1;
+    v = sc_need(c, root, "load", "the scenario",
+                "for example:\nload:\n  stages:\n    - { duration: 1m, users: 10 }");
+    if (!v || sc_load(c, v))
+        return -1;
+    if ((v = sc_get(c, root, "data", NULL)) && sc_data(c, v))
+        return -1;
+    yaml_node_t *users = sc_need(c, root, "users", "the scenario",
+                                 "for example:\nusers:\n  - name: browser\n    flow:\n      - http: { url: / }");
+    if (!users)
+        return -1;
+    if (users->type == YAML_SEQUENCE_NODE) {
+        for (yaml_node_item_t *it = users->data.sequence.items.start; it < users->data.sequence.items.top; it++) {
+            yaml_node_t *u = sc_node(c, *it);
+            if (u->type == YAML_MAPPING_NODE && sc_collect(c, sc_get(c, u, "flow", NULL), 0))
+                return -1;
+        }
+    }
+    if ((v = sc_get(c, root, "defaults", NULL)) && !sc_is_null(v) && sc_defaults(c, v))
+        return -1;
+    if (sc_users(c, users))
+        return -1;
+    if ((v = sc_get(c, root, "thresholds", NULL)) && sc_thresholds(c, v))
+        return -1;
+    if (sc_profile_seq(sc))
+        return sc_fail(c, users, NULL, "out of memory");
+    return 0;
+}
+
+scenario *scenario_parse(const char *text, size_t len, const char *file,
+                         const sc_set *sets, int nsets,
+                         sc_read_fn read, void *read_ud, sc_error *err)
+{
+    sc_error dummy;
+    if (!err)
+        err = &dummy;
+    memset(err, 0, sizeof *err);
+    snprintf(err->file, sizeof err->file, "%s", file ? file : "");
+    scenario *sc = calloc(1, sizeof *sc);
+    if (!sc || (file && !(sc->file = strdup(file)))) {
+        free(sc);
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return NULL;
+    }
+    sc->default_timeout_ms = SC_DEFAULT_TIMEOUT_MS;
+    sc->graceful_stop_ms = SC_DEFAULT_GRACEFUL_MS;
+    sc->syms.data = &sc->data;
+
+    sc_ctx c = { .sc = sc, .err = err, .text = text, .len = len, .sets = sets,
+                 .read = read, .read_ud = read_ud };
+    yaml_parser_t parser;
+    int rc = -1;
+    if (!yaml_parser_initialize(&parser)) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        scenario_free(sc);
+        return NULL;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &c.doc)) {
+        sc_yaml_error(&c, &parser);
+        yaml_parser_delete(&parser);
+        scenario_free(sc);
+        return NULL;
+    }
+    /* One document per file: a second one ("---") would be silently ignored. */
+    yaml_document_t more;
+    if (!yaml_parser_load(&parser, &more)) {
+        sc_yaml_error(&c, &parser);
+    } else {
+        yaml_node_t *r2 = yaml_document_get_root_node(&more);
+        if (r2 && yaml_document_get_root_node(&c.doc)) {
+            err->line = (int)more.start_mark.line + 1;
+            err->col = (int)more.start_mark.column + 1;
+            snprintf(err->msg, sizeof err->msg, "more than one YAML document in the file");
+            snprintf(err->hint, sizeof err->hint, "a scenario file holds one document; remove the '---' and what follows");
+        }
+        yaml_document_delete(&more);
+    }
+    yaml_parser_delete(&parser);
+    if (!err->msg[0])
+        rc = sc_build(&c, nsets);
+    yaml_document_delete(&c.doc);
+    free(c.setnodes);
+    if (rc != 0 || err->msg[0]) {
+        if (!err->msg[0])
+            snprintf(err->msg, sizeof err->msg, "invalid scenario");
+        scenario_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+scenario *scenario_load(const char *path, const sc_set *sets, int nsets, sc_error *err)
+{
+    char *buf = NULL, msg[256];
+    size_t len = 0;
+    if (sc_read_disk(path, &buf, &len, msg, sizeof msg) != 0) {
+        if (err) {
+            memset(err, 0, sizeof *err);
+            snprintf(err->file, sizeof err->file, "%s", path);
+            snprintf(err->msg, sizeof err->msg, "cannot read the scenario: %s", msg);
+        }
+        return NULL;
+    }
+    scenario *sc = scenario_parse(buf, len, path, sets, nsets, NULL, NULL, err);
+    free(buf);
+    return sc;
+}
+
+/* ---- freeing ----------------------------------------------------------------------- */
+
+static void sc_steps_free(sc_step *s, int n);
+
+static void sc_http_fini(sc_http *h)
+{
+    free(h->name);
+    free(h->method);
+    tmpl_free(h->url);
+    for (int i = 0; i < h->nheaders; i++) {
+        free(h->headers[i].name);
+        tmpl_free(h->headers[i].value);
+    }
+    free(h->headers);
+    tmpl_free(h->body);
+    jpath_free(h->expect.json_path);
+    free(h->expect.json_path_text);
+    free(h->expect.json_equals);
+    free(h->expect.contains);
+    for (int i = 0; i < h->ncaptures; i++) {
+        free(h->captures[i].var);
+        free(h->captures[i].expr);
+        jpath_free(h->captures[i].path);
+        capre_free(h->captures[i].re);
+    }
+    free(h->captures);
+}
+
+static void sc_steps_free(sc_step *s, int n)
+{
+    for (int i = 0; s && i < n; i++) {
+        switch (s[i].kind) {
+        case STEP_HTTP:  sc_http_fini(&s[i].u.http); break;
+        case STEP_THINK: break;
+        case STEP_LOOP:  sc_steps_free(s[i].u.loop.steps, s[i].u.loop.nsteps); break;
+        case STEP_GROUP:
+            free(s[i].u.group.name);
+            sc_steps_free(s[i].u.group.steps, s[i].u.group.nsteps);
+            break;
+        }
+    }
+    free(s);
+}
+
+void scenario_free(scenario *sc)
+{
+    if (!sc)
+        return;
+    free(sc->file);
+    free(sc->name);
+    free(sc->target);
+    for (int i = 0; i < sc->ndefault_headers; i++) {
+        free(sc->default_headers[i].name);
+        tmpl_free(sc->default_headers[i].value);
+    }
+    free(sc->default_headers);
+    free(sc->stages);
+    data_set_fini(&sc->data);
+    for (int i = 0; i < sc->nprofiles; i++) {
+        free(sc->profiles[i].name);
+        sc_steps_free(sc->profiles[i].flow, sc->profiles[i].nflow);
+    }
+    free(sc->profiles);
+    free(sc->profile_seq);
+    for (int i = 0; i < sc->nthresholds; i++) {
+        free(sc->thresholds[i].expr);
+        free(sc->thresholds[i].name);
+    }
+    free(sc->thresholds);
+    tmpl_syms_fini(&sc->syms);
+    free(sc);
+}
+
+/* ---- load shape -------------------------------------------------------------------- */
+
+uint64_t scenario_duration_ms(const scenario *sc)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < sc->nstages; i++)
+        t += sc->stages[i].duration_ms;
+    return t;
+}
+
+uint32_t scenario_peak_users(const scenario *sc)
+{
+    uint32_t peak = 0;
+    for (int i = 0; i < sc->nstages; i++)
+        if (sc->stages[i].users > peak)
+            peak = sc->stages[i].users;
+    return peak;
+}
+
+/* Linear from the previous stage's target (0 before the first) to this stage's, floored:
+ * a ramp of 200 users over 200 s starts user n at n seconds. A zero-length stage is a
+ * step (used by "all at once"). After the last stage: 0. */
+uint32_t scenario_users_at(const scenario *sc, uint64_t t_ms)
+{
+    uint64_t start = 0, prev = 0;
+    for (int i = 0; i < sc->nstages; i++) {
+        uint64_t d = sc->stages[i].duration_ms, u = sc->stages[i].users;
+        if (d > 0 && t_ms < start + d) {
+            uint64_t el = t_ms - start;
+            /* prev*(d-el) + u*el: a convex combination, never negative; durations are
+             * capped at 10 years and users at 1e6, far from overflow. */
+            return (uint32_t)((prev * (d - el) + u * el) / d);
+        }
+        start += d;
+        prev = u;
+    }
+    return 0;
+}
+
+void scenario_override_load(scenario *sc, uint32_t users, double rate, uint64_t duration_ms)
+{
+    uint32_t u = users ? users : scenario_peak_users(sc);
+    uint64_t d = duration_ms ? duration_ms : scenario_duration_ms(sc);
+    uint64_t ramp = 0;
+    if (rate > 0) {
+        double r = (double)u / rate * 1000.0;
+        ramp = r >= (double)UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)(r + 0.999999);
+    }
+    sc_stage st[2];
+    int n = 0;
+    if (ramp == 0) {
+        st[n++] = (sc_stage){ 0, u };                   /* everyone at once */
+        st[n++] = (sc_stage){ d, u };
+    } else if (ramp >= d) {
+        /* cut: the ramp runs at the asked rate until the run ends */
+        st[n++] = (sc_stage){ d, (uint32_t)((double)u * (double)d / (double)ramp) };
+    } else {
+        st[n++] = (sc_stage){ ramp, u };
+        st[n++] = (sc_stage){ d - ramp, u };
+    }
+    sc_stage *p = malloc((size_t)n * sizeof *p);
+    if (!p)
+        return;                                         /* keeps the scenario's own stages */
+    memcpy(p, st, (size_t)n * sizeof *p);
+    free(sc->stages);
+    sc->stages = p;
+    sc->nstages = n;
+}
+
+int scenario_profile_of(const scenario *sc, uint64_t k)
+{
+    if (!sc->total_weight || !sc->profile_seq)
+        return 0;
+    return sc->profile_seq[k % sc->total_weight];
+}
+
+int scenario_check_run(const scenario *sc, sc_error *err)
+{
+    uint32_t peak = scenario_peak_users(sc);
+    for (uint32_t i = 0; i < sc->data.n; i++) {
+        const data_feeder *f = &sc->data.f[i];
+        if (f->mode == DATA_UNIQUE && f->nrows < peak) {
+            if (err) {
+                memset(err, 0, sizeof *err);
+                snprintf(err->file, sizeof err->file, "%s", sc->file ? sc->file : "");
+                snprintf(err->msg, sizeof err->msg, "data feeder '%s' (%s) gives each user its "
+                         "own row, but it has %u rows for a peak of %u users", f->name,
+                         f->file ? f->file : "?", f->nrows, peak);
+                snprintf(err->hint, sizeof err->hint, "add rows to %s, lower the users, or use "
+                         "mode: sequential", f->file ? f->file : "the file");
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- thresholds -------------------------------------------------------------------- */
+
+/* The first name of a metric is the one scenario_metric_name gives (summary.json's keys). */
+static const struct { const char *name; sc_metric m; } sc_metrics[] = {
+    { "p50", TH_P50 }, { "p90", TH_P90 }, { "p95", TH_P95 }, { "p99", TH_P99 },
+    { "p999", TH_P999 }, { "min", TH_MIN }, { "max", TH_MAX }, { "mean", TH_MEAN },
+    { "avg", TH_MEAN }, { "error_rate", TH_ERROR_RATE }, { "rps", TH_RPS },
+    { "requests", TH_REQUESTS }, { "failures", TH_FAILURES },
+};
+#define SC_NMETRICS (sizeof sc_metrics / sizeof sc_metrics[0])
+
+const char *scenario_metric_name(sc_metric m)
+{
+    for (size_t i = 0; i < SC_NMETRICS; i++)
+        if (sc_metrics[i].m == m)
+            return sc_metrics[i].name;
+    return "?";
+}
+
+/* Edit distance counting a swap of two neighbours as one edit ("p59" is one from "p95"). */
+static size_t sc_lev(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b), d[33][33];
+    if (n > 32 || m > 32)
+        return 99;
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        for (size_t j = 1; j <= m; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[n][m];
+}
+
+static bool sc_latency_metric(sc_metric m)
+{
+    return m <= TH_MEAN;
+}
+
+/* "[name:] metric op value". The name is everything before the last ':' (request names
+ * may contain spaces). Latencies take us/ms/s/m/h and a bare number is milliseconds (as
+ * in k6); error_rate takes a percentage or a fraction; counts take plain numbers. */
+int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, size_t errcap,
+                             char *hint, size_t hintcap)
+{
+    char tmp[64];
+    if (hint && hintcap)
+        hint[0] = '\0';
+    if (!expr || !*expr) {
+        snprintf(err, errcap, "empty threshold");
+        return -1;
+    }
+    const char *colon = strrchr(expr, ':'), *p = colon ? colon + 1 : expr;
+    char *name = NULL;
+    if (colon) {
+        const char *a = expr, *b = colon;
+        while (a < b && isspace((unsigned char)*a)) a++;
+        while (b > a && isspace((unsigned char)b[-1])) b--;
+        if (a == b) {
+            snprintf(err, errcap, "nothing before ':'; expected a request name");
+            snprintf(hint, hintcap, "write \"login: p99 < 1s\", or leave out the ':' for all requests");
+            return -1;
+        }
+        name = strndup(a, (size_t)(b - a));
+    }
+    while (isspace((unsigned char)*p)) p++;
+    const char *ms = p;
+    while (isalnum((unsigned char)*p) || *p == '_' || *p == '(' || *p == ')' || *p == '.')
+        p++;
+    size_t ml = (size_t)(p - ms);
+    if (ml == 0 || ml >= sizeof tmp) {
+        snprintf(err, errcap, "expected a metric (p50, p90, p95, p99, p999, min, max, avg, "
+                 "error_rate, rps, requests, failures) at '%.20s'", ms);
+        free(name);
+        return -1;
+    }
+    /* k6's p(95) and p(99.9) spell our p95 and p999 */
+    size_t tl = 0;
+    for (size_t i = 0; i < ml; i++)
+        if (!(ms[0] == 'p' && (ms[i] == '(' || ms[i] == ')' || ms[i] == '.')))
+            tmp[tl++] = ms[i];
+    tmp[tl] = '\0';
+    int mi = -1;
+    for (size_t i = 0; i < SC_NMETRICS; i++)
+        if (!strcmp(tmp, sc_metrics[i].name))
+            mi = (int)i;
+    if (mi < 0) {
+        size_t best = 3;
+        for (size_t i = 0; i < SC_NMETRICS; i++) {
+            size_t d = sc_lev(tmp, sc_metrics[i].name);
+            if (d < best)
+                best = d;
+        }
+        /* every metric at the smallest distance: "did you mean p50, p95 or p99?" */
+        const char *near[SC_NMETRICS];
+        size_t nnear = 0, used = 0;
+        for (size_t i = 0; i < SC_NMETRICS && best < 3; i++)
+            if (sc_lev(tmp, sc_metrics[i].name) == best)
+                near[nnear++] = sc_metrics[i].name;
+        for (size_t i = 0; i < nnear && hint && used < hintcap; i++)
+            used += (size_t)snprintf(hint + used, hintcap - used, "%s%s%s",
+                                     i == 0 ? "did you mean " : i + 1 == nnear ? " or " : ", ",
+                                     near[i], i + 1 == nnear ? "?" : "");
+        snprintf(err, errcap, "unknown metric '%.*s' (known: p50, p90, p95, p99, p999, min, max, "
+                 "avg, mean, error_rate, rps, requests, failures)", (int)ml, ms);
+        free(name);
+        return -1;
+    }
+    sc_metric m = sc_metrics[mi].m;
+    while (isspace((unsigned char)*p)) p++;
+    sc_op op;
+    if (p[0] == '<' && p[1] == '=') op = OP_LE, p += 2;
+    else if (p[0] == '>' && p[1] == '=') op = OP_GE, p += 2;
+    else if (p[0] == '<') op = OP_LT, p++;
+    else if (p[0] == '>') op = OP_GT, p++;
+    else {
+        const char *o = p;
+        while (*p && strchr("=!<>", *p)) p++;
+        if (p > o)
+            snprintf(err, errcap, "unsupported comparison '%.*s' after %s (expected <, <=, > or >=)",
+                     (int)(p - o), o, sc_metrics[mi].name);
+        else
+            snprintf(err, errcap, "expected a comparison (<, <=, > or >=) after %s, found '%.20s'",
+                     sc_metrics[mi].name, p);
+        snprintf(hint, hintcap, "a threshold states what must hold, e.g. \"%s < 500ms\"",
+                 sc_metrics[mi].name);
+        free(name);
+        return -1;
+    }
+    while (isspace((unsigned char)*p)) p++;
+    char *end;
+    errno = 0;
+    double v = strtod(p, &end);
+    if (end == p || errno || !(v >= 0) || v > 1e15 || *p == '-' || *p == '+' ||
+        !isdigit((unsigned char)(*p == '.' ? p[1] : *p))) {
+        snprintf(err, errcap, "expected a number that is 0 or more after the comparison, found '%.20s'", p);
+        free(name);
+        return -1;
+    }
+    const char *u = end;
+    while (isspace((unsigned char)*u)) u++;
+    const char *ue = u + strlen(u);
+    while (ue > u && isspace((unsigned char)ue[-1])) ue--;
+    size_t ul = (size_t)(ue - u);
+    #define SC_UNIT(s) (ul == strlen(s) && !strncmp(u, s, ul))
+    if (sc_latency_metric(m)) {
+        if (ul == 0 || SC_UNIT("ms")) ;
+        else if (SC_UNIT("us")) v /= 1000.0;
+        else if (SC_UNIT("s")) v *= 1000.0;
+        else if (SC_UNIT("m")) v *= 60000.0;
+        else if (SC_UNIT("h")) v *= 3600000.0;
+        else {
+            snprintf(err, errcap, "unknown unit '%.*s' for a latency (expected us, ms, s or m)",
+                     (int)ul, u);
+            free(name);
+            return -1;
+        }
+    } else if (m == TH_ERROR_RATE) {
+        if (SC_UNIT("%")) {
+            v /= 100.0;
+        } else if (ul) {
+            snprintf(err, errcap, "unknown unit '%.*s' for error_rate (expected a percentage "
+                     "such as 0.1%% or a fraction such as 0.001)", (int)ul, u);
+            free(name);
+            return -1;
+        }
+        if (v > 1.0) {
+            snprintf(err, errcap, "error_rate %g is more than 1 (100%%)", v);
+            snprintf(hint, hintcap, "for a percentage write %g%%; a bare number is a fraction "
+                     "(0.01 = 1%%)", v);
+            free(name);
+            return -1;
+        }
+    } else if (ul && !(m == TH_RPS && SC_UNIT("/s"))) {
+        snprintf(err, errcap, "%s is a plain number; unexpected '%.*s' after it",
+                 sc_metrics[mi].name, (int)ul, u);
+        free(name);
+        return -1;
+    }
+    #undef SC_UNIT
+    char *copy = strdup(expr);
+    if (!copy) {
+        snprintf(err, errcap, "out of memory");
+        free(name);
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    out->expr = copy;
+    out->name = name;
+    out->metric = m;
+    out->op = op;
+    out->value = v;
+    return 0;
+}

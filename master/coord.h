@@ -1,0 +1,59 @@
+/* The coordinator: the master's run controller. One thread owns an nng pair1 socket in
+ * poly mode (one pipe per worker, plans addressed with nng_msg_set_pipe), the worker
+ * registry, the run state machine, the merged statistics and the results folder.
+ *
+ * A run: waiting for expect_workers workers (bounded by expect_timeout_ms) -> each
+ * worker gets its own plan (threads split in proportion to the threads it announced;
+ * one synchronized start instant) -> running (deltas merged as they come; one history
+ * row per interval once every engine thread has reported it or 2 s after its end) ->
+ * stopping (STOP sent; waits for every worker's DONE, at most graceful_stop + 10 s) ->
+ * finished: thresholds judged on the merged totals, results written.
+ *
+ * The same code serves a local `stampede run` (inproc://) and stampede-master (tcp://).
+ * Other threads talk to it only through the calls below, which lock a small mutex
+ * (never on the engines' hot path). */
+#ifndef MASTER_COORD_H
+#define MASTER_COORD_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "proto/msg.h"
+
+typedef struct coord coord;
+
+/* Listens on url and starts the coordinator thread. NULL with err. */
+coord *coord_start(const char *url, char *err, size_t errcap);
+void   coord_free(coord *c);    /* stops the thread, closes the socket */
+
+typedef struct coord_run_cfg {
+    const proto_plan *plan;     /* template: scenario, files, overrides (deep-copied) */
+    uint32_t    expect_workers; /* >= 1 */
+    uint64_t    expect_timeout_ms;
+    const char *out_dir;        /* results folder; NULL: results/<name>-<time> */
+    uint32_t    interval_ms;    /* stats interval, default 1000 */
+    uint32_t    name_cap;
+} coord_run_cfg;
+
+/* Submits a run (one at a time). 0, or -1 with err (scenario error, a run in progress). */
+int coord_run(coord *c, const coord_run_cfg *cfg, char *err, size_t errcap);
+/* Asks the run to stop gracefully (idempotent). abort: stop without waiting for the
+ * graceful window (the second Ctrl-C). */
+void coord_stop(coord *c, bool abort);
+
+typedef enum { RUN_IDLE, RUN_WAITING, RUN_RUNNING, RUN_STOPPING, RUN_FINISHED, RUN_ABORTED } coord_state;
+
+typedef struct coord_status {
+    coord_state state;
+    double   elapsed_s;
+    uint32_t users;             /* last complete interval */
+    double   rps;               /* last complete interval */
+    double   p95_ms;            /* last complete interval */
+    uint64_t requests, failures;/* whole run so far */
+    uint32_t workers;           /* connected */
+    int      thresholds_failed; /* when finished */
+    char     out_dir[1024];
+    char     reason[512];       /* why aborted, or the stop reason */
+} coord_status;
+void coord_get_status(coord *c, coord_status *out);
+/* Waits up to timeout_ms for the run to be FINISHED or ABORTED. true when it is. */
+bool coord_wait(coord *c, uint64_t timeout_ms);
+#endif

@@ -1,0 +1,198 @@
+#include "proto/plan.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int plan_read_file(const char *path, char **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0) break;
+        if (n + 1 >= cap) {
+            char *p = realloc(buf, cap * 2);
+            if (!p) { free(buf); buf = NULL; break; }
+            buf = p;
+            cap *= 2;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) { free(buf); return -1; }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+/* Reads data files from disk relative to the scenario's directory and records each
+ * into the plan, so workers get exactly the bytes the master validated. */
+typedef struct plan_rec { proto_plan *p; } plan_rec;
+
+static int plan_record_read(void *ud, const char *path, char **data, size_t *len, char *err, size_t errcap)
+{
+    plan_rec *r = ud;
+    /* The parser has already joined relative paths to the scenario's directory. */
+    const char *full = path;
+    if (plan_read_file(full, data, len) != 0) {
+        snprintf(err, errcap, "cannot read %s: %s", full, strerror(errno));
+        return -1;
+    }
+    proto_plan *p = r->p;
+    if (p->nfiles >= PROTO_MAX_FILES) {
+        snprintf(err, errcap, "too many data files (at most %u)", PROTO_MAX_FILES);
+        free(*data);
+        return -1;
+    }
+    proto_file *nf = realloc(p->files, (p->nfiles + 1) * sizeof *nf);
+    if (!nf) { free(*data); return -1; }
+    p->files = nf;
+    proto_file *f = &p->files[p->nfiles];
+    f->path = strdup(path);
+    f->data = malloc(*len + 1);
+    if (!f->path || !f->data) { free(f->path); free(f->data); free(*data); return -1; }
+    memcpy(f->data, *data, *len);
+    f->data[*len] = '\0';
+    f->len = *len;
+    p->nfiles++;
+    return 0;
+}
+
+static int plan_serve_read(void *ud, const char *path, char **data, size_t *len, char *err, size_t errcap)
+{
+    const proto_plan *p = ud;
+    for (uint32_t i = 0; i < p->nfiles; i++) {
+        if (strcmp(p->files[i].path, path) != 0) continue;
+        *data = malloc(p->files[i].len + 1);
+        if (!*data) return -1;
+        memcpy(*data, p->files[i].data, p->files[i].len);
+        (*data)[p->files[i].len] = '\0';
+        *len = p->files[i].len;
+        return 0;
+    }
+    snprintf(err, errcap, "data file %s is not in the plan", path);
+    return -1;
+}
+
+static int plan_set_sets(proto_plan *p, const sc_set *sets, int nsets)
+{
+    if (nsets <= 0) return 0;
+    p->sets = calloc((size_t)nsets, sizeof *p->sets);
+    if (!p->sets) return -1;
+    for (int i = 0; i < nsets; i++) {
+        p->sets[i].key = strdup(sets[i].key);
+        p->sets[i].value = strdup(sets[i].value);
+        p->nsets++;
+        if (!p->sets[i].key || !p->sets[i].value) return -1;
+    }
+    return 0;
+}
+
+int plan_from_file(proto_plan *p, const char *path, const sc_set *sets, int nsets,
+                   scenario **out, sc_error *err)
+{
+    memset(err, 0, sizeof *err);
+    snprintf(err->file, sizeof err->file, "%s", path);
+    char *text = NULL;
+    size_t len = 0;
+    if (plan_read_file(path, &text, &len) != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot read scenario: %s", strerror(errno));
+        return -1;
+    }
+    p->scenario = text;
+    p->scenario_len = len;
+    p->scenario_file = strdup(path);
+    plan_rec rec = { p };
+    if (!p->scenario_file || plan_set_sets(p, sets, nsets) != 0) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return -1;
+    }
+    scenario *sc = scenario_parse(text, len, path, sets, nsets, plan_record_read, &rec, err);
+    if (!sc) return -1;
+    if (out) *out = sc;
+    else scenario_free(sc);
+    return 0;
+}
+
+scenario *plan_scenario(const proto_plan *p, sc_error *err)
+{
+    sc_set *sets = NULL;
+    if (p->nsets) {
+        sets = calloc(p->nsets, sizeof *sets);
+        if (!sets) return NULL;
+        for (uint32_t i = 0; i < p->nsets; i++) sets[i] = (sc_set){ p->sets[i].key, p->sets[i].value };
+    }
+    scenario *sc = scenario_parse(p->scenario, p->scenario_len,
+                                  p->scenario_file ? p->scenario_file : "scenario.yaml",
+                                  sets, (int)p->nsets, plan_serve_read, (void *)p, err);
+    free(sets);
+    if (!sc) return NULL;
+    if (p->host && p->host[0]) {
+        char *t = strdup(p->host);
+        if (!t) { scenario_free(sc); return NULL; }
+        size_t n = strlen(t);
+        while (n > 0 && t[n - 1] == '/') t[--n] = '\0';
+        free(sc->target);
+        sc->target = t;
+    }
+    if (p->users || p->rate > 0 || p->duration_ms)
+        scenario_override_load(sc, p->users, p->rate, p->duration_ms);
+    return sc;
+}
+
+static char *plan_dup(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) { memcpy(d, s, n); d[n] = '\0'; }
+    return d;
+}
+
+int plan_copy(proto_plan *dst, const proto_plan *src)
+{
+    *dst = *src;
+    dst->scenario = NULL; dst->scenario_file = NULL; dst->host = NULL;
+    dst->files = NULL; dst->nfiles = 0; dst->sets = NULL; dst->nsets = 0;
+    if (src->scenario && !(dst->scenario = plan_dup(src->scenario, src->scenario_len))) goto fail;
+    if (src->scenario_file && !(dst->scenario_file = strdup(src->scenario_file))) goto fail;
+    if (src->host && !(dst->host = strdup(src->host))) goto fail;
+    if (src->nfiles) {
+        if (!(dst->files = calloc(src->nfiles, sizeof *dst->files))) goto fail;
+        for (uint32_t i = 0; i < src->nfiles; i++, dst->nfiles++) {
+            dst->files[i].path = strdup(src->files[i].path);
+            dst->files[i].data = plan_dup(src->files[i].data, src->files[i].len);
+            dst->files[i].len = src->files[i].len;
+            if (!dst->files[i].path || !dst->files[i].data) { dst->nfiles++; goto fail; }
+        }
+    }
+    if (src->nsets) {
+        if (!(dst->sets = calloc(src->nsets, sizeof *dst->sets))) goto fail;
+        for (uint32_t i = 0; i < src->nsets; i++, dst->nsets++) {
+            dst->sets[i].key = strdup(src->sets[i].key);
+            dst->sets[i].value = strdup(src->sets[i].value);
+            if (!dst->sets[i].key || !dst->sets[i].value) { dst->nsets++; goto fail; }
+        }
+    }
+    return 0;
+fail:
+    plan_fini(dst);
+    return -1;
+}
+
+void plan_fini(proto_plan *p)
+{
+    if (!p) return;
+    free(p->scenario);
+    free(p->scenario_file);
+    free(p->host);
+    for (uint32_t i = 0; i < p->nfiles; i++) { free(p->files[i].path); free(p->files[i].data); }
+    free(p->files);
+    for (uint32_t i = 0; i < p->nsets; i++) { free(p->sets[i].key); free(p->sets[i].value); }
+    free(p->sets);
+    p->scenario = NULL; p->scenario_file = NULL; p->host = NULL;
+    p->files = NULL; p->nfiles = 0; p->sets = NULL; p->nsets = 0;
+}

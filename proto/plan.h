@@ -1,0 +1,23 @@
+/* Plans and scenarios. A plan carries the scenario as its YAML text plus the contents
+ * of every data file it names, so a worker on another host never reads its own disk
+ * for them; plan_scenario turns a plan back into the scenario, applying --set, --host
+ * and -u/-r/-t. The master and every worker call the same function on the same plan,
+ * so they run and judge the same scenario. Any thread; no shared state. */
+#ifndef PROTO_PLAN_H
+#define PROTO_PLAN_H
+#include "common/scenario.h"
+#include "proto/msg.h"
+
+/* Reads path, parses it (with the given --set overrides) and fills p->scenario,
+ * p->scenario_file, p->files and p->sets (all malloc'd, freed by plan_fini). On success
+ * also returns the parsed scenario through *out (caller frees) when out is non-NULL.
+ * -1 with err on a scenario error. */
+int  plan_from_file(proto_plan *p, const char *path, const sc_set *sets, int nsets,
+                    scenario **out, sc_error *err);
+/* Parses the plan's scenario with its files and overrides. NULL with err. */
+scenario *plan_scenario(const proto_plan *p, sc_error *err);
+/* Copies every owned field of src into dst (deep). 0 or -1. */
+int  plan_copy(proto_plan *dst, const proto_plan *src);
+/* Frees what plan_from_file/plan_copy allocated (the struct is the caller's). */
+void plan_fini(proto_plan *p);
+#endif

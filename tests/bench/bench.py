@@ -1,0 +1,679 @@
+#!/usr/bin/env python3
+"""make bench: Stampede side by side with wrk and Locust, on one machine, in one run.
+
+Usage: python3 tests/bench/bench.py [BIN_DIR]      (called by tests/bench/bench.sh)
+Environment: BENCH_SECONDS (default 15) per run, BENCH_ROUNDS (default 3).
+
+Method
+- Target: nginx, one worker, pinned to the first CPU we may use (taskset), answering
+  GET /ping with "pong" on 127.0.0.1:<free port>; config from nginx.conf.in in a
+  temporary prefix that is removed on exit.
+- Generators, each pinned to the second CPU, one at a time: Stampede (--threads 1),
+  wrk (-t1 -c50) and Locust (FastHttpUser, constant(0), single process); 50 users or
+  connections, keep-alive, the same URL, BENCH_SECONDS each; rounds interleave the
+  tools (round r runs stampede, wrk, locust) so drift in the machine hits all three.
+- Per run: requests the tool reports, its measured load time, wall time, and the
+  generator's CPU seconds (user + sys of the child and everything it reaped, threads
+  included). The CPU figure comes from wait4() on that child, which is the same number
+  as a getrusage(RUSAGE_CHILDREN) delta around a blocking wait, and also gives the
+  child's own ru_maxrss (a RUSAGE_CHILDREN delta cannot give a maximum). It includes
+  each tool's start-up (Locust imports, Stampede's thread setup).
+- Memory: Stampede holding 10,000 users that loop GET /ping + think 1s on one thread,
+  all started within 5 s and held 10 s; the same with 100 users as a baseline; peak RSS
+  of the process from wait4's ru_maxrss.
+- Output: tables on stdout, the same Markdown in results/bench-YYYYmmdd-HHMMSS.md.
+
+Every child has a timeout and its own process group; nginx and the temporary
+directory are cleaned up on exit, error, SIGINT, SIGTERM and SIGHUP. Load goes only to
+127.0.0.1 (proxy variables are removed from the children's environment).
+Exit: 0 all runs completed, 1 some run failed (the report is still written),
+2 set-up error (missing tool, target would not start).
+"""
+
+import csv
+import datetime
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+USERS = 50                      # users / connections for the throughput runs
+MEM_USERS = 10000               # users held for the memory run
+MEM_BASE_USERS = 100            # baseline run, same scenario
+MEM_RAMP_S = 5                  # all memory-run users started within this
+MEM_HOLD_S = 10                 # then held this long
+NOFILE_WANT = 30000             # descriptors we ask for (10k users + nginx's side)
+CHILD_GRACE_S = 60              # timeout = planned length + this
+GOAL_LINE = ("goal: Stampede >= 0.5x wrk and >= 3x Locust FastHttpUser per generator "
+             "CPU-second; <= 20 KiB per idle VU")
+GOAL_WRK, GOAL_LOCUST, GOAL_KIB_PER_VU = 0.5, 3.0, 20.0
+TOOLS = ("stampede", "wrk", "locust")
+
+
+class SetupError(Exception):
+    """The bench cannot run at all (missing tool, target down): exit 2."""
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def env_int(name, default, lo, hi):
+    raw = os.environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise SetupError("%s=%r is not an integer" % (name, raw))
+    if not lo <= v <= hi:
+        raise SetupError("%s=%d is outside %d..%d" % (name, v, lo, hi))
+    return v
+
+
+# --- children -----------------------------------------------------------------------
+
+_live = {}   # pid -> Popen of children not yet reaped, for cleanup on any exit path
+
+
+def child_env():
+    """The environment without proxies (libcurl would honour them and send the load
+    elsewhere) and without LOCUST_* settings that would change Locust's run."""
+    env = {k: v for k, v in os.environ.items()
+           if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+           and not k.startswith("LOCUST_")}
+    env["no_proxy"] = env["NO_PROXY"] = "127.0.0.1,localhost"
+    return env
+
+
+def kill_group(p, sig):
+    try:
+        os.killpg(p.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class Result:
+    """What one child did: exit code, wall time, rusage of it and what it reaped."""
+    def __init__(self, rc, wall_s, ru, timed_out, out, err):
+        self.rc, self.wall_s, self.ru, self.timed_out = rc, wall_s, ru, timed_out
+        self.out, self.err = out, err
+
+    @property
+    def cpu_s(self):
+        return self.ru.ru_utime + self.ru.ru_stime
+
+    @property
+    def maxrss_kib(self):
+        return self.ru.ru_maxrss            # Linux: KiB
+
+    def status(self):
+        if self.rc < 0:
+            try:
+                return "killed by %s" % signal.Signals(-self.rc).name
+            except ValueError:
+                return "killed by signal %d" % -self.rc
+        return "exit %d" % self.rc
+
+    def tail(self, n=3):
+        lines = [l for l in (self.err + "\n" + self.out).splitlines() if l.strip()]
+        return " / ".join(lines[-n:])[:300]
+
+
+def run_child(cmd, timeout_s, cwd, tag):
+    """Runs cmd to completion (bounded by timeout_s) in its own process group and
+    reaps it with wait4 to get its rusage. On timeout: SIGTERM to the group, then
+    SIGKILL after 5 s. Output goes to files so a chatty child cannot block on a pipe."""
+    outp, errp = os.path.join(cwd, tag + ".out"), os.path.join(cwd, tag + ".err")
+    with open(outp, "wb") as fo, open(errp, "wb") as fe:
+        t0 = time.monotonic()
+        try:
+            p = subprocess.Popen(cmd, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL,
+                                 stdout=fo, stderr=fe, start_new_session=True)
+        except OSError as e:
+            return Result(127, 0.0, resource.struct_rusage((0,) * 16), False, "", str(e))
+        _live[p.pid] = p
+        deadline, term_at, timed_out = t0 + timeout_s, None, False
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid == p.pid:
+                break
+            now = time.monotonic()
+            if now > deadline and term_at is None:
+                timed_out, term_at = True, now
+                kill_group(p, signal.SIGTERM)
+            elif term_at is not None and now > term_at + 5:
+                kill_group(p, signal.SIGKILL)
+            time.sleep(0.02)
+        wall = time.monotonic() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)   # reaped here, not by Popen
+        del _live[p.pid]
+        kill_group(p, signal.SIGKILL)                      # strays left in its group
+    with open(outp, errors="replace") as f:
+        out = f.read()
+    with open(errp, errors="replace") as f:
+        err = f.read()
+    return Result(p.returncode, wall, ru, timed_out, out, err)
+
+
+def probe(cmd, cwd):
+    """First non-empty line of a version command's stdout+stderr, bounded to 10 s."""
+    try:
+        r = subprocess.run(cmd, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "unavailable (%s)" % e
+    for line in (r.stdout + "\n" + r.stderr).splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+# --- target -----------------------------------------------------------------------
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_ping(port):
+    """True when GET /ping on the target answers 200."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            return s.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+class Target:
+    """nginx in a temporary prefix, pinned to one CPU, as a child in its own group."""
+    def __init__(self, nginx, taskset, cpu, prefix):
+        self.nginx, self.taskset, self.cpu, self.prefix = nginx, taskset, cpu, prefix
+        self.p, self.port, self.logpath = None, None, os.path.join(prefix, "nginx.log")
+
+    def start(self):
+        with open(os.path.join(HERE, "nginx.conf.in")) as f:
+            template = f.read()
+        last = ""
+        for _ in range(5):          # the free port can be taken before nginx binds it
+            port = free_port()
+            conf = os.path.join(self.prefix, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write(template.replace("@PREFIX@", self.prefix).replace("@PORT@", str(port)))
+            cmd = [self.taskset, "-c", str(self.cpu), self.nginx, "-e", "stderr",
+                   "-p", self.prefix + "/", "-c", conf, "-g", "daemon off;"]
+            with open(self.logpath, "wb") as lf:
+                self.p = subprocess.Popen(cmd, env=child_env(), stdin=subprocess.DEVNULL,
+                                          stdout=lf, stderr=lf, start_new_session=True)
+            _live[self.p.pid] = self.p
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if self.p.poll() is not None:
+                    break
+                if http_ping(port):
+                    self.port = port
+                    return
+                time.sleep(0.05)
+            self.stop()
+            last = self.log_text()
+            if "in use" not in last:
+                break
+        raise SetupError("nginx did not start: " + (last.strip()[-500:] or "no output"))
+
+    def alive(self):
+        return self.p is not None and self.p.poll() is None and http_ping(self.port)
+
+    def log_text(self):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.p is None:
+            return
+        if self.p.poll() is None:
+            kill_group(self.p, signal.SIGTERM)     # nginx: fast shutdown
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                kill_group(self.p, signal.SIGKILL)
+                self.p.wait(5)
+        kill_group(self.p, signal.SIGKILL)         # a worker outliving its master
+        _live.pop(self.p.pid, None)
+
+
+# --- one run per tool -----------------------------------------------------------------
+
+class Run:
+    """One generator run: counts, times and what went wrong, if anything."""
+    def __init__(self, tool, rnd):
+        self.tool, self.round = tool, rnd
+        self.ok, self.note = False, ""
+        self.requests = self.failures = 0
+        self.load_s = self.wall_s = self.cpu_s = 0.0
+        self.maxrss_kib = 0
+        self.steady_rps = None      # memory runs: median req/s once every user runs
+
+    @property
+    def rps(self):
+        return self.requests / self.load_s if self.ok and self.load_s > 0 else None
+
+    @property
+    def per_cpu(self):
+        return self.requests / self.cpu_s if self.ok and self.cpu_s > 0 else None
+
+    def take(self, res):
+        self.wall_s, self.cpu_s, self.maxrss_kib = res.wall_s, res.cpu_s, res.maxrss_kib
+
+    def fail(self, why):
+        self.ok, self.note = False, why
+        return self
+
+
+def stampede_scenario(path, url, stages, think_s):
+    """Writes a Stampede scenario: the given (duration, users) stages over a loop of
+    GET /ping, with a think step when think_s is set."""
+    st = ", ".join("{ duration: %s, users: %d }" % s for s in stages)
+    think = "            - think: %ds\n" % think_s if think_s else ""
+    with open(path, "w") as f:
+        f.write("name: bench\n"
+                "target: %s\n"
+                "load: { model: closed, stages: [ %s ], graceful_stop: 2s }\n"
+                "users:\n"
+                "  - name: ping\n"
+                "    flow:\n"
+                "      - loop:\n"
+                "          steps:\n"
+                "            - http: { name: ping, url: /ping }\n"
+                "%s" % (url, st, think))
+
+
+def run_stampede(ctx, rnd, scenario, tag, planned_s):
+    run = Run("stampede", rnd)
+    if not (os.path.isfile(ctx.stampede) and os.access(ctx.stampede, os.X_OK)):
+        return run.fail("%s not found (run make)" % ctx.stampede)
+    out = os.path.join(ctx.tmp, tag)
+    cmd = [ctx.taskset, "-c", str(ctx.gen_cpu), ctx.stampede, "run", scenario,
+           "--threads", "1", "--out", out, "--quiet"]
+    res = run_child(cmd, planned_s + CHILD_GRACE_S, ctx.tmp, tag)
+    run.take(res)
+    if res.timed_out:
+        return run.fail("timed out after %ds: %s" % (planned_s + CHILD_GRACE_S, res.tail()))
+    try:
+        with open(os.path.join(out, "summary.json")) as f:
+            summary = json.load(f)
+        totals = summary["totals"]
+        run.requests = int(totals["requests"])
+        run.failures = int(totals.get("failures", 0))
+        dur = float(summary.get("duration_s") or 0)
+        if dur <= 0 and float(totals.get("rps") or 0) > 0:
+            dur = run.requests / float(totals["rps"])
+        run.load_s = dur if dur > 0 else float(planned_s)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return run.fail("%s, no usable summary.json (%s): %s"
+                        % (res.status(), e.__class__.__name__, res.tail()))
+    if res.rc != 0:
+        return run.fail("%s: %s" % (res.status(), res.tail()))
+    run.ok = True
+    return run
+
+
+_WRK_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def run_wrk(ctx, rnd):
+    run = Run("wrk", rnd)
+    tag = "wrk-r%d" % rnd
+    cmd = [ctx.taskset, "-c", str(ctx.gen_cpu), ctx.wrk, "-t1", "-c%d" % USERS,
+           "-d%ds" % ctx.seconds, ctx.url + "/ping"]
+    res = run_child(cmd, ctx.seconds + CHILD_GRACE_S, ctx.tmp, tag)
+    run.take(res)
+    if res.timed_out:
+        return run.fail("timed out: " + res.tail())
+    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h)\b", res.out)
+    if res.rc != 0 or not m:
+        return run.fail("%s, no 'N requests in' line: %s" % (res.status(), res.tail()))
+    run.requests = int(m.group(1))
+    run.load_s = float(m.group(2)) * _WRK_UNITS[m.group(3)]
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", res.out)
+    run.failures = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                  res.out)
+    if m:
+        run.failures += sum(int(g) for g in m.groups())
+    run.ok = True
+    return run
+
+
+def run_locust(ctx, rnd):
+    run = Run("locust", rnd)
+    tag = "locust-r%d" % rnd
+    prefix = os.path.join(ctx.tmp, tag)
+    cmd = [ctx.taskset, "-c", str(ctx.gen_cpu), ctx.locust, "-f",
+           os.path.join(HERE, "locustfile.py"), "--headless", "-u", str(USERS),
+           "-r", str(USERS), "-t", "%ds" % ctx.seconds, "--host", ctx.url,
+           "--csv", prefix, "--only-summary"]
+    res = run_child(cmd, ctx.seconds + CHILD_GRACE_S, ctx.tmp, tag)
+    run.take(res)
+    if res.timed_out:
+        return run.fail("timed out: " + res.tail())
+    try:
+        with open(prefix + "_stats.csv", newline="") as f:
+            row = next(r for r in csv.DictReader(f) if r.get("Name") == "Aggregated")
+        run.requests = int(row["Request Count"])
+        run.failures = int(row["Failure Count"])
+        # Locust's own Requests/s divides by the span from its stats reset to the last
+        # request, which came out short of -t here; its users ran for -t seconds.
+        run.load_s = float(ctx.seconds)
+    except (OSError, StopIteration, KeyError, ValueError) as e:
+        return run.fail("%s, no Aggregated row in _stats.csv (%s): %s"
+                        % (res.status(), e.__class__.__name__, res.tail()))
+    if res.rc not in (0, 1) or (res.rc == 1 and run.failures == 0):
+        return run.fail("%s: %s" % (res.status(), res.tail()))  # 1 = had failures
+    run.ok = True
+    return run
+
+
+def check_failures(run):
+    """A run where over 1% of requests failed measured something else (wrong URL,
+    refused connections): it does not count; a few failures are only noted."""
+    if run.ok and run.failures:
+        if run.failures > 0.01 * max(run.requests, 1):
+            run.fail("%d of %d requests failed" % (run.failures, run.requests))
+        else:
+            run.note = "%d failed requests" % run.failures
+
+
+def run_memory(ctx, users):
+    """Stampede holding `users` looping GET /ping + think 1s on one thread."""
+    tag = "mem-%d" % users
+    scen = os.path.join(ctx.tmp, tag + ".yaml")
+    stampede_scenario(scen, ctx.url, [("%ds" % MEM_RAMP_S, users),
+                                      ("%ds" % MEM_HOLD_S, users)], think_s=1)
+    run = run_stampede(ctx, 0, scen, tag, MEM_RAMP_S + MEM_HOLD_S)
+    run.steady_rps = steady_rps(os.path.join(ctx.tmp, tag, "stats_history.csv"), users)
+    return run
+
+
+def steady_rps(path, users):
+    """Median Requests/s of the Aggregated rows of a Locust-format stats_history.csv
+    taken while all `users` were running; None when the file or columns are missing."""
+    try:
+        with open(path, newline="") as f:
+            vals = [float(r["Requests/s"]) for r in csv.DictReader(f)
+                    if r.get("Name") == "Aggregated" and r.get("User Count")
+                    and int(float(r["User Count"])) >= users]
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+    return statistics.median(vals) if vals else None
+
+
+# --- report -------------------------------------------------------------------------
+
+def fmt(v, spec="{:,.0f}"):
+    return "n/a" if v is None else spec.format(v)
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def table(head, rows):
+    """A Markdown table padded to line up in a terminal as well."""
+    cells = [head] + [[str(c) for c in r] for r in rows]
+    w = [max(len(r[i]) for r in cells) for i in range(len(head))]
+    line = lambda r: "| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |"
+    return "\n".join([line(cells[0]), "|" + "|".join("-" * (x + 2) for x in w) + "|"]
+                     + [line(r) for r in cells[1:]])
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.split(":")[0].strip() in ("model name", "Hardware", "cpu model"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def versions(ctx):
+    loc = probe([ctx.locust, "--version"], ctx.tmp)
+    if loc.strip() in ("", "locust"):   # Debian's build prints no number: ask dpkg
+        pkg = probe(["dpkg-query", "-W", "-f=${Version}", "python3-locust"], ctx.tmp)
+        loc = "locust (python3-locust %s)" % pkg
+    st = (probe([ctx.stampede, "--version"], ctx.tmp) if os.access(ctx.stampede, os.X_OK)
+          else "not built")
+    return [("stampede", st), ("wrk", probe([ctx.wrk, "-v"], ctx.tmp)), ("locust", loc),
+            ("nginx", probe([ctx.nginx, "-v"], ctx.tmp))]
+
+
+def report(ctx, runs, mem, notes):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    by = {t: [r for r in runs if r.tool == t] for t in TOOLS}
+    med = {}
+    for t in TOOLS:
+        ok = [r for r in by[t] if r.ok]
+        med[t] = (statistics.median([r.rps for r in ok]) if ok else None,
+                  statistics.median([r.per_cpu for r in ok]) if ok else None, len(ok))
+    out = ["# Stampede benchmark, %s UTC" % now.strftime("%Y-%m-%d %H:%M:%S"), ""]
+    out += ["- host: nproc %d, %s, kernel %s" % (len(os.sched_getaffinity(0)), cpu_model(),
+                                                 os.uname().release)]
+    out += ["- %s: %s" % v for v in versions(ctx)]
+    out += ["- method: nginx (1 worker) on CPU %d; each generator alone on CPU %d; %d users "
+            "or connections, keep-alive, GET %s/ping; %d s per run; %d round(s), tools "
+            "interleaved; CPU = user+sys of the generator process tree (start-up included); "
+            "req/s = requests / load time (wrk's own, Stampede's duration_s, Locust's -t)"
+            % (ctx.target_cpu, ctx.gen_cpu, USERS, ctx.url, ctx.seconds, ctx.rounds), ""]
+
+    out += ["## Throughput (median over rounds)", ""]
+    out += [table(["tool", "req/s", "req per CPU-s", "runs ok"],
+                  [[t, fmt(med[t][0]), fmt(med[t][1]), "%d/%d" % (med[t][2], len(by[t]))]
+                   for t in TOOLS]), ""]
+    rw = (ratio(med["stampede"][0], med["wrk"][0]), ratio(med["stampede"][1], med["wrk"][1]))
+    rl = (ratio(med["stampede"][0], med["locust"][0]),
+          ratio(med["stampede"][1], med["locust"][1]))
+    verdict = lambda v, goal: "n/a" if v is None else ("met" if v >= goal else "NOT met")
+    out += [table(["ratio", "req/s", "req per CPU-s", "goal per CPU-s"],
+                  [["Stampede / wrk", fmt(rw[0], "{:.2f}x"), fmt(rw[1], "{:.2f}x"),
+                    ">= %.1fx: %s" % (GOAL_WRK, verdict(rw[1], GOAL_WRK))],
+                   ["Stampede / Locust", fmt(rl[0], "{:.2f}x"), fmt(rl[1], "{:.2f}x"),
+                    ">= %.1fx: %s" % (GOAL_LOCUST, verdict(rl[1], GOAL_LOCUST))]]), ""]
+
+    out += ["## Each run", ""]
+    out += [table(["round", "tool", "requests", "failures", "load s", "wall s", "CPU s",
+                   "req/s", "req per CPU-s", "note"],
+                  [[r.round, r.tool, fmt(r.requests if r.ok or r.requests else None),
+                    r.failures,
+                    "%.2f" % r.load_s, "%.2f" % r.wall_s, "%.2f" % r.cpu_s, fmt(r.rps),
+                    fmt(r.per_cpu), ("FAILED: " if not r.ok else "") + r.note]
+                   for r in sorted(runs, key=lambda r: (r.round, TOOLS.index(r.tool)))]), ""]
+
+    out += ["## Memory: Stampede, 1 thread, users loop GET /ping + think 1s "
+            "(started within %d s, held %d s)" % (MEM_RAMP_S, MEM_HOLD_S), ""]
+    rows, per_vu, per_user = [], None, None
+    for users, r in mem:
+        expect = users * (MEM_HOLD_S + MEM_RAMP_S / 2.0)   # ~1 request per user-second
+        rows.append([users, fmt(r.maxrss_kib if r.ok else None),
+                     fmt(r.maxrss_kib / users if r.ok else None, "{:.1f}"),
+                     fmt(r.requests if r.ok else None), "~%s" % fmt(expect),
+                     fmt(r.rps), fmt(r.steady_rps), "%.2f" % r.cpu_s, ("FAILED: " if not r.ok else "") + r.note])
+    out += [table(["users", "peak RSS KiB", "KiB per user", "requests", "expected",
+                   "req/s (whole run)", "req/s (all users on)", "CPU s", "note"], rows), ""]
+    m = dict(mem)
+    if m.get(MEM_USERS) and m.get(MEM_BASE_USERS) and m[MEM_USERS].ok and m[MEM_BASE_USERS].ok:
+        per_vu = ((m[MEM_USERS].maxrss_kib - m[MEM_BASE_USERS].maxrss_kib)
+                  / float(MEM_USERS - MEM_BASE_USERS))
+        per_user = m[MEM_USERS].maxrss_kib / float(MEM_USERS)
+    out += ["- KiB per VU = (peak %d - peak %d) / %d = %s; peak %d / %d = %s KiB"
+            % (MEM_USERS, MEM_BASE_USERS, MEM_USERS - MEM_BASE_USERS, fmt(per_vu, "{:.2f}"),
+               MEM_USERS, MEM_USERS, fmt(per_user, "{:.2f}")),
+            "- steady state should be ~%s req/s (one request per user per ~1 s)"
+            % fmt(MEM_USERS * 1.0), ""]
+
+    out += ["## Goals", "", GOAL_LINE, "",
+            "- measured: Stampede/wrk %s, Stampede/Locust %s per generator CPU-second; "
+            "%s KiB per idle VU" % (fmt(rw[1], "{:.2f}x"), fmt(rl[1], "{:.2f}x"),
+                                    fmt(per_vu, "{:.2f}")),
+            "- verdict: wrk %s, Locust %s, memory %s"
+            % (verdict(rw[1], GOAL_WRK), verdict(rl[1], GOAL_LOCUST),
+               "n/a" if per_vu is None else
+               ("met" if per_vu <= GOAL_KIB_PER_VU else "NOT met")), ""]
+    if notes:
+        out += ["## Notes", ""] + ["- " + n for n in notes] + [""]
+    text = "\n".join(out)
+    os.makedirs(os.path.join(REPO, "results"), exist_ok=True)
+    path = os.path.join(REPO, "results", "bench-%s.md" % now.strftime("%Y%m%d-%H%M%S"))
+    with open(path, "w") as f:
+        f.write(text)
+    print(text, flush=True)
+    return path
+
+
+# --- main ---------------------------------------------------------------------------
+
+class Ctx:
+    pass
+
+
+def raise_nofile(notes):
+    """Soft RLIMIT_NOFILE up to the hard limit, and the hard limit to NOFILE_WANT when
+    allowed (CAP_SYS_RESOURCE); children (nginx, Stampede) inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    inf = resource.RLIM_INFINITY
+    if hard != inf and hard < NOFILE_WANT:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE_WANT, NOFILE_WANT))
+        except (ValueError, OSError):
+            notes.append("RLIMIT_NOFILE hard limit is %d and could not be raised to %d"
+                         % (hard, NOFILE_WANT))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft
+
+
+def find_tool(name):
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin")
+
+
+def main(argv):
+    ctx = Ctx()
+    ctx.seconds = env_int("BENCH_SECONDS", 15, 1, 3600)
+    ctx.rounds = env_int("BENCH_ROUNDS", 3, 1, 100)
+    bin_dir = argv[1] if len(argv) > 1 else os.path.join(REPO, "bin")
+    ctx.stampede = os.path.abspath(os.path.join(bin_dir, "stampede"))
+    tools = {n: find_tool(n) for n in ("taskset", "nginx", "wrk", "locust")}
+    missing = [n for n, p in tools.items() if not p]
+    if missing:
+        raise SetupError("missing %s: run make deps-bench" % ", ".join(missing))
+    ctx.taskset, ctx.nginx, ctx.wrk, ctx.locust = (tools[n] for n in
+                                                   ("taskset", "nginx", "wrk", "locust"))
+    notes = []
+    cpus = sorted(os.sched_getaffinity(0))
+    ctx.target_cpu = cpus[0]
+    ctx.gen_cpu = cpus[1] if len(cpus) > 1 else cpus[0]
+    if len(cpus) < 2:
+        notes.append("only one CPU available: target and generators share it, so the "
+                     "figures are not comparable with the goals")
+    nofile = raise_nofile(notes)
+
+    ctx.tmp = tempfile.mkdtemp(prefix="stampede-bench-")
+    target = Target(ctx.nginx, ctx.taskset, ctx.target_cpu, ctx.tmp)
+    try:
+        target.start()
+        ctx.url = "http://127.0.0.1:%d" % target.port
+        log("nginx on %s (CPU %d), generators on CPU %d, %d s x %d round(s)"
+            % (ctx.url, ctx.target_cpu, ctx.gen_cpu, ctx.seconds, ctx.rounds))
+        scen = os.path.join(ctx.tmp, "ping.yaml")
+        stampede_scenario(scen, ctx.url, [("1ms", USERS), ("%ds" % ctx.seconds, USERS)], 0)
+
+        runs = []
+        for rnd in range(1, ctx.rounds + 1):
+            for tool in TOOLS:
+                if not target.alive():
+                    raise SetupError("nginx stopped answering: " + target.log_text()[-500:])
+                log("round %d/%d: %s ..." % (rnd, ctx.rounds, tool))
+                if tool == "stampede":
+                    r = run_stampede(ctx, rnd, scen, "stampede-r%d" % rnd, ctx.seconds)
+                elif tool == "wrk":
+                    r = run_wrk(ctx, rnd)
+                else:
+                    r = run_locust(ctx, rnd)
+                check_failures(r)
+                runs.append(r)
+                log("  %s: %s req/s, %s req per CPU-s%s" % (
+                    tool, fmt(r.rps), fmt(r.per_cpu), "" if r.ok else ", FAILED: " + r.note))
+
+        mem = []
+        for users in (MEM_BASE_USERS, MEM_USERS):
+            if not target.alive():
+                raise SetupError("nginx stopped answering: " + target.log_text()[-500:])
+            if nofile < users + 1000:
+                r = Run("stampede", 0).fail("RLIMIT_NOFILE %d is too low for %d users"
+                                             % (nofile, users))
+            else:
+                log("memory: stampede with %d users ..." % users)
+                r = run_memory(ctx, users)
+                check_failures(r)
+                log("  peak RSS %s KiB, %s requests%s" % (
+                    fmt(r.maxrss_kib), fmt(r.requests), "" if r.ok else ", FAILED: " + r.note))
+            mem.append((users, r))
+
+        warn = [l.strip() for l in target.log_text().splitlines()
+                if re.search(r"\[(emerg|alert|crit|error|warn)\]", l)]
+        notes += ["nginx: " + re.sub(r"^\S+ \S+ ", "", l) for l in warn[:5]]
+        path = report(ctx, runs, mem, notes)
+        log("report written to " + os.path.relpath(path, os.getcwd()))
+        return 0 if all(r.ok for r in runs) and all(r.ok for _, r in mem) else 1
+    finally:
+        target.stop()
+        shutil.rmtree(ctx.tmp, ignore_errors=True)
+
+
+def cleanup_children():
+    for p in list(_live.values()):
+        kill_group(p, signal.SIGKILL)
+        try:
+            p.wait(5)
+        except (subprocess.TimeoutExpired, ChildProcessError):
+            pass
+    _live.clear()
+
+
+def on_signal(signum, _frame):
+    log("stopped by %s; cleaning up" % signal.Signals(signum).name)
+    raise SystemExit(128 + signum)   # unwinds through main's finally: nginx, temp dir
+
+
+if __name__ == "__main__":
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    rc = 2
+    try:
+        rc = main(sys.argv)
+    except SetupError as e:
+        log("error: %s" % e)
+    except KeyboardInterrupt:
+        log("interrupted")
+        rc = 130
+    finally:
+        cleanup_children()
+    sys.exit(rc)

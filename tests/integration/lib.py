@@ -1,0 +1,147 @@
+"""Helpers for integration tests: real processes on 127.0.0.1, bounded in time.
+
+Every process started here is killed at exit; every run has a timeout. Load goes only
+to the target this module starts on the loopback interface."""
+import atexit
+import csv
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, os.environ.get("BIN", "bin"))
+_procs = []
+
+
+def _cleanup():
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_cleanup)
+
+
+class Target:
+    """tests/target on an ephemeral loopback port; the ground truth of what was served."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([os.path.join(BIN, "stampede-target"), "--listen", "127.0.0.1:0",
+                                      "--max-seconds", "600", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _procs.append(self.proc)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening "):
+            raise RuntimeError("target did not start: %r %s" % (line, self.proc.stderr.read()))
+        self.port = int(line.split(":")[-1])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=5) as r:
+            return json.loads(r.read())
+
+    def post(self, path, body):
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read() or b"{}")
+
+    def counters(self):
+        return self.get("/__target/counters")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def write_scenario(text, name="scenario.yaml", files=None):
+    d = tempfile.mkdtemp(prefix="stampede-it-")
+    for fname, content in (files or {}).items():
+        with open(os.path.join(d, fname), "w") as f:
+            f.write(content)
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path, d
+
+
+def run(args, timeout=120, sigint_after=None, env=None):
+    """Runs bin/stampede with args; optionally sends SIGINT after sigint_after seconds.
+    Returns (exit code, stdout, stderr)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.Popen([os.path.join(BIN, "stampede"), *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=e)
+    _procs.append(p)
+    if sigint_after is not None:
+        try:
+            out, err = p.communicate(timeout=sigint_after)
+            return p.returncode, out, err
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGINT)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError("stampede did not finish within %ss: %s" % (timeout, err[-2000:]))
+    return p.returncode, out, err
+
+
+def summary(outdir):
+    with open(os.path.join(outdir, "summary.json")) as f:
+        return json.load(f)
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def route_counts(counters):
+    """{"METHOD /path": requests} from the target's counters."""
+    return {k: v["requests"] for k, v in counters["routes"].items()}
+
+
+class Failed(AssertionError):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failed(msg)
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def main():
+    import sys
+    import traceback
+    only = sys.argv[1:]
+    passed = failed = 0
+    for fn in TESTS:
+        if only and fn.__name__ not in only:
+            continue
+        t0 = time.time()
+        try:
+            fn()
+            passed += 1
+            print("  ok    %-48s %5.1fs" % (fn.__name__, time.time() - t0), flush=True)
+        except Exception:
+            failed += 1
+            print("  FAIL  %-48s %5.1fs" % (fn.__name__, time.time() - t0), flush=True)
+            traceback.print_exc()
+    print("%s: %d passed, %d failed" % (os.path.basename(sys.argv[0]).replace(".py", ""), passed, failed))
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,9 @@
+#!/bin/sh
+# Runs every integration test file; each prints "NAME: N passed, N failed".
+cd "$(dirname "$0")/../.." || exit 1
+status=0
+for f in tests/integration/test_*.py; do
+  python3 "$f" || status=1
+done
+sh tests/target/test_target.sh "${BIN:-bin}/stampede-target" || status=1
+exit $status

@@ -1,0 +1,998 @@
+/* stampede-target: a small HTTP server imitating the ERP API of our users' roadmap, used as the
+ * ground truth that Stampede's reported totals are checked against, and as a bench target.
+ *
+ * One thread, one libevent loop, one evhttp server with keep-alive. Every answered
+ * request (except the control endpoints under /__target/) is counted under
+ * "METHOD /templated-path" and its status, at the moment the response is handed to the
+ * connection (after any injected delay). Delay and failure injection are per route rule,
+ * deterministic, and changeable at run time. tests/target/README.md is the user's guide;
+ * the comments here state the decisions where they are made.
+ *
+ * Depends only on libevent, jansson, libc and common/{time,log}. */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>   /* struct event embedded in tgt_pending */
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <jansson.h>
+
+#include "common/log.h"
+#include "common/time.h"
+
+#define TGT_TAG            "target"
+#define TGT_KEY_MAX        160          /* bytes of a counter key, NUL included */
+#define TGT_PATH_MAX       (TGT_KEY_MAX - 16)   /* templated path: leaves room for "METHOD " */
+#define TGT_MAX_KEYS       1024         /* distinct counter keys; more fold into one */
+#define TGT_OTHER_KEY      "* (other)"  /* where keys beyond TGT_MAX_KEYS are counted */
+#define TGT_MAX_STATUS     16           /* distinct statuses per key (we send < 10) */
+#define TGT_MAX_RULES      64
+#define TGT_ROUTE_MAX      128
+#define TGT_MAX_DELAY_MS   3600000u
+#define TGT_USER_MAX       64
+#define TGT_ORDERS         10000        /* manufacturing orders 1..TGT_ORDERS exist */
+#define TGT_PAGE_SIZE      10
+#define TGT_MAX_BODY       (1u << 20)
+#define TGT_PPM            1000000u     /* error rates are kept in parts per million */
+#define TGT_IDLE_S         300          /* idle keep-alive connections close after this */
+
+/* ---------------------------------------------------------------------------------
+ * Counters: an open-addressing table from key to entry. Resolved per response (one
+ * FNV hash of a short string); nothing is allocated after start-up. */
+
+typedef struct tgt_status { int code; uint64_t n; } tgt_status;
+
+typedef struct tgt_count {
+    char       key[TGT_KEY_MAX];
+    uint64_t   requests;
+    int        nstatus;
+    tgt_status st[TGT_MAX_STATUS];
+} tgt_count;
+
+#define TGT_INDEX_SLOTS 4096            /* power of two, > 2 * TGT_MAX_KEYS */
+
+static tgt_count  tgt_counts[TGT_MAX_KEYS + 1];     /* last slot: TGT_OTHER_KEY */
+static uint32_t   tgt_index[TGT_INDEX_SLOTS];       /* entry + 1; 0 empty */
+static uint32_t   tgt_nkeys;
+static uint64_t   tgt_total;
+
+static uint64_t tgt_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;             /* FNV-1a 64 */
+    for (; *s; s++) { h ^= (unsigned char)*s; h *= 1099511628211ull; }
+    return h;
+}
+
+/* Entry for key, created on first use; keys beyond TGT_MAX_KEYS share one entry so that
+ * a client sending endless distinct URLs cannot grow memory (and the total stays exact). */
+static tgt_count *tgt_count_get(const char *key)
+{
+    uint32_t mask = TGT_INDEX_SLOTS - 1, i = (uint32_t)tgt_hash(key) & mask;
+    for (;; i = (i + 1) & mask) {
+        uint32_t e = tgt_index[i];
+        if (e == 0) break;
+        if (strcmp(tgt_counts[e - 1].key, key) == 0) return &tgt_counts[e - 1];
+    }
+    tgt_count *c;
+    if (tgt_nkeys < TGT_MAX_KEYS) {
+        c = &tgt_counts[tgt_nkeys++];
+        tgt_index[i] = tgt_nkeys;
+        snprintf(c->key, sizeof c->key, "%s", key);
+    } else {
+        c = &tgt_counts[TGT_MAX_KEYS];
+        snprintf(c->key, sizeof c->key, "%s", TGT_OTHER_KEY);
+    }
+    return c;
+}
+
+/* Counts one answered request. Called exactly once per response, right where it is sent. */
+static void tgt_count_answer(const char *key, int status)
+{
+    tgt_count *c = tgt_count_get(key);
+    tgt_total++;
+    c->requests++;
+    for (int i = 0; i < c->nstatus; i++)
+        if (c->st[i].code == status) { c->st[i].n++; return; }
+    if (c->nstatus < TGT_MAX_STATUS) {
+        c->st[c->nstatus].code = status;
+        c->st[c->nstatus++].n = 1;
+    } else {
+        c->st[TGT_MAX_STATUS - 1].n++;  /* cannot happen: we send fewer distinct codes */
+    }
+}
+
+static void tgt_count_reset(void)
+{
+    memset(tgt_index, 0, sizeof tgt_index);
+    memset(tgt_counts, 0, sizeof tgt_counts);
+    tgt_nkeys = 0;
+    tgt_total = 0;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Request names, the same convention as Stampede's default names (stats_default_name):
+ * the path without query, segments that are all digits, 16+ hex characters or a UUID
+ * replaced by "{id}". Bytes outside printable ASCII become '?' so keys are valid JSON. */
+
+static bool tgt_is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool tgt_segment_is_id(const char *s, size_t n)
+{
+    if (n == 0) return false;
+    bool digits = true, hex = true;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') digits = false;
+        if (!tgt_is_hex(s[i])) hex = false;
+    }
+    if (digits || (hex && n >= 16)) return true;
+    if (n != 36) return false;
+    for (size_t i = 0; i < n; i++) {
+        bool dash = (i == 8 || i == 13 || i == 18 || i == 23);
+        if (dash ? s[i] != '-' : !tgt_is_hex(s[i])) return false;
+    }
+    return true;
+}
+
+static void tgt_template_path(const char *path, char *out, size_t cap)
+{
+    size_t o = 0;
+    const char *p = path;
+    if (cap == 0) return;
+    while (*p && *p != '?' && o + 1 < cap) {
+        if (*p == '/') { out[o++] = '/'; p++; continue; }
+        size_t n = strcspn(p, "/?");
+        if (tgt_segment_is_id(p, n)) {
+            for (const char *t = "{id}"; *t && o + 1 < cap; t++) out[o++] = *t;
+        } else {
+            for (size_t i = 0; i < n && o + 1 < cap; i++) {
+                unsigned char c = (unsigned char)p[i];
+                out[o++] = (c < 0x21 || c > 0x7e || c == '"' || c == '\\') ? '?' : (char)c;
+            }
+        }
+        p += n;
+    }
+    out[o] = '\0';
+}
+
+static const char *tgt_method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET:     return "GET";
+    case EVHTTP_REQ_POST:    return "POST";
+    case EVHTTP_REQ_HEAD:    return "HEAD";
+    case EVHTTP_REQ_PUT:     return "PUT";
+    case EVHTTP_REQ_DELETE:  return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE:   return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH:   return "PATCH";
+    }
+    return "OTHER";
+}
+
+static const char *tgt_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 503: return "Service Unavailable";
+    }
+    return "Unknown";
+}
+
+/* ---------------------------------------------------------------------------------
+ * Injection rules. ROUTE is a path without query: "/qc/tests" matches that path only;
+ * a ROUTE ending in '/' ("/ppic/manufacturing-orders/") matches every path below it
+ * (the {id} routes); "*" matches every path. The most specific rule wins: an exact
+ * match, else the longest matching prefix, else "*".
+ *
+ * Failures are deterministic: the rule's n-th matching request (n from 1, counted since
+ * the rule was set or the last reset) fails with 503 when floor(n * rate) > floor((n-1)
+ * * rate), so after N requests exactly floor(N * rate) have failed. The rate is kept in
+ * parts per million so that the arithmetic is exact integers. */
+
+typedef struct tgt_rule {
+    char     route[TGT_ROUTE_MAX];
+    uint32_t delay_ms;
+    uint32_t rate_ppm;
+    uint64_t seen;              /* matching requests since set/reset */
+} tgt_rule;
+
+static tgt_rule tgt_rules[TGT_MAX_RULES];
+static int      tgt_nrules;
+
+static tgt_rule *tgt_rule_find(const char *path, size_t pathlen)
+{
+    tgt_rule *best = NULL, *star = NULL;
+    size_t best_len = 0;
+    for (int i = 0; i < tgt_nrules; i++) {
+        tgt_rule *r = &tgt_rules[i];
+        size_t n = strlen(r->route);
+        if (strcmp(r->route, "*") == 0) { star = r; continue; }
+        if (n == pathlen && memcmp(r->route, path, n) == 0) return r;
+        if (r->route[n - 1] == '/' && n < pathlen && memcmp(r->route, path, n) == 0 &&
+            n > best_len) { best = r; best_len = n; }
+    }
+    return best ? best : star;
+}
+
+/* The rule for route, created when new. NULL when the table is full. */
+static tgt_rule *tgt_rule_get(const char *route)
+{
+    for (int i = 0; i < tgt_nrules; i++)
+        if (strcmp(tgt_rules[i].route, route) == 0) return &tgt_rules[i];
+    if (tgt_nrules == TGT_MAX_RULES) return NULL;
+    tgt_rule *r = &tgt_rules[tgt_nrules++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->route, sizeof r->route, "%s", route);
+    return r;
+}
+
+static bool tgt_route_valid(const char *route)
+{
+    size_t n = strlen(route);
+    if (n == 0 || n >= TGT_ROUTE_MAX) return false;
+    if (strcmp(route, "*") == 0) return true;
+    return route[0] == '/' && strchr(route, '?') == NULL;
+}
+
+static bool tgt_rule_should_fail(tgt_rule *r)
+{
+    r->seen++;
+    if (r->rate_ppm == 0) return false;
+    return (r->seen * r->rate_ppm) / TGT_PPM > ((r->seen - 1) * r->rate_ppm) / TGT_PPM;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Issued tokens: a set of strings (open addressing, grows at half load). Tokens live
+ * until exit; /__target/reset does not revoke them (clients keep their sessions). */
+
+static char   **tgt_tokens;
+static size_t   tgt_tokens_cap, tgt_ntokens;
+static uint64_t tgt_login_seq, tgt_cutting_seq, tgt_report_seq;
+
+static bool tgt_token_known(const char *tok)
+{
+    if (tgt_tokens_cap == 0) return false;
+    size_t mask = tgt_tokens_cap - 1, i = (size_t)tgt_hash(tok) & mask;
+    for (; tgt_tokens[i]; i = (i + 1) & mask)
+        if (strcmp(tgt_tokens[i], tok) == 0) return true;
+    return false;
+}
+
+static int tgt_token_add(const char *tok)
+{
+    if ((tgt_ntokens + 1) * 2 > tgt_tokens_cap) {
+        size_t ncap = tgt_tokens_cap ? tgt_tokens_cap * 2 : 1024;
+        char **nt = calloc(ncap, sizeof *nt);
+        if (!nt) return -1;
+        for (size_t j = 0; j < tgt_tokens_cap; j++) {
+            if (!tgt_tokens[j]) continue;
+            size_t i = (size_t)tgt_hash(tgt_tokens[j]) & (ncap - 1);
+            while (nt[i]) i = (i + 1) & (ncap - 1);
+            nt[i] = tgt_tokens[j];
+        }
+        free(tgt_tokens);
+        tgt_tokens = nt;
+        tgt_tokens_cap = ncap;
+    }
+    char *copy = strdup(tok);
+    if (!copy) return -1;
+    size_t mask = tgt_tokens_cap - 1, i = (size_t)tgt_hash(tok) & mask;
+    while (tgt_tokens[i]) i = (i + 1) & mask;
+    tgt_tokens[i] = copy;
+    tgt_ntokens++;
+    return 0;
+}
+
+static void tgt_tokens_free(void)
+{
+    for (size_t i = 0; i < tgt_tokens_cap; i++) free(tgt_tokens[i]);
+    free(tgt_tokens);
+    tgt_tokens = NULL;
+    tgt_tokens_cap = tgt_ntokens = 0;
+}
+
+/* "Authorization: Bearer <token>" naming a token this process issued. */
+static bool tgt_authorized(struct evhttp_request *req)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return false;
+    h += 7;
+    while (*h == ' ') h++;
+    return *h && tgt_token_known(h);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Route handlers: each writes a body into out and returns the status. They run when the
+ * request arrives; an injected delay only postpones sending the answer. */
+
+typedef int (*tgt_handler)(struct evhttp_request *req, const char *path, const char *query,
+                           struct evbuffer *out);
+
+static int tgt_detail(struct evbuffer *out, int status, const char *detail)
+{
+    evbuffer_add_printf(out, "{\"detail\":\"%s\"}", detail);
+    return status;
+}
+
+/* The request body as a JSON object, or NULL. empty_ok: an empty body yields an empty
+ * object. The caller owns the result. */
+static json_t *tgt_body_object(struct evhttp_request *req, bool empty_ok)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (len == 0) return empty_ok ? json_object() : NULL;
+    const char *p = (const char *)evbuffer_pullup(in, -1);
+    json_error_t jerr;
+    json_t *v = json_loadb(p, len, 0, &jerr);
+    if (v && !json_is_object(v)) { json_decref(v); v = NULL; }
+    return v;
+}
+
+static bool tgt_username_ok(const char *u)
+{
+    size_t n = strlen(u);
+    if (n == 0 || n > TGT_USER_MAX) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = u[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '@' || c == '+'))
+            return false;
+    }
+    return true;
+}
+
+/* Role from the username's leading word (informational only: every role may call every
+ * route). */
+static const char *tgt_role_of(const char *u)
+{
+    static const struct { const char *prefix, *role; } map[] = {
+        { "admin", "admin" },            { "cut", "cutting_operator" },
+        { "sew", "sewing_operator" },    { "qc", "qc_inspector" },
+        { "wh", "warehouse" },           { "warehouse", "warehouse" },
+        { "sup", "supervisor" },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strncmp(u, map[i].prefix, strlen(map[i].prefix)) == 0) return map[i].role;
+    return "operator";
+}
+
+/* POST /auth/login {"username","password"}: the password is "secret" or "pw-<username>". */
+static int tgt_on_login(struct evhttp_request *req, const char *path, const char *query,
+                        struct evbuffer *out)
+{
+    (void)path; (void)query;
+    json_t *body = tgt_body_object(req, false);
+    if (!body) return tgt_detail(out, 400, "body must be a JSON object");
+    const char *user = json_string_value(json_object_get(body, "username"));
+    const char *pass = json_string_value(json_object_get(body, "password"));
+    int status;
+    if (!user || !pass) {
+        status = tgt_detail(out, 400, "username and password are required strings");
+    } else if (!tgt_username_ok(user)) {
+        status = tgt_detail(out, 400, "username: 1-64 characters of A-Z a-z 0-9 . _ - @ +");
+    } else if (strcmp(pass, "secret") != 0 &&
+               !(strncmp(pass, "pw-", 3) == 0 && strcmp(pass + 3, user) == 0)) {
+        status = tgt_detail(out, 401, "invalid credentials");
+    } else {
+        char tok[TGT_USER_MAX + 32];
+        snprintf(tok, sizeof tok, "tok-%s-%llu", user, (unsigned long long)++tgt_login_seq);
+        if (!tgt_token_known(tok) && tgt_token_add(tok) != 0) {
+            status = tgt_detail(out, 503, "out of memory");
+        } else {
+            evbuffer_add_printf(out, "{\"access_token\":\"%s\",\"token_type\":\"bearer\","
+                                "\"role\":\"%s\",\"username\":\"%s\"}",
+                                tok, tgt_role_of(user), user);
+            status = 200;
+        }
+    }
+    json_decref(body);
+    return status;
+}
+
+/* Value of name=digits in a query string; def when absent, -1 when malformed. */
+static long tgt_query_long(const char *query, const char *name, long def)
+{
+    size_t n = strlen(name);
+    for (const char *p = query; p && *p; ) {
+        if (strncmp(p, name, n) == 0 && p[n] == '=') {
+            const char *v = p + n + 1;
+            long x = 0;
+            if (*v < '0' || *v > '9') return -1;
+            for (; *v >= '0' && *v <= '9'; v++) {
+                if (x > 100000000) return -1;
+                x = x * 10 + (*v - '0');
+            }
+            return (*v == '&' || *v == '\0') ? x : -1;
+        }
+        p = strchr(p, '&');
+        if (p) p++;
+    }
+    return def;
+}
+
+static const char *const tgt_order_status[] = { "planned", "in_progress", "qc", "done" };
+
+static void tgt_order_json(struct evbuffer *out, long id, bool detail)
+{
+    evbuffer_add_printf(out,
+        "{\"id\":%ld,\"number\":\"MO-2026-%05ld\",\"article\":\"ART-%03ld\",\"qty\":%ld,"
+        "\"status\":\"%s\",\"line\":%ld",
+        id, id, 1 + id % 240, 50 + (id * 37) % 450, tgt_order_status[id % 4], 1 + id % 6);
+    if (detail)
+        evbuffer_add_printf(out, ",\"operations\":[\"cutting\",\"sewing\",\"finishing\","
+                            "\"packing\"],\"due\":\"2026-%02ld-%02ld\"", 1 + id % 12, 1 + id % 28);
+    evbuffer_add(out, "}", 1);
+}
+
+/* GET /ppic/manufacturing-orders?page=N (1-based, TGT_PAGE_SIZE per page). */
+static int tgt_on_orders(struct evhttp_request *req, const char *path, const char *query,
+                         struct evbuffer *out)
+{
+    (void)req; (void)path;
+    long page = tgt_query_long(query, "page", 1);
+    if (page < 1) return tgt_detail(out, 400, "page must be a positive integer");
+    evbuffer_add_printf(out, "{\"page\":%ld,\"page_size\":%d,\"total\":%d,\"items\":[",
+                        page, TGT_PAGE_SIZE, TGT_ORDERS);
+    for (long i = 0; i < TGT_PAGE_SIZE; i++) {
+        long id = (page - 1) * TGT_PAGE_SIZE + i + 1;
+        if (id > TGT_ORDERS) break;
+        if (i) evbuffer_add(out, ",", 1);
+        tgt_order_json(out, id, false);
+    }
+    evbuffer_add(out, "]}", 2);
+    return 200;
+}
+
+/* GET /ppic/manufacturing-orders/{id}: 1..TGT_ORDERS exist, others are 404. */
+static int tgt_on_order(struct evhttp_request *req, const char *path, const char *query,
+                        struct evbuffer *out)
+{
+    (void)req; (void)query;
+    const char *s = strrchr(path, '/') + 1;
+    long id = 0;
+    for (; *s >= '0' && *s <= '9' && id <= TGT_ORDERS; s++) id = id * 10 + (*s - '0');
+    if (*s != '\0' || id < 1 || id > TGT_ORDERS)
+        return tgt_detail(out, 404, "manufacturing order not found");
+    tgt_order_json(out, id, true);
+    return 200;
+}
+
+static int tgt_on_stock(struct evhttp_request *req, const char *path, const char *query,
+                        struct evbuffer *out)
+{
+    (void)req; (void)path;
+    long page = tgt_query_long(query, "page", 1);
+    if (page < 1) return tgt_detail(out, 400, "page must be a positive integer");
+    evbuffer_add_printf(out, "{\"page\":%ld,\"total\":50000,\"items\":[", page);
+    for (long i = 0; i < TGT_PAGE_SIZE; i++) {
+        long k = (page - 1) * TGT_PAGE_SIZE + i + 1;
+        evbuffer_add_printf(out, "%s{\"sku\":\"FAB-%05ld\",\"name\":\"Fabric %ld\",\"qty\":%ld,"
+                            "\"unit\":\"m\",\"location\":\"WH-%c-%02ld\"}",
+                            i ? "," : "", k, k, (k * 7919) % 5000, 'A' + (int)(k % 4), k % 40);
+    }
+    evbuffer_add(out, "]}", 2);
+    return 200;
+}
+
+/* POST /production/cutting: any JSON object is accepted and gets a new id. */
+static int tgt_on_cutting(struct evhttp_request *req, const char *path, const char *query,
+                          struct evbuffer *out)
+{
+    (void)path; (void)query;
+    json_t *body = tgt_body_object(req, false);
+    if (!body) return tgt_detail(out, 400, "body must be a JSON object");
+    json_decref(body);
+    evbuffer_add_printf(out, "{\"id\":%llu,\"status\":\"created\"}",
+                        (unsigned long long)++tgt_cutting_seq);
+    return 201;
+}
+
+static int tgt_on_qc(struct evhttp_request *req, const char *path, const char *query,
+                     struct evbuffer *out)
+{
+    (void)req; (void)path; (void)query;
+    static const char *const result[] = { "pass", "pass", "pass", "fail", "pending" };
+    evbuffer_add(out, "{\"items\":[", 10);
+    for (int i = 1; i <= TGT_PAGE_SIZE; i++)
+        evbuffer_add_printf(out, "%s{\"id\":%d,\"order_id\":%d,\"check\":\"seam-strength\","
+                            "\"result\":\"%s\"}", i > 1 ? "," : "", i, i * 97 % TGT_ORDERS,
+                            result[i % 5]);
+    evbuffer_add(out, "]}", 2);
+    return 200;
+}
+
+/* POST /reports/production: an empty body or a JSON object. */
+static int tgt_on_report(struct evhttp_request *req, const char *path, const char *query,
+                         struct evbuffer *out)
+{
+    (void)path; (void)query;
+    json_t *body = tgt_body_object(req, true);
+    if (!body) return tgt_detail(out, 400, "body must be empty or a JSON object");
+    json_decref(body);
+    evbuffer_add_printf(out, "{\"report_id\":%llu,\"status\":\"ready\",\"rows\":%d,"
+                        "\"output\":{\"cut\":1240,\"sewn\":1180,\"passed_qc\":1122}}",
+                        (unsigned long long)++tgt_report_seq, 31);
+    return 200;
+}
+
+static int tgt_on_ping(struct evhttp_request *req, const char *path, const char *query,
+                       struct evbuffer *out)
+{
+    (void)req; (void)path; (void)query;
+    evbuffer_add(out, "pong", 4);
+    return 200;
+}
+
+static int tgt_on_static(struct evhttp_request *req, const char *path, const char *query,
+                         struct evbuffer *out)
+{
+    (void)req; (void)query;
+    if (strcmp(path, "/static/ok") != 0) return tgt_detail(out, 404, "not found");
+    evbuffer_add(out, "ok\n", 3);
+    return 200;
+}
+
+/* Routes by templated path (see tgt_template_path). prefix: the pattern matches paths
+ * below it. */
+typedef struct tgt_route {
+    enum evhttp_cmd_type method;
+    const char *pattern;
+    bool        prefix, auth;
+    const char *ctype;
+    tgt_handler fn;
+} tgt_route;
+
+#define TGT_JSON "application/json"
+static const tgt_route tgt_routes[] = {
+    { EVHTTP_REQ_GET,  "/ping", false, false, "text/plain", tgt_on_ping },
+    { EVHTTP_REQ_GET,  "/static/", true, false, "text/plain", tgt_on_static },
+    { EVHTTP_REQ_POST, "/auth/login", false, false, TGT_JSON, tgt_on_login },
+    { EVHTTP_REQ_GET,  "/ppic/manufacturing-orders", false, true, TGT_JSON, tgt_on_orders },
+    { EVHTTP_REQ_GET,  "/ppic/manufacturing-orders/{id}", false, true, TGT_JSON, tgt_on_order },
+    { EVHTTP_REQ_GET,  "/warehouse/stock", false, true, TGT_JSON, tgt_on_stock },
+    { EVHTTP_REQ_POST, "/production/cutting", false, true, TGT_JSON, tgt_on_cutting },
+    { EVHTTP_REQ_GET,  "/qc/tests", false, true, TGT_JSON, tgt_on_qc },
+    { EVHTTP_REQ_POST, "/reports/production", false, true, TGT_JSON, tgt_on_report },
+};
+#define TGT_NROUTES (sizeof tgt_routes / sizeof tgt_routes[0])
+
+/* Answers the API request: route, method and auth checks, then the handler. */
+static int tgt_dispatch(struct evhttp_request *req, const char *path, const char *tpath,
+                        const char *query, struct evbuffer *out, const char **ctype)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    bool path_found = false;
+    *ctype = TGT_JSON;
+    for (size_t i = 0; i < TGT_NROUTES; i++) {
+        const tgt_route *r = &tgt_routes[i];
+        bool match = r->prefix ? strncmp(tpath, r->pattern, strlen(r->pattern)) == 0
+                               : strcmp(tpath, r->pattern) == 0;
+        if (!match) continue;
+        path_found = true;
+        if (r->method != m) continue;
+        if (r->auth && !tgt_authorized(req))
+            return tgt_detail(out, 401, "missing or invalid bearer token");
+        *ctype = r->ctype;
+        return r->fn(req, path, query, out);
+    }
+    if (path_found) return tgt_detail(out, 405, "method not allowed");
+    return tgt_detail(out, 404, "not found");
+}
+
+/* ---------------------------------------------------------------------------------
+ * Delayed answers: the response is computed on arrival and sent from a timer. Records
+ * are reused through a free list; the live ones are linked for clean shutdown. */
+
+typedef struct tgt_pending {
+    struct event            ev;
+    struct evhttp_request  *req;
+    struct evbuffer        *body;
+    int                     status;
+    char                    key[TGT_KEY_MAX];
+    struct tgt_pending     *prev, *next;
+} tgt_pending;
+
+static struct event_base *tgt_base;
+static tgt_pending       *tgt_live, *tgt_free_list;
+static uint64_t           tgt_npending;
+static struct evbuffer   *tgt_out;        /* body of immediate answers, reused */
+
+static void tgt_send(struct evhttp_request *req, int status, struct evbuffer *body,
+                     const char *key)
+{
+    /* Counted here, when the answer is handed over: if the client already gave up (it
+     * closed during a delay), evhttp has detached the request and frees it on this call,
+     * and it still counts once, as an answered request. */
+    if (key) tgt_count_answer(key, status);
+    evhttp_send_reply(req, status, tgt_reason(status), body);
+}
+
+static void tgt_on_delay(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    tgt_pending *p = arg;
+    tgt_send(p->req, p->status, p->body, p->key);
+    evbuffer_drain(p->body, evbuffer_get_length(p->body));
+    if (p->prev) p->prev->next = p->next; else tgt_live = p->next;
+    if (p->next) p->next->prev = p->prev;
+    tgt_npending--;
+    p->next = tgt_free_list;
+    tgt_free_list = p;
+}
+
+/* Moves the answer in out to a timer firing after delay_ms. -1 when out of memory. */
+static int tgt_defer(struct evhttp_request *req, int status, struct evbuffer *out,
+                     const char *key, uint32_t delay_ms)
+{
+    tgt_pending *p = tgt_free_list;
+    if (p) {
+        tgt_free_list = p->next;
+    } else {
+        p = calloc(1, sizeof *p);
+        if (!p) return -1;
+        if (!(p->body = evbuffer_new())) { free(p); return -1; }
+    }
+    p->req = req;
+    p->status = status;
+    snprintf(p->key, sizeof p->key, "%s", key);
+    evbuffer_add_buffer(p->body, out);
+    p->prev = NULL;
+    p->next = tgt_live;
+    if (tgt_live) tgt_live->prev = p;
+    tgt_live = p;
+    tgt_npending++;
+    struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+    event_assign(&p->ev, tgt_base, -1, 0, tgt_on_delay, p);
+    event_add(&p->ev, &tv);
+    return 0;
+}
+
+/* At exit: drops unsent answers (never counted: they were never answered). A request
+ * whose client left is no longer owned by a connection, so it is freed here; the rest
+ * go with their connections in evhttp_free. */
+static void tgt_pending_free_all(void)
+{
+    for (tgt_pending *p = tgt_live, *n; p; p = n) {
+        n = p->next;
+        event_del(&p->ev);
+        if (evhttp_request_get_connection(p->req) == NULL) evhttp_request_free(p->req);
+        evbuffer_free(p->body);
+        free(p);
+    }
+    for (tgt_pending *p = tgt_free_list, *n; p; p = n) {
+        n = p->next;
+        evbuffer_free(p->body);
+        free(p);
+    }
+    tgt_live = tgt_free_list = NULL;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Control endpoints under /__target/: never counted, never delayed, no auth. */
+
+static void tgt_reply_json(struct evhttp_request *req, int status, json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(v);
+    struct evbuffer *b = evbuffer_new();
+    if (s && b) evbuffer_add(b, s, strlen(s));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", TGT_JSON);
+    evhttp_send_reply(req, status, tgt_reason(status), b);
+    if (b) evbuffer_free(b);
+    free(s);
+}
+
+static void tgt_reply_detail(struct evhttp_request *req, int status, const char *detail)
+{
+    tgt_reply_json(req, status, json_pack("{s:s}", "detail", detail));
+}
+
+static json_t *tgt_counters_json(void)
+{
+    json_t *routes = json_object();
+    for (uint32_t i = 0; i <= TGT_MAX_KEYS; i++) {
+        const tgt_count *c = &tgt_counts[i];
+        if (c->requests == 0) continue;
+        json_t *st = json_object();
+        for (int k = 0; k < c->nstatus; k++) {
+            char code[12];
+            snprintf(code, sizeof code, "%d", c->st[k].code);
+            json_object_set_new(st, code, json_integer((json_int_t)c->st[k].n));
+        }
+        json_object_set_new(routes, c->key,
+                            json_pack("{s:I,s:o}", "requests", (json_int_t)c->requests,
+                                      "status", st));
+    }
+    return json_pack("{s:I,s:o,s:I}", "total", (json_int_t)tgt_total, "routes", routes,
+                     "pending", (json_int_t)tgt_npending);
+}
+
+static json_t *tgt_rule_json(const tgt_rule *r)
+{
+    return json_pack("{s:s,s:I,s:f,s:I}", "route", r->route, "delay_ms", (json_int_t)r->delay_ms,
+                     "error_rate", (double)r->rate_ppm / TGT_PPM, "seen", (json_int_t)r->seen);
+}
+
+/* POST /__target/config {"route", "delay_ms"?, "error_rate"?}: sets one rule; fields
+ * left out keep their value (0 for a new rule). Setting error_rate restarts the rule's
+ * sequence so the failure pattern is reproducible from this point. */
+static void tgt_on_config(struct evhttp_request *req)
+{
+    json_t *body = tgt_body_object(req, false);
+    if (!body) { tgt_reply_detail(req, 400, "body must be a JSON object"); return; }
+    const char *route = json_string_value(json_object_get(body, "route"));
+    json_t *d = json_object_get(body, "delay_ms"), *e = json_object_get(body, "error_rate");
+    const char *bad = NULL;
+    if (!route || !tgt_route_valid(route))
+        bad = "route: a path starting with '/' (prefix when it ends with '/') or \"*\"";
+    else if (d && (!json_is_number(d) || json_number_value(d) < 0 ||
+                   json_number_value(d) > TGT_MAX_DELAY_MS))
+        bad = "delay_ms: a number of milliseconds, 0..3600000";
+    else if (e && (!json_is_number(e) || json_number_value(e) < 0 || json_number_value(e) > 1))
+        bad = "error_rate: a fraction 0..1";
+    tgt_rule *r = bad ? NULL : tgt_rule_get(route);
+    if (!bad && !r) bad = "too many rules";
+    if (bad) { json_decref(body); tgt_reply_detail(req, 400, bad); return; }
+    if (d) r->delay_ms = (uint32_t)(json_number_value(d) + 0.5);
+    if (e) { r->rate_ppm = (uint32_t)(json_number_value(e) * TGT_PPM + 0.5); r->seen = 0; }
+    json_decref(body);
+    tgt_reply_json(req, 200, tgt_rule_json(r));
+}
+
+static void tgt_on_control(struct evhttp_request *req, const char *path)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (strcmp(path, "/__target/counters") == 0 && m == EVHTTP_REQ_GET) {
+        tgt_reply_json(req, 200, tgt_counters_json());
+    } else if (strcmp(path, "/__target/reset") == 0 && m == EVHTTP_REQ_POST) {
+        tgt_count_reset();
+        for (int i = 0; i < tgt_nrules; i++) tgt_rules[i].seen = 0;
+        tgt_reply_json(req, 200, json_pack("{s:b}", "ok", 1));
+    } else if (strcmp(path, "/__target/config") == 0 && m == EVHTTP_REQ_POST) {
+        tgt_on_config(req);
+    } else if (strcmp(path, "/__target/config") == 0 && m == EVHTTP_REQ_GET) {
+        json_t *a = json_array();
+        for (int i = 0; i < tgt_nrules; i++) json_array_append_new(a, tgt_rule_json(&tgt_rules[i]));
+        tgt_reply_json(req, 200, json_pack("{s:o}", "rules", a));
+    } else {
+        tgt_reply_detail(req, 404, "control endpoints: GET counters, POST reset, GET|POST config");
+    }
+}
+
+/* ---------------------------------------------------------------------------------
+ * Every request comes here (evhttp's generic callback). */
+
+static void tgt_on_request(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (!path || !*path) path = "/";
+    if (strncmp(path, "/__target/", 10) == 0) { tgt_on_control(req, path); return; }
+
+    char tpath[TGT_PATH_MAX], key[TGT_KEY_MAX];
+    tgt_template_path(path, tpath, sizeof tpath);
+    snprintf(key, sizeof key, "%s %s", tgt_method_name(evhttp_request_get_command(req)), tpath);
+
+    tgt_rule *rule = tgt_nrules ? tgt_rule_find(path, strlen(path)) : NULL;
+    const char *ctype = TGT_JSON;
+    int status;
+    if (rule && tgt_rule_should_fail(rule))
+        status = tgt_detail(tgt_out, 503, "injected failure");
+    else
+        status = tgt_dispatch(req, path, tpath, query, tgt_out, &ctype);
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+    evhttp_add_header(oh, "Content-Type", ctype);
+    if (rule && rule->delay_ms > 0 && tgt_defer(req, status, tgt_out, key, rule->delay_ms) == 0)
+        return;
+    tgt_send(req, status, tgt_out, key);
+    evbuffer_drain(tgt_out, evbuffer_get_length(tgt_out));
+}
+
+/* ---------------------------------------------------------------------------------
+ * Start-up and shutdown. */
+
+static void tgt_on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    const char *why = arg;
+    log_info(TGT_TAG, "stopping: %s", why);
+    event_base_loopbreak(tgt_base);
+}
+
+static void tgt_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: stampede-target [--listen ADDR:PORT] [--delay ROUTE=MS]... [--error ROUTE=RATE]...\n"
+        "                       [--max-seconds N]\n"
+        "  --listen ADDR:PORT   IPv4 address and port (default 127.0.0.1:8000; port 0: any free port)\n"
+        "  --delay ROUTE=MS     answer requests on ROUTE after MS milliseconds (timer, not sleep)\n"
+        "  --error ROUTE=RATE   fail that fraction (0..1) of ROUTE's requests with 503, deterministically\n"
+        "  --max-seconds N      exit after N seconds whatever happens (default 3600)\n"
+        "ROUTE: a path without query; ending in '/' it matches every path below (e.g.\n"
+        "/ppic/manufacturing-orders/ for the {id} route); \"*\" matches all. Prints\n"
+        "\"listening ADDR:PORT\" once ready; SIGTERM/SIGINT stop it. See tests/target/README.md.\n");
+}
+
+/* "ROUTE=VALUE" for --delay / --error into a rule. 0, or -1 with a message. */
+static int tgt_parse_rule_arg(const char *arg, bool is_delay)
+{
+    const char *eq = strrchr(arg, '=');
+    char route[TGT_ROUTE_MAX];
+    if (!eq || (size_t)(eq - arg) >= sizeof route) goto bad;
+    memcpy(route, arg, (size_t)(eq - arg));
+    route[eq - arg] = '\0';
+    if (!tgt_route_valid(route)) goto bad;
+    char *end;
+    errno = 0;
+    double v = strtod(eq + 1, &end);
+    if (errno || end == eq + 1 || *end) goto bad;
+    if (is_delay ? (v < 0 || v > TGT_MAX_DELAY_MS) : (v < 0 || v > 1)) goto bad;
+    tgt_rule *r = tgt_rule_get(route);
+    if (!r) { fprintf(stderr, "stampede-target: too many rules (max %d)\n", TGT_MAX_RULES); return -1; }
+    if (is_delay) r->delay_ms = (uint32_t)(v + 0.5);
+    else          r->rate_ppm = (uint32_t)(v * TGT_PPM + 0.5);
+    return 0;
+bad:
+    fprintf(stderr, "stampede-target: bad %s '%s' (want ROUTE=%s, ROUTE a path or *)\n",
+            is_delay ? "--delay" : "--error", arg, is_delay ? "MS (0..3600000)" : "RATE (0..1)");
+    return -1;
+}
+
+/* "ADDR:PORT" (IPv4) into sin. 0 or -1. */
+static int tgt_parse_listen(const char *s, struct sockaddr_in *sin)
+{
+    const char *colon = strrchr(s, ':');
+    char host[64];
+    if (!colon || (size_t)(colon - s) >= sizeof host) return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || port < 0 || port > 65535) return -1;
+    memset(sin, 0, sizeof *sin);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+    return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
+}
+
+/* Many virtual users mean many sockets: lift the soft descriptor limit to the hard one. */
+static void tgt_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *listen_at = "127.0.0.1:8000";
+    long max_seconds = 3600;
+    log_init_from_env();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { tgt_usage(stdout); return 0; }
+        if (!v) { tgt_usage(stderr); return 2; }
+        if (!strcmp(a, "--listen")) listen_at = v;
+        else if (!strcmp(a, "--delay")) { if (tgt_parse_rule_arg(v, true)) return 2; }
+        else if (!strcmp(a, "--error")) { if (tgt_parse_rule_arg(v, false)) return 2; }
+        else if (!strcmp(a, "--max-seconds")) {
+            char *end;
+            max_seconds = strtol(v, &end, 10);
+            if (end == v || *end || max_seconds < 1 || max_seconds > 7 * 86400) {
+                fprintf(stderr, "stampede-target: --max-seconds wants 1..604800\n");
+                return 2;
+            }
+        } else { tgt_usage(stderr); return 2; }
+        i++;
+    }
+    struct sockaddr_in sin;
+    if (tgt_parse_listen(listen_at, &sin) != 0) {
+        fprintf(stderr, "stampede-target: bad --listen '%s' (want IPv4ADDR:PORT)\n", listen_at);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    tgt_raise_nofile();
+
+    int rc = 1;
+    struct evhttp *http = NULL;
+    struct event *ev_term = NULL, *ev_int = NULL, *ev_max = NULL;
+    tgt_base = event_base_new();
+    tgt_out = evbuffer_new();
+    if (!tgt_base || !tgt_out || !(http = evhttp_new(tgt_base))) {
+        fprintf(stderr, "stampede-target: out of memory\n");
+        goto out;
+    }
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                               EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                               EVHTTP_REQ_PATCH);
+    evhttp_set_max_body_size(http, TGT_MAX_BODY);
+    /* Keep-alive connections idle longer than this are closed. Well above any think time
+     * in our scenarios (endurance supervisors pause up to 60 s), so a client never races
+     * the server's close with its next request. */
+    evhttp_set_timeout(http, TGT_IDLE_S);
+    evhttp_set_gencb(http, tgt_on_request, NULL);
+
+    /* Our own listener: evhttp_bind_socket listens with a backlog of 128, which a burst
+     * of several hundred users connecting at once overflows (SYN retries cost seconds
+     * and would show up as latency); -1 asks for the system maximum. */
+    struct evconnlistener *lev = evconnlistener_new_bind(
+        tgt_base, NULL, NULL, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+        -1, (struct sockaddr *)&sin, sizeof sin);
+    if (!lev) {
+        fprintf(stderr, "stampede-target: cannot listen on %s: %s\n", listen_at, strerror(errno));
+        goto out;
+    }
+    evutil_socket_t lfd = evconnlistener_get_fd(lev);
+    int one = 1;      /* inherited by accepted sockets on Linux: small answers go out at once */
+    setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!evhttp_bind_listener(http, lev)) {
+        evconnlistener_free(lev);
+        fprintf(stderr, "stampede-target: cannot bind the HTTP server\n");
+        goto out;
+    }
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof bound;
+    char host[INET_ADDRSTRLEN];
+    if (getsockname(lfd, (struct sockaddr *)&bound, &blen) != 0 ||
+        !inet_ntop(AF_INET, &bound.sin_addr, host, sizeof host)) {
+        fprintf(stderr, "stampede-target: getsockname: %s\n", strerror(errno));
+        goto out;
+    }
+
+    ev_term = evsignal_new(tgt_base, SIGTERM, tgt_on_stop, "SIGTERM");
+    ev_int = evsignal_new(tgt_base, SIGINT, tgt_on_stop, "SIGINT");
+    ev_max = evtimer_new(tgt_base, tgt_on_stop, "--max-seconds reached");
+    struct timeval max_tv = { max_seconds, 0 };
+    if (!ev_term || !ev_int || !ev_max || evsignal_add(ev_term, NULL) || evsignal_add(ev_int, NULL) ||
+        evtimer_add(ev_max, &max_tv)) {
+        fprintf(stderr, "stampede-target: cannot set up signals and timers\n");
+        goto out;
+    }
+    printf("listening %s:%u\n", host, (unsigned)ntohs(bound.sin_port));
+    fflush(stdout);
+
+    uint64_t t0 = time_mono_us();
+    event_base_dispatch(tgt_base);
+    log_info(TGT_TAG, "served %llu requests in %.1f s",
+             (unsigned long long)tgt_total, (double)(time_mono_us() - t0) / 1e6);
+    rc = 0;
+out:
+    if (ev_term) event_free(ev_term);
+    if (ev_int) event_free(ev_int);
+    if (ev_max) event_free(ev_max);
+    tgt_pending_free_all();
+    if (http) evhttp_free(http);
+    if (tgt_out) evbuffer_free(tgt_out);
+    if (tgt_base) event_base_free(tgt_base);
+    tgt_tokens_free();
+    return rc;
+}

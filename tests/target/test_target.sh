@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Checks stampede-target from the outside with curl: login, auth, every ERP route, delay
+# and error injection (command line and run time), exact counters, reset, shutdown on
+# SIGTERM and on --max-seconds. Usage: tests/target/test_target.sh [path/to/stampede-target]
+# Prints "target: N passed, M failed"; exits non-zero when anything failed.
+set -u
+BIN=${1:-bin/stampede-target}
+pass=0; fail=0
+TMP=$(mktemp -d)
+PIDS=""
+
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect NAME GOT WANT
+expect() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
+# jq-like: echo JSON | js 'python expression over d'
+js() { python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" 2>/dev/null || echo "(bad json)"; }
+
+# start_target ARGS...: starts the target on an ephemeral port; sets TPID and B (base URL).
+start_target() {
+    local out="$TMP/out.$#.$RANDOM"
+    : >"$out"                       # exists before the child opens it: sed never races it
+    "$BIN" --listen 127.0.0.1:0 --max-seconds 120 "$@" >"$out" 2>"$TMP/err" &
+    TPID=$!
+    PIDS="$PIDS $TPID"
+    local i=0 port=""
+    while [ $i -lt 100 ]; do
+        port=$(sed -n 's/^listening 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$out")
+        [ -n "$port" ] && break
+        sleep 0.05; i=$((i + 1))
+    done
+    if [ -z "$port" ]; then
+        bad "target did not print 'listening 127.0.0.1:PORT' (args: $*)"; cat "$TMP/err"
+        echo "target: $pass passed, $fail failed"; exit 1
+    fi
+    expect "exactly one stdout line" "$(wc -l <"$out" | tr -d ' ')" 1
+    B="http://127.0.0.1:$port"
+}
+stop_target() {
+    kill -TERM "$TPID" 2>/dev/null
+    wait "$TPID"; local rc=$?
+    expect "exit status after SIGTERM" "$rc" 0
+    if grep -q Sanitizer "$TMP/err"; then bad "sanitizer report:"; cat "$TMP/err"; fi
+}
+
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+login() { # login USER PASSWORD -> token (empty on failure)
+    curl -s -X POST "$B/auth/login" -H 'Content-Type: application/json' \
+         -d "{\"username\":\"$1\",\"password\":\"$2\"}" | js 'd["access_token"]'
+}
+
+[ -x "$BIN" ] || { echo "target: $BIN is not an executable (build it first)"; exit 1; }
+
+# --- routes, login and auth --------------------------------------------------------
+start_target
+expect "GET /ping" "$(curl -s "$B/ping")" pong
+expect "GET /static/ok" "$(code "$B/static/ok")" 200
+expect "GET /static/other" "$(code "$B/static/other")" 404
+
+r=$(curl -s -X POST "$B/auth/login" -d '{"username":"alice","password":"pw-alice"}')
+expect "login pw-<username> token" "$(echo "$r" | js 'd["access_token"].startswith("tok-alice-")')" True
+expect "login token_type" "$(echo "$r" | js 'd["token_type"]')" bearer
+expect "login role" "$(echo "$r" | js 'd["role"]')" operator
+expect "login role by prefix" "$(login cutting-07 secret | cut -c1-14)" "tok-cutting-07"
+expect "login with 'secret'" "$(code -X POST "$B/auth/login" -d '{"username":"bob","password":"secret"}')" 200
+expect "login wrong password" "$(code -X POST "$B/auth/login" -d '{"username":"bob","password":"pw-alice"}')" 401
+expect "login not JSON" "$(code -X POST "$B/auth/login" -d 'username=bob')" 400
+expect "login missing password" "$(code -X POST "$B/auth/login" -d '{"username":"bob"}')" 400
+expect "login bad username" "$(code -X POST "$B/auth/login" -d '{"username":"a b","password":"secret"}')" 400
+expect "login wrong method" "$(code "$B/auth/login")" 405
+
+TOK=$(login op001 pw-op001)
+H="Authorization: Bearer $TOK"
+for path in /ppic/manufacturing-orders /ppic/manufacturing-orders/42 /warehouse/stock /qc/tests; do
+    expect "GET $path without token" "$(code "$B$path")" 401
+    expect "GET $path with unknown token" "$(code -H 'Authorization: Bearer tok-op001-999' "$B$path")" 401
+    expect "GET $path with token" "$(code -H "$H" "$B$path")" 200
+done
+expect "POST /production/cutting without token" \
+    "$(code -X POST -d '{"order_id":1}' "$B/production/cutting")" 401
+expect "POST /reports/production without token" "$(code -X POST "$B/reports/production")" 401
+
+r=$(curl -s -H "$H" "$B/ppic/manufacturing-orders?page=3")
+expect "orders page 3 ids" "$(echo "$r" | js '[o["id"] for o in d["items"]][:2]')" "[21, 22]"
+expect "orders page size" "$(echo "$r" | js 'len(d["items"])')" 10
+expect "orders bad page" "$(code -H "$H" "$B/ppic/manufacturing-orders?page=x")" 400
+expect "order 42" "$(curl -s -H "$H" "$B/ppic/manufacturing-orders/42" | js 'd["id"]')" 42
+expect "order 0 not found" "$(code -H "$H" "$B/ppic/manufacturing-orders/0")" 404
+expect "order 10001 not found" "$(code -H "$H" "$B/ppic/manufacturing-orders/10001")" 404
+expect "stock items" "$(curl -s -H "$H" "$B/warehouse/stock?search=fab" | js 'len(d["items"])')" 10
+r=$(curl -s -w ' %{http_code}' -H "$H" -X POST -H 'Content-Type: application/json' \
+        -d '{"order_id":42,"qty":25}' "$B/production/cutting")
+expect "cutting status" "${r##* }" 201
+expect "cutting id" "$(echo "${r% *}" | js 'd["id"] > 0')" True
+expect "cutting bad body" "$(code -H "$H" -X POST -d '[1,2]' "$B/production/cutting")" 400
+expect "qc tests" "$(curl -s -H "$H" "$B/qc/tests" | js 'len(d["items"])')" 10
+expect "report" "$(curl -s -H "$H" -X POST -d '{"month":"2026-01"}' "$B/reports/production" | js 'd["status"]')" ready
+expect "report bad body" "$(code -H "$H" -X POST -d 'x' "$B/reports/production")" 400
+expect "unknown path" "$(code -H "$H" "$B/nope")" 404
+expect "wrong method" "$(code -H "$H" -X DELETE "$B/qc/tests")" 405
+
+# --- counters ---------------------------------------------------------------------
+expect "reset" "$(code -X POST "$B/__target/reset")" 200
+c=$(curl -s "$B/__target/counters")
+expect "counters empty after reset" "$(echo "$c" | js '(d["total"], d["routes"])')" "(0, {})"
+for i in 1 2 3; do curl -s -o /dev/null -H "$H" "$B/ppic/manufacturing-orders/$i"; done
+curl -s -o /dev/null "$B/ppic/manufacturing-orders/7"          # 401
+curl -s -o /dev/null -H "$H" "$B/ppic/manufacturing-orders?page=2"
+curl -s "$B/ping" "$B/ping" >/dev/null                         # one connection, two requests
+curl -s -o /dev/null -X POST -d '{"username":"x","password":"nope"}' "$B/auth/login"
+curl -s -o /dev/null "$B/__target/counters"                    # control: not counted
+c=$(curl -s "$B/__target/counters")
+expect "counters total" "$(echo "$c" | js 'd["total"]')" 8
+expect "counters {id} route" \
+    "$(echo "$c" | js 'd["routes"]["GET /ppic/manufacturing-orders/{id}"]')" \
+    "{'requests': 4, 'status': {'200': 3, '401': 1}}"
+expect "counters list route (query dropped)" \
+    "$(echo "$c" | js 'd["routes"]["GET /ppic/manufacturing-orders"]["status"]')" "{'200': 1}"
+expect "counters ping" "$(echo "$c" | js 'd["routes"]["GET /ping"]["requests"]')" 2
+expect "counters login 401" "$(echo "$c" | js 'd["routes"]["POST /auth/login"]["status"]["401"]')" 1
+expect "counters sum of routes" "$(echo "$c" | js 'sum(r["requests"] for r in d["routes"].values()) == d["total"]')" True
+expect "counters statuses add up" \
+    "$(echo "$c" | js 'all(sum(r["status"].values()) == r["requests"] for r in d["routes"].values())')" True
+expect "counters key count" "$(echo "$c" | js 'len(d["routes"])')" 4
+
+# --- run-time configuration --------------------------------------------------------
+r=$(curl -s -X POST -d '{"route":"/warehouse/stock","delay_ms":300}' "$B/__target/config")
+expect "config reply" "$(echo "$r" | js '(d["route"], d["delay_ms"])')" "('/warehouse/stock', 300)"
+t=$(curl -s -o /dev/null -w '%{time_total}' -H "$H" "$B/warehouse/stock")
+expect "run-time delay >= 300 ms (took ${t}s)" "$(python3 -c "print($t >= 0.29)")" True
+expect "config bad route" "$(code -X POST -d '{"route":"qc","delay_ms":1}' "$B/__target/config")" 400
+expect "config bad rate" "$(code -X POST -d '{"route":"/qc/tests","error_rate":2}' "$B/__target/config")" 400
+curl -s -o /dev/null -X POST -d '{"route":"/warehouse/stock","delay_ms":0}' "$B/__target/config"
+curl -s -o /dev/null -X POST -d '{"route":"/qc/tests","error_rate":0.1}' "$B/__target/config"
+curl -s -o /dev/null -X POST "$B/__target/reset"
+codes=""
+for i in $(seq 1 30); do codes="$codes $(code -H "$H" "$B/qc/tests")"; done
+expect "run-time error 0.1: the 10th, 20th, 30th fail" \
+    "$(echo "${codes# }" | tr ' ' '\n' | grep -n 503 | cut -d: -f1 | tr '\n' ' ')" "10 20 30 "
+c=$(curl -s "$B/__target/counters")
+expect "counters after errors" "$(echo "$c" | js 'd["routes"]["GET /qc/tests"]["status"]')" \
+    "{'200': 27, '503': 3}"
+expect "config listing" "$(curl -s "$B/__target/config" | js 'len(d["rules"])')" 2
+
+# A client that gives up during a delay is counted once, when the answer is sent.
+curl -s -o /dev/null -X POST -d '{"route":"/qc/tests","delay_ms":600,"error_rate":0}' "$B/__target/config"
+curl -s -o /dev/null -X POST "$B/__target/reset"
+curl -s -o /dev/null --max-time 0.1 -H "$H" "$B/qc/tests"
+c=$(curl -s "$B/__target/counters")
+expect "abandoned request pending, not yet counted" "$(echo "$c" | js '(d["total"], d["pending"])')" "(0, 1)"
+sleep 0.8
+c=$(curl -s "$B/__target/counters")
+expect "abandoned request counted once when answered" \
+    "$(echo "$c" | js '(d["total"], d["pending"], d["routes"]["GET /qc/tests"]["status"])')" \
+    "(1, 0, {'200': 1})"
+stop_target
+
+# --- command-line injection ---------------------------------------------------------
+start_target --delay /qc/tests=250 --delay '/ppic/manufacturing-orders/=100' \
+             --error '/ppic/manufacturing-orders/=0.25' --error '*=0.5'
+TOK=$(login qc-01 pw-qc-01)
+H="Authorization: Bearer $TOK"
+expect "login under '*' rule (first of two passes)" "${TOK:0:9}" "tok-qc-01"
+t=$(curl -s -o /dev/null -w '%{time_total}' -H "$H" "$B/qc/tests")
+expect "--delay /qc/tests=250 (took ${t}s)" "$(python3 -c "print($t >= 0.24)")" True
+t=$(curl -s -o /dev/null -w '%{time_total}' -H "$H" "$B/ppic/manufacturing-orders/5")
+expect "prefix rule delays {id} route (took ${t}s)" "$(python3 -c "print($t >= 0.09)")" True
+curl -s -o /dev/null -X POST "$B/__target/reset"
+urls=""
+for i in $(seq 1 20); do urls="$urls $B/ppic/manufacturing-orders/$i"; done
+# shellcheck disable=SC2086
+curl -s -H "$H" $urls >/dev/null                                # 20 requests, keep-alive
+c=$(curl -s "$B/__target/counters")
+expect "--error 0.25 over 20 requests" \
+    "$(echo "$c" | js 'd["routes"]["GET /ppic/manufacturing-orders/{id}"]["status"]')" \
+    "{'200': 15, '503': 5}"
+codes=""
+for i in 1 2 3 4 5 6; do codes="$codes$(code -H "$H" "$B/warehouse/stock")"; done
+expect "'*' rule 0.5 on an unnamed route" "$codes" "200503200503200503"
+expect "exact list route not caught by prefix rule" "$(code -H "$H" "$B/ppic/manufacturing-orders")" 200
+stop_target
+
+expect "bad --error rate refused" "$("$BIN" --error /qc/tests=1.5 >/dev/null 2>&1; echo $?)" 2
+expect "bad --delay refused" "$("$BIN" --delay qc=5 >/dev/null 2>&1; echo $?)" 2
+expect "bad --listen refused" "$("$BIN" --listen nowhere >/dev/null 2>&1; echo $?)" 2
+
+# --- --max-seconds ------------------------------------------------------------------
+start_target --max-seconds 1 --delay /ping=5000
+curl -s -o /dev/null --max-time 3 "$B/ping" &
+CP=$!
+i=0
+while kill -0 "$TPID" 2>/dev/null && [ $i -lt 60 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$TPID" 2>/dev/null; then bad "--max-seconds 1: still running after 6 s"
+else wait "$TPID"; expect "--max-seconds exit status" "$?" 0; fi
+if grep -q Sanitizer "$TMP/err"; then bad "sanitizer report:"; cat "$TMP/err"; fi
+wait "$CP" 2>/dev/null
+
+echo "target: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

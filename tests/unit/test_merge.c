@@ -1,0 +1,397 @@
+/* Unit tests for master/merge.c: several deltas merged equal one shard fed every
+ * request (counts, errors by row, histogram); reset; by-name sums; set folding. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "master/merge.h"
+
+/* ---- building deltas by hand ------------------------------------------------------ */
+
+typedef struct tdelta {
+    proto_stats ps;
+    proto_stats_entry ents[8];
+    proto_stats_err errs[8];
+} tdelta;
+
+static void td_init(tdelta *d)
+{
+    memset(d, 0, sizeof *d);
+    d->ps.entries = d->ents;
+    d->ps.errs = d->errs;
+}
+
+/* Adds an entry with n requests at latencies first_us, first_us + step_us, ...; the
+ * first `failures` of them fail. Returns its index. */
+static uint32_t td_entry(tdelta *d, const char *method, const char *name, uint64_t n,
+                         uint64_t first_us, uint64_t step_us, uint64_t failures,
+                         uint64_t bytes_each, hist *also)
+{
+    uint32_t i = d->ps.nentries++;
+    proto_stats_entry *e = &d->ents[i];
+    snprintf(e->method, sizeof e->method, "%s", method);
+    snprintf(e->name, sizeof e->name, "%s", name);
+    hist_init(&e->lat);
+    for (uint64_t k = 0; k < n; k++) {
+        hist_record(&e->lat, first_us + k * step_us);
+        if (also != NULL)
+            hist_record(also, first_us + k * step_us);
+    }
+    e->requests = n;
+    e->failures = failures;
+    e->bytes = n * bytes_each;
+    return i;
+}
+
+static void td_err(tdelta *d, uint32_t entry, uint32_t kind, const char *detail, uint64_t count)
+{
+    proto_stats_err *e = &d->errs[d->ps.nerrs++];
+    e->entry = entry;
+    e->kind = kind;
+    snprintf(e->detail, sizeof e->detail, "%s", detail);
+    e->count = count;
+}
+
+static void td_fini(tdelta *d)
+{
+    for (uint32_t i = 0; i < d->ps.nentries; i++)
+        hist_fini(&d->ents[i].lat);
+}
+
+/* Same counters, extremes, sum and per-bucket counts. */
+static void assert_hist_equal(const hist *a, const hist *b)
+{
+    assert_int_equal(a->total, b->total);
+    assert_int_equal(a->min_us, b->min_us);
+    assert_int_equal(a->max_us, b->max_us);
+    assert_int_equal(a->sum_us, b->sum_us);
+    hist_iter ia, ib;
+    hist_iter_init(&ia, a);
+    hist_iter_init(&ib, b);
+    for (;;) {
+        bool na = hist_iter_next(&ia), nb = hist_iter_next(&ib);
+        assert_int_equal(na, nb);
+        if (!na)
+            break;
+        assert_int_equal(ia.idx, ib.idx);
+        assert_int_equal(ia.count, ib.count);
+    }
+    const double ps[] = { 50, 90, 95, 99, 99.9 };
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+        assert_int_equal(hist_percentile(a, ps[i]), hist_percentile(b, ps[i]));
+}
+
+static const merge_err *find_err(const merge_set *m, const char *method, const char *name,
+                                 stats_err_kind kind, const char *detail)
+{
+    for (uint32_t i = 0; i < m->nerrs; i++) {
+        const merge_err *e = &m->errs[i];
+        if (strcmp(e->method, method) == 0 && strcmp(e->name, name) == 0 && e->kind == kind
+            && strcmp(e->detail, detail) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* Three deltas (two workers' threads) with overlapping names: the merged set holds
+ * the sums, and each histogram equals one histogram fed every sample. */
+static void test_merge_deltas(void **state)
+{
+    (void)state;
+    hist ref_a, ref_login, ref_all;
+    hist_init(&ref_a);
+    hist_init(&ref_login);
+    hist_init(&ref_all);
+
+    tdelta d1, d2, d3;
+    td_init(&d1);
+    td_init(&d2);
+    td_init(&d3);
+    uint32_t a1 = td_entry(&d1, "GET", "/a", 100, 1000, 137, 3, 10, &ref_a);
+    uint32_t l1 = td_entry(&d1, "POST", "login", 10, 50000, 5000, 0, 100, &ref_login);
+    td_err(&d1, a1, ERR_HTTP_STATUS, "503", 2);
+    td_err(&d1, a1, ERR_TIMEOUT, "", 1);
+    d1.ps.cancelled = 1;
+    d1.ps.names_folded = 4;
+
+    uint32_t a2 = td_entry(&d2, "GET", "/a", 50, 900, 3001, 2, 10, &ref_a);
+    td_entry(&d2, "GET", "/b", 7, 2000000, 1, 7, 0, NULL);
+    td_err(&d2, a2, ERR_HTTP_STATUS, "503", 1);
+    td_err(&d2, a2, ERR_HTTP_STATUS, "500", 1);
+    td_err(&d2, 1, ERR_CONNECT, "refused", 7);
+    d2.ps.cancelled = 2;
+    d2.ps.names_folded = 9;
+
+    uint32_t l3 = td_entry(&d3, "POST", "login", 5, 7000000000ULL, 0, 5, 0, &ref_login);
+    td_err(&d3, l3, ERR_EXPECT, "status", 5);
+    d3.ps.names_folded = 2;
+    (void)l1;
+
+    merge_set m;
+    merge_init(&m);
+    assert_int_equal(merge_add(&m, &d1.ps), 0);
+    assert_int_equal(merge_add(&m, &d2.ps), 0);
+    assert_int_equal(merge_add(&m, &d3.ps), 0);
+
+    assert_int_equal(m.n, 3);
+    /* first-seen order */
+    assert_string_equal(m.entries[0].name, "/a");
+    assert_string_equal(m.entries[1].name, "login");
+    assert_string_equal(m.entries[2].name, "/b");
+
+    const merge_entry *a = merge_find(&m, "GET", "/a");
+    assert_non_null(a);
+    assert_int_equal(a->requests, 150);
+    assert_int_equal(a->failures, 5);
+    assert_int_equal(a->bytes, 1500);
+    assert_hist_equal(&a->lat, &ref_a);
+
+    const merge_entry *l = merge_find(&m, "POST", "login");
+    assert_non_null(l);
+    assert_int_equal(l->requests, 15);
+    assert_int_equal(l->failures, 5);
+    assert_int_equal(l->bytes, 1000);
+    assert_hist_equal(&l->lat, &ref_login);
+    assert_int_equal(l->lat.clamped, 5);            /* 7e9 us > HIST_MAX_US */
+
+    const merge_entry *b = merge_find(&m, "GET", "/b");
+    assert_non_null(b);
+    assert_int_equal(b->requests, 7);
+    assert_null(merge_find(&m, "POST", "/a"));      /* method is part of the key */
+    assert_null(merge_find(&m, "GET", "/c"));
+
+    /* Aggregated: every entry together, same as one histogram of all samples */
+    hist_add(&ref_all, &ref_a);
+    hist_add(&ref_all, &ref_login);
+    hist_add(&ref_all, &b->lat);
+    assert_string_equal(m.all.name, "Aggregated");
+    assert_string_equal(m.all.method, "");
+    assert_int_equal(m.all.requests, 172);
+    assert_int_equal(m.all.failures, 17);
+    assert_int_equal(m.all.bytes, 2500);
+    assert_hist_equal(&m.all.lat, &ref_all);
+
+    /* errors keyed by (method, name, kind, detail), entry indexes resolved per delta */
+    assert_int_equal(m.nerrs, 5);
+    const merge_err *e = find_err(&m, "GET", "/a", ERR_HTTP_STATUS, "503");
+    assert_non_null(e);
+    assert_int_equal(e->count, 3);
+    assert_int_equal(find_err(&m, "GET", "/a", ERR_HTTP_STATUS, "500")->count, 1);
+    assert_int_equal(find_err(&m, "GET", "/a", ERR_TIMEOUT, "")->count, 1);
+    assert_int_equal(find_err(&m, "GET", "/b", ERR_CONNECT, "refused")->count, 7);
+    assert_int_equal(find_err(&m, "POST", "login", ERR_EXPECT, "status")->count, 5);
+
+    assert_int_equal(m.cancelled, 3);
+    assert_int_equal(m.names_folded, 9);            /* max, not sum */
+
+    merge_fini(&m);
+    merge_fini(&m);                                 /* harmless twice */
+    td_fini(&d1);
+    td_fini(&d2);
+    td_fini(&d3);
+    hist_fini(&ref_a);
+    hist_fini(&ref_login);
+    hist_fini(&ref_all);
+}
+
+/* Reset zeroes counts and histograms but keeps names (and finds them again); error
+ * rows go; later adds start from zero. */
+static void test_merge_reset(void **state)
+{
+    (void)state;
+    tdelta d;
+    td_init(&d);
+    uint32_t i = td_entry(&d, "GET", "/a", 20, 1000, 10, 2, 5, NULL);
+    td_entry(&d, "PUT", "/b", 3, 500, 0, 0, 0, NULL);
+    td_err(&d, i, ERR_HTTP_STATUS, "404", 2);
+    d.ps.cancelled = 4;
+    d.ps.names_folded = 3;
+
+    merge_set m;
+    merge_init(&m);
+    assert_int_equal(merge_add(&m, &d.ps), 0);
+    merge_reset(&m);
+    assert_int_equal(m.n, 2);
+    const merge_entry *a = merge_find(&m, "GET", "/a");
+    assert_non_null(a);
+    assert_int_equal(a->requests, 0);
+    assert_int_equal(a->failures, 0);
+    assert_int_equal(a->bytes, 0);
+    assert_int_equal(a->lat.total, 0);
+    assert_int_equal(hist_percentile(&a->lat, 50), 0);
+    assert_int_equal(m.all.requests, 0);
+    assert_int_equal(m.all.lat.total, 0);
+    assert_int_equal(m.nerrs, 0);
+    assert_int_equal(m.cancelled, 0);
+    assert_int_equal(m.names_folded, 0);
+
+    assert_int_equal(merge_add(&m, &d.ps), 0);
+    assert_int_equal(m.n, 2);                       /* no duplicate rows after reset */
+    assert_int_equal(merge_find(&m, "GET", "/a")->requests, 20);
+    assert_int_equal(merge_find(&m, "GET", "/a")->lat.total, 20);
+    assert_int_equal(m.all.requests, 23);
+    assert_int_equal(m.nerrs, 1);
+    assert_int_equal(m.errs[0].count, 2);
+    assert_int_equal(m.cancelled, 4);
+    merge_fini(&m);
+    td_fini(&d);
+}
+
+/* merge_by_name sums every method of a name; none matched -> 0; one method kept. */
+static void test_merge_by_name(void **state)
+{
+    (void)state;
+    tdelta d;
+    td_init(&d);
+    td_entry(&d, "GET", "/x", 10, 1000, 0, 1, 2, NULL);
+    td_entry(&d, "POST", "/x", 30, 3000, 0, 2, 4, NULL);
+    td_entry(&d, "GET", "/y", 5, 9000, 0, 0, 0, NULL);
+    merge_set m;
+    merge_init(&m);
+    assert_int_equal(merge_add(&m, &d.ps), 0);
+
+    merge_entry out;
+    assert_int_equal(merge_by_name(&m, "/x", &out), 2);
+    assert_string_equal(out.name, "/x");
+    assert_string_equal(out.method, "*");
+    assert_int_equal(out.requests, 40);
+    assert_int_equal(out.failures, 3);
+    assert_int_equal(out.bytes, 140);
+    assert_int_equal(out.lat.total, 40);
+    assert_int_equal(out.lat.min_us, 1000);
+    assert_int_equal(out.lat.max_us, 3000);
+    assert_int_equal(hist_percentile(&out.lat, 25), 1000);
+    assert_int_equal(hist_percentile(&out.lat, 26), hist_percentile(&merge_find(&m, "POST", "/x")->lat, 50));
+    merge_entry_fini(&out);
+
+    assert_int_equal(merge_by_name(&m, "/y", &out), 1);
+    assert_string_equal(out.method, "GET");
+    assert_int_equal(out.requests, 5);
+    merge_entry_fini(&out);
+
+    assert_int_equal(merge_by_name(&m, "/nope", &out), 0);
+    assert_int_equal(out.requests, 0);
+    assert_int_equal(out.lat.total, 0);
+    merge_entry_fini(&out);
+    merge_fini(&m);
+    td_fini(&d);
+}
+
+/* Folding interval sets into totals gives what merging every delta directly gives. */
+static void test_merge_add_set(void **state)
+{
+    (void)state;
+    tdelta d1, d2;
+    td_init(&d1);
+    td_init(&d2);
+    uint32_t i = td_entry(&d1, "GET", "/a", 40, 100, 250, 4, 1, NULL);
+    td_err(&d1, i, ERR_TLS, "handshake", 4);
+    d1.ps.cancelled = 1;
+    d1.ps.names_folded = 5;
+    i = td_entry(&d2, "GET", "/a", 60, 20000, 999, 0, 1, NULL);
+    td_entry(&d2, "DELETE", "/z", 2, 70, 0, 2, 0, NULL);
+    td_err(&d2, i, ERR_TLS, "handshake", 1);
+    td_err(&d2, 1, ERR_WS_CLOSE, "1006", 2);
+    d2.ps.cancelled = 2;
+    d2.ps.names_folded = 1;
+
+    merge_set direct, interval, totals;
+    merge_init(&direct);
+    merge_init(&interval);
+    merge_init(&totals);
+    assert_int_equal(merge_add(&direct, &d1.ps), 0);
+    assert_int_equal(merge_add(&direct, &d2.ps), 0);
+    /* two intervals, the interval set reset in between as the master does */
+    assert_int_equal(merge_add(&interval, &d1.ps), 0);
+    assert_int_equal(merge_add_set(&totals, &interval), 0);
+    merge_reset(&interval);
+    assert_int_equal(merge_add(&interval, &d2.ps), 0);
+    assert_int_equal(merge_add_set(&totals, &interval), 0);
+
+    assert_int_equal(totals.n, direct.n);
+    for (uint32_t k = 0; k < direct.n; k++) {
+        const merge_entry *x = &direct.entries[k];
+        const merge_entry *y = merge_find(&totals, x->method, x->name);
+        assert_non_null(y);
+        assert_int_equal(y->requests, x->requests);
+        assert_int_equal(y->failures, x->failures);
+        assert_int_equal(y->bytes, x->bytes);
+        assert_hist_equal(&y->lat, &x->lat);
+    }
+    assert_int_equal(totals.all.requests, 102);
+    assert_hist_equal(&totals.all.lat, &direct.all.lat);
+    assert_int_equal(totals.nerrs, 2);
+    assert_int_equal(find_err(&totals, "GET", "/a", ERR_TLS, "handshake")->count, 5);
+    assert_int_equal(find_err(&totals, "DELETE", "/z", ERR_WS_CLOSE, "1006")->count, 2);
+    assert_int_equal(totals.cancelled, 3);
+    assert_int_equal(totals.names_folded, 5);
+    merge_fini(&direct);
+    merge_fini(&interval);
+    merge_fini(&totals);
+    td_fini(&d1);
+    td_fini(&d2);
+}
+
+/* Many names (the index grows several times), and hostile error rows: an entry index
+ * out of range and an unknown kind are still counted. */
+static void test_merge_many_and_odd(void **state)
+{
+    (void)state;
+    merge_set m;
+    merge_init(&m);
+    tdelta d;
+    char name[32];
+    for (int round = 0; round < 2; round++) {
+        for (int k = 0; k < 1200; k++) {
+            td_init(&d);
+            snprintf(name, sizeof name, "/n/%d", k);
+            td_entry(&d, k % 2 ? "GET" : "POST", name, 1, 100 + (uint64_t)k, 0, 0, 0, NULL);
+            assert_int_equal(merge_add(&m, &d.ps), 0);
+            td_fini(&d);
+        }
+    }
+    assert_int_equal(m.n, 1200);
+    for (int k = 0; k < 1200; k++) {
+        snprintf(name, sizeof name, "/n/%d", k);
+        const merge_entry *e = merge_find(&m, k % 2 ? "GET" : "POST", name);
+        assert_non_null(e);
+        assert_string_equal(e->name, name);
+        assert_int_equal(e->requests, 2);
+        assert_null(merge_find(&m, k % 2 ? "POST" : "GET", name));
+    }
+    assert_int_equal(m.all.requests, 2400);
+
+    td_init(&d);
+    td_entry(&d, "GET", "/n/1", 1, 5, 0, 1, 0, NULL);
+    td_err(&d, 7, ERR_TIMEOUT, "", 1);              /* no entry 7 */
+    td_err(&d, 0, 999, "weird", 2);                 /* no such kind */
+    assert_int_equal(merge_add(&m, &d.ps), 0);
+    assert_int_equal(find_err(&m, "", "(unknown)", ERR_TIMEOUT, "")->count, 1);
+    assert_int_equal(find_err(&m, "GET", "/n/1", ERR_OTHER, "weird")->count, 2);
+    td_fini(&d);
+
+    /* an empty delta changes nothing */
+    td_init(&d);
+    assert_int_equal(merge_add(&m, &d.ps), 0);
+    assert_int_equal(m.all.requests, 2401);
+    merge_fini(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_merge_deltas),
+        cmocka_unit_test(test_merge_reset),
+        cmocka_unit_test(test_merge_by_name),
+        cmocka_unit_test(test_merge_add_set),
+        cmocka_unit_test(test_merge_many_and_odd),
+    };
+    int rv = cmocka_run_group_tests(tests, NULL, NULL);
+    hist_pool_drain();                  /* chunks parked by merge_reset */
+    return rv;
+}

@@ -1,0 +1,1187 @@
+/* proto/msg.c: round trips of every message type, forward compatibility, and hostile
+ * input (truncation at every length, lying length headers, bad histograms, wrong field
+ * types, oversize messages). Hand-made messages are packed with msgpack-c directly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <msgpack.h>
+
+#include "proto/msg.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+/* ------------------------------------------------------------------------------ */
+/* Helpers                                                                          */
+
+typedef struct pkbuf {
+    msgpack_sbuffer sb;
+    msgpack_packer  pk;
+} pkbuf;
+
+static void pkb_init(pkbuf *b)
+{
+    msgpack_sbuffer_init(&b->sb);
+    msgpack_packer_init(&b->pk, &b->sb, msgpack_sbuffer_write);
+}
+
+static void pkb_str(pkbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(&b->pk, n);
+    msgpack_pack_str_body(&b->pk, s, n);
+}
+
+static int decode_pkb(pkbuf *b, proto_msg *m)
+{
+    int rv = proto_decode(b->sb.data, b->sb.size, m);
+    msgpack_sbuffer_destroy(&b->sb);
+    return rv;
+}
+
+/* A hist array as the wire carries it: [total, clamped, lost, min, max, sum, pairs]
+ * with pairs given as npairs (first index or gap, count) values. */
+static void pkb_hist(pkbuf *b, uint64_t total, uint64_t clamped, uint64_t lost, uint64_t min,
+                     uint64_t max, uint64_t sum, unsigned npairs, const uint64_t *pairs)
+{
+    msgpack_pack_array(&b->pk, 7);
+    msgpack_pack_uint64(&b->pk, total);
+    msgpack_pack_uint64(&b->pk, clamped);
+    msgpack_pack_uint64(&b->pk, lost);
+    msgpack_pack_uint64(&b->pk, min);
+    msgpack_pack_uint64(&b->pk, max);
+    msgpack_pack_uint64(&b->pk, sum);
+    msgpack_pack_array(&b->pk, 2 * npairs);
+    for (unsigned i = 0; i < 2 * npairs; i++)
+        msgpack_pack_uint64(&b->pk, pairs[i]);
+}
+
+/* The STATS envelope up to its entries array, which declares nentries; the envelope
+ * declares `extra` fields after the ten this revision knows. */
+static void pkb_stats_head_x(pkbuf *b, uint32_t nentries, uint32_t extra)
+{
+    msgpack_pack_array(&b->pk, 12 + extra);
+    msgpack_pack_uint32(&b->pk, PROTO_VERSION);
+    msgpack_pack_uint32(&b->pk, MSG_STATS);
+    msgpack_pack_uint64(&b->pk, 7);           /* run_id */
+    pkb_str(b, "w1");                         /* worker */
+    msgpack_pack_uint32(&b->pk, 0);           /* thread */
+    msgpack_pack_uint64(&b->pk, 3);           /* interval */
+    msgpack_pack_uint32(&b->pk, 10);          /* users */
+    msgpack_pack_uint64(&b->pk, 0);           /* cancelled */
+    msgpack_pack_uint64(&b->pk, 0);           /* names_folded */
+    msgpack_pack_false(&b->pk);               /* final */
+    msgpack_pack_array(&b->pk, nentries);
+}
+
+static void pkb_stats_head(pkbuf *b, uint32_t nentries)
+{
+    pkb_stats_head_x(b, nentries, 0);
+}
+
+/* A one-entry STATS message whose histogram is given raw; no error rows. */
+static int decode_stats_hist(uint64_t total, uint64_t clamped, uint64_t lost, uint64_t min,
+                             uint64_t max, uint64_t sum, unsigned npairs, const uint64_t *pairs)
+{
+    pkbuf b;
+    proto_msg m;
+    pkb_init(&b);
+    pkb_stats_head(&b, 1);
+    msgpack_pack_array(&b.pk, 6);
+    pkb_str(&b, "GET");
+    pkb_str(&b, "/x");
+    msgpack_pack_uint64(&b.pk, total);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_uint64(&b.pk, 0);
+    pkb_hist(&b, total, clamped, lost, min, max, sum, npairs, pairs);
+    msgpack_pack_array(&b.pk, 0);
+    int rv = decode_pkb(&b, &m);
+    proto_msg_free(&m);
+    return rv;
+}
+
+static void encode_ok(const proto_msg *m, char **buf, size_t *len)
+{
+    assert_int_equal(proto_encode(m, buf, len), 0);
+    assert_non_null(*buf);
+    assert_true(*len > 0);
+}
+
+/* Every proper prefix of a valid message must fail cleanly, never succeed or crash. */
+static void check_truncations(const char *buf, size_t len)
+{
+    for (size_t n = 0; n < len; n++) {
+        char *copy = malloc(n ? n : 1);     /* exact size, so ASan sees any overread */
+        assert_non_null(copy);
+        memcpy(copy, buf, n);
+        proto_msg m;
+        int rv = proto_decode(copy, n, &m);
+        assert_int_equal(rv, PROTO_EMALFORMED);
+        proto_msg_free(&m);
+        free(copy);
+    }
+}
+
+static void assert_hist_equal(const hist *a, const hist *b)
+{
+    assert_int_equal(a->total, b->total);
+    assert_int_equal(a->clamped, b->clamped);
+    assert_int_equal(a->lost, b->lost);
+    assert_int_equal(a->min_us, b->min_us);
+    assert_int_equal(a->max_us, b->max_us);
+    assert_int_equal(a->sum_us, b->sum_us);
+    hist_iter ia, ib;
+    hist_iter_init(&ia, a);
+    hist_iter_init(&ib, b);
+    for (;;) {
+        bool na = hist_iter_next(&ia), nb = hist_iter_next(&ib);
+        assert_int_equal(na, nb);
+        if (!na)
+            break;
+        assert_int_equal(ia.idx, ib.idx);
+        assert_int_equal(ia.count, ib.count);
+    }
+    static const double ps[] = { 0, 1, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100 };
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+        assert_int_equal(hist_percentile(a, ps[i]), hist_percentile(b, ps[i]));
+    assert_true(hist_mean(a) == hist_mean(b));
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Round trips                                                                      */
+
+static void test_hello_roundtrip(void **state)
+{
+    (void)state;
+    proto_msg m = { .type = MSG_HELLO }, d;
+    strcpy(m.u.hello.id, "worker-a1b2");
+    strcpy(m.u.hello.host, "loadgen-03.example.internal");
+    m.u.hello.cores = 16;
+    m.u.hello.threads = 12;
+    strcpy(m.u.hello.version, "0.1.0-42-gabcdef");
+    m.u.hello.caps = 7;
+    char *buf;
+    size_t len;
+    encode_ok(&m, &buf, &len);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_int_equal(d.type, MSG_HELLO);
+    assert_string_equal(d.u.hello.id, "worker-a1b2");
+    assert_string_equal(d.u.hello.host, "loadgen-03.example.internal");
+    assert_int_equal(d.u.hello.cores, 16);
+    assert_int_equal(d.u.hello.threads, 12);
+    assert_string_equal(d.u.hello.version, "0.1.0-42-gabcdef");
+    assert_int_equal(d.u.hello.caps, 7);
+    proto_msg_free(&d);
+    check_truncations(buf, len);
+    free(buf);
+}
+
+static void test_plan_roundtrip(void **state)
+{
+    (void)state;
+    static const char yaml[] = "name: erp-peak\ntarget: http://127.0.0.1:8000\n";
+    static const char csv[] = "username,password\nop1,secret\n\0binary\xff";
+    proto_file files[2] = {
+        { .path = "operators.csv", .data = (char *)csv, .len = sizeof csv },
+        { .path = "empty.csv", .data = NULL, .len = 0 },
+    };
+    proto_set sets[2] = { { "load.stages.0.users", "300" }, { "target", "http://127.0.0.2" } };
+    proto_msg m = { .type = MSG_PLAN }, d;
+    proto_plan *p = &m.u.plan;
+    p->run_id = 0x1122334455667788ull;
+    p->scenario_file = "configs/erp-peak.yaml";
+    p->scenario = (char *)yaml;
+    p->scenario_len = strlen(yaml);
+    p->files = files;
+    p->nfiles = 2;
+    p->sets = sets;
+    p->nsets = 2;
+    p->host = "http://127.0.0.1:9000";
+    p->users = 250;
+    p->rate = 12.5;
+    p->duration_ms = 1800000;
+    p->thread_base = 4;
+    p->threads = 4;
+    p->threads_total = 12;
+    p->start_at_ms = 1764000000123ull;
+    p->interval_ms = 1000;
+    p->name_cap = 500;
+    char *buf;
+    size_t len;
+    encode_ok(&m, &buf, &len);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_int_equal(d.type, MSG_PLAN);
+    proto_plan *q = &d.u.plan;
+    assert_int_equal(q->run_id, p->run_id);
+    assert_string_equal(q->scenario_file, p->scenario_file);
+    assert_int_equal(q->scenario_len, p->scenario_len);
+    assert_memory_equal(q->scenario, yaml, p->scenario_len);
+    assert_int_equal(q->scenario[q->scenario_len], '\0');
+    assert_int_equal(q->nfiles, 2);
+    assert_string_equal(q->files[0].path, "operators.csv");
+    assert_int_equal(q->files[0].len, sizeof csv);
+    assert_memory_equal(q->files[0].data, csv, sizeof csv);
+    assert_string_equal(q->files[1].path, "empty.csv");
+    assert_int_equal(q->files[1].len, 0);
+    assert_int_equal(q->nsets, 2);
+    assert_string_equal(q->sets[0].key, "load.stages.0.users");
+    assert_string_equal(q->sets[0].value, "300");
+    assert_string_equal(q->sets[1].key, "target");
+    assert_string_equal(q->sets[1].value, "http://127.0.0.2");
+    assert_string_equal(q->host, "http://127.0.0.1:9000");
+    assert_int_equal(q->users, 250);
+    assert_true(q->rate == 12.5);
+    assert_int_equal(q->duration_ms, 1800000);
+    assert_int_equal(q->thread_base, 4);
+    assert_int_equal(q->threads, 4);
+    assert_int_equal(q->threads_total, 12);
+    assert_int_equal(q->start_at_ms, 1764000000123ull);
+    assert_int_equal(q->interval_ms, 1000);
+    assert_int_equal(q->name_cap, 500);
+    proto_msg_free(&d);
+    proto_msg_free(&d);                 /* a second free is harmless */
+    check_truncations(buf, len);
+    free(buf);
+
+    /* Minimal plan: no files, no sets, no host override. */
+    proto_msg m2 = { .type = MSG_PLAN };
+    m2.u.plan.scenario_file = "s.yaml";
+    m2.u.plan.scenario = "name: x\n";
+    m2.u.plan.scenario_len = 8;
+    encode_ok(&m2, &buf, &len);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_null(d.u.plan.host);
+    assert_null(d.u.plan.files);
+    assert_int_equal(d.u.plan.nfiles, 0);
+    assert_null(d.u.plan.sets);
+    assert_int_equal(d.u.plan.nsets, 0);
+    assert_true(d.u.plan.rate == 0);
+    assert_string_equal(d.u.plan.scenario, "name: x\n");
+    proto_msg_free(&d);
+    free(buf);
+}
+
+static void test_small_roundtrips(void **state)
+{
+    (void)state;
+    proto_msg ms[4] = { { .type = MSG_STOP }, { .type = MSG_DONE }, { .type = MSG_REFUSE },
+                        { .type = MSG_HEARTBEAT } };
+    ms[0].u.stop.run_id = 99;
+    ms[0].u.stop.graceful_ms = 30000;
+    ms[1].u.done.run_id = 99;
+    strcpy(ms[1].u.done.worker, "w-7");
+    ms[1].u.done.threads = 8;
+    strcpy(ms[1].u.done.reason, "finished");
+    ms[2].u.refuse.run_id = 98;
+    strcpy(ms[2].u.refuse.worker, "w-8");
+    memset(ms[2].u.refuse.reason, 'r', PROTO_REASON_MAX - 1);     /* the longest allowed */
+    ms[3].u.heartbeat.seq = UINT64_MAX;
+    ms[3].u.heartbeat.wall_ms = 1764000000000ull;
+    for (int i = 0; i < 4; i++) {
+        char *buf;
+        size_t len;
+        proto_msg d;
+        encode_ok(&ms[i], &buf, &len);
+        assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+        assert_int_equal(d.type, ms[i].type);
+        switch (d.type) {
+        case MSG_STOP:
+            assert_int_equal(d.u.stop.run_id, 99);
+            assert_int_equal(d.u.stop.graceful_ms, 30000);
+            break;
+        case MSG_DONE:
+            assert_int_equal(d.u.done.run_id, 99);
+            assert_string_equal(d.u.done.worker, "w-7");
+            assert_int_equal(d.u.done.threads, 8);
+            assert_string_equal(d.u.done.reason, "finished");
+            break;
+        case MSG_REFUSE:
+            assert_int_equal(d.u.refuse.run_id, 98);
+            assert_string_equal(d.u.refuse.worker, "w-8");
+            assert_string_equal(d.u.refuse.reason, ms[2].u.refuse.reason);
+            break;
+        case MSG_HEARTBEAT:
+            assert_int_equal(d.u.heartbeat.seq, UINT64_MAX);
+            assert_int_equal(d.u.heartbeat.wall_ms, 1764000000000ull);
+            break;
+        default:
+            fail();
+        }
+        proto_msg_free(&d);
+        check_truncations(buf, len);
+        free(buf);
+    }
+}
+
+/* A shard with several entries: one skipped (no requests), one kept only because an
+ * error row points at it, wide and clamped latencies, and error rows that must be
+ * renumbered. */
+static void test_stats_shard_roundtrip(void **state)
+{
+    (void)state;
+    stats_shard s;
+    assert_int_equal(stats_shard_init(&s, 16), 0);
+    uint32_t login = stats_id(&s, "POST", "/auth/login");
+    uint32_t idle = stats_id(&s, "GET", "/never");
+    uint32_t orders = stats_id(&s, "GET", "/ppic/manufacturing-orders");
+    uint32_t ws = stats_id(&s, "WS", "production-feed");
+    uint32_t refused = stats_id(&s, "GET", "/refused");
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 5000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;          /* xorshift: spread values */
+        stats_record(&s, orders, 200 + x % 2000000, 512, i % 100 == 0);
+        if (i % 10 == 0)
+            stats_record(&s, login, 1000 + x % 5000, 64, false);
+    }
+    stats_record(&s, ws, 3, 10, false);
+    stats_record(&s, ws, HIST_MAX_US + 12345, 10, true);   /* clamped */
+    stats_error(&s, orders, ERR_HTTP_STATUS, "503");
+    stats_error(&s, orders, ERR_HTTP_STATUS, "503");
+    stats_error(&s, ws, ERR_TIMEOUT, "");
+    stats_error(&s, refused, ERR_CONNECT, "connection refused");
+    s.users = 200;
+    s.cancelled = 3;
+    (void)idle;
+
+    char *buf;
+    size_t len;
+    proto_msg d;
+    assert_int_equal(proto_encode_stats(42, "worker-1", 5, 17, true, &s, &buf, &len), 0);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_int_equal(d.type, MSG_STATS);
+    proto_stats *t = &d.u.stats;
+    assert_int_equal(t->run_id, 42);
+    assert_string_equal(t->worker, "worker-1");
+    assert_int_equal(t->thread, 5);
+    assert_int_equal(t->interval, 17);
+    assert_true(t->final);
+    assert_int_equal(t->users, 200);
+    assert_int_equal(t->cancelled, 3);
+    assert_int_equal(t->names_folded, 0);
+
+    /* "/never" is gone; "/refused" stays for its error row. */
+    uint32_t kept[] = { login, orders, ws, refused };
+    assert_int_equal(t->nentries, 4);
+    for (uint32_t i = 0; i < 4; i++) {
+        const stats_entry *e = &s.entries[kept[i]];
+        assert_string_equal(t->entries[i].method, e->method);
+        assert_string_equal(t->entries[i].name, e->name);
+        assert_int_equal(t->entries[i].requests, e->requests);
+        assert_int_equal(t->entries[i].failures, e->failures);
+        assert_int_equal(t->entries[i].bytes, e->bytes);
+        assert_hist_equal(&t->entries[i].lat, &e->lat);
+    }
+    assert_int_equal(t->entries[2].lat.clamped, 1);
+    assert_int_equal(t->entries[3].requests, 0);
+
+    /* Error rows point at the renumbered entries. */
+    assert_int_equal(t->nerrs, 3);
+    assert_int_equal(t->errs[0].entry, 1);
+    assert_int_equal(t->errs[0].kind, ERR_HTTP_STATUS);
+    assert_string_equal(t->errs[0].detail, "503");
+    assert_int_equal(t->errs[0].count, 2);
+    assert_int_equal(t->errs[1].entry, 2);
+    assert_int_equal(t->errs[1].kind, ERR_TIMEOUT);
+    assert_string_equal(t->errs[1].detail, "");
+    assert_int_equal(t->errs[2].entry, 3);
+    assert_int_equal(t->errs[2].kind, ERR_CONNECT);
+    assert_string_equal(t->errs[2].detail, "connection refused");
+    assert_int_equal(t->errs[2].count, 1);
+
+    /* The decoded message re-encodes (proto_encode takes STATS too) to the same bytes. */
+    char *buf2;
+    size_t len2;
+    encode_ok(&d, &buf2, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(buf2, buf, len);
+    free(buf2);
+
+    proto_msg_free(&d);
+    check_truncations(buf, len);
+    free(buf);
+
+    /* After a reset nothing is sent. */
+    stats_shard_reset(&s);
+    assert_int_equal(proto_encode_stats(42, "worker-1", 5, 18, false, &s, &buf, &len), 0);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_int_equal(d.u.stats.nentries, 0);
+    assert_null(d.u.stats.entries);
+    assert_int_equal(d.u.stats.nerrs, 0);
+    assert_int_equal(d.u.stats.interval, 18);
+    assert_false(d.u.stats.final);
+    proto_msg_free(&d);
+    free(buf);
+    stats_shard_fini(&s);
+}
+
+/* Names beyond the cap fold into the overflow entry, which travels like any other. */
+static void test_stats_overflow_entry(void **state)
+{
+    (void)state;
+    stats_shard s;
+    assert_int_equal(stats_shard_init(&s, 2), 0);
+    char name[32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(name, sizeof name, "/n%d", i);
+        stats_record(&s, stats_id(&s, "GET", name), 100 + (uint64_t)i, 1, false);
+    }
+    char *buf;
+    size_t len;
+    proto_msg d;
+    assert_int_equal(proto_encode_stats(1, "w", 0, 0, false, &s, &buf, &len), 0);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_int_equal(d.u.stats.nentries, 3);
+    assert_int_equal(d.u.stats.names_folded, s.names_folded);
+    assert_true(d.u.stats.names_folded > 0);
+    bool found = false;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < d.u.stats.nentries; i++) {
+        total += d.u.stats.entries[i].requests;
+        if (strcmp(d.u.stats.entries[i].name, STATS_OVERFLOW_NAME) == 0) {
+            found = true;
+            assert_int_equal(d.u.stats.entries[i].requests, 4);
+            assert_int_equal(d.u.stats.entries[i].lat.total, 4);
+        }
+    }
+    assert_true(found);
+    assert_int_equal(total, 6);
+    proto_msg_free(&d);
+    free(buf);
+    stats_shard_fini(&s);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Envelope rules                                                                   */
+
+static void test_forward_compat(void **state)
+{
+    (void)state;
+    pkbuf b;
+    proto_msg m;
+    /* HEARTBEAT with two extra trailing fields, one a nested array. */
+    pkb_init(&b);
+    msgpack_pack_array(&b.pk, 6);
+    msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+    msgpack_pack_uint32(&b.pk, MSG_HEARTBEAT);
+    msgpack_pack_uint64(&b.pk, 5);
+    msgpack_pack_uint64(&b.pk, 6);
+    pkb_str(&b, "a field from the future");
+    msgpack_pack_array(&b.pk, 1);
+    msgpack_pack_map(&b.pk, 0);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_OK);
+    assert_int_equal(m.u.heartbeat.seq, 5);
+    assert_int_equal(m.u.heartbeat.wall_ms, 6);
+    proto_msg_free(&m);
+
+    /* Extra elements inside a stats entry, its histogram and an error row. */
+    pkb_init(&b);
+    pkb_stats_head_x(&b, 1, 1);
+    msgpack_pack_array(&b.pk, 7);
+    pkb_str(&b, "GET");
+    pkb_str(&b, "/x");
+    msgpack_pack_uint64(&b.pk, 2);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_array(&b.pk, 8);
+    uint64_t vals[] = { 2, 0, 0, 5, 9, 14 };
+    for (int i = 0; i < 6; i++)
+        msgpack_pack_uint64(&b.pk, vals[i]);
+    msgpack_pack_array(&b.pk, 4);
+    uint64_t pairs[] = { 5, 1, 4, 1 };
+    for (int i = 0; i < 4; i++)
+        msgpack_pack_uint64(&b.pk, pairs[i]);
+    msgpack_pack_nil(&b.pk);                    /* extra in hist */
+    msgpack_pack_true(&b.pk);                   /* extra in entry */
+    msgpack_pack_array(&b.pk, 1);
+    msgpack_pack_array(&b.pk, 5);
+    msgpack_pack_uint32(&b.pk, 0);
+    msgpack_pack_uint32(&b.pk, ERR_EXPECT);
+    pkb_str(&b, "status");
+    msgpack_pack_uint64(&b.pk, 1);
+    msgpack_pack_double(&b.pk, 1.5);            /* extra in error row */
+    msgpack_pack_uint32(&b.pk, 123);            /* extra in envelope */
+    assert_int_equal(decode_pkb(&b, &m), PROTO_OK);
+    assert_int_equal(m.u.stats.nentries, 1);
+    assert_int_equal(m.u.stats.entries[0].lat.total, 2);
+    assert_int_equal(hist_percentile(&m.u.stats.entries[0].lat, 100), 9);
+    assert_int_equal(hist_percentile(&m.u.stats.entries[0].lat, 50), 5);
+    assert_int_equal(m.u.stats.nerrs, 1);
+    assert_int_equal(m.u.stats.errs[0].kind, ERR_EXPECT);
+    proto_msg_free(&m);
+}
+
+static void test_missing_field(void **state)
+{
+    (void)state;
+    pkbuf b;
+    proto_msg m;
+    pkb_init(&b);
+    msgpack_pack_array(&b.pk, 3);
+    msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+    msgpack_pack_uint32(&b.pk, MSG_STOP);
+    msgpack_pack_uint64(&b.pk, 5);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+    assert_int_equal(m.type, 0);                /* nothing left behind */
+
+    pkb_init(&b);
+    msgpack_pack_array(&b.pk, 1);
+    msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+
+    pkb_init(&b);                               /* not an array at all */
+    msgpack_pack_map(&b.pk, 1);
+    msgpack_pack_uint32(&b.pk, 1);
+    msgpack_pack_uint32(&b.pk, 1);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+    assert_int_equal(proto_decode(NULL, 0, &m), PROTO_EMALFORMED);
+    assert_int_equal(proto_decode("", 0, &m), PROTO_EMALFORMED);
+}
+
+static void test_wrong_version(void **state)
+{
+    (void)state;
+    proto_msg m = { .type = MSG_HEARTBEAT }, d;
+    char *buf;
+    size_t len;
+    encode_ok(&m, &buf, &len);
+    assert_int_equal((uint8_t)buf[1], PROTO_VERSION);      /* [fixarray, version, ...] */
+    buf[1] = PROTO_VERSION + 1;
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_EVERSION);
+    buf[1] = 0;
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_EVERSION);
+    buf[1] = (char)0xc0;                                   /* nil: not even a number */
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_EMALFORMED);
+    free(buf);
+}
+
+static void test_unknown_type(void **state)
+{
+    (void)state;
+    static const uint64_t types[] = { 0, 8, 99, UINT64_MAX };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        pkbuf b;
+        proto_msg m;
+        pkb_init(&b);
+        msgpack_pack_array(&b.pk, 4);
+        msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+        msgpack_pack_uint64(&b.pk, types[i]);
+        msgpack_pack_uint64(&b.pk, 1);
+        msgpack_pack_uint64(&b.pk, 2);
+        assert_int_equal(decode_pkb(&b, &m), PROTO_ETYPE);
+    }
+    proto_msg m = { .type = (proto_type)42 };
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(proto_encode(&m, &buf, &len), -1);
+    assert_null(buf);
+    assert_string_equal(proto_type_name(MSG_STATS), "stats");
+    assert_string_equal(proto_type_name(42), "unknown");
+    assert_string_equal(proto_strerror(PROTO_EVERSION), "protocol version mismatch");
+}
+
+static void test_trailing_bytes(void **state)
+{
+    (void)state;
+    proto_msg m = { .type = MSG_STOP }, d;
+    char *buf;
+    size_t len;
+    encode_ok(&m, &buf, &len);
+    char *two = malloc(2 * len);
+    memcpy(two, buf, len);
+    memcpy(two + len, buf, len);
+    assert_int_equal(proto_decode(two, 2 * len, &d), PROTO_EMALFORMED);
+    two[len] = 0;
+    assert_int_equal(proto_decode(two, len + 1, &d), PROTO_EMALFORMED);
+    assert_int_equal(proto_decode(two, len, &d), PROTO_OK);
+    free(two);
+    free(buf);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Lying lengths, limits                                                            */
+
+/* NOTES.md: five bytes, an array32 header claiming 100 million elements. msgpack-c
+ * alone would allocate for them; the decoder must refuse before. Without ASan this
+ * runs in a child whose address space allows only 64 MiB more than it has. */
+static void test_array32_lie(void **state)
+{
+    (void)state;
+    static const char lie[5] = { (char)0xdd, 0x05, (char)0xf5, (char)0xe1, 0x00 };
+    proto_msg m;
+    assert_int_equal(proto_decode(lie, sizeof lie, &m), PROTO_EMALFORMED);
+    if (UNDER_ASAN)
+        return;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        unsigned long pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (f == NULL || fscanf(f, "%lu", &pages) != 1)
+            _exit(3);
+        fclose(f);
+        rlim_t cap = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (64u << 20);
+        struct rlimit rl = { cap, cap };
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(3);
+        /* The limit bites: msgpack-c on its own runs out of memory here. */
+        msgpack_unpacked up;
+        size_t off = 0;
+        msgpack_unpacked_init(&up);
+        if (msgpack_unpack_next(&up, lie, sizeof lie, &off) != MSGPACK_UNPACK_NOMEM_ERROR)
+            _exit(4);
+        msgpack_unpacked_destroy(&up);
+        proto_msg mm;
+        _exit(proto_decode(lie, sizeof lie, &mm) == PROTO_EMALFORMED ? 0 : 5);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_str32_lie(void **state)
+{
+    (void)state;
+    proto_msg m;
+    /* A HELLO whose id is a str32 claiming 4 GiB - 1, followed by a few bytes. */
+    static const char s[] = { (char)0x98, 0x01, 0x01, (char)0xdb, (char)0xff, (char)0xff,
+                              (char)0xff, (char)0xff, 'a', 'b', 'c' };
+    assert_int_equal(proto_decode(s, sizeof s, &m), PROTO_EMALFORMED);
+    /* The same as bin32 and ext32, and a map32 claiming 2^32-1 pairs. */
+    char t[sizeof s];
+    memcpy(t, s, sizeof s);
+    t[3] = (char)0xc6;
+    assert_int_equal(proto_decode(t, sizeof t, &m), PROTO_EMALFORMED);
+    t[3] = (char)0xc9;
+    assert_int_equal(proto_decode(t, sizeof t, &m), PROTO_EMALFORMED);
+    t[3] = (char)0xdf;
+    assert_int_equal(proto_decode(t, sizeof t, &m), PROTO_EMALFORMED);
+    /* An array16 claiming one element more than there are bytes. */
+    static const char u[] = { (char)0xdc, 0x00, 0x04, 0x01, 0x07, 0x01 };
+    assert_int_equal(proto_decode(u, sizeof u, &m), PROTO_EMALFORMED);
+    /* 0xc1 is never used in msgpack. */
+    static const char v[] = { (char)0x93, 0x01, 0x07, (char)0xc1 };
+    assert_int_equal(proto_decode(v, sizeof v, &m), PROTO_EMALFORMED);
+}
+
+static void test_depth_limit(void **state)
+{
+    (void)state;
+    /* HEARTBEAT with a trailing field nested d levels deep: the envelope is level 1. */
+    for (int d = 1; d <= 20; d++) {
+        pkbuf b;
+        proto_msg m;
+        pkb_init(&b);
+        msgpack_pack_array(&b.pk, 5);
+        msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+        msgpack_pack_uint32(&b.pk, MSG_HEARTBEAT);
+        msgpack_pack_uint64(&b.pk, 1);
+        msgpack_pack_uint64(&b.pk, 2);
+        for (int i = 0; i < d; i++)
+            msgpack_pack_array(&b.pk, i + 1 < d ? 1 : 0);
+        int want = 1 + d <= 16 ? PROTO_OK : PROTO_EMALFORMED;
+        assert_int_equal(decode_pkb(&b, &m), want);
+        proto_msg_free(&m);
+    }
+}
+
+static void test_oversize(void **state)
+{
+    (void)state;
+    size_t n = PROTO_MAX_MSG + 1;
+    char *big = calloc(1, n);
+    assert_non_null(big);
+    /* A valid HEARTBEAT padded by a bin32 trailing field up to one byte too many. */
+    big[0] = (char)0xdd;
+    big[4] = 5;
+    big[5] = PROTO_VERSION;
+    big[6] = MSG_HEARTBEAT;
+    big[7] = 1;
+    big[8] = 2;
+    size_t body = n - 9 - 5;
+    big[9] = (char)0xc6;
+    big[10] = (char)(body >> 24);
+    big[11] = (char)(body >> 16);
+    big[12] = (char)(body >> 8);
+    big[13] = (char)body;
+    proto_msg m;
+    assert_int_equal(proto_decode(big, n, &m), PROTO_ETOOBIG);
+    /* One byte less is exactly PROTO_MAX_MSG, and fine. */
+    body--;
+    big[10] = (char)(body >> 24);
+    big[11] = (char)(body >> 16);
+    big[12] = (char)(body >> 8);
+    big[13] = (char)body;
+    assert_int_equal(proto_decode(big, n - 1, &m), PROTO_OK);
+    assert_int_equal(m.u.heartbeat.wall_ms, 2);
+    proto_msg_free(&m);
+    free(big);
+}
+
+static void pack_min_entry(pkbuf *b)
+{
+    msgpack_pack_array(&b->pk, 6);
+    pkb_str(b, "GET");
+    pkb_str(b, "/x");
+    msgpack_pack_uint64(&b->pk, 0);
+    msgpack_pack_uint64(&b->pk, 0);
+    msgpack_pack_uint64(&b->pk, 0);
+    pkb_hist(b, 0, 0, 0, 0, 0, 0, 0, NULL);
+}
+
+static void test_too_many_entries(void **state)
+{
+    (void)state;
+    pkbuf b;
+    proto_msg m;
+    pkb_init(&b);
+    pkb_stats_head(&b, PROTO_MAX_ENTRIES + 1);
+    for (uint32_t i = 0; i < PROTO_MAX_ENTRIES + 1; i++)
+        pack_min_entry(&b);
+    msgpack_pack_array(&b.pk, 0);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+    assert_null(m.u.stats.entries);
+}
+
+static void test_too_many_errs(void **state)
+{
+    (void)state;
+    for (uint32_t n = PROTO_MAX_ERRS; n <= PROTO_MAX_ERRS + 1; n++) {
+        pkbuf b;
+        proto_msg m;
+        pkb_init(&b);
+        pkb_stats_head(&b, 1);
+        pack_min_entry(&b);
+        msgpack_pack_array(&b.pk, n);
+        for (uint32_t i = 0; i < n; i++) {
+            msgpack_pack_array(&b.pk, 4);
+            msgpack_pack_uint32(&b.pk, 0);
+            msgpack_pack_uint32(&b.pk, ERR_HTTP_STATUS);
+            pkb_str(&b, "500");
+            msgpack_pack_uint64(&b.pk, 1);
+        }
+        int rv = decode_pkb(&b, &m);
+        assert_int_equal(rv, n <= PROTO_MAX_ERRS ? PROTO_OK : PROTO_EMALFORMED);
+        if (rv == PROTO_OK)
+            assert_int_equal(m.u.stats.nerrs, n);
+        proto_msg_free(&m);
+    }
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Histograms                                                                       */
+
+static void test_hist_checks(void **state)
+{
+    (void)state;
+    /* A valid one first: values 5 and 9 (indexes 5 and 9: gap 4). */
+    uint64_t ok[] = { 5, 1, 4, 1 };
+    assert_int_equal(decode_stats_hist(2, 0, 0, 5, 9, 14, 2, ok), PROTO_OK);
+
+    /* Index out of range: absolute and through a gap. */
+    uint64_t big[] = { HIST_NCOUNTS, 1 };
+    assert_int_equal(decode_stats_hist(1, 0, 0, 1, 1, 1, 1, big), PROTO_EMALFORMED);
+    uint64_t gap[] = { HIST_NCOUNTS - 2, 1, 2, 1 };
+    assert_int_equal(decode_stats_hist(2, 0, 0, hist_index_low(HIST_NCOUNTS - 2), HIST_MAX_US,
+                                       0, 2, gap), PROTO_EMALFORMED);
+    uint64_t huge[] = { 5, 1, UINT64_MAX - 2, 1 };      /* gap wrapping around */
+    assert_int_equal(decode_stats_hist(2, 0, 0, 5, 5, 10, 2, huge), PROTO_EMALFORMED);
+
+    /* Not strictly ascending: a repeated index (gap 0). */
+    uint64_t rep[] = { 5, 1, 0, 1 };
+    assert_int_equal(decode_stats_hist(2, 0, 0, 5, 5, 10, 2, rep), PROTO_EMALFORMED);
+
+    /* Counts not adding up to total (with and without lost). */
+    assert_int_equal(decode_stats_hist(3, 0, 0, 5, 9, 14, 2, ok), PROTO_EMALFORMED);
+    assert_int_equal(decode_stats_hist(1, 0, 0, 5, 9, 14, 2, ok), PROTO_EMALFORMED);
+    assert_int_equal(decode_stats_hist(3, 0, 1, 5, 9, 14, 2, ok), PROTO_OK);
+    assert_int_equal(decode_stats_hist(3, 0, 2, 5, 9, 14, 2, ok), PROTO_EMALFORMED);
+    uint64_t wrap[] = { 5, UINT64_MAX, 4, 2 };          /* sum overflowing to total */
+    assert_int_equal(decode_stats_hist(1, 0, 0, 5, 9, 14, 2, wrap), PROTO_EMALFORMED);
+
+    /* Zero count, odd pair array, clamped beyond total, min/max inconsistent. */
+    uint64_t zero[] = { 5, 0, 4, 2 };
+    assert_int_equal(decode_stats_hist(2, 0, 0, 5, 9, 14, 2, zero), PROTO_EMALFORMED);
+    assert_int_equal(decode_stats_hist(2, 3, 0, 5, 9, 14, 2, ok), PROTO_EMALFORMED);
+    assert_int_equal(decode_stats_hist(2, 0, 0, 9, 5, 14, 2, ok), PROTO_EMALFORMED);
+    assert_int_equal(decode_stats_hist(2, 0, 0, 4, 9, 14, 2, ok), PROTO_EMALFORMED);
+    assert_int_equal(decode_stats_hist(2, 0, 0, 5, 10, 14, 2, ok), PROTO_EMALFORMED);
+    assert_int_equal(decode_stats_hist(2, 0, 0, 5, HIST_MAX_US + 1, 14, 2, ok), PROTO_EMALFORMED);
+    assert_int_equal(decode_stats_hist(0, 0, 0, 0, 0, 7, 0, NULL), PROTO_EMALFORMED);
+    assert_int_equal(decode_stats_hist(0, 0, 0, 0, 0, 0, 0, NULL), PROTO_OK);
+
+    pkbuf b;
+    proto_msg m;
+    pkb_init(&b);
+    pkb_stats_head(&b, 1);
+    msgpack_pack_array(&b.pk, 6);
+    pkb_str(&b, "GET");
+    pkb_str(&b, "/x");
+    msgpack_pack_uint64(&b.pk, 1);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_array(&b.pk, 7);
+    for (int i = 0; i < 6; i++)
+        msgpack_pack_uint64(&b.pk, i == 0 ? 1 : 5);
+    msgpack_pack_array(&b.pk, 3);                       /* odd: an index without count */
+    msgpack_pack_uint64(&b.pk, 5);
+    msgpack_pack_uint64(&b.pk, 1);
+    msgpack_pack_uint64(&b.pk, 1);
+    msgpack_pack_array(&b.pk, 0);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+}
+
+/* Many entries, each with a histogram spread over every chunk (552 buckets, past any
+ * sparse form), cannot make the decoder allocate without bound: past 256 MiB of
+ * histogram memory the message is refused. */
+static void test_hist_memory_budget(void **state)
+{
+    (void)state;
+    uint32_t nent = 1500;               /* 1500 dense histograms of ~185 KiB > 256 MiB */
+    uint32_t per = 3, nb = HIST_NCHUNKS * per;
+    pkbuf b;
+    proto_msg m;
+    pkb_init(&b);
+    pkb_stats_head(&b, nent);
+    for (uint32_t e = 0; e < nent; e++) {
+        msgpack_pack_array(&b.pk, 6);
+        pkb_str(&b, "GET");
+        pkb_str(&b, "/x");
+        msgpack_pack_uint64(&b.pk, nb);
+        msgpack_pack_uint64(&b.pk, 0);
+        msgpack_pack_uint64(&b.pk, 0);
+        msgpack_pack_array(&b.pk, 7);
+        msgpack_pack_uint64(&b.pk, nb);
+        msgpack_pack_uint64(&b.pk, 0);
+        msgpack_pack_uint64(&b.pk, 0);
+        msgpack_pack_uint64(&b.pk, 0);
+        msgpack_pack_uint64(&b.pk, hist_index_high((HIST_NCHUNKS - 1) * HIST_CHUNK_LEN + per - 1));
+        msgpack_pack_uint64(&b.pk, 0);
+        msgpack_pack_array(&b.pk, 2 * nb);
+        for (uint32_t k = 0; k < nb; k++) {
+            uint32_t gap = k == 0 ? 0 : k % per ? 1 : HIST_CHUNK_LEN - per + 1;
+            msgpack_pack_uint32(&b.pk, gap);
+            msgpack_pack_uint32(&b.pk, 1);
+        }
+    }
+    msgpack_pack_array(&b.pk, 0);
+    assert_true(b.sb.size < PROTO_MAX_MSG);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_ETOOBIG);
+
+    /* A few of them are fine. */
+    pkb_init(&b);
+    pkb_stats_head(&b, 1);
+    msgpack_pack_array(&b.pk, 6);
+    pkb_str(&b, "GET");
+    pkb_str(&b, "/x");
+    msgpack_pack_uint64(&b.pk, nb);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_array(&b.pk, 7);
+    msgpack_pack_uint64(&b.pk, nb);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_uint64(&b.pk, hist_index_high((HIST_NCHUNKS - 1) * HIST_CHUNK_LEN + per - 1));
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_array(&b.pk, 2 * nb);
+    for (uint32_t k = 0; k < nb; k++) {
+        msgpack_pack_uint32(&b.pk, k == 0 ? 0 : k % per ? 1 : HIST_CHUNK_LEN - per + 1);
+        msgpack_pack_uint32(&b.pk, 1);
+    }
+    msgpack_pack_array(&b.pk, 0);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_OK);
+    assert_int_equal(hist_nonzero(&m.u.stats.entries[0].lat), nb);
+    assert_int_equal(hist_percentile(&m.u.stats.entries[0].lat, 100),
+                     hist_index_high((HIST_NCHUNKS - 1) * HIST_CHUNK_LEN + per - 1));
+    proto_msg_free(&m);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Field types                                                                      */
+
+/* Re-packs a valid message with field i (counting the version as 0) replaced by obj. */
+static void repack_with(const char *buf, size_t len, uint32_t i, void (*put)(msgpack_packer *),
+                        pkbuf *out)
+{
+    msgpack_unpacked up;
+    size_t off = 0;
+    msgpack_unpacked_init(&up);
+    assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object_array *a = &up.data.via.array;
+    pkb_init(out);
+    msgpack_pack_array(&out->pk, a->size);
+    for (uint32_t k = 0; k < a->size; k++) {
+        if (k == i)
+            put(&out->pk);
+        else
+            msgpack_pack_object(&out->pk, a->ptr[k]);
+    }
+    msgpack_unpacked_destroy(&up);
+}
+
+static void put_nil(msgpack_packer *pk) { msgpack_pack_nil(pk); }
+static void put_int(msgpack_packer *pk) { msgpack_pack_uint32(pk, 1); }
+static void put_neg(msgpack_packer *pk) { msgpack_pack_int32(pk, -1); }
+static void put_str(msgpack_packer *pk) { msgpack_pack_str_with_body(pk, "x", 1); }
+static void put_bin(msgpack_packer *pk) { msgpack_pack_bin_with_body(pk, "x", 1); }
+static void put_map(msgpack_packer *pk) { msgpack_pack_map(pk, 0); }
+static void put_dbl(msgpack_packer *pk) { msgpack_pack_double(pk, 1.0); }
+static void put_true(msgpack_packer *pk) { msgpack_pack_true(pk); }
+
+/* For every field of every message type, each value of a type the field cannot hold
+ * must be refused (plan.host takes nil; plan.rate takes an integer). */
+static void test_wrong_field_types(void **state)
+{
+    (void)state;
+    static void (*const puts_[])(msgpack_packer *) = { put_nil, put_int, put_neg, put_str,
+                                                       put_bin, put_map, put_dbl, put_true };
+    stats_shard s;
+    assert_int_equal(stats_shard_init(&s, 4), 0);
+    stats_record(&s, stats_id(&s, "GET", "/a"), 1234, 1, false);
+    stats_error(&s, 0, ERR_OTHER, "x");
+
+    proto_msg ms[6] = { { .type = MSG_HELLO }, { .type = MSG_PLAN }, { .type = MSG_STOP },
+                        { .type = MSG_DONE }, { .type = MSG_REFUSE }, { .type = MSG_HEARTBEAT } };
+    strcpy(ms[0].u.hello.id, "a");
+    ms[1].u.plan.scenario_file = "f";
+    ms[1].u.plan.scenario = "y";
+    ms[1].u.plan.scenario_len = 1;
+    proto_file file = { "p", "d", 1 };
+    proto_set set = { "k", "v" };
+    ms[1].u.plan.files = &file;
+    ms[1].u.plan.nfiles = 1;
+    ms[1].u.plan.sets = &set;
+    ms[1].u.plan.nsets = 1;
+    ms[1].u.plan.host = "h";
+    int checked = 0;
+    for (int t = 0; t < 7; t++) {
+        char *buf;
+        size_t len;
+        if (t < 6)
+            encode_ok(&ms[t], &buf, &len);
+        else
+            assert_int_equal(proto_encode_stats(1, "w", 0, 0, false, &s, &buf, &len), 0);
+        msgpack_unpacked up;
+        size_t off = 0;
+        msgpack_unpacked_init(&up);
+        assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
+        int type = (int)up.data.via.array.ptr[1].via.u64;
+        for (uint32_t i = 2; i < up.data.via.array.size; i++) {
+            msgpack_object_type have = up.data.via.array.ptr[i].type;
+            for (size_t p = 0; p < sizeof puts_ / sizeof puts_[0]; p++) {
+                bool same = (have == MSGPACK_OBJECT_POSITIVE_INTEGER && puts_[p] == put_int) ||
+                            (have == MSGPACK_OBJECT_STR && puts_[p] == put_str) ||
+                            (have == MSGPACK_OBJECT_FLOAT64 && puts_[p] == put_dbl) ||
+                            (have == MSGPACK_OBJECT_BOOLEAN && puts_[p] == put_true);
+                bool lenient = (type == MSG_PLAN && i == 7 && puts_[p] == put_nil) ||
+                               (type == MSG_PLAN && i == 9 && puts_[p] == put_int);
+                if (same || lenient)
+                    continue;
+                pkbuf b;
+                proto_msg m;
+                repack_with(buf, len, i, puts_[p], &b);
+                int rv = decode_pkb(&b, &m);
+                if (rv != PROTO_EMALFORMED)
+                    fail_msg("type %s field %u variant %zu: %d", proto_type_name(type), i, p, rv);
+                checked++;
+            }
+        }
+        msgpack_unpacked_destroy(&up);
+        free(buf);
+    }
+    assert_true(checked > 200);
+    stats_shard_fini(&s);
+}
+
+/* Nested values of the wrong type or out of their bounds. */
+static void test_nested_bounds(void **state)
+{
+    (void)state;
+    pkbuf b;
+    proto_msg m;
+    char longstr[PROTO_ID_MAX + 1];
+    memset(longstr, 'i', sizeof longstr - 1);
+    longstr[PROTO_ID_MAX] = '\0';
+
+    /* HELLO id of PROTO_ID_MAX bytes (no room for the NUL), then one byte less. */
+    for (int cut = 0; cut <= 1; cut++) {
+        pkb_init(&b);
+        msgpack_pack_array(&b.pk, 8);
+        msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+        msgpack_pack_uint32(&b.pk, MSG_HELLO);
+        pkb_str(&b, longstr + cut);
+        pkb_str(&b, "h");
+        msgpack_pack_uint32(&b.pk, 1);
+        msgpack_pack_uint32(&b.pk, 1);
+        pkb_str(&b, "v");
+        msgpack_pack_uint32(&b.pk, 1);
+        int rv = decode_pkb(&b, &m);
+        assert_int_equal(rv, cut ? PROTO_OK : PROTO_EMALFORMED);
+        proto_msg_free(&m);
+    }
+
+    /* An id with an embedded NUL; a uint32 field holding 2^32. */
+    pkb_init(&b);
+    msgpack_pack_array(&b.pk, 8);
+    msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+    msgpack_pack_uint32(&b.pk, MSG_HELLO);
+    msgpack_pack_str_with_body(&b.pk, "a\0b", 3);
+    pkb_str(&b, "h");
+    msgpack_pack_uint32(&b.pk, 1);
+    msgpack_pack_uint32(&b.pk, 1);
+    pkb_str(&b, "v");
+    msgpack_pack_uint32(&b.pk, 1);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+    pkb_init(&b);
+    msgpack_pack_array(&b.pk, 6);
+    msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+    msgpack_pack_uint32(&b.pk, MSG_DONE);
+    msgpack_pack_uint64(&b.pk, 1);
+    pkb_str(&b, "w");
+    msgpack_pack_uint64(&b.pk, UINT64_C(1) << 32);
+    pkb_str(&b, "finished");
+    assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+
+    /* Error rows: entry index out of range, kind out of range, detail too long. */
+    for (int v = 0; v < 4; v++) {
+        pkb_init(&b);
+        pkb_stats_head(&b, 1);
+        pack_min_entry(&b);
+        msgpack_pack_array(&b.pk, 1);
+        msgpack_pack_array(&b.pk, 4);
+        msgpack_pack_uint32(&b.pk, v == 0 ? 1 : 0);
+        msgpack_pack_uint32(&b.pk, v == 1 ? ERR_KIND_COUNT : ERR_TIMEOUT);
+        char detail[STATS_DETAIL_MAX + 1];
+        memset(detail, 'd', sizeof detail);
+        detail[v == 2 ? STATS_DETAIL_MAX : STATS_DETAIL_MAX - 1] = '\0';
+        pkb_str(&b, detail);
+        msgpack_pack_uint64(&b.pk, 1);
+        assert_int_equal(decode_pkb(&b, &m), v == 3 ? PROTO_OK : PROTO_EMALFORMED);
+        proto_msg_free(&m);
+    }
+
+    /* Entry fields: method too long, name as bin, requests negative, hist not an array. */
+    for (int v = 0; v < 4; v++) {
+        pkb_init(&b);
+        pkb_stats_head(&b, 2);
+        pack_min_entry(&b);                 /* the first entry is fine: it must be freed */
+        msgpack_pack_array(&b.pk, 6);
+        pkb_str(&b, v == 0 ? "PROPPATCHXYZ" : "GET");      /* 12 bytes: no room for NUL */
+        if (v == 1)
+            put_bin(&b.pk);
+        else
+            pkb_str(&b, "/y");
+        if (v == 2)
+            put_neg(&b.pk);
+        else
+            msgpack_pack_uint64(&b.pk, 0);
+        msgpack_pack_uint64(&b.pk, 0);
+        msgpack_pack_uint64(&b.pk, 0);
+        if (v == 3)
+            put_map(&b.pk);
+        else
+            pkb_hist(&b, 0, 0, 0, 0, 0, 0, 0, NULL);
+        msgpack_pack_array(&b.pk, 0);
+        assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+    }
+
+    /* Plan: too many files, a file whose data is a str, negative and NaN rates. */
+    pkb_init(&b);
+    msgpack_pack_array(&b.pk, 17);
+    msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+    msgpack_pack_uint32(&b.pk, MSG_PLAN);
+    msgpack_pack_uint64(&b.pk, 1);
+    pkb_str(&b, "f");
+    pkb_str(&b, "y");
+    msgpack_pack_array(&b.pk, PROTO_MAX_FILES + 1);
+    for (uint32_t i = 0; i < PROTO_MAX_FILES + 1; i++) {
+        msgpack_pack_array(&b.pk, 2);
+        pkb_str(&b, "p");
+        msgpack_pack_bin_with_body(&b.pk, "d", 1);
+    }
+    msgpack_pack_array(&b.pk, 0);
+    msgpack_pack_nil(&b.pk);
+    for (int i = 0; i < 9; i++)
+        msgpack_pack_uint32(&b.pk, 1);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+
+    for (int v = 0; v < 4; v++) {
+        pkb_init(&b);
+        msgpack_pack_array(&b.pk, 17);
+        msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+        msgpack_pack_uint32(&b.pk, MSG_PLAN);
+        msgpack_pack_uint64(&b.pk, 1);
+        pkb_str(&b, "f");
+        pkb_str(&b, "y");
+        msgpack_pack_array(&b.pk, 1);
+        msgpack_pack_array(&b.pk, 2);
+        pkb_str(&b, "p");
+        if (v == 0)
+            pkb_str(&b, "data as str");
+        else
+            msgpack_pack_bin_with_body(&b.pk, "d", 1);
+        msgpack_pack_array(&b.pk, 0);
+        msgpack_pack_nil(&b.pk);
+        msgpack_pack_uint32(&b.pk, 1);
+        if (v == 1)
+            msgpack_pack_double(&b.pk, -1.0);
+        else if (v == 2)
+            msgpack_pack_double(&b.pk, 0.0 / 0.0);
+        else
+            msgpack_pack_float(&b.pk, 2.5f);
+        for (int i = 0; i < 7; i++)
+            msgpack_pack_uint32(&b.pk, 1);
+        int rv = decode_pkb(&b, &m);
+        assert_int_equal(rv, v == 3 ? PROTO_OK : PROTO_EMALFORMED);
+        if (rv == PROTO_OK) {
+            assert_true(m.u.plan.rate == 2.5);
+            assert_int_equal(m.u.plan.files[0].len, 1);
+        }
+        proto_msg_free(&m);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hello_roundtrip),
+        cmocka_unit_test(test_plan_roundtrip),
+        cmocka_unit_test(test_small_roundtrips),
+        cmocka_unit_test(test_stats_shard_roundtrip),
+        cmocka_unit_test(test_stats_overflow_entry),
+        cmocka_unit_test(test_forward_compat),
+        cmocka_unit_test(test_missing_field),
+        cmocka_unit_test(test_wrong_version),
+        cmocka_unit_test(test_unknown_type),
+        cmocka_unit_test(test_trailing_bytes),
+        cmocka_unit_test(test_array32_lie),
+        cmocka_unit_test(test_str32_lie),
+        cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_oversize),
+        cmocka_unit_test(test_too_many_entries),
+        cmocka_unit_test(test_too_many_errs),
+        cmocka_unit_test(test_hist_checks),
+        cmocka_unit_test(test_hist_memory_budget),
+        cmocka_unit_test(test_wrong_field_types),
+        cmocka_unit_test(test_nested_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,617 @@
+/* Unit tests for master/thresholds.c and master/results.c: every threshold metric
+ * passing and failing (named, missing names and runs without data fail with NaN);
+ * a results folder written into a scratch directory and read back (summary.json via
+ * jansson, Locust's exact CSV headers and rows, junit.xml, failures.csv). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "master/merge.h"
+#include "master/results.h"
+#include "master/thresholds.h"
+
+/* Locust 2.x headers, from locust/stats.py (StatsCSV.requests_csv_columns,
+ * StatsCSVFileWriter.stats_history_csv_columns, failures_columns, with
+ * get_readable_percentiles(PERCENTILES_TO_REPORT)) as csv.writer writes them. */
+#define LOCUST_PCTS "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%"
+static const char locust_stats_header[] =
+    "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
+    "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,"
+    LOCUST_PCTS "\r\n";
+static const char locust_history_header[] =
+    "Timestamp,User Count,Type,Name,Requests/s,Failures/s," LOCUST_PCTS ",Total Request Count,"
+    "Total Failure Count,Total Median Response Time,Total Average Response Time,"
+    "Total Min Response Time,Total Max Response Time,Total Average Content Size\r\n";
+static const char locust_failures_header[] = "Method,Name,Error,Occurrences\r\n";
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+/* Merges one delta entry with the given latencies (us) into m. */
+static void add_entry(merge_set *m, const char *method, const char *name, const uint64_t *lat,
+                      int n, uint64_t failures, uint64_t bytes, const proto_stats_err *errs,
+                      int nerrs)
+{
+    proto_stats_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.method, sizeof e.method, "%s", method);
+    snprintf(e.name, sizeof e.name, "%s", name);
+    hist_init(&e.lat);
+    for (int i = 0; i < n; i++)
+        hist_record(&e.lat, lat[i]);
+    e.requests = (uint64_t)n;
+    e.failures = failures;
+    e.bytes = bytes;
+    proto_stats d;
+    memset(&d, 0, sizeof d);
+    d.entries = &e;
+    d.nentries = 1;
+    d.errs = (proto_stats_err *)errs;
+    d.nerrs = (uint32_t)nerrs;
+    assert_int_equal(merge_add(m, &d), 0);
+    hist_fini(&e.lat);
+}
+
+/* n requests at first, first + step, ... (us) */
+static void add_range(merge_set *m, const char *method, const char *name, int n,
+                      uint64_t first, uint64_t step, uint64_t failures)
+{
+    uint64_t *lat = calloc((size_t)n, sizeof *lat);
+    assert_non_null(lat);
+    for (int i = 0; i < n; i++)
+        lat[i] = first + (uint64_t)i * step;
+    add_entry(m, method, name, lat, n, failures, 0, NULL, 0);
+    free(lat);
+}
+
+static sc_threshold th_mk(const char *expr, const char *name, sc_metric metric, sc_op op,
+                          double value)
+{
+    sc_threshold t;
+    memset(&t, 0, sizeof t);
+    t.expr = (char *)expr;
+    t.name = (char *)name;
+    t.metric = metric;
+    t.op = op;
+    t.value = value;
+    return t;
+}
+
+static char *slurp(const char *dir, const char *file)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    char chunk[4096];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, k, mem);
+    fclose(f);
+    fclose(mem);
+    return buf;
+}
+
+/* Line i (0-based) of a CRLF text, with its "\r\n", into out; false when absent. */
+static bool line_at(const char *text, int i, char *out, size_t cap)
+{
+    const char *p = text;
+    for (int k = 0; k < i; k++) {
+        p = strstr(p, "\r\n");
+        if (p == NULL)
+            return false;
+        p += 2;
+    }
+    const char *end = strstr(p, "\r\n");
+    if (end == NULL)
+        return false;
+    size_t n = (size_t)(end - p) + 2;
+    assert_true(n < cap);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[1300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* ---- thresholds ------------------------------------------------------------------ */
+
+/* Totals: GET /a 1..100 ms (5 failures), POST login 10 x 200 ms, GET login 10 x 400 ms;
+ * 120 requests over 10 s. */
+static void th_totals(merge_set *m)
+{
+    merge_init(m);
+    add_range(m, "GET", "/a", 100, 1000, 1000, 5);
+    add_range(m, "POST", "login", 10, 200000, 0, 0);
+    add_range(m, "GET", "login", 10, 400000, 0, 0);
+}
+
+static void test_thresholds_metrics(void **state)
+{
+    (void)state;
+    merge_set m;
+    th_totals(&m);
+    sc_threshold th[] = {
+        th_mk("p50 < 61ms", NULL, TH_P50, OP_LT, 61),                 /* 0 ok */
+        th_mk("p50 < 59ms", NULL, TH_P50, OP_LT, 59),                 /* 1 fail */
+        th_mk("p90 <= 200.1ms", NULL, TH_P90, OP_LE, 200.1),          /* 2 ok */
+        th_mk("p90 < 200ms", NULL, TH_P90, OP_LT, 200),               /* 3 fail */
+        th_mk("p95 > 399ms", NULL, TH_P95, OP_GT, 399),               /* 4 ok */
+        th_mk("p95 < 300ms", NULL, TH_P95, OP_LT, 300),               /* 5 fail */
+        th_mk("p99 >= 400ms", NULL, TH_P99, OP_GE, 400),              /* 6 ok */
+        th_mk("p999 < 400ms", NULL, TH_P999, OP_LT, 400),             /* 7 fail */
+        th_mk("min >= 1ms", NULL, TH_MIN, OP_GE, 1),                  /* 8 ok */
+        th_mk("min > 1ms", NULL, TH_MIN, OP_GT, 1),                   /* 9 fail */
+        th_mk("max <= 400ms", NULL, TH_MAX, OP_LE, 400),              /* 10 ok */
+        th_mk("max < 400ms", NULL, TH_MAX, OP_LT, 400),               /* 11 fail */
+        th_mk("mean < 93ms", NULL, TH_MEAN, OP_LT, 93),               /* 12 ok */
+        th_mk("mean < 92ms", NULL, TH_MEAN, OP_LT, 92),               /* 13 fail */
+        th_mk("error_rate < 5%", NULL, TH_ERROR_RATE, OP_LT, 0.05),   /* 14 ok */
+        th_mk("error_rate < 4%", NULL, TH_ERROR_RATE, OP_LT, 0.04),   /* 15 fail */
+        th_mk("rps >= 12", NULL, TH_RPS, OP_GE, 12),                  /* 16 ok */
+        th_mk("rps > 12", NULL, TH_RPS, OP_GT, 12),                   /* 17 fail */
+        th_mk("requests >= 120", NULL, TH_REQUESTS, OP_GE, 120),      /* 18 ok */
+        th_mk("requests > 120", NULL, TH_REQUESTS, OP_GT, 120),       /* 19 fail */
+        th_mk("failures <= 5", NULL, TH_FAILURES, OP_LE, 5),          /* 20 ok */
+        th_mk("failures < 5", NULL, TH_FAILURES, OP_LT, 5),           /* 21 fail */
+        th_mk("login: p50 < 201ms", "login", TH_P50, OP_LT, 201),     /* 22 ok */
+        th_mk("login: requests >= 20", "login", TH_REQUESTS, OP_GE, 20), /* 23 ok */
+        th_mk("login: error_rate < 0.1%", "login", TH_ERROR_RATE, OP_LT, 0.001), /* 24 ok */
+        th_mk("login: max < 300ms", "login", TH_MAX, OP_LT, 300),     /* 25 fail */
+        th_mk("lgoin: failures < 1", "lgoin", TH_FAILURES, OP_LT, 1), /* 26 fail: NaN */
+        th_mk("lgoin: p95 > 0ms", "lgoin", TH_P95, OP_GT, 0),         /* 27 fail: NaN */
+    };
+    const int n = (int)(sizeof th / sizeof th[0]);
+    scenario sc;
+    memset(&sc, 0, sizeof sc);
+    sc.thresholds = th;
+    sc.nthresholds = n;
+    th_result out[sizeof th / sizeof th[0]];
+    int failed = thresholds_eval(&sc, &m, 10.0, out);
+
+    static const bool want_ok[] = { 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0,
+                                    1, 0, 1, 1, 1, 0, 0, 0 };
+    int want_failed = 0;
+    for (int i = 0; i < n; i++) {
+        assert_ptr_equal(out[i].th, &th[i]);
+        if (out[i].ok != want_ok[i])
+            fail_msg("threshold %d \"%s\": ok=%d value=%g", i, th[i].expr, out[i].ok, out[i].value);
+        want_failed += !want_ok[i];
+    }
+    assert_int_equal(failed, want_failed);
+
+    /* values in the threshold's unit */
+    assert_true(fabs(out[0].value - (double)hist_percentile(&m.all.lat, 50) / 1000.0) < 1e-12);
+    assert_true(fabs(out[0].value - 60.0) < 0.06);            /* within the 0.1% precision */
+    assert_true(fabs(out[2].value - 200.0) < 0.2);
+    assert_true(out[6].value == 400.0);                        /* clamped to the exact max */
+    assert_true(out[8].value == 1.0);
+    assert_true(out[10].value == 400.0);
+    assert_true(fabs(out[12].value - 11050.0 / 120.0) < 1e-9);
+    assert_true(fabs(out[14].value - 5.0 / 120.0) < 1e-12);
+    assert_true(out[16].value == 12.0);
+    assert_true(out[18].value == 120.0);
+    assert_true(out[20].value == 5.0);
+    assert_true(fabs(out[22].value - 200.0) < 0.2);            /* both methods of "login" */
+    assert_true(out[23].value == 20.0);
+    assert_true(out[24].value == 0.0);
+    assert_true(isnan(out[26].value));
+    assert_true(isnan(out[27].value));
+    merge_fini(&m);
+}
+
+/* No requests: latency and error_rate have no data (NaN, fail); counts are real zeros;
+ * rps needs a positive duration; a name whose counts were reset has no data. */
+static void test_thresholds_no_data(void **state)
+{
+    (void)state;
+    merge_set m;
+    merge_init(&m);
+    sc_threshold th[] = {
+        th_mk("failures < 1", NULL, TH_FAILURES, OP_LT, 1),
+        th_mk("requests < 1", NULL, TH_REQUESTS, OP_LT, 1),
+        th_mk("p95 < 500ms", NULL, TH_P95, OP_LT, 500),
+        th_mk("mean < 500ms", NULL, TH_MEAN, OP_LT, 500),
+        th_mk("error_rate < 1%", NULL, TH_ERROR_RATE, OP_LT, 0.01),
+        th_mk("rps >= 0", NULL, TH_RPS, OP_GE, 0),
+    };
+    scenario sc;
+    memset(&sc, 0, sizeof sc);
+    sc.thresholds = th;
+    sc.nthresholds = 6;
+    th_result out[6];
+    assert_int_equal(thresholds_eval(&sc, &m, 10.0, out), 3);
+    assert_true(out[0].ok && out[0].value == 0.0);
+    assert_true(out[1].ok && out[1].value == 0.0);
+    assert_true(!out[2].ok && isnan(out[2].value));
+    assert_true(!out[3].ok && isnan(out[3].value));
+    assert_true(!out[4].ok && isnan(out[4].value));
+    assert_true(out[5].ok && out[5].value == 0.0);
+    assert_int_equal(thresholds_eval(&sc, &m, 0.0, out), 4);  /* rps over no time */
+    assert_true(isnan(out[5].value));
+
+    add_range(&m, "GET", "login", 3, 1000, 0, 0);
+    merge_reset(&m);                                          /* name kept, no requests */
+    sc_threshold named = th_mk("login: failures < 1", "login", TH_FAILURES, OP_LT, 1);
+    sc.thresholds = &named;
+    sc.nthresholds = 1;
+    assert_int_equal(thresholds_eval(&sc, &m, 10.0, out), 1);
+    assert_true(isnan(out[0].value));
+    merge_fini(&m);
+}
+
+/* ---- results ---------------------------------------------------------------------- */
+
+typedef struct rfix {
+    char tmp[256];
+    char dir[512];
+    merge_set totals, interval;
+} rfix;
+
+static int rfix_setup(void **state)
+{
+    rfix *f = calloc(1, sizeof *f);
+    snprintf(f->tmp, sizeof f->tmp, "/tmp/stampede-results-XXXXXX");
+    if (mkdtemp(f->tmp) == NULL)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "%s/deep/er/run1", f->tmp);   /* mkdir -p */
+    merge_init(&f->totals);
+    merge_init(&f->interval);
+    *state = f;
+    return 0;
+}
+
+static int rfix_teardown(void **state)
+{
+    rfix *f = *state;
+    merge_fini(&f->totals);
+    merge_fini(&f->interval);
+    rm_rf(f->tmp);
+    free(f);
+    return 0;
+}
+
+/* GET /a: 10,12,14,16 ms (1 failure, 503), 10 bytes each; POST login: 1.5 ms;
+ * GET /q,"x": 0.1 ms, failed (connect refused). */
+static void fill_a(merge_set *m)
+{
+    static const uint64_t lat[] = { 10000, 12000, 14000, 16000 };
+    proto_stats_err e = { .entry = 0, .kind = ERR_HTTP_STATUS, .detail = "503", .count = 1 };
+    add_entry(m, "GET", "/a", lat, 4, 1, 40, &e, 1);
+}
+
+static void fill_rest(merge_set *m)
+{
+    static const uint64_t l1[] = { 1500 }, l2[] = { 100 };
+    add_entry(m, "POST", "login", l1, 1, 0, 0, NULL, 0);
+    proto_stats_err e = { .entry = 0, .kind = ERR_CONNECT, .detail = "refused", .count = 1 };
+    add_entry(m, "GET", "/q,\"x\"", l2, 1, 1, 0, &e, 1);
+}
+
+static void test_results_folder(void **state)
+{
+    rfix *f = *state;
+    char err[512] = "";
+    results r;
+    assert_int_equal(results_open(&r, f->dir, err, sizeof err), 0);
+    const uint64_t t0 = UINT64_C(1704164645000);           /* 2024-01-02T03:04:05Z */
+
+    /* interval 1: GET /a only */
+    fill_a(&f->interval);
+    assert_int_equal(merge_add_set(&f->totals, &f->interval), 0);
+    assert_int_equal(results_history(&r, t0 + 1000, 7, 1.0, &f->interval, &f->totals), 0);
+    merge_reset(&f->interval);
+    /* interval 2: nothing */
+    assert_int_equal(results_history(&r, t0 + 2000, 7, 1.0, &f->interval, &f->totals), 0);
+
+    /* the history is on disk before the run ends */
+    char *hist_txt = slurp(f->dir, "stats_history.csv");
+    assert_non_null(hist_txt);
+    char line[1024];
+    assert_true(line_at(hist_txt, 0, line, sizeof line));
+    assert_string_equal(line, locust_history_header);
+    assert_true(line_at(hist_txt, 1, line, sizeof line));
+    assert_string_equal(line, "1704164646,7,,Aggregated,4.000000,1.000000,"
+                              "12,14,14,16,16,16,16,16,16,16,16,"
+                              "4,1,12,13.0,10.0,16.0,10.0\r\n");
+    assert_true(line_at(hist_txt, 2, line, sizeof line));
+    assert_string_equal(line, "1704164647,7,,Aggregated,0.000000,0.000000,"
+                              "N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,"
+                              "4,1,12,13.0,10.0,16.0,10.0\r\n");
+    assert_false(line_at(hist_txt, 3, line, sizeof line));
+    free(hist_txt);
+
+    /* interval 3: the rest, then the run ends */
+    fill_rest(&f->interval);
+    f->interval.cancelled = 2;
+    f->interval.names_folded = 3;
+    assert_int_equal(merge_add_set(&f->totals, &f->interval), 0);
+    assert_int_equal(results_history(&r, t0 + 2500, 3, 0.5, &f->interval, &f->totals), 0);
+
+    sc_threshold th[] = {
+        th_mk("p95 < 100ms", NULL, TH_P95, OP_LT, 100),
+        th_mk("error_rate < 1%", NULL, TH_ERROR_RATE, OP_LT, 0.01),
+        th_mk("nope: p95 < 1s", "nope", TH_P95, OP_LT, 1000),
+    };
+    scenario sc;
+    memset(&sc, 0, sizeof sc);
+    sc.name = "erp-peak";
+    sc.file = "configs/erp-peak.yaml";
+    sc.target = "http://127.0.0.1:8000";
+    sc.thresholds = th;
+    sc.nthresholds = 3;
+    th_result thr[3];
+    assert_int_equal(thresholds_eval(&sc, &f->totals, 2.0, thr), 2);
+    results_worker w[2] = {
+        { .id = "w1", .host = "hostA", .threads = 4, .requests = 5, .state = "finished" },
+        { .id = "w2", .host = "hostB", .threads = 2, .requests = 1, .state = "lost" },
+    };
+    results_meta meta = {
+        .sc = &sc, .target = "http://127.0.0.1:9000", .start_wall_ms = t0,
+        .end_wall_ms = t0 + 2000, .duration_s = 2.0, .peak_users = 7,
+        .stop_reason = "finished", .th = thr, .nth = 3, .workers = w, .nworkers = 2,
+        .missing_requests_max = 11,
+    };
+    assert_int_equal(results_finish(&r, &meta, &f->totals, err, sizeof err), 0);
+    assert_null(r.history);
+    results_close(&r);                                      /* harmless after finish */
+
+    /* history: three rows, the last with the final totals */
+    hist_txt = slurp(f->dir, "stats_history.csv");
+    assert_true(line_at(hist_txt, 3, line, sizeof line));
+    assert_string_equal(line, "1704164647,3,,Aggregated,4.000000,2.000000,"
+                              "0,2,2,2,2,2,2,2,2,2,2,"
+                              "6,2,10,8.933333333333334,0.1,16.0,6.666666666666667\r\n");
+    free(hist_txt);
+
+    /* stats.csv: Locust's header, rows by (name, method), then Aggregated */
+    char *stats = slurp(f->dir, "stats.csv");
+    assert_non_null(stats);
+    assert_true(line_at(stats, 0, line, sizeof line));
+    assert_string_equal(line, locust_stats_header);
+    assert_true(line_at(stats, 1, line, sizeof line));
+    assert_string_equal(line, "GET,/a,4,1,12,13.0,10.0,16.0,10.0,2.0,0.5,"
+                              "12,14,14,16,16,16,16,16,16,16,16\r\n");
+    assert_true(line_at(stats, 2, line, sizeof line));
+    assert_string_equal(line, "GET,\"/q,\"\"x\"\"\",1,1,0,0.1,0.1,0.1,0.0,0.5,0.5,"
+                              "0,0,0,0,0,0,0,0,0,0,0\r\n");
+    assert_true(line_at(stats, 3, line, sizeof line));
+    assert_string_equal(line, "POST,login,1,0,2,1.5,1.5,1.5,0.0,0.5,0.0,"
+                              "2,2,2,2,2,2,2,2,2,2,2\r\n");
+    assert_true(line_at(stats, 4, line, sizeof line));
+    assert_string_equal(line, ",Aggregated,6,2,10,8.933333333333334,0.1,16.0,6.666666666666667,"
+                              "3.0,1.0,10,12,14,14,16,16,16,16,16,16,16\r\n");
+    assert_false(line_at(stats, 5, line, sizeof line));
+    free(stats);
+
+    /* failures.csv */
+    char *fails = slurp(f->dir, "failures.csv");
+    assert_non_null(fails);
+    assert_true(line_at(fails, 0, line, sizeof line));
+    assert_string_equal(line, locust_failures_header);
+    assert_true(line_at(fails, 1, line, sizeof line));
+    assert_string_equal(line, "GET,/a,http_status 503,1\r\n");
+    assert_true(line_at(fails, 2, line, sizeof line));
+    assert_string_equal(line, "GET,\"/q,\"\"x\"\"\",connect refused,1\r\n");
+    assert_false(line_at(fails, 3, line, sizeof line));
+    free(fails);
+
+    /* junit.xml: 3 cases, 2 failures, escaped names and messages */
+    char *junit = slurp(f->dir, "junit.xml");
+    assert_non_null(junit);
+    assert_non_null(strstr(junit, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    assert_non_null(strstr(junit, "<testsuite name=\"stampede thresholds\" tests=\"3\" failures=\"2\""));
+    assert_non_null(strstr(junit, "<testcase name=\"p95 &lt; 100ms\" classname=\"thresholds\" time=\"0\"/>"));
+    const char *c = strstr(junit, "<testcase name=\"error_rate &lt; 1%\" classname=\"thresholds\"");
+    assert_non_null(c);
+    assert_non_null(strstr(c, "<failure message=\"measured 33.3333%\""));
+    c = strstr(junit, "<testcase name=\"nope: p95 &lt; 1s\" classname=\"thresholds\"");
+    assert_non_null(c);
+    assert_non_null(strstr(c, "<failure message=\"measured NaN (no requests named nope)\""));
+    assert_null(strstr(junit, " < "));                    /* nothing left unescaped */
+    assert_non_null(strstr(junit, "</testsuite>"));
+    free(junit);
+
+    /* summary.json */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.json", f->dir);
+    json_error_t jerr;
+    json_t *s = json_load_file(path, 0, &jerr);
+    if (s == NULL)
+        fail_msg("summary.json: %s at %d", jerr.text, jerr.line);
+    static const char *const keys[] = {
+        "scenario", "file", "target", "start", "end", "duration_s", "stop_reason",
+        "peak_users", "totals", "requests", "ws", "errors", "thresholds", "workers",
+        "names_folded", "missing_requests_max",
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (json_object_get(s, keys[i]) == NULL)
+            fail_msg("summary.json lacks \"%s\"", keys[i]);
+    assert_string_equal(json_string_value(json_object_get(s, "scenario")), "erp-peak");
+    assert_string_equal(json_string_value(json_object_get(s, "file")), "configs/erp-peak.yaml");
+    assert_string_equal(json_string_value(json_object_get(s, "target")), "http://127.0.0.1:9000");
+    assert_string_equal(json_string_value(json_object_get(s, "start")), "2024-01-02T03:04:05.000Z");
+    assert_string_equal(json_string_value(json_object_get(s, "end")), "2024-01-02T03:04:07.000Z");
+    assert_true(json_real_value(json_object_get(s, "duration_s")) == 2.0);
+    assert_string_equal(json_string_value(json_object_get(s, "stop_reason")), "finished");
+    assert_int_equal(json_integer_value(json_object_get(s, "peak_users")), 7);
+    assert_int_equal(json_integer_value(json_object_get(s, "names_folded")), 3);
+    assert_int_equal(json_integer_value(json_object_get(s, "missing_requests_max")), 11);
+
+    json_t *tot = json_object_get(s, "totals");
+    assert_int_equal(json_integer_value(json_object_get(tot, "requests")), 6);
+    assert_int_equal(json_integer_value(json_object_get(tot, "failures")), 2);
+    assert_true(json_real_value(json_object_get(tot, "rps")) == 3.0);
+    assert_true(fabs(json_real_value(json_object_get(tot, "error_rate")) - 1.0 / 3.0) < 1e-12);
+    assert_int_equal(json_integer_value(json_object_get(tot, "cancelled")), 2);
+    assert_int_equal(json_integer_value(json_object_get(tot, "bytes")), 40);
+    json_t *lat = json_object_get(tot, "latency_ms");
+    static const char *const lk[] = { "min", "mean", "p50", "p90", "p95", "p99", "p999", "max" };
+    for (size_t i = 0; i < 8; i++)
+        assert_true(json_is_real(json_object_get(lat, lk[i])));
+    assert_true(json_real_value(json_object_get(lat, "min")) == 0.1);
+    assert_true(json_real_value(json_object_get(lat, "max")) == 16.0);
+    assert_true(fabs(json_real_value(json_object_get(lat, "mean")) - 53600.0 / 6 / 1000) < 1e-9);
+    assert_true(json_real_value(json_object_get(lat, "p50"))
+                == (double)hist_percentile(&f->totals.all.lat, 50) / 1000.0);
+    assert_true(json_real_value(json_object_get(lat, "p95")) == 16.0);
+
+    json_t *reqs = json_object_get(s, "requests");
+    assert_int_equal(json_array_size(reqs), 3);
+    json_t *r0 = json_array_get(reqs, 0);
+    assert_string_equal(json_string_value(json_object_get(r0, "name")), "/a");
+    assert_string_equal(json_string_value(json_object_get(r0, "method")), "GET");
+    assert_int_equal(json_integer_value(json_object_get(r0, "requests")), 4);
+    assert_int_equal(json_integer_value(json_object_get(r0, "failures")), 1);
+    assert_true(json_real_value(json_object_get(r0, "rps")) == 2.0);
+    assert_true(json_real_value(json_object_get(json_object_get(r0, "latency_ms"), "p50")) == 12.007);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, 1), "name")), "/q,\"x\"");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, 2), "name")), "login");
+    assert_true(json_is_array(json_object_get(s, "ws")));
+    assert_int_equal(json_array_size(json_object_get(s, "ws")), 0);
+
+    json_t *errs = json_object_get(s, "errors");
+    assert_int_equal(json_array_size(errs), 2);
+    json_t *e0 = json_array_get(errs, 0);
+    assert_string_equal(json_string_value(json_object_get(e0, "name")), "/a");
+    assert_string_equal(json_string_value(json_object_get(e0, "method")), "GET");
+    assert_string_equal(json_string_value(json_object_get(e0, "kind")), "http_status");
+    assert_string_equal(json_string_value(json_object_get(e0, "detail")), "503");
+    assert_int_equal(json_integer_value(json_object_get(e0, "count")), 1);
+
+    json_t *ths = json_object_get(s, "thresholds");
+    assert_int_equal(json_array_size(ths), 3);
+    json_t *t0j = json_array_get(ths, 0), *t2j = json_array_get(ths, 2);
+    assert_string_equal(json_string_value(json_object_get(t0j, "expr")), "p95 < 100ms");
+    assert_true(json_is_true(json_object_get(t0j, "ok")));
+    assert_true(json_real_value(json_object_get(t0j, "value")) == 16.0);
+    assert_true(json_is_false(json_object_get(json_array_get(ths, 1), "ok")));
+    assert_true(json_is_false(json_object_get(t2j, "ok")));
+    assert_true(json_is_null(json_object_get(t2j, "value")));   /* NaN: no data */
+
+    json_t *ws = json_object_get(s, "workers");
+    assert_int_equal(json_array_size(ws), 2);
+    json_t *w1 = json_array_get(ws, 1);
+    assert_string_equal(json_string_value(json_object_get(w1, "id")), "w2");
+    assert_string_equal(json_string_value(json_object_get(w1, "host")), "hostB");
+    assert_int_equal(json_integer_value(json_object_get(w1, "threads")), 2);
+    assert_int_equal(json_integer_value(json_object_get(w1, "requests")), 1);
+    assert_string_equal(json_string_value(json_object_get(w1, "state")), "lost");
+    json_decref(s);
+
+    /* nothing half-written left behind */
+    DIR *d = opendir(f->dir);
+    assert_non_null(d);
+    struct dirent *de;
+    int files = 0;
+    while ((de = readdir(d)) != NULL) {
+        assert_null(strstr(de->d_name, ".tmp"));
+        files += de->d_name[0] != '.';
+    }
+    closedir(d);
+    assert_int_equal(files, 5);
+}
+
+/* A run without a single request: Locust's zeros and N/A, no failures rows, and a
+ * summary that is still valid JSON with numbers (no NaN). */
+static void test_results_empty_run(void **state)
+{
+    rfix *f = *state;
+    char err[512];
+    results r;
+    assert_int_equal(results_open(&r, f->dir, err, sizeof err), 0);
+    results_meta meta = { .stop_reason = "interrupted" };
+    assert_int_equal(results_finish(&r, &meta, &f->totals, err, sizeof err), 0);
+
+    char *stats = slurp(f->dir, "stats.csv");
+    char line[1024];
+    assert_true(line_at(stats, 1, line, sizeof line));
+    assert_string_equal(line, ",Aggregated,0,0,0,0.0,0,0,0,0.0,0.0,"
+                              "N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A\r\n");
+    free(stats);
+    char *fails = slurp(f->dir, "failures.csv");
+    assert_string_equal(fails, locust_failures_header);
+    free(fails);
+    char *junit = slurp(f->dir, "junit.xml");
+    assert_non_null(strstr(junit, "tests=\"0\" failures=\"0\""));
+    free(junit);
+
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.json", f->dir);
+    json_t *s = json_load_file(path, 0, NULL);
+    assert_non_null(s);
+    assert_true(json_is_null(json_object_get(s, "scenario")));
+    json_t *tot = json_object_get(s, "totals");
+    assert_int_equal(json_integer_value(json_object_get(tot, "requests")), 0);
+    assert_true(json_real_value(json_object_get(tot, "error_rate")) == 0.0);
+    assert_true(json_real_value(json_object_get(json_object_get(tot, "latency_ms"), "p99")) == 0.0);
+    assert_int_equal(json_array_size(json_object_get(s, "requests")), 0);
+    json_decref(s);
+}
+
+/* results_open refuses a folder it cannot create and says why. */
+static void test_results_open_error(void **state)
+{
+    rfix *f = *state;
+    char file[600], dir[700], err[512] = "";
+    snprintf(file, sizeof file, "%s/plainfile", f->tmp);
+    FILE *fp = fopen(file, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    snprintf(dir, sizeof dir, "%s/sub", file);
+    results r;
+    assert_int_equal(results_open(&r, dir, err, sizeof err), -1);
+    assert_null(r.history);
+    assert_non_null(strstr(err, "plainfile"));
+    err[0] = '\0';
+    assert_int_equal(results_open(&r, file, err, sizeof err), -1);   /* a file, not a folder */
+    assert_true(err[0] != '\0');
+    assert_int_equal(results_open(&r, "", err, sizeof err), -1);
+    results_close(&r);
+}
+
+static void test_results_default_dir(void **state)
+{
+    (void)state;
+    char buf[256];
+    results_default_dir("erp-peak", UINT64_C(1704164645999), buf, sizeof buf);
+    assert_string_equal(buf, "results/erp-peak-20240102-030405");
+    results_default_dir("a/b c", UINT64_C(1704164645000), buf, sizeof buf);
+    assert_string_equal(buf, "results/a_b_c-20240102-030405");
+    results_default_dir("..", 0, buf, sizeof buf);
+    assert_string_equal(buf, "results/run-19700101-000000");
+    results_default_dir(NULL, 0, buf, sizeof buf);
+    assert_string_equal(buf, "results/run-19700101-000000");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_thresholds_metrics),
+        cmocka_unit_test(test_thresholds_no_data),
+        cmocka_unit_test_setup_teardown(test_results_folder, rfix_setup, rfix_teardown),
+        cmocka_unit_test_setup_teardown(test_results_empty_run, rfix_setup, rfix_teardown),
+        cmocka_unit_test_setup_teardown(test_results_open_error, rfix_setup, rfix_teardown),
+        cmocka_unit_test(test_results_default_dir),
+    };
+    int rv = cmocka_run_group_tests(tests, NULL, NULL);
+    hist_pool_drain();                  /* chunks parked by merge_reset */
+    return rv;
+}

@@ -1,0 +1,817 @@
+/* Scenario parser: the DESIGN.md example (minus its ws steps) parses into the expected
+ * structure; bad inputs fail with the right place, message and hint; the load shape
+ * (users over time, -u/-r/-t overrides) and the profile mix follow the contract. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "common/scenario.h"
+
+/* ---- a loader serving files from memory ------------------------------------------- */
+
+typedef struct memfile { const char *path, *text; } memfile;
+
+static const memfile test_files[] = {
+    { "operators.csv", "username,password\nop1,secret1\nop2,secret2\nop3,\"se,cret3\"\n" },
+    { "empty.csv", "username,password\n" },
+    { "ragged.csv", "a,b\n1,2\n3\n" },
+    { "many.csv", "id\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n" },
+    { NULL, NULL },
+};
+
+static int mem_read(void *ud, const char *path, char **data, size_t *len, char *err, size_t errcap)
+{
+    const memfile *files = ud;
+    for (int i = 0; files[i].path; i++) {
+        if (!strcmp(files[i].path, path)) {
+            *len = strlen(files[i].text);
+            *data = malloc(*len + 1);
+            memcpy(*data, files[i].text, *len + 1);
+            return 0;
+        }
+    }
+    snprintf(err, errcap, "no such file");
+    return -1;
+}
+
+static scenario *parse(const char *text, sc_error *err)
+{
+    return scenario_parse(text, strlen(text), "test.yaml", NULL, 0, mem_read, (void *)test_files, err);
+}
+
+static scenario *parse_set(const char *text, const sc_set *sets, int n, sc_error *err)
+{
+    return scenario_parse(text, strlen(text), "test.yaml", sets, n, mem_read, (void *)test_files, err);
+}
+
+/* Parses and fails the test with the formatted error if it does not parse. */
+static scenario *parse_ok(const char *text)
+{
+    sc_error err;
+    scenario *sc = parse(text, &err);
+    if (!sc) {
+        char buf[1024];
+        sc_error_format(&err, buf, sizeof buf);
+        fail_msg("expected to parse, got: %s", buf);
+    }
+    return sc;
+}
+
+/* ---- the DESIGN.md example --------------------------------------------------------- */
+
+static const char design_example[] =
+    "name: erp-peak\n"
+    "target: http://127.0.0.1:8000          # base URL; --host overrides\n"
+    "defaults: { headers: { Accept: application/json }, timeout: 10s }\n"
+    "load:\n"
+    "  model: closed                        # closed: users loop their flow; open: arrival rate\n"
+    "  stages:                              # closed: users; open: rate (iterations/s) + max_users\n"
+    "    - { duration: 5m, users: 200 }     # 0 -> 200 linearly over 5 minutes\n"
+    "    - { duration: 30m, users: 200 }\n"
+    "  graceful_stop: 30s\n"
+    "data:\n"
+    "  operators: { csv: operators.csv, mode: unique }   # sequential | random | unique per user\n"
+    "users:\n"
+    "  - name: cutting_operator\n"
+    "    weight: 50\n"
+    "    flow:\n"
+    "      - http: { name: login, method: POST, url: /auth/login,\n"
+    "                json: { username: \"{{ operators.username }}\", password: \"{{ operators.password }}\" },\n"
+    "                expect: { status: 200 }, capture: { token: { json: $.access_token } } }\n"
+    "      - loop:\n"
+    "          steps:\n"
+    "            - http: { url: \"/ppic/manufacturing-orders?page={{ rand_int(1, 100) }}\",\n"
+    "                      headers: { Authorization: \"Bearer {{ token }}\" } }\n"
+    "            - think: 1s..3s\n"
+    "  - name: supervisor\n"
+    "    weight: 5\n"
+    "    flow:\n"
+    "%s"
+    "      - think: 10s\n"
+    "thresholds:\n"
+    "  - \"p95 < 500ms\"\n"
+    "  - \"error_rate < 0.1%%\"\n"
+    "  - \"login: p99 < 1s\"\n";
+
+static const char design_ws[] =
+    "      - ws: { connect: /ws/production, name: production-feed }\n"
+    "      - ws: { send: '{\"subscribe\":\"line-3\"}' }\n"
+    "      - ws: { expect: { json: $.type, equals: snapshot }, timeout: 5s }\n";
+
+static const sc_header *find_header(const sc_http *h, const char *name)
+{
+    for (int i = 0; i < h->nheaders; i++)
+        if (!strcasecmp(h->headers[i].name, name))
+            return &h->headers[i];
+    return NULL;
+}
+
+static const char *static_text(const tmpl *t)
+{
+    size_t len;
+    const char *s = tmpl_static(t, &len);
+    return s ? s : "(dynamic)";
+}
+
+static void test_design_example(void **state)
+{
+    (void)state;
+    char text[4096];
+    snprintf(text, sizeof text, design_example, "");
+    scenario *sc = parse_ok(text);
+
+    assert_string_equal(sc->name, "erp-peak");
+    assert_string_equal(sc->target, "http://127.0.0.1:8000");
+    assert_string_equal(sc->file, "test.yaml");
+    assert_int_equal(sc->default_timeout_ms, 10000);
+    assert_int_equal(sc->ndefault_headers, 1);
+    assert_string_equal(sc->default_headers[0].name, "Accept");
+    assert_string_equal(static_text(sc->default_headers[0].value), "application/json");
+    assert_false(sc->http2);
+    assert_false(sc->insecure);
+    assert_false(sc->follow_redirects);
+
+    assert_int_equal(sc->nstages, 2);
+    assert_int_equal(sc->stages[0].duration_ms, 5 * 60000);
+    assert_int_equal(sc->stages[0].users, 200);
+    assert_int_equal(sc->stages[1].duration_ms, 30 * 60000);
+    assert_int_equal(sc->graceful_stop_ms, 30000);
+    assert_int_equal(scenario_duration_ms(sc), 35 * 60000);
+    assert_int_equal(scenario_peak_users(sc), 200);
+
+    assert_int_equal(sc->data.n, 1);
+    assert_string_equal(sc->data.f[0].name, "operators");
+    assert_string_equal(sc->data.f[0].file, "operators.csv");
+    assert_int_equal(sc->data.f[0].mode, DATA_UNIQUE);
+    assert_int_equal(sc->data.f[0].nrows, 3);
+    assert_int_equal(sc->data.f[0].ncols, 2);
+
+    assert_int_equal(sc->nprofiles, 2);
+    assert_int_equal(sc->total_weight, 55);
+    const sc_profile *op = &sc->profiles[0], *sup = &sc->profiles[1];
+    assert_string_equal(op->name, "cutting_operator");
+    assert_int_equal(op->weight, 50);
+    assert_int_equal(op->nflow, 2);
+
+    const sc_step *login = &op->flow[0];
+    assert_int_equal(login->kind, STEP_HTTP);
+    assert_int_equal(login->line, 16);
+    assert_int_equal(login->col, 9);
+    const sc_http *h = &login->u.http;
+    assert_string_equal(h->name, "login");
+    assert_string_equal(h->method, "POST");
+    assert_string_equal(static_text(h->url), "/auth/login");
+    assert_true(h->json_body);
+    assert_non_null(h->body);
+    assert_null(tmpl_static(h->body, NULL));          /* holes for the feeder columns */
+    assert_int_equal(h->timeout_ms, 10000);
+    assert_int_equal(h->expect.nstatus, 1);
+    assert_int_equal(h->expect.status[0], 200);
+    assert_int_equal(h->nheaders, 1);
+    assert_non_null(find_header(h, "Accept"));
+    assert_int_equal(h->ncaptures, 1);
+    assert_string_equal(h->captures[0].var, "token");
+    assert_int_equal(h->captures[0].kind, CAP_JSON);
+    assert_string_equal(h->captures[0].expr, "$.access_token");
+    assert_non_null(h->captures[0].path);
+    assert_int_equal(h->captures[0].slot, tmpl_syms_find(&sc->syms, "token"));
+    assert_true(h->captures[0].slot >= 0);
+
+    const sc_step *loop = &op->flow[1];
+    assert_int_equal(loop->kind, STEP_LOOP);
+    assert_int_equal(loop->u.loop.count, -1);
+    assert_int_equal(loop->u.loop.nsteps, 2);
+    const sc_http *orders = &loop->u.loop.steps[0].u.http;
+    assert_int_equal(loop->u.loop.steps[0].kind, STEP_HTTP);
+    assert_null(orders->name);
+    assert_string_equal(orders->method, "GET");
+    assert_null(tmpl_static(orders->url, NULL));
+    assert_null(orders->body);
+    assert_int_equal(orders->nheaders, 2);              /* Accept from defaults + its own */
+    assert_non_null(find_header(orders, "Accept"));
+    assert_non_null(find_header(orders, "Authorization"));
+    assert_int_equal(orders->expect.nstatus, 0);
+    const sc_step *think = &loop->u.loop.steps[1];
+    assert_int_equal(think->kind, STEP_THINK);
+    assert_int_equal(think->u.think.min_ms, 1000);
+    assert_int_equal(think->u.think.max_ms, 3000);
+
+    assert_string_equal(sup->name, "supervisor");
+    assert_int_equal(sup->weight, 5);
+    assert_int_equal(sup->nflow, 1);
+    assert_int_equal(sup->flow[0].kind, STEP_THINK);
+    assert_int_equal(sup->flow[0].u.think.min_ms, 10000);
+    assert_int_equal(sup->flow[0].u.think.max_ms, 10000);
+
+    assert_int_equal(sc->nthresholds, 3);
+    assert_string_equal(sc->thresholds[0].expr, "p95 < 500ms");
+    assert_null(sc->thresholds[0].name);
+    assert_int_equal(sc->thresholds[0].metric, TH_P95);
+    assert_int_equal(sc->thresholds[0].op, OP_LT);
+    assert_true(sc->thresholds[0].value == 500.0);
+    assert_int_equal(sc->thresholds[0].line, 29);
+    assert_int_equal(sc->thresholds[0].col, 5);
+    assert_int_equal(sc->thresholds[1].metric, TH_ERROR_RATE);
+    assert_true(sc->thresholds[1].value > 0.00099 && sc->thresholds[1].value < 0.00101);
+    assert_string_equal(sc->thresholds[2].name, "login");
+    assert_int_equal(sc->thresholds[2].metric, TH_P99);
+    assert_true(sc->thresholds[2].value == 1000.0);
+
+    /* 200 peak users, 3 unique rows: refused before the run, naming both numbers */
+    sc_error err;
+    assert_int_equal(scenario_check_run(sc, &err), -1);
+    assert_non_null(strstr(err.msg, "operators"));
+    assert_non_null(strstr(err.msg, "3 rows"));
+    assert_non_null(strstr(err.msg, "200 users"));
+    scenario_override_load(sc, 3, 0, 0);
+    assert_int_equal(scenario_check_run(sc, &err), 0);
+    scenario_free(sc);
+}
+
+/* The example as written, ws steps included: refused at the first ws step. */
+static void test_design_example_ws_refused(void **state)
+{
+    (void)state;
+    char text[4096];
+    sc_error err;
+    snprintf(text, sizeof text, design_example, design_ws);
+    assert_null(parse(text, &err));
+    assert_int_equal(err.line, 27);
+    assert_int_equal(err.col, 9);
+    assert_non_null(strstr(err.msg, "ws steps are not yet supported"));
+}
+
+/* Bodies: json keeps literals typed as written, strings quoted; form is url-encoded. */
+static void test_bodies(void **state)
+{
+    (void)state;
+    scenario *sc = parse_ok(
+        "name: t\n"
+        "target: http://127.0.0.1:8000/\n"
+        "load: { stages: [ { duration: 10s, users: 1 } ] }\n"
+        "users:\n"
+        "  - name: u\n"
+        "    flow:\n"
+        "      - http:\n"
+        "          url: /j\n"
+        "          method: post\n"
+        "          json: { a: 1, b: x, c: true, d: null, e: \"1\", f: [ 1.5, two, -3 ], g: { h: \"q\\\"t\" }, i: 01 }\n"
+        "      - http:\n"
+        "          url: /f\n"
+        "          method: PUT\n"
+        "          form: { user name: a b, pass: \"p&w=1\" }\n"
+        "      - http: { url: \"http://other:9/x\", body: \"raw text\", headers: { Content-Type: text/plain } }\n");
+    assert_string_equal(sc->target, "http://127.0.0.1:8000");
+    const sc_http *j = &sc->profiles[0].flow[0].u.http, *f = &sc->profiles[0].flow[1].u.http,
+                  *r = &sc->profiles[0].flow[2].u.http;
+    assert_string_equal(j->method, "POST");
+    assert_true(j->json_body);
+    assert_string_equal(static_text(j->body),
+                        "{\"a\":1,\"b\":\"x\",\"c\":true,\"d\":null,\"e\":\"1\",\"f\":[1.5,\"two\",-3],"
+                        "\"g\":{\"h\":\"q\\\"t\"},\"i\":\"01\"}");
+    assert_false(f->json_body);
+    assert_string_equal(static_text(f->body), "user+name=a+b&pass=p%26w%3D1");
+    const sc_header *ct = find_header(f, "content-type");
+    assert_non_null(ct);
+    assert_string_equal(static_text(ct->value), "application/x-www-form-urlencoded");
+    assert_string_equal(static_text(r->body), "raw text");
+    assert_string_equal(static_text(r->url), "http://other:9/x");
+    assert_string_equal(static_text(find_header(r, "Content-Type")->value), "text/plain");
+    scenario_free(sc);
+}
+
+/* A capture used (in another profile, and earlier in the file) before it is defined;
+ * step options: timeout, expect lists, header/regex captures, groups, counted loops. */
+static void test_steps_and_forward_capture(void **state)
+{
+    (void)state;
+    scenario *sc = parse_ok(
+        "users:\n"
+        "  - name: reader\n"
+        "    flow:\n"
+        "      - http: { url: \"/orders/{{ order_id }}\", headers: { X-Session: \"{{ session }}\" } }\n"
+        "  - name: writer\n"
+        "    weight: 3\n"
+        "    flow:\n"
+        "      - group:\n"
+        "          name: checkout\n"
+        "          steps:\n"
+        "            - http:\n"
+        "                url: /orders\n"
+        "                method: POST\n"
+        "                timeout: 2.5s\n"
+        "                expect: { status: [200, 201], json: $.state, equals: open, contains: id }\n"
+        "                capture:\n"
+        "                  order_id: { json: $.id }\n"
+        "                  session: { header: X-Session }\n"
+        "                  ticket: { regex: \"ticket=([0-9]+)\" }\n"
+        "      - loop: { count: 3, steps: [ { think: 250ms }, { think: 2 } ] }\n"
+        "load:\n"
+        "  stages: [ { duration: 1m, users: 4 } ]\n"
+        "  graceful_stop: 5s\n"
+        "target: https://example.test\n"
+        "name: forward\n"
+        "defaults: { timeout: 3s, http2: true, insecure: yes, follow_redirects: on }\n"
+        "thresholds: [ \"checkout: p95 < 1s\", \"GET /orders: max <= 2s\", \"rps >= 10\" ]\n");
+    assert_int_equal(sc->default_timeout_ms, 3000);
+    assert_true(sc->http2 && sc->insecure && sc->follow_redirects);
+    assert_int_equal(sc->graceful_stop_ms, 5000);
+    assert_int_equal(sc->total_weight, 4);
+    assert_int_equal(sc->profiles[0].flow[0].u.http.timeout_ms, 3000);
+    const sc_step *g = &sc->profiles[1].flow[0];
+    assert_int_equal(g->kind, STEP_GROUP);
+    assert_string_equal(g->u.group.name, "checkout");
+    const sc_http *h = &g->u.group.steps[0].u.http;
+    assert_int_equal(h->timeout_ms, 2500);
+    assert_int_equal(h->expect.nstatus, 2);
+    assert_int_equal(h->expect.status[1], 201);
+    assert_string_equal(h->expect.json_path_text, "$.state");
+    assert_non_null(h->expect.json_path);
+    assert_string_equal(h->expect.json_equals, "open");
+    assert_string_equal(h->expect.contains, "id");
+    assert_int_equal(h->ncaptures, 3);
+    assert_int_equal(h->captures[1].kind, CAP_HEADER);
+    assert_string_equal(h->captures[1].expr, "X-Session");
+    assert_int_equal(h->captures[2].kind, CAP_REGEX);
+    assert_non_null(h->captures[2].re);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(h->captures[i].slot, tmpl_syms_find(&sc->syms, h->captures[i].var));
+    const sc_step *l = &sc->profiles[1].flow[1];
+    assert_int_equal(l->kind, STEP_LOOP);
+    assert_int_equal(l->u.loop.count, 3);
+    assert_int_equal(l->u.loop.steps[0].u.think.min_ms, 250);
+    assert_int_equal(l->u.loop.steps[1].u.think.max_ms, 2000);
+    assert_int_equal(sc->thresholds[1].metric, TH_MAX);
+    assert_int_equal(sc->thresholds[1].op, OP_LE);
+    assert_string_equal(sc->thresholds[1].name, "GET /orders");
+    scenario_free(sc);
+}
+
+/* ---- bad inputs: place, message, hint ---------------------------------------------- */
+
+#define BASE_HEAD "name: t\ntarget: http://127.0.0.1:8000\nload:\n  stages:\n"
+#define BASE_STAGE "    - { duration: 1m, users: 10 }\n"
+#define BASE_USERS "users:\n  - name: u\n    flow:\n"
+#define BASE_STEP "      - http: { url: /x }\n"
+
+typedef struct bad_case {
+    const char *what;
+    const char *yaml;
+    int line, col, col_hi;      /* col_hi > 0: any column in [col, col_hi] */
+    const char *msg, *hint;     /* fragments; hint NULL: not checked */
+    const char *set_key, *set_value;
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    { "unknown top key with a typo",
+      "name: t\ntaget: http://127.0.0.1:8000\n", 2, 1, 0, "unknown key 'taget'", "'target'" },
+    { "unknown step kind",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - htp: { url: /x }\n", 9, 9, 0,
+      "unknown step kind 'htp'", "'http'" },
+    { "unknown key inside an http step",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, heders: { A: b } }\n", 9, 26, 0,
+      "unknown key 'heders' in the http step", "'headers'" },
+    { "bad duration",
+      BASE_HEAD "    - { duration: 1x, users: 10 }\n" BASE_USERS BASE_STEP, 5, 19, 0,
+      "expected a duration such as 500ms", "units" },
+    { "negative users",
+      BASE_HEAD "    - { duration: 1m, users: -5 }\n" BASE_USERS BASE_STEP, 5, 30, 0,
+      "users cannot be negative, found -5", NULL },
+    { "zero duration",
+      BASE_HEAD "    - { duration: 0s, users: 5 }\n" BASE_USERS BASE_STEP, 5, 19, 0,
+      "must be longer than 0", NULL },
+    { "missing url",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { method: GET }\n", 9, 15, 0,
+      "the http step is missing 'url'", "url: /api/orders" },
+    { "bad method",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, method: POTS }\n", 9, 34, 0,
+      "unknown HTTP method 'POTS'", "POST" },
+    { "unknown capture kind",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, capture: { id: { jsn: $.id } } }\n",
+      9, 43, 0, "unknown capture kind 'jsn'", "'json'" },
+    { "unknown template variable",
+      BASE_HEAD BASE_STAGE BASE_USERS
+      "      - http: { url: \"/o/{{ tokn }}\", capture: { token: { json: $.t } } }\n",
+      9, 29, 0, "tokn", "token" },
+    { "unclosed {{ in a header",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, headers: { A: \"x {{ token\" } }\n",
+      9, 43, 0, "header 'A'", "}}" },
+    { "unknown variable deep in a json body",
+      BASE_HEAD BASE_STAGE BASE_USERS
+      "      - http: { url: /x, json: { a: [ 1, { b: \"{{ user_idd }}\" } ] } }\n",
+      9, 51, 0, "user_idd", "user_id" },
+    { "threshold metric typo",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP "thresholds:\n  - \"p59 < 500ms\"\n", 11, 5, 0,
+      "unknown metric 'p59'", "p50, p95" },
+    { "threshold operator",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP "thresholds: [ \"p95 == 500ms\" ]\n", 10, 15, 0,
+      "unsupported comparison '=='", "p95 < 500ms" },
+    { "threshold names no step",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, name: login }\n"
+      "thresholds: [ \"logn: p99 < 1s\" ]\n", 10, 15, 0, "no http step or group", "'login'" },
+    { "ws step refused",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP "      - ws: { connect: /ws }\n", 10, 9, 0,
+      "ws steps are not yet supported", NULL },
+    { "open model refused",
+      "name: t\nload:\n  model: open\n  stages: [ { duration: 1m, users: 1 } ]\n", 3, 10, 0,
+      "open model not yet supported", "closed" },
+    { "missing name",
+      "target: http://127.0.0.1:8000\nload: { stages: [ { duration: 1m, users: 1 } ] }\n"
+      BASE_USERS BASE_STEP, 1, 1, 0, "missing 'name'", "name:" },
+    { "empty users",
+      BASE_HEAD BASE_STAGE "users: []\n", 6, 8, 0, "'users' (the user profiles) is empty", NULL },
+    { "weight 0",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP "    weight: 0\n", 10, 13, 0,
+      "weight must be at least 1, found 0", NULL },
+    { "think range reversed",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - think: 3s..1s\n", 9, 16, 0,
+      "think range 3s..1s is reversed", NULL },
+    { "loop count not a number",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - loop: { count: many, steps: [ { think: 1s } ] }\n",
+      9, 24, 0, "loop count must be a whole number", "forever" },
+    { "unique feeder with a missing file",
+      BASE_HEAD BASE_STAGE "data:\n  cards: { csv: nope.csv, mode: unique }\n" BASE_USERS BASE_STEP,
+      7, 17, 0, "data feeder 'cards': cannot read nope.csv: no such file", "relative" },
+    { "CSV with no rows",
+      BASE_HEAD BASE_STAGE "data:\n  cards: { csv: empty.csv }\n" BASE_USERS BASE_STEP,
+      7, 12, 0, "empty.csv line", "columns" },
+    { "CSV with a short row",
+      BASE_HEAD BASE_STAGE "data:\n  d:\n    mode: random\n    csv: ragged.csv\n" BASE_USERS BASE_STEP,
+      9, 5, 0, "ragged.csv line 3", NULL },
+    { "feeder mode typo",
+      BASE_HEAD BASE_STAGE "data:\n  cards: { csv: many.csv, mode: uniqe }\n" BASE_USERS BASE_STEP,
+      7, 33, 0, "must be sequential, random or unique, found 'uniqe'", "'unique'" },
+    { "malformed YAML",
+      "name: t\nload: { stages: [ { duration: 1m, users: 1 } ]\nusers: []\n", 3, 1, 0,
+      "invalid YAML: did not find expected ',' or '}'", NULL },
+    { "tab indentation",
+      "name: t\nload:\n\tstages: []\n", 3, 1, 0, "invalid YAML", "tab" },
+    { "two kinds in one step (indentation)",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x }\n        name: n\n", 10, 9, 0,
+      "a step has exactly one kind", "indent it under 'http:'" },
+    { "duplicate key",
+      "name: t\nname: u\n", 2, 1, 0, "key 'name' appears twice", NULL },
+    { "path without a target",
+      "name: t\nload: { stages: [ { duration: 1m, users: 1 } ] }\n" BASE_USERS BASE_STEP, 6, 22, 0,
+      "has no target", "target:" },
+    { "target without a scheme",
+      "name: t\ntarget: 127.0.0.1:8000\n", 2, 9, 0, "starting with http:// or https://", "http://" },
+    { "status out of range",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, expect: { status: 999 } }\n", 9, 44, 0,
+      "must be at most 599, found 999", NULL },
+    { "equals without json",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, expect: { equals: ok } }\n", 9, 44, 0,
+      "has no 'json'", "json: $.path" },
+    { "two bodies",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, json: {}, body: b }\n", 9, 42, 0,
+      "one body", NULL },
+    { "every stage at zero users",
+      BASE_HEAD "    - { duration: 1m, users: 0 }\n" BASE_USERS BASE_STEP, 5, 5, 0,
+      "users: 0", NULL },
+    { "empty file", "", 0, 0, 0, "empty", "name" },
+    { "--set to an unknown path",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP, 0, 0, 0,
+      "--set load.stagez.0.users=5: no key 'stagez' under 'load'", "'stages'",
+      "load.stagez.0.users", "5" },
+    { "--set index out of range",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP, 0, 0, 0,
+      "is a list of 1; '3' is not an index", "from 0", "load.stages.3.users", "5" },
+    { "--set value checked like a written one",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP, 0, 0, 0,
+      "--set load.stages.0.users=lots: expected a whole number for users, found 'lots'", NULL,
+      "load.stages.0.users", "lots" },
+    { "--set of a whole mapping",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP, 0, 0, 0,
+      "'load' is a mapping; --set replaces single values only", "load.<key>", "load", "x" },
+};
+
+static void test_bad_inputs(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        const bad_case *bc = &bad_cases[i];
+        sc_error err;
+        sc_set set = { bc->set_key, bc->set_value };
+        scenario *sc = parse_set(bc->yaml, &set, bc->set_key ? 1 : 0, &err);
+        char buf[1024];
+        sc_error_format(&err, buf, sizeof buf);
+        int hi = bc->col_hi ? bc->col_hi : bc->col;
+        bool ok = !sc && err.line == bc->line && err.col >= bc->col && err.col <= hi &&
+                  strstr(err.msg, bc->msg) && (!bc->hint || strstr(err.hint, bc->hint));
+        if (!ok) {
+            print_error("case \"%s\": expected %d:%d(-%d) \"%s\" hint \"%s\"; got %s%s", bc->what,
+                        bc->line, bc->col, hi, bc->msg, bc->hint ? bc->hint : "", sc ? "a scenario" : "",
+                        sc ? "" : buf);
+            failures++;
+        }
+        scenario_free(sc);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* ---- --set ------------------------------------------------------------------------- */
+
+static void test_set_overrides(void **state)
+{
+    (void)state;
+    const sc_set sets[] = {
+        { "load.stages.0.users", "50" },
+        { "target", "http://10.0.0.1:9000/" },
+        { "defaults.insecure", "true" },        /* new key in an existing mapping */
+        { "load.graceful_stop", "2s" },         /* new key */
+        { "users.0.flow.0.http.method", "DELETE" },
+        { "name", "renamed" },
+    };
+    sc_error err;
+    scenario *sc = parse_set(
+        "name: t\ntarget: http://127.0.0.1:8000\ndefaults: { timeout: 1s }\n"
+        "load:\n  stages:\n    - { duration: 1m, users: 10 }\n"
+        "users:\n  - name: u\n    flow:\n      - http: { url: /x, method: GET }\n",
+        sets, 6, &err);
+    if (!sc)
+        fail_msg("%s", err.msg);
+    assert_int_equal(sc->stages[0].users, 50);
+    assert_string_equal(sc->target, "http://10.0.0.1:9000");
+    assert_true(sc->insecure);
+    assert_int_equal(sc->graceful_stop_ms, 2000);
+    assert_string_equal(sc->profiles[0].flow[0].u.http.method, "DELETE");
+    assert_string_equal(sc->name, "renamed");
+    scenario_free(sc);
+
+    /* a new top-level key that is not a known one is still an error, naming the override */
+    const sc_set typo = { "taget", "http://x" };
+    assert_null(parse_set("name: t\n", &typo, 1, &err));
+    assert_int_equal(err.line, 0);
+    assert_non_null(strstr(err.msg, "--set taget=http://x: unknown key 'taget'"));
+    assert_non_null(strstr(err.hint, "'target'"));
+}
+
+/* ---- load shape -------------------------------------------------------------------- */
+
+static scenario *stages_scenario(const char *stages)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "name: s\nload:\n  stages:\n%susers:\n  - name: u\n"
+             "    flow: [ { think: 1s } ]\n", stages);
+    return parse_ok(text);
+}
+
+static void test_users_at(void **state)
+{
+    (void)state;
+    scenario *sc = stages_scenario("    - { duration: 5m, users: 200 }\n"
+                                   "    - { duration: 30m, users: 200 }\n"
+                                   "    - { duration: 100s, users: 100 }\n");
+    assert_int_equal(scenario_users_at(sc, 0), 0);
+    assert_int_equal(scenario_users_at(sc, 1499), 0);
+    assert_int_equal(scenario_users_at(sc, 1500), 1);      /* 200 over 300 s: one per 1.5 s */
+    assert_int_equal(scenario_users_at(sc, 150000), 100);
+    assert_int_equal(scenario_users_at(sc, 299999), 199);
+    assert_int_equal(scenario_users_at(sc, 300000), 200);
+    assert_int_equal(scenario_users_at(sc, 35 * 60000 - 1), 200);
+    assert_int_equal(scenario_users_at(sc, 35 * 60000 + 50000), 150); /* ramp down 200 -> 100 */
+    assert_int_equal(scenario_users_at(sc, 35 * 60000 + 99999), 100);
+    assert_int_equal(scenario_duration_ms(sc), 35 * 60000 + 100000);
+    assert_int_equal(scenario_users_at(sc, 35 * 60000 + 100000), 0); /* after the end */
+    assert_int_equal(scenario_users_at(sc, UINT64_MAX), 0);
+    assert_int_equal(scenario_peak_users(sc), 200);
+    scenario_free(sc);
+}
+
+static void test_override_load(void **state)
+{
+    (void)state;
+    scenario *sc = stages_scenario("    - { duration: 1m, users: 40 }\n"
+                                   "    - { duration: 1m, users: 40 }\n");
+    /* -u 10 -r 2 -t 60s: 5 s ramp, then held to 60 s */
+    scenario_override_load(sc, 10, 2.0, 60000);
+    assert_int_equal(scenario_duration_ms(sc), 60000);
+    assert_int_equal(scenario_peak_users(sc), 10);
+    assert_int_equal(scenario_users_at(sc, 0), 0);
+    assert_int_equal(scenario_users_at(sc, 2500), 5);
+    assert_int_equal(scenario_users_at(sc, 5000), 10);
+    assert_int_equal(scenario_users_at(sc, 59999), 10);
+    assert_int_equal(scenario_users_at(sc, 60000), 0);
+
+    /* rate 0: everyone at once; users 0 keeps the peak; duration 0 keeps the length */
+    scenario_override_load(sc, 0, 0, 0);
+    assert_int_equal(scenario_users_at(sc, 0), 10);
+    assert_int_equal(scenario_duration_ms(sc), 60000);
+
+    /* a ramp longer than the run is cut where the run ends */
+    scenario_override_load(sc, 100, 1.0, 10000);
+    assert_int_equal(scenario_duration_ms(sc), 10000);
+    assert_int_equal(scenario_users_at(sc, 5000), 5);
+    assert_int_equal(scenario_users_at(sc, 9999), 9);
+    assert_int_equal(scenario_peak_users(sc), 10);
+    scenario_free(sc);
+}
+
+static void test_profile_of(void **state)
+{
+    (void)state;
+    scenario *sc = parse_ok(
+        "name: w\nload: { stages: [ { duration: 1m, users: 1 } ] }\n"
+        "users:\n"
+        "  - { name: a, weight: 50, flow: [ { think: 1s } ] }\n"
+        "  - { name: b, weight: 5, flow: [ { think: 1s } ] }\n"
+        "  - { name: c, flow: [ { think: 1s } ] }\n");
+    assert_int_equal(sc->total_weight, 56);
+    int count[3] = { 0 };
+    for (uint64_t k = 0; k < 56; k++) {
+        int p = scenario_profile_of(sc, k);
+        assert_true(p >= 0 && p < 3);
+        count[p]++;
+        /* every prefix within one user of its share */
+        double share_b = (double)(k + 1) * 5 / 56;
+        int got_b = count[1];
+        assert_true(got_b >= (int)share_b - 1 && got_b <= (int)share_b + 1);
+    }
+    assert_int_equal(count[0], 50);
+    assert_int_equal(count[1], 5);
+    assert_int_equal(count[2], 1);
+    assert_int_equal(scenario_profile_of(sc, 56), scenario_profile_of(sc, 0));
+    assert_int_equal(scenario_profile_of(sc, 56 * 1000 + 7), scenario_profile_of(sc, 7));
+    scenario_free(sc);
+
+    sc = parse_ok("name: e\nload: { stages: [ { duration: 1m, users: 1 } ] }\nusers:\n"
+                  "  - { name: a, flow: [ { think: 1s } ] }\n"
+                  "  - { name: b, flow: [ { think: 1s } ] }\n"
+                  "  - { name: c, flow: [ { think: 1s } ] }\n");
+    for (uint64_t k = 0; k < 9; k++)
+        assert_int_equal(scenario_profile_of(sc, k), (int)(k % 3));
+    scenario_free(sc);
+
+    sc_error err;
+    assert_null(parse("name: e\nload: { stages: [ { duration: 1m, users: 1 } ] }\nusers:\n"
+                      "  - { name: a, weight: 60000, flow: [ { think: 1s } ] }\n"
+                      "  - { name: b, weight: 60000, flow: [ { think: 1s } ] }\n", &err));
+    assert_int_equal(err.line, 5);
+    assert_non_null(strstr(err.msg, "more than 100000"));
+}
+
+/* ---- thresholds -------------------------------------------------------------------- */
+
+static void test_thresholds(void **state)
+{
+    (void)state;
+    sc_threshold t;
+    char err[256], hint[128];
+    static const struct { const char *expr; sc_metric m; sc_op op; double v; const char *name; } ok[] = {
+        { "p95 < 500ms", TH_P95, OP_LT, 500, NULL },
+        { "p50<=2s", TH_P50, OP_LE, 2000, NULL },
+        { "p(99.9) < 1.5s", TH_P999, OP_LT, 1500, NULL },
+        { "p90 > 250", TH_P90, OP_GT, 250, NULL },
+        { "avg < 1m", TH_MEAN, OP_LT, 60000, NULL },
+        { "mean < 800us", TH_MEAN, OP_LT, 0.8, NULL },
+        { "min >= 1ms", TH_MIN, OP_GE, 1, NULL },
+        { "error_rate < 0.1%", TH_ERROR_RATE, OP_LT, 0.001, NULL },
+        { "error_rate <= 0.05", TH_ERROR_RATE, OP_LE, 0.05, NULL },
+        { "rps >= 100/s", TH_RPS, OP_GE, 100, NULL },
+        { "requests > 1000", TH_REQUESTS, OP_GT, 1000, NULL },
+        { "failures < 1", TH_FAILURES, OP_LT, 1, NULL },
+        { " login : p99 < 1s ", TH_P99, OP_LT, 1000, "login" },
+        { "GET /orders: max < 3s", TH_MAX, OP_LT, 3000, "GET /orders" },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        if (scenario_parse_threshold(ok[i].expr, &t, err, sizeof err, hint, sizeof hint) != 0)
+            fail_msg("\"%s\": %s", ok[i].expr, err);
+        assert_string_equal(t.expr, ok[i].expr);
+        assert_int_equal(t.metric, ok[i].m);
+        assert_int_equal(t.op, ok[i].op);
+        assert_true(t.value > ok[i].v * 0.999999 - 1e-12 && t.value < ok[i].v * 1.000001 + 1e-12);
+        if (ok[i].name)
+            assert_string_equal(t.name, ok[i].name);
+        else
+            assert_null(t.name);
+        free(t.expr);
+        free(t.name);
+    }
+    static const struct { const char *expr, *msg, *hint; } bad[] = {
+        { "p59 < 500ms", "unknown metric 'p59'", "did you mean p50, p95 or p99?" },
+        { "p9 < 1s", "unknown metric 'p9'", "p90" },
+        { "latency < 5s", "unknown metric 'latency'", NULL },
+        { "p95 = 500ms", "unsupported comparison '='", "p95 < 500ms" },
+        { "p95 500ms", "expected a comparison", NULL },
+        { "p95 < fast", "expected a number", NULL },
+        { "p95 < -1ms", "expected a number", NULL },
+        { "p95 < 5 parsecs", "unknown unit 'parsecs'", NULL },
+        { "error_rate < 5", "more than 1", "5%" },
+        { "error_rate < 1ms", "unknown unit 'ms' for error_rate", NULL },
+        { "requests > 10k", "unexpected 'k'", NULL },
+        { ": p95 < 1s", "nothing before ':'", NULL },
+        { "", "empty", NULL },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hint[0] = '\0';
+        assert_int_equal(scenario_parse_threshold(bad[i].expr, &t, err, sizeof err, hint, sizeof hint), -1);
+        if (!strstr(err, bad[i].msg))
+            fail_msg("\"%s\": message \"%s\" lacks \"%s\"", bad[i].expr, err, bad[i].msg);
+        if (bad[i].hint && !strstr(hint, bad[i].hint))
+            fail_msg("\"%s\": hint \"%s\" lacks \"%s\"", bad[i].expr, hint, bad[i].hint);
+    }
+    assert_string_equal(scenario_metric_name(TH_P999), "p999");
+    assert_string_equal(scenario_metric_name(TH_MEAN), "mean");
+    assert_string_equal(scenario_metric_name(TH_ERROR_RATE), "error_rate");
+}
+
+static void test_error_format(void **state)
+{
+    (void)state;
+    sc_error e = { .file = "s.yaml", .line = 3, .col = 7, .msg = "bad thing", .hint = "do this" };
+    char buf[256];
+    sc_error_format(&e, buf, sizeof buf);
+    assert_string_equal(buf, "s.yaml:3:7: error: bad thing\n  hint: do this\n");
+    e.hint[0] = '\0';
+    e.line = e.col = 0;
+    sc_error_format(&e, buf, sizeof buf);
+    assert_string_equal(buf, "s.yaml: error: bad thing\n");
+    char tiny[8];
+    sc_error_format(&e, tiny, sizeof tiny);
+    assert_int_equal(strlen(tiny), 7);
+}
+
+/* scenario_load reads from disk, data files relative to the scenario's directory. */
+static void test_load_from_disk(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sc_test_XXXXXX", path[256], csv[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/s.yaml", dir);
+    snprintf(csv, sizeof csv, "%s/people.csv", dir);
+    FILE *f = fopen(csv, "w");
+    fputs("name\nann\nbob\n", f);
+    fclose(f);
+    f = fopen(path, "w");
+    fputs("name: disk\ntarget: http://127.0.0.1:1\nload: { stages: [ { duration: 1s, users: 2 } ] }\n"
+          "data: { people: { csv: people.csv, mode: unique } }\n"
+          "users: [ { name: u, flow: [ { http: { url: \"/p/{{ people.name }}\" } } ] } ]\n", f);
+    fclose(f);
+    sc_error err;
+    scenario *sc = scenario_load(path, NULL, 0, &err);
+    if (!sc)
+        fail_msg("%s", err.msg);
+    assert_int_equal(sc->data.f[0].nrows, 2);
+    assert_int_equal(scenario_check_run(sc, &err), 0);
+    scenario_free(sc);
+    unlink(csv);
+    assert_null(scenario_load(path, NULL, 0, &err));
+    assert_int_equal(err.line, 4);
+    assert_non_null(strstr(err.msg, "people.csv"));
+    unlink(path);
+    rmdir(dir);
+    assert_null(scenario_load(path, NULL, 0, &err));
+    assert_non_null(strstr(err.msg, "cannot read the scenario"));
+}
+
+/* Aliases can build cycles and exponential walks: refused, not followed forever. */
+static void test_alias_bombs(void **state)
+{
+    (void)state;
+    sc_error err;
+    const char *cycle =
+        BASE_HEAD BASE_STAGE BASE_USERS "      - &s { loop: { steps: [ *s ] } }\n";
+    assert_null(parse(cycle, &err));
+    assert_true(err.msg[0] != '\0');
+    const char *json_cycle =
+        BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, json: &j [ *j ] }\n";
+    assert_null(parse(json_cycle, &err));
+    assert_true(err.msg[0] != '\0');
+    /* ten levels of ten aliases each: 10^10 values if expanded */
+    char bomb[4096];
+    size_t n = (size_t)snprintf(bomb, sizeof bomb, "%s", BASE_HEAD BASE_STAGE BASE_USERS
+                                "      - http:\n          url: /x\n          json:\n"
+                                "            a0: &a0 [ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 ]\n");
+    for (int lvl = 1; lvl < 10; lvl++)
+        n += (size_t)snprintf(bomb + n, sizeof bomb - n, "            a%d: &a%d [ *a%d, *a%d, *a%d, "
+                              "*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d ]\n", lvl, lvl, lvl - 1,
+                              lvl - 1, lvl - 1, lvl - 1, lvl - 1, lvl - 1, lvl - 1, lvl - 1, lvl - 1, lvl - 1);
+    assert_null(parse(bomb, &err));
+    assert_true(strstr(err.msg, "too large") || strstr(err.msg, "larger than"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_design_example),
+        cmocka_unit_test(test_design_example_ws_refused),
+        cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_steps_and_forward_capture),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_set_overrides),
+        cmocka_unit_test(test_users_at),
+        cmocka_unit_test(test_override_load),
+        cmocka_unit_test(test_profile_of),
+        cmocka_unit_test(test_thresholds),
+        cmocka_unit_test(test_error_format),
+        cmocka_unit_test(test_load_from_disk),
+        cmocka_unit_test(test_alias_bombs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,664 @@
+/* The load engine: schedule, virtual users and their flows. See engine.h.
+ *
+ * Event order on the engine thread:
+ *   engine_tick      every 50 ms: stop request? end of stages? spawn or retire users
+ *   engine_interval  every interval: encode the shard, emit it, reset it
+ *   vu_run           walks a user's flow until it must wait (request, think)
+ *   vu_http_done     a request completed: expect, capture, record, continue
+ *   vu_think_done    a think time elapsed: continue
+ *   engine_grace     graceful_stop elapsed: cancel what is in flight, finish
+ */
+#include "worker/engine.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <jansson.h>
+#include "common/log.h"
+#include "common/stats.h"
+#include "common/time.h"
+#include "proto/msg.h"
+#include "worker/http.h"
+
+#define ENGINE_TICK_MS  50
+#define VU_DEPTH        16      /* nesting of loop/group frames */
+#define VU_SPIN_MAX     256     /* steps walked without waiting before yielding */
+
+typedef enum { VU_OFF = 0, VU_READY, VU_HTTP, VU_THINK } vu_state;
+
+typedef struct vu_frame {
+    const sc_step *steps;
+    int            n, idx;
+    int64_t        left;        /* loop passes left after this one; -1 forever */
+    const sc_step *owner;       /* the loop/group step, NULL for the flow */
+} vu_frame;
+
+typedef struct vu {
+    struct engine   *eng;
+    uint64_t         k;         /* global user index, 0-based */
+    const sc_profile *prof;
+    vu_state         state;
+    bool             retire;    /* stop after the current step */
+    bool             inited;    /* xfer and think event ready */
+    vu_frame         stack[VU_DEPTH];
+    int              depth;
+    uint64_t         iteration;
+    uint64_t         rng;
+    tmpl_val        *vars;      /* nvars, in the engine's block */
+    uint32_t        *rows;      /* nfeeders, in the engine's block */
+    http_xfer        x;
+    struct event     think_ev;
+    struct event     yield_ev;
+    const sc_step   *cur;       /* http step in flight */
+    uint32_t         stat_id;
+    uint64_t         t_start_us;
+    char            *url, *hbuf, *body;
+    size_t           url_cap, hbuf_cap, body_cap;
+    const char      *hptr[HTTP_MAX_HEADERS];
+} vu;
+
+struct engine {
+    engine_cfg         cfg;
+    pthread_t          th;
+    struct event_base *base;
+    http_loop         *http;
+    http_opts          opts;
+    stats_shard        shard;
+    vu                *vus;
+    uint32_t           nvus;        /* this engine's share of the peak */
+    uint32_t           want;        /* users the schedule wants now */
+    uint32_t           live;        /* users not OFF */
+    tmpl_val          *var_block;
+    uint32_t          *row_block;
+    struct event       tick_ev, interval_ev, grace_ev;
+    uint64_t           interval_idx;
+    uint64_t           duration_ms;
+    uint64_t           counter;     /* the counter() builtin's sequence */
+    bool               stopping;
+    bool               done;        /* final delta emitted */
+    bool               started;
+    atomic_bool        stop_req;
+    atomic_bool        finished;
+};
+
+static void vu_run(vu *v);
+static void engine_finish(struct engine *e);
+
+/* --- helpers --------------------------------------------------------------------- */
+
+static uint32_t engine_share(const engine *e, uint32_t n)
+{
+    uint32_t j = e->cfg.thread_index, t = e->cfg.threads_total;
+    return n > j ? (n - j - 1) / t + 1 : 0;
+}
+
+static tmpl_ctx vu_ctx(vu *v)
+{
+    engine *e = v->eng;
+    return (tmpl_ctx){ .user_id = v->k + 1, .rng = &v->rng, .counter = &e->counter,
+                       .thread_index = e->cfg.thread_index, .threads_total = e->cfg.threads_total,
+                       .vars = v->vars, .rows = v->rows, .data = &e->cfg.sc->data };
+}
+
+/* Renders t at buf[off..], growing buf to its high-water mark; returns the length or
+ * -1 on ENOMEM. */
+static long vu_render(const tmpl *t, const tmpl_ctx *c, char **buf, size_t *cap, size_t off)
+{
+    for (;;) {
+        size_t room = *cap > off ? *cap - off : 0;
+        size_t n = tmpl_render(t, c, room ? *buf + off : NULL, room);
+        if (n < room) return (long)n;
+        size_t want = *cap ? *cap : 256;
+        while (want < off + n + 1) want *= 2;
+        char *p = realloc(*buf, want);
+        if (!p) return -1;
+        *buf = p;
+        *cap = want;
+    }
+}
+
+static stats_err_kind vu_curl_kind(CURLcode c)
+{
+    switch (c) {
+    case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY:
+        return ERR_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return ERR_TIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_SSL_INVALIDCERTSTATUS:
+        return ERR_TLS;
+    default:
+        return ERR_OTHER;
+    }
+}
+
+/* --- users ------------------------------------------------------------------------ */
+
+static void vu_off(vu *v)
+{
+    if (v->state == VU_OFF) return;
+    if (v->state == VU_THINK) event_del(&v->think_ev);
+    event_del(&v->yield_ev);
+    v->state = VU_OFF;
+    v->depth = 0;
+    v->eng->live--;
+    if (v->eng->stopping && v->eng->live == 0) engine_finish(v->eng);
+}
+
+static void vu_think_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    vu *v = arg;
+    v->state = VU_READY;
+    vu_run(v);
+}
+
+static void vu_http_done(http_xfer *x, const http_result *r);
+
+static int vu_init(vu *v)
+{
+    engine *e = v->eng;
+    if (http_xfer_init(&v->x, e->http, &e->opts, vu_http_done, v) != 0) return -1;
+    event_assign(&v->think_ev, e->base, -1, 0, vu_think_done, v);
+    event_assign(&v->yield_ev, e->base, -1, 0, vu_think_done, v);
+    v->inited = true;
+    return 0;
+}
+
+static void vu_spawn(vu *v)
+{
+    engine *e = v->eng;
+    if (v->state != VU_OFF) {           /* retiring but not gone yet: keep it */
+        v->retire = false;
+        return;
+    }
+    if (!v->inited && vu_init(v) != 0) {
+        log_error("engine", "cannot create user %llu", (unsigned long long)v->k);
+        return;
+    }
+    v->retire = false;
+    v->depth = 0;
+    v->state = VU_READY;
+    e->live++;
+    vu_run(v);
+}
+
+static void vu_begin_iteration(vu *v)
+{
+    const data_set *d = &v->eng->cfg.sc->data;
+    for (uint32_t i = 0; i < d->n; i++)
+        v->rows[i] = data_pick(&d->f[i], v->k + 1, v->iteration, &v->rng);
+    v->iteration++;
+    v->stack[0] = (vu_frame){ .steps = v->prof->flow, .n = v->prof->nflow, .idx = 0, .left = 0 };
+    v->depth = 1;
+}
+
+static int vu_start_http(vu *v, const sc_step *s)
+{
+    engine *e = v->eng;
+    const sc_http *h = &s->u.http;
+    tmpl_ctx c = vu_ctx(v);
+    /* URL: absolute as rendered, or the target followed by the rendered path. */
+    const char *tgt = e->cfg.target;
+    size_t tlen = strlen(tgt);
+    long n = vu_render(h->url, &c, &v->url, &v->url_cap, tlen);
+    if (n < 0) return -1;
+    if (!strncmp(v->url + tlen, "http://", 7) || !strncmp(v->url + tlen, "https://", 8)) {
+        memmove(v->url, v->url + tlen, (size_t)n + 1);
+    } else {
+        memcpy(v->url, tgt, tlen);
+        if (v->url[tlen] != '/') {       /* "orders" means "/orders" */
+            if (v->url_cap < tlen + (size_t)n + 2) {
+                char *p = realloc(v->url, tlen + (size_t)n + 2);
+                if (!p) return -1;
+                v->url = p;
+                v->url_cap = tlen + (size_t)n + 2;
+            }
+            memmove(v->url + tlen + 1, v->url + tlen, (size_t)n + 1);
+            v->url[tlen] = '/';
+        }
+    }
+    /* Headers "Name: value", rendered back to back; pointers fixed after (realloc). */
+    size_t off = 0, offs[HTTP_MAX_HEADERS];
+    int nh = 0;
+    bool has_ct = false;
+    for (int i = 0; i < h->nheaders && nh < HTTP_MAX_HEADERS - 1; i++) {
+        const sc_header *hd = &h->headers[i];
+        size_t nl = strlen(hd->name);
+        if (!strcasecmp(hd->name, "Content-Type")) has_ct = true;
+        if (v->hbuf_cap < off + nl + 3) {
+            size_t want = v->hbuf_cap ? v->hbuf_cap : 256;
+            while (want < off + nl + 3) want *= 2;
+            char *p = realloc(v->hbuf, want);
+            if (!p) return -1;
+            v->hbuf = p;
+            v->hbuf_cap = want;
+        }
+        memcpy(v->hbuf + off, hd->name, nl);
+        memcpy(v->hbuf + off + nl, ": ", 2);
+        long vl = vu_render(hd->value, &c, &v->hbuf, &v->hbuf_cap, off + nl + 2);
+        if (vl < 0) return -1;
+        offs[nh++] = off;
+        off += nl + 2 + (size_t)vl + 1;
+    }
+    if (h->json_body && !has_ct) {
+        static const char ct[] = "Content-Type: application/json";
+        if (v->hbuf_cap < off + sizeof ct) {
+            size_t want = v->hbuf_cap ? v->hbuf_cap : 256;
+            while (want < off + sizeof ct) want *= 2;
+            char *p = realloc(v->hbuf, want);
+            if (!p) return -1;
+            v->hbuf = p;
+            v->hbuf_cap = want;
+        }
+        memcpy(v->hbuf + off, ct, sizeof ct);
+        offs[nh++] = off;
+        off += sizeof ct;
+    }
+    for (int i = 0; i < nh; i++) v->hptr[i] = v->hbuf + offs[i];
+    long bl = 0;
+    if (h->body) {
+        bl = vu_render(h->body, &c, &v->body, &v->body_cap, 0);
+        if (bl < 0) return -1;
+    }
+    /* Stats name: explicit, else method + templated path of the rendered URL. */
+    if (h->name) {
+        v->stat_id = stats_id(&e->shard, h->method, h->name);
+    } else {
+        char name[STATS_NAME_MAX];
+        stats_default_name(v->url, name, sizeof name);
+        v->stat_id = stats_id(&e->shard, h->method, name);
+    }
+    v->x.keep_body = h->expect.json_path || h->expect.contains;
+    v->x.keep_hdrs = false;
+    for (int i = 0; i < h->ncaptures; i++) {
+        if (h->captures[i].kind == CAP_HEADER) v->x.keep_hdrs = true;
+        else v->x.keep_body = true;
+    }
+    http_req req = { .method = h->method, .url = v->url, .headers = v->hptr, .nheaders = nh,
+                     .body = h->body ? v->body : NULL, .body_len = (size_t)bl,
+                     .timeout_ms = h->timeout_ms };
+    v->cur = s;
+    v->t_start_us = time_mono_us();
+    if (http_xfer_start(&v->x, &req) != 0) return -1;
+    v->state = VU_HTTP;
+    return 0;
+}
+
+/* Walks the flow until the user waits (request in flight, think) or goes OFF. */
+static void vu_run(vu *v)
+{
+    engine *e = v->eng;
+    for (int spins = 0; v->state == VU_READY; spins++) {
+        if (v->retire || e->stopping) {
+            vu_off(v);
+            return;
+        }
+        if (spins >= VU_SPIN_MAX) {     /* a flow that never waits: let the loop breathe */
+            struct timeval tv = { 0, 0 };
+            event_add(&v->yield_ev, &tv);
+            return;
+        }
+        if (v->depth == 0) vu_begin_iteration(v);
+        vu_frame *f = &v->stack[v->depth - 1];
+        if (f->idx >= f->n) {
+            if (f->left != 0 && f->n > 0) {     /* next pass of a loop */
+                if (f->left > 0) f->left--;
+                f->idx = 0;
+                continue;
+            }
+            v->depth--;
+            continue;
+        }
+        const sc_step *s = &f->steps[f->idx++];
+        switch (s->kind) {
+        case STEP_HTTP:
+            if (vu_start_http(v, s) != 0) {
+                stats_error(&e->shard, v->stat_id, ERR_OTHER, "request not started");
+                stats_record(&e->shard, v->stat_id, 0, 0, true);
+            }
+            break;
+        case STEP_THINK: {
+            uint64_t ms = s->u.think.min_ms;
+            if (s->u.think.max_ms > ms) ms += tmpl_rng_next(&v->rng) % (s->u.think.max_ms - ms + 1);
+            if (ms == 0) break;
+            struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+            v->state = VU_THINK;
+            event_add(&v->think_ev, &tv);
+            break;
+        }
+        case STEP_LOOP:
+        case STEP_GROUP: {
+            if (v->depth >= VU_DEPTH) break;    /* the parser bounds nesting; be safe */
+            const sc_step *steps = s->kind == STEP_LOOP ? s->u.loop.steps : s->u.group.steps;
+            int n = s->kind == STEP_LOOP ? s->u.loop.nsteps : s->u.group.nsteps;
+            int64_t left = 0;
+            if (s->kind == STEP_LOOP) {
+                if (s->u.loop.count == 0) break;
+                left = s->u.loop.count < 0 ? -1 : s->u.loop.count - 1;
+            }
+            v->stack[v->depth++] = (vu_frame){ .steps = steps, .n = n, .idx = 0, .left = left,
+                                               .owner = s };
+            break;
+        }
+        }
+    }
+}
+
+/* Checks expect and runs captures; returns true when the response is acceptable, else
+ * fills kind/detail. */
+static bool vu_check(vu *v, const sc_http *h, long status, stats_err_kind *kind, char *detail, size_t cap)
+{
+    const sc_expect *x = &h->expect;
+    bool ok = false;
+    if (x->nstatus == 0) {
+        ok = status > 0 && status < 400;
+    } else {
+        for (int i = 0; i < x->nstatus; i++) ok = ok || x->status[i] == status;
+    }
+    if (!ok) {
+        *kind = ERR_HTTP_STATUS;
+        snprintf(detail, cap, "%ld", status);
+        return false;
+    }
+    if (x->contains && (!v->x.body || !strstr(v->x.body, x->contains))) {
+        *kind = ERR_EXPECT;
+        snprintf(detail, cap, "body lacks \"%.40s\"", x->contains);
+        return false;
+    }
+    json_t *doc = NULL;
+    bool need_json = x->json_path != NULL;
+    for (int i = 0; i < h->ncaptures; i++) need_json = need_json || h->captures[i].kind == CAP_JSON;
+    if (need_json && v->x.body) doc = json_loadb(v->x.body, v->x.body_len, 0, NULL);
+    bool good = true;
+    if (x->json_path) {
+        json_t *val = doc ? jpath_get(x->json_path, doc) : NULL;
+        tmpl_val tv = { 0 };
+        bool eq = val && jpath_text(val, &tv) == 0 &&
+                  (!x->json_equals || !strcmp(tv.p ? tv.p : "", x->json_equals));
+        tmpl_val_fini(&tv);
+        if (!eq) {
+            *kind = ERR_EXPECT;
+            snprintf(detail, cap, "%.50s", x->json_path_text);
+            good = false;
+        }
+    }
+    for (int i = 0; good && i < h->ncaptures; i++) {
+        const sc_capture *c = &h->captures[i];
+        tmpl_val *out = &v->vars[c->slot];
+        int rv = -1;
+        if (c->kind == CAP_JSON) {
+            json_t *val = doc ? jpath_get(c->path, doc) : NULL;
+            rv = val ? jpath_text(val, out) : -1;
+        } else if (c->kind == CAP_HEADER) {
+            rv = v->x.hdrs ? capture_header(v->x.hdrs, v->x.hdrs_len, c->expr, out) : -1;
+        } else {
+            rv = v->x.body ? capre_match(c->re, v->x.body, out) : -1;
+        }
+        if (rv != 0) {
+            /* A capture the flow relies on did not happen: the request did not deliver. */
+            out->set = false;
+            *kind = ERR_EXPECT;
+            snprintf(detail, cap, "capture %.40s", c->var);
+            good = false;
+        }
+    }
+    if (doc) json_decref(doc);
+    return good;
+}
+
+static void vu_http_done(http_xfer *x, const http_result *r)
+{
+    vu *v = x->ud;
+    engine *e = v->eng;
+    const sc_http *h = &v->cur->u.http;
+    uint64_t lat = r->total_us ? r->total_us : time_mono_us() - v->t_start_us;
+    stats_err_kind kind = ERR_OTHER;
+    char detail[STATS_DETAIL_MAX] = "";
+    bool ok;
+    if (r->code != CURLE_OK) {
+        kind = vu_curl_kind(r->code);
+        snprintf(detail, sizeof detail, "%s", r->errbuf && r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->code));
+        ok = false;
+    } else {
+        ok = vu_check(v, h, r->status, &kind, detail, sizeof detail);
+    }
+    stats_record(&e->shard, v->stat_id, lat, r->bytes, !ok);
+    if (!ok) stats_error(&e->shard, v->stat_id, kind, detail);
+    v->state = VU_READY;
+    vu_run(v);
+}
+
+/* --- the engine ------------------------------------------------------------------- */
+
+static void engine_emit(engine *e, bool final)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    e->shard.users = e->live;
+    if (proto_encode_stats(e->cfg.run_id, e->cfg.worker_id, e->cfg.thread_index, e->interval_idx,
+                           final, &e->shard, &buf, &len) == 0) {
+        e->cfg.emit(e->cfg.emit_ud, buf, len);
+    } else {
+        log_error("engine", "cannot encode stats (out of memory)");
+    }
+    stats_shard_reset(&e->shard);
+}
+
+static void engine_finish(engine *e)
+{
+    if (e->done) return;
+    e->done = true;
+    event_del(&e->tick_ev);
+    event_del(&e->interval_ev);
+    event_del(&e->grace_ev);
+    engine_emit(e, true);
+    atomic_store(&e->finished, true);
+    event_base_loopbreak(e->base);
+}
+
+static void engine_grace(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    engine *e = arg;
+    for (uint32_t i = 0; i < e->nvus && !e->done; i++) {
+        vu *v = &e->vus[i];
+        if (v->state == VU_HTTP) {
+            http_xfer_cancel(&v->x);
+            e->shard.cancelled++;
+        }
+        vu_off(v);
+    }
+    engine_finish(e);
+}
+
+static void engine_begin_stop(engine *e)
+{
+    e->stopping = true;
+    if (e->live == 0) {
+        engine_finish(e);
+        return;
+    }
+    uint64_t ms = e->cfg.sc->graceful_stop_ms;
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+    event_add(&e->grace_ev, &tv);
+    /* The last user going OFF finishes the engine (vu_off). */
+    for (uint32_t i = 0; i < e->nvus && !e->done; i++) {
+        vu *v = &e->vus[i];
+        if (v->state == VU_THINK || v->state == VU_READY) vu_off(v);
+    }
+}
+
+/* Brings the number of users to the schedule's share. */
+static void engine_schedule(engine *e, uint64_t t_ms)
+{
+    uint32_t want = engine_share(e, scenario_users_at(e->cfg.sc, t_ms));
+    if (want > e->nvus) want = e->nvus;
+    for (uint32_t i = 0; i < want; i++)
+        if (e->vus[i].state == VU_OFF || e->vus[i].retire) vu_spawn(&e->vus[i]);
+    for (uint32_t i = want; i < e->nvus; i++) {
+        vu *v = &e->vus[i];
+        if (v->state == VU_OFF) continue;
+        v->retire = true;
+        if (v->state == VU_THINK || v->state == VU_READY) vu_off(v);
+    }
+    e->want = want;
+}
+
+static void engine_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    engine *e = arg;
+    if (e->stopping) return;
+    uint64_t now = time_mono_us();
+    if (atomic_load(&e->stop_req)) {
+        engine_begin_stop(e);
+        return;
+    }
+    if (now < e->cfg.start_mono_us) return;
+    uint64_t t_ms = (now - e->cfg.start_mono_us) / 1000;
+    if (t_ms >= e->duration_ms) {
+        engine_begin_stop(e);
+        return;
+    }
+    engine_schedule(e, t_ms);
+}
+
+static void engine_arm_interval(engine *e)
+{
+    uint64_t due = e->cfg.start_mono_us + (e->interval_idx + 1) * (uint64_t)e->cfg.interval_ms * 1000;
+    uint64_t now = time_mono_us();
+    uint64_t d = due > now ? due - now : 0;
+    struct timeval tv = { (time_t)(d / 1000000), (suseconds_t)(d % 1000000) };
+    event_add(&e->interval_ev, &tv);
+}
+
+static void engine_interval(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    engine *e = arg;
+    /* Sample the users the schedule wants at the interval's end before reporting. */
+    uint64_t now = time_mono_us();
+    if (!e->stopping && now >= e->cfg.start_mono_us) {
+        uint64_t t_ms = (now - e->cfg.start_mono_us) / 1000;
+        if (t_ms < e->duration_ms) engine_schedule(e, t_ms);
+    }
+    engine_emit(e, false);
+    e->interval_idx++;
+    engine_arm_interval(e);
+}
+
+static void *engine_main(void *arg)
+{
+    engine *e = arg;
+    struct timeval tick = { 0, ENGINE_TICK_MS * 1000 };
+    event_add(&e->tick_ev, &tick);
+    engine_arm_interval(e);
+    event_base_dispatch(e->base);
+    return NULL;
+}
+
+static void engine_free(engine *e)
+{
+    if (!e) return;
+    for (uint32_t i = 0; i < e->nvus; i++) {
+        vu *v = &e->vus[i];
+        if (v->inited) {
+            event_del(&v->think_ev);
+            event_del(&v->yield_ev);
+            http_xfer_fini(&v->x);
+        }
+        free(v->url);
+        free(v->hbuf);
+        free(v->body);
+    }
+    if (e->var_block) {
+        uint32_t nv = e->cfg.sc->syms.nvars;
+        for (size_t i = 0; i < (size_t)e->nvus * nv; i++) tmpl_val_fini(&e->var_block[i]);
+    }
+    free(e->var_block);
+    free(e->row_block);
+    free(e->vus);
+    if (e->http) http_loop_free(e->http);
+    if (e->base) {
+        event_del(&e->tick_ev);
+        event_del(&e->interval_ev);
+        event_del(&e->grace_ev);
+        event_base_free(e->base);
+    }
+    stats_shard_fini(&e->shard);
+    free(e);
+}
+
+engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
+{
+    engine *e = calloc(1, sizeof *e);
+    if (!e) goto nomem;
+    e->cfg = *cfg;
+    const scenario *sc = cfg->sc;
+    e->opts = (http_opts){ .http2 = sc->http2, .insecure = sc->insecure,
+                           .follow_redirects = sc->follow_redirects };
+    e->duration_ms = scenario_duration_ms(sc);
+    if (stats_shard_init(&e->shard, cfg->name_cap) != 0) goto nomem;
+    e->base = event_base_new();
+    if (!e->base) goto nomem;
+    e->http = http_loop_new(e->base);
+    if (!e->http) goto nomem;
+    e->nvus = engine_share(e, scenario_peak_users(sc));
+    uint32_t nv = sc->syms.nvars, nf = sc->data.n;
+    if (e->nvus) {
+        e->vus = calloc(e->nvus, sizeof *e->vus);
+        e->var_block = nv ? calloc((size_t)e->nvus * nv, sizeof *e->var_block) : NULL;
+        e->row_block = nf ? calloc((size_t)e->nvus * nf, sizeof *e->row_block) : NULL;
+        if (!e->vus || (nv && !e->var_block) || (nf && !e->row_block)) goto nomem;
+    }
+    for (uint32_t i = 0; i < e->nvus; i++) {
+        vu *v = &e->vus[i];
+        v->eng = e;
+        v->k = cfg->thread_index + (uint64_t)i * cfg->threads_total;
+        v->prof = &sc->profiles[scenario_profile_of(sc, v->k)];
+        v->vars = nv ? &e->var_block[(size_t)i * nv] : NULL;
+        v->rows = nf ? &e->row_block[(size_t)i * nf] : NULL;
+        v->rng = (v->k + 1) * UINT64_C(0x9E3779B97F4A7C15) ^ (cfg->run_id | 1);
+        if (!v->rng) v->rng = 1;
+    }
+    event_assign(&e->tick_ev, e->base, -1, EV_PERSIST, engine_tick, e);
+    event_assign(&e->interval_ev, e->base, -1, 0, engine_interval, e);
+    event_assign(&e->grace_ev, e->base, -1, 0, engine_grace, e);
+    if (pthread_create(&e->th, NULL, engine_main, e) != 0) {
+        snprintf(err, errcap, "cannot start engine thread");
+        engine_free(e);
+        return NULL;
+    }
+    e->started = true;
+    return e;
+nomem:
+    snprintf(err, errcap, "out of memory starting engine %u", cfg->thread_index);
+    engine_free(e);
+    return NULL;
+}
+
+void engine_stop(engine *e) { atomic_store(&e->stop_req, true); }
+
+bool engine_finished(const engine *e) { return atomic_load(&e->finished); }
+
+void engine_join_free(engine *e)
+{
+    if (!e) return;
+    if (e->started) pthread_join(e->th, NULL);
+    engine_free(e);
+}
+
+size_t engine_users_bytes(const engine *e)
+{
+    size_t n = sizeof *e + (size_t)e->nvus * sizeof(vu) + stats_shard_bytes(&e->shard);
+    for (uint32_t i = 0; i < e->nvus; i++)
+        n += e->vus[i].url_cap + e->vus[i].hbuf_cap + e->vus[i].body_cap +
+             e->vus[i].x.body_cap + e->vus[i].x.hdrs_cap;
+    return n;
+}

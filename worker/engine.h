@@ -1,0 +1,56 @@
+/* The load engine: one thread with its own event_base, curl multi handle (worker/http.h),
+ * virtual users and stats shard. Nothing hot is shared or locked: an engine talks to
+ * the rest of the process only through its start configuration, two atomic flags
+ * (stop requested, finished), and the emit callback it calls with each encoded delta.
+ *
+ * Schedule: global user k (0-based) runs on global thread k % threads_total, so each
+ * engine computes its own share of the scenario's target N(t) (common/scenario.h) and
+ * the sum over every engine of every worker is exactly N(t). Ramp-down stops the
+ * highest users after their current step. The schedule is re-evaluated every 50 ms.
+ *
+ * Stop: at the end of the stages or on engine_stop, users start no new step; thinking
+ * users end at once, users in a request finish it; after the scenario's graceful_stop
+ * whatever is still in flight is cancelled and counted as cancelled. Then the engine
+ * sends its final delta (final = true) and its thread ends. Every request started is
+ * either recorded or counted as cancelled.
+ *
+ * Stats: every interval_ms from the start the shard is encoded (proto_encode_stats) and
+ * handed to emit, then reset. emit runs on the engine thread and takes ownership of the
+ * malloc'd buffer (it must be thread-safe with respect to other engines: nng sockets are). */
+#ifndef WORKER_ENGINE_H
+#define WORKER_ENGINE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/scenario.h"
+
+typedef void (*engine_emit_fn)(void *ud, char *buf, size_t len);
+
+typedef struct engine_cfg {
+    const scenario *sc;         /* borrowed; outlives the engine */
+    const char *target;         /* effective base URL, borrowed */
+    uint64_t    run_id;
+    const char *worker_id;      /* borrowed */
+    uint32_t    thread_index;   /* global */
+    uint32_t    threads_total;  /* global */
+    uint64_t    start_mono_us;  /* t = 0 of the schedule (may be in the future) */
+    uint32_t    interval_ms;
+    uint32_t    name_cap;
+    engine_emit_fn emit;
+    void       *emit_ud;
+} engine_cfg;
+
+typedef struct engine engine;
+
+/* Allocates the engine and starts its thread. NULL with a message on failure. */
+engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap);
+/* Any thread: begin the graceful stop (idempotent; takes effect within 50 ms). */
+void    engine_stop(engine *e);
+/* Any thread: true once the final delta has been emitted. */
+bool    engine_finished(const engine *e);
+/* Joins the thread and frees everything. */
+void    engine_join_free(engine *e);
+
+/* For the bench: heap bytes of the engine's users and stats (approximate). */
+size_t  engine_users_bytes(const engine *e);
+#endif
