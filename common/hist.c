@@ -15,6 +15,8 @@
  *   histogram stays sparse with every count it had, and the new value is lost.
  * - The pair array starts at HIST_PAIRS_MIN pairs and doubles up to HIST_SPARSE_MAX.
  * - hist_add(h, h) is not supported (dst and src must differ).
+ * - hist_iter.next is a position in the pair array while h is sparse, a counter index
+ *   while it is dense (the struct's fields are the iterator's own).
  * - hist_index_high/low of an index >= HIST_NCOUNTS answer as for the last index. */
 #include "common/hist.h"
 

@@ -380,6 +380,16 @@ static const char *tgt_role_of(const char *u)
     return "operator";
 }
 
+/* Successful logins per username, for tests of data feeders (GET /__target/logins). */
+static json_t *tgt_logins;
+
+static void tgt_login_count(const char *user)
+{
+    if (!tgt_logins) tgt_logins = json_object();
+    json_t *n = json_object_get(tgt_logins, user);
+    json_object_set_new(tgt_logins, user, json_integer(n ? json_integer_value(n) + 1 : 1));
+}
+
 /* POST /auth/login {"username","password"}: the password is "secret" or "pw-<username>". */
 static int tgt_on_login(struct evhttp_request *req, const char *path, const char *query,
                         struct evbuffer *out)
@@ -406,6 +416,7 @@ static int tgt_on_login(struct evhttp_request *req, const char *path, const char
             evbuffer_add_printf(out, "{\"access_token\":\"%s\",\"token_type\":\"bearer\","
                                 "\"role\":\"%s\",\"username\":\"%s\"}",
                                 tok, tgt_role_of(user), user);
+            tgt_login_count(user);
             status = 200;
         }
     }
@@ -771,7 +782,10 @@ static void tgt_on_control(struct evhttp_request *req, const char *path)
     } else if (strcmp(path, "/__target/reset") == 0 && m == EVHTTP_REQ_POST) {
         tgt_count_reset();
         for (int i = 0; i < tgt_nrules; i++) tgt_rules[i].seen = 0;
+        if (tgt_logins) json_object_clear(tgt_logins);
         tgt_reply_json(req, 200, json_pack("{s:b}", "ok", 1));
+    } else if (strcmp(path, "/__target/logins") == 0 && m == EVHTTP_REQ_GET) {
+        tgt_reply_json(req, 200, tgt_logins ? json_incref(tgt_logins) : json_object());
     } else if (strcmp(path, "/__target/config") == 0 && m == EVHTTP_REQ_POST) {
         tgt_on_config(req);
     } else if (strcmp(path, "/__target/config") == 0 && m == EVHTTP_REQ_GET) {
@@ -779,7 +793,7 @@ static void tgt_on_control(struct evhttp_request *req, const char *path)
         for (int i = 0; i < tgt_nrules; i++) json_array_append_new(a, tgt_rule_json(&tgt_rules[i]));
         tgt_reply_json(req, 200, json_pack("{s:o}", "rules", a));
     } else {
-        tgt_reply_detail(req, 404, "control endpoints: GET counters, POST reset, GET|POST config");
+        tgt_reply_detail(req, 404, "control endpoints: GET counters, GET logins, POST reset, GET|POST config");
     }
 }
 
@@ -925,7 +939,12 @@ int main(int argc, char **argv)
     int rc = 1;
     struct evhttp *http = NULL;
     struct event *ev_term = NULL, *ev_int = NULL, *ev_max = NULL;
-    tgt_base = event_base_new();
+    /* Injected delays are measured by the tests to a fraction of a millisecond: ask for
+     * timerfd-precision timers instead of epoll's millisecond timeouts (rounded up). */
+    struct event_config *ecfg = event_config_new();
+    if (ecfg) event_config_set_flag(ecfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+    tgt_base = ecfg ? event_base_new_with_config(ecfg) : event_base_new();
+    if (ecfg) event_config_free(ecfg);
     tgt_out = evbuffer_new();
     if (!tgt_base || !tgt_out || !(http = evhttp_new(tgt_base))) {
         fprintf(stderr, "stampede-target: out of memory\n");
@@ -994,5 +1013,6 @@ out:
     if (tgt_out) evbuffer_free(tgt_out);
     if (tgt_base) event_base_free(tgt_base);
     tgt_tokens_free();
+    if (tgt_logins) json_decref(tgt_logins);
     return rc;
 }
