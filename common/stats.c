@@ -323,9 +323,10 @@ void stats_default_name(const char *url, char *out, size_t cap)
      * comes before any '/', '?' or '#' ends a scheme. */
     const char *p = url;
     size_t pre = strcspn(url, ":/?#");
-    if (strncmp(url + pre, "://", 3) == 0 && pre > 0)
+    const char *sep = url + pre;
+    if (pre > 0 && sep[0] == ':' && sep[1] == '/' && sep[2] == '/')
         p = url + pre + 3;
-    else if (strncmp(url, "//", 2) == 0)
+    else if (url[0] == '/' && url[1] == '/')
         p = url + 2;
     if (p != url)
         p += strcspn(p, "/?#");

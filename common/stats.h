@@ -9,7 +9,8 @@
  *
  * Thread: one engine thread owns a shard; nothing locks. The interval counters are
  * reset by stats_shard_reset after the shard has been encoded (proto/msg.h), keeping
- * names and histogram chunks: steady state allocates nothing. Memory: see hist.h. */
+ * names; histograms go back to their sparse form, parking dense chunks in the thread's
+ * pool (hist.h), so steady state allocates nothing. Memory: see hist.h. */
 #ifndef COMMON_STATS_H
 #define COMMON_STATS_H
 #include <stdbool.h>
@@ -68,9 +69,9 @@ uint32_t stats_id(stats_shard *s, const char *method, const char *name);
 /* Hot path. */
 void stats_record(stats_shard *s, uint32_t id, uint64_t latency_us, uint64_t bytes, bool failed);
 void stats_error(stats_shard *s, uint32_t id, stats_err_kind kind, const char *detail);
-/* Zeroes the interval counters, keeps names, ids and histogram chunks. */
+/* Zeroes the interval counters, keeps names and ids (histograms: hist_reset). */
 void stats_shard_reset(stats_shard *s);
-/* Heap bytes held (entry table, index, histogram chunks). */
+/* Heap bytes held (entry table, index, histograms; not the thread's hist pool). */
 size_t stats_shard_bytes(const stats_shard *s);
 
 /* Default request name: METHOD is separate; the name is the URL's path (no query), with

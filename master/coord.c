@@ -517,6 +517,7 @@ static void *coord_main(void *arg)
         pthread_mutex_unlock(&c->mu);
         coord_step(c);
     }
+    hist_pool_drain();          /* chunks parked by interval resets on this thread */
     return NULL;
 }
 

@@ -560,6 +560,7 @@ static void *engine_main(void *arg)
     event_add(&e->tick_ev, &tick);
     engine_arm_interval(e);
     event_base_dispatch(e->base);
+    hist_pool_drain();          /* chunks parked by this thread's shard resets */
     return NULL;
 }
 

@@ -571,7 +571,8 @@ def raise_nofile(notes):
 
 
 def find_tool(name):
-    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin")
+    """On PATH; nginx also in /usr/sbin, which a normal user's PATH may lack."""
+    return shutil.which(name) or (name == "nginx" and shutil.which(name, path="/usr/sbin"))
 
 
 def main(argv):

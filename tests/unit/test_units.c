@@ -1,0 +1,83 @@
+/* Units: durations as written in scenarios and on the command line, and back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include "common/units.h"
+
+static void test_duration_ok(void **state)
+{
+    (void)state;
+    static const struct { const char *text; uint64_t ms; } cases[] = {
+        { "250ms", 250 }, { "10s", 10000 }, { "5m", 300000 }, { "1h", 3600000 },
+        { "1h30m", 5400000 }, { "2m30s", 150000 }, { "1h0m5s", 3605000 },
+        { "1.5s", 1500 }, { "0.25m", 15000 }, { ".5s", 500 }, { "10", 10000 },
+        { "2.5", 2500 }, { "0", 0 }, { "0s", 0 }, { "1500us", 2 }, { "400us", 0 },
+        { "1s500ms", 1500 }, { " 3s ", 3000 }, { "1ms", 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint64_t ms = 12345;
+        if (units_duration_ms(cases[i].text, &ms) != 0)
+            fail_msg("\"%s\" refused", cases[i].text);
+        if (ms != cases[i].ms)
+            fail_msg("\"%s\": %llu ms, expected %llu", cases[i].text, (unsigned long long)ms,
+                     (unsigned long long)cases[i].ms);
+    }
+}
+
+static void test_duration_bad(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "", " ", "s", "ms", "-1s", "+1s", "1x", "1 s", "1h30", "1s2", "1.2.3s", "abc",
+        "1e3s", "10sec", "5 m", "1..3s", "99999999999999h", ".s", "1s 2s",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t ms = 777;
+        if (units_duration_ms(bad[i], &ms) != -1)
+            fail_msg("\"%s\" accepted as %llu ms", bad[i], (unsigned long long)ms);
+        assert_int_equal(ms, 777);                 /* nothing written */
+    }
+    uint64_t ms;
+    assert_int_equal(units_duration_ms(NULL, &ms), -1);
+}
+
+static void test_format(void **state)
+{
+    (void)state;
+    static const struct { uint64_t ms; const char *text; } cases[] = {
+        { 0, "0ms" }, { 250, "250ms" }, { 999, "999ms" }, { 1000, "1s" }, { 1500, "1.5s" },
+        { 1250, "1.25s" }, { 1001, "1.001s" }, { 60000, "1m" }, { 90000, "1m30s" },
+        { 300000, "5m" }, { 3600000, "1h" }, { 5400000, "1h30m" }, { 3605000, "1h5s" },
+        { 150500, "2m30.5s" }, { 86400000, "24h" },
+    };
+    char buf[32];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_ptr_equal(units_format_ms(cases[i].ms, buf, sizeof buf), buf);
+        assert_string_equal(buf, cases[i].text);
+        /* what is printed reads back as the same duration */
+        uint64_t back;
+        assert_int_equal(units_duration_ms(buf, &back), 0);
+        assert_int_equal(back, cases[i].ms);
+    }
+    /* a small buffer is cut, never overrun */
+    char tiny[4];
+    memset(tiny, 'x', sizeof tiny);
+    units_format_ms(5400000, tiny, sizeof tiny);
+    assert_int_equal(strlen(tiny), 3);
+    char one[1];
+    units_format_ms(1500, one, sizeof one);
+    assert_int_equal(one[0], '\0');
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_duration_ok),
+        cmocka_unit_test(test_duration_bad),
+        cmocka_unit_test(test_format),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
