@@ -70,6 +70,8 @@ $(B)/tests/%: $(O)/tests/unit/%.o $(O)/libstampede.a
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+.SECONDARY:
+
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
 # --- set-up ---------------------------------------------------------------------

@@ -10,7 +10,29 @@
  * The first error wins and carries the 1-based line and column of the node at fault.
  *
  * libyaml shares aliased nodes and lets an alias refer to an enclosing anchor (a cycle),
- * so every walk here is bounded both in depth and in total nodes visited. */
+ * so every walk here is bounded both in depth and in total nodes visited.
+ *
+ * Decisions the design leaves open, written down here:
+ * - A relative url ("/x") needs a top-level target (--host can supply one as --set target=).
+ * - json: bodies keep plain YAML scalars that read as JSON literals (1, -2.5e3, true,
+ *   null, ~) unquoted; everything else, and any quoted scalar, becomes a JSON string.
+ * - form: literal text is percent-encoded here; what a {{ hole }} renders is sent as is
+ *   (templates have no URL-escaping mode). A form body brings its Content-Type unless
+ *   the step sets one; a json body's Content-Type is left to the engine (json_body).
+ * - Method names are accepted in any case and stored upper case.
+ * - loop count is a whole number >= 1 or "forever"; group needs a name; think takes a
+ *   duration or a range "a..b" with a <= b.
+ * - A stage set where every stage has 0 users is refused (the run would do nothing).
+ * - Capture variable and feeder names are words (letters, digits, _ and -); a capture
+ *   may not take a feeder's name.
+ * - Thresholds: a latency with no unit is in milliseconds (k6's habit); k6's p(95) and
+ *   p(99.9) spell p95 and p999; error_rate takes "0.1%" or a fraction; rps may end in
+ *   "/s". A threshold naming requests ("login: ...") must match an http step's or a
+ *   group's name unless the name holds a space or a slash (a default "GET /path" name).
+ * - Data files read through a caller's sc_read_fn get the resolved path (relative to
+ *   the scenario's directory), as on disk.
+ * - --set errors and errors about values set by --set have no line (line 0): the message
+ *   starts with the override instead. */
 #include "common/scenario.h"
 #include <ctype.h>
 #include <errno.h>
@@ -1741,6 +1763,8 @@ scenario *scenario_parse(const char *text, size_t len, const char *file,
     sc_error dummy;
     if (!err)
         err = &dummy;
+    if (!text)
+        text = "", len = 0;
     memset(err, 0, sizeof *err);
     snprintf(err->file, sizeof err->file, "%s", file ? file : "");
     scenario *sc = calloc(1, sizeof *sc);

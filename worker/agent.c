@@ -112,6 +112,10 @@ static void agent_plan(agent *a, const proto_plan *p)
         agent_refuse(a, p->run_id, "worker is busy with another run");
         return;
     }
+    if (p->name_cap > 10000) {
+        agent_refuse(a, p->run_id, "name_cap above 10000 (stats deltas would pass the message size limit)");
+        return;
+    }
     if (p->threads == 0 || p->threads_total == 0 || p->thread_base + p->threads > p->threads_total) {
         agent_refuse(a, p->run_id, "plan has an impossible thread split");
         return;
@@ -241,6 +245,7 @@ agent *agent_start(const agent_cfg *cfg, char *err, size_t errcap)
     nng_socket_set_ms(a->sock, NNG_OPT_RECVTIMEO, AGENT_POLL_MS);
     nng_socket_set_ms(a->sock, NNG_OPT_SENDTIMEO, 2000);
     nng_socket_set_int(a->sock, NNG_OPT_SENDBUF, 1024);
+    nng_socket_set_size(a->sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_MSG);  /* nng drops larger */
     nng_socket_set_ms(a->sock, NNG_OPT_RECONNMINT, 100);
     nng_socket_set_ms(a->sock, NNG_OPT_RECONNMAXT, 2000);
     nng_pipe_notify(a->sock, NNG_PIPE_EV_ADD_POST, agent_pipe_cb, a);

@@ -4,20 +4,42 @@
 #include <string.h>
 #include "common/log.h"
 
+/* One per socket libcurl watches, kept in a table indexed by the descriptor and reused
+ * for the life of the loop: a connection's socket is dropped and watched again around
+ * every transfer, and that must not cost an allocation. */
+typedef struct http_sock {
+    struct event   ev;
+    struct http_loop *loop;
+    bool           watched;
+} http_sock;
+
 struct http_loop {
     struct event_base *base;
     CURLM             *multi;
     struct event       timer;       /* libcurl's single timeout */
     int                active;      /* transfers in the multi handle */
+    http_sock        **socks;       /* by descriptor; grows to the highest fd seen */
+    size_t             nsocks;
 };
 
-/* One per socket libcurl watches: created when libcurl first asks for a socket. */
-typedef struct http_sock {
-    struct event   ev;
-    curl_socket_t  fd;
-    http_loop     *loop;
-    int            what;
-} http_sock;
+static http_sock *http_sock_get(http_loop *l, curl_socket_t fd)
+{
+    if (fd < 0) return NULL;
+    if ((size_t)fd >= l->nsocks) {
+        size_t n = l->nsocks ? l->nsocks : 64;
+        while (n <= (size_t)fd) n *= 2;
+        http_sock **t = realloc(l->socks, n * sizeof *t);
+        if (!t) return NULL;
+        memset(t + l->nsocks, 0, (n - l->nsocks) * sizeof *t);
+        l->socks = t;
+        l->nsocks = n;
+    }
+    if (!l->socks[fd]) {
+        l->socks[fd] = calloc(1, sizeof(http_sock));
+        if (l->socks[fd]) l->socks[fd]->loop = l;
+    }
+    return l->socks[fd];
+}
 
 static void http_check(http_loop *l)
 {
@@ -79,29 +101,19 @@ static int http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 
 static int http_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-    (void)e;
+    (void)e; (void)socketp;
     http_loop *l = userp;
-    http_sock *s = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            event_del(&s->ev);
-            free(s);
-        }
-        return 0;
-    }
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s) return -1;
-        s->fd = fd;
-        s->loop = l;
-        curl_multi_assign(l->multi, fd, s);
-    } else {
+    http_sock *s = http_sock_get(l, fd);
+    if (!s) return -1;
+    if (s->watched) {
         event_del(&s->ev);
+        s->watched = false;
     }
+    if (what == CURL_POLL_REMOVE) return 0;
     short kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
-    s->what = what;
     event_assign(&s->ev, l->base, fd, kind, http_on_event, s);
     event_add(&s->ev, NULL);
+    s->watched = true;
     return 0;
 }
 
@@ -130,6 +142,11 @@ void http_loop_free(http_loop *l)
     if (!l) return;
     evtimer_del(&l->timer);
     curl_multi_cleanup(l->multi);
+    for (size_t i = 0; i < l->nsocks; i++) {
+        if (l->socks[i] && l->socks[i]->watched) event_del(&l->socks[i]->ev);
+        free(l->socks[i]);
+    }
+    free(l->socks);
     free(l);
 }
 
@@ -190,6 +207,9 @@ int http_xfer_init(http_xfer *x, http_loop *l, const http_opts *o, http_done_fn 
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");     /* gzip, deflate, br, zstd */
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    /* No proxy from the environment: load goes where the scenario says, and libcurl
+     * skips reading *_proxy variables on every transfer. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_USERAGENT, "stampede/" STAMPEDE_VERSION);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, o->follow_redirects ? 1L : 0L);
     if (o->insecure) {

@@ -303,5 +303,67 @@ def test_overrides_u_r_t():
     t.stop()
 
 
+@test
+def test_graceful_stop_cancels_and_counts():
+    """Users in a request at the end finish it within graceful_stop, else it is cancelled
+    and reported: requests + cancelled equals what the target answered."""
+    t = Target("--delay", "/reports/production=3000")
+    scen = """name: it-grace
+target: %s
+load: { stages: [ { duration: 100ms, users: 6 }, { duration: 2s, users: 6 } ], graceful_stop: 500ms }
+users:
+  - name: reporter
+    flow:
+      - http: { name: login, method: POST, url: /auth/login,
+                json: { username: "u{{ user_id }}", password: secret },
+                capture: { token: { json: $.access_token } } }
+      - http: { name: report, method: POST, url: /reports/production, timeout: 20s,
+                headers: { Authorization: "Bearer {{ token }}" }, json: { line: 3 } }
+""" % t.url
+    path, d = write_scenario(scen)
+    out = os.path.join(d, "out")
+    rc, _, err = run(["run", path, "--out", out, "--quiet"], timeout=60)
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    s = summary(out)
+    import time
+    time.sleep(3.5)     # the target answers the abandoned reports when their delay ends
+    c = t.counters()
+    check(s["totals"]["cancelled"] == 6, "6 reports were in flight at the end: cancelled %d" % s["totals"]["cancelled"])
+    check(s["totals"]["requests"] + s["totals"]["cancelled"] == c["total"],
+          "requests %d + cancelled %d != target %d" % (s["totals"]["requests"], s["totals"]["cancelled"], c["total"]))
+    t.stop()
+
+
+@test
+def test_request_timeout_counted_as_timeout():
+    t = Target("--delay", "/warehouse/stock=400")
+    scen = """name: it-timeout
+target: %s
+load: { stages: [ { duration: 100ms, users: 2 }, { duration: 2s, users: 2 } ], graceful_stop: 2s }
+defaults: { timeout: 150ms }
+users:
+  - name: u
+    flow:
+      - http: { name: login, method: POST, url: /auth/login,
+                json: { username: "u{{ user_id }}", password: secret },
+                capture: { token: { json: $.access_token } } }
+      - loop:
+          steps:
+            - http: { name: stock, url: /warehouse/stock, headers: { Authorization: "Bearer {{ token }}" } }
+""" % t.url
+    path, d = write_scenario(scen)
+    out = os.path.join(d, "out")
+    rc, _, err = run(["run", path, "--out", out, "--quiet"], timeout=60)
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    s = summary(out)
+    stock = [r for r in s["requests"] if r["name"] == "stock"][0]
+    errs = [e for e in s["errors"] if e["name"] == "stock"]
+    check(stock["requests"] >= 10 and stock["failures"] == stock["requests"], "every stock request times out: %s" % stock)
+    check(len(errs) == 1 and errs[0]["kind"] == "timeout" and errs[0]["count"] == stock["failures"],
+          "errors by kind: %s" % errs)
+    check(140 <= stock["latency_ms"]["p50"] <= 200, "a timed-out request lasts about its timeout: %s" % stock["latency_ms"])
+    t.stop()
+
+
 if __name__ == "__main__":
     main()
