@@ -5,5 +5,5 @@ status=0
 for f in tests/integration/test_*.py; do
   python3 "$f" || status=1
 done
-sh tests/target/test_target.sh "${BIN:-bin}/stampede-target" || status=1
+bash tests/target/test_target.sh "${BIN:-bin}/stampede-target" || status=1
 exit $status
