@@ -3,10 +3,10 @@
 # target; `make bench` compares against wrk and Locust; `make fuzz` builds fuzz targets.
 # SAN=1 builds everything with ASan+UBSan into bin-san/ and obj-san/.
 
-PKGS      := libevent libevent_pthreads libcurl msgpack yaml-0.1 jansson
+PKGS      := libevent libevent_pthreads libcurl msgpack yaml-0.1 jansson libcrypto
 DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libnng-dev \
              libmsgpack-dev libyaml-dev libjansson-dev libcmocka-dev libwslay-dev \
-             python3 curl
+             python3 curl libssl-dev openssl
 BENCH_PKGS := wrk python3-locust nginx-light util-linux procps
 FUZZ_PKGS := clang libclang-rt-14-dev
 
@@ -37,7 +37,7 @@ LIB_SRC   := $(filter-out %/main.c,$(wildcard common/*.c proto/*.c worker/*.c ma
 LIB_OBJ   := $(LIB_SRC:%.c=$(O)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-MAINS     := $(B)/stampede $(B)/stampede-target
+MAINS     := $(B)/stampede $(B)/stampede-master $(B)/stampede-worker $(B)/stampede-target
 
 .PHONY: all deps deps-bench deps-fuzz test unit unit-bins integration demo bench fuzz clean
 all: $(MAINS)
@@ -56,6 +56,16 @@ $(O)/libstampede.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/stampede: $(O)/cli/main.o $(O)/libstampede.a
+	@mkdir -p $(dir $@)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/stampede-master: $(O)/master/main.o $(O)/libstampede.a
+	@mkdir -p $(dir $@)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/stampede-worker: $(O)/worker/main.o $(O)/libstampede.a
 	@mkdir -p $(dir $@)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
@@ -17,6 +18,7 @@
 #include "master/coord.h"
 #include "proto/plan.h"
 #include "worker/agent.h"
+#include "cli/remote.h"
 
 #define EXIT_OK        0
 #define EXIT_THRESHOLD 1
@@ -29,6 +31,7 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: stampede run SCENARIO.yaml [-u USERS] [-r SPAWN_RATE] [-t DURATION] [--host URL]\n"
 "                    [--out DIR] [--threads N] [--set KEY=VALUE]... [--quiet]\n"
+"                    [--master http://HOST:8089 [--expect-workers N] [--expect-timeout 60s]]\n"
 "       stampede validate SCENARIO.yaml [--set KEY=VALUE]...\n"
 "       stampede --version\n"
 "\n"
@@ -40,6 +43,8 @@ static void usage(FILE *f)
 "      --threads N      engine threads (default: one per core)\n"
 "      --set KEY=VALUE  override a scenario value by its path (load.graceful_stop=5s)\n"
 "      --quiet          no live status line\n"
+"      --master URL     run on a stampede-master's workers (its HTTP API URL)\n"
+"      --expect-workers N  wait for N workers before starting (with --master)\n"
 "\n"
 "Exit codes: 0 finished and thresholds held, 1 a threshold failed, 2 usage or scenario\n"
 "error, 3 run aborted.\n");
@@ -135,6 +140,7 @@ static int cmd_run(int argc, char **argv)
         { "quiet", no_argument, NULL, 'q' },
         { "master", required_argument, NULL, 'm' },
         { "expect-workers", required_argument, NULL, 'w' },
+        { "expect-timeout", required_argument, NULL, 'W' },
         { "ui", required_argument, NULL, 'U' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -142,7 +148,9 @@ static int cmd_run(int argc, char **argv)
     uint32_t users = 0, threads = 0;
     double rate = 0;
     uint64_t duration_ms = 0;
-    const char *host = NULL, *out = NULL;
+    const char *host = NULL, *out = NULL, *master = NULL;
+    uint32_t expect_workers = 1;
+    uint64_t expect_timeout_ms = 60000;
     bool quiet = false;
     sc_set sets[MAX_SETS];
     int nsets = 0, c;
@@ -184,10 +192,26 @@ static int cmd_run(int argc, char **argv)
             if (parse_sets(optarg, sets, &nsets) != 0) return EXIT_USAGE;
             break;
         case 'q': quiet = true; break;
-        case 'm': case 'w':
-            fprintf(stderr, "stampede run: --master and --expect-workers (distributed runs) are not available "
-                            "in this build yet; run without them for a local run\n");
-            return EXIT_USAGE;
+        case 'm':
+            if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
+                fprintf(stderr, "stampede run: --master wants the master's API URL (http://HOST:8089), got \"%s\"\n", optarg);
+                return EXIT_USAGE;
+            }
+            master = optarg;
+            break;
+        case 'w':
+            expect_workers = (uint32_t)strtoul(optarg, &end, 10);
+            if (*end || expect_workers == 0 || expect_workers > 10000) {
+                fprintf(stderr, "stampede run: --expect-workers wants 1..10000, got \"%s\"\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'W':
+            if (units_duration_ms(optarg, &expect_timeout_ms) != 0 || expect_timeout_ms == 0) {
+                fprintf(stderr, "stampede run: --expect-timeout wants a duration like 60s, got \"%s\"\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
         case 'U':
             fprintf(stderr, "stampede run: --ui (live dashboard) is not available in this build yet\n");
             return EXIT_USAGE;
@@ -231,6 +255,29 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     uint32_t peak = scenario_peak_users(sc);
+    if (master) {
+        sigset_t rs;
+        sigemptyset(&rs);
+        sigaddset(&rs, SIGINT);
+        sigaddset(&rs, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &rs, NULL);
+        remote_cfg rcfg = { .master = master, .plan = &plan, .expect_workers = expect_workers,
+                            .expect_timeout_ms = expect_timeout_ms, .out_dir = out, .name = sc->name,
+                            .peak_users = peak, .quiet = quiet, .sigs = &rs };
+        if (!quiet)
+            fprintf(stderr, "stampede: submitting \"%s\" to %s (%u workers expected)\n", sc->name, master, expect_workers);
+        int rrc = remote_run(&rcfg);
+        scenario_free(sc);
+        plan_fini(&plan);
+        for (int i = 0; i < nsets; i++) free((char *)sets[i].key);
+        return rrc;
+    }
+    if (expect_workers > 1) {
+        fprintf(stderr, "stampede run: --expect-workers needs --master (a local run has one worker)\n");
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
     char url[64];
     snprintf(url, sizeof url, "inproc://stampede-%d", (int)getpid());
 
@@ -244,14 +291,20 @@ static int cmd_run(int argc, char **argv)
 
     char err[1024];
     int rc = EXIT_OK;
-    coord *co = coord_start(url, err, sizeof err);
+    coord_opts copts = { .url = url, .id = "local" };
+    coord *co = coord_start(&copts, err, sizeof err);
     if (!co) {
         fprintf(stderr, "stampede: %s\n", err);
         scenario_free(sc);
         plan_fini(&plan);
         return EXIT_ABORTED;
     }
-    agent_cfg ac = { .master_url = url, .threads = threads, .id = "local" };
+    /* The worker allowlist guards a worker against a master's plans; in a local run
+     * the user is both, so every network is allowed. */
+    allow_list everywhere;
+    char aerr[128];
+    allow_parse(&everywhere, "0.0.0.0/0,::/0", aerr, sizeof aerr);
+    agent_cfg ac = { .master_url = url, .threads = threads, .id = "local", .allow = &everywhere };
     agent *ag = agent_start(&ac, err, sizeof err);
     if (!ag) {
         fprintf(stderr, "stampede: %s\n", err);
@@ -262,7 +315,7 @@ static int cmd_run(int argc, char **argv)
     }
     coord_run_cfg rc_cfg = { .plan = &plan, .expect_workers = 1, .expect_timeout_ms = 10000,
                              .out_dir = out, .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP };
-    if (coord_run(co, &rc_cfg, err, sizeof err) != 0) {
+    if (coord_run(co, &rc_cfg, NULL, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "stampede: %s\n", err);
         agent_join_free(ag);
         coord_free(co);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
 #include "common/log.h"
@@ -21,17 +22,33 @@
 #define COORD_RING         16      /* intervals open at once */
 #define COORD_LATE_MS      2000    /* an interval closes this long after its end at the latest */
 #define COORD_START_LEAD_MS 500    /* plans go out this long before the synchronized start */
-#define COORD_MAX_GONE     64
+#define COORD_MAX_GONE     256
+#define COORD_MAX_PENDING  256     /* connections between CHALLENGE and HELLO */
 
 typedef struct cworker {
     nng_pipe    pipe;
     proto_hello hello;
-    bool        alive;
-    bool        in_run, done;
-    uint32_t    thread_base, threads;
-    uint64_t    requests;
+    bool        alive;          /* connected and authenticated */
+    bool        in_run, done;   /* in the current run; sent its DONE */
     const char *state;
+    uint32_t   *slots;          /* owned: slots it runs in the current run */
+    uint32_t    nslots, capslots;
+    uint64_t    requests;       /* this run */
+    uint64_t    last_seen_us;   /* any message */
+    uint64_t    last_delta_ms;  /* wall clock of its last stats delta */
+    uint64_t    iv_idx, iv_req; /* the interval it reports now, and its requests so far */
+    uint32_t    iv_users;
+    uint64_t    max_iv_req;     /* most requests it reported in one interval */
+    uint32_t    users_last;
+    double      rps_last;
+    uint64_t    lost_at_ms;
+    uint64_t    missing_max;
 } cworker;
+
+typedef struct cpending {       /* a connection that got a CHALLENGE */
+    uint32_t pipe_id;
+    uint8_t  nonce[PROTO_NONCE_LEN];
+} cpending;
 
 typedef struct islot {
     bool      used;
@@ -53,13 +70,29 @@ struct coord {
     coord_status    status;
     uint32_t        gone[COORD_MAX_GONE];
     int             ngone;
+    uint32_t        added[COORD_MAX_GONE];
+    int             nadded;
+    coord_worker_info winfo[64];    /* snapshot for coord_get_workers */
+    int             nwinfo;
     struct {                    /* a submitted run, moved to the thread's own fields */
         scenario     *sc;
         proto_plan    plan;
         results       res;
         coord_run_cfg cfg;
+        uint64_t      run_id;
     } pend;
     /* coordinator thread only */
+    auth_key        key;
+    char            id[PROTO_ID_MAX];
+    char            results_dir[512];
+    uint32_t        heartbeat_ms, timeout_ms;
+    uint64_t        last_hb_us, hb_seq;
+    cpending        pending[COORD_MAX_PENDING];
+    int             npending;
+    uint32_t        closing[COORD_MAX_PENDING];   /* rejected pipes, closed next second */
+    uint64_t        closing_at[COORD_MAX_PENDING];
+    int             nclosing;
+    uint64_t        auth_failures;
     cworker        *workers;
     int             nworkers, capworkers;
     coord_state     state;
@@ -111,11 +144,228 @@ static cworker *coord_worker_by_pipe(coord *c, nng_pipe p)
     return NULL;
 }
 
+static void coord_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    coord *c = arg;
+    pthread_mutex_lock(&c->mu);
+    if (ev == NNG_PIPE_EV_REM_POST && c->ngone < COORD_MAX_GONE) c->gone[c->ngone++] = (uint32_t)nng_pipe_id(p);
+    if (ev == NNG_PIPE_EV_ADD_POST && c->nadded < COORD_MAX_GONE) c->added[c->nadded++] = (uint32_t)nng_pipe_id(p);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static nng_pipe coord_pipe(uint32_t id)
+{
+    nng_pipe p = NNG_PIPE_INITIALIZER;
+    p.id = id;
+    return p;
+}
+
+/* A new connection: challenge it. Nothing it sends but HELLO is heard until it passes. */
+static void coord_challenge(coord *c, uint32_t pipe_id)
+{
+    cpending *pd;
+    if (c->npending < COORD_MAX_PENDING) {
+        pd = &c->pending[c->npending++];
+    } else {                    /* full of silent connections: drop the oldest */
+        nng_pipe_close(coord_pipe(c->pending[0].pipe_id));
+        memmove(c->pending, c->pending + 1, (COORD_MAX_PENDING - 1) * sizeof *pd);
+        pd = &c->pending[COORD_MAX_PENDING - 1];
+    }
+    pd->pipe_id = pipe_id;
+    auth_nonce(pd->nonce);
+    proto_msg m = { .type = MSG_CHALLENGE };
+    memcpy(m.u.challenge.nonce, pd->nonce, PROTO_NONCE_LEN);
+    m.u.challenge.key_required = c->key.len > 0;
+    coord_send_to(c, coord_pipe(pipe_id), &m);
+}
+
+static void coord_reject(coord *c, nng_pipe p, const char *reason)
+{
+    proto_msg m = { .type = MSG_REJECT };
+    snprintf(m.u.reject.reason, sizeof m.u.reject.reason, "%s", reason);
+    coord_send_to(c, p, &m);
+    if (c->nclosing < COORD_MAX_PENDING) {
+        c->closing[c->nclosing] = (uint32_t)nng_pipe_id(p);
+        c->closing_at[c->nclosing++] = time_mono_us() + 500000;
+    } else {
+        nng_pipe_close(p);
+    }
+}
+
+static int coord_alive_workers(const coord *c)
+{
+    int n = 0;
+    for (int i = 0; i < c->nworkers; i++) n += c->workers[i].alive;
+    return n;
+}
+
+static int coord_slots_push(cworker *w, uint32_t slot)
+{
+    if (w->nslots == w->capslots) {
+        uint32_t n = w->capslots ? w->capslots * 2 : 8;
+        uint32_t *ns = realloc(w->slots, n * sizeof *ns);
+        if (!ns) return -1;
+        w->slots = ns;
+        w->capslots = n;
+    }
+    w->slots[w->nslots++] = slot;
+    return 0;
+}
+
+static void coord_send_slots(coord *c, cworker *w, proto_type type, uint32_t *slots, uint32_t n)
+{
+    if (n == 0) return;
+    proto_msg m = { .type = type };
+    m.u.slots.run_id = c->run_id;
+    m.u.slots.slots = slots;
+    m.u.slots.nslots = n;
+    coord_send_to(c, w->pipe, &m);
+}
+
+static bool coord_running(const coord *c)
+{
+    return c->state == RUN_RUNNING || c->state == RUN_STOPPING;
+}
+
+/* Workers of the current run that still carry load. */
+static bool coord_carrier(const cworker *w) { return w->in_run && w->alive && !w->done; }
+
+/* Hands the slots of a worker that is gone (lost or left) to the carriers with the
+ * fewest slots, one ADOPT per recipient. Survivors keep their own users. */
+static void coord_replan_gone(coord *c, cworker *gone)
+{
+    if (!coord_running(c) || c->stop_sent || gone->nslots == 0) return;
+    uint32_t *got[256] = { 0 };
+    uint32_t ngot[256] = { 0 };
+    int idx[256], n = 0;
+    for (int i = 0; i < c->nworkers && n < 256; i++)
+        if (coord_carrier(&c->workers[i])) idx[n++] = i;
+    if (n == 0) return;
+    for (uint32_t k = 0; k < gone->nslots; k++) {
+        int best = 0;
+        for (int j = 1; j < n; j++)
+            if (c->workers[idx[j]].nslots < c->workers[idx[best]].nslots) best = j;
+        cworker *w = &c->workers[idx[best]];
+        if (coord_slots_push(w, gone->slots[k]) != 0) continue;
+        if (!got[best] && !(got[best] = malloc(gone->nslots * sizeof(uint32_t)))) continue;
+        got[best][ngot[best]++] = gone->slots[k];
+    }
+    for (int j = 0; j < n; j++) {
+        coord_send_slots(c, &c->workers[idx[j]], MSG_ADOPT, got[j], ngot[j]);
+        if (ngot[j]) log_info("master", "worker %s adopts %u slots of %s", c->workers[idx[j]].hello.id,
+                              ngot[j], gone->hello.id);
+        free(got[j]);
+    }
+    gone->nslots = 0;
+}
+
+/* Marks w gone (lost: silent or disconnected; left: said DONE "leaving") and re-plans. */
+static void coord_worker_gone(coord *c, cworker *w, bool lost)
+{
+    bool carried = coord_carrier(w);
+    w->alive = w->alive && !lost;
+    if (lost) nng_pipe_close(w->pipe);
+    w->alive = false;
+    if (!carried) return;
+    w->lost_at_ms = time_wall_ms();
+    w->state = lost ? "lost" : "left";
+    if (lost) {
+        /* What it may have completed and never reported: its best interval's count for
+         * every interval since its last delta reached us. */
+        uint64_t since = w->lost_at_ms > w->last_delta_ms ? w->lost_at_ms - w->last_delta_ms : 0;
+        uint64_t ivs = (since + c->interval_ms - 1) / c->interval_ms;
+        if (ivs == 0) ivs = 1;
+        w->missing_max = (w->max_iv_req > w->iv_req ? w->max_iv_req : w->iv_req) * ivs;
+        w->done = true;         /* nothing more will come from it */
+    }
+    log_warn("master", "worker %s %s mid-run; its %u slots move to the others", w->hello.id,
+             lost ? "was lost" : "left", w->nslots);
+    coord_replan_gone(c, w);
+}
+
+static void coord_send_plan(coord *c, cworker *w)
+{
+    proto_msg m = { .type = MSG_PLAN };
+    m.u.plan = c->plan;
+    m.u.plan.run_id = c->run_id;
+    m.u.plan.slots = w->slots;
+    m.u.plan.nslots = w->nslots;
+    m.u.plan.threads_total = c->threads_total;
+    m.u.plan.start_at_ms = c->start_wall_ms;
+    m.u.plan.interval_ms = c->interval_ms;
+    m.u.plan.name_cap = c->name_cap;
+    coord_send_to(c, w->pipe, &m);
+}
+
+/* A worker that joins a running run gets a share: slots released by the busiest
+ * workers until it holds about its share of threads. */
+static void coord_join_run(coord *c, cworker *nw)
+{
+    uint32_t threads = 0, carriers = 0;
+    for (int i = 0; i < c->nworkers; i++)
+        if (coord_carrier(&c->workers[i])) { threads += c->workers[i].hello.threads; carriers++; }
+    if (carriers == 0) return;
+    threads += nw->hello.threads;
+    uint32_t target = (uint32_t)((uint64_t)c->threads_total * nw->hello.threads / threads);
+    nw->nslots = 0;
+    nw->in_run = true;
+    nw->done = false;
+    nw->requests = 0;
+    nw->state = "running";
+    nw->lost_at_ms = 0;
+    nw->missing_max = 0;
+    nw->last_delta_ms = time_wall_ms();
+    for (uint32_t k = 0; k < target; k++) {
+        cworker *donor = NULL;
+        for (int i = 0; i < c->nworkers; i++) {
+            cworker *w = &c->workers[i];
+            if (w != nw && coord_carrier(w) && w->nslots > 1 && (!donor || w->nslots > donor->nslots)) donor = w;
+        }
+        if (!donor || donor->nslots <= nw->nslots + 1) break;
+        uint32_t slot = donor->slots[--donor->nslots];
+        coord_send_slots(c, donor, MSG_RELEASE, &slot, 1);
+        coord_slots_push(nw, slot);
+    }
+    if (nw->nslots == 0) {      /* nothing to share: it waits for the next run */
+        nw->in_run = false;
+        nw->state = "idle";
+        return;
+    }
+    coord_send_plan(c, nw);
+    log_info("master", "worker %s joined the run with %u slots", nw->hello.id, nw->nslots);
+}
+
 static void coord_hello(coord *c, nng_pipe p, const proto_hello *h)
 {
+    int pi = -1;
+    for (int i = 0; i < c->npending; i++)
+        if (c->pending[i].pipe_id == (uint32_t)nng_pipe_id(p)) pi = i;
+    if (pi < 0) {
+        c->auth_failures++;
+        log_warn("master", "hello from %s without a challenge: ignored", h->id);
+        return;
+    }
+    uint8_t nonce_m[PROTO_NONCE_LEN];
+    memcpy(nonce_m, c->pending[pi].nonce, PROTO_NONCE_LEN);
+    c->pending[pi] = c->pending[--c->npending];
+    if (c->key.len) {
+        uint8_t want[PROTO_PROOF_LEN];
+        auth_hello_proof(&c->key, nonce_m, h->nonce, h->id, want);
+        if (!h->has_proof || !auth_equal(want, h->proof)) {
+            c->auth_failures++;
+            log_warn("master", "worker %s (%s) refused: %s", h->id, h->host,
+                     h->has_proof ? "wrong shared key" : "no shared key");
+            coord_reject(c, p, h->has_proof ? "wrong shared key" : "this master requires a shared key (--key-file)");
+            return;
+        }
+    }
     cworker *w = NULL;
     for (int i = 0; i < c->nworkers; i++)
         if (!strcmp(c->workers[i].hello.id, h->id)) w = &c->workers[i];
+    if (w && w->alive && nng_pipe_id(w->pipe) != nng_pipe_id(p)) {
+        /* the same id on a new connection: the old one is dead */
+        coord_worker_gone(c, w, true);
+    }
     if (!w) {
         if (c->nworkers == c->capworkers) {
             int n = c->capworkers ? c->capworkers * 2 : 8;
@@ -131,23 +381,17 @@ static void coord_hello(coord *c, nng_pipe p, const proto_hello *h)
     w->hello = *h;
     if (w->hello.threads == 0) w->hello.threads = 1;
     w->alive = true;
+    w->last_seen_us = time_mono_us();
+    if (!w->in_run) w->state = "idle";
+    proto_msg m = { .type = MSG_WELCOME };
+    snprintf(m.u.welcome.master, sizeof m.u.welcome.master, "%s", c->id);
+    if (c->key.len) {
+        auth_welcome_proof(&c->key, h->nonce, nonce_m, m.u.welcome.proof);
+        m.u.welcome.has_proof = true;
+    }
+    coord_send_to(c, p, &m);
     log_info("master", "worker %s (%s, %u threads) joined", h->id, h->host, h->threads);
-}
-
-static void coord_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-    coord *c = arg;
-    if (ev != NNG_PIPE_EV_REM_POST) return;
-    pthread_mutex_lock(&c->mu);
-    if (c->ngone < COORD_MAX_GONE) c->gone[c->ngone++] = (uint32_t)nng_pipe_id(p);
-    pthread_mutex_unlock(&c->mu);
-}
-
-static int coord_alive_workers(const coord *c)
-{
-    int n = 0;
-    for (int i = 0; i < c->nworkers; i++) n += c->workers[i].alive;
-    return n;
+    if (c->state == RUN_RUNNING && !c->stop_sent && !(w->in_run && !w->done)) coord_join_run(c, w);
 }
 
 /* --- intervals --------------------------------------------------------------------- */
@@ -183,6 +427,15 @@ static islot *coord_slot(coord *c, uint64_t idx)
     return s;
 }
 
+/* Deltas expected per interval: one per engine of every worker carrying load. */
+static uint32_t coord_expected(const coord *c)
+{
+    uint32_t n = 0;
+    for (int i = 0; i < c->nworkers; i++)
+        if (coord_carrier(&c->workers[i])) n += c->workers[i].hello.threads;
+    return n;
+}
+
 /* Closes every interval that all engines reported, or that is overdue. */
 static void coord_close_ready(coord *c, bool all)
 {
@@ -195,7 +448,7 @@ static void coord_close_ready(coord *c, bool all)
         islot *s = &c->ring[c->next_idx % COORD_RING];
         bool have = s->used && s->idx == c->next_idx;
         uint64_t due = c->start_wall_ms + (c->next_idx + 1) * c->interval_ms + COORD_LATE_MS;
-        if (all || (have && s->reports >= c->threads_total) || now >= due) coord_close_interval(c);
+        if (all || (have && s->reports >= coord_expected(c)) || now >= due) coord_close_interval(c);
         else return;
     }
 }
@@ -215,7 +468,24 @@ static void coord_publish(coord *c)
     st->requests = c->totals.all.requests;
     st->failures = c->totals.all.failures;
     st->workers = (uint32_t)coord_alive_workers(c);
+    st->run_id = c->run_id;
     snprintf(st->reason, sizeof st->reason, "%s", c->reason);
+    uint64_t mono = time_mono_us();
+    c->nwinfo = 0;
+    for (int i = 0; i < c->nworkers && c->nwinfo < (int)(sizeof c->winfo / sizeof c->winfo[0]); i++) {
+        const cworker *w = &c->workers[i];
+        if (!w->alive && !w->in_run) continue;
+        coord_worker_info *o = &c->winfo[c->nwinfo++];
+        snprintf(o->id, sizeof o->id, "%s", w->hello.id);
+        snprintf(o->host, sizeof o->host, "%s", w->hello.host);
+        o->threads = w->hello.threads;
+        o->slots = coord_carrier(w) ? w->nslots : 0;
+        o->users = coord_carrier(w) ? w->users_last : 0;
+        o->rps = coord_carrier(w) ? w->rps_last : 0;
+        o->requests = w->requests;
+        snprintf(o->state, sizeof o->state, "%s", w->alive || w->in_run ? (w->state ? w->state : "idle") : "gone");
+        o->last_seen_s = (mono - w->last_seen_us) / 1e6;
+    }
     if (c->res_open) snprintf(st->out_dir, sizeof st->out_dir, "%s", c->res.dir);
     pthread_mutex_unlock(&c->mu);
 }
@@ -228,30 +498,25 @@ static void coord_send_plans(coord *c)
         w->in_run = w->alive;
         w->done = false;
         w->requests = 0;
-        w->state = "running";
+        w->nslots = 0;
+        w->lost_at_ms = w->missing_max = w->max_iv_req = w->iv_req = w->iv_idx = 0;
+        w->users_last = 0;
+        w->rps_last = 0;
         if (!w->alive) continue;
-        w->thread_base = c->threads_total;
-        w->threads = w->hello.threads;
-        c->threads_total += w->threads;
+        w->state = "running";
+        /* one slot per engine thread it announced: load in proportion to threads */
+        for (uint32_t t = 0; t < w->hello.threads; t++) coord_slots_push(w, c->threads_total++);
     }
     c->start_wall_ms = time_wall_ms() + COORD_START_LEAD_MS;
     c->natural_end_ms = c->start_wall_ms + scenario_duration_ms(c->sc) + c->sc->graceful_stop_ms + 15000;
     for (int i = 0; i < c->nworkers; i++) {
         cworker *w = &c->workers[i];
         if (!w->in_run) continue;
-        proto_msg m = { .type = MSG_PLAN };
-        m.u.plan = c->plan;
-        m.u.plan.run_id = c->run_id;
-        m.u.plan.thread_base = w->thread_base;
-        m.u.plan.threads = w->threads;
-        m.u.plan.threads_total = c->threads_total;
-        m.u.plan.start_at_ms = c->start_wall_ms;
-        m.u.plan.interval_ms = c->interval_ms;
-        m.u.plan.name_cap = c->name_cap;
-        coord_send_to(c, w->pipe, &m);
+        w->last_delta_ms = c->start_wall_ms;
+        coord_send_plan(c, w);
     }
     c->state = RUN_RUNNING;
-    log_info("master", "run %llu planned on %d workers, %u threads",
+    log_info("master", "run %llu planned on %d workers, %u slots",
              (unsigned long long)c->run_id, coord_alive_workers(c), c->threads_total);
 }
 
@@ -279,14 +544,19 @@ static void coord_finish(coord *c, coord_state final)
     int failed = nth && th ? thresholds_eval(c->sc, &c->totals, dur, th) : 0;
     results_worker *rw = calloc((size_t)(c->nworkers ? c->nworkers : 1), sizeof *rw);
     int nrw = 0;
+    uint64_t missing = 0;
     for (int i = 0; rw && i < c->nworkers; i++) {
         cworker *w = &c->workers[i];
         if (!w->in_run) continue;
         snprintf(rw[nrw].id, sizeof rw[nrw].id, "%s", w->hello.id);
         snprintf(rw[nrw].host, sizeof rw[nrw].host, "%s", w->hello.host);
-        rw[nrw].threads = w->threads;
+        rw[nrw].threads = w->hello.threads;
         rw[nrw].requests = w->requests;
         rw[nrw].state = w->done ? w->state : "missing";
+        rw[nrw].lost_at_ms = w->lost_at_ms;
+        rw[nrw].lost_at_s = w->lost_at_ms > c->start_wall_ms ? (w->lost_at_ms - c->start_wall_ms) / 1000.0 : 0;
+        rw[nrw].missing_requests_max = w->missing_max;
+        missing += w->missing_max;
         nrw++;
     }
     if (!c->reason[0]) snprintf(c->reason, sizeof c->reason, "%s", c->stop_sent ? "stopped" : "finished");
@@ -294,7 +564,8 @@ static void coord_finish(coord *c, coord_state final)
         results_meta meta = { .sc = c->sc, .target = c->sc->target, .start_wall_ms = c->start_wall_ms,
                               .end_wall_ms = c->end_wall_ms, .duration_s = dur,
                               .peak_users = scenario_peak_users(c->sc), .stop_reason = c->reason,
-                              .th = th, .nth = th ? nth : 0, .workers = rw, .nworkers = nrw };
+                              .th = th, .nth = th ? nth : 0, .workers = rw, .nworkers = nrw,
+                              .missing_requests_max = missing };
         char err[512];
         if (results_finish(&c->res, &meta, &c->totals, err, sizeof err) != 0)
             log_error("master", "writing results: %s", err);
@@ -328,7 +599,20 @@ static void coord_stats(coord *c, cworker *w, proto_stats *s)
         return;
     }
     if (merge_add(&c->totals, s) != 0) log_error("master", "out of memory merging stats");
-    for (uint32_t i = 0; w && i < s->nentries; i++) w->requests += s->entries[i].requests;
+    uint64_t req = 0;
+    for (uint32_t i = 0; i < s->nentries; i++) req += s->entries[i].requests;
+    w->requests += req;
+    w->last_delta_ms = time_wall_ms();
+    if (s->interval != w->iv_idx) {     /* its previous interval is complete */
+        if (w->iv_req > w->max_iv_req) w->max_iv_req = w->iv_req;
+        w->users_last = w->iv_users;
+        w->rps_last = w->iv_req / (c->interval_ms / 1000.0);
+        w->iv_idx = s->interval;
+        w->iv_req = 0;
+        w->iv_users = 0;
+    }
+    w->iv_req += req;
+    w->iv_users += s->users;
     islot *sl = coord_slot(c, s->interval);
     if (!sl) {
         c->late++;
@@ -351,22 +635,39 @@ static void coord_handle(coord *c, nng_msg *msg)
         return;
     }
     cworker *w = coord_worker_by_pipe(c, p);
+    if (w) w->last_seen_us = time_mono_us();
+    if (!w && m.type != MSG_HELLO) {
+        /* not authenticated: nothing but HELLO is heard */
+        c->dropped++;
+        proto_msg_free(&m);
+        return;
+    }
     switch (m.type) {
     case MSG_HELLO:
         coord_hello(c, p, &m.u.hello);
         break;
     case MSG_STATS:
-        if (!w) { c->dropped++; break; }
         coord_stats(c, w, &m.u.stats);
         break;
     case MSG_DONE:
-        if (w && w->in_run && m.u.done.run_id == c->run_id) {
+        if (w->in_run && m.u.done.run_id == c->run_id && !w->done) {
+            bool leaving = !strcmp(m.u.done.reason, "leaving") && !c->stop_sent;
+            if (leaving) {
+                coord_worker_gone(c, w, false);     /* its final deltas came before */
+                w->alive = true;                    /* still connected until it closes */
+            } else {
+                w->state = c->stop_sent ? "stopped" : "finished";
+            }
             w->done = true;
-            w->state = c->stop_sent ? "stopped" : "finished";
+        }
+        {
+            proto_msg ack = { .type = MSG_ACK };
+            ack.u.ack.run_id = m.u.done.run_id;
+            coord_send_to(c, p, &ack);
         }
         break;
     case MSG_REFUSE:
-        if (w && w->in_run && m.u.refuse.run_id == c->run_id &&
+        if (w->in_run && m.u.refuse.run_id == c->run_id &&
             (c->state == RUN_RUNNING || c->state == RUN_STOPPING)) {
             char why[400];
             snprintf(why, sizeof why, "worker %.64s refused the plan: %.300s", w->hello.id, m.u.refuse.reason);
@@ -387,22 +688,51 @@ static void coord_handle(coord *c, nng_msg *msg)
 static void coord_step(coord *c)
 {
     bool stop, abort;
-    uint32_t gone[COORD_MAX_GONE];
-    int ngone;
+    uint32_t gone[COORD_MAX_GONE], added[COORD_MAX_GONE];
+    int ngone, nadded;
     pthread_mutex_lock(&c->mu);
     stop = c->stop_req;
     abort = c->abort_req;
     ngone = c->ngone;
     memcpy(gone, c->gone, (size_t)ngone * sizeof gone[0]);
     c->ngone = 0;
+    nadded = c->nadded;
+    memcpy(added, c->added, (size_t)nadded * sizeof added[0]);
+    c->nadded = 0;
     pthread_mutex_unlock(&c->mu);
+    for (int g = 0; g < nadded; g++) coord_challenge(c, added[g]);
     for (int g = 0; g < ngone; g++) {
+        for (int i = 0; i < c->npending; i++)
+            if (c->pending[i].pipe_id == gone[g]) c->pending[i--] = c->pending[--c->npending];
         for (int i = 0; i < c->nworkers; i++) {
             cworker *w = &c->workers[i];
             if (!w->alive || (uint32_t)nng_pipe_id(w->pipe) != gone[g]) continue;
-            w->alive = false;
-            log_info("master", "worker %s left", w->hello.id);
-            if (w->in_run && !w->done) w->state = "lost";
+            log_info("master", "worker %s disconnected", w->hello.id);
+            coord_worker_gone(c, w, true);
+        }
+    }
+    /* Heartbeats both ways: ours out, theirs (or any message) in within timeout_ms. */
+    uint64_t mono = time_mono_us();
+    for (int i = 0; i < c->nclosing; i++) {
+        if (mono < c->closing_at[i]) continue;
+        nng_pipe_close(coord_pipe(c->closing[i]));
+        c->closing[i] = c->closing[--c->nclosing];
+        c->closing_at[i] = c->closing_at[c->nclosing];
+        i--;
+    }
+    if (mono - c->last_hb_us >= (uint64_t)c->heartbeat_ms * 1000) {
+        c->last_hb_us = mono;
+        proto_msg hb = { .type = MSG_HEARTBEAT };
+        hb.u.heartbeat.seq = ++c->hb_seq;
+        hb.u.heartbeat.wall_ms = time_wall_ms();
+        for (int i = 0; i < c->nworkers; i++)
+            if (c->workers[i].alive) coord_send_to(c, c->workers[i].pipe, &hb);
+    }
+    for (int i = 0; i < c->nworkers; i++) {
+        cworker *w = &c->workers[i];
+        if (w->alive && mono - w->last_seen_us > (uint64_t)c->timeout_ms * 1000) {
+            log_warn("master", "worker %s silent for %.1f s", w->hello.id, (mono - w->last_seen_us) / 1e6);
+            coord_worker_gone(c, w, true);
         }
     }
     uint64_t now = time_wall_ms();
@@ -427,25 +757,20 @@ static void coord_step(coord *c)
             c->stop_deadline_ms = now + (abort ? 2000 : c->sc->graceful_stop_ms + 10000);
         }
         if (abort && c->stop_deadline_ms > now + 2000) c->stop_deadline_ms = now + 2000;
-        bool all_done = true, any_alive = false;
+        bool all_done = true;
+        int normal = 0, gone = 0;
         for (int i = 0; i < c->nworkers; i++) {
             cworker *w = &c->workers[i];
             if (!w->in_run) continue;
-            all_done = all_done && (w->done || !w->alive);
-            any_alive = any_alive || (w->alive && !w->done);
+            all_done = all_done && w->done;
+            if (w->done && w->lost_at_ms) gone++;
+            else if (w->done) normal++;
         }
         coord_close_ready(c, false);
         if (all_done) {
-            bool lost = false;
-            for (int i = 0; i < c->nworkers; i++)
-                lost = lost || (c->workers[i].in_run && !c->workers[i].done);
-            if (lost && !any_alive) {
-                bool some_done = false;
-                for (int i = 0; i < c->nworkers; i++) some_done = some_done || (c->workers[i].in_run && c->workers[i].done);
-                if (!some_done) {
-                    coord_abort(c, "%s", "every worker was lost");
-                    break;
-                }
+            if (normal == 0 && gone > 0) {
+                coord_abort(c, "%s", "every worker was lost or left before the run ended");
+                break;
             }
             if (abort) snprintf(c->reason, sizeof c->reason, "aborted: interrupted twice");
             coord_finish(c, abort ? RUN_ABORTED : RUN_FINISHED);
@@ -479,7 +804,7 @@ static void coord_take(coord *c)
     c->pend.sc = NULL;
     memset(&c->pend.plan, 0, sizeof c->pend.plan);
     const coord_run_cfg *cfg = &c->pend.cfg;
-    c->run_id = (time_wall_ms() << 8) ^ (uint64_t)rand();
+    c->run_id = c->pend.run_id;
     c->expect = cfg->expect_workers ? cfg->expect_workers : 1;
     c->expect_deadline_ms = time_wall_ms() + (cfg->expect_timeout_ms ? cfg->expect_timeout_ms : 60000);
     c->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
@@ -523,13 +848,19 @@ static void *coord_main(void *arg)
 
 /* --- API (any thread) ------------------------------------------------------------------ */
 
-coord *coord_start(const char *url, char *err, size_t errcap)
+coord *coord_start(const coord_opts *o, char *err, size_t errcap)
 {
     coord *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, errcap, "out of memory");
         return NULL;
     }
+    if (o->key) c->key = *o->key;
+    if (o->id) snprintf(c->id, sizeof c->id, "%s", o->id);
+    else if (gethostname(c->id, sizeof c->id - 1) != 0) snprintf(c->id, sizeof c->id, "master");
+    snprintf(c->results_dir, sizeof c->results_dir, "%s", o->results_dir ? o->results_dir : "results");
+    c->heartbeat_ms = o->heartbeat_ms ? o->heartbeat_ms : 1000;
+    c->timeout_ms = o->timeout_ms ? o->timeout_ms : 3000;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     merge_init(&c->totals);
@@ -544,8 +875,8 @@ coord *coord_start(const char *url, char *err, size_t errcap)
     nng_socket_set_int(c->sock, NNG_OPT_RECVBUF, 1024);
     nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_MSG);
     nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, coord_pipe_cb, c);
-    if ((rv = nng_listen(c->sock, url, NULL, 0)) != 0) {
-        snprintf(err, errcap, "listen %s: %s", url, nng_strerror(rv));
+    nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, coord_pipe_cb, c);
+    if (transport_listen(c->sock, o->url, o->tls, err, errcap) != 0) {
         nng_close(c->sock);
         goto fail;
     }
@@ -578,19 +909,22 @@ void coord_free(coord *c)
     }
     merge_fini(&c->totals);
     for (int i = 0; i < COORD_RING; i++) merge_fini(&c->ring[i].set);
+    for (int i = 0; i < c->nworkers; i++) free(c->workers[i].slots);
     free(c->workers);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c);
 }
 
-int coord_run(coord *c, const coord_run_cfg *cfg, char *err, size_t errcap)
+int coord_run(coord *c, const coord_run_cfg *cfg, uint64_t *run_id, bool *busy_out, char *err, size_t errcap)
 {
+    if (busy_out) *busy_out = false;
     pthread_mutex_lock(&c->mu);
     coord_state st = c->status.state;
     bool busy = c->run_req || st == RUN_WAITING || st == RUN_RUNNING || st == RUN_STOPPING;
     pthread_mutex_unlock(&c->mu);
     if (busy) {
+        if (busy_out) *busy_out = true;
         snprintf(err, errcap, "a run is already in progress");
         return -1;
     }
@@ -607,7 +941,13 @@ int coord_run(coord *c, const coord_run_cfg *cfg, char *err, size_t errcap)
     }
     char dir[1024];
     if (cfg->out_dir) snprintf(dir, sizeof dir, "%s", cfg->out_dir);
-    else results_default_dir(sc->name, time_wall_ms(), dir, sizeof dir);
+    else {
+        char sub[1024];
+        results_default_dir(sc->name, time_wall_ms(), sub, sizeof sub);
+        /* results_default_dir gives "results/<name>-<time>": put it under results_dir */
+        const char *leaf = strrchr(sub, '/');
+        snprintf(dir, sizeof dir, "%.500s/%.400s", c->results_dir, leaf ? leaf + 1 : sub);
+    }
     proto_plan plan;
     if (plan_copy(&plan, cfg->plan) != 0) {
         scenario_free(sc);
@@ -627,6 +967,9 @@ int coord_run(coord *c, const coord_run_cfg *cfg, char *err, size_t errcap)
     c->pend.cfg = *cfg;
     c->pend.cfg.plan = NULL;
     c->pend.cfg.out_dir = NULL;
+    c->pend.run_id = ((time_wall_ms() << 12) ^ ((uint64_t)rand() & 0xfff)) & ((UINT64_C(1) << 53) - 1);
+    if (run_id) *run_id = c->pend.run_id;
+    c->status.run_id = c->pend.run_id;
     c->stop_req = c->abort_req = false;
     c->run_req = true;
     c->status.state = RUN_WAITING;
@@ -643,6 +986,21 @@ void coord_stop(coord *c, bool abort)
     c->stop_req = true;
     if (abort) c->abort_req = true;
     pthread_mutex_unlock(&c->mu);
+}
+
+const char *coord_state_name(coord_state s)
+{
+    static const char *names[] = { "idle", "waiting", "running", "stopping", "finished", "aborted" };
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+int coord_get_workers(coord *c, coord_worker_info *out, int max)
+{
+    pthread_mutex_lock(&c->mu);
+    int n = c->nwinfo < max ? c->nwinfo : max;
+    memcpy(out, c->winfo, (size_t)n * sizeof *out);
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 void coord_get_status(coord *c, coord_status *out)

@@ -16,12 +16,24 @@
 #define MASTER_COORD_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "proto/auth.h"
 #include "proto/msg.h"
+#include "proto/transport.h"
 
 typedef struct coord coord;
 
-/* Listens on url and starts the coordinator thread. NULL with err. */
-coord *coord_start(const char *url, char *err, size_t errcap);
+typedef struct coord_opts {
+    const char *url;            /* where workers dial: inproc://, tcp://, tls+tcp:// */
+    const auth_key *key;        /* shared key, or NULL / len 0 */
+    const transport_tls *tls;   /* for tls+tcp://, else NULL */
+    const char *id;             /* master id shown to workers; NULL: host name */
+    const char *results_dir;    /* default parent of run folders; NULL: "results" */
+    uint32_t    heartbeat_ms;   /* default 1000 */
+    uint32_t    timeout_ms;     /* a worker silent this long is lost; default 3000 */
+} coord_opts;
+
+/* Listens and starts the coordinator thread. NULL with err. */
+coord *coord_start(const coord_opts *o, char *err, size_t errcap);
 void   coord_free(coord *c);    /* stops the thread, closes the socket */
 
 typedef struct coord_run_cfg {
@@ -33,8 +45,9 @@ typedef struct coord_run_cfg {
     uint32_t    name_cap;
 } coord_run_cfg;
 
-/* Submits a run (one at a time). 0, or -1 with err (scenario error, a run in progress). */
-int coord_run(coord *c, const coord_run_cfg *cfg, char *err, size_t errcap);
+/* Submits a run (one at a time). 0 with *run_id, or -1 with err (scenario error, a run
+ * in progress: *busy set when busy is non-NULL). */
+int coord_run(coord *c, const coord_run_cfg *cfg, uint64_t *run_id, bool *busy, char *err, size_t errcap);
 /* Asks the run to stop gracefully (idempotent). abort: stop without waiting for the
  * graceful window (the second Ctrl-C). */
 void coord_stop(coord *c, bool abort);
@@ -42,6 +55,7 @@ void coord_stop(coord *c, bool abort);
 typedef enum { RUN_IDLE, RUN_WAITING, RUN_RUNNING, RUN_STOPPING, RUN_FINISHED, RUN_ABORTED } coord_state;
 
 typedef struct coord_status {
+    uint64_t run_id;            /* the current or last run, 0 before any */
     coord_state state;
     double   elapsed_s;
     uint32_t users;             /* last complete interval */
@@ -54,6 +68,20 @@ typedef struct coord_status {
     char     reason[512];       /* why aborted, or the stop reason */
 } coord_status;
 void coord_get_status(coord *c, coord_status *out);
+const char *coord_state_name(coord_state s);   /* "waiting", "running", ... */
+
+typedef struct coord_worker_info {
+    char     id[PROTO_ID_MAX];
+    char     host[PROTO_HOST_MAX];
+    uint32_t threads, slots;    /* announced engine threads; slots run now */
+    uint32_t users;             /* in its last delta */
+    double   rps;               /* its last interval */
+    uint64_t requests;          /* this run */
+    char     state[16];         /* "idle", "running", "lost", "left", ... */
+    double   last_seen_s;       /* seconds since its last message */
+} coord_worker_info;
+/* Snapshot of up to max workers (connected, and those of the current run). Returns n. */
+int coord_get_workers(coord *c, coord_worker_info *out, int max);
 /* Waits up to timeout_ms for the run to be FINISHED or ABORTED. true when it is. */
 bool coord_wait(coord *c, uint64_t timeout_ms);
 #endif

@@ -27,6 +27,7 @@
  *   never sees half a summary.json. Latency values in summary.json are ms doubles;
  *   a measured value that is NaN (a threshold without data) is written as null. */
 #include "master/results.h"
+#include "common/time.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -632,6 +633,12 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
         json_object_set_new(o, "threads", json_integer(w->threads));
         json_object_set_new(o, "requests", res_juint(w->requests));
         json_object_set_new(o, "state", res_jstr(w->state));
+        if (w->lost_at_ms) {
+            char iso[40];
+            json_object_set_new(o, "lost_at", json_string(time_iso8601(w->lost_at_ms, iso, sizeof iso)));
+            json_object_set_new(o, "lost_at_s", json_real(w->lost_at_s));
+            json_object_set_new(o, "missing_requests_max", res_juint(w->missing_requests_max));
+        }
         json_array_append_new(ws, o);
     }
     json_object_set_new(root, "workers", ws);

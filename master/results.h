@@ -28,7 +28,10 @@ typedef struct results_worker {
     char     host[128];
     uint32_t threads;
     uint64_t requests;
-    const char *state;          /* "finished", "lost", "stopped", ... */
+    const char *state;          /* "finished", "lost", "left", "stopped", "missing", ... */
+    uint64_t lost_at_ms;        /* wall clock when it was lost or left, 0 if it stayed */
+    double   lost_at_s;         /* the same, seconds since the start */
+    uint64_t missing_requests_max; /* bound on requests it completed but never reported */
 } results_worker;
 
 typedef struct results_meta {

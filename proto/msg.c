@@ -1,7 +1,8 @@
 /* Wire codec: proto_msg <-> msgpack (proto/PROTOCOL.md is the reference; msg.h the API).
  *
  * Envelope: one flat array [PROTO_VERSION, type, field1, field2, ...]; the fields of
- * each type are positional, in the order of its struct in msg.h. Any array (envelope
+ * each type are positional, in the order of its struct in msg.h (a pointer and its
+ * count are one array field; has_proof is not sent: the proof is nil). Any array (envelope
  * or nested) may carry more elements than this revision knows: they are ignored, so a
  * later minor revision can append fields. Fewer than required is malformed.
  *
@@ -33,7 +34,14 @@
  * - The histograms of one message may hold at most PROTO_DECODE_HIST_BYTES (256 MiB,
  *   as hist_bytes counts): a few bytes on the wire can make a histogram allocate a
  *   1 KiB chunk, so without this cap a 32 MiB message could demand gigabytes.
- *   Exceeding it answers PROTO_ETOOBIG. */
+ *   Exceeding it answers PROTO_ETOOBIG.
+ * - Fixed-length bin fields (nonce, proof) must be exactly PROTO_NONCE_LEN /
+ *   PROTO_PROOF_LEN bytes. An absent proof (has_proof false) travels as nil and decodes
+ *   to has_proof = false with proof zeroed; the encoder ignores proof bytes then.
+ * - Slot lists (PLAN, ADOPT, RELEASE) hold at most PROTO_MAX_SLOTS distinct u32; a
+ *   plan's slots are each < threads_total. Duplicates are found by sorting a copy, so a
+ *   4096-slot list costs O(n log n), not O(n^2). An empty list is valid on the wire
+ *   (whether it makes sense is the receiver's call). Order is kept as sent. */
 #include "proto/msg.h"
 
 #include <math.h>
@@ -58,6 +66,12 @@ const char *proto_type_name(int type)
     case MSG_DONE: return "done";
     case MSG_REFUSE: return "refuse";
     case MSG_HEARTBEAT: return "heartbeat";
+    case MSG_CHALLENGE: return "challenge";
+    case MSG_WELCOME: return "welcome";
+    case MSG_REJECT: return "reject";
+    case MSG_ADOPT: return "adopt";
+    case MSG_RELEASE: return "release";
+    case MSG_ACK: return "ack";
     default: return "unknown";
     }
 }
@@ -107,6 +121,22 @@ static int pk_bin(msgpack_packer *pk, const char *p, size_t len)
 {
     PK(msgpack_pack_bin(pk, len));
     return len ? msgpack_pack_bin_body(pk, p, len) : 0;
+}
+
+/* A proof: bin of PROTO_PROOF_LEN bytes, or nil when there is none. */
+static int pk_proof(msgpack_packer *pk, const uint8_t *proof, bool has)
+{
+    return has ? pk_bin(pk, (const char *)proof, PROTO_PROOF_LEN) : msgpack_pack_nil(pk);
+}
+
+static int pk_slots(msgpack_packer *pk, const uint32_t *slots, uint32_t n)
+{
+    if (slots == NULL)
+        n = 0;
+    PK(msgpack_pack_array(pk, n));
+    for (uint32_t i = 0; i < n; i++)
+        PK(msgpack_pack_uint32(pk, slots[i]));
+    return 0;
 }
 
 static int pk_envelope(msgpack_packer *pk, int type, size_t nfields)
@@ -181,7 +211,7 @@ static int pk_stats_head(msgpack_packer *pk, uint64_t run_id, const char *worker
 
 static int pk_plan(msgpack_packer *pk, const proto_plan *p)
 {
-    PK(pk_envelope(pk, MSG_PLAN, 15));
+    PK(pk_envelope(pk, MSG_PLAN, 14));
     PK(msgpack_pack_uint64(pk, p->run_id));
     PK(pk_cstr(pk, p->scenario_file));
     PK(pk_str(pk, p->scenario ? p->scenario : "", p->scenario ? p->scenario_len : 0));
@@ -204,8 +234,7 @@ static int pk_plan(msgpack_packer *pk, const proto_plan *p)
     PK(msgpack_pack_uint32(pk, p->users));
     PK(msgpack_pack_double(pk, p->rate));
     PK(msgpack_pack_uint64(pk, p->duration_ms));
-    PK(msgpack_pack_uint32(pk, p->thread_base));
-    PK(msgpack_pack_uint32(pk, p->threads));
+    PK(pk_slots(pk, p->slots, p->nslots));
     PK(msgpack_pack_uint32(pk, p->threads_total));
     PK(msgpack_pack_uint64(pk, p->start_at_ms));
     PK(msgpack_pack_uint32(pk, p->interval_ms));
@@ -235,13 +264,15 @@ static int pk_msg(msgpack_packer *pk, const proto_msg *m)
     switch (m->type) {
     case MSG_HELLO: {
         const proto_hello *h = &m->u.hello;
-        PK(pk_envelope(pk, MSG_HELLO, 6));
+        PK(pk_envelope(pk, MSG_HELLO, 8));
         PK(pk_fixstr(pk, h->id, sizeof h->id));
         PK(pk_fixstr(pk, h->host, sizeof h->host));
         PK(msgpack_pack_uint32(pk, h->cores));
         PK(msgpack_pack_uint32(pk, h->threads));
         PK(pk_fixstr(pk, h->version, sizeof h->version));
-        return msgpack_pack_uint32(pk, h->caps);
+        PK(msgpack_pack_uint32(pk, h->caps));
+        PK(pk_bin(pk, (const char *)h->nonce, sizeof h->nonce));
+        return pk_proof(pk, h->proof, h->has_proof);
     }
     case MSG_PLAN:
         return pk_plan(pk, &m->u.plan);
@@ -270,6 +301,29 @@ static int pk_msg(msgpack_packer *pk, const proto_msg *m)
         PK(pk_envelope(pk, MSG_HEARTBEAT, 2));
         PK(msgpack_pack_uint64(pk, m->u.heartbeat.seq));
         return msgpack_pack_uint64(pk, m->u.heartbeat.wall_ms);
+    case MSG_CHALLENGE: {
+        const proto_challenge *c = &m->u.challenge;
+        PK(pk_envelope(pk, MSG_CHALLENGE, 2));
+        PK(pk_bin(pk, (const char *)c->nonce, sizeof c->nonce));
+        return c->key_required ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    }
+    case MSG_WELCOME: {
+        const proto_welcome *w = &m->u.welcome;
+        PK(pk_envelope(pk, MSG_WELCOME, 2));
+        PK(pk_fixstr(pk, w->master, sizeof w->master));
+        return pk_proof(pk, w->proof, w->has_proof);
+    }
+    case MSG_REJECT:
+        PK(pk_envelope(pk, MSG_REJECT, 1));
+        return pk_fixstr(pk, m->u.reject.reason, sizeof m->u.reject.reason);
+    case MSG_ADOPT:
+    case MSG_RELEASE:
+        PK(pk_envelope(pk, m->type, 2));
+        PK(msgpack_pack_uint64(pk, m->u.slots.run_id));
+        return pk_slots(pk, m->u.slots.slots, m->u.slots.nslots);
+    case MSG_ACK:
+        PK(pk_envelope(pk, MSG_ACK, 1));
+        return msgpack_pack_uint64(pk, m->u.ack.run_id);
     }
     return -1;
 }
@@ -559,6 +613,64 @@ static int d_dup(const msgpack_object *o, bool want_bin, char **dst, size_t *len
     return 0;
 }
 
+/* A bin of exactly len bytes into dst. */
+static int d_fixbin(const msgpack_object *o, uint8_t *dst, size_t len)
+{
+    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != len)
+        return PROTO_EMALFORMED;
+    memcpy(dst, o->via.bin.ptr, len);
+    return 0;
+}
+
+/* A proof (bin of PROTO_PROOF_LEN) or nil: *has tells which; dst stays zero on nil. */
+static int d_proof(const msgpack_object *o, uint8_t *dst, bool *has)
+{
+    *has = false;
+    if (o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (d_fixbin(o, dst, PROTO_PROOF_LEN) != 0)
+        return PROTO_EMALFORMED;
+    *has = true;
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A slot list: an array of at most PROTO_MAX_SLOTS distinct u32. The array is stored
+ * in *slots / *n as soon as it is allocated, so on failure proto_msg_free finds it.
+ * Distinctness is checked on a sorted copy (the list itself keeps the sender's order). */
+static int d_slots(const msgpack_object *o, uint32_t **slots, uint32_t *n)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > PROTO_MAX_SLOTS)
+        return PROTO_EMALFORMED;
+    uint32_t cnt = o->via.array.size;
+    if (cnt == 0)
+        return 0;
+    uint32_t *s = calloc(cnt, sizeof *s);
+    if (s == NULL)
+        return PROTO_ENOMEM;
+    *slots = s;
+    *n = cnt;
+    for (uint32_t i = 0; i < cnt; i++)
+        if (d_u32(&o->via.array.ptr[i], &s[i]) != 0)
+            return PROTO_EMALFORMED;
+    uint32_t *sorted = malloc(cnt * sizeof *sorted);
+    if (sorted == NULL)
+        return PROTO_ENOMEM;
+    memcpy(sorted, s, cnt * sizeof *sorted);
+    qsort(sorted, cnt, sizeof *sorted, cmp_u32);
+    int rv = 0;
+    for (uint32_t i = 1; i < cnt && rv == 0; i++)
+        if (sorted[i] == sorted[i - 1])
+            rv = PROTO_EMALFORMED;
+    free(sorted);
+    return rv;
+}
+
 #define TRY(call)                                                                  \
     do {                                                                           \
         int rv_ = (call);                                                          \
@@ -573,7 +685,9 @@ static int d_hello(const msgpack_object *f, proto_hello *h)
     TRY(d_u32(&f[2], &h->cores));
     TRY(d_u32(&f[3], &h->threads));
     TRY(d_fixstr(&f[4], h->version, sizeof h->version));
-    return d_u32(&f[5], &h->caps);
+    TRY(d_u32(&f[5], &h->caps));
+    TRY(d_fixbin(&f[6], h->nonce, sizeof h->nonce));
+    return d_proof(&f[7], h->proof, &h->has_proof);
 }
 
 /* Fills p; on failure p holds what was allocated so far, for proto_msg_free. */
@@ -621,12 +735,14 @@ static int d_plan(const msgpack_object *f, proto_plan *p)
     TRY(d_u32(&f[6], &p->users));
     TRY(d_double(&f[7], &p->rate));
     TRY(d_u64(&f[8], &p->duration_ms));
-    TRY(d_u32(&f[9], &p->thread_base));
-    TRY(d_u32(&f[10], &p->threads));
-    TRY(d_u32(&f[11], &p->threads_total));
-    TRY(d_u64(&f[12], &p->start_at_ms));
-    TRY(d_u32(&f[13], &p->interval_ms));
-    return d_u32(&f[14], &p->name_cap);
+    TRY(d_slots(&f[9], &p->slots, &p->nslots));
+    TRY(d_u32(&f[10], &p->threads_total));
+    for (uint32_t i = 0; i < p->nslots; i++)
+        if (p->slots[i] >= p->threads_total)
+            return PROTO_EMALFORMED;
+    TRY(d_u64(&f[11], &p->start_at_ms));
+    TRY(d_u32(&f[12], &p->interval_ms));
+    return d_u32(&f[13], &p->name_cap);
 }
 
 /* [total, clamped, lost, min, max, sum, pairs] into h (initialised by the caller).
@@ -753,13 +869,19 @@ static int d_stats(dec *d, const msgpack_object *f, proto_stats *s)
 static uint32_t d_nfields(int type)
 {
     switch (type) {
-    case MSG_HELLO: return 6;
-    case MSG_PLAN: return 15;
+    case MSG_HELLO: return 8;
+    case MSG_PLAN: return 14;
     case MSG_STOP: return 2;
     case MSG_STATS: return 10;
     case MSG_DONE: return 4;
     case MSG_REFUSE: return 3;
     case MSG_HEARTBEAT: return 2;
+    case MSG_CHALLENGE: return 2;
+    case MSG_WELCOME: return 2;
+    case MSG_REJECT: return 1;
+    case MSG_ADOPT: return 2;
+    case MSG_RELEASE: return 2;
+    case MSG_ACK: return 1;
     default: return 0;
     }
 }
@@ -774,7 +896,7 @@ static int d_msg(const msgpack_object *root, proto_msg *m)
     if (version != PROTO_VERSION)
         return PROTO_EVERSION;
     TRY(d_u64(&a[1], &type));
-    uint32_t need = type <= MSG_HEARTBEAT ? d_nfields((int)type) : 0;
+    uint32_t need = type <= MSG_ACK ? d_nfields((int)type) : 0;
     if (need == 0)
         return PROTO_ETYPE;
     if (n - 2 < need)
@@ -805,6 +927,20 @@ static int d_msg(const msgpack_object *root, proto_msg *m)
     case MSG_HEARTBEAT:
         TRY(d_u64(&f[0], &m->u.heartbeat.seq));
         return d_u64(&f[1], &m->u.heartbeat.wall_ms);
+    case MSG_CHALLENGE:
+        TRY(d_fixbin(&f[0], m->u.challenge.nonce, sizeof m->u.challenge.nonce));
+        return d_bool(&f[1], &m->u.challenge.key_required);
+    case MSG_WELCOME:
+        TRY(d_fixstr(&f[0], m->u.welcome.master, sizeof m->u.welcome.master));
+        return d_proof(&f[1], m->u.welcome.proof, &m->u.welcome.has_proof);
+    case MSG_REJECT:
+        return d_fixstr(&f[0], m->u.reject.reason, sizeof m->u.reject.reason);
+    case MSG_ADOPT:
+    case MSG_RELEASE:
+        TRY(d_u64(&f[0], &m->u.slots.run_id));
+        return d_slots(&f[1], &m->u.slots.slots, &m->u.slots.nslots);
+    case MSG_ACK:
+        return d_u64(&f[0], &m->u.ack.run_id);
     }
     return PROTO_ETYPE;
 }
@@ -853,6 +989,9 @@ void proto_msg_free(proto_msg *m)
         }
         free(p->sets);
         free(p->host);
+        free(p->slots);
+    } else if (m->type == MSG_ADOPT || m->type == MSG_RELEASE) {
+        free(m->u.slots.slots);
     } else if (m->type == MSG_STATS) {
         proto_stats *s = &m->u.stats;
         for (uint32_t i = 0; s->entries && i < s->nentries; i++)

@@ -21,7 +21,7 @@
 #include "common/hist.h"
 #include "common/stats.h"
 
-#define PROTO_VERSION     1
+#define PROTO_VERSION     2
 #define PROTO_MAX_MSG     (32u << 20)      /* bytes */
 #define PROTO_MAX_ENTRIES 100000u
 #define PROTO_MAX_ERRS    STATS_ERR_CAP
@@ -38,8 +38,18 @@ typedef enum {
     MSG_STATS = 4,     /* worker -> master: one engine thread's interval delta */
     MSG_DONE = 5,      /* worker -> master: every engine of the run has sent its final delta */
     MSG_REFUSE = 6,    /* worker -> master: plan refused, with the reason */
-    MSG_HEARTBEAT = 7, /* both ways */
+    MSG_HEARTBEAT = 7, /* both ways, every second; any message also proves liveness */
+    MSG_CHALLENGE = 8, /* master -> worker when its pipe appears: nonce, key required? */
+    MSG_WELCOME = 9,   /* master -> worker: hello accepted, with the master's key proof */
+    MSG_REJECT = 10,   /* master -> worker: hello refused (bad proof, version), reason */
+    MSG_ADOPT = 11,    /* master -> worker: run these user slots too (re-plan) */
+    MSG_RELEASE = 12,  /* master -> worker: stop running these user slots (re-plan) */
+    MSG_ACK = 13,      /* master -> worker: your DONE arrived (a leaving worker may close) */
 } proto_type;
+
+#define PROTO_NONCE_LEN 32
+#define PROTO_PROOF_LEN 32
+#define PROTO_MAX_SLOTS 4096u
 
 typedef struct proto_hello {
     char     id[PROTO_ID_MAX];
@@ -47,7 +57,32 @@ typedef struct proto_hello {
     uint32_t cores, threads;
     char     version[32];
     uint32_t caps;              /* bit 0: http, bit 1: ws, bit 2: http2 */
+    uint8_t  nonce[PROTO_NONCE_LEN];  /* the worker's challenge to the master */
+    uint8_t  proof[PROTO_PROOF_LEN];  /* HMAC over the master's nonce (proto/auth.h) */
+    bool     has_proof;         /* false when the worker has no key */
 } proto_hello;
+
+typedef struct proto_challenge {
+    uint8_t nonce[PROTO_NONCE_LEN];
+    bool    key_required;
+} proto_challenge;
+
+typedef struct proto_welcome {
+    char    master[PROTO_ID_MAX];
+    uint8_t proof[PROTO_PROOF_LEN];   /* HMAC over the worker's nonce */
+    bool    has_proof;
+} proto_welcome;
+
+typedef struct proto_reject { char reason[PROTO_REASON_MAX]; } proto_reject;
+
+/* ADOPT and RELEASE: user slots (see proto_plan.slots) moving between workers. */
+typedef struct proto_slots {
+    uint64_t  run_id;
+    uint32_t *slots;            /* owned */
+    uint32_t  nslots;
+} proto_slots;
+
+typedef struct proto_ack { uint64_t run_id; } proto_ack;
 
 typedef struct proto_file { char *path; char *data; size_t len; } proto_file;
 typedef struct proto_set  { char *key; char *value; } proto_set;
@@ -65,9 +100,13 @@ typedef struct proto_plan {
     uint32_t    users;          /* -u override, 0 none */
     double      rate;           /* -r override, 0 none */
     uint64_t    duration_ms;    /* -t override, 0 none */
-    uint32_t    thread_base;    /* this worker's engines are global threads */
-    uint32_t    threads;        /*   [thread_base, thread_base + threads) */
-    uint32_t    threads_total;  /* of all workers: global user k runs on thread k % total */
+    /* Users are dealt into threads_total slots: global user k belongs to slot
+     * k % threads_total. A worker runs the slots listed (its engines share them out);
+     * on a re-plan slots move between workers (ADOPT / RELEASE), so survivors keep their
+     * own users and the lost worker's users restart on them. */
+    uint32_t   *slots;          /* owned; nslots <= PROTO_MAX_SLOTS */
+    uint32_t    nslots;
+    uint32_t    threads_total;  /* slots of the whole run */
     uint64_t    start_at_ms;    /* wall clock (CLOCK_REALTIME) of the synchronized start */
     uint32_t    interval_ms;    /* stats interval */
     uint32_t    name_cap;       /* per-shard name cap */
@@ -92,7 +131,7 @@ typedef struct proto_stats_err {
 typedef struct proto_stats {
     uint64_t run_id;
     char     worker[PROTO_ID_MAX];
-    uint32_t thread;            /* global thread index */
+    uint32_t thread;            /* the engine's first slot (informative) */
     uint64_t interval;          /* 0-based index since the start; finals carry the last */
     uint32_t users;             /* active VUs at the end of the interval */
     uint64_t cancelled;
@@ -129,6 +168,11 @@ typedef struct proto_msg {
         proto_done      done;
         proto_refuse    refuse;
         proto_heartbeat heartbeat;
+        proto_challenge challenge;
+        proto_welcome   welcome;
+        proto_reject    reject;
+        proto_slots     slots;  /* ADOPT, RELEASE */
+        proto_ack       ack;
     } u;
 } proto_msg;
 

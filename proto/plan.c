@@ -157,6 +157,12 @@ int plan_copy(proto_plan *dst, const proto_plan *src)
     *dst = *src;
     dst->scenario = NULL; dst->scenario_file = NULL; dst->host = NULL;
     dst->files = NULL; dst->nfiles = 0; dst->sets = NULL; dst->nsets = 0;
+    dst->slots = NULL; dst->nslots = 0;
+    if (src->nslots) {
+        if (!(dst->slots = malloc(src->nslots * sizeof *dst->slots))) goto fail;
+        memcpy(dst->slots, src->slots, src->nslots * sizeof *dst->slots);
+        dst->nslots = src->nslots;
+    }
     if (src->scenario && !(dst->scenario = plan_dup(src->scenario, src->scenario_len))) goto fail;
     if (src->scenario_file && !(dst->scenario_file = strdup(src->scenario_file))) goto fail;
     if (src->host && !(dst->host = strdup(src->host))) goto fail;
@@ -193,6 +199,9 @@ void plan_fini(proto_plan *p)
     free(p->files);
     for (uint32_t i = 0; i < p->nsets; i++) { free(p->sets[i].key); free(p->sets[i].value); }
     free(p->sets);
+    free(p->slots);
+    p->slots = NULL;
+    p->nslots = 0;
     p->scenario = NULL; p->scenario_file = NULL; p->host = NULL;
     p->files = NULL; p->nfiles = 0; p->sets = NULL; p->nsets = 0;
 }

@@ -1,5 +1,5 @@
-/* Worker agent: see agent.h. The thread loops on nng_recvmsg with a short timeout so
- * that it also notices finished engines and stop requests. */
+/* Worker agent: see agent.h. The thread loops on nng_recv with a short timeout so that
+ * it also sends heartbeats, notices a silent master, finished engines and stop requests. */
 #include "worker/agent.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,17 +15,25 @@
 #include "proto/plan.h"
 #include "worker/engine.h"
 
-#define AGENT_POLL_MS 50
+#define AGENT_POLL_MS   50
+#define AGENT_ACK_MS    2000
 
 struct agent {
     agent_cfg   cfg;
+    auth_key    key;            /* copy; len 0: none */
+    allow_list  allow;
     char        id[PROTO_ID_MAX];
     char        host[PROTO_HOST_MAX];
     nng_socket  sock;
     pthread_t   th;
     atomic_bool quit;
-    atomic_bool connected;      /* set by the pipe callback: (re)send hello */
-    /* the current run, owned by the agent thread */
+    atomic_bool ended;
+    atomic_uint pipe_id;        /* current pipe to the master (0: none) */
+    atomic_bool pipe_lost;      /* set by the pipe callback */
+    /* agent thread only */
+    bool        welcomed;       /* the master proved the key (or none is used) */
+    uint8_t     nonce_m[PROTO_NONCE_LEN], nonce_w[PROTO_NONCE_LEN];
+    uint64_t    last_rx_us, last_hb_us, hb_seq;
     scenario   *sc;
     engine    **engines;
     uint32_t    nengines;
@@ -56,12 +64,16 @@ static void agent_emit(void *ud, char *buf, size_t len)
 
 static void agent_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-    (void)p;
     agent *a = arg;
-    if (ev == NNG_PIPE_EV_ADD_POST) atomic_store(&a->connected, true);
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        atomic_store(&a->pipe_id, (unsigned)nng_pipe_id(p));
+    } else if (ev == NNG_PIPE_EV_REM_POST) {
+        unsigned cur = (unsigned)nng_pipe_id(p);
+        if (atomic_compare_exchange_strong(&a->pipe_id, &cur, 0u)) atomic_store(&a->pipe_lost, true);
+    }
 }
 
-static void agent_hello(agent *a)
+static void agent_hello(agent *a, const proto_challenge *ch)
 {
     proto_msg m = { .type = MSG_HELLO };
     proto_hello *h = &m.u.hello;
@@ -72,7 +84,33 @@ static void agent_hello(agent *a)
     h->threads = a->cfg.threads;
     snprintf(h->version, sizeof h->version, "%s", STAMPEDE_VERSION);
     h->caps = 1u | 4u;          /* http, http2 */
+    memcpy(a->nonce_m, ch->nonce, PROTO_NONCE_LEN);
+    if (auth_nonce(a->nonce_w) != 0) log_warn("worker", "no random nonce available");
+    memcpy(h->nonce, a->nonce_w, PROTO_NONCE_LEN);
+    if (a->key.len) {
+        auth_hello_proof(&a->key, a->nonce_m, a->nonce_w, a->id, h->proof);
+        h->has_proof = true;
+    } else if (ch->key_required) {
+        log_error("worker", "the master requires a shared key: give --key-file");
+    }
+    a->welcomed = false;
     agent_send(a, &m);
+}
+
+static void agent_welcome(agent *a, const proto_welcome *w)
+{
+    if (a->key.len) {
+        uint8_t want[PROTO_PROOF_LEN];
+        auth_welcome_proof(&a->key, a->nonce_w, a->nonce_m, want);
+        if (!w->has_proof || !auth_equal(want, w->proof)) {
+            log_error("worker", "master %s did not prove the shared key: no plan will be accepted from it",
+                      w->master);
+            a->welcomed = false;
+            return;
+        }
+    }
+    a->welcomed = true;
+    log_info("worker", "joined master %s", w->master);
 }
 
 static void agent_refuse(agent *a, uint64_t run_id, const char *reason)
@@ -85,7 +123,15 @@ static void agent_refuse(agent *a, uint64_t run_id, const char *reason)
     agent_send(a, &m);
 }
 
-static void agent_end_run(agent *a, const char *reason)
+static bool agent_all_finished(agent *a)
+{
+    for (uint32_t i = 0; i < a->nengines; i++)
+        if (!engine_finished(a->engines[i])) return false;
+    return true;
+}
+
+/* Joins and frees the engines; sends DONE unless the master is gone. */
+static void agent_end_run(agent *a, const char *reason, bool send_done)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < a->nengines; i++) {
@@ -97,17 +143,22 @@ static void agent_end_run(agent *a, const char *reason)
     a->nengines = 0;
     scenario_free(a->sc);
     a->sc = NULL;
+    a->stopping = false;
+    if (!send_done) return;
     proto_msg m = { .type = MSG_DONE };
     m.u.done.run_id = a->run_id;
     m.u.done.threads = n;
     snprintf(m.u.done.worker, sizeof m.u.done.worker, "%s", a->id);
     snprintf(m.u.done.reason, sizeof m.u.done.reason, "%s", reason);
     agent_send(a, &m);
-    a->stopping = false;
 }
 
 static void agent_plan(agent *a, const proto_plan *p)
 {
+    if (!a->welcomed) {
+        agent_refuse(a, p->run_id, "the master has not proved the shared key");
+        return;
+    }
     if (a->sc) {
         agent_refuse(a, p->run_id, "worker is busy with another run");
         return;
@@ -116,8 +167,8 @@ static void agent_plan(agent *a, const proto_plan *p)
         agent_refuse(a, p->run_id, "name_cap above 10000 (stats deltas would pass the message size limit)");
         return;
     }
-    if (p->threads == 0 || p->threads_total == 0 || p->thread_base + p->threads > p->threads_total) {
-        agent_refuse(a, p->run_id, "plan has an impossible thread split");
+    if (p->threads_total == 0) {
+        agent_refuse(a, p->run_id, "plan has no slots");
         return;
     }
     sc_error err;
@@ -128,23 +179,38 @@ static void agent_plan(agent *a, const proto_plan *p)
         agent_refuse(a, p->run_id, msg);
         return;
     }
+    char why[512];
+    if (allow_check_scenario(&a->allow, sc, why, sizeof why) != 0) {
+        scenario_free(sc);
+        agent_refuse(a, p->run_id, why);
+        return;
+    }
     a->sc = sc;
     a->run_id = p->run_id;
     a->stopping = false;
-    /* The synchronized start is a wall-clock instant; engines count in monotonic time. */
+    /* The synchronized start is a wall-clock instant; engines count in monotonic time.
+     * A worker joining late computes the same schedule from the same instant. */
     uint64_t now_wall = time_wall_ms(), now_mono = time_mono_us();
-    uint64_t start_mono = now_mono;
-    if (p->start_at_ms > now_wall) start_mono += (p->start_at_ms - now_wall) * 1000;
-    a->engines = calloc(p->threads, sizeof *a->engines);
-    if (!a->engines) {
+    uint64_t start_mono;
+    if (p->start_at_ms >= now_wall) start_mono = now_mono + (p->start_at_ms - now_wall) * 1000;
+    else start_mono = now_mono - (now_wall - p->start_at_ms) * 1000;
+    a->engines = calloc(a->cfg.threads, sizeof *a->engines);
+    uint32_t *mine = calloc(p->nslots + 1, sizeof *mine);
+    if (!a->engines || !mine) {
+        free(mine);
+        free(a->engines);
+        a->engines = NULL;
         scenario_free(sc);
         a->sc = NULL;
         agent_refuse(a, p->run_id, "out of memory");
         return;
     }
-    for (uint32_t i = 0; i < p->threads; i++) {
+    for (uint32_t i = 0; i < a->cfg.threads; i++) {
+        /* engine i gets slots i, i + threads, i + 2*threads, ... of the plan's list */
+        uint32_t n = 0;
+        for (uint32_t j = i; j < p->nslots; j += a->cfg.threads) mine[n++] = p->slots[j];
         engine_cfg c = { .sc = sc, .target = sc->target, .run_id = p->run_id, .worker_id = a->id,
-                         .thread_index = p->thread_base + i, .threads_total = p->threads_total,
+                         .slots = mine, .nslots = n, .threads_total = p->threads_total,
                          .start_mono_us = start_mono, .interval_ms = p->interval_ms ? p->interval_ms : 1000,
                          .name_cap = p->name_cap ? p->name_cap : STATS_DEFAULT_NAME_CAP,
                          .emit = agent_emit, .emit_ud = a };
@@ -157,29 +223,67 @@ static void agent_plan(agent *a, const proto_plan *p)
         }
         a->engines[a->nengines++] = en;
     }
-    log_info("worker", "run %llu: %u engine threads from global %u of %u",
-             (unsigned long long)p->run_id, a->nengines, p->thread_base, p->threads_total);
+    free(mine);
+    log_info("worker", "run %llu: %u engines, %u of %u slots", (unsigned long long)p->run_id,
+             a->nengines, p->nslots, p->threads_total);
 }
 
-static void agent_handle(agent *a, const char *buf, size_t len)
+static void agent_slots(agent *a, const proto_msg *m)
+{
+    const proto_slots *s = &m->u.slots;
+    if (!a->sc || s->run_id != a->run_id || a->nengines == 0) return;
+    for (uint32_t i = 0; i < s->nslots; i++) {
+        if (m->type == MSG_RELEASE) {
+            for (uint32_t j = 0; j < a->nengines; j++) engine_release(a->engines[j], s->slots[i]);
+            continue;
+        }
+        engine *best = a->engines[0];
+        for (uint32_t j = 1; j < a->nengines; j++)
+            if (engine_slots(a->engines[j]) < engine_slots(best)) best = a->engines[j];
+        engine_adopt(best, s->slots[i]);
+    }
+    log_info("worker", "%s %u slots", m->type == MSG_ADOPT ? "adopted" : "released", s->nslots);
+}
+
+/* Returns true when the message was an ACK of our DONE. */
+static bool agent_handle(agent *a, const char *buf, size_t len)
 {
     proto_msg m;
+    bool acked = false;
     int rv = proto_decode(buf, len, &m);
     if (rv != PROTO_OK) {
         a->dropped++;
         log_warn("worker", "dropped a message: %s (%llu so far)", proto_strerror(rv),
                  (unsigned long long)a->dropped);
-        return;
+        return false;
     }
+    a->last_rx_us = time_mono_us();
     switch (m.type) {
+    case MSG_CHALLENGE:
+        agent_hello(a, &m.u.challenge);
+        break;
+    case MSG_WELCOME:
+        agent_welcome(a, &m.u.welcome);
+        break;
+    case MSG_REJECT:
+        log_error("worker", "the master refused this worker: %s", m.u.reject.reason);
+        a->welcomed = false;
+        break;
     case MSG_PLAN:
         agent_plan(a, &m.u.plan);
         break;
+    case MSG_ADOPT:
+    case MSG_RELEASE:
+        if (a->welcomed) agent_slots(a, &m);
+        break;
     case MSG_STOP:
-        if (a->sc && m.u.stop.run_id == a->run_id) {
+        if (a->welcomed && a->sc && m.u.stop.run_id == a->run_id) {
             a->stopping = true;
             for (uint32_t i = 0; i < a->nengines; i++) engine_stop(a->engines[i]);
         }
+        break;
+    case MSG_ACK:
+        acked = true;
         break;
     case MSG_HEARTBEAT:
         break;
@@ -189,38 +293,76 @@ static void agent_handle(agent *a, const char *buf, size_t len)
         break;
     }
     proto_msg_free(&m);
+    return acked;
+}
+
+/* The master is gone: stop all load now, forget the session, let nng redial. */
+static void agent_master_lost(agent *a, const char *why)
+{
+    if (a->sc) {
+        log_warn("worker", "lost the master (%s): stopping all load", why);
+        for (uint32_t i = 0; i < a->nengines; i++) engine_abort(a->engines[i]);
+        while (!agent_all_finished(a)) usleep(10000);
+        agent_end_run(a, "master lost", false);
+    } else {
+        log_info("worker", "lost the master (%s); redialing", why);
+    }
+    a->welcomed = false;
+    unsigned pid = atomic_exchange(&a->pipe_id, 0u);
+    if (pid) {
+        nng_pipe p = NNG_PIPE_INITIALIZER;
+        p.id = pid;
+        nng_pipe_close(p);      /* nng's dialer then redials with backoff */
+    }
+}
+
+static void agent_poll(agent *a, uint64_t deadline_us, bool *acked)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rv = nng_recv(a->sock, &buf, &len, NNG_FLAG_ALLOC);
+    if (rv == 0) {
+        if (agent_handle(a, buf, len) && acked) *acked = true;
+        nng_free(buf, len);
+    }
+    (void)deadline_us;
 }
 
 static void *agent_main(void *arg)
 {
     agent *a = arg;
+    a->last_rx_us = time_mono_us();
     while (!atomic_load(&a->quit)) {
-        if (atomic_exchange(&a->connected, false)) agent_hello(a);
-        char *buf = NULL;
-        size_t len = 0;
-        int rv = nng_recv(a->sock, &buf, &len, NNG_FLAG_ALLOC);
-        if (rv == 0) {
-            agent_handle(a, buf, len);
-            nng_free(buf, len);
-        } else if (rv != NNG_ETIMEDOUT) {
-            if (rv == NNG_ECLOSED) break;
+        agent_poll(a, 0, NULL);
+        uint64_t now = time_mono_us();
+        if (atomic_exchange(&a->pipe_lost, false)) agent_master_lost(a, "connection closed");
+        if (a->welcomed && now - a->last_rx_us > (uint64_t)a->cfg.timeout_ms * 1000)
+            agent_master_lost(a, "no heartbeat");
+        if (a->welcomed && now - a->last_hb_us >= (uint64_t)a->cfg.heartbeat_ms * 1000) {
+            proto_msg hb = { .type = MSG_HEARTBEAT };
+            hb.u.heartbeat.seq = ++a->hb_seq;
+            hb.u.heartbeat.wall_ms = time_wall_ms();
+            agent_send(a, &hb);
+            a->last_hb_us = now;
         }
-        if (a->sc) {
-            bool all = true;
-            for (uint32_t i = 0; i < a->nengines; i++) all = all && engine_finished(a->engines[i]);
-            if (all) agent_end_run(a, a->stopping ? "stopped" : "finished");
-        }
+        if (a->sc && agent_all_finished(a)) agent_end_run(a, a->stopping ? "stopped" : "finished", true);
     }
+    /* Leaving: finish the run gracefully so every request is counted, then say so. */
     if (a->sc) {
         for (uint32_t i = 0; i < a->nengines; i++) engine_stop(a->engines[i]);
-        for (;;) {
-            bool all = true;
-            for (uint32_t i = 0; i < a->nengines; i++) all = all && engine_finished(a->engines[i]);
-            if (all) break;
-            usleep(20000);
+        while (!agent_all_finished(a)) {
+            agent_poll(a, 0, NULL);
+            if (atomic_exchange(&a->pipe_lost, false)) {
+                for (uint32_t i = 0; i < a->nengines; i++) engine_abort(a->engines[i]);
+            }
         }
-        agent_end_run(a, "stopped");
+        agent_end_run(a, "leaving", true);
+        bool acked = false;
+        uint64_t until = time_mono_us() + AGENT_ACK_MS * 1000ull;
+        while (!acked && time_mono_us() < until && atomic_load(&a->pipe_id)) agent_poll(a, until, &acked);
+        if (!acked) log_warn("worker", "left without the master's acknowledgement");
     }
+    atomic_store(&a->ended, true);
     return NULL;
 }
 
@@ -233,6 +375,13 @@ agent *agent_start(const agent_cfg *cfg, char *err, size_t errcap)
     }
     a->cfg = *cfg;
     if (a->cfg.threads == 0) a->cfg.threads = 1;
+    if (a->cfg.heartbeat_ms == 0) a->cfg.heartbeat_ms = 1000;
+    if (a->cfg.timeout_ms == 0) a->cfg.timeout_ms = 3000;
+    if (cfg->key) a->key = *cfg->key;
+    if (cfg->allow) a->allow = *cfg->allow;
+    else allow_default(&a->allow);
+    a->cfg.key = NULL;
+    a->cfg.allow = NULL;
     gethostname(a->host, sizeof a->host - 1);
     if (cfg->id) snprintf(a->id, sizeof a->id, "%s", cfg->id);
     else snprintf(a->id, sizeof a->id, "%.40s-%d", a->host, (int)getpid());
@@ -249,8 +398,8 @@ agent *agent_start(const agent_cfg *cfg, char *err, size_t errcap)
     nng_socket_set_ms(a->sock, NNG_OPT_RECONNMINT, 100);
     nng_socket_set_ms(a->sock, NNG_OPT_RECONNMAXT, 2000);
     nng_pipe_notify(a->sock, NNG_PIPE_EV_ADD_POST, agent_pipe_cb, a);
-    if ((rv = nng_dial(a->sock, cfg->master_url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-        snprintf(err, errcap, "dial %s: %s", cfg->master_url, nng_strerror(rv));
+    nng_pipe_notify(a->sock, NNG_PIPE_EV_REM_POST, agent_pipe_cb, a);
+    if (transport_dial(a->sock, cfg->master_url, cfg->tls, err, errcap) != 0) {
         nng_close(a->sock);
         free(a);
         return NULL;
@@ -265,6 +414,8 @@ agent *agent_start(const agent_cfg *cfg, char *err, size_t errcap)
 }
 
 void agent_stop(agent *a) { atomic_store(&a->quit, true); }
+
+bool agent_ended(agent *a) { return atomic_load(&a->ended); }
 
 void agent_join_free(agent *a)
 {

@@ -37,8 +37,11 @@ typedef struct vu_frame {
     const sc_step *owner;       /* the loop/group step, NULL for the flow */
 } vu_frame;
 
+typedef struct eslot eslot;
+
 typedef struct vu {
     struct engine   *eng;
+    eslot           *slot;
     uint64_t         k;         /* global user index, 0-based */
     const sc_profile *prof;
     vu_state         state;
@@ -61,19 +64,35 @@ typedef struct vu {
     const char      *hptr[HTTP_MAX_HEADERS];
 } vu;
 
+/* The users of one slot: k = slot + i * threads_total. Memory allocated when the slot
+ * is adopted (engine start or re-plan), never per request. */
+struct eslot {
+    uint32_t  slot;
+    bool      released;
+    vu       *vus;
+    uint32_t  nvus;             /* the slot's share of the peak */
+    tmpl_val *var_block;
+    uint32_t *row_block;
+};
+
+#define ENGINE_MAILBOX 256
+
 struct engine {
     engine_cfg         cfg;
+    eslot             *slots;
+    uint32_t           nslots, capslots;
+    uint32_t           first_slot;  /* for the counter() builtin and the stats header */
+    pthread_mutex_t    mbox_mu;     /* adopt/release requests from the agent thread */
+    int32_t            mbox[ENGINE_MAILBOX];  /* slot + 1 to adopt, -(slot + 1) to release */
+    int                nmbox;
+    atomic_bool        abort_req;
+    FILE              *sample_log;  /* STAMPEDE_SAMPLE_LOG: every latency, for tests */
     pthread_t          th;
     struct event_base *base;
     http_loop         *http;
     http_opts          opts;
     stats_shard        shard;
-    vu                *vus;
-    uint32_t           nvus;        /* this engine's share of the peak */
-    uint32_t           want;        /* users the schedule wants now */
     uint32_t           live;        /* users not OFF */
-    tmpl_val          *var_block;
-    uint32_t          *row_block;
     struct event       tick_ev, interval_ev, grace_ev;
     uint64_t           interval_idx;
     uint64_t           duration_ms;
@@ -90,17 +109,23 @@ static void engine_finish(struct engine *e);
 
 /* --- helpers --------------------------------------------------------------------- */
 
-static uint32_t engine_share(const engine *e, uint32_t n)
+/* Users of slot j among the first n users. */
+static uint32_t engine_share(const engine *e, uint32_t j, uint32_t n)
 {
-    uint32_t j = e->cfg.thread_index, t = e->cfg.threads_total;
+    uint32_t t = e->cfg.threads_total;
     return n > j ? (n - j - 1) / t + 1 : 0;
 }
+
+/* Every user of every slot, for the loops that stop or cancel them all. */
+#define ENGINE_FOR_VUS(e, v)                                                       \
+    for (uint32_t s_ = 0; s_ < (e)->nslots; s_++)                                  \
+        for (vu *v = (e)->slots[s_].vus; v && v < (e)->slots[s_].vus + (e)->slots[s_].nvus; v++)
 
 static tmpl_ctx vu_ctx(vu *v)
 {
     engine *e = v->eng;
     return (tmpl_ctx){ .user_id = v->k + 1, .rng = &v->rng, .counter = &e->counter,
-                       .thread_index = e->cfg.thread_index, .threads_total = e->cfg.threads_total,
+                       .thread_index = e->first_slot, .threads_total = e->cfg.threads_total,
                        .vars = v->vars, .rows = v->rows, .data = &e->cfg.sc->data };
 }
 
@@ -432,6 +457,10 @@ static void vu_http_done(http_xfer *x, const http_result *r)
     }
     stats_record(&e->shard, v->stat_id, lat, r->bytes, !ok);
     if (!ok) stats_error(&e->shard, v->stat_id, kind, detail);
+    if (e->sample_log) {        /* test aid: lets a test rebuild percentiles from raw samples */
+        const stats_entry *se = &e->shard.entries[v->stat_id];
+        fprintf(e->sample_log, "%s\t%s\t%llu\n", se->method, se->name, (unsigned long long)lat);
+    }
     v->state = VU_READY;
     vu_run(v);
 }
@@ -443,7 +472,7 @@ static void engine_emit(engine *e, bool final)
     char *buf = NULL;
     size_t len = 0;
     e->shard.users = e->live;
-    if (proto_encode_stats(e->cfg.run_id, e->cfg.worker_id, e->cfg.thread_index, e->interval_idx,
+    if (proto_encode_stats(e->cfg.run_id, e->cfg.worker_id, e->first_slot, e->interval_idx,
                            final, &e->shard, &buf, &len) == 0) {
         e->cfg.emit(e->cfg.emit_ud, buf, len);
     } else {
@@ -464,18 +493,25 @@ static void engine_finish(engine *e)
     event_base_loopbreak(e->base);
 }
 
-static void engine_grace(evutil_socket_t fd, short what, void *arg)
+/* Cancels every request in flight (counted as cancelled) and turns every user off. */
+static void engine_cancel_all(engine *e)
 {
-    (void)fd; (void)what;
-    engine *e = arg;
-    for (uint32_t i = 0; i < e->nvus && !e->done; i++) {
-        vu *v = &e->vus[i];
+    e->stopping = true;
+    ENGINE_FOR_VUS(e, v) {
+        if (e->done) return;
         if (v->state == VU_HTTP) {
             http_xfer_cancel(&v->x);
             e->shard.cancelled++;
         }
         vu_off(v);
     }
+}
+
+static void engine_grace(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    engine *e = arg;
+    engine_cancel_all(e);
     engine_finish(e);
 }
 
@@ -490,34 +526,115 @@ static void engine_begin_stop(engine *e)
     struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
     event_add(&e->grace_ev, &tv);
     /* The last user going OFF finishes the engine (vu_off). */
-    for (uint32_t i = 0; i < e->nvus && !e->done; i++) {
-        vu *v = &e->vus[i];
+    ENGINE_FOR_VUS(e, v) {
+        if (e->done) return;
         if (v->state == VU_THINK || v->state == VU_READY) vu_off(v);
     }
 }
 
-/* Brings the number of users to the schedule's share. */
+/* Brings the number of users of every owned slot to the schedule's share. */
 static void engine_schedule(engine *e, uint64_t t_ms)
 {
-    uint32_t want = engine_share(e, scenario_users_at(e->cfg.sc, t_ms));
-    if (want > e->nvus) want = e->nvus;
-    for (uint32_t i = 0; i < want; i++)
-        if (e->vus[i].state == VU_OFF || e->vus[i].retire) vu_spawn(&e->vus[i]);
-    for (uint32_t i = want; i < e->nvus; i++) {
-        vu *v = &e->vus[i];
-        if (v->state == VU_OFF) continue;
-        v->retire = true;
-        if (v->state == VU_THINK || v->state == VU_READY) vu_off(v);
+    uint32_t n = scenario_users_at(e->cfg.sc, t_ms);
+    for (uint32_t s = 0; s < e->nslots; s++) {
+        eslot *sl = &e->slots[s];
+        uint32_t want = sl->released ? 0 : engine_share(e, sl->slot, n);
+        if (want > sl->nvus) want = sl->nvus;
+        for (uint32_t i = 0; i < want; i++)
+            if (sl->vus[i].state == VU_OFF || sl->vus[i].retire) vu_spawn(&sl->vus[i]);
+        for (uint32_t i = want; i < sl->nvus; i++) {
+            vu *v = &sl->vus[i];
+            if (v->state == VU_OFF) continue;
+            v->retire = true;
+            if (v->state == VU_THINK || v->state == VU_READY) vu_off(v);
+        }
     }
-    e->want = want;
+}
+
+/* Adds slot (or un-releases it). Allocates the slot's users: a re-plan, not a request. */
+static int engine_slot_add(engine *e, uint32_t slot)
+{
+    for (uint32_t s = 0; s < e->nslots; s++) {
+        if (e->slots[s].slot == slot) {
+            e->slots[s].released = false;
+            return 0;
+        }
+    }
+    if (e->nslots == e->capslots) {
+        uint32_t n = e->capslots ? e->capslots * 2 : 4;
+        eslot *ns = realloc(e->slots, n * sizeof *ns);
+        if (!ns) return -1;
+        /* users point at their slot: re-point them after the move */
+        for (uint32_t s = 0; s < e->nslots; s++)
+            for (uint32_t i = 0; i < ns[s].nvus; i++) ns[s].vus[i].slot = &ns[s];
+        e->slots = ns;
+        e->capslots = n;
+    }
+    const scenario *sc = e->cfg.sc;
+    eslot *sl = &e->slots[e->nslots];
+    memset(sl, 0, sizeof *sl);
+    sl->slot = slot;
+    sl->nvus = engine_share(e, slot, scenario_peak_users(sc));
+    uint32_t nv = sc->syms.nvars, nf = sc->data.n;
+    if (sl->nvus) {
+        sl->vus = calloc(sl->nvus, sizeof *sl->vus);
+        sl->var_block = nv ? calloc((size_t)sl->nvus * nv, sizeof *sl->var_block) : NULL;
+        sl->row_block = nf ? calloc((size_t)sl->nvus * nf, sizeof *sl->row_block) : NULL;
+        if (!sl->vus || (nv && !sl->var_block) || (nf && !sl->row_block)) {
+            free(sl->vus);
+            free(sl->var_block);
+            free(sl->row_block);
+            return -1;
+        }
+    }
+    for (uint32_t i = 0; i < sl->nvus; i++) {
+        vu *v = &sl->vus[i];
+        v->eng = e;
+        v->slot = sl;
+        v->k = slot + (uint64_t)i * e->cfg.threads_total;
+        v->prof = &sc->profiles[scenario_profile_of(sc, v->k)];
+        v->vars = nv ? &sl->var_block[(size_t)i * nv] : NULL;
+        v->rows = nf ? &sl->row_block[(size_t)i * nf] : NULL;
+        v->rng = (v->k + 1) * UINT64_C(0x9E3779B97F4A7C15) ^ (e->cfg.run_id | 1);
+        if (!v->rng) v->rng = 1;
+    }
+    e->nslots++;
+    return 0;
+}
+
+/* Applies adopt/release requests from the agent. */
+static void engine_mailbox(engine *e)
+{
+    int32_t ops[ENGINE_MAILBOX];
+    int n;
+    pthread_mutex_lock(&e->mbox_mu);
+    n = e->nmbox;
+    memcpy(ops, e->mbox, (size_t)n * sizeof ops[0]);
+    e->nmbox = 0;
+    pthread_mutex_unlock(&e->mbox_mu);
+    for (int i = 0; i < n; i++) {
+        if (ops[i] > 0) {
+            if (engine_slot_add(e, (uint32_t)(ops[i] - 1)) != 0)
+                log_error("engine", "out of memory adopting slot %d", ops[i] - 1);
+        } else {
+            for (uint32_t s = 0; s < e->nslots; s++)
+                if (e->slots[s].slot == (uint32_t)(-ops[i] - 1)) e->slots[s].released = true;
+        }
+    }
 }
 
 static void engine_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd; (void)what;
     engine *e = arg;
+    if (atomic_load(&e->abort_req) && !e->done) {
+        engine_cancel_all(e);
+        engine_finish(e);
+        return;
+    }
     if (e->stopping) return;
     uint64_t now = time_mono_us();
+    engine_mailbox(e);
     if (atomic_load(&e->stop_req)) {
         engine_begin_stop(e);
         return;
@@ -569,8 +686,7 @@ static void *engine_main(void *arg)
 static void engine_free(engine *e)
 {
     if (!e) return;
-    for (uint32_t i = 0; i < e->nvus; i++) {
-        vu *v = &e->vus[i];
+    ENGINE_FOR_VUS(e, v) {
         if (v->inited) {
             event_del(&v->think_ev);
             event_del(&v->yield_ev);
@@ -580,13 +696,18 @@ static void engine_free(engine *e)
         free(v->hbuf);
         free(v->body);
     }
-    if (e->var_block) {
-        uint32_t nv = e->cfg.sc->syms.nvars;
-        for (size_t i = 0; i < (size_t)e->nvus * nv; i++) tmpl_val_fini(&e->var_block[i]);
+    for (uint32_t s = 0; s < e->nslots; s++) {
+        eslot *sl = &e->slots[s];
+        if (sl->var_block) {
+            uint32_t nv = e->cfg.sc->syms.nvars;
+            for (size_t i = 0; i < (size_t)sl->nvus * nv; i++) tmpl_val_fini(&sl->var_block[i]);
+        }
+        free(sl->var_block);
+        free(sl->row_block);
+        free(sl->vus);
     }
-    free(e->var_block);
-    free(e->row_block);
-    free(e->vus);
+    free(e->slots);
+    pthread_mutex_destroy(&e->mbox_mu);
     if (e->http) http_loop_free(e->http);
     if (e->base) {
         event_del(&e->tick_ev);
@@ -595,6 +716,7 @@ static void engine_free(engine *e)
         event_base_free(e->base);
     }
     stats_shard_fini(&e->shard);
+    if (e->sample_log) fclose(e->sample_log);
     free(e);
 }
 
@@ -603,7 +725,15 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
     engine *e = calloc(1, sizeof *e);
     if (!e) goto nomem;
     e->cfg = *cfg;
+    pthread_mutex_init(&e->mbox_mu, NULL);
     const scenario *sc = cfg->sc;
+    const char *slog = getenv("STAMPEDE_SAMPLE_LOG");
+    if (slog && *slog) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/samples-%s-%u-%llu.tsv", slog, cfg->worker_id,
+                 cfg->nslots ? cfg->slots[0] : 0, (unsigned long long)time_mono_us());
+        e->sample_log = fopen(path, "w");
+    }
     e->opts = (http_opts){ .http2 = sc->http2, .insecure = sc->insecure,
                            .follow_redirects = sc->follow_redirects };
     e->duration_ms = scenario_duration_ms(sc);
@@ -618,24 +748,10 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
     if (!e->base) goto nomem;
     e->http = http_loop_new(e->base);
     if (!e->http) goto nomem;
-    e->nvus = engine_share(e, scenario_peak_users(sc));
-    uint32_t nv = sc->syms.nvars, nf = sc->data.n;
-    if (e->nvus) {
-        e->vus = calloc(e->nvus, sizeof *e->vus);
-        e->var_block = nv ? calloc((size_t)e->nvus * nv, sizeof *e->var_block) : NULL;
-        e->row_block = nf ? calloc((size_t)e->nvus * nf, sizeof *e->row_block) : NULL;
-        if (!e->vus || (nv && !e->var_block) || (nf && !e->row_block)) goto nomem;
-    }
-    for (uint32_t i = 0; i < e->nvus; i++) {
-        vu *v = &e->vus[i];
-        v->eng = e;
-        v->k = cfg->thread_index + (uint64_t)i * cfg->threads_total;
-        v->prof = &sc->profiles[scenario_profile_of(sc, v->k)];
-        v->vars = nv ? &e->var_block[(size_t)i * nv] : NULL;
-        v->rows = nf ? &e->row_block[(size_t)i * nf] : NULL;
-        v->rng = (v->k + 1) * UINT64_C(0x9E3779B97F4A7C15) ^ (cfg->run_id | 1);
-        if (!v->rng) v->rng = 1;
-    }
+    e->first_slot = cfg->nslots ? cfg->slots[0] : 0;
+    for (uint32_t i = 0; i < cfg->nslots; i++)
+        if (cfg->slots[i] >= cfg->threads_total || engine_slot_add(e, cfg->slots[i]) != 0) goto nomem;
+    e->cfg.slots = NULL;        /* not kept: the caller's array */
     event_assign(&e->tick_ev, e->base, -1, EV_PERSIST, engine_tick, e);
     event_assign(&e->interval_ev, e->base, -1, 0, engine_interval, e);
     event_assign(&e->grace_ev, e->base, -1, 0, engine_grace, e);
@@ -647,12 +763,35 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
     e->started = true;
     return e;
 nomem:
-    snprintf(err, errcap, "out of memory starting engine %u", cfg->thread_index);
+    snprintf(err, errcap, "out of memory starting engine (slot %u)", cfg->nslots ? cfg->slots[0] : 0);
     engine_free(e);
     return NULL;
 }
 
 void engine_stop(engine *e) { atomic_store(&e->stop_req, true); }
+
+void engine_abort(engine *e) { atomic_store(&e->abort_req, true); }
+
+static int engine_post(engine *e, int32_t op)
+{
+    int rv = -1;
+    pthread_mutex_lock(&e->mbox_mu);
+    if (e->nmbox < ENGINE_MAILBOX) {
+        e->mbox[e->nmbox++] = op;
+        rv = 0;
+    }
+    pthread_mutex_unlock(&e->mbox_mu);
+    return rv;
+}
+
+int engine_adopt(engine *e, uint32_t slot) { return engine_post(e, (int32_t)slot + 1); }
+int engine_release(engine *e, uint32_t slot) { return engine_post(e, -((int32_t)slot + 1)); }
+
+uint32_t engine_slots(const engine *e)
+{
+    /* read by the agent for information only; slots change on the engine thread */
+    return e->nslots;
+}
 
 bool engine_finished(const engine *e) { return atomic_load(&e->finished); }
 
@@ -665,9 +804,8 @@ void engine_join_free(engine *e)
 
 size_t engine_users_bytes(const engine *e)
 {
-    size_t n = sizeof *e + (size_t)e->nvus * sizeof(vu) + stats_shard_bytes(&e->shard);
-    for (uint32_t i = 0; i < e->nvus; i++)
-        n += e->vus[i].url_cap + e->vus[i].hbuf_cap + e->vus[i].body_cap +
-             e->vus[i].x.body_cap + e->vus[i].x.hdrs_cap;
+    size_t n = sizeof *e + stats_shard_bytes(&e->shard);
+    ENGINE_FOR_VUS(e, v)
+        n += sizeof *v + v->url_cap + v->hbuf_cap + v->body_cap + v->x.body_cap + v->x.hdrs_cap;
     return n;
 }

@@ -3,10 +3,14 @@
  * the rest of the process only through its start configuration, two atomic flags
  * (stop requested, finished), and the emit callback it calls with each encoded delta.
  *
- * Schedule: global user k (0-based) runs on global thread k % threads_total, so each
- * engine computes its own share of the scenario's target N(t) (common/scenario.h) and
- * the sum over every engine of every worker is exactly N(t). Ramp-down stops the
- * highest users after their current step. The schedule is re-evaluated every 50 ms.
+ * Schedule: global user k (0-based) belongs to slot k % threads_total; an engine runs
+ * the users of the slots it owns, so each engine computes its own share of the
+ * scenario's target N(t) (common/scenario.h) and the sum over every engine of every
+ * worker is exactly N(t). Ramp-down stops the highest users after their current step.
+ * The schedule is re-evaluated every 50 ms. Slots can be adopted and released while
+ * the run goes (a re-plan after a worker is lost or joins): an adopted slot's users
+ * start their flow from the beginning; a released slot's users stop after their
+ * current step (their results stay counted here).
  *
  * Stop: at the end of the stages or on engine_stop, users start no new step; thinking
  * users end at once, users in a request finish it; after the scenario's graceful_stop
@@ -31,8 +35,9 @@ typedef struct engine_cfg {
     const char *target;         /* effective base URL, borrowed */
     uint64_t    run_id;
     const char *worker_id;      /* borrowed */
-    uint32_t    thread_index;   /* global */
-    uint32_t    threads_total;  /* global */
+    const uint32_t *slots;      /* initial slots (copied) */
+    uint32_t    nslots;
+    uint32_t    threads_total;  /* slots of the whole run */
     uint64_t    start_mono_us;  /* t = 0 of the schedule (may be in the future) */
     uint32_t    interval_ms;
     uint32_t    name_cap;
@@ -46,6 +51,14 @@ typedef struct engine engine;
 engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap);
 /* Any thread: begin the graceful stop (idempotent; takes effect within 50 ms). */
 void    engine_stop(engine *e);
+/* Any thread: stop now: in-flight requests are cancelled (counted as cancelled), the
+ * final delta is emitted. For a worker that lost its master. */
+void    engine_abort(engine *e);
+/* Any thread: take over / give up a slot (takes effect within 50 ms). 0, or -1 when the
+ * mailbox is full. */
+int     engine_adopt(engine *e, uint32_t slot);
+int     engine_release(engine *e, uint32_t slot);
+uint32_t engine_slots(const engine *e);     /* slots owned (not released) */
 /* Any thread: true once the final delta has been emitted. */
 bool    engine_finished(const engine *e);
 /* Joins the thread and frees everything. */

@@ -2,7 +2,8 @@
 """make bench: Stampede side by side with wrk and Locust, on one machine, in one run.
 
 Usage: python3 tests/bench/bench.py [BIN_DIR]      (called by tests/bench/bench.sh)
-Environment: BENCH_SECONDS (default 15) per run, BENCH_ROUNDS (default 3).
+Environment: BENCH_SECONDS (default 15) per run, BENCH_ROUNDS (default 3),
+MERGE_BENCH_SECONDS (default 10) simulated seconds of the master-merge run, CC (cc).
 
 Method
 - Target: nginx, one worker, pinned to the first CPU we may use (taskset), answering
@@ -21,6 +22,11 @@ Method
 - Memory: Stampede holding 10,000 users that loop GET /ping + think 1s on one thread,
   all started within 5 s and held 10 s; the same with 100 users as a baseline; peak RSS
   of the process from wait4's ru_maxrss.
+- Master merge: tests/bench/merge_bench.c, compiled here from the repo's sources and
+  pinned to the generator CPU, decodes one STATS delta from each of 1,000 simulated
+  workers x 200 names and merges it into the run totals and an interval set, once per
+  simulated second, back to back; CPU share of one core = CPU seconds / simulated
+  seconds, with its peak RSS and the delta bytes per second (its header has the rest).
 - Output: tables on stdout, the same Markdown in results/bench-YYYYmmdd-HHMMSS.md.
 
 Every child has a timeout and its own process group; nginx and the temporary
@@ -36,6 +42,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -59,6 +66,9 @@ GOAL_LINE = ("goal: Stampede >= 0.5x wrk and >= 3x Locust FastHttpUser per gener
              "CPU-second; <= 20 KiB per idle VU")
 GOAL_WRK, GOAL_LOCUST, GOAL_KIB_PER_VU = 0.5, 3.0, 20.0
 TOOLS = ("stampede", "wrk", "locust")
+MERGE_SRC = ("tests/bench/merge_bench.c", "common/hist.c", "common/stats.c", "common/log.c",
+             "common/time.c", "proto/msg.c", "master/merge.c")
+MERGE_S_PER_SIM_S = 20          # merge run timeout: this per simulated second + grace
 
 
 class SetupError(Exception):
@@ -399,6 +409,55 @@ def check_failures(run):
             run.note = "%d failed requests" % run.failures
 
 
+class MergeRun:
+    """The master-merge run: merge_bench's summary line and figures (its merge-json
+    line), or why there are none."""
+    def __init__(self):
+        self.ok, self.note, self.line, self.fig = False, "", "", {}
+
+    def fail(self, why):
+        self.ok, self.note = False, why
+        return self
+
+
+def run_merge(ctx):
+    """Builds tests/bench/merge_bench.c with the repo's sources (so it needs no make
+    rule) and runs it on the generator CPU."""
+    m = MergeRun()
+    exe = os.path.join(ctx.tmp, "merge_bench")
+    try:
+        pkg = subprocess.run(["pkg-config", "--cflags", "--libs", "msgpack", "jansson"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return m.fail("pkg-config: %s" % e)
+    if pkg.returncode != 0:
+        return m.fail("pkg-config: " + pkg.stderr.strip()[-300:])
+    cmd = (shlex.split(os.environ.get("CC") or "cc")
+           + ["-O2", "-std=gnu11", "-D_GNU_SOURCE", "-I" + REPO, "-o", exe]
+           + [os.path.join(REPO, f) for f in MERGE_SRC] + pkg.stdout.split() + ["-lm"])
+    res = run_child(cmd, 120, ctx.tmp, "merge-cc")
+    if res.rc != 0 or not os.access(exe, os.X_OK):
+        return m.fail("compiling merge_bench: %s: %s" % (res.status(), res.tail()))
+    limit = ctx.merge_seconds * MERGE_S_PER_SIM_S + CHILD_GRACE_S
+    res = run_child([ctx.taskset, "-c", str(ctx.gen_cpu), exe], limit, ctx.tmp, "merge")
+    if res.timed_out:
+        return m.fail("timed out after %ds: %s" % (limit, res.tail()))
+    if res.rc != 0:
+        return m.fail("%s: %s" % (res.status(), res.tail()))
+    for line in res.out.splitlines():
+        if line.startswith("merge-json: "):
+            try:
+                m.fig = json.loads(line[len("merge-json: "):])
+            except ValueError as e:
+                return m.fail("unreadable merge-json line (%s)" % e)
+        elif re.match(r"merge: \d+ workers x \d+ names: ", line):
+            m.line = line
+    if not m.fig or not m.line:
+        return m.fail("no summary in its output: " + res.tail())
+    m.ok = True
+    return m
+
+
 def run_memory(ctx, users):
     """Stampede holding `users` looping GET /ping + think 1s on one thread."""
     tag = "mem-%d" % users
@@ -464,7 +523,36 @@ def versions(ctx):
             ("nginx", probe([ctx.nginx, "-v"], ctx.tmp))]
 
 
-def report(ctx, runs, mem, notes):
+def report_merge(ctx, m):
+    """The master-merge section of the report (Markdown lines)."""
+    f = m.fig
+    pct = lambda k: fmt(f[k] * 100 if m.ok and k in f else None, "{:.1f}%")
+    num = lambda k, spec: fmt(f.get(k) if m.ok else None, spec)
+    mbps = f["delta_bytes_per_s"] / 1e6 if m.ok and "delta_bytes_per_s" in f else None
+    title = ("%s workers x %s names, %s requests per name per worker-second"
+             % (f.get("workers", 1000), f.get("names", 200), f.get("reqs_per_name", 20)))
+    out = ["## Master merge: %s" % title, ""]
+    out += [table(["CPU share of one core", "first second", "later seconds",
+                   "worst second", "decoding alone", "peak RSS MiB",
+                   "RSS before merging MiB", "MB/s of deltas", "simulated s", "note"],
+                  [[pct("cpu_share"), pct("cpu_share_first"), pct("cpu_share_steady"),
+                    pct("cpu_share_max"), pct("cpu_share_decode"),
+                    num("peak_rss_mib", "{:.1f}"), num("rss_inputs_mib", "{:.1f}"),
+                    fmt(mbps, "{:.1f}"), f.get("seconds", ctx.merge_seconds),
+                    "" if m.ok else "FAILED: " + m.note]]), ""]
+    if m.ok:
+        out += ["- " + m.line]
+    out += ["- method: tests/bench/merge_bench.c on CPU %d; each simulated second "
+            "proto_decodes every worker's STATS delta, merge_adds it into the run totals "
+            "and an interval set, reads the interval p95 and resets the interval set, as "
+            "the coordinator does; the batches run back to back, so CPU share = CPU s / "
+            "simulated s (getrusage); latencies lognormal, median 20 ms; peak RSS "
+            "includes the encoded deltas held as input (RSS before merging)"
+            % ctx.gen_cpu, ""]
+    return out
+
+
+def report(ctx, runs, mem, merge, notes):
     now = datetime.datetime.now(datetime.timezone.utc)
     by = {t: [r for r in runs if r.tool == t] for t in TOOLS}
     med = {}
@@ -527,6 +615,8 @@ def report(ctx, runs, mem, notes):
             "- steady state should be ~%s req/s (one request per user per ~1 s)"
             % fmt(MEM_USERS * 1.0), ""]
 
+    out += report_merge(ctx, merge)
+
     out += ["## Goals", "", GOAL_LINE, "",
             "- measured: Stampede/wrk %s, Stampede/Locust %s per generator CPU-second; "
             "%s KiB per idle VU" % (fmt(rw[1], "{:.2f}x"), fmt(rl[1], "{:.2f}x"),
@@ -579,6 +669,7 @@ def main(argv):
     ctx = Ctx()
     ctx.seconds = env_int("BENCH_SECONDS", 15, 1, 3600)
     ctx.rounds = env_int("BENCH_ROUNDS", 3, 1, 100)
+    ctx.merge_seconds = env_int("MERGE_BENCH_SECONDS", 10, 1, 3600)
     bin_dir = argv[1] if len(argv) > 1 else os.path.join(REPO, "bin")
     ctx.stampede = os.path.abspath(os.path.join(bin_dir, "stampede"))
     tools = {n: find_tool(n) for n in ("taskset", "nginx", "wrk", "locust")}
@@ -638,12 +729,18 @@ def main(argv):
                     fmt(r.maxrss_kib), fmt(r.requests), "" if r.ok else ", FAILED: " + r.note))
             mem.append((users, r))
 
+        log("merge: master merging %d s of deltas (tests/bench/merge_bench.c) ..."
+            % ctx.merge_seconds)
+        merge = run_merge(ctx)
+        log("  " + (merge.line if merge.ok else "FAILED: " + merge.note))
+
         warn = [l.strip() for l in target.log_text().splitlines()
                 if re.search(r"\[(emerg|alert|crit|error|warn)\]", l)]
         notes += ["nginx: " + re.sub(r"^\S+ \S+ ", "", l) for l in warn[:5]]
-        path = report(ctx, runs, mem, notes)
+        path = report(ctx, runs, mem, merge, notes)
         log("report written to " + os.path.relpath(path, os.getcwd()))
-        return 0 if all(r.ok for r in runs) and all(r.ok for _, r in mem) else 1
+        return (0 if all(r.ok for r in runs) and all(r.ok for _, r in mem) and merge.ok
+                else 1)
     finally:
         target.stop()
         shutil.rmtree(ctx.tmp, ignore_errors=True)

@@ -1,5 +1,6 @@
 /* Writes the seed corpus of fuzz_proto: one valid encoded message of each type, into
- * DIR/<type>.msgpack (DIR defaults to tests/fuzz/corpus/proto). The seeds are
+ * DIR/<type>.msgpack (DIR defaults to tests/fuzz/corpus/proto), plus the variants where
+ * an optional field is absent (hello-nokey, welcome-nokey: proof nil). The seeds are
  * deterministic, so regenerating them changes nothing unless the encoding changed.
  *   gcc -std=gnu11 -D_GNU_SOURCE -I. tests/fuzz/gen_proto_corpus.c proto/msg.c \
  *       common/hist.c common/stats.c common/log.c common/time.c -lmsgpackc -lm \
@@ -25,13 +26,25 @@ static int write_seed(const char *dir, const char *name, char *buf, size_t len)
     return 0;
 }
 
-static int encode_seed(const char *dir, const proto_msg *m)
+static int encode_seed_as(const char *dir, const char *name, const proto_msg *m)
 {
     char *buf;
     size_t len;
     if (proto_encode(m, &buf, &len) != 0)
         return -1;
-    return write_seed(dir, proto_type_name(m->type), buf, len);
+    return write_seed(dir, name, buf, len);
+}
+
+static int encode_seed(const char *dir, const proto_msg *m)
+{
+    return encode_seed_as(dir, proto_type_name(m->type), m);
+}
+
+/* Deterministic stand-ins for random nonces and HMAC proofs. */
+static void fill_bytes(uint8_t *p, size_t n, uint8_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(seed * 31u + i * 7u);
 }
 
 int main(int argc, char **argv)
@@ -46,7 +59,12 @@ int main(int argc, char **argv)
     hello.u.hello.threads = 8;
     strcpy(hello.u.hello.version, "0.1.0");
     hello.u.hello.caps = 7;
+    fill_bytes(hello.u.hello.nonce, PROTO_NONCE_LEN, 1);
+    fill_bytes(hello.u.hello.proof, PROTO_PROOF_LEN, 2);
+    hello.u.hello.has_proof = true;
     rv |= encode_seed(dir, &hello);
+    hello.u.hello.has_proof = false;
+    rv |= encode_seed_as(dir, "hello-nokey", &hello);
 
     static const char yaml[] =
         "name: erp-peak\ntarget: http://127.0.0.1:8000\nload:\n  stages:\n"
@@ -55,12 +73,13 @@ int main(int argc, char **argv)
     static const char csv[] = "username,password\nop1,pw1\nop2,pw2\n";
     proto_file file = { .path = "operators.csv", .data = (char *)csv, .len = sizeof csv - 1 };
     proto_set set = { .key = "load.stages.0.users", .value = "40" };
+    uint32_t plan_slots[] = { 0, 2, 4, 6 };
     proto_msg plan = { .type = MSG_PLAN };
     plan.u.plan = (proto_plan){
         .run_id = 1, .scenario_file = "erp-peak.yaml", .scenario = (char *)yaml,
         .scenario_len = sizeof yaml - 1, .files = &file, .nfiles = 1, .sets = &set, .nsets = 1,
         .host = "http://127.0.0.1:8001", .users = 40, .rate = 2.5, .duration_ms = 60000,
-        .thread_base = 0, .threads = 2, .threads_total = 4, .start_at_ms = 1764000000000ull,
+        .slots = plan_slots, .nslots = 4, .threads_total = 8, .start_at_ms = 1764000000000ull,
         .interval_ms = 1000, .name_cap = 500,
     };
     rv |= encode_seed(dir, &plan);
@@ -104,5 +123,32 @@ int main(int argc, char **argv)
 
     proto_msg hb = { .type = MSG_HEARTBEAT, .u.heartbeat = { .seq = 12, .wall_ms = 1764000001000ull } };
     rv |= encode_seed(dir, &hb);
+
+    proto_msg challenge = { .type = MSG_CHALLENGE };
+    fill_bytes(challenge.u.challenge.nonce, PROTO_NONCE_LEN, 3);
+    challenge.u.challenge.key_required = true;
+    rv |= encode_seed(dir, &challenge);
+
+    proto_msg welcome = { .type = MSG_WELCOME };
+    strcpy(welcome.u.welcome.master, "master-ci");
+    fill_bytes(welcome.u.welcome.proof, PROTO_PROOF_LEN, 4);
+    welcome.u.welcome.has_proof = true;
+    rv |= encode_seed(dir, &welcome);
+    welcome.u.welcome.has_proof = false;
+    rv |= encode_seed_as(dir, "welcome-nokey", &welcome);
+
+    proto_msg reject = { .type = MSG_REJECT };
+    strcpy(reject.u.reject.reason, "bad proof: the worker's key differs from the master's");
+    rv |= encode_seed(dir, &reject);
+
+    /* A worker of 8 slots was lost: its slots 1 and 5 go to this worker. */
+    uint32_t moved[] = { 5, 1 };
+    proto_msg adopt = { .type = MSG_ADOPT, .u.slots = { .run_id = 1, .slots = moved, .nslots = 2 } };
+    rv |= encode_seed(dir, &adopt);
+    proto_msg release = { .type = MSG_RELEASE, .u.slots = { .run_id = 1, .slots = moved, .nslots = 1 } };
+    rv |= encode_seed(dir, &release);
+
+    proto_msg ack = { .type = MSG_ACK, .u.ack = { .run_id = 1 } };
+    rv |= encode_seed(dir, &ack);
     return rv ? 1 : 0;
 }

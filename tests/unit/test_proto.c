@@ -1,6 +1,7 @@
 /* proto/msg.c: round trips of every message type, forward compatibility, and hostile
  * input (truncation at every length, lying length headers, bad histograms, wrong field
- * types, oversize messages). Hand-made messages are packed with msgpack-c directly. */
+ * types, oversize messages, nonces and proofs of the wrong length, bad slot lists).
+ * Hand-made messages are packed with msgpack-c directly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,6 +48,19 @@ static void pkb_str(pkbuf *b, const char *s)
     size_t n = strlen(s);
     msgpack_pack_str(&b->pk, n);
     msgpack_pack_str_body(&b->pk, s, n);
+}
+
+/* A bin of n bytes (0x5a each): 32 is a valid nonce or proof, anything else is not. */
+static void pkb_bin(pkbuf *b, size_t n)
+{
+    char bytes[PROTO_NONCE_LEN + 8];
+    memset(bytes, 0x5a, sizeof bytes);
+    msgpack_pack_bin_with_body(&b->pk, bytes, n);
+}
+
+static void pkb_bin32(pkbuf *b)
+{
+    pkb_bin(b, PROTO_NONCE_LEN);
 }
 
 static int decode_pkb(pkbuf *b, proto_msg *m)
@@ -164,6 +178,13 @@ static void assert_hist_equal(const hist *a, const hist *b)
     assert_true(hist_mean(a) == hist_mean(b));
 }
 
+/* Distinct, recognisable bytes: start, start + 1, ... */
+static void fill_bytes(uint8_t *p, size_t n, uint8_t start)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(start + i);
+}
+
 /* ------------------------------------------------------------------------------ */
 /* Round trips                                                                      */
 
@@ -177,6 +198,9 @@ static void test_hello_roundtrip(void **state)
     m.u.hello.threads = 12;
     strcpy(m.u.hello.version, "0.1.0-42-gabcdef");
     m.u.hello.caps = 7;
+    fill_bytes(m.u.hello.nonce, PROTO_NONCE_LEN, 0x10);
+    fill_bytes(m.u.hello.proof, PROTO_PROOF_LEN, 0xe0);
+    m.u.hello.has_proof = true;
     char *buf;
     size_t len;
     encode_ok(&m, &buf, &len);
@@ -188,6 +212,22 @@ static void test_hello_roundtrip(void **state)
     assert_int_equal(d.u.hello.threads, 12);
     assert_string_equal(d.u.hello.version, "0.1.0-42-gabcdef");
     assert_int_equal(d.u.hello.caps, 7);
+    assert_memory_equal(d.u.hello.nonce, m.u.hello.nonce, PROTO_NONCE_LEN);
+    assert_true(d.u.hello.has_proof);
+    assert_memory_equal(d.u.hello.proof, m.u.hello.proof, PROTO_PROOF_LEN);
+    proto_msg_free(&d);
+    check_truncations(buf, len);
+    free(buf);
+
+    /* A worker without a key: the proof goes as nil, whatever its bytes hold. */
+    m.u.hello.has_proof = false;
+    encode_ok(&m, &buf, &len);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_false(d.u.hello.has_proof);
+    static const uint8_t zero[PROTO_PROOF_LEN];
+    assert_memory_equal(d.u.hello.proof, zero, PROTO_PROOF_LEN);
+    assert_memory_equal(d.u.hello.nonce, m.u.hello.nonce, PROTO_NONCE_LEN);
+    assert_int_equal((uint8_t)buf[len - 1], 0xc0);         /* the last field is nil */
     proto_msg_free(&d);
     check_truncations(buf, len);
     free(buf);
@@ -217,8 +257,9 @@ static void test_plan_roundtrip(void **state)
     p->users = 250;
     p->rate = 12.5;
     p->duration_ms = 1800000;
-    p->thread_base = 4;
-    p->threads = 4;
+    uint32_t slots[4] = { 7, 4, 11, 5 };                    /* any order, kept as sent */
+    p->slots = slots;
+    p->nslots = 4;
     p->threads_total = 12;
     p->start_at_ms = 1764000000123ull;
     p->interval_ms = 1000;
@@ -249,8 +290,8 @@ static void test_plan_roundtrip(void **state)
     assert_int_equal(q->users, 250);
     assert_true(q->rate == 12.5);
     assert_int_equal(q->duration_ms, 1800000);
-    assert_int_equal(q->thread_base, 4);
-    assert_int_equal(q->threads, 4);
+    assert_int_equal(q->nslots, 4);
+    assert_memory_equal(q->slots, slots, sizeof slots);
     assert_int_equal(q->threads_total, 12);
     assert_int_equal(q->start_at_ms, 1764000000123ull);
     assert_int_equal(q->interval_ms, 1000);
@@ -272,6 +313,8 @@ static void test_plan_roundtrip(void **state)
     assert_int_equal(d.u.plan.nfiles, 0);
     assert_null(d.u.plan.sets);
     assert_int_equal(d.u.plan.nsets, 0);
+    assert_null(d.u.plan.slots);
+    assert_int_equal(d.u.plan.nslots, 0);
     assert_true(d.u.plan.rate == 0);
     assert_string_equal(d.u.plan.scenario, "name: x\n");
     proto_msg_free(&d);
@@ -328,6 +371,124 @@ static void test_small_roundtrips(void **state)
         check_truncations(buf, len);
         free(buf);
     }
+}
+
+/* The authentication handshake: CHALLENGE, WELCOME (with and without a proof), REJECT. */
+static void test_handshake_roundtrips(void **state)
+{
+    (void)state;
+    proto_msg ms[4] = { { .type = MSG_CHALLENGE }, { .type = MSG_WELCOME },
+                        { .type = MSG_WELCOME }, { .type = MSG_REJECT } };
+    fill_bytes(ms[0].u.challenge.nonce, PROTO_NONCE_LEN, 0xa0);
+    ms[0].u.challenge.key_required = true;
+    strcpy(ms[1].u.welcome.master, "master-ci-01");
+    fill_bytes(ms[1].u.welcome.proof, PROTO_PROOF_LEN, 0x33);
+    ms[1].u.welcome.has_proof = true;
+    strcpy(ms[2].u.welcome.master, "m");
+    fill_bytes(ms[2].u.welcome.proof, PROTO_PROOF_LEN, 0x77);     /* not sent: no proof */
+    memset(ms[3].u.reject.reason, 'j', PROTO_REASON_MAX - 1);
+    static const uint8_t zero[PROTO_PROOF_LEN];
+    for (int i = 0; i < 4; i++) {
+        char *buf;
+        size_t len;
+        proto_msg d;
+        encode_ok(&ms[i], &buf, &len);
+        assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+        assert_int_equal(d.type, ms[i].type);
+        switch (i) {
+        case 0:
+            assert_memory_equal(d.u.challenge.nonce, ms[0].u.challenge.nonce, PROTO_NONCE_LEN);
+            assert_true(d.u.challenge.key_required);
+            break;
+        case 1:
+            assert_string_equal(d.u.welcome.master, "master-ci-01");
+            assert_true(d.u.welcome.has_proof);
+            assert_memory_equal(d.u.welcome.proof, ms[1].u.welcome.proof, PROTO_PROOF_LEN);
+            break;
+        case 2:
+            assert_string_equal(d.u.welcome.master, "m");
+            assert_false(d.u.welcome.has_proof);
+            assert_memory_equal(d.u.welcome.proof, zero, PROTO_PROOF_LEN);
+            break;
+        case 3:
+            assert_string_equal(d.u.reject.reason, ms[3].u.reject.reason);
+            break;
+        }
+        proto_msg_free(&d);
+        check_truncations(buf, len);
+        free(buf);
+    }
+
+    /* key_required false survives too (a bool, not "absent"). */
+    ms[0].u.challenge.key_required = false;
+    char *buf;
+    size_t len;
+    proto_msg d;
+    encode_ok(&ms[0], &buf, &len);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_false(d.u.challenge.key_required);
+    proto_msg_free(&d);
+    free(buf);
+}
+
+/* ADOPT and RELEASE move slot lists (empty, small, the largest allowed); ACK. */
+static void test_slots_roundtrips(void **state)
+{
+    (void)state;
+    static uint32_t many[PROTO_MAX_SLOTS];
+    for (uint32_t i = 0; i < PROTO_MAX_SLOTS; i++)
+        many[i] = UINT32_MAX - 3 * i;                       /* wide values, distinct */
+    uint32_t few[3] = { 9, 0, 4 };
+    struct { proto_type type; uint32_t *slots; uint32_t n; } cases[] = {
+        { MSG_ADOPT, few, 3 }, { MSG_RELEASE, few, 3 }, { MSG_ADOPT, NULL, 0 },
+        { MSG_RELEASE, many, PROTO_MAX_SLOTS },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        proto_msg m = { .type = cases[c].type }, d;
+        m.u.slots.run_id = 0xfeedull + c;
+        m.u.slots.slots = cases[c].slots;
+        m.u.slots.nslots = cases[c].n;
+        char *buf;
+        size_t len;
+        encode_ok(&m, &buf, &len);
+        assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+        assert_int_equal(d.type, cases[c].type);
+        assert_int_equal(d.u.slots.run_id, 0xfeedull + c);
+        assert_int_equal(d.u.slots.nslots, cases[c].n);
+        if (cases[c].n)
+            assert_memory_equal(d.u.slots.slots, cases[c].slots, cases[c].n * sizeof(uint32_t));
+        else
+            assert_null(d.u.slots.slots);
+        proto_msg_free(&d);
+        if (cases[c].n < 100)
+            check_truncations(buf, len);
+        free(buf);
+    }
+
+    proto_msg m = { .type = MSG_ACK, .u.ack = { .run_id = UINT64_MAX } }, d;
+    char *buf;
+    size_t len;
+    encode_ok(&m, &buf, &len);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_int_equal(d.type, MSG_ACK);
+    assert_int_equal(d.u.ack.run_id, UINT64_MAX);
+    proto_msg_free(&d);
+    check_truncations(buf, len);
+    free(buf);
+
+    /* A plan with the largest slot list. */
+    proto_msg pm = { .type = MSG_PLAN };
+    for (uint32_t i = 0; i < PROTO_MAX_SLOTS; i++)
+        many[i] = (i * 7919u) % PROTO_MAX_SLOTS;            /* a permutation of 0..4095 */
+    pm.u.plan.slots = many;
+    pm.u.plan.nslots = PROTO_MAX_SLOTS;
+    pm.u.plan.threads_total = PROTO_MAX_SLOTS;
+    encode_ok(&pm, &buf, &len);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_int_equal(d.u.plan.nslots, PROTO_MAX_SLOTS);
+    assert_memory_equal(d.u.plan.slots, many, sizeof many);
+    proto_msg_free(&d);
+    free(buf);
 }
 
 /* A shard with several entries: one skipped (no requests), one kept only because an
@@ -574,7 +735,7 @@ static void test_wrong_version(void **state)
 static void test_unknown_type(void **state)
 {
     (void)state;
-    static const uint64_t types[] = { 0, 8, 99, UINT64_MAX };
+    static const uint64_t types[] = { 0, MSG_ACK + 1, 99, UINT64_MAX };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         pkbuf b;
         proto_msg m;
@@ -592,6 +753,12 @@ static void test_unknown_type(void **state)
     assert_int_equal(proto_encode(&m, &buf, &len), -1);
     assert_null(buf);
     assert_string_equal(proto_type_name(MSG_STATS), "stats");
+    assert_string_equal(proto_type_name(MSG_CHALLENGE), "challenge");
+    assert_string_equal(proto_type_name(MSG_WELCOME), "welcome");
+    assert_string_equal(proto_type_name(MSG_REJECT), "reject");
+    assert_string_equal(proto_type_name(MSG_ADOPT), "adopt");
+    assert_string_equal(proto_type_name(MSG_RELEASE), "release");
+    assert_string_equal(proto_type_name(MSG_ACK), "ack");
     assert_string_equal(proto_type_name(42), "unknown");
     assert_string_equal(proto_strerror(PROTO_EVERSION), "protocol version mismatch");
 }
@@ -958,9 +1125,23 @@ static void test_wrong_field_types(void **state)
     stats_record(&s, stats_id(&s, "GET", "/a"), 1234, 1, false);
     stats_error(&s, 0, ERR_OTHER, "x");
 
-    proto_msg ms[6] = { { .type = MSG_HELLO }, { .type = MSG_PLAN }, { .type = MSG_STOP },
-                        { .type = MSG_DONE }, { .type = MSG_REFUSE }, { .type = MSG_HEARTBEAT } };
+    enum { NMSG = 12 };
+    proto_msg ms[NMSG] = { { .type = MSG_HELLO }, { .type = MSG_PLAN }, { .type = MSG_STOP },
+                           { .type = MSG_DONE }, { .type = MSG_REFUSE }, { .type = MSG_HEARTBEAT },
+                           { .type = MSG_CHALLENGE }, { .type = MSG_WELCOME },
+                           { .type = MSG_REJECT }, { .type = MSG_ADOPT },
+                           { .type = MSG_RELEASE }, { .type = MSG_ACK } };
     strcpy(ms[0].u.hello.id, "a");
+    ms[0].u.hello.has_proof = true;
+    ms[7].u.welcome.has_proof = true;
+    uint32_t slot = 0;
+    ms[1].u.plan.slots = &slot;
+    ms[1].u.plan.nslots = 1;
+    ms[1].u.plan.threads_total = 1;
+    ms[9].u.slots.slots = &slot;
+    ms[9].u.slots.nslots = 1;
+    ms[10].u.slots.slots = &slot;
+    ms[10].u.slots.nslots = 1;
     ms[1].u.plan.scenario_file = "f";
     ms[1].u.plan.scenario = "y";
     ms[1].u.plan.scenario_len = 1;
@@ -972,10 +1153,10 @@ static void test_wrong_field_types(void **state)
     ms[1].u.plan.nsets = 1;
     ms[1].u.plan.host = "h";
     int checked = 0;
-    for (int t = 0; t < 7; t++) {
+    for (int t = 0; t <= NMSG; t++) {
         char *buf;
         size_t len;
-        if (t < 6)
+        if (t < NMSG)
             encode_ok(&ms[t], &buf, &len);
         else
             assert_int_equal(proto_encode_stats(1, "w", 0, 0, false, &s, &buf, &len), 0);
@@ -991,8 +1172,11 @@ static void test_wrong_field_types(void **state)
                             (have == MSGPACK_OBJECT_STR && puts_[p] == put_str) ||
                             (have == MSGPACK_OBJECT_FLOAT64 && puts_[p] == put_dbl) ||
                             (have == MSGPACK_OBJECT_BOOLEAN && puts_[p] == put_true);
+                /* plan.host and the proofs take nil; plan.rate takes an integer */
                 bool lenient = (type == MSG_PLAN && i == 7 && puts_[p] == put_nil) ||
-                               (type == MSG_PLAN && i == 9 && puts_[p] == put_int);
+                               (type == MSG_PLAN && i == 9 && puts_[p] == put_int) ||
+                               (type == MSG_HELLO && i == 9 && puts_[p] == put_nil) ||
+                               (type == MSG_WELCOME && i == 3 && puts_[p] == put_nil);
                 if (same || lenient)
                     continue;
                 pkbuf b;
@@ -1007,7 +1191,7 @@ static void test_wrong_field_types(void **state)
         msgpack_unpacked_destroy(&up);
         free(buf);
     }
-    assert_true(checked > 200);
+    assert_true(checked > 300);
     stats_shard_fini(&s);
 }
 
@@ -1024,7 +1208,7 @@ static void test_nested_bounds(void **state)
     /* HELLO id of PROTO_ID_MAX bytes (no room for the NUL), then one byte less. */
     for (int cut = 0; cut <= 1; cut++) {
         pkb_init(&b);
-        msgpack_pack_array(&b.pk, 8);
+        msgpack_pack_array(&b.pk, 10);
         msgpack_pack_uint32(&b.pk, PROTO_VERSION);
         msgpack_pack_uint32(&b.pk, MSG_HELLO);
         pkb_str(&b, longstr + cut);
@@ -1033,6 +1217,8 @@ static void test_nested_bounds(void **state)
         msgpack_pack_uint32(&b.pk, 1);
         pkb_str(&b, "v");
         msgpack_pack_uint32(&b.pk, 1);
+        pkb_bin32(&b);
+        msgpack_pack_nil(&b.pk);
         int rv = decode_pkb(&b, &m);
         assert_int_equal(rv, cut ? PROTO_OK : PROTO_EMALFORMED);
         proto_msg_free(&m);
@@ -1040,7 +1226,7 @@ static void test_nested_bounds(void **state)
 
     /* An id with an embedded NUL; a uint32 field holding 2^32. */
     pkb_init(&b);
-    msgpack_pack_array(&b.pk, 8);
+    msgpack_pack_array(&b.pk, 10);
     msgpack_pack_uint32(&b.pk, PROTO_VERSION);
     msgpack_pack_uint32(&b.pk, MSG_HELLO);
     msgpack_pack_str_with_body(&b.pk, "a\0b", 3);
@@ -1049,6 +1235,8 @@ static void test_nested_bounds(void **state)
     msgpack_pack_uint32(&b.pk, 1);
     pkb_str(&b, "v");
     msgpack_pack_uint32(&b.pk, 1);
+    pkb_bin32(&b);
+    msgpack_pack_nil(&b.pk);
     assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
     pkb_init(&b);
     msgpack_pack_array(&b.pk, 6);
@@ -1105,7 +1293,7 @@ static void test_nested_bounds(void **state)
 
     /* Plan: too many files, a file whose data is a str, negative and NaN rates. */
     pkb_init(&b);
-    msgpack_pack_array(&b.pk, 17);
+    msgpack_pack_array(&b.pk, 16);
     msgpack_pack_uint32(&b.pk, PROTO_VERSION);
     msgpack_pack_uint32(&b.pk, MSG_PLAN);
     msgpack_pack_uint64(&b.pk, 1);
@@ -1119,13 +1307,16 @@ static void test_nested_bounds(void **state)
     }
     msgpack_pack_array(&b.pk, 0);
     msgpack_pack_nil(&b.pk);
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < 3; i++)                 /* users, rate, duration_ms */
+        msgpack_pack_uint32(&b.pk, 1);
+    msgpack_pack_array(&b.pk, 0);               /* slots */
+    for (int i = 0; i < 4; i++)                 /* threads_total .. name_cap */
         msgpack_pack_uint32(&b.pk, 1);
     assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
 
     for (int v = 0; v < 4; v++) {
         pkb_init(&b);
-        msgpack_pack_array(&b.pk, 17);
+        msgpack_pack_array(&b.pk, 16);
         msgpack_pack_uint32(&b.pk, PROTO_VERSION);
         msgpack_pack_uint32(&b.pk, MSG_PLAN);
         msgpack_pack_uint64(&b.pk, 1);
@@ -1147,7 +1338,9 @@ static void test_nested_bounds(void **state)
             msgpack_pack_double(&b.pk, 0.0 / 0.0);
         else
             msgpack_pack_float(&b.pk, 2.5f);
-        for (int i = 0; i < 7; i++)
+        msgpack_pack_uint32(&b.pk, 1);          /* duration_ms */
+        msgpack_pack_array(&b.pk, 0);           /* slots */
+        for (int i = 0; i < 4; i++)
             msgpack_pack_uint32(&b.pk, 1);
         int rv = decode_pkb(&b, &m);
         assert_int_equal(rv, v == 3 ? PROTO_OK : PROTO_EMALFORMED);
@@ -1159,12 +1352,200 @@ static void test_nested_bounds(void **state)
     }
 }
 
+/* Nonces and proofs are bin of exactly 32 bytes: 0, 31 and 33 bytes, or a str of 32,
+ * are malformed in HELLO, CHALLENGE and WELCOME; nil is a proof's "none", never a nonce. */
+static void test_fixed_bin_lengths(void **state)
+{
+    (void)state;
+    char str32[PROTO_NONCE_LEN + 1];
+    memset(str32, 's', PROTO_NONCE_LEN);
+    str32[PROTO_NONCE_LEN] = '\0';
+    /* v: 0 bin 0, 1 bin 31, 2 bin 32 (fine), 3 bin 33, 4 str of 32, 5 nil */
+    for (int v = 0; v < 6; v++) {
+        static const size_t lens[] = { 0, 31, 32, 33 };
+        for (int where = 0; where < 4; where++) {  /* hello nonce, hello proof, challenge, welcome */
+            pkbuf b;
+            proto_msg m;
+            pkb_init(&b);
+            bool in_proof = where == 1 || where == 3;
+            if (where <= 1) {
+                msgpack_pack_array(&b.pk, 10);
+                msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+                msgpack_pack_uint32(&b.pk, MSG_HELLO);
+                pkb_str(&b, "w");
+                pkb_str(&b, "h");
+                msgpack_pack_uint32(&b.pk, 1);
+                msgpack_pack_uint32(&b.pk, 1);
+                pkb_str(&b, "v");
+                msgpack_pack_uint32(&b.pk, 1);
+                if (where == 1)
+                    pkb_bin32(&b);              /* a good nonce, then the proof under test */
+            } else if (where == 2) {
+                msgpack_pack_array(&b.pk, 4);
+                msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+                msgpack_pack_uint32(&b.pk, MSG_CHALLENGE);
+            } else {
+                msgpack_pack_array(&b.pk, 4);
+                msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+                msgpack_pack_uint32(&b.pk, MSG_WELCOME);
+                pkb_str(&b, "master");
+            }
+            if (v < 4)
+                pkb_bin(&b, lens[v]);
+            else if (v == 4)
+                pkb_str(&b, str32);
+            else
+                msgpack_pack_nil(&b.pk);
+            if (where == 0)
+                msgpack_pack_nil(&b.pk);        /* the proof after the nonce under test */
+            else if (where == 2)
+                msgpack_pack_true(&b.pk);
+            int rv = decode_pkb(&b, &m);
+            bool ok = v == 2 || (v == 5 && in_proof);
+            if (rv != (ok ? PROTO_OK : PROTO_EMALFORMED))
+                fail_msg("variant %d at %d: %d", v, where, rv);
+            if (rv == PROTO_OK && in_proof)
+                assert_int_equal(where == 1 ? m.u.hello.has_proof : m.u.welcome.has_proof, v == 2);
+            if (rv == PROTO_OK && where == 2)
+                assert_int_equal(m.u.challenge.nonce[31], 0x5a);
+            proto_msg_free(&m);
+        }
+    }
+}
+
+/* A hand-made PLAN whose slots and threads_total are given; the rest is minimal. */
+static int decode_plan_slots(const uint64_t *slots, uint32_t nslots, uint64_t threads_total,
+                             proto_msg *m)
+{
+    pkbuf b;
+    pkb_init(&b);
+    msgpack_pack_array(&b.pk, 16);
+    msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+    msgpack_pack_uint32(&b.pk, MSG_PLAN);
+    msgpack_pack_uint64(&b.pk, 1);
+    pkb_str(&b, "f");
+    pkb_str(&b, "y");
+    msgpack_pack_array(&b.pk, 1);               /* a file and a set, so a failure has */
+    msgpack_pack_array(&b.pk, 2);               /* something to free before the slots */
+    pkb_str(&b, "p");
+    msgpack_pack_bin_with_body(&b.pk, "d", 1);
+    msgpack_pack_array(&b.pk, 1);
+    msgpack_pack_array(&b.pk, 2);
+    pkb_str(&b, "k");
+    pkb_str(&b, "v");
+    pkb_str(&b, "http://127.0.0.1:1");
+    msgpack_pack_uint32(&b.pk, 0);
+    msgpack_pack_uint32(&b.pk, 0);
+    msgpack_pack_uint32(&b.pk, 0);
+    msgpack_pack_array(&b.pk, nslots);
+    for (uint32_t i = 0; i < nslots; i++)
+        msgpack_pack_uint64(&b.pk, slots[i]);
+    msgpack_pack_uint64(&b.pk, threads_total);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_uint32(&b.pk, 1000);
+    msgpack_pack_uint32(&b.pk, 100);
+    return decode_pkb(&b, m);
+}
+
+/* A hand-made ADOPT or RELEASE. */
+static int decode_move_slots(proto_type type, const uint64_t *slots, uint32_t nslots, proto_msg *m)
+{
+    pkbuf b;
+    pkb_init(&b);
+    msgpack_pack_array(&b.pk, 4);
+    msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+    msgpack_pack_uint32(&b.pk, type);
+    msgpack_pack_uint64(&b.pk, 5);
+    msgpack_pack_array(&b.pk, nslots);
+    for (uint32_t i = 0; i < nslots; i++)
+        msgpack_pack_uint64(&b.pk, slots[i]);
+    return decode_pkb(&b, m);
+}
+
+/* Slot lists: duplicates, slots >= threads_total, more than PROTO_MAX_SLOTS, values
+ * beyond u32. Failures free what was decoded before (ASan's leak check watches). */
+static void test_slot_checks(void **state)
+{
+    (void)state;
+    proto_msg m;
+    uint64_t ok[] = { 3, 0, 2 };
+    assert_int_equal(decode_plan_slots(ok, 3, 4, &m), PROTO_OK);
+    assert_int_equal(m.u.plan.nslots, 3);
+    assert_int_equal(m.u.plan.slots[0], 3);
+    assert_int_equal(m.u.plan.slots[2], 2);
+    proto_msg_free(&m);
+
+    uint64_t dup[] = { 3, 0, 2, 0 };
+    assert_int_equal(decode_plan_slots(dup, 4, 4, &m), PROTO_EMALFORMED);
+    assert_null(m.u.plan.slots);
+    assert_int_equal(decode_plan_slots(ok, 3, 3, &m), PROTO_EMALFORMED);   /* 3 >= 3 */
+    assert_int_equal(decode_plan_slots(ok, 3, 0, &m), PROTO_EMALFORMED);
+    assert_int_equal(decode_plan_slots(NULL, 0, 0, &m), PROTO_OK);          /* empty: fine */
+    proto_msg_free(&m);
+    uint64_t wide[] = { UINT64_C(1) << 32 };
+    assert_int_equal(decode_plan_slots(wide, 1, UINT32_MAX, &m), PROTO_EMALFORMED);
+    uint64_t top[] = { UINT32_MAX - 1 };
+    assert_int_equal(decode_plan_slots(top, 1, UINT32_MAX, &m), PROTO_OK);
+    proto_msg_free(&m);
+    assert_int_equal(decode_plan_slots(top, 1, UINT64_C(1) << 32, &m), PROTO_EMALFORMED);
+
+    /* PROTO_MAX_SLOTS distinct slots pass, one more does not; a late duplicate in a
+     * long list is found. */
+    static uint64_t many[PROTO_MAX_SLOTS + 1];
+    for (uint32_t i = 0; i <= PROTO_MAX_SLOTS; i++)
+        many[i] = PROTO_MAX_SLOTS - i;          /* descending: sorting has work to do */
+    assert_int_equal(decode_plan_slots(many, PROTO_MAX_SLOTS, PROTO_MAX_SLOTS + 1, &m), PROTO_OK);
+    assert_int_equal(m.u.plan.nslots, PROTO_MAX_SLOTS);
+    proto_msg_free(&m);
+    assert_int_equal(decode_plan_slots(many, PROTO_MAX_SLOTS + 1, PROTO_MAX_SLOTS + 1, &m),
+                     PROTO_EMALFORMED);
+    many[PROTO_MAX_SLOTS - 1] = many[0];
+    assert_int_equal(decode_plan_slots(many, PROTO_MAX_SLOTS, PROTO_MAX_SLOTS + 1, &m),
+                     PROTO_EMALFORMED);
+
+    /* ADOPT and RELEASE: the same list rules (no threads_total to check against). */
+    for (int t = 0; t < 2; t++) {
+        proto_type type = t ? MSG_RELEASE : MSG_ADOPT;
+        assert_int_equal(decode_move_slots(type, ok, 3, &m), PROTO_OK);
+        assert_int_equal(m.type, type);
+        assert_int_equal(m.u.slots.run_id, 5);
+        assert_int_equal(m.u.slots.nslots, 3);
+        assert_int_equal(m.u.slots.slots[1], 0);
+        proto_msg_free(&m);
+        assert_int_equal(decode_move_slots(type, dup, 4, &m), PROTO_EMALFORMED);
+        assert_null(m.u.slots.slots);
+        assert_int_equal(decode_move_slots(type, wide, 1, &m), PROTO_EMALFORMED);
+        for (uint32_t i = 0; i <= PROTO_MAX_SLOTS; i++)
+            many[i] = i;
+        assert_int_equal(decode_move_slots(type, many, PROTO_MAX_SLOTS + 1, &m), PROTO_EMALFORMED);
+        assert_int_equal(decode_move_slots(type, many, PROTO_MAX_SLOTS, &m), PROTO_OK);
+        proto_msg_free(&m);
+    }
+
+    /* A slot that is not an integer; an array32 header claiming more slots than bytes. */
+    pkbuf b;
+    pkb_init(&b);
+    msgpack_pack_array(&b.pk, 4);
+    msgpack_pack_uint32(&b.pk, PROTO_VERSION);
+    msgpack_pack_uint32(&b.pk, MSG_ADOPT);
+    msgpack_pack_uint64(&b.pk, 5);
+    msgpack_pack_array(&b.pk, 2);
+    msgpack_pack_uint32(&b.pk, 1);
+    msgpack_pack_int32(&b.pk, -2);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+    static const char lie[] = { (char)0x94, PROTO_VERSION, MSG_RELEASE, 0x05, (char)0xdd,
+                                0x00, 0x00, 0x10, 0x00, 0x01, 0x02 };
+    assert_int_equal(proto_decode(lie, sizeof lie, &m), PROTO_EMALFORMED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello_roundtrip),
         cmocka_unit_test(test_plan_roundtrip),
         cmocka_unit_test(test_small_roundtrips),
+        cmocka_unit_test(test_handshake_roundtrips),
+        cmocka_unit_test(test_slots_roundtrips),
         cmocka_unit_test(test_stats_shard_roundtrip),
         cmocka_unit_test(test_stats_overflow_entry),
         cmocka_unit_test(test_forward_compat),
@@ -1182,6 +1563,8 @@ int main(void)
         cmocka_unit_test(test_hist_memory_budget),
         cmocka_unit_test(test_wrong_field_types),
         cmocka_unit_test(test_nested_bounds),
+        cmocka_unit_test(test_fixed_bin_lengths),
+        cmocka_unit_test(test_slot_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,662 @@
+/* The master's HTTP API: evhttp on a thread of its own (own event_base), translating
+ * JSON requests into master/coord.h calls. Nothing here keeps run state: every answer is
+ * read from the coordinator when asked, so the API can never disagree with it.
+ *
+ * Decisions worth knowing:
+ * - Only the coordinator's current (or last) run is addressable; an older run id is a
+ *   404, as is any id before the first run.
+ * - Results files are served by a fixed list of names joined to the run's folder, never
+ *   by a path from the request, so no request can read outside that folder.
+ * - The API thread is woken for shutdown through a pipe, so libevent's thread support
+ *   need not be switched on process-wide. */
+#include "master/api.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include "common/log.h"
+#include "common/stats.h"
+#include "proto/plan.h"
+
+#define API_MAX_BODY        (16u << 20)         /* bytes of a request body */
+#define API_TIMEOUT_S       30                  /* idle connection */
+#define API_MAX_WORKERS     1024                /* listed by one answer */
+#define API_DEFAULT_EXPECT_TIMEOUT_MS 60000
+
+struct api {
+    coord              *c;
+    struct event_base  *base;
+    struct evhttp      *http;
+    struct event       *wake_ev;                /* read end of wake[] */
+    int                 wake[2];                /* api_stop writes a byte to wake[1] */
+    pthread_t           thread;
+    bool                started;
+};
+
+/* The results files a client may download (api.h); anything else is a 404. */
+static const char *const api_files[] = {
+    "summary.json", "stats.csv", "stats_history.csv", "failures.csv", "junit.xml",
+};
+
+/* A JSON string from text that came off the network (worker ids, refusal reasons):
+ * invalid UTF-8 would make jansson refuse the whole answer, so it is replaced
+ * byte-wise by '?' instead. */
+static json_t *api_text(const char *s)
+{
+    json_t *j = json_string(s ? s : "");
+    if (j) return j;
+    char buf[1024];
+    size_t n = 0;
+    for (; s[n] && n + 1 < sizeof buf; n++) buf[n] = (unsigned char)s[n] < 0x80 ? s[n] : '?';
+    buf[n] = '\0';
+    return json_string(buf);
+}
+
+/* ---- replies ----------------------------------------------------------------------- */
+
+/* Sends j (stolen) as the JSON body with the given status. */
+static void api_reply_json(struct evhttp_request *req, int code, json_t *j)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    struct evbuffer *b = evbuffer_new();
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (b && text) {
+        evbuffer_add(b, text, strlen(text));
+        evbuffer_add(b, "\n", 1);
+    }
+    free(text);
+    const char *reason = code == 200 ? "OK" : code == 201 ? "Created" : code == 202 ? "Accepted"
+                       : code == 400 ? "Bad Request" : code == 404 ? "Not Found"
+                       : code == 405 ? "Method Not Allowed" : code == 409 ? "Conflict"
+                       : code == 413 ? "Payload Too Large" : "Internal Server Error";
+    evhttp_send_reply(req, code, reason, b);
+    if (b) evbuffer_free(b);
+}
+
+static void api_reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void api_reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = '\0';   /* sc_error_format's */
+    api_reply_json(req, code, json_pack("{s:o}", "error", api_text(msg)));
+}
+
+static void api_method_not_allowed(struct evhttp_request *req, const char *allow)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+    api_reply_error(req, 405, "method not allowed here (allowed: %s)", allow);
+}
+
+/* Parses the request body as a JSON object. An empty body is an empty object when
+ * empty_ok, so "POST .../stop" needs no body. NULL after replying 400. */
+static json_t *api_body_json(struct evhttp_request *req, bool empty_ok)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (len == 0) {
+        if (empty_ok) return json_object();
+        api_reply_error(req, 400, "the request has no body: a JSON object is expected");
+        return NULL;
+    }
+    const char *data = (const char *)evbuffer_pullup(in, -1);
+    json_error_t je;
+    json_t *j = data ? json_loadb(data, len, 0, &je) : NULL;
+    if (!j) {
+        if (data) api_reply_error(req, 400, "malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
+        else api_reply_error(req, 500, "out of memory");
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        api_reply_error(req, 400, "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* ---- POST /api/runs ---------------------------------------------------------------- */
+
+/* A string member without embedded NULs: 1 found (*out set), 0 absent or null, -1 bad
+ * (err written). */
+static int api_get_string(json_t *o, const char *key, const char **out, char *err, size_t errcap)
+{
+    json_t *v = json_object_get(o, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v)) {
+        snprintf(err, errcap, "\"%s\" must be a string", key);
+        return -1;
+    }
+    if (strlen(json_string_value(v)) != json_string_length(v)) {
+        snprintf(err, errcap, "\"%s\" contains a NUL character", key);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 1;
+}
+
+/* An integer member in [min, max] (a whole-valued real is accepted too): 0 with *out
+ * (def when absent or null), or -1 with err. */
+static int api_get_uint(json_t *o, const char *key, uint64_t min, uint64_t max, uint64_t def,
+                        uint64_t *out, char *err, size_t errcap)
+{
+    json_t *v = json_object_get(o, key);
+    *out = def;
+    if (!v || json_is_null(v)) return 0;
+    double d;
+    if (json_is_integer(v)) d = (double)json_integer_value(v);
+    else if (json_is_real(v)) d = json_real_value(v);
+    else {
+        snprintf(err, errcap, "\"%s\" must be a number", key);
+        return -1;
+    }
+    if (!(d >= (double)min && d <= (double)max) || d != floor(d)) {
+        snprintf(err, errcap, "\"%s\" must be a whole number from %" PRIu64 " to %" PRIu64, key, min, max);
+        return -1;
+    }
+    *out = json_is_integer(v) ? (uint64_t)json_integer_value(v) : (uint64_t)d;
+    return 0;
+}
+
+/* Fills p (zeroed by the caller, freed with plan_fini by the caller whatever happens)
+ * from a submission. Strings are copied; a file's len is its data's strlen. */
+static int api_plan_from_json(json_t *j, proto_plan *p, char *err, size_t errcap)
+{
+    const char *s;
+    int r = api_get_string(j, "scenario", &s, err, errcap);
+    if (r < 0) return -1;
+    if (r == 0 || !s[0]) {
+        snprintf(err, errcap, "\"scenario\" (the scenario's YAML text) is required");
+        return -1;
+    }
+    if (!(p->scenario = strdup(s))) goto nomem;
+    p->scenario_len = strlen(s);
+    if ((r = api_get_string(j, "scenario_file", &s, err, errcap)) < 0) return -1;
+    if (!(p->scenario_file = strdup(r && s[0] ? s : "scenario.yaml"))) goto nomem;
+    if ((r = api_get_string(j, "host", &s, err, errcap)) < 0) return -1;
+    if (r && s[0]) {
+        if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) {
+            snprintf(err, errcap, "\"host\" must be a URL starting with http:// or https://");
+            return -1;
+        }
+        if (!(p->host = strdup(s))) goto nomem;
+    }
+
+    json_t *files = json_object_get(j, "files");
+    if (files && !json_is_null(files)) {
+        if (!json_is_array(files)) {
+            snprintf(err, errcap, "\"files\" must be an array of {\"path\", \"data\"}");
+            return -1;
+        }
+        size_t n = json_array_size(files);
+        if (n > PROTO_MAX_FILES) {
+            snprintf(err, errcap, "too many files (%zu; at most %u)", n, PROTO_MAX_FILES);
+            return -1;
+        }
+        if (n && !(p->files = calloc(n, sizeof *p->files))) goto nomem;
+        for (size_t i = 0; i < n; i++) {
+            json_t *f = json_array_get(files, i);
+            const char *path, *data;
+            char e2[256] = "";
+            if (!json_is_object(f) || api_get_string(f, "path", &path, e2, sizeof e2) != 1 || !path[0]
+                || api_get_string(f, "data", &data, e2, sizeof e2) != 1) {
+                snprintf(err, errcap, "files[%zu] must be {\"path\": string, \"data\": string}%s%s",
+                         i, e2[0] ? ": " : "", e2);
+                return -1;
+            }
+            proto_file *pf = &p->files[p->nfiles++];
+            pf->path = strdup(path);
+            pf->data = strdup(data);
+            pf->len = strlen(data);
+            if (!pf->path || !pf->data) goto nomem;
+        }
+    }
+
+    json_t *sets = json_object_get(j, "sets");
+    if (sets && !json_is_null(sets)) {
+        if (!json_is_array(sets)) {
+            snprintf(err, errcap, "\"sets\" must be an array of {\"key\", \"value\"}");
+            return -1;
+        }
+        size_t n = json_array_size(sets);
+        if (n > PROTO_MAX_SETS) {
+            snprintf(err, errcap, "too many sets (%zu; at most %u)", n, PROTO_MAX_SETS);
+            return -1;
+        }
+        if (n && !(p->sets = calloc(n, sizeof *p->sets))) goto nomem;
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = json_array_get(sets, i);
+            const char *key, *value;
+            char e2[256] = "";
+            if (!json_is_object(o) || api_get_string(o, "key", &key, e2, sizeof e2) != 1 || !key[0]
+                || api_get_string(o, "value", &value, e2, sizeof e2) != 1) {
+                snprintf(err, errcap, "sets[%zu] must be {\"key\": string, \"value\": string}%s%s",
+                         i, e2[0] ? ": " : "", e2);
+                return -1;
+            }
+            proto_set *ps = &p->sets[p->nsets++];
+            ps->key = strdup(key);
+            ps->value = strdup(value);
+            if (!ps->key || !ps->value) goto nomem;
+        }
+    }
+
+    uint64_t v;
+    if (api_get_uint(j, "users", 0, UINT32_MAX, 0, &v, err, errcap) != 0) return -1;
+    p->users = (uint32_t)v;
+    if (api_get_uint(j, "duration_ms", 0, UINT64_C(1) << 50, 0, &v, err, errcap) != 0) return -1;
+    p->duration_ms = v;
+    json_t *rate = json_object_get(j, "rate");
+    if (rate && !json_is_null(rate)) {
+        if (!json_is_number(rate) || json_number_value(rate) < 0 || json_number_value(rate) > 1e9) {
+            snprintf(err, errcap, "\"rate\" must be a number of users per second >= 0");
+            return -1;
+        }
+        p->rate = json_number_value(rate);
+    }
+    return 0;
+nomem:
+    snprintf(err, errcap, "out of memory");
+    return -1;
+}
+
+static void api_post_run(api *a, struct evhttp_request *req)
+{
+    json_t *j = api_body_json(req, false);
+    if (!j) return;
+    char err[1024] = "";
+    proto_plan plan = { 0 };
+    uint64_t expect = 1, expect_timeout = API_DEFAULT_EXPECT_TIMEOUT_MS;
+    if (api_plan_from_json(j, &plan, err, sizeof err) != 0
+        || api_get_uint(j, "expect_workers", 1, 100000, 1, &expect, err, sizeof err) != 0
+        || api_get_uint(j, "expect_timeout_ms", 0, UINT64_C(1) << 50, API_DEFAULT_EXPECT_TIMEOUT_MS,
+                        &expect_timeout, err, sizeof err) != 0) {
+        json_decref(j);
+        plan_fini(&plan);
+        api_reply_error(req, 400, "%s", err);
+        return;
+    }
+    json_decref(j);
+    if (expect_timeout == 0) expect_timeout = API_DEFAULT_EXPECT_TIMEOUT_MS;
+    coord_run_cfg cfg = { .plan = &plan, .expect_workers = (uint32_t)expect,
+                          .expect_timeout_ms = expect_timeout, .out_dir = NULL,
+                          .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP };
+    uint64_t run_id = 0;
+    bool busy = false;
+    int rc = coord_run(a->c, &cfg, &run_id, &busy, err, sizeof err);
+    plan_fini(&plan);                   /* coord_run deep-copied what it keeps */
+    if (rc != 0) {
+        api_reply_error(req, busy ? 409 : 400, "%s", err[0] ? err : "the run was refused");
+        return;
+    }
+    log_info("api", "run %" PRIu64 " submitted (%" PRIu64 " worker(s) expected)", run_id, expect);
+    char id[24], loc[48];
+    snprintf(id, sizeof id, "%" PRIu64, run_id);
+    snprintf(loc, sizeof loc, "/api/runs/%s", id);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
+    api_reply_json(req, 201, json_pack("{s:s}", "id", id));
+}
+
+/* ---- GET /api/runs/ID, POST /api/runs/ID/stop ------------------------------------- */
+
+/* JSON has no NaN or infinity (jansson refuses them): such a value is reported as 0. */
+static double api_num(double v)
+{
+    return isfinite(v) ? v : 0.0;
+}
+
+static json_t *api_worker_json(const coord_worker_info *w)
+{
+    return json_pack("{s:o, s:o, s:I, s:I, s:I, s:f, s:I, s:o, s:f}",
+                     "id", api_text(w->id), "host", api_text(w->host), "threads", (json_int_t)w->threads,
+                     "slots", (json_int_t)w->slots, "users", (json_int_t)w->users, "rps", api_num(w->rps),
+                     "requests", (json_int_t)w->requests, "state", api_text(w->state), "last_seen_s", api_num(w->last_seen_s));
+}
+
+/* Connected workers (and those of the current run) as a JSON array. */
+static json_t *api_workers_json(api *a)
+{
+    coord_worker_info *ws = calloc(API_MAX_WORKERS, sizeof *ws);
+    json_t *arr = json_array();
+    if (!ws || !arr) {
+        free(ws);
+        json_decref(arr);
+        return NULL;
+    }
+    int n = coord_get_workers(a->c, ws, API_MAX_WORKERS);
+    for (int i = 0; i < n && i < API_MAX_WORKERS; i++) json_array_append_new(arr, api_worker_json(&ws[i]));
+    free(ws);
+    return arr;
+}
+
+static json_t *api_status_json(api *a, const coord_status *s)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%" PRIu64, s->run_id);
+    json_t *workers = api_workers_json(a);
+    if (!workers) return NULL;
+    return json_pack("{s:s, s:s, s:f, s:I, s:f, s:f, s:I, s:I, s:I, s:i, s:o, s:o, s:o}",
+                     "id", id, "state", coord_state_name(s->state), "elapsed_s", api_num(s->elapsed_s),
+                     "users", (json_int_t)s->users, "rps", api_num(s->rps), "p95_ms", api_num(s->p95_ms),
+                     "requests", (json_int_t)s->requests, "failures", (json_int_t)s->failures,
+                     "workers", (json_int_t)s->workers, "thresholds_failed", s->thresholds_failed,
+                     "reason", api_text(s->reason), "out_dir", api_text(s->out_dir), "workers_detail", workers);
+}
+
+/* Looks the run up: true with *s when id names the coordinator's current or last run,
+ * else replies 404 and returns false. */
+static bool api_find_run(api *a, struct evhttp_request *req, const char *id, size_t idlen, coord_status *s)
+{
+    char buf[24];
+    uint64_t want = 0;
+    bool ok = idlen > 0 && idlen < sizeof buf;
+    if (ok) {
+        memcpy(buf, id, idlen);
+        buf[idlen] = '\0';
+        char *end;
+        errno = 0;
+        want = strtoull(buf, &end, 10);
+        ok = !errno && *end == '\0' && buf[0] >= '0' && buf[0] <= '9';
+    }
+    if (ok) {
+        coord_get_status(a->c, s);
+        ok = s->run_id != 0 && s->run_id == want;
+    }
+    if (!ok) api_reply_error(req, 404, "no run with id \"%.*s\"", (int)(idlen > 40 ? 40 : idlen), id);
+    return ok;
+}
+
+static void api_get_run(api *a, struct evhttp_request *req, const coord_status *s)
+{
+    json_t *j = api_status_json(a, s);
+    if (!j) api_reply_error(req, 500, "out of memory");
+    else api_reply_json(req, 200, j);
+}
+
+static void api_stop_run(api *a, struct evhttp_request *req)
+{
+    json_t *j = api_body_json(req, true);
+    if (!j) return;
+    json_t *ab = json_object_get(j, "abort");
+    if (ab && !json_is_boolean(ab) && !json_is_null(ab)) {
+        json_decref(j);
+        api_reply_error(req, 400, "\"abort\" must be true or false");
+        return;
+    }
+    bool abort_run = ab && json_is_true(ab);
+    json_decref(j);
+    log_info("api", "stop requested%s", abort_run ? " (abort)" : "");
+    coord_stop(a->c, abort_run);
+    coord_status s;
+    coord_get_status(a->c, &s);
+    char id[24];
+    snprintf(id, sizeof id, "%" PRIu64, s.run_id);
+    api_reply_json(req, 202, json_pack("{s:s, s:s}", "id", id, "state", coord_state_name(s.state)));
+}
+
+/* ---- GET /api/runs/ID/files/NAME --------------------------------------------------- */
+
+static void api_get_file(struct evhttp_request *req, const coord_status *s, const char *name)
+{
+    const char *known = NULL;
+    for (size_t i = 0; i < sizeof api_files / sizeof api_files[0]; i++)
+        if (!strcmp(name, api_files[i])) known = api_files[i];
+    if (!known) {
+        api_reply_error(req, 404, "no such results file (files: summary.json, stats.csv, "
+                                  "stats_history.csv, failures.csv, junit.xml)");
+        return;
+    }
+    if (!s->out_dir[0]) {
+        api_reply_error(req, 404, "the run has no results folder yet");
+        return;
+    }
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", s->out_dir, known);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) close(fd);
+        api_reply_error(req, 404, "%s is not written (yet) for this run", known);
+        return;
+    }
+    /* Read into memory (stats_history.csv of a 24 h run is tens of MB at most) so the
+     * descriptor's lifetime stays here. */
+    struct evbuffer *b = evbuffer_new();
+    int n = 1;
+    while (b && n > 0) {
+        n = evbuffer_read(b, fd, 1 << 20);
+        if (n < 0 && errno == EINTR) n = 1;
+    }
+    close(fd);
+    if (!b || n < 0) {
+        if (b) evbuffer_free(b);
+        api_reply_error(req, 500, "cannot read %s: %s", known, strerror(errno));
+        return;
+    }
+    const char *ext = strrchr(known, '.');
+    const char *type = !strcmp(ext, ".json") ? "application/json"
+                     : !strcmp(ext, ".xml") ? "application/xml" : "text/csv; charset=utf-8";
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
+/* ---- routing ----------------------------------------------------------------------- */
+
+/* One callback for every request: routes by method and path (api.h's table). */
+static void api_route(struct evhttp_request *req, void *ud)
+{
+    api *a = ud;
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!path) path = "/";
+    size_t plen = strlen(path);
+    while (plen > 1 && path[plen - 1] == '/') plen--;      /* "/api/runs/" == "/api/runs" */
+    log_debug("api", "%s %s", m == EVHTTP_REQ_GET ? "GET" : m == EVHTTP_REQ_POST ? "POST" : "?", path);
+
+#define API_IS(lit) (plen == sizeof(lit) - 1 && !memcmp(path, lit, plen))
+    if (API_IS("/api/runs")) {
+        if (m == EVHTTP_REQ_POST) api_post_run(a, req);
+        else api_method_not_allowed(req, "POST");
+        return;
+    }
+    if (API_IS("/api/workers")) {
+        if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+            api_method_not_allowed(req, "GET");
+            return;
+        }
+        json_t *w = api_workers_json(a);
+        if (!w) api_reply_error(req, 500, "out of memory");
+        else api_reply_json(req, 200, json_pack("{s:o}", "workers", w));
+        return;
+    }
+#undef API_IS
+    static const char runs[] = "/api/runs/";
+    if (plen > sizeof runs - 1 && !memcmp(path, runs, sizeof runs - 1)) {
+        const char *id = path + sizeof runs - 1;
+        const char *end = path + plen;
+        const char *slash = memchr(id, '/', (size_t)(end - id));
+        size_t idlen = (size_t)((slash ? slash : end) - id);
+        const char *rest = slash ? slash : end;          /* "", "/stop", "/files/NAME" */
+        size_t rlen = (size_t)(end - rest);
+        coord_status s;
+        if (rlen == 0) {
+            if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) api_method_not_allowed(req, "GET");
+            else if (api_find_run(a, req, id, idlen, &s)) api_get_run(a, req, &s);
+            return;
+        }
+        if (rlen == 5 && !memcmp(rest, "/stop", 5)) {
+            if (m != EVHTTP_REQ_POST) api_method_not_allowed(req, "POST");
+            else if (api_find_run(a, req, id, idlen, &s)) api_stop_run(a, req);
+            return;
+        }
+        if (rlen > 7 && !memcmp(rest, "/files/", 7)) {
+            char name[64];
+            size_t nlen = rlen - 7;
+            if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+                api_method_not_allowed(req, "GET");
+            } else if (api_find_run(a, req, id, idlen, &s)) {
+                if (nlen >= sizeof name) nlen = 0;      /* too long to be one of ours */
+                memcpy(name, rest + 7, nlen);
+                name[nlen] = '\0';
+                api_get_file(req, &s, name);
+            }
+            return;
+        }
+    }
+    api_reply_error(req, 404, "no such endpoint: %s (see /api/runs, /api/workers)", path);
+}
+
+/* ---- thread and lifecycle ---------------------------------------------------------- */
+
+static void api_on_wake(evutil_socket_t fd, short what, void *ud)
+{
+    (void)what;
+    char b[16];
+    while (read(fd, b, sizeof b) > 0) {}
+    event_base_loopbreak(((api *)ud)->base);
+}
+
+static void *api_thread(void *ud)
+{
+    api *a = ud;
+    event_base_dispatch(a->base);
+    return NULL;
+}
+
+/* Splits "HOST:PORT" or "[V6]:PORT" into host and port. 0 or -1. */
+static int api_parse_addr(const char *addr, char *host, size_t hostcap, int *port)
+{
+    const char *colon;
+    if (addr[0] == '[') {
+        const char *rb = strchr(addr, ']');
+        if (!rb || rb[1] != ':' || (size_t)(rb - addr - 1) >= hostcap || rb == addr + 1) return -1;
+        memcpy(host, addr + 1, (size_t)(rb - addr - 1));
+        host[rb - addr - 1] = '\0';
+        colon = rb + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon || colon == addr || (size_t)(colon - addr) >= hostcap || memchr(addr, ':', (size_t)(colon - addr)))
+            return -1;
+        memcpy(host, addr, (size_t)(colon - addr));
+        host[colon - addr] = '\0';
+    }
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || p < 0 || p > 65535) return -1;
+    *port = (int)p;
+    return 0;
+}
+
+static void api_free(api *a)
+{
+    if (!a) return;
+    if (a->wake_ev) event_free(a->wake_ev);
+    if (a->http) evhttp_free(a->http);
+    if (a->base) event_base_free(a->base);
+    if (a->wake[0] >= 0) close(a->wake[0]);
+    if (a->wake[1] >= 0) close(a->wake[1]);
+    free(a);
+}
+
+api *api_start(coord *c, const char *addr, int *port, char *err, size_t errcap)
+{
+    char host[256];
+    int want_port;
+    if (!addr || api_parse_addr(addr, host, sizeof host, &want_port) != 0) {
+        snprintf(err, errcap, "HTTP address \"%s\" is not HOST:PORT (e.g. 127.0.0.1:8089)", addr ? addr : "");
+        return NULL;
+    }
+    api *a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    a->c = c;
+    a->wake[0] = a->wake[1] = -1;
+    if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        snprintf(err, errcap, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    if (!(a->base = event_base_new()) || !(a->http = evhttp_new(a->base))
+        || !(a->wake_ev = event_new(a->base, a->wake[0], EV_READ | EV_PERSIST, api_on_wake, a))
+        || event_add(a->wake_ev, NULL) != 0) {
+        snprintf(err, errcap, "cannot set up the HTTP server (libevent)");
+        goto fail;
+    }
+    evhttp_set_max_body_size(a->http, API_MAX_BODY);
+    evhttp_set_timeout(a->http, API_TIMEOUT_S);
+    /* Every common method reaches api_route, so a wrong one gets a JSON 405, not 501. */
+    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT
+                                        | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+    evhttp_set_gencb(a->http, api_route, a);
+    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)want_port);
+    if (!bs) {
+        snprintf(err, errcap, "cannot listen for HTTP on %s: %s", addr, strerror(errno ? errno : EADDRINUSE));
+        goto fail;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int bound = want_port;
+    if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6) bound = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    /* The API thread takes no signals: the daemon's main thread waits for them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&a->thread, NULL, api_thread, a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot start the API thread: %s", strerror(rc));
+        goto fail;
+    }
+    a->started = true;
+    if (port) *port = bound;
+    log_info("api", "listening on %s:%d", host, bound);
+    return a;
+fail:
+    api_free(a);
+    return NULL;
+}
+
+void api_stop(api *a)
+{
+    if (!a) return;
+    if (a->started) {
+        ssize_t w;
+        do w = write(a->wake[1], "x", 1);
+        while (w < 0 && errno == EINTR);
+        pthread_join(a->thread, NULL);
+    }
+    api_free(a);
+}
