@@ -264,8 +264,6 @@ static int cmd_run(int argc, char **argv)
         remote_cfg rcfg = { .master = master, .plan = &plan, .expect_workers = expect_workers,
                             .expect_timeout_ms = expect_timeout_ms, .out_dir = out, .name = sc->name,
                             .peak_users = peak, .quiet = quiet, .sigs = &rs };
-        if (!quiet)
-            fprintf(stderr, "stampede: submitting \"%s\" to %s (%u workers expected)\n", sc->name, master, expect_workers);
         int rrc = remote_run(&rcfg);
         scenario_free(sc);
         plan_fini(&plan);

@@ -301,7 +301,7 @@ static void api_post_run(api *a, struct evhttp_request *req)
         return;
     }
     json_decref(j);
-    if (expect_timeout == 0) expect_timeout = API_DEFAULT_EXPECT_TIMEOUT_MS;
+    if (expect_timeout == 0) expect_timeout = API_DEFAULT_EXPECT_TIMEOUT_MS;   /* 0: the default */
     coord_run_cfg cfg = { .plan = &plan, .expect_workers = (uint32_t)expect,
                           .expect_timeout_ms = expect_timeout, .out_dir = NULL,
                           .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP };

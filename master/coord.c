@@ -538,7 +538,9 @@ static void coord_finish(coord *c, coord_state final)
 {
     coord_close_ready(c, true);
     c->end_wall_ms = time_wall_ms();
-    int nth = c->sc->nthresholds;
+    if (!c->start_wall_ms) c->start_wall_ms = c->end_wall_ms;    /* never started */
+    /* Thresholds judge a run that ran; an aborted one fails by its exit code alone. */
+    int nth = final == RUN_FINISHED ? c->sc->nthresholds : 0;
     th_result *th = nth ? calloc((size_t)nth, sizeof *th) : NULL;
     double dur = c->end_wall_ms > c->start_wall_ms ? (c->end_wall_ms - c->start_wall_ms) / 1000.0 : 0;
     int failed = nth && th ? thresholds_eval(c->sc, &c->totals, dur, th) : 0;
@@ -1018,7 +1020,7 @@ bool coord_wait(coord *c, uint64_t timeout_ms)
     ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
     pthread_mutex_lock(&c->mu);
-    while (c->status.state != RUN_FINISHED && c->status.state != RUN_ABORTED && !c->run_req) {
+    while (c->run_req || (c->status.state != RUN_FINISHED && c->status.state != RUN_ABORTED)) {
         if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) != 0) break;
     }
     bool done = c->status.state == RUN_FINISHED || c->status.state == RUN_ABORTED;

@@ -143,12 +143,25 @@ def _cleanup():
 
 def _sweep_stale():
     """Deletes namespaces left by an earlier run of this file that was SIGKILLed (its pid
-    no longer exists). Only names of our exact shape are touched."""
+    no longer exists), with any process still inside them. Only names of our exact shape
+    are touched."""
     p = ip("netns", "list", check_rc=False)
     for line in p.stdout.splitlines():
         m = re.match(r"^(stp-(\d+)-(?:hub|m|t|w1|w2))\b", line)
         if m and int(m.group(2)) != PID and not os.path.exists("/proc/%s" % m.group(2)):
+            for pid in ip("netns", "pids", m.group(1), check_rc=False).stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
             ip("netns", "del", m.group(1), check_rc=False)
+
+
+def _die_with_parent():
+    """preexec_fn: the daemons get SIGKILL if this test process dies, even by SIGKILL
+    (PR_SET_PDEATHSIG survives `ip netns exec`'s execve)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
 
 
 class NsTarget(lib.Target):
@@ -158,7 +171,8 @@ class NsTarget(lib.Target):
         self.net = net
         self.proc = subprocess.Popen(net.cmd("t", [os.path.join(BIN, "stampede-target"), "--listen",
                                                    net.addr("t") + ":0", "--max-seconds", "300", *args]),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=_die_with_parent)
         _procs.append(self.proc)
         line = self.proc.stdout.readline()
         if not line.startswith("listening "):
@@ -185,7 +199,7 @@ class NsMaster(Master):
                                                    "--http", "127.0.0.1:0", "--key-file", key_file,
                                                    "--results-dir", self.results]),
                                      stdout=subprocess.PIPE, stderr=open(self.log, "w"), text=True,
-                                     env=dict(os.environ, STAMPEDE_LOG="info"))
+                                     env=dict(os.environ, STAMPEDE_LOG="info"), preexec_fn=_die_with_parent)
         _procs.append(self.proc)
         line = self.proc.stdout.readline()
         check("api on http://" in line, "master did not start: %r %s" % (line, self.stderr()))
@@ -205,7 +219,7 @@ class NsWorker(Worker):
                                                     "--key-file", key_file, "--allow", net.addr("t") + "/32",
                                                     "--threads", "1", "--id", role]),
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "w"),
-                                     env=dict(os.environ, STAMPEDE_LOG="info"))
+                                     env=dict(os.environ, STAMPEDE_LOG="info"), preexec_fn=_die_with_parent)
         _procs.append(self.proc)
 
 
@@ -242,7 +256,7 @@ class Cluster:
         p = subprocess.Popen(self.net.cmd("m", [os.path.join(BIN, "stampede"), "run", path, "--master",
                                                 self.master.api, "--expect-workers", "2", "--expect-timeout", "20s",
                                                 "--out", out, "--quiet"]),
-                             stdout=subprocess.DEVNULL, stderr=open(err, "w"))
+                             stdout=subprocess.DEVNULL, stderr=open(err, "w"), preexec_fn=_die_with_parent)
         _procs.append(p)
         return p, err
 
@@ -254,6 +268,12 @@ class Cluster:
             p.wait()
             raise AssertionError("stampede did not finish within %ss: %s" % (timeout, open(err).read()[-2000:]))
         return rc, open(err).read()
+
+    def check_logs(self):
+        """With BIN=bin-san: a sanitizer report in a daemon's log fails the test."""
+        for name, text in [("master", self.master.stderr())] + [(w.log, w.stderr()) for w in self.workers]:
+            for sign in ("ERROR: AddressSanitizer", "runtime error:"):
+                check(sign not in text, "%s log: %s" % (name, text[max(0, text.index(sign) - 200):][:2000]))
 
     def close(self):
         for p in list(_procs):
@@ -286,6 +306,7 @@ def test_netns_two_workers_exact_totals():
               "workers: %s" % s["workers"])
         check(all(w["requests"] > 0 for w in ws.values()), "a worker carried no load: %s" % s["workers"])
         check(sum(w["requests"] for w in ws.values()) == s["totals"]["requests"], "per-worker requests do not add up")
+        c.check_logs()
     finally:
         c.close()
 
@@ -341,6 +362,7 @@ def test_netns_partition_is_a_lost_worker():
         # The partition heals: w2 redials and is a worker again (PROTOCOL.md section 7).
         c.net.link("w2", True)
         c.master.wait_workers(2, timeout=20)
+        c.check_logs()
     finally:
         c.close()
 
