@@ -55,7 +55,7 @@ class Master:
         while time.time() - t0 < timeout:
             try:
                 w = self.workers()
-                ws = w if isinstance(w, list) else w.get("workers", [])
+                ws = w["workers"]
                 if len([x for x in ws if x.get("state") not in ("lost", "left", "gone")]) >= n:
                     return ws
             except OSError:
@@ -268,7 +268,7 @@ def test_wrong_key_refused_and_logged():
     wn = Worker(m.url, "nokey")
     m.wait_workers(1)
     time.sleep(2)
-    names = [w["id"] for w in m.workers()] if isinstance(m.workers(), list) else [w["id"] for w in m.workers()["workers"]]
+    names = [w["id"] for w in m.workers()["workers"]]
     check(names == ["good"], "only the worker with the right key may join: %s" % names)
     check("bad" in m.stderr() and "wrong shared key" in m.stderr(), "master log: " + m.stderr()[-1500:])
     check("refused this worker" in wb.stderr(), "the refused worker should log it: " + wb.stderr()[-1000:])
@@ -324,6 +324,70 @@ def test_hostile_messages_dropped_master_survives():
     check(rc == 0, "a run after hostile input: exit %d %s" % (rc, err))
     check_exact(summary(out), t.counters())
     teardown(m, ws, t)
+
+
+@test
+def test_worker_joining_mid_run_gets_a_share():
+    t = Target()
+    m, ws = cluster(2, wargs=("--threads", "2"))
+    path, d = write_scenario(erp_scenario(t, [("500ms", 12), ("10s", 12)]), files={"operators.csv": OPERATORS})
+    out = os.path.join(d, "out")
+    p = subprocess.Popen([os.path.join(BIN, "stampede"), "run", path, "--master", m.api, "--expect-workers", "2",
+                          "--out", out, "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _procs.append(p)
+    time.sleep(3)
+    late = Worker(m.url, "late", "--threads", "2")
+    outp, err = p.communicate(timeout=60)
+    check(p.returncode == 0, "exit %d: %s" % (p.returncode, err))
+    s = summary(out)
+    w = {x["id"]: x for x in s["workers"]}
+    check("late" in w and w["late"]["requests"] > 0, "the late worker should get a share: %s" % s["workers"])
+    check_exact(s, t.counters())
+    rows = read_csv(os.path.join(out, "stats_history.csv"))
+    for r in rows[6:-2]:
+        check(abs(int(r["User Count"]) - 12) <= 1, "users after the join: %s" % r["User Count"])
+    teardown(m, ws + [late], t)
+
+
+@test
+def test_master_without_key_listens_on_loopback_only():
+    port = free_port()
+    p = subprocess.Popen([os.path.join(BIN, "stampede-master"), "--listen", "tcp://0.0.0.0:%d" % port,
+                          "--http", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _procs.append(p)
+    line = p.stdout.readline()
+    check("tcp://127.0.0.1:%d" % port in line, "should listen on loopback only: %r" % line)
+    p.terminate()
+    err = p.communicate(timeout=20)[1]
+    check("loopback" in err and ("--key-file" in err or "key" in err), "should say why: " + err)
+
+
+@test
+def test_tls_mutual_certificates():
+    import shutil
+    if not shutil.which("openssl"):
+        print("  (skipped inside: openssl missing)")
+        return
+    t = Target()
+    cd = tempfile.mkdtemp(prefix="certs-")
+    subprocess.run(["sh", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tls",
+                                       "make_certs.sh"), cd], check=True, capture_output=True, timeout=60)
+    c = lambda n: os.path.join(cd, n)  # noqa: E731
+    port = free_port()
+    m = Master(port, "--tls-cert", c("master.pem"), "--tls-key", c("master.key"), "--tls-ca", c("ca.pem"))
+    url = "tls+tcp://127.0.0.1:%d" % port
+    w1 = Worker(url, "w1", "--tls-cert", c("worker1.pem"), "--tls-key", c("worker1.key"), "--tls-ca", c("ca.pem"))
+    wo = Worker(url, "other", "--tls-cert", c("other.pem"), "--tls-key", c("other.key"), "--tls-ca", c("ca.pem"))
+    m.wait_workers(1)
+    time.sleep(1.5)
+    ids = [w["id"] for w in m.workers()["workers"]]
+    check(ids == ["w1"], "only the worker with a certificate from our CA joins: %s" % ids)
+    path, d = write_scenario(erp_scenario(t, [("500ms", 4), ("2s", 4)]), files={"operators.csv": OPERATORS})
+    out = os.path.join(d, "out")
+    rc, _, err = run_remote(m, path, out, 1)
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    check_exact(summary(out), t.counters())
+    teardown(m, [w1, wo], t)
 
 
 if __name__ == "__main__":
