@@ -22,6 +22,7 @@
 #include "common/stats.h"
 #include "common/time.h"
 #include "proto/msg.h"
+#include "worker/allow.h"
 #include "worker/http.h"
 
 #define ENGINE_TICK_MS  50
@@ -450,7 +451,8 @@ static void vu_http_done(http_xfer *x, const http_result *r)
         kind = vu_curl_kind(r->code);
         /* libcurl's generic text per code, not its buffer: "timed out after 151 ms"
          * would make one error row per millisecond. */
-        snprintf(detail, sizeof detail, "%s", curl_easy_strerror(r->code));
+        snprintf(detail, sizeof detail, "%s", x->refused ? "target outside the worker's --allow"
+                                                          : curl_easy_strerror(r->code));
         ok = false;
     } else {
         ok = vu_check(v, h, r->status, &kind, detail, sizeof detail);
@@ -720,6 +722,11 @@ static void engine_free(engine *e)
     free(e);
 }
 
+static bool engine_allow(const void *ud, const struct sockaddr *sa)
+{
+    return allow_addr(ud, sa);
+}
+
 engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
 {
     engine *e = calloc(1, sizeof *e);
@@ -736,6 +743,10 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
     }
     e->opts = (http_opts){ .http2 = sc->http2, .insecure = sc->insecure,
                            .follow_redirects = sc->follow_redirects };
+    if (cfg->allow) {
+        e->opts.allow = engine_allow;
+        e->opts.allow_ud = cfg->allow;
+    }
     e->duration_ms = scenario_duration_ms(sc);
     if (stats_shard_init(&e->shard, cfg->name_cap) != 0) goto nomem;
     /* libcurl drops a connection's socket from its watch list when a transfer ends and

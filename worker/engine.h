@@ -43,6 +43,7 @@ typedef struct engine_cfg {
     uint32_t    name_cap;
     engine_emit_fn emit;
     void       *emit_ud;
+    const struct allow_list *allow; /* every connect is checked against it; NULL: none */
 } engine_cfg;
 
 typedef struct engine engine;

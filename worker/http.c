@@ -2,6 +2,7 @@
 #include "worker/http.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "common/log.h"
 
 /* One per socket libcurl watches, kept in a table indexed by the descriptor and reused
@@ -189,6 +190,18 @@ static size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Every connection libcurl opens passes the allowlist first. */
+static curl_socket_t http_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    http_xfer *x = ud;
+    (void)purpose;
+    if (x->opts.allow && !x->opts.allow(x->opts.allow_ud, &a->addr)) {
+        x->refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
 int http_xfer_init(http_xfer *x, http_loop *l, const http_opts *o, http_done_fn done, void *ud)
 {
     memset(x, 0, sizeof *x);
@@ -197,7 +210,12 @@ int http_xfer_init(http_xfer *x, http_loop *l, const http_opts *o, http_done_fn 
     x->loop = l;
     x->done = done;
     x->ud = ud;
+    x->opts = *o;
     CURL *e = x->easy;
+    if (o->allow) {
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_open_socket);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+    }
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -241,6 +259,7 @@ int http_xfer_start(http_xfer *x, const http_req *r)
     x->body_len = 0;
     x->hdrs_len = 0;
     x->bytes = 0;
+    x->refused = false;
     x->errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, r->url);
     int nh = r->nheaders < HTTP_MAX_HEADERS ? r->nheaders : HTTP_MAX_HEADERS;

@@ -28,10 +28,15 @@
 typedef struct http_loop http_loop;
 typedef struct http_xfer http_xfer;
 
+struct sockaddr;
 typedef struct http_opts {
     bool http2;                 /* negotiate HTTP/2 (ALPN on https, prior knowledge on http) */
     bool insecure;              /* skip TLS verification */
     bool follow_redirects;
+    /* Checked before every connect (redirects and re-resolved names included): false
+     * refuses the connection, which fails as a connect error. NULL: all allowed. */
+    bool (*allow)(const void *ud, const struct sockaddr *sa);
+    const void *allow_ud;
 } http_opts;
 
 typedef struct http_result {
@@ -57,6 +62,8 @@ struct http_xfer {
     char        *hdrs;          /* owned, likewise */
     size_t       hdrs_len, hdrs_cap;
     uint64_t     bytes;
+    bool         refused;       /* the last connect was refused by opts.allow */
+    http_opts    opts;
     struct curl_slist hnodes[HTTP_MAX_HEADERS]; /* request header list, our memory */
     char         errbuf[CURL_ERROR_SIZE];
 };
