@@ -400,6 +400,9 @@ static void coord_close_interval(coord *c)
 {
     islot *s = &c->ring[c->next_idx % COORD_RING];
     if (s->used && s->idx == c->next_idx) {
+        /* Deltas merge into their interval only; the closed interval folds into the
+         * totals once (one histogram add per name instead of one per delta). */
+        if (merge_add_set(&c->totals, &s->set) != 0) log_error("master", "out of memory merging stats");
         double iv = c->interval_ms / 1000.0;
         uint64_t wall = c->start_wall_ms + (s->idx + 1) * c->interval_ms;
         if (c->res_open) results_history(&c->res, wall, s->users, iv, &s->set, &c->totals);
@@ -600,7 +603,6 @@ static void coord_stats(coord *c, cworker *w, proto_stats *s)
         c->dropped++;
         return;
     }
-    if (merge_add(&c->totals, s) != 0) log_error("master", "out of memory merging stats");
     uint64_t req = 0;
     for (uint32_t i = 0; i < s->nentries; i++) req += s->entries[i].requests;
     w->requests += req;
@@ -616,11 +618,12 @@ static void coord_stats(coord *c, cworker *w, proto_stats *s)
     w->iv_req += req;
     w->iv_users += s->users;
     islot *sl = coord_slot(c, s->interval);
-    if (!sl) {
+    if (!sl) {                  /* its interval is already written: totals only */
         c->late++;
+        if (merge_add(&c->totals, s) != 0) log_error("master", "out of memory merging stats");
         return;
     }
-    merge_add(&sl->set, s);
+    if (merge_add(&sl->set, s) != 0) log_error("master", "out of memory merging stats");
     sl->reports++;
     sl->users += s->users;
 }

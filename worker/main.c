@@ -70,6 +70,9 @@ int main(int argc, char **argv)
         return 2;
     }
     bool want_tls = !strncmp(master, "tls+tcp://", 10);
+    if (!want_tls && (tls.cert_file || tls.key_file || tls.ca_file))
+        fprintf(stderr, "stampede-worker: warning: --tls-* options apply to tls+tcp:// only; "
+                        "%s is plain TCP\n", master);
     if (want_tls && (!tls.cert_file || !tls.key_file || !tls.ca_file)) {
         fprintf(stderr, "stampede-worker: tls+tcp:// needs --tls-cert, --tls-key and --tls-ca\n");
         return 2;
