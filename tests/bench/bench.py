@@ -24,8 +24,8 @@ Method
   of the process from wait4's ru_maxrss.
 - Master merge: tests/bench/merge_bench.c, compiled here from the repo's sources and
   pinned to the generator CPU, decodes one STATS delta from each of 1,000 simulated
-  workers x 200 names and merges it into the run totals and an interval set, once per
-  simulated second, back to back; CPU share of one core = CPU seconds / simulated
+  workers x 200 names and merges it into an interval set, folded into the run totals
+  when the interval closes, once per simulated second, back to back; CPU share of one core = CPU seconds / simulated
   seconds, with its peak RSS and the delta bytes per second (its header has the rest).
 - Output: tables on stdout, the same Markdown in results/bench-YYYYmmdd-HHMMSS.md.
 
@@ -543,8 +543,8 @@ def report_merge(ctx, m):
     if m.ok:
         out += ["- " + m.line]
     out += ["- method: tests/bench/merge_bench.c on CPU %d; each simulated second "
-            "proto_decodes every worker's STATS delta, merge_adds it into the run totals "
-            "and an interval set, reads the interval p95 and resets the interval set, as "
+            "proto_decodes every worker's STATS delta, merge_adds it into the interval set, "
+            "folds the closed interval into the run totals, reads its p95 and resets it, as "
             "the coordinator does; the batches run back to back, so CPU share = CPU s / "
             "simulated s (getrusage); latencies lognormal, median 20 ms; peak RSS "
             "includes the encoded deltas held as input (RSS before merging)"
