@@ -19,6 +19,7 @@
 #include "proto/plan.h"
 #include "worker/agent.h"
 #include "cli/remote.h"
+#include "cli/status.h"
 
 #define EXIT_OK        0
 #define EXIT_THRESHOLD 1
@@ -120,11 +121,7 @@ static int cmd_validate(int argc, char **argv)
 
 static void draw_status(const coord_status *s, uint32_t peak, bool final)
 {
-    double err_pct = s->requests ? 100.0 * (double)s->failures / (double)s->requests : 0;
-    fprintf(stderr, "\r\033[K[%6.1fs] users %u/%u  req/s %.1f  p95 %.1f ms  errors %llu (%.2f%%)  requests %llu%s",
-            s->elapsed_s, s->users, peak, s->rps, s->p95_ms, (unsigned long long)s->failures, err_pct,
-            (unsigned long long)s->requests, final ? "\n" : "");
-    fflush(stderr);
+    status_draw(s->elapsed_s, s->users, peak, s->rps, s->p95_ms, s->failures, s->requests, final);
 }
 
 static int cmd_run(int argc, char **argv)

@@ -12,6 +12,7 @@
  * - Results files are downloaded to NAME.part and renamed, so an interrupted download
  *   never leaves a truncated file that looks complete. */
 #include "cli/remote.h"
+#include "cli/status.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -302,14 +303,9 @@ static int remote_poll(remote *r, remote_status *s, char *err, size_t errcap)
     return 0;
 }
 
-/* The live line, in the same format as a local run's (cli/main.c draw_status). */
 static void remote_draw(const remote_status *s, uint32_t peak, bool final)
 {
-    double err_pct = s->requests ? 100.0 * (double)s->failures / (double)s->requests : 0;
-    fprintf(stderr, "\r\033[K[%6.1fs] users %u/%u  req/s %.1f  p95 %.1f ms  errors %llu (%.2f%%)  requests %llu%s",
-            s->elapsed_s, s->users, peak, s->rps, s->p95_ms, (unsigned long long)s->failures, err_pct,
-            (unsigned long long)s->requests, final ? "\n" : "");
-    fflush(stderr);
+    status_draw(s->elapsed_s, s->users, peak, s->rps, s->p95_ms, s->failures, s->requests, final);
 }
 
 static void remote_stop(remote *r, bool abort_run, bool quiet)
