@@ -6,7 +6,7 @@
 PKGS      := libevent libevent_pthreads libcurl msgpack yaml-0.1 jansson libcrypto
 DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libnng-dev \
              libmsgpack-dev libyaml-dev libjansson-dev libcmocka-dev libwslay-dev \
-             python3 curl nginx-light libssl-dev openssl
+             python3 python3-websockets curl nginx-light libssl-dev openssl
 BENCH_PKGS := wrk python3-locust nginx-light util-linux procps
 FUZZ_PKGS := clang libclang-rt-14-dev
 

@@ -31,6 +31,9 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/time.h"
@@ -722,6 +725,478 @@ static void tgt_reply_detail(struct evhttp_request *req, int status, const char 
     tgt_reply_json(req, status, json_pack("{s:s}", "detail", detail));
 }
 
+/* ---------------------------------------------------------------------------------
+ * WebSocket feed (RFC 6455), the ground truth for Stampede's ws steps. A GET /ws/...
+ * with valid upgrade headers is taken over from evhttp: the 101 answer is written on the
+ * connection's bufferevent, whose callbacks become ours, and the connection is freed
+ * with evhttp_connection_free when the WebSocket ends (before evhttp_free at exit).
+ * Framing is ours (a test server wants to see and count every frame): client frames must
+ * be masked, fragmented messages are reassembled, pings are answered, a close is echoed
+ * with its code, messages are at most 1 MiB (1009 otherwise). Endpoints:
+ *   /ws/echo        every message back, after --ws-delay MS when set (timer, not sleep);
+ *   /ws/production  every message to every client of /ws/production, the sender too;
+ *   /ws/seq         {"seq":n,"ts_us":...} every 10 ms, n = 1, 2, ... per client;
+ *                   ?reorder=1 swaps every 10th pair (..., 8, 10, 9, 11, ..., 18, 20, 19).
+ * Upgrades are counted under "ws" in the counters, never under "routes". */
+
+#define TGT_WS_GUID        "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define TGT_WS_MAX_MSG     (1u << 20)
+#define TGT_WS_SEQ_MS      10
+#define TGT_WS_CLOSE_WAIT  2        /* seconds we wait for the peer's close reply */
+#define TGT_WS_MAX_CODES   32
+
+enum tgt_ws_kind { TGT_WS_ECHO, TGT_WS_PRODUCTION, TGT_WS_SEQ };
+enum tgt_ws_state {
+    TGT_WS_OPEN,
+    TGT_WS_CLOSE_SENT,          /* our close is out: waiting for the peer's (or the timer) */
+    TGT_WS_FLUSH,               /* closing handshake done or failed: free once written */
+};
+
+typedef struct tgt_ws_later tgt_ws_later;
+
+typedef struct tgt_ws {
+    struct tgt_ws            *prev, *next;
+    struct evhttp_connection *evcon;
+    struct bufferevent       *bev;
+    enum tgt_ws_kind          kind;
+    enum tgt_ws_state         state;
+    bool                      reorder, counted_close;
+    uint64_t                  seq_emitted;
+    struct event             *tick;      /* /ws/seq feed; the close wait otherwise */
+    unsigned char            *msg;       /* message being reassembled */
+    size_t                    msg_len, msg_cap;
+    int                       msg_op;    /* 0 none, 1 text, 2 binary */
+    tgt_ws_later             *later;     /* delayed echoes */
+} tgt_ws;
+
+struct tgt_ws_later {
+    struct event   ev;
+    tgt_ws        *w;
+    tgt_ws_later  *prev, *next;
+    int            op;
+    size_t         len;
+    unsigned char  data[];
+};
+
+typedef struct tgt_ws_code { int code; uint64_t n; } tgt_ws_code;
+
+static tgt_ws     *tgt_ws_all;
+static uint32_t    tgt_ws_delay_ms;
+static uint64_t    tgt_ws_open, tgt_ws_connections, tgt_ws_refused;
+static uint64_t    tgt_ws_msgs_in, tgt_ws_msgs_out;
+static tgt_ws_code tgt_ws_codes[TGT_WS_MAX_CODES];
+static int         tgt_ws_ncodes;
+
+static void tgt_ws_count_close(tgt_ws *w, int code)
+{
+    if (w->counted_close) return;
+    w->counted_close = true;
+    for (int i = 0; i < tgt_ws_ncodes; i++)
+        if (tgt_ws_codes[i].code == code) { tgt_ws_codes[i].n++; return; }
+    if (tgt_ws_ncodes < TGT_WS_MAX_CODES) {
+        tgt_ws_codes[tgt_ws_ncodes].code = code;
+        tgt_ws_codes[tgt_ws_ncodes++].n = 1;
+    }
+}
+
+static void tgt_ws_counters_reset(void)
+{
+    tgt_ws_connections = tgt_ws_refused = tgt_ws_msgs_in = tgt_ws_msgs_out = 0;
+    tgt_ws_ncodes = 0;
+}
+
+static json_t *tgt_ws_counters_json(void)
+{
+    json_t *closes = json_object();
+    for (int i = 0; i < tgt_ws_ncodes; i++) {
+        char code[12];
+        snprintf(code, sizeof code, "%d", tgt_ws_codes[i].code);
+        json_object_set_new(closes, code, json_integer((json_int_t)tgt_ws_codes[i].n));
+    }
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "connections", (json_int_t)tgt_ws_connections,
+                     "open", (json_int_t)tgt_ws_open, "refused", (json_int_t)tgt_ws_refused,
+                     "messages_in", (json_int_t)tgt_ws_msgs_in,
+                     "messages_out", (json_int_t)tgt_ws_msgs_out, "closes", closes);
+}
+
+/* Releases the connection: our state, its delayed echoes, and the evhttp connection
+ * (which frees the bufferevent and closes the socket). */
+static void tgt_ws_free(tgt_ws *w)
+{
+    tgt_ws_count_close(w, 1006);        /* no close handshake seen: abnormal closure */
+    if (w->prev) w->prev->next = w->next; else tgt_ws_all = w->next;
+    if (w->next) w->next->prev = w->prev;
+    tgt_ws_open--;
+    for (tgt_ws_later *l = w->later, *n; l; l = n) {
+        n = l->next;
+        event_del(&l->ev);
+        free(l);
+    }
+    if (w->tick) event_free(w->tick);
+    evhttp_connection_free(w->evcon);
+    free(w->msg);
+    free(w);
+}
+
+/* One unmasked server frame. Data frames count as messages sent. */
+static void tgt_ws_send(tgt_ws *w, int op, const void *data, size_t len)
+{
+    unsigned char h[10];
+    size_t hl = 2;
+    h[0] = (unsigned char)(0x80 | op);
+    if (len < 126) {
+        h[1] = (unsigned char)len;
+    } else if (len <= 0xffff) {
+        h[1] = 126; h[2] = (unsigned char)(len >> 8); h[3] = (unsigned char)len; hl = 4;
+    } else {
+        h[1] = 127;
+        for (int i = 0; i < 8; i++) h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+        hl = 10;
+    }
+    struct evbuffer *out = bufferevent_get_output(w->bev);
+    evbuffer_add(out, h, hl);
+    if (len) evbuffer_add(out, data, len);
+    if (op == 1 || op == 2) tgt_ws_msgs_out++;
+}
+
+static void tgt_ws_send_close(tgt_ws *w, int code)
+{
+    unsigned char p[2] = { (unsigned char)(code >> 8), (unsigned char)code };
+    tgt_ws_send(w, 8, p, code == 1005 ? 0 : 2);     /* 1005: the peer's close had no code */
+}
+
+/* Frees w once its output is written: asks for a (deferred) write callback, which
+ * tgt_ws_on_write turns into tgt_ws_free when the output buffer is empty. */
+static void tgt_ws_flush_and_free(tgt_ws *w)
+{
+    w->state = TGT_WS_FLUSH;
+    if (w->tick) event_del(w->tick);
+    bufferevent_disable(w->bev, EV_READ);
+    bufferevent_trigger(w->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void tgt_ws_on_close_wait(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    tgt_ws_free(arg);                   /* the peer never answered our close */
+}
+
+/* Starts the closing handshake from our side (drop, shutdown of a feed). */
+static void tgt_ws_start_close(tgt_ws *w, int code)
+{
+    if (w->state != TGT_WS_OPEN) return;
+    tgt_ws_count_close(w, code);
+    tgt_ws_send_close(w, code);
+    w->state = TGT_WS_CLOSE_SENT;
+    if (w->tick) event_free(w->tick);
+    w->tick = evtimer_new(tgt_base, tgt_ws_on_close_wait, w);
+    struct timeval tv = { TGT_WS_CLOSE_WAIT, 0 };
+    if (!w->tick || evtimer_add(w->tick, &tv) != 0) tgt_ws_flush_and_free(w);
+}
+
+/* Fails the connection (protocol error, oversized message, bad UTF-8): our close frame
+ * with code, then the socket closes once it is written. */
+static void tgt_ws_fail(tgt_ws *w, int code)
+{
+    if (w->state == TGT_WS_OPEN) {
+        tgt_ws_count_close(w, code);
+        tgt_ws_send_close(w, code);
+    }
+    tgt_ws_flush_and_free(w);
+}
+
+static void tgt_ws_on_later(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    tgt_ws_later *l = arg;
+    tgt_ws *w = l->w;
+    if (w->state == TGT_WS_OPEN) tgt_ws_send(w, l->op, l->data, l->len);
+    if (l->prev) l->prev->next = l->next; else w->later = l->next;
+    if (l->next) l->next->prev = l->prev;
+    free(l);
+}
+
+/* A complete data message from the client, by endpoint. */
+static void tgt_ws_on_message(tgt_ws *w, int op, const unsigned char *data, size_t len)
+{
+    tgt_ws_msgs_in++;
+    if (w->state != TGT_WS_OPEN) return;    /* counted as received; nothing more after our close */
+    if (w->kind == TGT_WS_ECHO) {
+        if (tgt_ws_delay_ms == 0) { tgt_ws_send(w, op, data, len); return; }
+        tgt_ws_later *l = malloc(sizeof *l + len);
+        if (!l) { tgt_ws_fail(w, 1011); return; }
+        l->w = w;
+        l->op = op;
+        l->len = len;
+        memcpy(l->data, data, len);
+        l->prev = NULL;
+        l->next = w->later;
+        if (w->later) w->later->prev = l;
+        w->later = l;
+        struct timeval tv = { tgt_ws_delay_ms / 1000, (tgt_ws_delay_ms % 1000) * 1000 };
+        event_assign(&l->ev, tgt_base, -1, 0, tgt_ws_on_later, l);
+        event_add(&l->ev, &tv);
+    } else if (w->kind == TGT_WS_PRODUCTION) {
+        for (tgt_ws *o = tgt_ws_all; o; o = o->next)
+            if (o->kind == TGT_WS_PRODUCTION && o->state == TGT_WS_OPEN)
+                tgt_ws_send(o, op, data, len);
+    }
+    /* /ws/seq ignores what clients send (they are counted) */
+}
+
+/* Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
+static bool tgt_utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xc2 && c <= 0xdf) { k = 1; cp = c & 0x1f; }
+        else if (c >= 0xe0 && c <= 0xef) { k = 2; cp = c & 0x0f; }
+        else if (c >= 0xf0 && c <= 0xf4) { k = 3; cp = c & 0x07; }
+        else return false;
+        if (i + k >= n) return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (s[i + j] & 0x3f);
+        }
+        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+static bool tgt_ws_close_code_ok(int code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+/* Parses every complete frame in the input. Returns after the connection fails or its
+ * closing handshake ends (w may then be waiting to be freed: do not touch it after). */
+static void tgt_ws_on_read(struct bufferevent *bev, void *arg)
+{
+    tgt_ws *w = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (w->state != TGT_WS_FLUSH) {
+        size_t avail = evbuffer_get_length(in);
+        unsigned char h[14];
+        if (avail < 2) return;
+        evbuffer_copyout(in, h, 2);
+        bool fin = h[0] & 0x80, masked = h[1] & 0x80;
+        int rsv = h[0] & 0x70, op = h[0] & 0x0f;
+        uint64_t len = h[1] & 0x7f;
+        size_t hl = 2 + (len == 126 ? 2 : len == 127 ? 8 : 0) + (masked ? 4 : 0);
+        if (avail < hl) return;
+        evbuffer_copyout(in, h, hl);
+        if (len == 126) {
+            len = ((uint64_t)h[2] << 8) | h[3];
+        } else if (len == 127) {
+            len = 0;
+            for (int i = 0; i < 8; i++) len = (len << 8) | h[2 + i];
+        }
+        if (rsv || !masked) { tgt_ws_fail(w, 1002); return; }   /* no extensions; clients mask */
+        if (op >= 8) {
+            if (op > 10 || !fin || len > 125) { tgt_ws_fail(w, 1002); return; }
+        } else if (op > 2 || (op == 0) != (w->msg_op != 0)) {
+            tgt_ws_fail(w, 1002);       /* unknown opcode, or continuation out of place */
+            return;
+        } else if (len > TGT_WS_MAX_MSG - w->msg_len) {
+            tgt_ws_fail(w, 1009);
+            return;
+        }
+        if (avail - hl < len) return;
+        evbuffer_drain(in, hl);
+        const unsigned char *mask = h + hl - 4;
+        if (op >= 8) {
+            unsigned char p[125];
+            evbuffer_remove(in, p, (size_t)len);
+            for (size_t i = 0; i < len; i++) p[i] ^= mask[i & 3];
+            if (op == 9) {
+                if (w->state == TGT_WS_OPEN) tgt_ws_send(w, 10, p, (size_t)len);
+            } else if (op == 8) {
+                int code = len >= 2 ? (p[0] << 8) | p[1] : 1005;
+                if (len == 1 || (len >= 2 && !tgt_ws_close_code_ok(code)) ||
+                    (len > 2 && !tgt_utf8_valid(p + 2, (size_t)len - 2))) {
+                    tgt_ws_fail(w, 1002);
+                    return;
+                }
+                if (w->state == TGT_WS_OPEN) {      /* the peer started: echo its code */
+                    tgt_ws_count_close(w, code);
+                    tgt_ws_send_close(w, code);
+                }
+                tgt_ws_flush_and_free(w);
+                return;
+            }
+            continue;                   /* pong: nothing to do */
+        }
+        if (w->msg_len + len > w->msg_cap) {
+            size_t cap = w->msg_cap ? w->msg_cap : 4096;
+            while (cap < w->msg_len + len) cap *= 2;
+            unsigned char *m = realloc(w->msg, cap);
+            if (!m) { tgt_ws_fail(w, 1011); return; }
+            w->msg = m;
+            w->msg_cap = cap;
+        }
+        unsigned char *dst = w->msg + w->msg_len;
+        evbuffer_remove(in, dst, (size_t)len);
+        for (size_t i = 0; i < len; i++) dst[i] ^= mask[i & 3];
+        w->msg_len += (size_t)len;
+        if (op) w->msg_op = op;
+        if (!fin) continue;
+        int mop = w->msg_op;
+        size_t mlen = w->msg_len;
+        w->msg_op = 0;
+        w->msg_len = 0;
+        if (mop == 1 && !tgt_utf8_valid(w->msg, mlen)) { tgt_ws_fail(w, 1007); return; }
+        tgt_ws_on_message(w, mop, w->msg, mlen);
+    }
+}
+
+static void tgt_ws_on_write(struct bufferevent *bev, void *arg)
+{
+    tgt_ws *w = arg;
+    if (w->state == TGT_WS_FLUSH && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        tgt_ws_free(w);
+}
+
+static void tgt_ws_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) tgt_ws_free(arg);
+}
+
+/* /ws/seq: the next message of the feed. With reorder, the 9th and 10th of every ten
+ * are swapped. */
+static void tgt_ws_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    tgt_ws *w = arg;
+    uint64_t i = ++w->seq_emitted, n = i;
+    if (w->reorder && i % 10 == 9) n = i + 1;
+    else if (w->reorder && i % 10 == 0) n = i - 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char msg[96];
+    int len = snprintf(msg, sizeof msg, "{\"seq\":%llu,\"ts_us\":%llu}", (unsigned long long)n,
+                       (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+    tgt_ws_send(w, 1, msg, (size_t)len);
+}
+
+/* Is token (case-insensitive) one of the comma-separated items of a header value? */
+static bool tgt_header_has_token(const char *v, const char *token)
+{
+    size_t tn = strlen(token);
+    while (v && *v) {
+        while (*v == ' ' || *v == '\t' || *v == ',') v++;
+        size_t n = strcspn(v, ",");
+        size_t m = n;
+        while (m > 0 && (v[m - 1] == ' ' || v[m - 1] == '\t')) m--;
+        if (m == tn && strncasecmp(v, token, tn) == 0) return true;
+        v += n;
+    }
+    return false;
+}
+
+/* GET /ws/...: validates the upgrade, answers 101 on the raw connection and takes it
+ * over from evhttp. Refusals are answered through evhttp (400, 404, 405) and counted
+ * as ws.refused, not as routes. */
+static void tgt_ws_upgrade(struct evhttp_request *req, const char *path, const char *query)
+{
+    struct evkeyvalq *ih = evhttp_request_get_input_headers(req);
+    enum tgt_ws_kind kind;
+    if (strcmp(path, "/ws/echo") == 0) kind = TGT_WS_ECHO;
+    else if (strcmp(path, "/ws/production") == 0) kind = TGT_WS_PRODUCTION;
+    else if (strcmp(path, "/ws/seq") == 0) kind = TGT_WS_SEQ;
+    else { tgt_ws_refused++; tgt_reply_detail(req, 404, "ws endpoints: /ws/echo, /ws/production, /ws/seq"); return; }
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        tgt_ws_refused++;
+        tgt_reply_detail(req, 405, "a WebSocket upgrade is a GET");
+        return;
+    }
+    const char *key = evhttp_find_header(ih, "Sec-WebSocket-Key");
+    const char *ver = evhttp_find_header(ih, "Sec-WebSocket-Version");
+    const char *bad = NULL;
+    if (!tgt_header_has_token(evhttp_find_header(ih, "Upgrade"), "websocket"))
+        bad = "Upgrade: websocket required";
+    else if (!tgt_header_has_token(evhttp_find_header(ih, "Connection"), "upgrade"))
+        bad = "Connection: Upgrade required";
+    else if (!ver || strcmp(ver, "13") != 0)
+        bad = "Sec-WebSocket-Version: 13 required";
+    else if (!key || strlen(key) != 24 || strcmp(key + 22, "==") != 0)
+        bad = "Sec-WebSocket-Key: base64 of 16 bytes required";
+    if (bad) {
+        tgt_ws_refused++;
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Sec-WebSocket-Version", "13");
+        tgt_reply_detail(req, 400, bad);
+        return;
+    }
+    tgt_ws *w = calloc(1, sizeof *w);
+    if (!w) { tgt_ws_refused++; tgt_reply_detail(req, 503, "out of memory"); return; }
+    w->kind = kind;
+    w->reorder = kind == TGT_WS_SEQ && query && strstr(query, "reorder=1") != NULL;
+    w->evcon = evhttp_request_get_connection(req);
+    w->bev = evhttp_connection_get_bufferevent(w->evcon);
+
+    char concat[24 + sizeof TGT_WS_GUID];
+    unsigned char digest[SHA_DIGEST_LENGTH], accept[32];
+    snprintf(concat, sizeof concat, "%s%s", key, TGT_WS_GUID);
+    SHA1((const unsigned char *)concat, strlen(concat), digest);
+    EVP_EncodeBlock(accept, digest, SHA_DIGEST_LENGTH);
+    /* Subprotocol: the first one offered is accepted, so clients can test theirs. */
+    char proto[128] = "";
+    const char *offered = evhttp_find_header(ih, "Sec-WebSocket-Protocol");
+    if (offered) {
+        while (*offered == ' ') offered++;
+        size_t n = strcspn(offered, ", \t");
+        if (n > 0 && n < sizeof proto - 1) { memcpy(proto, offered, n); proto[n] = '\0'; }
+    }
+    struct evbuffer *out = bufferevent_get_output(w->bev);
+    evbuffer_add_printf(out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n", (char *)accept);
+    if (proto[0]) evbuffer_add_printf(out, "Sec-WebSocket-Protocol: %s\r\n", proto);
+    evbuffer_add(out, "\r\n", 2);
+
+    /* From here the connection is ours: evhttp keeps the request in its list (freed with
+     * the connection) and never sees another byte, and its idle timeout is lifted. */
+    bufferevent_setcb(w->bev, tgt_ws_on_read, tgt_ws_on_write, tgt_ws_on_event, w);
+    bufferevent_set_timeouts(w->bev, NULL, NULL);
+    bufferevent_enable(w->bev, EV_READ | EV_WRITE);
+    w->next = tgt_ws_all;
+    if (tgt_ws_all) tgt_ws_all->prev = w;
+    tgt_ws_all = w;
+    tgt_ws_open++;
+    tgt_ws_connections++;
+    if (kind == TGT_WS_SEQ) {
+        struct timeval tv = { 0, TGT_WS_SEQ_MS * 1000 };
+        w->tick = event_new(tgt_base, -1, EV_PERSIST, tgt_ws_on_tick, w);
+        if (!w->tick || event_add(w->tick, &tv) != 0) { tgt_ws_fail(w, 1011); return; }
+    }
+    /* Frames the client sent right behind its handshake are already buffered: parse them
+     * from a deferred callback, outside evhttp's stack. */
+    bufferevent_trigger(w->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* POST /__target/ws-drop: every open WebSocket gets a close 1012 (service restart). */
+static uint64_t tgt_ws_drop_all(void)
+{
+    uint64_t n = 0;
+    for (tgt_ws *w = tgt_ws_all, *next; w; w = next) {
+        next = w->next;
+        if (w->state == TGT_WS_OPEN) { tgt_ws_start_close(w, 1012); n++; }
+    }
+    return n;
+}
+
+static void tgt_ws_free_all(void)
+{
+    while (tgt_ws_all) tgt_ws_free(tgt_ws_all);
+}
+
 static json_t *tgt_counters_json(void)
 {
     json_t *routes = json_object();
@@ -738,8 +1213,8 @@ static json_t *tgt_counters_json(void)
                             json_pack("{s:I,s:o}", "requests", (json_int_t)c->requests,
                                       "status", st));
     }
-    return json_pack("{s:I,s:o,s:I}", "total", (json_int_t)tgt_total, "routes", routes,
-                     "pending", (json_int_t)tgt_npending);
+    return json_pack("{s:I,s:o,s:I,s:o}", "total", (json_int_t)tgt_total, "routes", routes,
+                     "pending", (json_int_t)tgt_npending, "ws", tgt_ws_counters_json());
 }
 
 static json_t *tgt_rule_json(const tgt_rule *r)
@@ -781,9 +1256,12 @@ static void tgt_on_control(struct evhttp_request *req, const char *path)
         tgt_reply_json(req, 200, tgt_counters_json());
     } else if (strcmp(path, "/__target/reset") == 0 && m == EVHTTP_REQ_POST) {
         tgt_count_reset();
+        tgt_ws_counters_reset();
         for (int i = 0; i < tgt_nrules; i++) tgt_rules[i].seen = 0;
         if (tgt_logins) json_object_clear(tgt_logins);
         tgt_reply_json(req, 200, json_pack("{s:b}", "ok", 1));
+    } else if (strcmp(path, "/__target/ws-drop") == 0 && m == EVHTTP_REQ_POST) {
+        tgt_reply_json(req, 200, json_pack("{s:I}", "dropped", (json_int_t)tgt_ws_drop_all()));
     } else if (strcmp(path, "/__target/logins") == 0 && m == EVHTTP_REQ_GET) {
         tgt_reply_json(req, 200, tgt_logins ? json_incref(tgt_logins) : json_object());
     } else if (strcmp(path, "/__target/config") == 0 && m == EVHTTP_REQ_POST) {
@@ -793,7 +1271,7 @@ static void tgt_on_control(struct evhttp_request *req, const char *path)
         for (int i = 0; i < tgt_nrules; i++) json_array_append_new(a, tgt_rule_json(&tgt_rules[i]));
         tgt_reply_json(req, 200, json_pack("{s:o}", "rules", a));
     } else {
-        tgt_reply_detail(req, 404, "control endpoints: GET counters, GET logins, POST reset, GET|POST config");
+        tgt_reply_detail(req, 404, "control endpoints: GET counters, GET logins, POST reset, GET|POST config, POST ws-drop");
     }
 }
 
@@ -808,6 +1286,7 @@ static void tgt_on_request(struct evhttp_request *req, void *arg)
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     if (!path || !*path) path = "/";
     if (strncmp(path, "/__target/", 10) == 0) { tgt_on_control(req, path); return; }
+    if (strncmp(path, "/ws/", 4) == 0) { tgt_ws_upgrade(req, path, query); return; }
 
     char tpath[TGT_PATH_MAX], key[TGT_KEY_MAX];
     tgt_template_path(path, tpath, sizeof tpath);
@@ -843,10 +1322,11 @@ static void tgt_usage(FILE *f)
 {
     fprintf(f,
         "usage: stampede-target [--listen ADDR:PORT] [--delay ROUTE=MS]... [--error ROUTE=RATE]...\n"
-        "                       [--max-seconds N]\n"
+        "                       [--ws-delay MS] [--max-seconds N]\n"
         "  --listen ADDR:PORT   IPv4 address and port (default 127.0.0.1:8000; port 0: any free port)\n"
         "  --delay ROUTE=MS     answer requests on ROUTE after MS milliseconds (timer, not sleep)\n"
         "  --error ROUTE=RATE   fail that fraction (0..1) of ROUTE's requests with 503, deterministically\n"
+        "  --ws-delay MS        /ws/echo answers each message after MS milliseconds\n"
         "  --max-seconds N      exit after N seconds whatever happens (default 3600)\n"
         "ROUTE: a path without query; ending in '/' it matches every path below (e.g.\n"
         "/ppic/manufacturing-orders/ for the {id} route); \"*\" matches all. Prints\n"
@@ -918,6 +1398,15 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--listen")) listen_at = v;
         else if (!strcmp(a, "--delay")) { if (tgt_parse_rule_arg(v, true)) return 2; }
         else if (!strcmp(a, "--error")) { if (tgt_parse_rule_arg(v, false)) return 2; }
+        else if (!strcmp(a, "--ws-delay")) {
+            char *end;
+            long ms = strtol(v, &end, 10);
+            if (end == v || *end || ms < 0 || ms > (long)TGT_MAX_DELAY_MS) {
+                fprintf(stderr, "stampede-target: --ws-delay wants 0..3600000 (ms)\n");
+                return 2;
+            }
+            tgt_ws_delay_ms = (uint32_t)ms;
+        }
         else if (!strcmp(a, "--max-seconds")) {
             char *end;
             max_seconds = strtol(v, &end, 10);
@@ -1009,6 +1498,7 @@ out:
     if (ev_int) event_free(ev_int);
     if (ev_max) event_free(ev_max);
     tgt_pending_free_all();
+    tgt_ws_free_all();
     if (http) evhttp_free(http);
     if (tgt_out) evbuffer_free(tgt_out);
     if (tgt_base) event_base_free(tgt_base);
