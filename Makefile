@@ -3,7 +3,7 @@
 # target; `make bench` compares against wrk and Locust; `make fuzz` builds fuzz targets.
 # SAN=1 builds everything with ASan+UBSan into bin-san/ and obj-san/.
 
-PKGS      := libevent libevent_pthreads libcurl msgpack yaml-0.1 jansson libcrypto
+PKGS      := libevent libevent_pthreads libevent_openssl libcurl msgpack yaml-0.1 jansson libssl libcrypto
 DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libnng-dev \
              libmsgpack-dev libyaml-dev libjansson-dev libcmocka-dev libwslay-dev \
              python3 python3-websockets curl nginx-light libssl-dev openssl
@@ -26,12 +26,12 @@ endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# nng 1.5 in Debian ships no pkg-config file: link it by name.
+# nng 1.5 and wslay 1.1 in Debian ship no pkg-config file: link them by name.
 CFLAGS    ?= $(OPT) -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
              -I. -pthread -D_GNU_SOURCE -DSTAMPEDE_VERSION='"$(VERSION)"' $(SANFLAGS) $(PKG_CFLAGS)
 LDFLAGS   += -pthread $(SANFLAGS)
-LDLIBS    += $(PKG_LIBS) -lnng -lm
+LDLIBS    += $(PKG_LIBS) -lnng -lwslay -lm
 
 LIB_SRC   := $(filter-out %/main.c,$(wildcard common/*.c proto/*.c worker/*.c master/*.c cli/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(O)/%.o)

@@ -34,6 +34,7 @@ sources() {
     case $1 in
     proto) echo "proto/msg.c common/hist.c common/stats.c common/log.c common/time.c" ;;
     scenario) echo "common/scenario.c common/units.c common/tmpl.c common/data.c common/capture.c common/log.c" ;;
+    ws_handshake) echo "worker/ws.c common/time.c" ;;
     *) return 1 ;;
     esac
 }
@@ -41,6 +42,7 @@ packages() {
     case $1 in
     proto) echo "msgpack" ;;
     scenario) echo "yaml-0.1 jansson" ;;
+    ws_handshake) echo "libevent libevent_openssl libssl libcrypto" ;;
     *) echo "" ;;
     esac
 }
@@ -69,7 +71,7 @@ for src in tests/fuzz/fuzz_*.c; do
     fi
     echo "  FUZZ $OUT/fuzz_$name"
     # shellcheck disable=SC2086  # word splitting of the lists is intended
-    if $CC $CFLAGS $pkcflags -o "$OUT/fuzz_$name" "$src" $srcs $pklibs -lm -pthread; then
+    if $CC $CFLAGS $pkcflags -o "$OUT/fuzz_$name" "$src" $srcs $pklibs -lwslay -lm -pthread; then
         built="$built $name"
     else
         echo "fuzz: building $name failed" >&2
