@@ -34,6 +34,7 @@
  * - --set errors and errors about values set by --set have no line (line 0): the message
  *   starts with the override instead. */
 #include "common/scenario.h"
+#include "common/util.h"
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -757,45 +758,7 @@ static int sc_apply_set(sc_ctx *c, int si)
 
 static int sc_read_disk(const char *path, char **data, size_t *len, char *err, size_t errcap)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errcap, "%s", strerror(errno));
-        return -1;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf) {
-            fclose(f);
-            snprintf(err, errcap, "out of memory");
-            return -1;
-        }
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        if (cap >= SC_MAX_FILE) {
-            free(buf);
-            fclose(f);
-            snprintf(err, errcap, "larger than %u MiB", SC_MAX_FILE >> 20);
-            return -1;
-        }
-        char *p = realloc(buf, cap * 2);
-        if (!p)
-            free(buf);
-        buf = p;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        snprintf(err, errcap, "read error");
-        return -1;
-    }
-    buf[n] = '\0';
-    *data = buf;
-    *len = n;
-    return 0;
+    return util_read_file(path, SC_MAX_FILE, data, len, err, errcap);
 }
 
 /* A data path relative to the scenario's directory. Caller frees. */

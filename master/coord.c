@@ -263,7 +263,6 @@ static void coord_replan_gone(coord *c, cworker *gone)
 static void coord_worker_gone(coord *c, cworker *w, bool lost)
 {
     bool carried = coord_carrier(w);
-    w->alive = w->alive && !lost;
     if (lost) nng_pipe_close(w->pipe);
     w->alive = false;
     if (!carried) return;

@@ -15,6 +15,7 @@
  *   proof is filled with fresh random bytes: it matches nothing, so authentication
  *   fails closed instead of both sides agreeing on a constant. */
 #include "proto/auth.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -118,17 +119,7 @@ int auth_key_load(const char *path, auth_key *k, char *err, size_t errcap)
 
 int auth_nonce(uint8_t out[PROTO_NONCE_LEN])
 {
-    size_t got = 0;
-    while (got < PROTO_NONCE_LEN) {
-        ssize_t n = getrandom(out + got, PROTO_NONCE_LEN - got, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        got += (size_t)n;
-    }
-    return 0;
+    return util_random(out, PROTO_NONCE_LEN);
 }
 
 /* HMAC-SHA256 over the concatenation of parts[0..nparts); false when libcrypto fails. */

@@ -1,34 +1,11 @@
 #include "proto/plan.h"
+#include "common/util.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int plan_read_file(const char *path, char **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) break;
-        if (n + 1 >= cap) {
-            char *p = realloc(buf, cap * 2);
-            if (!p) { free(buf); buf = NULL; break; }
-            buf = p;
-            cap *= 2;
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) { free(buf); return -1; }
-    buf[n] = '\0';
-    *data = buf;
-    *len = n;
-    return 0;
-}
+#define PLAN_MAX_FILE (256u << 20)      /* as the scenario parser's limit */
 
 /* Reads data files from disk relative to the scenario's directory and records each
  * into the plan, so workers get exactly the bytes the master validated. */
@@ -38,9 +15,9 @@ static int plan_record_read(void *ud, const char *path, char **data, size_t *len
 {
     plan_rec *r = ud;
     /* The parser has already joined relative paths to the scenario's directory. */
-    const char *full = path;
-    if (plan_read_file(full, data, len) != 0) {
-        snprintf(err, errcap, "cannot read %s: %s", full, strerror(errno));
+    char why[256];
+    if (util_read_file(path, PLAN_MAX_FILE, data, len, why, sizeof why) != 0) {
+        snprintf(err, errcap, "cannot read %s: %s", path, why);
         return -1;
     }
     proto_plan *p = r->p;
@@ -100,8 +77,9 @@ int plan_from_file(proto_plan *p, const char *path, const sc_set *sets, int nset
     snprintf(err->file, sizeof err->file, "%s", path);
     char *text = NULL;
     size_t len = 0;
-    if (plan_read_file(path, &text, &len) != 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot read scenario: %s", strerror(errno));
+    char why[256];
+    if (util_read_file(path, PLAN_MAX_FILE, &text, &len, why, sizeof why) != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot read scenario: %s", why);
         return -1;
     }
     p->scenario = text;

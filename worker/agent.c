@@ -316,7 +316,7 @@ static void agent_master_lost(agent *a, const char *why)
     }
 }
 
-static void agent_poll(agent *a, uint64_t deadline_us, bool *acked)
+static void agent_poll(agent *a, bool *acked)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -325,7 +325,6 @@ static void agent_poll(agent *a, uint64_t deadline_us, bool *acked)
         if (agent_handle(a, buf, len) && acked) *acked = true;
         nng_free(buf, len);
     }
-    (void)deadline_us;
 }
 
 static void *agent_main(void *arg)
@@ -333,7 +332,7 @@ static void *agent_main(void *arg)
     agent *a = arg;
     a->last_rx_us = time_mono_us();
     while (!atomic_load(&a->quit)) {
-        agent_poll(a, 0, NULL);
+        agent_poll(a, NULL);
         uint64_t now = time_mono_us();
         if (atomic_exchange(&a->pipe_lost, false)) agent_master_lost(a, "connection closed");
         if (a->welcomed && now - a->last_rx_us > (uint64_t)a->cfg.timeout_ms * 1000)
@@ -351,7 +350,7 @@ static void *agent_main(void *arg)
     if (a->sc) {
         for (uint32_t i = 0; i < a->nengines; i++) engine_stop(a->engines[i]);
         while (!agent_all_finished(a)) {
-            agent_poll(a, 0, NULL);
+            agent_poll(a, NULL);
             if (atomic_exchange(&a->pipe_lost, false)) {
                 for (uint32_t i = 0; i < a->nengines; i++) engine_abort(a->engines[i]);
             }
@@ -359,7 +358,7 @@ static void *agent_main(void *arg)
         agent_end_run(a, "leaving", true);
         bool acked = false;
         uint64_t until = time_mono_us() + AGENT_ACK_MS * 1000ull;
-        while (!acked && time_mono_us() < until && atomic_load(&a->pipe_id)) agent_poll(a, until, &acked);
+        while (!acked && time_mono_us() < until && atomic_load(&a->pipe_id)) agent_poll(a, &acked);
         if (!acked) log_warn("worker", "left without the master's acknowledgement");
     }
     atomic_store(&a->ended, true);

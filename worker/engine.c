@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/stats.h"
 #include "common/time.h"
+#include "common/util.h"
 #include "proto/msg.h"
 #include "worker/allow.h"
 #include "worker/http.h"
@@ -138,12 +139,7 @@ static long vu_render(const tmpl *t, const tmpl_ctx *c, char **buf, size_t *cap,
         size_t room = *cap > off ? *cap - off : 0;
         size_t n = tmpl_render(t, c, room ? *buf + off : NULL, room);
         if (n < room) return (long)n;
-        size_t want = *cap ? *cap : 256;
-        while (want < off + n + 1) want *= 2;
-        char *p = realloc(*buf, want);
-        if (!p) return -1;
-        *buf = p;
-        *cap = want;
+        if (util_reserve(buf, cap, off + n + 1) != 0) return -1;
     }
 }
 
@@ -239,12 +235,7 @@ static int vu_start_http(vu *v, const sc_step *s)
     } else {
         memcpy(v->url, tgt, tlen);
         if (v->url[tlen] != '/') {       /* "orders" means "/orders" */
-            if (v->url_cap < tlen + (size_t)n + 2) {
-                char *p = realloc(v->url, tlen + (size_t)n + 2);
-                if (!p) return -1;
-                v->url = p;
-                v->url_cap = tlen + (size_t)n + 2;
-            }
+            if (util_reserve(&v->url, &v->url_cap, tlen + (size_t)n + 2) != 0) return -1;
             memmove(v->url + tlen + 1, v->url + tlen, (size_t)n + 1);
             v->url[tlen] = '/';
         }
@@ -257,14 +248,7 @@ static int vu_start_http(vu *v, const sc_step *s)
         const sc_header *hd = &h->headers[i];
         size_t nl = strlen(hd->name);
         if (!strcasecmp(hd->name, "Content-Type")) has_ct = true;
-        if (v->hbuf_cap < off + nl + 3) {
-            size_t want = v->hbuf_cap ? v->hbuf_cap : 256;
-            while (want < off + nl + 3) want *= 2;
-            char *p = realloc(v->hbuf, want);
-            if (!p) return -1;
-            v->hbuf = p;
-            v->hbuf_cap = want;
-        }
+        if (util_reserve(&v->hbuf, &v->hbuf_cap, off + nl + 3) != 0) return -1;
         memcpy(v->hbuf + off, hd->name, nl);
         memcpy(v->hbuf + off + nl, ": ", 2);
         long vl = vu_render(hd->value, &c, &v->hbuf, &v->hbuf_cap, off + nl + 2);
@@ -274,14 +258,7 @@ static int vu_start_http(vu *v, const sc_step *s)
     }
     if (h->json_body && !has_ct) {
         static const char ct[] = "Content-Type: application/json";
-        if (v->hbuf_cap < off + sizeof ct) {
-            size_t want = v->hbuf_cap ? v->hbuf_cap : 256;
-            while (want < off + sizeof ct) want *= 2;
-            char *p = realloc(v->hbuf, want);
-            if (!p) return -1;
-            v->hbuf = p;
-            v->hbuf_cap = want;
-        }
+        if (util_reserve(&v->hbuf, &v->hbuf_cap, off + sizeof ct) != 0) return -1;
         memcpy(v->hbuf + off, ct, sizeof ct);
         offs[nh++] = off;
         off += sizeof ct;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "common/log.h"
+#include "common/util.h"
 
 /* One per socket libcurl watches, kept in a table indexed by the descriptor and reused
  * for the life of the loop: a connection's socket is dropped and watched again around
@@ -153,25 +154,13 @@ void http_loop_free(http_loop *l)
 
 int http_loop_active(const http_loop *l) { return l->active; }
 
-static int http_grow(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 1024;
-    while (n < need) n *= 2;
-    char *p = realloc(*buf, n);
-    if (!p) return -1;
-    *buf = p;
-    *cap = n;
-    return 0;
-}
-
 static size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     http_xfer *x = ud;
     size_t n = size * nmemb;
     x->bytes += n;
     if (x->keep_body) {
-        if (http_grow(&x->body, &x->body_cap, x->body_len + n + 1) != 0) return 0;
+        if (util_reserve(&x->body, &x->body_cap, x->body_len + n + 1) != 0) return 0;
         memcpy(x->body + x->body_len, ptr, n);
         x->body_len += n;
     }
@@ -183,7 +172,7 @@ static size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     http_xfer *x = ud;
     size_t n = size * nmemb;
     if (x->keep_hdrs) {
-        if (http_grow(&x->hdrs, &x->hdrs_cap, x->hdrs_len + n + 1) != 0) return 0;
+        if (util_reserve(&x->hdrs, &x->hdrs_cap, x->hdrs_len + n + 1) != 0) return 0;
         memcpy(x->hdrs + x->hdrs_len, ptr, n);
         x->hdrs_len += n;
     }

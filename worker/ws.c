@@ -8,6 +8,7 @@
  * callback. Terminal callbacks are always the last statement of a libevent callback
  * (ws_finish), so the user may free the connection inside them. */
 #include "worker/ws.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -309,20 +310,7 @@ static uint64_t ws_rand(ws_conn *c)
     return x * UINT64_C(2685821657736338717);
 }
 
-static int ws_getrandom(void *buf, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom((char *)buf + got, n - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        got += (size_t)r;
-    }
-    return 0;
-}
+static int ws_getrandom(void *buf, size_t n) { return util_random(buf, n); }
 
 /* --- wslay callbacks ---------------------------------------------------------- */
 

@@ -1,0 +1,15 @@
+/* Small helpers shared by several modules: whole-file reads, random bytes, growable
+ * buffers. No state; any thread. */
+#ifndef COMMON_UTIL_H
+#define COMMON_UTIL_H
+#include <stddef.h>
+
+/* Reads path whole into a malloc'd NUL-terminated buffer (caller frees). 0, or -1 with
+ * a message (strerror, "larger than N MiB", ...) when it fails or exceeds max bytes. */
+int util_read_file(const char *path, size_t max, char **data, size_t *len, char *err, size_t errcap);
+/* Fills buf with n bytes from getrandom(2), retrying interrupted calls. 0 or -1. */
+int util_random(void *buf, size_t n);
+/* Makes *buf hold at least need bytes, doubling from 256 (keeps the high-water mark, so
+ * a reused buffer stops allocating). 0, or -1 on ENOMEM (*buf unchanged). */
+int util_reserve(char **buf, size_t *cap, size_t need);
+#endif
