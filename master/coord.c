@@ -270,11 +270,14 @@ static void coord_worker_gone(coord *c, cworker *w, bool lost)
     w->state = lost ? "lost" : "left";
     if (lost) {
         /* What it may have completed and never reported: its best interval's count for
-         * every interval since its last delta reached us. */
+         * every interval since its last delta reached us (plus a tenth of an interval for
+         * timer lateness and delivery delay), and one request in flight per user it ran:
+         * the target may have counted a request whose answer the worker never saw. */
         uint64_t since = w->lost_at_ms > w->last_delta_ms ? w->lost_at_ms - w->last_delta_ms : 0;
+        since += c->interval_ms / 10;
         uint64_t ivs = (since + c->interval_ms - 1) / c->interval_ms;
         if (ivs == 0) ivs = 1;
-        w->missing_max = (w->max_iv_req > w->iv_req ? w->max_iv_req : w->iv_req) * ivs;
+        w->missing_max = (w->max_iv_req > w->iv_req ? w->max_iv_req : w->iv_req) * ivs + w->users_last;
         w->done = true;         /* nothing more will come from it */
     }
     log_warn("master", "worker %s %s mid-run; its %u slots move to the others", w->hello.id,
