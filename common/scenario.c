@@ -32,7 +32,35 @@
  * - Data files read through a caller's sc_read_fn get the resolved path (relative to
  *   the scenario's directory), as on disk.
  * - --set errors and errors about values set by --set have no line (line 0): the message
- *   starts with the override instead. */
+ *   starts with the override instead.
+ * - ws steps: a step names exactly one of connect, send, expect, receive, close, listen;
+ *   a key another kind takes (name on an expect, timeout on a send) is an error, not
+ *   ignored. timeout applies to connect, expect, receive and close; every ws step still
+ *   carries defaults.timeout so the engine always has a deadline at hand.
+ * - A ws step other than connect is refused when no connect comes before it in its flow,
+ *   walking in written order through loops and groups (a loop runs at least once, so a
+ *   connect inside an earlier loop counts). Whether the connection is still open there
+ *   (a close in between) is the engine's to report at run time.
+ * - connect takes ws://, wss://, a path (joined to the target) or a template starting
+ *   with {{; http(s):// is refused with a hint. The default name is the path part of a
+ *   static url ("/" when it has none); a url with holes needs name:. Headers the
+ *   handshake sets itself (Upgrade, Connection, Sec-WebSocket-*) are refused in the
+ *   step's headers (not in defaults.headers, which http steps share).
+ * - reconnect is a mapping; max within 0..1000000, backoff > 0 (500 ms when left out),
+ *   backoff stays 0 when reconnect is not given. ping 0 means no pings.
+ * - send text is sent as written (TMPL_RAW, '' is an empty message); send json is built
+ *   like an http json: body. A binary payload without holes must be standard base64
+ *   (RFC 4648 alphabet, '=' padding to a multiple of 4): checked here.
+ * - expect/listen: equals next to json compares the value at the path (a bare `equals:`
+ *   then means null, as for http), otherwise the whole message; equals, contains and json
+ *   equals are templates (TMPL_RAW: compared with message text, not JSON-escaped).
+ *   expect: {} (or nothing) matches any message. receive takes 1..1000000000.
+ * - close: 1000, 3000-4999, or true/yes/on (1000); false and other codes are refused.
+ * - ws thresholds: "NAME: FIGURE METRIC op value" with FIGURE one of message, connect,
+ *   fanout, reconnect, ping; "NAME: out_of_order op N" (plain number). Both need a name,
+ *   checked (when it has no space or slash) against the ws connections' names; an http
+ *   threshold's name is checked against http steps and groups only, since a ws name
+ *   there would read no entry. */
 #include "common/scenario.h"
 #include "common/util.h"
 #include <ctype.h>
@@ -72,7 +100,9 @@ typedef struct sc_ctx {
     sc_read_fn       read;
     void            *read_ud;
     uint64_t         work;
-    yaml_node_t     *defhdrs;   /* defaults.headers mapping, merged into each http step */
+    yaml_node_t     *defhdrs;   /* defaults.headers mapping, merged into each http and ws
+                                 * connect step */
+    bool             ws_open;   /* a ws connect was seen earlier in the current flow */
 } sc_ctx;
 
 static int sc_set_of(const sc_ctx *c, const yaml_node_t *n)
@@ -1056,6 +1086,21 @@ static int sc_data(sc_ctx *c, yaml_node_t *n)
 /* Pass one: every capture variable in every flow, so a template may use a name captured
  * later in the file (or by another profile). Tolerant: malformed parts are left for the
  * checks of pass two to report. */
+static int sc_collect_caps(sc_ctx *c, const yaml_node_t *cap)
+{
+    if (!cap || cap->type != YAML_MAPPING_NODE)
+        return 0;
+    SC_FOREACH_PAIR(q, cap) {
+        yaml_node_t *var = sc_node(c, q->key);
+        if (sc_tick(c, var))
+            return -1;
+        if (sc_is_scalar(var) && sc_is_ident(sc_sval(var)) &&
+            tmpl_syms_add(&c->sc->syms, sc_sval(var)) < 0)
+            return sc_fail(c, var, NULL, "out of memory");
+    }
+    return 0;
+}
+
 static int sc_collect(sc_ctx *c, const yaml_node_t *steps, int depth)
 {
     if (!steps || steps->type != YAML_SEQUENCE_NODE || depth > SC_MAX_STEP_DEPTH)
@@ -1074,17 +1119,15 @@ static int sc_collect(sc_ctx *c, const yaml_node_t *steps, int depth)
                 if (sc_collect(c, sc_get(c, v, "steps", NULL), depth + 1))
                     return -1;
             } else if (!strcmp(sc_sval(k), "http")) {
-                yaml_node_t *cap = sc_get(c, v, "capture", NULL);
-                if (!cap || cap->type != YAML_MAPPING_NODE)
-                    continue;
-                SC_FOREACH_PAIR(q, cap) {
-                    yaml_node_t *var = sc_node(c, q->key);
-                    if (sc_tick(c, var))
-                        return -1;
-                    if (sc_is_scalar(var) && sc_is_ident(sc_sval(var)) &&
-                        tmpl_syms_add(&c->sc->syms, sc_sval(var)) < 0)
-                        return sc_fail(c, var, NULL, "out of memory");
-                }
+                if (sc_collect_caps(c, sc_get(c, v, "capture", NULL)))
+                    return -1;
+            } else if (!strcmp(sc_sval(k), "ws")) {
+                /* ws: { expect: ..., capture: {...} } and ws: { listen: { ..., capture } } */
+                yaml_node_t *l = sc_get(c, v, "listen", NULL);
+                if (sc_collect_caps(c, sc_get(c, v, "capture", NULL)) ||
+                    (l && l->type == YAML_MAPPING_NODE &&
+                     sc_collect_caps(c, sc_get(c, l, "capture", NULL))))
+                    return -1;
             }
         }
     }
@@ -1145,9 +1188,12 @@ static int sc_parse_expect(sc_ctx *c, const yaml_node_t *n, sc_expect *ex)
     return 0;
 }
 
-static int sc_captures(sc_ctx *c, const yaml_node_t *n, sc_http *h)
+/* capture: { var: { json | header | regex: ... } } into *out. A ws step's captures read
+ * a message, which has no headers (ws true): json or regex only. */
+static int sc_captures(sc_ctx *c, const yaml_node_t *n, sc_capture **out, int *nout, bool ws)
 {
     static const char *const kinds[] = { "json", "header", "regex" };
+    static const char *const ws_kinds[] = { "json", "regex" };
     char fb[80], hint[160], msg[256];
     scenario *sc = c->sc;
     if (sc_is_null(n))
@@ -1157,7 +1203,7 @@ static int sc_captures(sc_ctx *c, const yaml_node_t *n, sc_http *h)
     int np = SC_NPAIRS(n);
     if (np == 0)
         return 0;
-    if (!(h->captures = calloc((size_t)np, sizeof *h->captures)))
+    if (!(*out = calloc((size_t)np, sizeof **out)))
         return sc_fail(c, n, NULL, "out of memory");
     SC_FOREACH_PAIR(p, n) {
         yaml_node_t *k = sc_node(c, p->key), *spec = sc_node(c, p->value);
@@ -1175,15 +1221,20 @@ static int sc_captures(sc_ctx *c, const yaml_node_t *n, sc_http *h)
             if (sc_is_scalar(k2) && !strcmp(sc_sval(k2), var))
                 return sc_fail(c, k, NULL, "capture '%s' appears twice in this step", var);
         }
-        sc_capture *cp = &h->captures[h->ncaptures++];
+        sc_capture *cp = &(*out)[(*nout)++];
         if (!(cp->var = strdup(var)))
             return sc_fail(c, k, NULL, "out of memory");
         cp->slot = tmpl_syms_find(&sc->syms, var);
-        snprintf(hint, sizeof hint, "write %s: { json: $.path }, { header: Name } or "
-                 "{ regex: \"id=(\\\\d+)\" }", var);
+        if (ws)
+            snprintf(hint, sizeof hint, "write %s: { json: $.path } or { regex: \"id=(\\\\d+)\" }",
+                     var);
+        else
+            snprintf(hint, sizeof hint, "write %s: { json: $.path }, { header: Name } or "
+                     "{ regex: \"id=(\\\\d+)\" }", var);
         if (!spec || spec->type != YAML_MAPPING_NODE || SC_NPAIRS(spec) != 1)
-            return sc_fail(c, spec ? spec : k, hint, "capture '%s' needs exactly one of json, "
-                           "header or regex, found %s", var, sc_found(spec, fb, sizeof fb));
+            return sc_fail(c, spec ? spec : k, hint, "capture '%s' needs exactly one of %s, "
+                           "found %s", var, ws ? "json or regex" : "json, header or regex",
+                           sc_found(spec, fb, sizeof fb));
         yaml_node_t *kk = sc_node(c, spec->data.mapping.pairs.start[0].key);
         yaml_node_t *kv = sc_node(c, spec->data.mapping.pairs.start[0].value);
         int kind = -1;
@@ -1191,12 +1242,16 @@ static int sc_captures(sc_ctx *c, const yaml_node_t *n, sc_http *h)
             if (!strcmp(sc_sval(kk), kinds[i]))
                 kind = i;
         if (kind < 0) {
-            const char *near = sc_is_scalar(kk) ? tmpl_nearest(sc_sval(kk), kinds, 3) : NULL;
+            const char *near = !sc_is_scalar(kk) ? NULL : ws ? tmpl_nearest(sc_sval(kk), ws_kinds, 2)
+                                                             : tmpl_nearest(sc_sval(kk), kinds, 3);
             if (near)
                 snprintf(hint, sizeof hint, "did you mean '%s'?", near);
-            return sc_fail(c, kk, hint, "unknown capture kind %s for '%s' (known: json, header, "
-                           "regex)", sc_found(kk, fb, sizeof fb), var);
+            return sc_fail(c, kk, hint, "unknown capture kind %s for '%s' (known: %s)",
+                           sc_found(kk, fb, sizeof fb), var, ws ? "json, regex" : "json, header, regex");
         }
+        if (kind == 1 && ws)
+            return sc_fail(c, kk, "capture from the message with { json: $.path } or { regex: R }",
+                           "capture '%s': ws messages have no headers", var);
         cp->kind = kind == 0 ? CAP_JSON : kind == 1 ? CAP_HEADER : CAP_REGEX;
         if (sc_text(c, kv, kind == 0 ? "a JSON path" : kind == 1 ? "a header name" : "a regex",
                     &cp->expr))
@@ -1210,7 +1265,7 @@ static int sc_captures(sc_ctx *c, const yaml_node_t *n, sc_http *h)
         } else if (cp->kind == CAP_REGEX) {
             if (!(cp->re = capre_compile(cp->expr, msg, sizeof msg)))
                 return sc_fail(c, kv, "POSIX extended syntax; the first group is captured",
-                               "invalid regex: %s", msg[0] ? msg : "malformed");
+                               "%s", msg[0] ? msg : "invalid regex");
         } else if (!sc_header_name_ok(cp->expr)) {
             return sc_fail(c, kv, NULL, "'%s' is not a valid HTTP header name", cp->expr);
         }
@@ -1347,8 +1402,433 @@ static int sc_http_step(sc_ctx *c, const yaml_node_t *n, sc_http *h)
         return -1;
     if ((v = sc_get(c, n, "expect", NULL)) && sc_parse_expect(c, v, &h->expect))
         return -1;
-    if ((v = sc_get(c, n, "capture", NULL)) && sc_captures(c, v, h))
+    if ((v = sc_get(c, n, "capture", NULL)) && sc_captures(c, v, &h->captures, &h->ncaptures, false))
         return -1;
+    return 0;
+}
+
+/* ---- ws steps ---------------------------------------------------------------------- */
+
+/* The kind keys of a ws step, in sc_ws_kind order, and the other keys each kind takes. */
+static const char *const sc_ws_kinds[] = { "connect", "send", "expect", "receive", "close",
+                                           "listen" };
+#define SC_WS_NKINDS 6
+static const char *const sc_ws_keys[] = { "connect", "send", "expect", "receive", "close",
+                                          "listen", "name", "headers", "subprotocol", "timeout",
+                                          "reconnect", "ping", "sequence", "stamp", "capture" };
+#define SC_WS_NKEYS (sizeof sc_ws_keys / sizeof *sc_ws_keys)
+static const char *const sc_ws_extra[SC_WS_NKINDS] = {
+    "name headers subprotocol timeout reconnect ping sequence stamp",  /* connect */
+    "",                                                                 /* send */
+    "timeout capture",                                                  /* expect */
+    "timeout",                                                          /* receive */
+    "timeout",                                                          /* close */
+    "",                                                                 /* listen */
+};
+
+/* word is one of the space-separated words of list. */
+static bool sc_word_in(const char *word, const char *list)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; *p; ) {
+        size_t w = strcspn(p, " ");
+        if (w == n && !strncmp(p, word, n))
+            return true;
+        p += w;
+        p += strspn(p, " ");
+    }
+    return false;
+}
+
+/* A JSON path for the per-message scanner (common/jscan.h); the text is kept as written. */
+static int sc_jscan_path(sc_ctx *c, const yaml_node_t *v, const char *what, jscan_path **out,
+                         char **text)
+{
+    char msg[256];
+    size_t off = 0;
+    if (sc_text(c, v, what, text))
+        return -1;
+    msg[0] = '\0';
+    if (!(*out = jscan_compile(*text, msg, sizeof msg, &off)))
+        return sc_fail_at(c, v, sc_scalar_col(v, off), "paths look like $.data.items[0].id",
+                          "invalid JSON path for %s: %s", what, msg[0] ? msg : "malformed");
+    return 0;
+}
+
+/* Standard base64 (RFC 4648: A-Z a-z 0-9 + /, '=' padding to a multiple of 4 bytes).
+ * Returns -1 when s[0..n) is valid, else the offset of the first problem (n: the length). */
+static long sc_base64_bad(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '/'))
+        i++;
+    size_t pad = 0;
+    while (i + pad < n && pad < 2 && s[i + pad] == '=')
+        pad++;
+    if (i + pad < n)
+        return (long)(i + pad);
+    if (n % 4 != 0)
+        return (long)n;
+    return -1;
+}
+
+/* The default stats name of a connection: the path part of a static URL or path
+ * ("ws://h:1/ws/feed?x=1" and "/ws/feed?x=1" both give "/ws/feed"). Caller frees. */
+static char *sc_url_path(const char *url)
+{
+    const char *p = url, *scheme = strstr(url, "://");
+    if (scheme) {
+        p = scheme + 3;
+        p += strcspn(p, "/?#");
+    }
+    size_t n = strcspn(p, "?#");
+    return n ? strndup(p, n) : strdup("/");
+}
+
+/* The conditions of an expect, or of a listen mapping (with its capture: listen true).
+ * `equals` next to `json` compares the value at the path, else the whole message. */
+static int sc_ws_match_parse(sc_ctx *c, const yaml_node_t *n, sc_ws *w, bool listen)
+{
+    static const char *const keys[] = { "equals", "contains", "json", "regex", "capture" };
+    sc_ws_match *m = &w->match;
+    const char *where = listen ? "ws listen" : "ws expect";
+    char fb[80], msg[256], what[64];
+    if (sc_is_null(n))
+        return 0;                                   /* any message */
+    if (n->type != YAML_MAPPING_NODE)
+        return sc_fail(c, n, listen ? "write listen: true, or listen: { json: $.type, equals: "
+                                      "tick } to match what is consumed"
+                                    : "write expect: { equals: TEXT }, { contains: TEXT }, "
+                                      "{ json: $.path, equals: VALUE } or { regex: R }",
+                       "expected a mapping of conditions for %s, found %s", where,
+                       sc_found(n, fb, sizeof fb));
+    yaml_node_t *ck = NULL;
+    if (!listen && sc_get(c, n, "capture", &ck))
+        return sc_fail(c, ck, "write it next to expect: ws: { expect: {...}, capture: {...} }",
+                       "capture does not go inside expect");
+    if (sc_keys(c, n, where, keys, listen ? 5 : 4))
+        return -1;
+    yaml_node_t *jn = sc_get(c, n, "json", NULL), *v;
+    if (jn) {
+        snprintf(what, sizeof what, "%s.json", where + 3);
+        if (sc_jscan_path(c, jn, what, &m->json, &m->json_text))
+            return -1;
+    }
+    if ((v = sc_get(c, n, "equals", NULL))) {
+        snprintf(what, sizeof what, "%s.equals", where + 3);
+        if (!sc_is_scalar(v) || (sc_is_null(v) && !jn && !sc_sval(v)[0]))
+            return sc_fail(c, v, "quote it for an exact text: equals: '...'",
+                           "expected a single value for %s, found %s", what,
+                           sc_found(v, fb, sizeof fb));
+        const char *text = sc_is_null(v) && jn ? "null" : sc_sval(v);
+        tmpl *t = sc_tmpl(c, v, text, strlen(text), TMPL_RAW, what);
+        if (!t)
+            return -1;
+        if (jn)
+            m->json_equals = t;
+        else
+            m->equals = t;
+    }
+    if ((v = sc_get(c, n, "contains", NULL))) {
+        snprintf(what, sizeof what, "%s.contains", where + 3);
+        if (!sc_is_scalar(v) || sc_is_null(v) || !sc_sval(v)[0])
+            return sc_fail(c, v, NULL, "expected text for %s, found %s", what,
+                           sc_found(v, fb, sizeof fb));
+        if (!(m->contains = sc_tmpl(c, v, sc_sval(v), strlen(sc_sval(v)), TMPL_RAW, what)))
+            return -1;
+    }
+    if ((v = sc_get(c, n, "regex", NULL))) {
+        snprintf(what, sizeof what, "%s.regex", where + 3);
+        if (sc_text(c, v, what, &m->regex_text))
+            return -1;
+        msg[0] = '\0';
+        if (!(m->regex = capre_compile(m->regex_text, msg, sizeof msg)))
+            return sc_fail(c, v, "POSIX extended syntax", "%s", msg[0] ? msg : "invalid regex");
+    }
+    if (listen && (v = sc_get(c, n, "capture", NULL)) &&
+        sc_captures(c, v, &w->captures, &w->ncaptures, true))
+        return -1;
+    return 0;
+}
+
+/* connect: URL or path, stats name, headers (defaults merged), subprotocol, reconnect,
+ * ping, sequence and stamp paths. */
+static int sc_ws_connect(sc_ctx *c, const yaml_node_t *n, const yaml_node_t *u, sc_ws *w)
+{
+    static const char *const hs_headers[] = { "Upgrade", "Connection", "Sec-WebSocket-Key",
+                                              "Sec-WebSocket-Version", "Sec-WebSocket-Extensions",
+                                              "Sec-WebSocket-Protocol" };
+    static const char *const rc_keys[] = { "max", "backoff" };
+    char fb[80];
+    yaml_node_t *v;
+    if (!sc_is_scalar(u) || sc_is_null(u) || !sc_sval(u)[0])
+        return sc_fail(c, u, "for example connect: /ws/feed or connect: ws://host:8000/ws/feed",
+                       "expected a ws:// URL or a path for 'connect', found %s",
+                       sc_found(u, fb, sizeof fb));
+    const char *url = sc_sval(u), *host = NULL;
+    if (!strncasecmp(url, "ws://", 5))
+        host = url + 5;
+    else if (!strncasecmp(url, "wss://", 6))
+        host = url + 6;
+    if (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8))
+        return sc_fail(c, u, "write ws:// (or wss:// for TLS), or a path: a path is joined to "
+                       "the target with http -> ws, https -> wss",
+                       "connect takes a ws:// or wss:// URL, found %s", sc_found(u, fb, sizeof fb));
+    if (host && (!*host || *host == '/'))
+        return sc_fail(c, u, "for example ws://127.0.0.1:8000/ws/feed", "connect URL %s has no "
+                       "host", sc_found(u, fb, sizeof fb));
+    if (!host && url[0] != '/' && strncmp(url, "{{", 2))
+        return sc_fail(c, u, "for example /ws/feed or ws://host:8000/ws/feed",
+                       "connect %s is neither a path starting with / nor an absolute ws:// or "
+                       "wss:// URL", sc_found(u, fb, sizeof fb));
+    if (url[0] == '/' && !c->sc->target)
+        return sc_fail(c, u, "add target: http://host:port at the top (or pass --host)",
+                       "connect %s is a path, but the scenario has no target to join it to",
+                       sc_found(u, fb, sizeof fb));
+    if (!(w->url = sc_tmpl(c, u, url, strlen(url), TMPL_RAW, "the ws url")))
+        return -1;
+    if ((v = sc_get(c, n, "name", NULL))) {
+        if (sc_text(c, v, "the connection's name", &w->name))
+            return -1;
+    } else {
+        const char *st = tmpl_static(w->url, NULL);
+        if (!st)
+            return sc_fail(c, u, "add name: feed (the stats name of everything on this "
+                           "connection)", "this ws url has template holes, so it cannot be the "
+                           "connection's stats name");
+        if (!(w->name = sc_url_path(st)))
+            return sc_fail(c, u, NULL, "out of memory");
+    }
+    yaml_node_t *hn = sc_get(c, n, "headers", NULL);
+    if (hn && hn->type == YAML_MAPPING_NODE) {
+        SC_FOREACH_PAIR(p, hn) {
+            yaml_node_t *k = sc_node(c, p->key);
+            for (size_t i = 0; sc_is_scalar(k) && i < sizeof hs_headers / sizeof *hs_headers; i++)
+                if (!strcasecmp(sc_sval(k), hs_headers[i]))
+                    return sc_fail(c, k, i == 5 ? "use subprotocol: NAME" : "remove it",
+                                   "header '%s' belongs to the WebSocket handshake, which sets it",
+                                   sc_sval(k));
+        }
+    }
+    if (sc_headers(c, hn, c->defhdrs, &w->headers, &w->nheaders))
+        return -1;
+    if ((v = sc_get(c, n, "subprotocol", NULL))) {
+        if (sc_text(c, v, "'subprotocol'", &w->subprotocol))
+            return -1;
+        for (const char *p = w->subprotocol; *p; p++)
+            if (!(isalnum((unsigned char)*p) || strchr("!#$%&'*+-.^_`|~, ", *p)))
+                return sc_fail(c, v, "a subprotocol is a token such as chat.v2 (several: "
+                               "\"a, b\")", "subprotocol %s has a character a header token "
+                               "cannot hold", sc_found(v, fb, sizeof fb));
+    }
+    if ((v = sc_get(c, n, "reconnect", NULL))) {
+        if (v->type != YAML_MAPPING_NODE)
+            return sc_fail(c, v, "for example reconnect: { max: 5, backoff: 500ms }",
+                           "expected a mapping (key: value pairs) for 'reconnect', found %s",
+                           sc_found(v, fb, sizeof fb));
+        if (sc_keys(c, v, "reconnect", rc_keys, 2))
+            return -1;
+        yaml_node_t *x;
+        long long max;
+        if ((x = sc_get(c, v, "max", NULL))) {
+            if (sc_int(c, x, "reconnect.max", 0, 1000000, &max))
+                return -1;
+            w->reconnect_max = (uint32_t)max;
+        }
+        w->reconnect_backoff_ms = 500;
+        if ((x = sc_get(c, v, "backoff", NULL)) &&
+            sc_duration(c, x, "reconnect.backoff", true, &w->reconnect_backoff_ms))
+            return -1;
+    }
+    if ((v = sc_get(c, n, "ping", NULL)) && sc_duration(c, v, "'ping'", false, &w->ping_ms))
+        return -1;
+    if ((v = sc_get(c, n, "sequence", NULL)) &&
+        sc_jscan_path(c, v, "'sequence'", &w->sequence, &w->sequence_text))
+        return -1;
+    if ((v = sc_get(c, n, "stamp", NULL)) &&
+        sc_jscan_path(c, v, "'stamp'", &w->stamp, &w->stamp_text))
+        return -1;
+    return 0;
+}
+
+/* send: TEXT | { json: VALUE } | { binary: BASE64 }. A json payload is built like an
+ * http json: body; a binary one that has no holes is checked here, the rest when sent. */
+static int sc_ws_send(sc_ctx *c, const yaml_node_t *v, sc_ws *w)
+{
+    static const char *const keys[] = { "json", "binary" };
+    const char *eg = "send: hello, send: { json: { op: sub } } or send: { binary: aGVsbG8= }";
+    char fb[80];
+    if (sc_is_scalar(v) && !sc_is_null(v)) {
+        w->payload = SC_WS_TEXT;
+        w->message = sc_tmpl(c, v, sc_sval(v), strlen(sc_sval(v)), TMPL_RAW, "the ws message");
+        return w->message ? 0 : -1;
+    }
+    if (!v || v->type != YAML_MAPPING_NODE)
+        return sc_fail(c, v, eg, "expected the message to send (text, or json: or binary:), "
+                       "found %s", sc_found(v, fb, sizeof fb));
+    if (sc_keys(c, v, "ws send", keys, 2))
+        return -1;
+    if (SC_NPAIRS(v) != 1)
+        return sc_fail(c, SC_NPAIRS(v) ? sc_node(c, v->data.mapping.pairs.start[1].key) : v,
+                       eg, "ws send takes one of json or binary, found %s",
+                       SC_NPAIRS(v) ? "both" : "neither");
+    yaml_node_t *jn = sc_get(c, v, "json", NULL), *bn = sc_get(c, v, "binary", NULL);
+    if (jn) {
+        sc_buf b = { 0 };
+        int rc = sc_json_value(c, jn, &b, 0);
+        if (rc == 0 && b.oom)
+            rc = sc_fail(c, jn, NULL, "out of memory");
+        if (rc == 0)
+            w->message = sc_tmpl(c, jn, b.p ? b.p : "", b.len, TMPL_JSON, "the json message");
+        free(b.p);
+        w->payload = SC_WS_JSON;
+        return rc == 0 && w->message ? 0 : -1;
+    }
+    w->payload = SC_WS_BINARY;
+    if (!sc_is_scalar(bn) || (sc_is_null(bn) && !sc_sval(bn)[0]))
+        return sc_fail(c, bn, "for example binary: aGVsbG8= (base64; '' sends an empty message)",
+                       "expected base64 text for the binary message, found %s",
+                       sc_found(bn, fb, sizeof fb));
+    const char *text = sc_sval(bn);
+    if (!(w->message = sc_tmpl(c, bn, text, strlen(text), TMPL_RAW, "the binary message")))
+        return -1;
+    size_t len;
+    const char *st = tmpl_static(w->message, &len);
+    long bad = st ? sc_base64_bad(st, len) : -1;
+    if (bad >= 0 && (size_t)bad == len)
+        return sc_fail(c, bn, "standard base64 is padded with = to a multiple of 4 characters, "
+                       "e.g. aGVsbG8=", "the binary message is not valid base64: %zu characters "
+                       "do not make whole groups of 4", len);
+    if (bad >= 0)
+        return sc_fail_at(c, bn, sc_scalar_col(bn, (size_t)bad), "standard base64 uses A-Z a-z "
+                          "0-9 + / and = only at the end, e.g. aGVsbG8=", "the binary message is "
+                          "not valid base64: unexpected '%c' at character %ld", st[bad], bad + 1);
+    return 0;
+}
+
+/* close: 1000 or 3000-4999, or true (1000). */
+static int sc_ws_close(sc_ctx *c, const yaml_node_t *v, sc_ws *w)
+{
+    char fb[80];
+    const char *hint = "1000 is a normal close; applications may use 3000-4999 (the other "
+                       "codes are the protocol's own)";
+    if (sc_is_scalar(v) && !sc_is_null(v)) {
+        const char *s = sc_sval(v);
+        if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on")) {
+            w->code = 1000;
+            return 0;
+        }
+        if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))
+            return sc_fail(c, v, "write close: true (1000), or leave the step out",
+                           "close: false does not say how to close");
+        char *end;
+        errno = 0;
+        long long code = strtoll(s, &end, 10);
+        if (end != s && !*end && !isspace((unsigned char)*s) && !errno) {
+            if (code != 1000 && (code < 3000 || code > 4999))
+                return sc_fail(c, v, hint, "close code %lld cannot be sent: use 1000 or one "
+                               "from 3000 to 4999", code);
+            w->code = (uint16_t)code;
+            return 0;
+        }
+    }
+    return sc_fail(c, v, hint, "expected a close code (1000, or 3000 to 4999) or true for "
+                   "'close', found %s", sc_found(v, fb, sizeof fb));
+}
+
+static int sc_ws_step(sc_ctx *c, const yaml_node_t *n, sc_ws *w)
+{
+    static const char *const articles[SC_WS_NKINDS] = { "the ws connect step", "the ws send step",
+        "the ws expect step", "the ws receive step", "the ws close step", "the ws listen step" };
+    char fb[80], hint[200], list[160];
+    const char *eg = "for example ws: { connect: /ws/feed }, ws: { send: hello } or "
+                     "ws: { expect: { contains: ok } }";
+    if (!n || n->type != YAML_MAPPING_NODE)
+        return sc_fail(c, n, eg, "expected a mapping (key: value pairs) for a ws step, found %s",
+                       sc_found(n, fb, sizeof fb));
+    if (sc_keys(c, n, "the ws step", sc_ws_keys, SC_WS_NKEYS))
+        return -1;
+    /* exactly one kind key */
+    int kind = -1;
+    yaml_node_t *kv = NULL, *kk = NULL;
+    SC_FOREACH_PAIR(p, n) {
+        yaml_node_t *k = sc_node(c, p->key);
+        for (int i = 0; i < SC_WS_NKINDS; i++) {
+            if (strcmp(sc_sval(k), sc_ws_kinds[i]))
+                continue;
+            if (kind >= 0)
+                return sc_fail(c, k, "split it into two ws steps", "a ws step does one thing, "
+                               "but this one has both '%s' and '%s' (one of connect, send, "
+                               "expect, receive, close or listen)", sc_ws_kinds[kind],
+                               sc_ws_kinds[i]);
+            kind = i;
+            kk = k;
+            kv = sc_node(c, p->value);
+        }
+    }
+    if (kind < 0)
+        return sc_fail(c, n, eg, "a ws step needs one of connect, send, expect, receive, close "
+                       "or listen, found none");
+    /* the other keys must belong to that kind */
+    SC_FOREACH_PAIR(p, n) {
+        yaml_node_t *k = sc_node(c, p->key);
+        const char *key = sc_sval(k);
+        if (k == kk || sc_word_in(key, sc_ws_extra[kind]))
+            continue;
+        size_t used = (size_t)snprintf(list, sizeof list, "%s", sc_ws_kinds[kind]);
+        for (const char *e = sc_ws_extra[kind]; *e && used < sizeof list; ) {
+            size_t wl = strcspn(e, " ");
+            used += (size_t)snprintf(list + used, sizeof list - used, ", %.*s", (int)wl, e);
+            e += wl;
+            e += strspn(e, " ");
+        }
+        if (!strcmp(key, "capture") && kind == SC_WS_LISTEN)
+            snprintf(hint, sizeof hint, "put it inside: listen: { json: $.type, capture: {...} }");
+        else if (!strcmp(key, "capture"))
+            snprintf(hint, sizeof hint, "captures come from a ws expect (or listen) step");
+        else if (!strcmp(key, "timeout"))
+            snprintf(hint, sizeof hint, "timeout applies to connect, expect, receive and close");
+        else
+            snprintf(hint, sizeof hint, "'%s' belongs to the ws connect step", key);
+        return sc_fail(c, k, hint, "'%s' does not apply to %s (its keys: %s)", key,
+                       articles[kind], list);
+    }
+    w->kind = (sc_ws_kind)kind;
+    w->timeout_ms = c->sc->default_timeout_ms;
+    yaml_node_t *v;
+    if ((v = sc_get(c, n, "timeout", NULL)) &&
+        sc_duration(c, v, "the ws step's timeout", true, &w->timeout_ms))
+        return -1;
+    switch (w->kind) {
+    case SC_WS_CONNECT:
+        return sc_ws_connect(c, n, kv, w);
+    case SC_WS_SEND:
+        return sc_ws_send(c, kv, w);
+    case SC_WS_EXPECT:
+        if (sc_ws_match_parse(c, kv, w, false))
+            return -1;
+        return (v = sc_get(c, n, "capture", NULL)) ? sc_captures(c, v, &w->captures,
+                                                                 &w->ncaptures, true) : 0;
+    case SC_WS_RECEIVE: {
+        long long cnt;
+        if (sc_int(c, kv, "receive (a number of messages)", 1, 1000000000, &cnt))
+            return -1;
+        w->count = (uint32_t)cnt;
+        return 0;
+    }
+    case SC_WS_CLOSE:
+        return sc_ws_close(c, kv, w);
+    case SC_WS_LISTEN:
+        if (kv && kv->type == YAML_MAPPING_NODE) {
+            w->listen = true;
+            return sc_ws_match_parse(c, kv, w, true);
+        }
+        if (sc_is_null(kv))
+            return sc_fail(c, kv, "write listen: true, listen: false, or listen: { json: $.type, "
+                           "equals: tick }", "expected true, false or a mapping for 'listen', "
+                           "found nothing");
+        return sc_bool(c, kv, "listen (or a mapping of conditions)", &w->listen);
+    }
     return 0;
 }
 
@@ -1422,9 +1902,12 @@ static int sc_parse_step(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth
     static const char *const kinds[] = { "http", "think", "loop", "group", "ws" };
     static const char *const http_keys[] = { "name", "method", "url", "headers", "json", "body",
                                              "form", "timeout", "expect", "capture", "count",
-                                             "steps" };
+                                             "steps", "connect", "send", "receive", "close",
+                                             "listen", "subprotocol", "reconnect", "ping",
+                                             "sequence", "stamp" };
     char fb[80], hint[160];
-    const char *eg = "a step is one of: - http: {...}, - think: 1s, - loop: {...}, - group: {...}";
+    const char *eg = "a step is one of: - http: {...}, - ws: {...}, - think: 1s, - loop: {...}, "
+                     "- group: {...}";
     if (sc_tick(c, n))
         return -1;
     if (!n || n->type != YAML_MAPPING_NODE || SC_NPAIRS(n) == 0)
@@ -1468,8 +1951,18 @@ static int sc_parse_step(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth
         st->kind = STEP_GROUP;
         return sc_group(c, v, st, depth);
     default:
-        return sc_fail(c, k, "remove the ws steps (or the profile) to run the rest",
-                       "ws steps are not yet supported");
+        st->kind = STEP_WS;
+        if (sc_ws_step(c, v, &st->u.ws))
+            return -1;
+        /* Walking the flow in order (loops and groups included, depth first): a ws step
+         * other than connect has no connection to use unless a connect came earlier. */
+        if (st->u.ws.kind == SC_WS_CONNECT)
+            c->ws_open = true;
+        else if (!c->ws_open)
+            return sc_fail(c, k, "open the connection first: - ws: { connect: /ws/path }",
+                           "ws %s before any ws connect in this flow",
+                           sc_ws_kinds[st->u.ws.kind]);
+        return 0;
     }
 }
 
@@ -1532,6 +2025,7 @@ static int sc_users(sc_ctx *c, yaml_node_t *n)
         char what[160];
         snprintf(what, sizeof what, "the flow of '%s'", pr->name);
         v = sc_need(c, u, "flow", where, "for example: flow: [ { http: { url: / } } ]");
+        c->ws_open = false;
         if (!v || sc_steps(c, v, what, &pr->flow, &pr->nflow, 0))
             return -1;
     }
@@ -1564,19 +2058,32 @@ static int sc_profile_seq(scenario *sc)
     return 0;
 }
 
-/* Names of http steps and groups, for checking a threshold's request name. */
-static void sc_step_names(const sc_step *s, int n, const char **names, size_t *nn, size_t cap)
+/* Names of http steps and groups (names), and of ws connections (ws), for checking a
+ * threshold's name. */
+typedef struct sc_names { const char *names[1024], *ws[1024]; size_t n, nws; } sc_names;
+
+static void sc_step_names(const sc_step *s, int n, sc_names *out)
 {
     for (int i = 0; i < n; i++) {
         const char *name = s[i].kind == STEP_HTTP ? s[i].u.http.name
                          : s[i].kind == STEP_GROUP ? s[i].u.group.name : NULL;
-        if (name && *nn < cap)
-            names[(*nn)++] = name;
+        if (name && out->n < 1024)
+            out->names[out->n++] = name;
+        if (s[i].kind == STEP_WS && s[i].u.ws.kind == SC_WS_CONNECT && out->nws < 1024)
+            out->ws[out->nws++] = s[i].u.ws.name;
         if (s[i].kind == STEP_LOOP)
-            sc_step_names(s[i].u.loop.steps, s[i].u.loop.nsteps, names, nn, cap);
+            sc_step_names(s[i].u.loop.steps, s[i].u.loop.nsteps, out);
         if (s[i].kind == STEP_GROUP)
-            sc_step_names(s[i].u.group.steps, s[i].u.group.nsteps, names, nn, cap);
+            sc_step_names(s[i].u.group.steps, s[i].u.group.nsteps, out);
     }
+}
+
+static bool sc_name_in(const char *name, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], name))
+            return true;
+    return false;
 }
 
 static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
@@ -1590,42 +2097,64 @@ static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
     int nt = SC_NITEMS(n);
     if (!(sc->thresholds = calloc((size_t)nt, sizeof *sc->thresholds)))
         return sc_fail(c, n, NULL, "out of memory");
-    const char *names[1024];
-    size_t nnames = 0;
+    sc_names *nm = calloc(1, sizeof *nm);
+    if (!nm)
+        return sc_fail(c, n, NULL, "out of memory");
     for (int i = 0; i < sc->nprofiles; i++)
-        sc_step_names(sc->profiles[i].flow, sc->profiles[i].nflow, names, &nnames, 1024);
-    for (int i = 0; i < nt; i++) {
+        sc_step_names(sc->profiles[i].flow, sc->profiles[i].nflow, nm);
+    int rc = 0;
+    for (int i = 0; i < nt && rc == 0; i++) {
         yaml_node_t *t = sc_node(c, n->data.sequence.items.start[i]);
-        if (sc_tick(c, t))
-            return -1;
-        if (!sc_is_scalar(t) || sc_is_null(t))
-            return sc_fail(c, t, "for example \"p95 < 500ms\" or \"login: p99 < 1s\"",
-                           "expected a threshold expression, found %s", sc_found(t, fb, sizeof fb));
+        if (sc_tick(c, t)) {
+            rc = -1;
+            break;
+        }
+        if (!sc_is_scalar(t) || sc_is_null(t)) {
+            rc = sc_fail(c, t, "for example \"p95 < 500ms\" or \"login: p99 < 1s\"",
+                         "expected a threshold expression, found %s", sc_found(t, fb, sizeof fb));
+            break;
+        }
         msg[0] = hint[0] = '\0';
         sc_threshold *th = &sc->thresholds[sc->nthresholds];
-        if (scenario_parse_threshold(sc_sval(t), th, msg, sizeof msg, hint, sizeof hint))
-            return sc_fail(c, t, hint[0] ? hint : NULL, "threshold \"%s\": %s", sc_sval(t), msg);
+        if (scenario_parse_threshold(sc_sval(t), th, msg, sizeof msg, hint, sizeof hint)) {
+            rc = sc_fail(c, t, hint[0] ? hint : NULL, "threshold \"%s\": %s", sc_sval(t), msg);
+            break;
+        }
         sc->nthresholds++;
         th->line = (int)t->start_mark.line + 1;
         th->col = (int)t->start_mark.column + 1;
-        /* A typo in a request name would silently never match: names without a space or
-         * a slash are meant to be a step's or a group's explicit name. */
-        if (th->name && !strpbrk(th->name, " /")) {
-            size_t j;
-            for (j = 0; j < nnames; j++)
-                if (!strcmp(names[j], th->name))
-                    break;
-            if (j == nnames) {
-                const char *near = tmpl_nearest(th->name, names, nnames);
-                if (near)
-                    snprintf(hint, sizeof hint, "did you mean '%s'?", near);
-                return sc_fail(c, t, near ? hint : "name the step with name: in its http step",
-                               "threshold \"%s\" is about requests named '%s', but no http step "
-                               "or group has that name", sc_sval(t), th->name);
-            }
+        /* A typo in a name would silently never match: names without a space or a slash
+         * are meant to be a step's, a group's or a ws connection's explicit name. A ws
+         * threshold reads its connection's entries, an http one the requests'. */
+        if (!th->name || strpbrk(th->name, " /"))
+            continue;
+        bool ws = th->ws != TH_WS_NONE || th->metric == TH_OUT_OF_ORDER;
+        if (ws && !sc_name_in(th->name, nm->ws, nm->nws)) {
+            const char *near = tmpl_nearest(th->name, nm->ws, nm->nws);
+            if (near)
+                snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+            else if (sc_name_in(th->name, nm->names, nm->n))
+                snprintf(hint, sizeof hint, "'%s' names http requests; leave out the ws word "
+                         "for them", th->name);
+            else
+                snprintf(hint, sizeof hint, "name the connection with name: in its ws connect step");
+            rc = sc_fail(c, t, hint, "threshold \"%s\" is about the ws connection named '%s', "
+                         "but no ws connect step has that name", sc_sval(t), th->name);
+        } else if (!ws && !sc_name_in(th->name, nm->names, nm->n)) {
+            const char *near = tmpl_nearest(th->name, nm->names, nm->n);
+            if (near)
+                snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+            else if (sc_name_in(th->name, nm->ws, nm->nws))
+                snprintf(hint, sizeof hint, "'%s' is a ws connection: say which figure, e.g. "
+                         "\"%s: message p95 < 100ms\"", th->name, th->name);
+            else
+                snprintf(hint, sizeof hint, "name the step with name: in its http step");
+            rc = sc_fail(c, t, hint, "threshold \"%s\" is about requests named '%s', but no "
+                         "http step or group has that name", sc_sval(t), th->name);
         }
     }
-    return 0;
+    free(nm);
+    return rc;
 }
 
 /* Reports libyaml's own error with its place, and a hint for the common tab mistake. */
@@ -1805,6 +2334,17 @@ scenario *scenario_load(const char *path, const sc_set *sets, int nsets, sc_erro
 
 static void sc_steps_free(sc_step *s, int n);
 
+static void sc_captures_free(sc_capture *cp, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(cp[i].var);
+        free(cp[i].expr);
+        jpath_free(cp[i].path);
+        capre_free(cp[i].re);
+    }
+    free(cp);
+}
+
 static void sc_http_fini(sc_http *h)
 {
     free(h->name);
@@ -1820,13 +2360,32 @@ static void sc_http_fini(sc_http *h)
     free(h->expect.json_path_text);
     free(h->expect.json_equals);
     free(h->expect.contains);
-    for (int i = 0; i < h->ncaptures; i++) {
-        free(h->captures[i].var);
-        free(h->captures[i].expr);
-        jpath_free(h->captures[i].path);
-        capre_free(h->captures[i].re);
+    sc_captures_free(h->captures, h->ncaptures);
+}
+
+static void sc_ws_fini(sc_ws *w)
+{
+    free(w->name);
+    tmpl_free(w->url);
+    for (int i = 0; i < w->nheaders; i++) {
+        free(w->headers[i].name);
+        tmpl_free(w->headers[i].value);
     }
-    free(h->captures);
+    free(w->headers);
+    free(w->subprotocol);
+    jscan_free(w->sequence);
+    free(w->sequence_text);
+    jscan_free(w->stamp);
+    free(w->stamp_text);
+    tmpl_free(w->message);
+    tmpl_free(w->match.equals);
+    tmpl_free(w->match.contains);
+    jscan_free(w->match.json);
+    free(w->match.json_text);
+    tmpl_free(w->match.json_equals);
+    capre_free(w->match.regex);
+    free(w->match.regex_text);
+    sc_captures_free(w->captures, w->ncaptures);
 }
 
 static void sc_steps_free(sc_step *s, int n)
@@ -1834,6 +2393,7 @@ static void sc_steps_free(sc_step *s, int n)
     for (int i = 0; s && i < n; i++) {
         switch (s[i].kind) {
         case STEP_HTTP:  sc_http_fini(&s[i].u.http); break;
+        case STEP_WS:    sc_ws_fini(&s[i].u.ws); break;
         case STEP_THINK: break;
         case STEP_LOOP:  sc_steps_free(s[i].u.loop.steps, s[i].u.loop.nsteps); break;
         case STEP_GROUP:
@@ -1979,7 +2539,15 @@ static const struct { const char *name; sc_metric m; } sc_metrics[] = {
     { "p999", TH_P999 }, { "min", TH_MIN }, { "max", TH_MAX }, { "mean", TH_MEAN },
     { "avg", TH_MEAN }, { "error_rate", TH_ERROR_RATE }, { "rps", TH_RPS },
     { "requests", TH_REQUESTS }, { "failures", TH_FAILURES },
+    { "out_of_order", TH_OUT_OF_ORDER },
 };
+
+/* The kind words of WebSocket thresholds ("feed: message p95 < 100ms"). */
+static const struct { const char *name; sc_ws_metric ws; } sc_ws_figures[] = {
+    { "message", TH_WS_MESSAGE }, { "connect", TH_WS_CONNECT }, { "fanout", TH_WS_FANOUT },
+    { "reconnect", TH_WS_RECONNECT }, { "ping", TH_WS_PING },
+};
+#define SC_NFIGURES (sizeof sc_ws_figures / sizeof sc_ws_figures[0])
 #define SC_NMETRICS (sizeof sc_metrics / sizeof sc_metrics[0])
 
 const char *scenario_metric_name(sc_metric m)
@@ -2014,13 +2582,47 @@ static size_t sc_lev(const char *a, const char *b)
     return d[n][m];
 }
 
+/* Index of metric word w in sc_metrics, or -1. */
+static int sc_metric_index(const char *w)
+{
+    for (size_t i = 0; i < SC_NMETRICS; i++)
+        if (!strcmp(w, sc_metrics[i].name))
+            return (int)i;
+    return -1;
+}
+
+/* Reads the word at *pp (letters, digits, _ ( ) .), skipping spaces before it, into
+ * tmp[cap] with k6's p(95) and p(99.9) spelled p95 and p999. *start gets where it was
+ * written; *pp moves past it. Returns its length as written (0: none; >= cap: too long,
+ * tmp not filled). */
+static size_t sc_th_word(const char **pp, const char **start, char *tmp, size_t cap)
+{
+    const char *p = *pp;
+    while (isspace((unsigned char)*p)) p++;
+    const char *ms = p;
+    while (isalnum((unsigned char)*p) || *p == '_' || *p == '(' || *p == ')' || *p == '.')
+        p++;
+    size_t ml = (size_t)(p - ms), tl = 0;
+    *pp = p;
+    *start = ms;
+    if (ml == 0 || ml >= cap)
+        return ml;
+    for (size_t i = 0; i < ml; i++)
+        if (!(ms[0] == 'p' && (ms[i] == '(' || ms[i] == ')' || ms[i] == '.')))
+            tmp[tl++] = ms[i];
+    tmp[tl] = '\0';
+    return ml;
+}
+
 static bool sc_latency_metric(sc_metric m)
 {
     return m <= TH_MEAN;
 }
 
-/* "[name:] metric op value". The name is everything before the last ':' (request names
- * may contain spaces). Latencies take us/ms/s/m/h and a bare number is milliseconds (as
+/* "[name:] [figure] metric op value". The name is everything before the last ':'
+ * (request names may contain spaces). A ws figure word (message, connect, fanout,
+ * reconnect, ping) before the metric makes it a ws threshold; out_of_order is a ws
+ * metric of its own. Latencies take us/ms/s/m/h and a bare number is milliseconds (as
  * in k6); error_rate takes a percentage or a fraction; counts take plain numbers. */
 int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, size_t errcap,
                              char *hint, size_t hintcap)
@@ -2045,27 +2647,57 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
         }
         name = strndup(a, (size_t)(b - a));
     }
-    while (isspace((unsigned char)*p)) p++;
-    const char *ms = p;
-    while (isalnum((unsigned char)*p) || *p == '_' || *p == '(' || *p == ')' || *p == '.')
-        p++;
-    size_t ml = (size_t)(p - ms);
+    const char *ms;
+    size_t ml = sc_th_word(&p, &ms, tmp, sizeof tmp);
     if (ml == 0 || ml >= sizeof tmp) {
         snprintf(err, errcap, "expected a metric (p50, p90, p95, p99, p999, min, max, avg, "
-                 "error_rate, rps, requests, failures) at '%.20s'", ms);
+                 "error_rate, rps, requests, failures, out_of_order) at '%.20s'", ms);
         free(name);
         return -1;
     }
-    /* k6's p(95) and p(99.9) spell our p95 and p999 */
-    size_t tl = 0;
-    for (size_t i = 0; i < ml; i++)
-        if (!(ms[0] == 'p' && (ms[i] == '(' || ms[i] == ')' || ms[i] == '.')))
-            tmp[tl++] = ms[i];
-    tmp[tl] = '\0';
-    int mi = -1;
-    for (size_t i = 0; i < SC_NMETRICS; i++)
-        if (!strcmp(tmp, sc_metrics[i].name))
-            mi = (int)i;
+    int mi = sc_metric_index(tmp), fi = -1;
+    for (size_t i = 0; i < SC_NFIGURES; i++)
+        if (!strcmp(tmp, sc_ws_figures[i].name))
+            fi = (int)i;
+    /* "name: FIGURE metric ...": a word that is no metric, followed by another word, is
+     * meant as a ws figure */
+    const char *q = p;
+    while (isspace((unsigned char)*q)) q++;
+    if (fi < 0 && mi < 0 && q > p && (isalpha((unsigned char)*q) || *q == '_')) {
+        const char *figs[SC_NFIGURES];
+        for (size_t i = 0; i < SC_NFIGURES; i++)
+            figs[i] = sc_ws_figures[i].name;
+        const char *near = tmpl_nearest(tmp, figs, SC_NFIGURES);
+        if (near)
+            snprintf(hint, hintcap, "did you mean '%s'?", near);
+        else
+            snprintf(hint, hintcap, "a ws threshold reads \"feed: message p95 < 100ms\"");
+        snprintf(err, errcap, "unknown ws figure '%.*s' (known: message, connect, fanout, "
+                 "reconnect, ping)", (int)ml, ms);
+        free(name);
+        return -1;
+    }
+    sc_ws_metric ws = TH_WS_NONE;
+    if (fi >= 0) {
+        ws = sc_ws_figures[fi].ws;
+        if (!name) {
+            snprintf(err, errcap, "'%s' is a ws figure: it needs the ws connection's name "
+                     "before a ':'", sc_ws_figures[fi].name);
+            snprintf(hint, hintcap, "write \"feed: %s p95 < 100ms\" (feed: the name of a ws "
+                     "connect step)", sc_ws_figures[fi].name);
+            return -1;
+        }
+        ml = sc_th_word(&p, &ms, tmp, sizeof tmp);
+        if (ml == 0 || ml >= sizeof tmp) {
+            snprintf(err, errcap, "expected a metric (p50, p90, p95, p99, p999, min, max, avg, "
+                     "error_rate, rps, requests, failures) after '%s', found '%.20s'",
+                     sc_ws_figures[fi].name, ms);
+            snprintf(hint, hintcap, "write \"%s: %s p95 < 100ms\"", name, sc_ws_figures[fi].name);
+            free(name);
+            return -1;
+        }
+        mi = sc_metric_index(tmp);
+    }
     if (mi < 0) {
         size_t best = 3;
         for (size_t i = 0; i < SC_NMETRICS; i++) {
@@ -2084,11 +2716,24 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
                                      i == 0 ? "did you mean " : i + 1 == nnear ? " or " : ", ",
                                      near[i], i + 1 == nnear ? "?" : "");
         snprintf(err, errcap, "unknown metric '%.*s' (known: p50, p90, p95, p99, p999, min, max, "
-                 "avg, mean, error_rate, rps, requests, failures)", (int)ml, ms);
+                 "avg, mean, error_rate, rps, requests, failures, out_of_order)", (int)ml, ms);
         free(name);
         return -1;
     }
     sc_metric m = sc_metrics[mi].m;
+    if (m == TH_OUT_OF_ORDER && (ws != TH_WS_NONE || !name)) {
+        if (ws != TH_WS_NONE) {
+            snprintf(err, errcap, "out_of_order takes no ws figure word ('%s')",
+                     sc_ws_figures[fi].name);
+            snprintf(hint, hintcap, "write \"%s: out_of_order < 1\"", name);
+        } else {
+            snprintf(err, errcap, "out_of_order needs the ws connection's name before a ':'");
+            snprintf(hint, hintcap, "write \"feed: out_of_order < 1\" (feed: the name of a ws "
+                     "connect step with a sequence: path)");
+        }
+        free(name);
+        return -1;
+    }
     while (isspace((unsigned char)*p)) p++;
     sc_op op;
     if (p[0] == '<' && p[1] == '=') op = OP_LE, p += 2;
@@ -2170,6 +2815,7 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
     out->expr = copy;
     out->name = name;
     out->metric = m;
+    out->ws = ws;
     out->op = op;
     out->value = v;
     return 0;

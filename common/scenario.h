@@ -5,8 +5,8 @@
  *
  * Errors: the first problem found is reported in sc_error with file, 1-based line and
  * column, what was expected, and a hint (the nearest known key for a typo). Unknown
- * keys are errors, never ignored. `ws` steps and the open model parse but are refused
- * with "not yet supported". */
+ * keys are errors, never ignored. The open model parses but is refused with "not yet
+ * supported". */
 #ifndef COMMON_SCENARIO_H
 #define COMMON_SCENARIO_H
 #include <stdbool.h>
@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "common/capture.h"
 #include "common/data.h"
+#include "common/jscan.h"
 #include "common/tmpl.h"
 
 typedef struct sc_error {
@@ -61,8 +62,81 @@ typedef struct sc_http {
     int        ncaptures;
 } sc_http;
 
+/* WebSocket steps (`ws:`). One connection per VU: a `connect` while one is open drops
+ * it without a close handshake (end it with a `close` step to be clean); a flow that
+ * starts over keeps its connection. Every text field below is a template rendered when
+ * the step runs.
+ *
+ *   ws: { connect: URL-or-path, name, headers, subprotocol, timeout,
+ *         reconnect: { max: N, backoff: 500ms }, ping: 1s, sequence: $.seq, stamp: $.ts_us }
+ *       URL: ws:// or wss:// as written, or a path joined to the target with http -> ws,
+ *       https -> wss. name: the stats name of everything on this connection (default:
+ *       the path as written, e.g. "/ws/echo"). timeout: TCP + TLS + upgrade (default
+ *       defaults.timeout). reconnect: after a close the VU did not ask for (server close,
+ *       drop, restart), up to max consecutive attempts, the first after backoff and each
+ *       next after twice the previous (capped at 30 s); max 0 (default): no reconnect.
+ *       ping: client pings at that interval, RTT recorded; 0/absent: none. sequence: a
+ *       JSON path to an integer in each message: one below the highest seen is out of
+ *       order. stamp: a JSON path to the sender's wall-clock time in microseconds
+ *       ({{ now_us }}): each message carrying it records fan-out latency.
+ *   ws: { send: TEXT } | { send: { json: VALUE } } | { send: { binary: BASE64 } }
+ *   ws: { expect: MATCH, timeout, capture: { var: { json: $.p } | { regex: R } } }
+ *       waits for the first message (queued or new) matching every condition of MATCH:
+ *       { equals: T } { contains: T } { json: $.p, equals: T } ({ json: $.p } alone: the
+ *       path exists) { regex: R }; latency from the connection's last send (or the step's
+ *       start when nothing was sent since the last match) to the match.
+ *   ws: { receive: N, timeout }   waits for N messages, whatever they hold.
+ *   ws: { close: CODE }           (or `close: true`: 1000) close handshake, waits for it.
+ *   ws: { listen: true | false | { MATCH..., capture: {...} } }
+ *       true / a mapping: from now on messages nobody waits for are consumed (counted,
+ *       sequence and stamp checked, and with a mapping matched and captured) instead of
+ *       queued for the next expect; false: back to queueing. */
+typedef enum { SC_WS_CONNECT, SC_WS_SEND, SC_WS_EXPECT, SC_WS_RECEIVE, SC_WS_CLOSE,
+               SC_WS_LISTEN } sc_ws_kind;
+typedef enum { SC_WS_TEXT, SC_WS_JSON, SC_WS_BINARY } sc_ws_payload;
+
+typedef struct sc_ws_match {    /* every condition given must hold; none given: any message */
+    tmpl       *equals;         /* whole message equals */
+    tmpl       *contains;       /* message contains */
+    jscan_path *json;           /* the path exists in the message (JSON) ... */
+    char       *json_text;      /* ... as written */
+    tmpl       *json_equals;    /* ... and its value's text equals (strings without quotes) */
+    capre      *regex;          /* POSIX extended, matches somewhere */
+    char       *regex_text;
+} sc_ws_match;
+
+typedef struct sc_ws {
+    sc_ws_kind  kind;
+    /* connect */
+    char       *name;           /* stats name, owned; connect only */
+    tmpl       *url;
+    sc_header  *headers;        /* defaults.headers merged in (the step's win) */
+    int         nheaders;
+    char       *subprotocol;    /* NULL: none */
+    uint32_t    reconnect_max;
+    uint64_t    reconnect_backoff_ms;   /* 500 ms when reconnect is given without it */
+    uint64_t    ping_ms;
+    jscan_path *sequence;  char *sequence_text;
+    jscan_path *stamp;     char *stamp_text;
+    /* connect, expect, receive, close: the deadline (default defaults.timeout) */
+    uint64_t    timeout_ms;
+    /* send */
+    sc_ws_payload payload;
+    tmpl       *message;        /* JSON payloads: JSON text with escaped holes; binary: base64 */
+    /* expect, listen (mapping) */
+    sc_ws_match match;
+    sc_capture *captures;       /* CAP_JSON or CAP_REGEX (over the message) */
+    int         ncaptures;
+    /* receive */
+    uint32_t    count;
+    /* close */
+    uint16_t    code;
+    /* listen */
+    bool        listen;
+} sc_ws;
+
 typedef struct sc_step sc_step;
-typedef enum { STEP_HTTP, STEP_THINK, STEP_LOOP, STEP_GROUP } sc_step_kind;
+typedef enum { STEP_HTTP, STEP_THINK, STEP_LOOP, STEP_GROUP, STEP_WS } sc_step_kind;
 struct sc_step {
     sc_step_kind kind;
     int          line, col;     /* where it was written, 1-based */
@@ -71,6 +145,7 @@ struct sc_step {
         struct { uint64_t min_ms, max_ms; } think;          /* fixed when equal */
         struct { int64_t count; sc_step *steps; int nsteps; } loop; /* count -1: forever */
         struct { char *name; sc_step *steps; int nsteps; } group;
+        sc_ws ws;
     } u;
 };
 
@@ -87,12 +162,20 @@ typedef struct sc_stage {
 } sc_stage;
 
 typedef enum { TH_P50, TH_P90, TH_P95, TH_P99, TH_P999, TH_MIN, TH_MAX, TH_MEAN,
-               TH_ERROR_RATE, TH_RPS, TH_REQUESTS, TH_FAILURES } sc_metric;
+               TH_ERROR_RATE, TH_RPS, TH_REQUESTS, TH_FAILURES, TH_OUT_OF_ORDER } sc_metric;
+/* What a threshold about a name measures: its HTTP requests, or one WebSocket figure of
+ * that name ("feed: message p95 < 100ms", "feed: connect p99 < 50ms", "feed: fanout p95
+ * < 200ms", "feed: reconnect max < 5s", "feed: ping p95 < 20ms", "feed: out_of_order <
+ * 1"; out_of_order takes no kind word and counts out-of-order messages). The stats
+ * entry each one reads is named in common/stats.h. */
+typedef enum { TH_WS_NONE, TH_WS_MESSAGE, TH_WS_CONNECT, TH_WS_FANOUT, TH_WS_RECONNECT,
+               TH_WS_PING } sc_ws_metric;
 typedef enum { OP_LT, OP_LE, OP_GT, OP_GE } sc_op;
 typedef struct sc_threshold {
     char     *expr;             /* as written */
     char     *name;             /* request name it is about, or NULL: all requests */
     sc_metric metric;
+    sc_ws_metric ws;            /* TH_WS_NONE: HTTP (or, for out_of_order, the ws order entry) */
     sc_op     op;
     double    value;            /* ms for latencies, a fraction for error_rate, else plain */
     int       line, col;

@@ -31,7 +31,13 @@ static const char *const stats_kind_names[ERR_KIND_COUNT] = {
     [ERR_TLS] = "tls",           [ERR_HTTP_STATUS] = "http_status",
     [ERR_EXPECT] = "expect",     [ERR_WS_CLOSE] = "ws_close",
     [ERR_CANCELLED] = "cancelled", [ERR_OTHER] = "other",
+    [ERR_WS_UPGRADE] = "ws_upgrade", [ERR_WS_PROTOCOL] = "ws_protocol",
 };
+
+bool stats_is_ws_method(const char *method)
+{
+    return method && method[0] == 'W' && method[1] == 'S' && (method[2] == 0 || method[2] == ':');
+}
 
 const char *stats_err_kind_name(stats_err_kind k)
 {
@@ -194,10 +200,22 @@ void stats_record(stats_shard *s, uint32_t id, uint64_t latency_us, uint64_t byt
     hist_record(&e->lat, latency_us);
 }
 
+void stats_count(stats_shard *s, uint32_t id, uint64_t bytes, bool failed)
+{
+    if (__builtin_expect(id >= s->nentries, 0))
+        return;
+    stats_entry *e = &s->entries[id];
+    e->requests++;
+    e->failures += failed;
+    e->bytes += bytes;
+}
+
 /* Finds the (entry, kind, detail) row or adds it; the last row is kept for the fold
  * of every kind that finds the table full. */
 void stats_error(stats_shard *s, uint32_t id, stats_err_kind kind, const char *detail)
 {
+    if (id >= s->nentries)
+        return;                                 /* not an id this shard handed out */
     if ((unsigned)kind >= ERR_KIND_COUNT)
         kind = ERR_OTHER;
     if (detail == NULL)

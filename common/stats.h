@@ -24,10 +24,50 @@
 #define STATS_DEFAULT_NAME_CAP 500
 #define STATS_OVERFLOW_NAME "(other names)"
 
+/* Kinds travel as integers (proto/msg.h): new kinds are only ever appended. For
+ * WebSocket: connect (TCP/resolve), tls, timeout (connect, expect, receive, close),
+ * ws_upgrade (the server refused the upgrade; detail: the status), ws_protocol (bad
+ * frames, bad UTF-8, bad 101 answer), ws_close (closed by the peer: detail the close
+ * code, "1006" when TCP closed without a close frame), expect (a message did not match
+ * or a capture failed). */
 typedef enum {
     ERR_CONNECT = 0, ERR_TIMEOUT, ERR_TLS, ERR_HTTP_STATUS, ERR_EXPECT, ERR_WS_CLOSE,
-    ERR_CANCELLED, ERR_OTHER, ERR_KIND_COUNT
+    ERR_CANCELLED, ERR_OTHER, ERR_WS_UPGRADE, ERR_WS_PROTOCOL, ERR_KIND_COUNT
 } stats_err_kind;
+
+/* WebSocket figures ride in ordinary entries, one per (method, connection name), so the
+ * wire format, merging by addition and the name cap need nothing new. Methods:
+ *   STATS_WS_MESSAGE   "WS"          message latency (send -> matching expect, or a
+ *                                    receive's N messages); requests = expects/receives
+ *                                    done, failures = those that timed out or failed
+ *   STATS_WS_CONNECT   "WS:connect"  connect time (TCP+TLS+upgrade); requests = attempts
+ *                                    (first connects and reconnects), failures = failed
+ *   STATS_WS_RECONNECT "WS:reconn"   reconnect time (loss noticed -> open again, backoff
+ *                                    included); requests = reconnects that succeeded
+ *   STATS_WS_FANOUT    "WS:fanout"   fan-out latency (receiver's wall clock - stamp);
+ *                                    requests = stamped messages received
+ *   STATS_WS_PING      "WS:ping"     client ping round trip; requests = pongs
+ *   STATS_WS_SENT      "WS:sent"     requests = messages sent, bytes = their payload bytes
+ *   STATS_WS_RECV      "WS:recv"     requests = messages received, bytes = payload bytes
+ *   STATS_WS_ORDER     "WS:order"    requests = messages carrying a sequence number,
+ *                                    failures = those out of order
+ *   "WS:c:CODE"        (STATS_WS_CLOSE_PREFIX) requests = closes with that code, either
+ *                                    side's: ours when we closed, the peer's otherwise
+ * Errors are recorded on the "WS" entry (expect/receive) or the "WS:connect" entry
+ * (everything about the connection). Only "WS" rows are shown as stats.csv rows (method
+ * WS); the rest fill summary.json's ws section. Methods starting with "WS" are left out
+ * of the HTTP totals (master/merge.h's aggregate). */
+#define STATS_WS_MESSAGE      "WS"
+#define STATS_WS_CONNECT      "WS:connect"
+#define STATS_WS_RECONNECT    "WS:reconn"
+#define STATS_WS_FANOUT       "WS:fanout"
+#define STATS_WS_PING         "WS:ping"
+#define STATS_WS_SENT         "WS:sent"
+#define STATS_WS_RECV         "WS:recv"
+#define STATS_WS_ORDER        "WS:order"
+#define STATS_WS_CLOSE_PREFIX "WS:c:"
+/* true for every method above. */
+bool stats_is_ws_method(const char *method);
 const char *stats_err_kind_name(stats_err_kind k);        /* "connect", "timeout", ... */
 int         stats_err_kind_parse(const char *s);           /* kind or -1 */
 
@@ -68,6 +108,8 @@ void stats_shard_fini(stats_shard *s);
 uint32_t stats_id(stats_shard *s, const char *method, const char *name);
 /* Hot path. */
 void stats_record(stats_shard *s, uint32_t id, uint64_t latency_us, uint64_t bytes, bool failed);
+/* Hot path: counts like stats_record without a latency (WS:sent, WS:recv, WS:order...). */
+void stats_count(stats_shard *s, uint32_t id, uint64_t bytes, bool failed);
 void stats_error(stats_shard *s, uint32_t id, stats_err_kind kind, const char *detail);
 /* Zeroes the interval counters, keeps names and ids (histograms: hist_reset). */
 void stats_shard_reset(stats_shard *s);

@@ -7,8 +7,12 @@
  *
  * Decisions the header leaves open, written down here:
  * - A bare name is looked up among the capture variables first, then the built-ins
- *   (uuid, counter, user_id): a capture the scenario declares wins over a built-in of the
- *   same name; the call forms uuid() and counter() always mean the built-in.
+ *   (uuid, counter, user_id, now_us): a capture the scenario declares wins over a
+ *   built-in of the same name; the call forms uuid(), counter(), user_id() and now_us()
+ *   always mean the built-in.
+ * - now_us reads the wall clock (time_wall_us, CLOCK_REALTIME) each time the template
+ *   renders: a receiver measures fan-out latency against its own wall clock, so the
+ *   stamp cannot come from the monotonic one.
  * - "a.b" is a capture variable named "a.b" if one exists, else feeder a, column b.
  * - A quoted string is an expression that renders as itself: {{ '{{' }} writes "{{".
  *   Quotes have no escapes inside; use the other quote kind ("it's" or '"').
@@ -30,6 +34,7 @@
 #include <string.h>
 
 #include "common/data.h"
+#include "common/time.h"
 
 /* ---- symbols ------------------------------------------------------------------ */
 
@@ -193,6 +198,7 @@ typedef enum {
     TP_UUID,
     TP_COUNTER,
     TP_USER,
+    TP_NOW_US,                  /* wall clock, microseconds since the epoch */
 } tmpl_part_kind;
 
 typedef struct tmpl_part {
@@ -244,7 +250,8 @@ typedef struct tmpl_cc {
     bool             nomem;
 } tmpl_cc;
 
-static const char *const tmpl_builtins[] = { "uuid", "counter", "user_id", "rand_int", "env" };
+static const char *const tmpl_builtins[] = { "uuid", "counter", "user_id", "now_us", "rand_int",
+                                             "env" };
 #define TMPL_NBUILTINS (sizeof tmpl_builtins / sizeof tmpl_builtins[0])
 
 /* Reports a problem at byte offset off; always returns -1 for `return tmpl_fail(...)`. */
@@ -426,7 +433,7 @@ static int tmpl_hint_name(tmpl_cc *cc, const char *word)
             tmpl_hint(cc, "did you mean \"%s\"?", best);
     } else if (s == NULL || s->nvars == 0) {
         tmpl_hint(cc, "no capture variable is defined before this point; built-ins: "
-                      "uuid, counter, user_id, rand_int(a, b), env(\"NAME\")");
+                      "uuid, counter, user_id, now_us, rand_int(a, b), env(\"NAME\")");
     }
     rv = 0;
 out:
@@ -503,7 +510,7 @@ static bool tmpl_parse_int(const tmpl_cc *cc, tmpl_tok k, int64_t *out)
 
 #define TMPL_MAXARGS 4
 
-/* name(args): rand_int, uuid, counter, user_id, env. open is the offset of '('. */
+/* name(args): rand_int, uuid, counter, user_id, now_us, env. open is the offset of '('. */
 static int tmpl_compile_call(tmpl_cc *cc, tmpl_tok name, size_t open, const tmpl_tok *args,
                              int nargs)
 {
@@ -564,6 +571,8 @@ static int tmpl_compile_call(tmpl_cc *cc, tmpl_tok name, size_t open, const tmpl
         kind = TP_COUNTER;
     else if (tmpl_tok_is(cc, name, "user_id"))
         kind = TP_USER;
+    else if (tmpl_tok_is(cc, name, "now_us"))
+        kind = TP_NOW_US;
     else {
         char buf[128];
         const char *best = tmpl_nearest(tmpl_tok_str(cc, name, buf, sizeof buf),
@@ -571,7 +580,8 @@ static int tmpl_compile_call(tmpl_cc *cc, tmpl_tok name, size_t open, const tmpl
         if (best != NULL)
             tmpl_hint(cc, "did you mean \"%s(...)\"?", best);
         else
-            tmpl_hint(cc, "functions: rand_int(a, b), uuid(), counter(), user_id, env(\"NAME\")");
+            tmpl_hint(cc, "functions: rand_int(a, b), uuid(), counter(), user_id, now_us, "
+                          "env(\"NAME\")");
         return tmpl_fail(cc, name.off, "unknown function \"%s\"", buf);
     }
     if (nargs != 0) {
@@ -722,7 +732,8 @@ static int tmpl_compile_expr(tmpl_cc *cc, size_t open, size_t beg, size_t end)
         p->a = (uint32_t)slot;
         return 0;
     }
-    if (strcmp(buf, "uuid") == 0 || strcmp(buf, "counter") == 0 || strcmp(buf, "user_id") == 0)
+    if (strcmp(buf, "uuid") == 0 || strcmp(buf, "counter") == 0 || strcmp(buf, "user_id") == 0 ||
+        strcmp(buf, "now_us") == 0)
         return tmpl_compile_call(cc, name, after, NULL, 0);
     if (strcmp(buf, "rand_int") == 0) {
         tmpl_hint(cc, "write rand_int(1, 100) for a number from 1 to 100");
@@ -953,6 +964,9 @@ size_t tmpl_render(const tmpl *t, const tmpl_ctx *c, char *buf, size_t cap)
         }
         case TP_USER:
             tmpl_put(&o, num, tmpl_u64(num, c->user_id));
+            break;
+        case TP_NOW_US:
+            tmpl_put(&o, num, tmpl_u64(num, time_wall_us()));
             break;
         }
     }

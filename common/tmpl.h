@@ -9,12 +9,14 @@
  *   counter() | counter  an integer unique across the run: per-thread sequence interleaved
  *                     by global thread index (no shared state, unique across workers)
  *   user_id           the VU's global 1-based id (stable for the run, unique across workers)
+ *   now_us | now_us()  the wall clock (CLOCK_REALTIME) in microseconds since the epoch,
+ *                     read when the template renders (a ws `stamp:` reads it back)
  *   env("NAME") | env(NAME)  the environment variable, read once at compile time
  *   'text' | "text"   the text itself (no escapes inside): {{ '{{' }} writes a literal "{{"
  * An unset capture variable renders as the empty string (the request goes out, and the
  * target's answer, say 401, is what the results show). A bare name that is both a
- * capture variable and a built-in means the capture; uuid() and counter() always mean
- * the built-in. More decisions are listed atop common/tmpl.c.
+ * capture variable and a built-in means the capture; uuid(), counter() and now_us()
+ * always mean the built-in. More decisions are listed atop common/tmpl.c.
  *
  * Ownership: a tmpl is heap memory owned by whoever compiled it (the scenario). The
  * symbol table belongs to the scenario and outlives its templates. Thread-safe to

@@ -10,7 +10,10 @@
  *   merge does not rely on that) is still counted, under method "" name "(unknown)".
  * - An error kind outside stats_err_kind counts as ERR_OTHER.
  * - Strings longer than their field are cut at the field's size (the shard bounds
- *   them the same way, so this only matters for hand-built deltas). */
+ *   them the same way, so this only matters for hand-built deltas).
+ * - `all` leaves out WebSocket entries (stats_is_ws_method): merge_add tests each row's
+ *   method; merge_add_set adds other->all, which holds HTTP rows only by the same rule,
+ *   so a set folded from intervals and one fed every delta agree. */
 #include "master/merge.h"
 
 #include <stdlib.h>
@@ -254,7 +257,8 @@ int merge_add(merge_set *m, const proto_stats *d)
             return -1;
         if (merge_entry_add(e, s->requests, s->failures, s->bytes, &s->lat) != 0)
             rv = -1;
-        if (merge_entry_add(&m->all, s->requests, s->failures, s->bytes, &s->lat) != 0)
+        if (!stats_is_ws_method(e->method)
+            && merge_entry_add(&m->all, s->requests, s->failures, s->bytes, &s->lat) != 0)
             rv = -1;
     }
     for (uint32_t i = 0; i < d->nerrs; i++) {
@@ -285,7 +289,7 @@ int merge_add_set(merge_set *m, const merge_set *other)
         if (merge_entry_add(e, s->requests, s->failures, s->bytes, &s->lat) != 0)
             rv = -1;
     }
-    const merge_entry *a = &other->all;
+    const merge_entry *a = &other->all;     /* HTTP rows only, as merge_add sums them */
     if (merge_entry_add(&m->all, a->requests, a->failures, a->bytes, &a->lat) != 0)
         rv = -1;
     for (uint32_t i = 0; i < other->nerrs; i++) {
@@ -307,7 +311,8 @@ const merge_entry *merge_find(const merge_set *m, const char *method, const char
     return v ? &m->entries[v - 1] : NULL;
 }
 
-/* A linear pass: thresholds and reports call this a few times per run, not per delta. */
+/* A linear pass: thresholds and reports call this a few times per run, not per delta.
+ * WebSocket entries are skipped: a name's HTTP figures never mix with its ws ones. */
 int merge_by_name(const merge_set *m, const char *name, merge_entry *out)
 {
     memset(out, 0, sizeof *out);
@@ -316,7 +321,7 @@ int merge_by_name(const merge_set *m, const char *name, merge_entry *out)
     int found = 0, rv = 0;
     for (uint32_t i = 0; name != NULL && i < m->n; i++) {
         const merge_entry *e = &m->entries[i];
-        if (strcmp(e->name, name) != 0)
+        if (strcmp(e->name, name) != 0 || stats_is_ws_method(e->method))
             continue;
         if (found == 0)
             memcpy(out->method, e->method, sizeof out->method);

@@ -36,7 +36,8 @@ typedef struct merge_set {
      * allocated at the first merge_add, so a lookup per delta row costs O(1). */
     uint32_t    *ent_index, *err_index;
     uint32_t     ent_mask, err_mask;
-    merge_entry  all;           /* "Aggregated": every entry added together */
+    merge_entry  all;           /* "Aggregated": every HTTP entry added together (methods
+                                 * that stats_is_ws_method are left out) */
     uint64_t     cancelled;
     uint64_t     names_folded;  /* max reported by any shard (a lower bound overall) */
 } merge_set;
@@ -51,9 +52,10 @@ int  merge_add(merge_set *m, const proto_stats *d);
 /* m += other (for folding an interval into totals, or tests). other != m. */
 int  merge_add_set(merge_set *m, const merge_set *other);
 const merge_entry *merge_find(const merge_set *m, const char *method, const char *name);
-/* Sum of entries whose name equals name (any method) into out, which it initializes
- * (method "*" when several methods matched): returns how many entries matched, 0 when
- * none, -1 on ENOMEM. The caller releases out with merge_entry_fini in every case. */
+/* Sum of HTTP entries (not stats_is_ws_method) whose name equals name (any method) into
+ * out, which it initializes (method "*" when several methods matched): returns how many
+ * entries matched, 0 when none, -1 on ENOMEM. The caller releases out with
+ * merge_entry_fini in every case. */
 int  merge_by_name(const merge_set *m, const char *name, merge_entry *out);
 void merge_entry_fini(merge_entry *e);   /* frees the histogram's chunks */
 #endif

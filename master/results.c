@@ -14,7 +14,8 @@
  *   coarser. Ranks are nearest-rank (the 50% of 10,12,14,16 ms is 12, equal to the
  *   median column; Locust's own 50% column would say 14). Min, max and average are
  *   float ms (us / 1000), as Locust's are floats.
- * - stats.csv rows are sorted by (name, method), as Locust sorts its entries; the
+ * - stats.csv rows are sorted by (name, method), as Locust sorts its entries (the HTTP
+ *   rows, then the "WS" rows, master/results.h); the
  *   summary's "requests" and "errors" and failures.csv follow the same order, so two
  *   runs of one scenario list their rows alike. Requests/s and Failures/s there are
  *   whole-run averages over duration_s (Locust's total_rps).
@@ -25,7 +26,15 @@
  *   a zero count (possible in a hand-built set) are skipped.
  * - Files written at the end go to NAME.tmp and are renamed into place, so a reader
  *   never sees half a summary.json. Latency values in summary.json are ms doubles;
- *   a measured value that is NaN (a threshold without data) is written as null. */
+ *   a measured value that is NaN (a threshold without data) is written as null.
+ * - WebSocket: every ws error shows Method "WS" in failures.csv, so an error recorded
+ *   on "WS:connect" and the same error on "WS" of one name are one row (their counts
+ *   added); summary.json's "errors" keeps the entry's own method ("WS:connect" tells a
+ *   connection error from a message one). A ws object's "closes" lists the codes seen
+ *   (count > 0) in ascending order (the entries' text order: numeric for the
+ *   4-digit codes WebSocket uses); a ws name whose entries all hold zeros still gets its
+ *   object. The Locust columns of a "WS" row read as for a request: Request Count =
+ *   expects and receives done, times = message latency, content size 0. */
 #include "master/results.h"
 #include "common/time.h"
 
@@ -333,15 +342,33 @@ static int res_cmp_entry(const void *a, const void *b)
     return c ? c : strcmp(x->method, y->method);
 }
 
+/* The method an error row shows in failures.csv: "WS" for every ws entry's errors. */
+static const char *res_shown_method(const char *method)
+{
+    return stats_is_ws_method(method) ? STATS_WS_MESSAGE : method;
+}
+
+/* Errors sort by (name, shown method, kind, detail), then the entry's own method, so
+ * the rows failures.csv shows as one are neighbours. */
 static int res_cmp_err(const void *a, const void *b)
 {
     const merge_err *x = *(const merge_err *const *)a, *y = *(const merge_err *const *)b;
     int c = strcmp(x->name, y->name);
     if (c == 0)
-        c = strcmp(x->method, y->method);
+        c = strcmp(res_shown_method(x->method), res_shown_method(y->method));
     if (c == 0)
         c = (int)x->kind - (int)y->kind;
-    return c ? c : strcmp(x->detail, y->detail);
+    if (c == 0)
+        c = strcmp(x->detail, y->detail);
+    return c ? c : strcmp(x->method, y->method);
+}
+
+/* true when a and b make the same failures.csv row. */
+static bool res_same_shown_err(const merge_err *a, const merge_err *b)
+{
+    return a->kind == b->kind && strcmp(a->name, b->name) == 0
+           && strcmp(a->detail, b->detail) == 0
+           && strcmp(res_shown_method(a->method), res_shown_method(b->method)) == 0;
 }
 
 /* Sorted views of the entries and error rows (caller frees); -1 on ENOMEM. */
@@ -388,12 +415,18 @@ static int res_write_stats(const results *r, const merge_set *t, const merge_ent
         return -1;
     fputs(res_stats_header, f);
     fputs(RES_EOL, f);
-    for (uint32_t i = 0; i < t->n; i++)
-        res_stats_row(f, ents[i], duration_s);
+    for (uint32_t i = 0; i < t->n; i++)         /* HTTP rows */
+        if (!stats_is_ws_method(ents[i]->method))
+            res_stats_row(f, ents[i], duration_s);
+    for (uint32_t i = 0; i < t->n; i++)         /* then one row per ws connection name */
+        if (strcmp(ents[i]->method, STATS_WS_MESSAGE) == 0)
+            res_stats_row(f, ents[i], duration_s);
     res_stats_row(f, &t->all, duration_s);
     return res_tmp_commit(r, f, "stats.csv", err, errcap);
 }
 
+/* errs is sorted by res_cmp_err, so rows that show alike are neighbours: they are
+ * written as one, their counts added. */
 static int res_write_failures(const results *r, const merge_set *t, const merge_err **errs,
                               char *err, size_t errcap)
 {
@@ -402,18 +435,23 @@ static int res_write_failures(const results *r, const merge_set *t, const merge_
         return -1;
     fputs(res_failures_header, f);
     fputs(RES_EOL, f);
-    for (uint32_t i = 0; i < t->nerrs; i++) {
+    for (uint32_t i = 0; i < t->nerrs;) {
         const merge_err *e = errs[i];
-        if (e->count == 0)
+        uint64_t count = 0;
+        uint32_t j = i;
+        for (; j < t->nerrs && res_same_shown_err(e, errs[j]); j++)
+            count += errs[j]->count;
+        i = j;
+        if (count == 0)
             continue;
         char text[STATS_DETAIL_MAX + 32];
         res_err_text(text, sizeof text, e);
-        res_csv_str(f, e->method);
+        res_csv_str(f, res_shown_method(e->method));
         fputc(',', f);
         res_csv_str(f, e->name);
         fputc(',', f);
         res_csv_str(f, text);
-        fprintf(f, ",%llu" RES_EOL, (unsigned long long)e->count);
+        fprintf(f, ",%llu" RES_EOL, (unsigned long long)count);
     }
     return res_tmp_commit(r, f, "failures.csv", err, errcap);
 }
@@ -444,7 +482,9 @@ static void res_measured(char *buf, size_t cap, const th_result *t)
     const sc_threshold *th = t->th;
     char v[64];
     if (isnan(t->value)) {
-        if (th->name != NULL)
+        if (th->name != NULL && (th->ws != TH_WS_NONE || th->metric == TH_OUT_OF_ORDER))
+            snprintf(buf, cap, "measured NaN (no WebSocket data named %s)", th->name);
+        else if (th->name != NULL)
             snprintf(buf, cap, "measured NaN (no requests named %s)", th->name);
         else
             snprintf(buf, cap, "measured NaN (no data)");
@@ -459,6 +499,7 @@ static void res_measured(char *buf, size_t cap, const th_result *t)
         return;
     case TH_REQUESTS:
     case TH_FAILURES:
+    case TH_OUT_OF_ORDER:
         snprintf(buf, cap, "measured %.0f", t->value);
         return;
     default:                                    /* latencies, in ms */
@@ -546,6 +587,116 @@ static json_t *res_jlatency(const hist *h)
     return o;
 }
 
+/* The ws entries of one connection name, gathered while walking the sorted entries. */
+typedef struct res_ws_group {
+    const char *name;
+    const merge_entry *message, *connect, *reconnect, *fanout, *ping, *sent, *recv, *order;
+    json_t *closes;             /* {"CODE": N}, in entry order: ascending for 4-digit codes */
+} res_ws_group;
+
+static uint64_t res_req(const merge_entry *e)
+{
+    return e != NULL ? e->requests : 0;
+}
+
+static uint64_t res_fail(const merge_entry *e)
+{
+    return e != NULL ? e->failures : 0;
+}
+
+static uint64_t res_bytes(const merge_entry *e)
+{
+    return e != NULL ? e->bytes : 0;
+}
+
+/* The latency object of an entry that may be absent (then all zeros). */
+static json_t *res_jlatency_of(const merge_entry *e)
+{
+    if (e != NULL)
+        return res_jlatency(&e->lat);
+    hist empty;
+    hist_init(&empty);
+    json_t *o = res_jlatency(&empty);
+    hist_fini(&empty);
+    return o;
+}
+
+/* One "ws" object, in master/results.h's key order; takes over g->closes. */
+static json_t *res_jws_object(res_ws_group *g)
+{
+    json_t *o = json_object();
+    uint64_t attempts = res_req(g->connect), connect_failures = res_fail(g->connect);
+    json_object_set_new(o, "name", json_string(g->name));
+    json_object_set_new(o, "connects", res_juint(attempts >= connect_failures
+                                                 ? attempts - connect_failures : 0));
+    json_object_set_new(o, "connect_failures", res_juint(connect_failures));
+    json_object_set_new(o, "reconnects", res_juint(res_req(g->reconnect)));
+    json_object_set_new(o, "messages_sent", res_juint(res_req(g->sent)));
+    json_object_set_new(o, "messages_received", res_juint(res_req(g->recv)));
+    json_object_set_new(o, "bytes_sent", res_juint(res_bytes(g->sent)));
+    json_object_set_new(o, "bytes_received", res_juint(res_bytes(g->recv)));
+    json_object_set_new(o, "expects", res_juint(res_req(g->message)));
+    json_object_set_new(o, "expect_failures", res_juint(res_fail(g->message)));
+    json_object_set_new(o, "sequenced", res_juint(res_req(g->order)));
+    json_object_set_new(o, "out_of_order", res_juint(res_fail(g->order)));
+    json_object_set_new(o, "fanout_messages", res_juint(res_req(g->fanout)));
+    json_object_set_new(o, "pings", res_juint(res_req(g->ping)));
+    json_object_set_new(o, "closes", g->closes);
+    json_object_set_new(o, "connect_ms", res_jlatency_of(g->connect));
+    json_object_set_new(o, "message_ms", res_jlatency_of(g->message));
+    json_object_set_new(o, "fanout_ms", res_jlatency_of(g->fanout));
+    json_object_set_new(o, "reconnect_ms", res_jlatency_of(g->reconnect));
+    json_object_set_new(o, "ping_ms", res_jlatency_of(g->ping));
+    g->closes = NULL;
+    return o;
+}
+
+/* summary.json's "ws": one object per connection name. ents is sorted by (name,
+ * method), so all entries of a name are neighbours (HTTP ones of the same name may sit
+ * among them and are passed over); a name's object is written when its run ends. */
+static json_t *res_jws(const merge_set *t, const merge_entry **ents)
+{
+    json_t *arr = json_array();
+    res_ws_group g = { 0 };
+    const size_t plen = strlen(STATS_WS_CLOSE_PREFIX);
+    for (uint32_t i = 0; i < t->n; i++) {
+        const merge_entry *e = ents[i];
+        if (!stats_is_ws_method(e->method))
+            continue;
+        if (g.name == NULL || strcmp(g.name, e->name) != 0) {
+            if (g.name != NULL)
+                json_array_append_new(arr, res_jws_object(&g));
+            memset(&g, 0, sizeof g);
+            g.name = e->name;
+            g.closes = json_object();
+        }
+        const char *m = e->method;
+        if (strcmp(m, STATS_WS_MESSAGE) == 0)
+            g.message = e;
+        else if (strcmp(m, STATS_WS_CONNECT) == 0)
+            g.connect = e;
+        else if (strcmp(m, STATS_WS_RECONNECT) == 0)
+            g.reconnect = e;
+        else if (strcmp(m, STATS_WS_FANOUT) == 0)
+            g.fanout = e;
+        else if (strcmp(m, STATS_WS_PING) == 0)
+            g.ping = e;
+        else if (strcmp(m, STATS_WS_SENT) == 0)
+            g.sent = e;
+        else if (strcmp(m, STATS_WS_RECV) == 0)
+            g.recv = e;
+        else if (strcmp(m, STATS_WS_ORDER) == 0)
+            g.order = e;
+        else if (strncmp(m, STATS_WS_CLOSE_PREFIX, plen) == 0 && m[plen] != '\0'
+                 && e->requests > 0)
+            json_object_set_new(g.closes, m + plen, res_juint(e->requests));
+        /* any other "WS:" method is a newer figure this build does not know: skipped */
+    }
+    if (g.name != NULL)
+        json_array_append_new(arr, res_jws_object(&g));
+    return arr;
+}
+
 static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
                             const merge_entry **ents, const merge_err **errs)
 {
@@ -582,6 +733,8 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
     json_t *reqs = json_array();
     for (uint32_t i = 0; i < t->n; i++) {
         const merge_entry *e = ents[i];
+        if (stats_is_ws_method(e->method))
+            continue;
         json_t *o = json_object();
         json_object_set_new(o, "name", json_string(e->name));
         json_object_set_new(o, "method", json_string(e->method));
@@ -595,7 +748,7 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
         json_array_append_new(reqs, o);
     }
     json_object_set_new(root, "requests", reqs);
-    json_object_set_new(root, "ws", json_array());   /* ws steps are not supported yet */
+    json_object_set_new(root, "ws", res_jws(t, ents));
 
     json_t *jerrs = json_array();
     for (uint32_t i = 0; i < t->nerrs; i++) {

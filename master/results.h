@@ -14,7 +14,24 @@
  *   failures.csv:      Method,Name,Error,Occurrences
  * written as Python's csv.writer writes Locust's: "\r\n" line ends, a field quoted only
  * when it holds a comma, a quote or a line break.
- * Times in ms. Coordinator thread; the folder is the caller's to choose. */
+ * Times in ms. Coordinator thread; the folder is the caller's to choose.
+ *
+ * WebSocket (entries with STATS_WS_* methods, common/stats.h): stats.csv gets one row
+ * per "WS" entry (Type "WS", Name the connection name: message latency, expects and
+ * receives as requests), after the HTTP rows and before Aggregated; Aggregated and
+ * summary.json's totals cover HTTP only. failures.csv lists ws errors with Method "WS".
+ * summary.json "ws" is an array, one object per connection name (sorted by name):
+ *   { "name": N,
+ *     "connects": successful connects (first and re-), "connect_failures": N,
+ *     "reconnects": N, "messages_sent": N, "messages_received": N,
+ *     "bytes_sent": N, "bytes_received": N,
+ *     "expects": N (expects + receives done), "expect_failures": N,
+ *     "sequenced": N, "out_of_order": N, "fanout_messages": N, "pings": N,
+ *     "closes": { "1000": N, "1012": N, ... },
+ *     "connect_ms": L, "message_ms": L, "fanout_ms": L, "reconnect_ms": L, "ping_ms": L }
+ * where L is the latency object of "requests" ({min, mean, p50, p90, p95, p99, p999,
+ * max}, all 0 when it has no samples); absent entries count 0. The "ws" key is always
+ * present ([] without WebSocket steps). */
 #ifndef MASTER_RESULTS_H
 #define MASTER_RESULTS_H
 #include <stdint.h>

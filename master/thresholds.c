@@ -8,7 +8,13 @@
  *   requests/failures/rps over the whole run
  *   with zero requests are real zeros (so "failures < 1" holds for an idle run).
  * - Latency percentiles are the histogram's (highest value of the bucket holding the
- *   percentile, error < 0.1%), converted to ms as us / 1000.0 without rounding. */
+ *   percentile, error < 0.1%), converted to ms as us / 1000.0 without rounding.
+ * - A WebSocket threshold (th->ws, or the out_of_order metric) reads the one entry of
+ *   its connection name that common/stats.h assigns to that figure, under the rule of
+ *   named HTTP thresholds: absent or without requests is NaN. So "feed: out_of_order < 1"
+ *   fails when no message carried a sequence number (nothing was checked), and
+ *   "feed: connect error_rate < 1%" reads connect failures / attempts. A ws threshold
+ *   without a name has no entry to read and fails with NaN. */
 #include "master/thresholds.h"
 
 #include <math.h>
@@ -46,6 +52,7 @@ static double th_measure(sc_metric m, const merge_entry *e, double duration_s)
     case TH_RPS:  return duration_s > 0 ? (double)e->requests / duration_s : NAN;
     case TH_REQUESTS: return (double)e->requests;
     case TH_FAILURES: return (double)e->failures;
+    case TH_OUT_OF_ORDER: return (double)e->failures;   /* e is the WS:order entry */
     }
     return NAN;
 }
@@ -62,13 +69,33 @@ static bool th_compare(double value, sc_op op, double limit)
     return false;
 }
 
+/* The stats method a WebSocket threshold reads, or NULL for an HTTP threshold. */
+static const char *th_ws_method(const sc_threshold *th)
+{
+    if (th->metric == TH_OUT_OF_ORDER)
+        return STATS_WS_ORDER;
+    switch (th->ws) {
+    case TH_WS_NONE:      return NULL;
+    case TH_WS_MESSAGE:   return STATS_WS_MESSAGE;
+    case TH_WS_CONNECT:   return STATS_WS_CONNECT;
+    case TH_WS_FANOUT:    return STATS_WS_FANOUT;
+    case TH_WS_RECONNECT: return STATS_WS_RECONNECT;
+    case TH_WS_PING:      return STATS_WS_PING;
+    }
+    return NULL;
+}
+
 int thresholds_eval(const scenario *sc, const merge_set *totals, double duration_s, th_result *out)
 {
     int failed = 0;
     for (int i = 0; i < sc->nthresholds; i++) {
         const sc_threshold *th = &sc->thresholds[i];
+        const char *ws_method = th_ws_method(th);
         double v;
-        if (th->name != NULL) {
+        if (ws_method != NULL) {
+            const merge_entry *e = merge_find(totals, ws_method, th->name);
+            v = (e != NULL && e->requests > 0) ? th_measure(th->metric, e, duration_s) : NAN;
+        } else if (th->name != NULL) {
             merge_entry sum;
             int found = merge_by_name(totals, th->name, &sum);
             v = (found > 0 && sum.requests > 0) ? th_measure(th->metric, &sum, duration_s) : NAN;

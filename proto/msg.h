@@ -21,7 +21,7 @@
 #include "common/hist.h"
 #include "common/stats.h"
 
-#define PROTO_VERSION     2
+#define PROTO_VERSION     3   /* 3: error kinds ws_upgrade, ws_protocol */
 #define PROTO_MAX_MSG     (32u << 20)      /* bytes */
 #define PROTO_MAX_ENTRIES 100000u
 #define PROTO_MAX_ERRS    STATS_ERR_CAP

@@ -514,6 +514,35 @@ static int allow_check_step_url(const allow_list *a, const scenario *sc, const s
     return rv;
 }
 
+/* A ws connect step written with an absolute ws:// or wss:// URL: checked as the
+ * http(s):// URL of the same authority. Templated ws URLs are left to the run: every
+ * WebSocket connect checks its address against the list (worker/wsflow.c). */
+static int allow_check_ws_url(const allow_list *a, const scenario *sc, const sc_step *st,
+                              char *why, size_t cap)
+{
+    if (st->u.ws.kind != SC_WS_CONNECT)
+        return 0;
+    const char *text = tmpl_static(st->u.ws.url, NULL);
+    if (text == NULL || strncasecmp(text, "ws", 2) != 0)
+        return 0;
+    bool secure = !strncasecmp(text, "wss://", 6);
+    if (!secure && strncasecmp(text, "ws://", 5) != 0)
+        return 0;
+    char what[384];
+    snprintf(what, sizeof what, "url of the ws step at %s:%d:%d",
+             sc->file ? sc->file : "scenario", st->line, st->col);
+    size_t n = strlen(text);
+    char *u = malloc(n + 3);
+    if (u == NULL) {
+        snprintf(why, cap, "%s: out of memory while checking it", what);
+        return -1;
+    }
+    snprintf(u, n + 3, "http%s", text + 2);     /* ws://h -> http://h, wss://h -> https://h */
+    int rv = allow_check_url_as(a, u, what, why, cap);
+    free(u);
+    return rv;
+}
+
 static int allow_check_steps(const allow_list *a, const scenario *sc, const sc_step *steps,
                              int n, allow_probe *pr, char *why, size_t cap)
 {
@@ -529,6 +558,9 @@ static int allow_check_steps(const allow_list *a, const scenario *sc, const sc_s
             break;
         case STEP_GROUP:
             rv = allow_check_steps(a, sc, st->u.group.steps, st->u.group.nsteps, pr, why, cap);
+            break;
+        case STEP_WS:
+            rv = allow_check_ws_url(a, sc, st, why, cap);
             break;
         case STEP_THINK:
             break;

@@ -6,6 +6,8 @@
  *   vu_run           walks a user's flow until it must wait (request, think)
  *   vu_http_done     a request completed: expect, capture, record, continue
  *   vu_think_done    a think time elapsed: continue
+ *   vu_ws_done       a ws step that waited is over (worker/wsflow.h): continue
+ *   engine_ws_released  a connection closed as its VU went off: maybe finish
  *   engine_grace     graceful_stop elapsed: cancel what is in flight, finish
  */
 #include "worker/engine.h"
@@ -25,12 +27,13 @@
 #include "proto/msg.h"
 #include "worker/allow.h"
 #include "worker/http.h"
+#include "worker/wsflow.h"
 
 #define ENGINE_TICK_MS  50
 #define VU_DEPTH        16      /* nesting of loop/group frames */
 #define VU_SPIN_MAX     256     /* steps walked without waiting before yielding */
 
-typedef enum { VU_OFF = 0, VU_READY, VU_HTTP, VU_THINK } vu_state;
+typedef enum { VU_OFF = 0, VU_READY, VU_HTTP, VU_THINK, VU_WS } vu_state;
 
 typedef struct vu_frame {
     const sc_step *steps;
@@ -56,6 +59,7 @@ typedef struct vu {
     tmpl_val        *vars;      /* nvars, in the engine's block */
     uint32_t        *rows;      /* nfeeders, in the engine's block */
     http_xfer        x;
+    wsflow          *ws;        /* allocated at the user's first ws step */
     struct event     think_ev;
     struct event     yield_ev;
     const sc_step   *cur;       /* http step in flight */
@@ -93,6 +97,8 @@ struct engine {
     struct event_base *base;
     http_loop         *http;
     http_opts          opts;
+    wsf_env            wsenv;
+    uint32_t           ws_closing;  /* connections closing after their user went off */
     stats_shard        shard;
     uint32_t           live;        /* users not OFF */
     struct event       tick_ev, interval_ev, grace_ev;
@@ -161,6 +167,12 @@ static stats_err_kind vu_curl_kind(CURLcode c)
 
 /* --- users ------------------------------------------------------------------------ */
 
+/* The engine is over once no user is on and no connection is still closing. */
+static void engine_maybe_finish(engine *e)
+{
+    if (e->stopping && e->live == 0 && e->ws_closing == 0) engine_finish(e);
+}
+
 static void vu_off(vu *v)
 {
     if (v->state == VU_OFF) return;
@@ -169,7 +181,24 @@ static void vu_off(vu *v)
     v->state = VU_OFF;
     v->depth = 0;
     v->eng->live--;
-    if (v->eng->stopping && v->eng->live == 0) engine_finish(v->eng);
+    if (v->ws && wsflow_release(v->ws)) v->eng->ws_closing++;   /* a clean close (1001) */
+    engine_maybe_finish(v->eng);
+}
+
+static void vu_ws_done(void *arg)
+{
+    vu *v = arg;
+    if (v->state != VU_WS) return;
+    v->state = VU_READY;
+    vu_run(v);
+}
+
+static void engine_ws_released(void *arg)
+{
+    vu *v = arg;
+    engine *e = v->eng;
+    if (e->ws_closing > 0) e->ws_closing--;
+    engine_maybe_finish(e);
 }
 
 static void vu_think_done(evutil_socket_t fd, short what, void *arg)
@@ -335,6 +364,18 @@ static void vu_run(vu *v)
             event_add(&v->think_ev, &tv);
             break;
         }
+        case STEP_WS: {
+            if (!v->ws) {
+                if (!(v->ws = malloc(sizeof *v->ws))) {
+                    log_error("engine", "out of memory for a WebSocket session");
+                    break;
+                }
+                wsflow_init(v->ws, &e->wsenv, v);
+            }
+            tmpl_ctx c = vu_ctx(v);
+            if (wsflow_step(v->ws, s, &c, v->vars) == WSF_WAIT) v->state = VU_WS;
+            break;
+        }
         case STEP_LOOP:
         case STEP_GROUP: {
             if (v->depth >= VU_DEPTH) break;    /* the parser bounds nesting; be safe */
@@ -476,12 +517,14 @@ static void engine_finish(engine *e)
 static void engine_cancel_all(engine *e)
 {
     e->stopping = true;
+    e->ws_closing = 0;          /* the loop aborts those connections too */
     ENGINE_FOR_VUS(e, v) {
         if (e->done) return;
         if (v->state == VU_HTTP) {
             http_xfer_cancel(&v->x);
             e->shard.cancelled++;
         }
+        if (v->ws && wsflow_cancel(v->ws) && v->state == VU_WS) e->shard.cancelled++;
         vu_off(v);
     }
 }
@@ -497,7 +540,7 @@ static void engine_grace(evutil_socket_t fd, short what, void *arg)
 static void engine_begin_stop(engine *e)
 {
     e->stopping = true;
-    if (e->live == 0) {
+    if (e->live == 0 && e->ws_closing == 0) {
         engine_finish(e);
         return;
     }
@@ -671,6 +714,10 @@ static void engine_free(engine *e)
             event_del(&v->yield_ev);
             http_xfer_fini(&v->x);
         }
+        if (v->ws) {
+            wsflow_fini(v->ws);
+            free(v->ws);
+        }
         free(v->url);
         free(v->hbuf);
         free(v->body);
@@ -688,6 +735,7 @@ static void engine_free(engine *e)
     free(e->slots);
     pthread_mutex_destroy(&e->mbox_mu);
     if (e->http) http_loop_free(e->http);
+    wsf_env_fini(&e->wsenv);
     if (e->base) {
         event_del(&e->tick_ev);
         event_del(&e->interval_ev);
@@ -736,6 +784,9 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
     if (!e->base) goto nomem;
     e->http = http_loop_new(e->base);
     if (!e->http) goto nomem;
+    e->wsenv = (wsf_env){ .base = e->base, .shard = &e->shard, .target = cfg->target,
+                          .insecure = sc->insecure, .allow = cfg->allow, .done = vu_ws_done,
+                          .released = engine_ws_released, .sample_log = e->sample_log };
     e->first_slot = cfg->nslots ? cfg->slots[0] : 0;
     for (uint32_t i = 0; i < cfg->nslots; i++)
         if (cfg->slots[i] >= cfg->threads_total || engine_slot_add(e, cfg->slots[i]) != 0) goto nomem;
@@ -794,6 +845,7 @@ size_t engine_users_bytes(const engine *e)
 {
     size_t n = sizeof *e + stats_shard_bytes(&e->shard);
     ENGINE_FOR_VUS(e, v)
-        n += sizeof *v + v->url_cap + v->hbuf_cap + v->body_cap + v->x.body_cap + v->x.hdrs_cap;
+        n += sizeof *v + v->url_cap + v->hbuf_cap + v->body_cap + v->x.body_cap + v->x.hdrs_cap +
+             (v->ws ? wsflow_bytes(v->ws) : 0);
     return n;
 }

@@ -33,8 +33,9 @@ fi
 sources() {
     case $1 in
     proto) echo "proto/msg.c common/hist.c common/stats.c common/log.c common/time.c" ;;
-    scenario) echo "common/scenario.c common/units.c common/tmpl.c common/data.c common/capture.c common/log.c common/util.c" ;;
+    scenario) echo "common/scenario.c common/units.c common/tmpl.c common/data.c common/capture.c common/jscan.c common/log.c common/util.c common/time.c" ;;
     ws_handshake) echo "worker/ws.c common/time.c common/util.c" ;;
+    jscan) echo "common/jscan.c" ;;
     *) return 1 ;;
     esac
 }

@@ -1,5 +1,6 @@
 /* Unit tests for master/merge.c: several deltas merged equal one shard fed every
- * request (counts, errors by row, histogram); reset; by-name sums; set folding. */
+ * request (counts, errors by row, histogram); reset; by-name sums; set folding;
+ * WebSocket entries kept by name but left out of Aggregated and of by-name sums. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -382,6 +383,83 @@ static void test_merge_many_and_odd(void **state)
     merge_fini(&m);
 }
 
+/* WebSocket entries (every STATS_WS_* method, close codes included) are merged as
+ * entries of their own, with their errors, but stay out of Aggregated, whether the set
+ * is fed deltas or folded from interval sets; merge_by_name sums HTTP entries only. */
+static void test_merge_ws_left_out(void **state)
+{
+    (void)state;
+    hist ref_http;
+    hist_init(&ref_http);
+    tdelta d1, d2;
+    td_init(&d1);
+    td_init(&d2);
+    td_entry(&d1, "GET", "/a", 10, 1000, 100, 1, 5, &ref_http);
+    uint32_t msg = td_entry(&d1, STATS_WS_MESSAGE, "feed", 20, 90000, 1000, 2, 0, NULL);
+    uint32_t con = td_entry(&d1, STATS_WS_CONNECT, "feed", 3, 700000, 0, 1, 0, NULL);
+    td_entry(&d1, STATS_WS_SENT, "feed", 7, 0, 0, 0, 100, NULL);
+    td_entry(&d1, STATS_WS_CLOSE_PREFIX "1000", "feed", 2, 0, 0, 0, 0, NULL);
+    td_err(&d1, msg, ERR_TIMEOUT, "", 2);
+    td_err(&d1, con, ERR_WS_UPGRADE, "503", 1);
+    td_entry(&d2, "GET", "feed", 4, 3000, 0, 0, 1, &ref_http);   /* HTTP, same name as ws */
+    td_entry(&d2, STATS_WS_ORDER, "feed", 6, 0, 0, 2, 0, NULL);
+    td_entry(&d2, STATS_WS_PING, "feed", 2, 400, 0, 0, 0, NULL);
+    td_entry(&d2, STATS_WS_MESSAGE, "only-ws", 5, 200, 0, 0, 0, NULL);
+
+    merge_set direct, interval, totals;
+    merge_init(&direct);
+    merge_init(&interval);
+    merge_init(&totals);
+    assert_int_equal(merge_add(&direct, &d1.ps), 0);
+    assert_int_equal(merge_add(&direct, &d2.ps), 0);
+    assert_int_equal(merge_add(&interval, &d1.ps), 0);
+    assert_int_equal(merge_add_set(&totals, &interval), 0);
+    merge_reset(&interval);
+    assert_int_equal(merge_add(&interval, &d2.ps), 0);
+    assert_int_equal(interval.all.requests, 4);              /* GET feed only */
+    assert_int_equal(merge_add_set(&totals, &interval), 0);
+
+    const merge_set *sets[] = { &direct, &totals };
+    for (int k = 0; k < 2; k++) {
+        const merge_set *m = sets[k];
+        assert_int_equal(m->n, 9);
+        assert_int_equal(m->all.requests, 14);
+        assert_int_equal(m->all.failures, 1);
+        assert_int_equal(m->all.bytes, 54);
+        assert_hist_equal(&m->all.lat, &ref_http);
+        const merge_entry *e = merge_find(m, STATS_WS_MESSAGE, "feed");
+        assert_non_null(e);
+        assert_int_equal(e->requests, 20);
+        assert_int_equal(e->failures, 2);
+        assert_int_equal(e->lat.total, 20);
+        assert_int_equal(merge_find(m, STATS_WS_CONNECT, "feed")->failures, 1);
+        assert_int_equal(merge_find(m, STATS_WS_SENT, "feed")->bytes, 700);
+        assert_int_equal(merge_find(m, "WS:c:1000", "feed")->requests, 2);
+        assert_int_equal(merge_find(m, STATS_WS_ORDER, "feed")->failures, 2);
+        assert_int_equal(merge_find(m, STATS_WS_MESSAGE, "only-ws")->requests, 5);
+        assert_int_equal(find_err(m, STATS_WS_MESSAGE, "feed", ERR_TIMEOUT, "")->count, 2);
+        assert_int_equal(find_err(m, STATS_WS_CONNECT, "feed", ERR_WS_UPGRADE, "503")->count, 1);
+
+        merge_entry out;
+        assert_int_equal(merge_by_name(m, "feed", &out), 1);   /* GET feed, no WS:* */
+        assert_string_equal(out.method, "GET");
+        assert_int_equal(out.requests, 4);
+        assert_int_equal(out.lat.total, 4);
+        assert_int_equal(out.lat.max_us, 3000);
+        merge_entry_fini(&out);
+        assert_int_equal(merge_by_name(m, "only-ws", &out), 0);
+        assert_int_equal(out.requests, 0);
+        assert_int_equal(out.lat.total, 0);
+        merge_entry_fini(&out);
+    }
+    merge_fini(&direct);
+    merge_fini(&interval);
+    merge_fini(&totals);
+    td_fini(&d1);
+    td_fini(&d2);
+    hist_fini(&ref_http);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_merge_by_name),
         cmocka_unit_test(test_merge_add_set),
         cmocka_unit_test(test_merge_many_and_odd),
+        cmocka_unit_test(test_merge_ws_left_out),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     hist_pool_drain();                  /* chunks parked by merge_reset */

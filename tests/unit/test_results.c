@@ -1,7 +1,8 @@
-/* Unit tests for master/thresholds.c and master/results.c: every threshold metric
- * passing and failing (named, missing names and runs without data fail with NaN);
- * a results folder written into a scratch directory and read back (summary.json via
- * jansson, Locust's exact CSV headers and rows, junit.xml, failures.csv). */
+/* Unit tests for master/results.c: a results folder written into a scratch directory
+ * and read back (summary.json via jansson, Locust's exact CSV headers and rows,
+ * junit.xml, failures.csv), with and without WebSocket entries (one stats.csv row per
+ * "WS" entry, the summary's "ws" section, HTTP-only totals). Threshold evaluation has
+ * its own tests (test_thresholds.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,6 +73,28 @@ static void add_range(merge_set *m, const char *method, const char *name, int n,
     free(lat);
 }
 
+/* An entry with counts and no latency samples (as "WS:sent", "WS:order", "WS:c:CODE"). */
+static void add_counts(merge_set *m, const char *method, const char *name, uint64_t requests,
+                       uint64_t failures, uint64_t bytes, const proto_stats_err *errs, int nerrs)
+{
+    proto_stats_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.method, sizeof e.method, "%s", method);
+    snprintf(e.name, sizeof e.name, "%s", name);
+    hist_init(&e.lat);
+    e.requests = requests;
+    e.failures = failures;
+    e.bytes = bytes;
+    proto_stats d;
+    memset(&d, 0, sizeof d);
+    d.entries = &e;
+    d.nentries = 1;
+    d.errs = (proto_stats_err *)errs;
+    d.nerrs = (uint32_t)nerrs;
+    assert_int_equal(merge_add(m, &d), 0);
+    hist_fini(&e.lat);
+}
+
 static sc_threshold th_mk(const char *expr, const char *name, sc_metric metric, sc_op op,
                           double value)
 {
@@ -129,132 +152,6 @@ static void rm_rf(const char *dir)
     char cmd[1300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
-}
-
-/* ---- thresholds ------------------------------------------------------------------ */
-
-/* Totals: GET /a 1..100 ms (5 failures), POST login 10 x 200 ms, GET login 10 x 400 ms;
- * 120 requests over 10 s. */
-static void th_totals(merge_set *m)
-{
-    merge_init(m);
-    add_range(m, "GET", "/a", 100, 1000, 1000, 5);
-    add_range(m, "POST", "login", 10, 200000, 0, 0);
-    add_range(m, "GET", "login", 10, 400000, 0, 0);
-}
-
-static void test_thresholds_metrics(void **state)
-{
-    (void)state;
-    merge_set m;
-    th_totals(&m);
-    sc_threshold th[] = {
-        th_mk("p50 < 61ms", NULL, TH_P50, OP_LT, 61),                 /* 0 ok */
-        th_mk("p50 < 59ms", NULL, TH_P50, OP_LT, 59),                 /* 1 fail */
-        th_mk("p90 <= 200.1ms", NULL, TH_P90, OP_LE, 200.1),          /* 2 ok */
-        th_mk("p90 < 200ms", NULL, TH_P90, OP_LT, 200),               /* 3 fail */
-        th_mk("p95 > 399ms", NULL, TH_P95, OP_GT, 399),               /* 4 ok */
-        th_mk("p95 < 300ms", NULL, TH_P95, OP_LT, 300),               /* 5 fail */
-        th_mk("p99 >= 400ms", NULL, TH_P99, OP_GE, 400),              /* 6 ok */
-        th_mk("p999 < 400ms", NULL, TH_P999, OP_LT, 400),             /* 7 fail */
-        th_mk("min >= 1ms", NULL, TH_MIN, OP_GE, 1),                  /* 8 ok */
-        th_mk("min > 1ms", NULL, TH_MIN, OP_GT, 1),                   /* 9 fail */
-        th_mk("max <= 400ms", NULL, TH_MAX, OP_LE, 400),              /* 10 ok */
-        th_mk("max < 400ms", NULL, TH_MAX, OP_LT, 400),               /* 11 fail */
-        th_mk("mean < 93ms", NULL, TH_MEAN, OP_LT, 93),               /* 12 ok */
-        th_mk("mean < 92ms", NULL, TH_MEAN, OP_LT, 92),               /* 13 fail */
-        th_mk("error_rate < 5%", NULL, TH_ERROR_RATE, OP_LT, 0.05),   /* 14 ok */
-        th_mk("error_rate < 4%", NULL, TH_ERROR_RATE, OP_LT, 0.04),   /* 15 fail */
-        th_mk("rps >= 12", NULL, TH_RPS, OP_GE, 12),                  /* 16 ok */
-        th_mk("rps > 12", NULL, TH_RPS, OP_GT, 12),                   /* 17 fail */
-        th_mk("requests >= 120", NULL, TH_REQUESTS, OP_GE, 120),      /* 18 ok */
-        th_mk("requests > 120", NULL, TH_REQUESTS, OP_GT, 120),       /* 19 fail */
-        th_mk("failures <= 5", NULL, TH_FAILURES, OP_LE, 5),          /* 20 ok */
-        th_mk("failures < 5", NULL, TH_FAILURES, OP_LT, 5),           /* 21 fail */
-        th_mk("login: p50 < 201ms", "login", TH_P50, OP_LT, 201),     /* 22 ok */
-        th_mk("login: requests >= 20", "login", TH_REQUESTS, OP_GE, 20), /* 23 ok */
-        th_mk("login: error_rate < 0.1%", "login", TH_ERROR_RATE, OP_LT, 0.001), /* 24 ok */
-        th_mk("login: max < 300ms", "login", TH_MAX, OP_LT, 300),     /* 25 fail */
-        th_mk("lgoin: failures < 1", "lgoin", TH_FAILURES, OP_LT, 1), /* 26 fail: NaN */
-        th_mk("lgoin: p95 > 0ms", "lgoin", TH_P95, OP_GT, 0),         /* 27 fail: NaN */
-    };
-    const int n = (int)(sizeof th / sizeof th[0]);
-    scenario sc;
-    memset(&sc, 0, sizeof sc);
-    sc.thresholds = th;
-    sc.nthresholds = n;
-    th_result out[sizeof th / sizeof th[0]];
-    int failed = thresholds_eval(&sc, &m, 10.0, out);
-
-    static const bool want_ok[] = { 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0,
-                                    1, 0, 1, 1, 1, 0, 0, 0 };
-    int want_failed = 0;
-    for (int i = 0; i < n; i++) {
-        assert_ptr_equal(out[i].th, &th[i]);
-        if (out[i].ok != want_ok[i])
-            fail_msg("threshold %d \"%s\": ok=%d value=%g", i, th[i].expr, out[i].ok, out[i].value);
-        want_failed += !want_ok[i];
-    }
-    assert_int_equal(failed, want_failed);
-
-    /* values in the threshold's unit */
-    assert_true(fabs(out[0].value - (double)hist_percentile(&m.all.lat, 50) / 1000.0) < 1e-12);
-    assert_true(fabs(out[0].value - 60.0) < 0.06);            /* within the 0.1% precision */
-    assert_true(fabs(out[2].value - 200.0) < 0.2);
-    assert_true(out[6].value == 400.0);                        /* clamped to the exact max */
-    assert_true(out[8].value == 1.0);
-    assert_true(out[10].value == 400.0);
-    assert_true(fabs(out[12].value - 11050.0 / 120.0) < 1e-9);
-    assert_true(fabs(out[14].value - 5.0 / 120.0) < 1e-12);
-    assert_true(out[16].value == 12.0);
-    assert_true(out[18].value == 120.0);
-    assert_true(out[20].value == 5.0);
-    assert_true(fabs(out[22].value - 200.0) < 0.2);            /* both methods of "login" */
-    assert_true(out[23].value == 20.0);
-    assert_true(out[24].value == 0.0);
-    assert_true(isnan(out[26].value));
-    assert_true(isnan(out[27].value));
-    merge_fini(&m);
-}
-
-/* No requests: latency and error_rate have no data (NaN, fail); counts are real zeros;
- * rps needs a positive duration; a name whose counts were reset has no data. */
-static void test_thresholds_no_data(void **state)
-{
-    (void)state;
-    merge_set m;
-    merge_init(&m);
-    sc_threshold th[] = {
-        th_mk("failures < 1", NULL, TH_FAILURES, OP_LT, 1),
-        th_mk("requests < 1", NULL, TH_REQUESTS, OP_LT, 1),
-        th_mk("p95 < 500ms", NULL, TH_P95, OP_LT, 500),
-        th_mk("mean < 500ms", NULL, TH_MEAN, OP_LT, 500),
-        th_mk("error_rate < 1%", NULL, TH_ERROR_RATE, OP_LT, 0.01),
-        th_mk("rps >= 0", NULL, TH_RPS, OP_GE, 0),
-    };
-    scenario sc;
-    memset(&sc, 0, sizeof sc);
-    sc.thresholds = th;
-    sc.nthresholds = 6;
-    th_result out[6];
-    assert_int_equal(thresholds_eval(&sc, &m, 10.0, out), 3);
-    assert_true(out[0].ok && out[0].value == 0.0);
-    assert_true(out[1].ok && out[1].value == 0.0);
-    assert_true(!out[2].ok && isnan(out[2].value));
-    assert_true(!out[3].ok && isnan(out[3].value));
-    assert_true(!out[4].ok && isnan(out[4].value));
-    assert_true(out[5].ok && out[5].value == 0.0);
-    assert_int_equal(thresholds_eval(&sc, &m, 0.0, out), 4);  /* rps over no time */
-    assert_true(isnan(out[5].value));
-
-    add_range(&m, "GET", "login", 3, 1000, 0, 0);
-    merge_reset(&m);                                          /* name kept, no requests */
-    sc_threshold named = th_mk("login: failures < 1", "login", TH_FAILURES, OP_LT, 1);
-    sc.thresholds = &named;
-    sc.nthresholds = 1;
-    assert_int_equal(thresholds_eval(&sc, &m, 10.0, out), 1);
-    assert_true(isnan(out[0].value));
-    merge_fini(&m);
 }
 
 /* ---- results ---------------------------------------------------------------------- */
@@ -529,6 +426,244 @@ static void test_results_folder(void **state)
     assert_int_equal(files, 5);
 }
 
+/* ---- WebSocket -------------------------------------------------------------------- */
+
+/* Latency fields of a summary latency object equal those of h (ms). */
+static void assert_jlatency(json_t *o, const hist *h)
+{
+    assert_non_null(o);
+    assert_int_equal(json_object_size(o), 8);
+    bool any = h->total > 0;
+    assert_true(json_real_value(json_object_get(o, "min")) == (any ? h->min_us / 1000.0 : 0.0));
+    assert_true(json_real_value(json_object_get(o, "max")) == (any ? h->max_us / 1000.0 : 0.0));
+    assert_true(json_real_value(json_object_get(o, "mean")) == hist_mean(h) / 1000.0);
+    static const char *const k[] = { "p50", "p90", "p95", "p99", "p999" };
+    static const double p[] = { 50, 90, 95, 99, 99.9 };
+    for (int i = 0; i < 5; i++)
+        assert_true(json_real_value(json_object_get(o, k[i]))
+                    == (double)hist_percentile(h, p[i]) / 1000.0);
+}
+
+static uint64_t jget_u(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v))
+        fail_msg("\"%s\" is not an integer", key);
+    return (uint64_t)json_integer_value(v);
+}
+
+/* HTTP: GET /a (fill_a), GET feed 1 x 3 ms. WebSocket "feed": 4 expects at 2,4,6,8 ms
+ * (1 timed out), 4 connects at 1 ms (2 failed: timeout, upgrade 503) and a 1006 close
+ * noted on the connect entry, 1 reconnect at 500 ms, 10 fanout at 1..10 ms, 2 pings at
+ * 0.3 ms, 7 sent (700 B), 9 received (900 B), 6 sequenced (2 out of order), closes
+ * 1000 x 3 and 1006 x 1. "alpha": 1 connect, 1 expect at 1 ms, a 1000 close with a zero
+ * count. Checks: stats.csv has WS rows after HTTP and before Aggregated and no WS:* row;
+ * Aggregated, history and totals are HTTP only; failures.csv shows ws errors as WS,
+ * one row per (name, kind, detail); summary "ws" per master/results.h. */
+static void test_results_ws(void **state)
+{
+    rfix *f = *state;
+    char err[512] = "";
+    results r;
+    assert_int_equal(results_open(&r, f->dir, err, sizeof err), 0);
+    merge_set *m = &f->interval;
+    fill_a(m);
+    static const uint64_t l3[] = { 3000 }, lmsg[] = { 2000, 4000, 6000, 8000 },
+                          lcon[] = { 1000, 1000, 1000, 1000 }, lrec[] = { 500000 },
+                          lping[] = { 300, 300 }, l1[] = { 1000 };
+    add_entry(m, "GET", "feed", l3, 1, 0, 5, NULL, 0);
+    proto_stats_err emsg = { .entry = 0, .kind = ERR_TIMEOUT, .detail = "", .count = 1 };
+    add_entry(m, STATS_WS_MESSAGE, "feed", lmsg, 4, 1, 0, &emsg, 1);
+    proto_stats_err econ[] = {
+        { .entry = 0, .kind = ERR_TIMEOUT, .detail = "", .count = 1 },
+        { .entry = 0, .kind = ERR_WS_UPGRADE, .detail = "503", .count = 1 },
+        { .entry = 0, .kind = ERR_WS_CLOSE, .detail = "1006", .count = 1 },
+    };
+    add_entry(m, STATS_WS_CONNECT, "feed", lcon, 4, 2, 0, econ, 3);
+    add_entry(m, STATS_WS_RECONNECT, "feed", lrec, 1, 0, 0, NULL, 0);
+    add_range(m, STATS_WS_FANOUT, "feed", 10, 1000, 1000, 0);
+    add_entry(m, STATS_WS_PING, "feed", lping, 2, 0, 0, NULL, 0);
+    add_counts(m, STATS_WS_SENT, "feed", 7, 0, 700, NULL, 0);
+    add_counts(m, STATS_WS_RECV, "feed", 9, 0, 900, NULL, 0);
+    add_counts(m, STATS_WS_ORDER, "feed", 6, 2, 0, NULL, 0);
+    add_counts(m, STATS_WS_CLOSE_PREFIX "1006", "feed", 1, 0, 0, NULL, 0);
+    add_counts(m, STATS_WS_CLOSE_PREFIX "1000", "feed", 3, 0, 0, NULL, 0);
+    add_entry(m, STATS_WS_CONNECT, "alpha", l1, 1, 0, 0, NULL, 0);
+    add_entry(m, STATS_WS_MESSAGE, "alpha", l1, 1, 0, 0, NULL, 0);
+    add_counts(m, STATS_WS_CLOSE_PREFIX "1000", "alpha", 0, 0, 0, NULL, 0);
+    assert_int_equal(merge_add_set(&f->totals, m), 0);
+    const uint64_t t0 = UINT64_C(1704164645000);
+    assert_int_equal(results_history(&r, t0 + 1000, 2, 1.0, m, &f->totals), 0);
+
+    sc_threshold th[] = {
+        th_mk("feed: out_of_order < 1", "feed", TH_OUT_OF_ORDER, OP_LT, 1),
+        th_mk("ghost: message p95 < 1s", "ghost", TH_P95, OP_LT, 1000),
+    };
+    th[1].ws = TH_WS_MESSAGE;
+    scenario sc;
+    memset(&sc, 0, sizeof sc);
+    sc.name = "ws";
+    sc.thresholds = th;
+    sc.nthresholds = 2;
+    th_result thr[2];
+    assert_int_equal(thresholds_eval(&sc, &f->totals, 2.0, thr), 2);
+    results_meta meta = { .sc = &sc, .start_wall_ms = t0, .end_wall_ms = t0 + 2000,
+                          .duration_s = 2.0, .stop_reason = "finished", .th = thr, .nth = 2 };
+    assert_int_equal(results_finish(&r, &meta, &f->totals, err, sizeof err), 0);
+
+    /* history: Aggregated of GET /a and GET feed only */
+    char line[1024];
+    char *txt = slurp(f->dir, "stats_history.csv");
+    assert_true(line_at(txt, 1, line, sizeof line));
+    assert_string_equal(line, "1704164646,2,,Aggregated,5.000000,1.000000,"
+                              "12,14,14,14,16,16,16,16,16,16,16,"
+                              "5,1,12,11.0,3.0,16.0,9.0\r\n");
+    free(txt);
+
+    /* stats.csv: HTTP rows, then WS rows by name, then Aggregated (HTTP only) */
+    txt = slurp(f->dir, "stats.csv");
+    assert_true(line_at(txt, 0, line, sizeof line));
+    assert_string_equal(line, locust_stats_header);
+    assert_true(line_at(txt, 1, line, sizeof line));
+    assert_string_equal(line, "GET,/a,4,1,12,13.0,10.0,16.0,10.0,2.0,0.5,"
+                              "12,14,14,16,16,16,16,16,16,16,16\r\n");
+    assert_true(line_at(txt, 2, line, sizeof line));
+    assert_string_equal(line, "GET,feed,1,0,3,3.0,3.0,3.0,5.0,0.5,0.0,"
+                              "3,3,3,3,3,3,3,3,3,3,3\r\n");
+    assert_true(line_at(txt, 3, line, sizeof line));
+    assert_string_equal(line, "WS,alpha,1,0,1,1.0,1.0,1.0,0.0,0.5,0.0,"
+                              "1,1,1,1,1,1,1,1,1,1,1\r\n");
+    assert_true(line_at(txt, 4, line, sizeof line));
+    assert_string_equal(line, "WS,feed,4,1,4,5.0,2.0,8.0,0.0,2.0,0.5,"
+                              "4,6,6,8,8,8,8,8,8,8,8\r\n");
+    assert_true(line_at(txt, 5, line, sizeof line));
+    assert_string_equal(line, ",Aggregated,5,1,12,11.0,3.0,16.0,9.0,2.5,0.5,"
+                              "12,14,14,14,16,16,16,16,16,16,16\r\n");
+    assert_false(line_at(txt, 6, line, sizeof line));
+    assert_null(strstr(txt, "WS:"));
+    free(txt);
+
+    /* failures.csv: ws errors under Method WS; the timeout of "WS" and of
+     * "WS:connect" of one name make one row */
+    txt = slurp(f->dir, "failures.csv");
+    assert_true(line_at(txt, 1, line, sizeof line));
+    assert_string_equal(line, "GET,/a,http_status 503,1\r\n");
+    assert_true(line_at(txt, 2, line, sizeof line));
+    assert_string_equal(line, "WS,feed,timeout,2\r\n");
+    assert_true(line_at(txt, 3, line, sizeof line));
+    assert_string_equal(line, "WS,feed,ws_close 1006,1\r\n");
+    assert_true(line_at(txt, 4, line, sizeof line));
+    assert_string_equal(line, "WS,feed,ws_upgrade 503,1\r\n");
+    assert_false(line_at(txt, 5, line, sizeof line));
+    free(txt);
+
+    /* junit: out_of_order is a count; a ws name without data says so */
+    txt = slurp(f->dir, "junit.xml");
+    assert_non_null(strstr(txt, "<failure message=\"measured 2\""));
+    assert_non_null(strstr(txt, "<failure message=\"measured NaN (no WebSocket data named ghost)\""));
+    free(txt);
+
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.json", f->dir);
+    json_error_t jerr;
+    json_t *s = json_load_file(path, 0, &jerr);
+    if (s == NULL)
+        fail_msg("summary.json: %s at %d", jerr.text, jerr.line);
+    json_t *tot = json_object_get(s, "totals");
+    assert_int_equal(jget_u(tot, "requests"), 5);
+    assert_int_equal(jget_u(tot, "failures"), 1);
+    assert_int_equal(jget_u(tot, "bytes"), 45);
+    assert_true(json_real_value(json_object_get(tot, "rps")) == 2.5);
+    assert_true(json_real_value(json_object_get(json_object_get(tot, "latency_ms"), "max")) == 16.0);
+    assert_jlatency(json_object_get(tot, "latency_ms"), &f->totals.all.lat);
+
+    json_t *reqs = json_object_get(s, "requests");
+    assert_int_equal(json_array_size(reqs), 2);                 /* HTTP entries only */
+    for (size_t i = 0; i < 2; i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, i), "method")),
+                            "GET");
+    json_t *errs = json_object_get(s, "errors");     /* rows as merged: own methods */
+    assert_int_equal(json_array_size(errs), 5);
+    json_t *e1 = json_array_get(errs, 1), *e2 = json_array_get(errs, 2);
+    assert_string_equal(json_string_value(json_object_get(e1, "kind")), "timeout");
+    assert_string_equal(json_string_value(json_object_get(e1, "method")), STATS_WS_MESSAGE);
+    assert_string_equal(json_string_value(json_object_get(e2, "kind")), "timeout");
+    assert_string_equal(json_string_value(json_object_get(e2, "method")), STATS_WS_CONNECT);
+
+    json_t *ws = json_object_get(s, "ws");
+    assert_int_equal(json_array_size(ws), 2);
+    static const char *const wkeys[] = {
+        "name", "connects", "connect_failures", "reconnects", "messages_sent",
+        "messages_received", "bytes_sent", "bytes_received", "expects", "expect_failures",
+        "sequenced", "out_of_order", "fanout_messages", "pings", "closes", "connect_ms",
+        "message_ms", "fanout_ms", "reconnect_ms", "ping_ms",
+    };
+    const size_t nwkeys = sizeof wkeys / sizeof wkeys[0];
+    for (size_t k = 0; k < 2; k++) {
+        json_t *o = json_array_get(ws, k);
+        assert_int_equal(json_object_size(o), nwkeys);
+        for (size_t i = 0; i < nwkeys; i++)
+            if (json_object_get(o, wkeys[i]) == NULL)
+                fail_msg("ws object lacks \"%s\"", wkeys[i]);
+    }
+
+    json_t *a = json_array_get(ws, 0);                          /* sorted by name */
+    assert_string_equal(json_string_value(json_object_get(a, "name")), "alpha");
+    assert_int_equal(jget_u(a, "connects"), 1);
+    assert_int_equal(jget_u(a, "connect_failures"), 0);
+    assert_int_equal(jget_u(a, "expects"), 1);
+    assert_int_equal(jget_u(a, "reconnects"), 0);
+    assert_int_equal(jget_u(a, "messages_sent"), 0);
+    assert_int_equal(jget_u(a, "pings"), 0);
+    assert_int_equal(json_object_size(json_object_get(a, "closes")), 0);   /* zero count */
+    json_t *rl = json_object_get(a, "reconnect_ms");                       /* absent: zeros */
+    static const char *const lk[] = { "min", "mean", "p50", "p90", "p95", "p99", "p999", "max" };
+    assert_int_equal(json_object_size(rl), 8);
+    for (size_t i = 0; i < 8; i++)
+        assert_true(json_is_real(json_object_get(rl, lk[i]))
+                    && json_real_value(json_object_get(rl, lk[i])) == 0.0);
+    assert_true(json_real_value(json_object_get(json_object_get(a, "message_ms"), "p50")) == 1.0);
+
+    json_t *fd = json_array_get(ws, 1);
+    assert_string_equal(json_string_value(json_object_get(fd, "name")), "feed");
+    assert_int_equal(jget_u(fd, "connects"), 2);                /* 4 attempts - 2 failed */
+    assert_int_equal(jget_u(fd, "connect_failures"), 2);
+    assert_int_equal(jget_u(fd, "reconnects"), 1);
+    assert_int_equal(jget_u(fd, "messages_sent"), 7);
+    assert_int_equal(jget_u(fd, "messages_received"), 9);
+    assert_int_equal(jget_u(fd, "bytes_sent"), 700);
+    assert_int_equal(jget_u(fd, "bytes_received"), 900);
+    assert_int_equal(jget_u(fd, "expects"), 4);
+    assert_int_equal(jget_u(fd, "expect_failures"), 1);
+    assert_int_equal(jget_u(fd, "sequenced"), 6);
+    assert_int_equal(jget_u(fd, "out_of_order"), 2);
+    assert_int_equal(jget_u(fd, "fanout_messages"), 10);
+    assert_int_equal(jget_u(fd, "pings"), 2);
+    json_t *closes = json_object_get(fd, "closes");
+    assert_int_equal(json_object_size(closes), 2);
+    assert_int_equal(jget_u(closes, "1000"), 3);
+    assert_int_equal(jget_u(closes, "1006"), 1);
+    const char *first_key = json_object_iter_key(json_object_iter(closes));
+    assert_string_equal(first_key, "1000");                     /* ascending codes */
+
+    const merge_set *t = &f->totals;
+    assert_jlatency(json_object_get(fd, "connect_ms"), &merge_find(t, STATS_WS_CONNECT, "feed")->lat);
+    assert_jlatency(json_object_get(fd, "message_ms"), &merge_find(t, STATS_WS_MESSAGE, "feed")->lat);
+    assert_jlatency(json_object_get(fd, "fanout_ms"), &merge_find(t, STATS_WS_FANOUT, "feed")->lat);
+    assert_jlatency(json_object_get(fd, "reconnect_ms"), &merge_find(t, STATS_WS_RECONNECT, "feed")->lat);
+    assert_jlatency(json_object_get(fd, "ping_ms"), &merge_find(t, STATS_WS_PING, "feed")->lat);
+    json_t *fo = json_object_get(fd, "fanout_ms");
+    assert_true(fabs(json_real_value(json_object_get(fo, "p50")) - 5.0) < 0.01);
+    assert_true(json_real_value(json_object_get(fo, "max")) == 10.0);
+    assert_true(json_real_value(json_object_get(fo, "mean")) == 5.5);
+    json_t *mm = json_object_get(fd, "message_ms");
+    assert_true(json_real_value(json_object_get(mm, "min")) == 2.0);
+    assert_true(json_real_value(json_object_get(mm, "mean")) == 5.0);
+    assert_true(json_real_value(json_object_get(json_object_get(fd, "ping_ms"), "p95")) == 0.3);
+    assert_true(json_real_value(json_object_get(json_object_get(fd, "reconnect_ms"), "max")) == 500.0);
+    json_decref(s);
+}
+
 /* A run without a single request: Locust's zeros and N/A, no failures rows, and a
  * summary that is still valid JSON with numbers (no NaN). */
 static void test_results_empty_run(void **state)
@@ -604,9 +739,8 @@ static void test_results_default_dir(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_thresholds_metrics),
-        cmocka_unit_test(test_thresholds_no_data),
         cmocka_unit_test_setup_teardown(test_results_folder, rfix_setup, rfix_teardown),
+        cmocka_unit_test_setup_teardown(test_results_ws, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_results_empty_run, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_results_open_error, rfix_setup, rfix_teardown),
         cmocka_unit_test(test_results_default_dir),

@@ -1,6 +1,7 @@
-/* Scenario parser: the DESIGN.md example (minus its ws steps) parses into the expected
- * structure; bad inputs fail with the right place, message and hint; the load shape
- * (users over time, -u/-r/-t overrides) and the profile mix follow the contract. */
+/* Scenario parser: the DESIGN.md example parses into the expected structure, ws steps
+ * included; every ws step form parses into the expected sc_ws; bad inputs fail with the
+ * right place, message and hint; thresholds (ws figures too); the load shape (users
+ * over time, -u/-r/-t overrides) and the profile mix follow the contract. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -233,17 +234,49 @@ static void test_design_example(void **state)
     scenario_free(sc);
 }
 
-/* The example as written, ws steps included: refused at the first ws step. */
-static void test_design_example_ws_refused(void **state)
+/* The example as written, ws steps included. */
+static void test_design_example_ws(void **state)
 {
     (void)state;
     char text[4096];
-    sc_error err;
     snprintf(text, sizeof text, design_example, design_ws);
-    assert_null(parse(text, &err));
-    assert_int_equal(err.line, 27);
-    assert_int_equal(err.col, 9);
-    assert_non_null(strstr(err.msg, "ws steps are not yet supported"));
+    scenario *sc = parse_ok(text);
+    const sc_profile *sup = &sc->profiles[1];
+    assert_int_equal(sup->nflow, 4);
+    const sc_step *st = &sup->flow[0];
+    assert_int_equal(st->kind, STEP_WS);
+    assert_int_equal(st->line, 27);
+    assert_int_equal(st->col, 9);
+    const sc_ws *w = &st->u.ws;
+    assert_int_equal(w->kind, SC_WS_CONNECT);
+    assert_string_equal(w->name, "production-feed");
+    assert_string_equal(static_text(w->url), "/ws/production");
+    assert_int_equal(w->nheaders, 1);                   /* Accept from defaults */
+    assert_string_equal(w->headers[0].name, "Accept");
+    assert_string_equal(static_text(w->headers[0].value), "application/json");
+    assert_null(w->subprotocol);
+    assert_int_equal(w->timeout_ms, 10000);
+    assert_int_equal(w->reconnect_max, 0);
+    assert_int_equal(w->ping_ms, 0);
+    assert_null(w->sequence);
+    assert_null(w->stamp);
+    w = &sup->flow[1].u.ws;
+    assert_int_equal(sup->flow[1].kind, STEP_WS);
+    assert_int_equal(w->kind, SC_WS_SEND);
+    assert_int_equal(w->payload, SC_WS_TEXT);
+    assert_string_equal(static_text(w->message), "{\"subscribe\":\"line-3\"}");
+    w = &sup->flow[2].u.ws;
+    assert_int_equal(w->kind, SC_WS_EXPECT);
+    assert_string_equal(w->match.json_text, "$.type");
+    assert_non_null(w->match.json);
+    assert_string_equal(static_text(w->match.json_equals), "snapshot");
+    assert_null(w->match.equals);
+    assert_null(w->match.contains);
+    assert_null(w->match.regex);
+    assert_int_equal(w->ncaptures, 0);
+    assert_int_equal(w->timeout_ms, 5000);
+    assert_int_equal(sup->flow[3].kind, STEP_THINK);
+    scenario_free(sc);
 }
 
 /* Bodies: json keeps literals typed as written, strings quoted; form is url-encoded. */
@@ -352,12 +385,322 @@ static void test_steps_and_forward_capture(void **state)
     scenario_free(sc);
 }
 
+/* ---- ws steps ---------------------------------------------------------------------- */
+
+/* Renders t with user 7 and the capture values vals (one per symbol slot). */
+static const char *render_with(const scenario *sc, const tmpl *t, tmpl_val *vals, char *buf,
+                               size_t cap)
+{
+    uint64_t rng = 42, counter = 0;
+    uint32_t rows[4] = { 0 };
+    tmpl_ctx ctx = { .user_id = 7, .rng = &rng, .counter = &counter, .threads_total = 1,
+                     .vars = vals, .rows = rows, .data = &sc->data };
+    size_t n = tmpl_render(t, &ctx, buf, cap);
+    assert_true(n < cap);
+    return buf;
+}
+
+static const char ws_forms[] =
+    "name: ws\n"
+    "target: https://127.0.0.1:8443\n"
+    "defaults: { headers: { Accept: application/json, X-Team: qa }, timeout: 4s }\n"
+    "load: { stages: [ { duration: 1m, users: 2 } ] }\n"
+    "users:\n"
+    "  - name: feed\n"
+    "    flow:\n"
+    "      - ws:\n"
+    "          connect: \"/ws/feed?room={{ room }}\"\n"
+    "          name: feed\n"
+    "          headers: { x-team: core, Authorization: \"Bearer {{ token }}\" }\n"
+    "          subprotocol: chat.v2\n"
+    "          timeout: 3s\n"
+    "          reconnect: { max: 5, backoff: 250ms }\n"
+    "          ping: 1s\n"
+    "          sequence: $.seq\n"
+    "          stamp: $.ts_us\n"
+    "      - ws: { send: \"hello {{ user_id }}\" }\n"                                  /* 1 */
+    "      - ws: { send: { json: { op: sub, n: 1, ts: \"{{ now_us }}\", who: \"{{ token }}\", ok: true } } }\n"
+    "      - ws: { send: { binary: aGVsbG8= } }\n"
+    "      - ws: { send: { binary: \"{{ token }}\" } }\n"
+    "      - ws: { send: '' }\n"                                                       /* 5 */
+    "      - ws:\n"
+    "          expect: { equals: \"pong {{ user_id }}\" }\n"
+    "          timeout: 2s\n"
+    "          capture: { room: { json: $.room }, token: { regex: \"t=([a-z]+)\" } }\n"
+    "      - ws: { expect: { contains: ok, regex: \"^[{]\" } }\n"
+    "      - ws: { expect: { json: $.type } }\n"
+    "      - ws: { expect: { json: $.n, equals: 7 } }\n"
+    "      - ws: { expect: {} }\n"                                                     /* 10 */
+    "      - ws: { receive: 3, timeout: 9s }\n"
+    "      - ws: { listen: true }\n"
+    "      - ws: { listen: false }\n"
+    "      - ws: { listen: { json: $.type, equals: tick, capture: { last: { json: $.seq } } } }\n"
+    "      - ws: { close: 4001, timeout: 1s }\n"                                        /* 15 */
+    "      - ws: { close: true }\n"
+    "      - ws: { close: 1000 }\n"
+    "  - name: plain\n"
+    "    flow:\n"
+    "      - loop:\n"
+    "          count: 2\n"
+    "          steps:\n"
+    "            - ws: { connect: \"ws://127.0.0.1:9001/ws/echo?x=1\", reconnect: {} }\n"
+    "            - group: { name: g, steps: [ { ws: { send: hi } } ] }\n"
+    "      - ws: { send: after }\n"
+    "      - ws: { connect: \"wss://h.example\" }\n"
+    "      - ws: { connect: /ws/echo#frag }\n"
+    "thresholds:\n"
+    "  - \"feed: message p95 < 100ms\"\n"
+    "  - \"feed: out_of_order < 1\"\n"
+    "  - \"/ws/echo: connect error_rate < 1%\"\n";
+
+static void test_ws_forms(void **state)
+{
+    (void)state;
+    scenario *sc = parse_ok(ws_forms);
+    char buf[512];
+    tmpl_val vals[8] = { 0 };
+    assert_true(sc->syms.nvars <= 8);
+    int room = tmpl_syms_find(&sc->syms, "room"), token = tmpl_syms_find(&sc->syms, "token"),
+        last = tmpl_syms_find(&sc->syms, "last");
+    assert_true(room >= 0 && token >= 0 && last >= 0);
+    assert_int_equal(tmpl_val_set(&vals[room], "r1", 2), 0);
+    assert_int_equal(tmpl_val_set(&vals[token], "a\"b", 3), 0);
+
+    const sc_profile *pf = &sc->profiles[0];
+    assert_int_equal(pf->nflow, 18);
+    for (int i = 0; i < pf->nflow; i++)
+        assert_int_equal(pf->flow[i].kind, STEP_WS);
+
+    /* connect: everything given */
+    const sc_ws *w = &pf->flow[0].u.ws;
+    assert_int_equal(pf->flow[0].line, 8);
+    assert_int_equal(pf->flow[0].col, 9);
+    assert_int_equal(w->kind, SC_WS_CONNECT);
+    assert_string_equal(w->name, "feed");
+    assert_null(tmpl_static(w->url, NULL));
+    assert_string_equal(render_with(sc, w->url, vals, buf, sizeof buf), "/ws/feed?room=r1");
+    assert_int_equal(w->nheaders, 3);       /* Accept (default), X-Team overridden, Authorization */
+    int seen = 0;
+    for (int i = 0; i < w->nheaders; i++) {
+        const char *v = render_with(sc, w->headers[i].value, vals, buf, sizeof buf);
+        if (!strcasecmp(w->headers[i].name, "Accept"))
+            seen += !strcmp(v, "application/json");
+        else if (!strcasecmp(w->headers[i].name, "X-Team"))
+            seen += !strcmp(v, "core");
+        else if (!strcmp(w->headers[i].name, "Authorization"))
+            seen += !strcmp(v, "Bearer a\"b");
+    }
+    assert_int_equal(seen, 3);
+    assert_string_equal(w->subprotocol, "chat.v2");
+    assert_int_equal(w->timeout_ms, 3000);
+    assert_int_equal(w->reconnect_max, 5);
+    assert_int_equal(w->reconnect_backoff_ms, 250);
+    assert_int_equal(w->ping_ms, 1000);
+    assert_non_null(w->sequence);
+    assert_string_equal(w->sequence_text, "$.seq");
+    assert_non_null(w->stamp);
+    assert_string_equal(w->stamp_text, "$.ts_us");
+    jscan_val jv;
+    int64_t iv;
+    const char msg[] = "{\"seq\":12,\"ts_us\":1700000000000001}";
+    assert_int_equal(jscan_find(w->stamp, msg, strlen(msg), &jv), 1);
+    assert_int_equal(jscan_int(&jv, &iv), 0);
+    assert_true(iv == INT64_C(1700000000000001));
+
+    /* send forms */
+    w = &pf->flow[1].u.ws;
+    assert_int_equal(w->kind, SC_WS_SEND);
+    assert_int_equal(w->payload, SC_WS_TEXT);
+    assert_string_equal(render_with(sc, w->message, vals, buf, sizeof buf), "hello 7");
+    assert_int_equal(w->timeout_ms, 4000);                          /* defaults.timeout */
+    w = &pf->flow[2].u.ws;
+    assert_int_equal(w->payload, SC_WS_JSON);
+    render_with(sc, w->message, vals, buf, sizeof buf);
+    unsigned long long ts;
+    int end = 0;
+    assert_int_equal(sscanf(buf, "{\"op\":\"sub\",\"n\":1,\"ts\":\"%llu\",%n", &ts, &end), 1);
+    assert_true(ts > 1600000000ULL * 1000000u);
+    assert_string_equal(buf + end, "\"who\":\"a\\\"b\",\"ok\":true}");   /* hole JSON-escaped */
+    w = &pf->flow[3].u.ws;
+    assert_int_equal(w->payload, SC_WS_BINARY);
+    assert_string_equal(static_text(w->message), "aGVsbG8=");
+    w = &pf->flow[4].u.ws;
+    assert_int_equal(w->payload, SC_WS_BINARY);
+    assert_null(tmpl_static(w->message, NULL));            /* checked when it is sent */
+    w = &pf->flow[5].u.ws;
+    assert_int_equal(w->payload, SC_WS_TEXT);
+    assert_string_equal(static_text(w->message), "");
+
+    /* expect forms */
+    w = &pf->flow[6].u.ws;
+    assert_int_equal(w->kind, SC_WS_EXPECT);
+    assert_int_equal(w->timeout_ms, 2000);
+    assert_string_equal(render_with(sc, w->match.equals, vals, buf, sizeof buf), "pong 7");
+    assert_null(w->match.json);
+    assert_null(w->match.json_equals);
+    assert_int_equal(w->ncaptures, 2);
+    assert_string_equal(w->captures[0].var, "room");
+    assert_int_equal(w->captures[0].kind, CAP_JSON);
+    assert_int_equal(w->captures[0].slot, room);
+    assert_non_null(w->captures[0].path);
+    assert_string_equal(w->captures[1].var, "token");
+    assert_int_equal(w->captures[1].kind, CAP_REGEX);
+    assert_int_equal(w->captures[1].slot, token);
+    assert_non_null(w->captures[1].re);
+    w = &pf->flow[7].u.ws;
+    assert_string_equal(static_text(w->match.contains), "ok");
+    assert_string_equal(w->match.regex_text, "^[{]");
+    assert_non_null(w->match.regex);
+    assert_null(w->match.equals);
+    assert_int_equal(w->timeout_ms, 4000);
+    w = &pf->flow[8].u.ws;
+    assert_string_equal(w->match.json_text, "$.type");
+    assert_non_null(w->match.json);
+    assert_null(w->match.json_equals);
+    assert_null(w->match.equals);
+    w = &pf->flow[9].u.ws;
+    assert_string_equal(static_text(w->match.json_equals), "7");
+    assert_null(w->match.equals);
+    w = &pf->flow[10].u.ws;
+    assert_int_equal(w->kind, SC_WS_EXPECT);
+    assert_true(!w->match.equals && !w->match.contains && !w->match.json && !w->match.regex);
+
+    /* receive, listen, close */
+    w = &pf->flow[11].u.ws;
+    assert_int_equal(w->kind, SC_WS_RECEIVE);
+    assert_int_equal(w->count, 3);
+    assert_int_equal(w->timeout_ms, 9000);
+    w = &pf->flow[12].u.ws;
+    assert_int_equal(w->kind, SC_WS_LISTEN);
+    assert_true(w->listen);
+    assert_null(w->match.json);
+    w = &pf->flow[13].u.ws;
+    assert_int_equal(w->kind, SC_WS_LISTEN);
+    assert_false(w->listen);
+    w = &pf->flow[14].u.ws;
+    assert_int_equal(w->kind, SC_WS_LISTEN);
+    assert_true(w->listen);
+    assert_string_equal(w->match.json_text, "$.type");
+    assert_string_equal(static_text(w->match.json_equals), "tick");
+    assert_int_equal(w->ncaptures, 1);
+    assert_string_equal(w->captures[0].var, "last");
+    assert_int_equal(w->captures[0].slot, last);
+    w = &pf->flow[15].u.ws;
+    assert_int_equal(w->kind, SC_WS_CLOSE);
+    assert_int_equal(w->code, 4001);
+    assert_int_equal(w->timeout_ms, 1000);
+    assert_int_equal(pf->flow[16].u.ws.code, 1000);
+    assert_int_equal(pf->flow[17].u.ws.code, 1000);
+
+    /* default names, reconnect defaults, a connect inside a loop opening the flow */
+    pf = &sc->profiles[1];
+    const sc_step *loop = &pf->flow[0];
+    assert_int_equal(loop->kind, STEP_LOOP);
+    w = &loop->u.loop.steps[0].u.ws;
+    assert_int_equal(w->kind, SC_WS_CONNECT);
+    assert_string_equal(w->name, "/ws/echo");
+    assert_string_equal(static_text(w->url), "ws://127.0.0.1:9001/ws/echo?x=1");
+    assert_int_equal(w->reconnect_max, 0);
+    assert_int_equal(w->reconnect_backoff_ms, 500);
+    assert_int_equal(w->timeout_ms, 4000);
+    assert_int_equal(w->nheaders, 2);                   /* the defaults alone */
+    const sc_step *g = &loop->u.loop.steps[1];
+    assert_int_equal(g->u.group.steps[0].kind, STEP_WS);
+    assert_int_equal(g->u.group.steps[0].u.ws.kind, SC_WS_SEND);
+    assert_int_equal(pf->flow[1].u.ws.kind, SC_WS_SEND);
+    assert_string_equal(pf->flow[2].u.ws.name, "/");
+    assert_int_equal(pf->flow[2].u.ws.reconnect_backoff_ms, 0);   /* no reconnect given */
+    assert_string_equal(pf->flow[3].u.ws.name, "/ws/echo");
+
+    assert_int_equal(sc->nthresholds, 3);
+    assert_int_equal(sc->thresholds[0].ws, TH_WS_MESSAGE);
+    assert_int_equal(sc->thresholds[1].metric, TH_OUT_OF_ORDER);
+    assert_int_equal(sc->thresholds[1].ws, TH_WS_NONE);
+    assert_int_equal(sc->thresholds[2].ws, TH_WS_CONNECT);
+    assert_int_equal(sc->thresholds[2].metric, TH_ERROR_RATE);
+    assert_string_equal(sc->thresholds[2].name, "/ws/echo");
+    for (int i = 0; i < 8; i++)
+        tmpl_val_fini(&vals[i]);
+    scenario_free(sc);
+}
+
+/* Every ws threshold form, and the ways they go wrong. */
+static void test_ws_thresholds(void **state)
+{
+    (void)state;
+    sc_threshold t;
+    char err[256], hint[160];
+    static const struct {
+        const char *expr;
+        sc_ws_metric ws;
+        sc_metric m;
+        sc_op op;
+        double v;
+    } ok[] = {
+        { "feed: message p95 < 100ms", TH_WS_MESSAGE, TH_P95, OP_LT, 100 },
+        { "feed: connect p99 < 50ms", TH_WS_CONNECT, TH_P99, OP_LT, 50 },
+        { "feed: fanout p95 < 200ms", TH_WS_FANOUT, TH_P95, OP_LT, 200 },
+        { "feed: reconnect max < 5s", TH_WS_RECONNECT, TH_MAX, OP_LT, 5000 },
+        { "feed: ping p95 < 20ms", TH_WS_PING, TH_P95, OP_LT, 20 },
+        { "feed: ping p(99.9) <= 1s", TH_WS_PING, TH_P999, OP_LE, 1000 },
+        { "feed:message   avg<3", TH_WS_MESSAGE, TH_MEAN, OP_LT, 3 },
+        { "feed: connect error_rate < 1%", TH_WS_CONNECT, TH_ERROR_RATE, OP_LT, 0.01 },
+        { "feed: message requests >= 100", TH_WS_MESSAGE, TH_REQUESTS, OP_GE, 100 },
+        { "feed: message failures < 1", TH_WS_MESSAGE, TH_FAILURES, OP_LT, 1 },
+        { "feed: fanout rps > 50/s", TH_WS_FANOUT, TH_RPS, OP_GT, 50 },
+        { "feed: out_of_order < 1", TH_WS_NONE, TH_OUT_OF_ORDER, OP_LT, 1 },
+        { "feed: out_of_order <= 0", TH_WS_NONE, TH_OUT_OF_ORDER, OP_LE, 0 },
+        { "feed: p95 < 1s", TH_WS_NONE, TH_P95, OP_LT, 1000 },     /* http, as before */
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        if (scenario_parse_threshold(ok[i].expr, &t, err, sizeof err, hint, sizeof hint) != 0)
+            fail_msg("\"%s\": %s", ok[i].expr, err);
+        assert_string_equal(t.expr, ok[i].expr);
+        assert_string_equal(t.name, "feed");
+        assert_int_equal(t.ws, ok[i].ws);
+        assert_int_equal(t.metric, ok[i].m);
+        assert_int_equal(t.op, ok[i].op);
+        assert_true(t.value > ok[i].v * 0.999999 - 1e-12 && t.value < ok[i].v * 1.000001 + 1e-12);
+        free(t.expr);
+        free(t.name);
+    }
+    static const struct { const char *expr, *msg, *hint; } bad[] = {
+        { "message p95 < 100ms", "'message' is a ws figure: it needs the ws connection's name",
+          "feed: message p95" },
+        { "connect p99 < 50ms", "needs the ws connection's name", NULL },
+        { "out_of_order < 1", "out_of_order needs the ws connection's name", "feed: out_of_order < 1" },
+        { "feed: message out_of_order < 1", "out_of_order takes no ws figure word ('message')",
+          "feed: out_of_order < 1" },
+        { "feed: mesage p95 < 100ms", "unknown ws figure 'mesage'", "did you mean 'message'?" },
+        { "feed: fan_out p95 < 1s", "unknown ws figure 'fan_out'", "'fanout'" },
+        { "feed: reconect max < 5s", "unknown ws figure 'reconect'", "'reconnect'" },
+        { "feed: latency p95 < 1s", "unknown ws figure 'latency'", "feed: message p95" },
+        { "feed: message < 1s", "expected a metric", "feed: message p95" },
+        { "feed: message p59 < 1s", "unknown metric 'p59'", "p95" },
+        { "feed: out_of_order < 1ms", "out_of_order is a plain number; unexpected 'ms'", NULL },
+        { "feed: out_of_order < 5%", "unexpected '%'", NULL },
+        { "feed: ping p95 < 2 lightyears", "unknown unit 'lightyears'", NULL },
+        { "feed: out_of_ordr < 1", "unknown metric 'out_of_ordr'", "out_of_order" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hint[0] = '\0';
+        assert_int_equal(scenario_parse_threshold(bad[i].expr, &t, err, sizeof err, hint, sizeof hint), -1);
+        if (!strstr(err, bad[i].msg))
+            fail_msg("\"%s\": message \"%s\" lacks \"%s\"", bad[i].expr, err, bad[i].msg);
+        if (bad[i].hint && !strstr(hint, bad[i].hint))
+            fail_msg("\"%s\": hint \"%s\" lacks \"%s\"", bad[i].expr, hint, bad[i].hint);
+    }
+    assert_string_equal(scenario_metric_name(TH_OUT_OF_ORDER), "out_of_order");
+    assert_string_equal(scenario_metric_name(TH_FAILURES), "failures");
+}
+
 /* ---- bad inputs: place, message, hint ---------------------------------------------- */
 
 #define BASE_HEAD "name: t\ntarget: http://127.0.0.1:8000\nload:\n  stages:\n"
 #define BASE_STAGE "    - { duration: 1m, users: 10 }\n"
 #define BASE_USERS "users:\n  - name: u\n    flow:\n"
 #define BASE_STEP "      - http: { url: /x }\n"
+#define BASE_WS "      - ws: { connect: /ws, name: feed }\n"
 
 typedef struct bad_case {
     const char *what;
@@ -414,9 +757,6 @@ static const bad_case bad_cases[] = {
     { "threshold names no step",
       BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, name: login }\n"
       "thresholds: [ \"logn: p99 < 1s\" ]\n", 10, 15, 0, "no http step or group", "'login'" },
-    { "ws step refused",
-      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP "      - ws: { connect: /ws }\n", 10, 9, 0,
-      "ws steps are not yet supported", NULL },
     { "open model refused",
       "name: t\nload:\n  model: open\n  stages: [ { duration: 1m, users: 1 } ]\n", 3, 10, 0,
       "open model not yet supported", "closed" },
@@ -488,6 +828,164 @@ static const bad_case bad_cases[] = {
     { "--set of a whole mapping",
       BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP, 0, 0, 0,
       "'load' is a mapping; --set replaces single values only", "load.<key>", "load", "x" },
+    /* ---- ws steps ---- */
+    { "ws: unknown key with a typo",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: /ws, subprotocl: x }\n",
+      9, 29, 0, "unknown key 'subprotocl' in the ws step", "'subprotocol'" },
+    { "ws: unknown kind key with a typo",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { conect: /ws }\n",
+      10, 15, 0, "unknown key 'conect' in the ws step", "'connect'" },
+    { "ws: no kind key",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { timeout: 1s }\n",
+      10, 13, 0, "needs one of connect, send, expect, receive, close or listen, found none", "ws: { send: hello }" },
+    { "ws: two kind keys",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { send: a, close: true }\n",
+      10, 24, 0, "has both 'send' and 'close'", "split it" },
+    { "ws: timeout on send",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { send: hi, timeout: 1s }\n",
+      10, 25, 0, "'timeout' does not apply to the ws send step (its keys: send)", "connect, expect, receive and close" },
+    { "ws: name on expect",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: {}, name: x }\n",
+      10, 27, 0, "'name' does not apply to the ws expect step (its keys: expect, timeout, capture)", "belongs to the ws connect step" },
+    { "ws: bad timeout",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: { contains: a }, timeout: soon }\n",
+      10, 49, 0, "expected a duration such as 500ms", "units" },
+    { "ws: zero timeout",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { receive: 1, timeout: 0s }\n",
+      10, 36, 0, "must be longer than 0", NULL },
+    { "ws: bad ping",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: /ws, ping: often }\n",
+      9, 35, 0, "expected a duration such as 500ms, 10s, 5m or 1h30m for 'ping'", "units" },
+    { "ws: stamp path without $",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: /ws, stamp: ts_us }\n",
+      9, 36, 0, "invalid JSON path for 'stamp'", "$.data" },
+    { "ws: sequence path error inside",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: /ws, sequence: \"$.a[\" }\n",
+      9, 44, 0, "invalid JSON path for 'sequence'", "$.data" },
+    { "ws: expect json path",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: { json: \"$..type\" } }\n",
+      10, 33, 0, "invalid JSON path for expect.json: recursive descent", NULL },
+    { "ws: header capture",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: {}, capture: { t: { header: X-T } } }\n",
+      10, 43, 0, "capture 't': ws messages have no headers", "json: $.path" },
+    { "ws: capture kind typo",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: {}, capture: { t: { rgex: a } } }\n",
+      10, 43, 0, "unknown capture kind 'rgex' for 't' (known: json, regex)", "'regex'" },
+    { "ws: bad regex",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: { regex: \"(\" } }\n",
+      10, 32, 0, "invalid regex", "POSIX" },
+    { "ws: close code reserved",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { close: 1006 }\n",
+      10, 22, 0, "close code 1006 cannot be sent", "3000-4999" },
+    { "ws: close code word",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { close: later }\n",
+      10, 22, 0, "expected a close code (1000, or 3000 to 4999) or true", "1000" },
+    { "ws: close false",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { close: false }\n",
+      10, 22, 0, "close: false does not say how", "close: true" },
+    { "ws: receive 0",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { receive: 0 }\n",
+      10, 24, 0, "must be at least 1, found 0", NULL },
+    { "ws: receive text",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { receive: all }\n",
+      10, 24, 0, "expected a whole number for receive", NULL },
+    { "ws: send before connect",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x }\n" "      - ws: { send: hi }\n",
+      10, 9, 0, "ws send before any ws connect in this flow", "connect: /ws/path" },
+    { "ws: expect in a loop before the connect after it",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - loop: { count: 2, steps: [ { ws: { expect: {} } }, { ws: { connect: /ws } } ] }\n",
+      9, 38, 0, "ws expect before any ws connect", NULL },
+    { "ws: connect in another profile does not count",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "  - name: v\n" "    flow:\n" "      - ws: { close: true }\n",
+      12, 9, 0, "ws close before any ws connect", NULL },
+    { "ws: http url for connect",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: \"http://127.0.0.1:8000/ws\" }\n",
+      9, 24, 0, "connect takes a ws:// or wss:// URL", "ws://" },
+    { "ws: connect url with no host",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: \"ws:///feed\" }\n",
+      9, 24, 0, "has no host", NULL },
+    { "ws: connect neither path nor URL",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: feed }\n",
+      9, 24, 0, "neither a path starting with /", "/ws/feed" },
+    { "ws: templated url needs a name",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: \"/ws/{{ user_id }}\" }\n",
+      9, 24, 0, "template holes", "name: feed" },
+    { "ws: unknown name in a template",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { send: \"id {{ usr_id }}\" }\n",
+      10, 28, 0, "usr_id", "user_id" },
+    { "ws: binary not base64",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { send: { binary: \"aGVs*G8=\" } }\n",
+      10, 36, 0, "not valid base64: unexpected '*' at character 5", "A-Z a-z" },
+    { "ws: binary not padded",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { send: { binary: aGVsbG8 } }\n",
+      10, 31, 0, "7 characters do not make whole groups of 4", "padded" },
+    { "ws: send mapping with an unknown key",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { send: { jsn: { a: 1 } } }\n",
+      10, 23, 0, "unknown key 'jsn' in ws send", "'json'" },
+    { "ws: send with json and binary",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { send: { json: 1, binary: AA== } }\n",
+      10, 32, 0, "takes one of json or binary, found both", NULL },
+    { "ws: send nothing",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { send: }\n",
+      10, 21, 0, "expected the message to send", "binary:" },
+    { "ws: listen word",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { listen: maybe }\n",
+      10, 23, 0, "expected true or false for listen", NULL },
+    { "ws: capture beside listen",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { listen: true, capture: { a: { json: $.a } } }\n",
+      10, 29, 0, "'capture' does not apply to the ws listen step", "inside" },
+    { "ws: capture inside expect",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: { json: $.a, capture: { a: { json: $.a } } } }\n",
+      10, 36, 0, "capture does not go inside expect", "next to expect" },
+    { "ws: expect as text",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: pong }\n",
+      10, 23, 0, "expected a mapping of conditions for ws expect", "equals: TEXT" },
+    { "ws: expect key typo",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: { contans: x } }\n",
+      10, 25, 0, "unknown key 'contans' in ws expect", "'contains'" },
+    { "ws: equals with nothing",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: { equals: } }\n",
+      10, 33, 0, "expected a single value for expect.equals", NULL },
+    { "ws: reconnect as a number",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: /ws, reconnect: 3 }\n",
+      9, 40, 0, "expected a mapping (key: value pairs) for 'reconnect'", "max: 5" },
+    { "ws: reconnect key typo",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: /ws, reconnect: { maxx: 3 } }\n",
+      9, 42, 0, "unknown key 'maxx' in reconnect", "'max'" },
+    { "ws: reconnect backoff 0",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: /ws, reconnect: { max: 3, backoff: 0ms } }\n",
+      9, 59, 0, "reconnect.backoff must be longer than 0", NULL },
+    { "ws: reconnect max negative",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: /ws, reconnect: { max: -1 } }\n",
+      9, 47, 0, "reconnect.max cannot be negative", NULL },
+    { "ws: handshake header",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: /ws, headers: { Sec-WebSocket-Protocol: chat } }\n",
+      9, 40, 0, "belongs to the WebSocket handshake", "subprotocol" },
+    { "ws: bad subprotocol",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: /ws, subprotocol: \"a/b\" }\n",
+      9, 42, 0, "subprotocol 'a/b' has a character", "chat.v2" },
+    { "ws: not a mapping",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: /ws/feed\n",
+      10, 13, 0, "expected a mapping (key: value pairs) for a ws step", "connect" },
+    { "ws: two kinds by indentation",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { send: a }\n" "        timeout: 1s\n",
+      11, 9, 0, "a step has exactly one kind, but this 'ws' step also has 'timeout'", "indent it under 'ws:'" },
+    { "ws: connect without a target",
+      "name: t\nload: { stages: [ { duration: 1m, users: 1 } ] }\n" BASE_USERS
+      "      - ws: { connect: /ws }\n", 6, 24, 0, "is a path, but the scenario has no target", "target:" },
+    { "ws: threshold names no ws connection",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "thresholds: [ \"feeed: message p95 < 1s\" ]\n", 10, 15, 0,
+      "is about the ws connection named 'feeed', but no ws connect step has that name", "'feed'" },
+    { "ws: http threshold names a ws connection",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "thresholds: [ \"feed: p95 < 1s\" ]\n", 10, 15, 0,
+      "no http step or group has that name", "feed: message p95 < 100ms" },
+    { "ws: ws threshold names http requests",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - http: { url: /x, name: login }\n"
+      "thresholds: [ \"login: connect p99 < 1s\" ]\n", 11, 15, 0,
+      "no ws connect step has that name", "names http requests" },
+    { "ws: threshold figure typo",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "thresholds: [ \"feed: mesage p95 < 1s\" ]\n", 10, 15, 0,
+      "unknown ws figure 'mesage'", "'message'" },
 };
 
 static void test_bad_inputs(void **state)
@@ -800,7 +1298,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_design_example),
-        cmocka_unit_test(test_design_example_ws_refused),
+        cmocka_unit_test(test_design_example_ws),
+        cmocka_unit_test(test_ws_forms),
+        cmocka_unit_test(test_ws_thresholds),
         cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_steps_and_forward_capture),
         cmocka_unit_test(test_bad_inputs),

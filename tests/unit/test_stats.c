@@ -332,6 +332,7 @@ static void test_err_kind_names(void **state)
     (void)state;
     static const char *const names[ERR_KIND_COUNT] = {
         "connect", "timeout", "tls", "http_status", "expect", "ws_close", "cancelled", "other",
+        "ws_upgrade", "ws_protocol",
     };
     for (int k = 0; k < ERR_KIND_COUNT; k++) {
         assert_string_equal(stats_err_kind_name((stats_err_kind)k), names[k]);
@@ -342,6 +343,35 @@ static void test_err_kind_names(void **state)
     assert_int_equal(stats_err_kind_parse(""), -1);
     assert_int_equal(stats_err_kind_parse(NULL), -1);
     assert_non_null(stats_err_kind_name((stats_err_kind)42));
+}
+
+/* stats_count counts without a latency; ids a shard never handed out are ignored by
+ * stats_record, stats_count and stats_error alike; the WebSocket methods are recognized. */
+static void test_count_and_ws_methods(void **state)
+{
+    (void)state;
+    stats_shard s;
+    assert_int_equal(stats_shard_init(&s, 8), 0);
+    uint32_t id = stats_id(&s, STATS_WS_SENT, "feed");
+    stats_count(&s, id, 100, false);
+    stats_count(&s, id, 20, true);
+    assert_int_equal(s.entries[id].requests, 2);
+    assert_int_equal(s.entries[id].failures, 1);
+    assert_int_equal(s.entries[id].bytes, 120);
+    assert_int_equal(s.entries[id].lat.total, 0);
+    stats_count(&s, UINT32_MAX, 1, true);
+    stats_record(&s, UINT32_MAX, 5, 1, true);
+    stats_error(&s, UINT32_MAX, ERR_WS_CLOSE, "1006");
+    assert_int_equal(s.nerrs, 0);
+    assert_int_equal(s.entries[id].requests, 2);
+    assert_true(stats_is_ws_method(STATS_WS_MESSAGE));
+    assert_true(stats_is_ws_method(STATS_WS_CONNECT));
+    assert_true(stats_is_ws_method("WS:c:1000"));
+    assert_false(stats_is_ws_method("GET"));
+    assert_false(stats_is_ws_method("WSX"));
+    assert_false(stats_is_ws_method("*"));
+    assert_false(stats_is_ws_method(NULL));
+    stats_shard_fini(&s);
 }
 
 static void test_default_names(void **state)
@@ -478,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_error_folding),
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_err_kind_names),
+        cmocka_unit_test(test_count_and_ws_methods),
         cmocka_unit_test(test_default_names),
         cmocka_unit_test(test_shard_bytes_200_names),
     };

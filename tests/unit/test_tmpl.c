@@ -1,5 +1,5 @@
-/* Unit tests for common/tmpl: compile, render of every built-in, escaping, truncation,
- * compile errors with offsets and hints, and the shared helpers. */
+/* Unit tests for common/tmpl: compile, render of every built-in (now_us included),
+ * escaping, truncation, compile errors with offsets and hints, and the shared helpers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "common/data.h"
@@ -351,6 +352,60 @@ static void test_user_id(void **state)
     tmpl_free(t);
 }
 
+/* Wall clock now, in microseconds, for comparing with what now_us rendered. */
+static uint64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* now_us: decimal microseconds of CLOCK_REALTIME, read at render time (not compile
+ * time), in bare and call form; inside JSON it is a plain number; a capture of that
+ * name wins for the bare name only. */
+static void test_now_us(void **state)
+{
+    fixture *fx = *state;
+    char buf[512], *end;
+    tmpl *t = compile("{{ now_us }}", TMPL_RAW, &fx->syms);
+    assert_null(tmpl_static(t, NULL));
+    uint64_t before = wall_us();
+    render(t, &fx->ctx, buf);
+    uint64_t after = wall_us();
+    unsigned long long v = strtoull(buf, &end, 10);
+    assert_true(end != buf && *end == '\0');
+    assert_true(v >= before && v <= after);             /* same clock, read in between */
+    assert_true(v > 1600000000ULL * 1000000u);          /* microseconds, not ms or s */
+    /* read again at each render */
+    struct timespec pause = { 0, 2000000 };
+    nanosleep(&pause, NULL);
+    render(t, &fx->ctx, buf);
+    assert_true(strtoull(buf, NULL, 10) >= v + 2000);
+    tmpl_free(t);
+
+    t = compile("{\"ts_us\":{{now_us()}},\"s\":\"{{ now_us }}\"}", TMPL_JSON, &fx->syms);
+    render(t, &fx->ctx, buf);
+    unsigned long long a, b;
+    int n = 0;
+    assert_int_equal(sscanf(buf, "{\"ts_us\":%llu,\"s\":\"%llu\"}%n", &a, &b, &n), 2);
+    assert_int_equal((size_t)n, strlen(buf));
+    assert_true(b >= a && b - a < 1000000u);
+    tmpl_free(t);
+
+    expect_error("{{ now_us(1) }}", &fx->syms, 10, "now_us takes no arguments", NULL);
+    expect_error("{{ now_usx }}", &fx->syms, 3, "unknown name", "now_us");
+
+    /* A capture named now_us wins for the bare name; now_us() stays the clock. */
+    assert_int_equal(tmpl_syms_add(&fx->syms, "now_us"), 2);
+    assert_int_equal(tmpl_val_set(&fx->vars[2], "captured", 8), 0);
+    t = compile("{{ now_us }}|{{ now_us() }}", TMPL_RAW, &fx->syms);
+    render(t, &fx->ctx, buf);
+    assert_memory_equal(buf, "captured|", 9);
+    v = strtoull(buf + 9, &end, 10);
+    assert_true(*end == '\0' && v >= before);
+    tmpl_free(t);
+}
+
 static void test_env(void **state)
 {
     fixture *fx = *state;
@@ -612,6 +667,7 @@ int main(void)
         FX(test_uuid),
         FX(test_counter),
         FX(test_user_id),
+        FX(test_now_us),
         FX(test_env),
         FX(test_feeder_columns),
         FX(test_json_escaping),
