@@ -51,7 +51,9 @@ typedef struct vu {
     const sc_profile *prof;
     vu_state         state;
     bool             retire;    /* stop after the current step */
-    bool             inited;    /* xfer and think event ready */
+    bool             inited;    /* think and yield events ready */
+    bool             xfer_ready; /* x initialized: at the user's first http step, so a
+                                  * WebSocket-only user holds no curl handle */
     vu_frame         stack[VU_DEPTH];
     int              depth;
     uint64_t         iteration;
@@ -214,7 +216,6 @@ static void vu_http_done(http_xfer *x, const http_result *r);
 static int vu_init(vu *v)
 {
     engine *e = v->eng;
-    if (http_xfer_init(&v->x, e->http, &e->opts, vu_http_done, v) != 0) return -1;
     event_assign(&v->think_ev, e->base, -1, 0, vu_think_done, v);
     event_assign(&v->yield_ev, e->base, -1, 0, vu_think_done, v);
     v->inited = true;
@@ -252,6 +253,10 @@ static void vu_begin_iteration(vu *v)
 static int vu_start_http(vu *v, const sc_step *s)
 {
     engine *e = v->eng;
+    if (!v->xfer_ready) {
+        if (http_xfer_init(&v->x, e->http, &e->opts, vu_http_done, v) != 0) return -1;
+        v->xfer_ready = true;
+    }
     const sc_http *h = &s->u.http;
     tmpl_ctx c = vu_ctx(v);
     /* URL: absolute as rendered, or the target followed by the rendered path. */
@@ -712,7 +717,7 @@ static void engine_free(engine *e)
         if (v->inited) {
             event_del(&v->think_ev);
             event_del(&v->yield_ev);
-            http_xfer_fini(&v->x);
+            if (v->xfer_ready) http_xfer_fini(&v->x);
         }
         if (v->ws) {
             wsflow_fini(v->ws);

@@ -122,13 +122,21 @@ static void wsf_sample(wsflow *f, uint64_t lat)
         fprintf(f->env->sample_log, "WS\t%s\t%llu\n", f->cstep->name, (unsigned long long)lat);
 }
 
-/* The waiting expect/receive failed now (timeout, connection gone). */
-static void wsf_fail_wait(wsflow *f, stats_err_kind kind, const char *detail)
+/* Records the failure of the waiting expect/receive and clears the wait. */
+static void wsf_fail_record(wsflow *f, stats_err_kind kind, const char *detail)
 {
     uint64_t now = time_mono_us();
     stats_record(f->env->shard, f->id_msg, now - f->ref_us, 0, true);
     stats_error(f->env->shard, f->id_msg, kind, detail);
     f->last_send_us = 0;
+    f->wait = WSF_W_NONE;
+    f->wstep = NULL;
+}
+
+/* The waiting expect/receive failed now (connection gone): recorded, then ended. */
+static void wsf_fail_wait(wsflow *f, stats_err_kind kind, const char *detail)
+{
+    wsf_fail_record(f, kind, detail);
     wsf_finish(f);
 }
 
@@ -516,9 +524,10 @@ static void wsf_timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd; (void)what;
     wsflow *f = arg;
     if (!f->finished) {
-        if (f->wait == WSF_W_EXPECT || f->wait == WSF_W_RECEIVE)
-            wsf_fail_wait(f, ERR_TIMEOUT, f->wait == WSF_W_EXPECT ? "expect" : "receive");
-        if (!f->finished) return;
+        /* the deadline: end the step here and now (no kick: the next step may re-arm
+         * this very event from inside `done`) */
+        if (f->wait != WSF_W_EXPECT && f->wait != WSF_W_RECEIVE) return;
+        wsf_fail_record(f, ERR_TIMEOUT, f->wait == WSF_W_EXPECT ? "expect" : "receive");
     }
     f->finished = false;
     f->env->done(f->vu);
