@@ -303,9 +303,15 @@ static void test_unicode_escapes(void **state)
     assert_int_equal(find("$.e", d, &v), 1);
     assert_false(jscan_text_equals(&v, "\xc3\xa8", 2));
     assert_false(jscan_text_equals(&v, "\xc3", 1));
+    char *one = malloc(1);                      /* exact size: ASan sees any overread */
+    assert_non_null(one);
+    one[0] = '\xc3';
+    assert_false(jscan_text_equals(&v, one, 1));
+    free(one);
     /* malformed \u: lone or reversed surrogates, short or bad hex: the text is not JSON */
     expect_absent("{\"a\":\"\\uD83D\",\"b\":1}", "$.b");
     expect_absent("{\"a\":\"\\uD83Dx\",\"b\":1}", "$.b");
+    expect_absent("{\"a\":\"\\uDE00\",\"b\":1}", "$.b");
     expect_absent("{\"a\":\"\\uDE00\\uD83D\",\"b\":1}", "$.b");
     expect_absent("{\"a\":\"\\uD83D\\u0041\",\"b\":1}", "$.b");
     expect_absent("{\"a\":\"\\u12\",\"b\":1}", "$.b");
