@@ -784,6 +784,9 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
      * that del + add within one loop pass into no epoll_ctl at all. */
     struct event_config *ec = event_config_new();
     if (ec) event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    /* Timers on CLOCK_MONOTONIC, not its 4 ms coarse variant: a think time, a backoff
+     * or a ws timeout must not end before the time our measurements (time_mono_us) say. */
+    if (ec) event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
     e->base = ec ? event_base_new_with_config(ec) : event_base_new();
     if (ec) event_config_free(ec);
     if (!e->base) goto nomem;

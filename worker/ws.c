@@ -293,7 +293,8 @@ static void ws_finish_error(ws_conn *c, ws_err_kind kind, const char *detail)
 static void ws_finish_close(ws_conn *c)
 {
     const ws_callbacks *cb = c->opts.cb;
-    uint16_t code = wslay_event_get_status_code_received(c->wslay);
+    uint16_t code = wslay_event_get_close_received(c->wslay)
+                        ? wslay_event_get_status_code_received(c->wslay) : c->peer_close_code;
     ws_release(c);
     if (cb && cb->on_close)
         cb->on_close(c, code, c->close_reason);
@@ -431,6 +432,56 @@ static void ws_wslay_msg(wslay_event_context_ptr ctx, const struct wslay_event_o
     }
 }
 
+/* Registered close codes (RFC 6455 7.4, IANA registry) that wslay 1.1.1 refuses. */
+static bool ws_close_code_wslay_lacks(uint16_t code)
+{
+    return code >= 1012 && code <= 1014;
+}
+
+/* wslay calls these for every frame, close frames included, before it checks the close
+ * code: keep the peer's code and reason, and for a code wslay lacks answer with that
+ * code ourselves (queued first, so wslay's own 1002 answer is never queued). */
+static void ws_frame_start(wslay_event_context_ptr ctx,
+                           const struct wslay_event_on_frame_recv_start_arg *a, void *ud)
+{
+    (void)ctx;
+    ws_conn *c = ud;
+    c->rf_close = a->opcode == WSLAY_CONNECTION_CLOSE;
+    c->rf_len = 0;
+}
+
+static void ws_frame_chunk(wslay_event_context_ptr ctx,
+                           const struct wslay_event_on_frame_recv_chunk_arg *a, void *ud)
+{
+    (void)ctx;
+    ws_conn *c = ud;
+    if (!c->rf_close)
+        return;
+    for (size_t i = 0; i < a->data_length && c->rf_len < 2 + WS_MAX_REASON; i++, c->rf_len++) {
+        if (c->rf_len < 2)
+            c->rf_code[c->rf_len] = a->data[i];
+        else
+            c->close_reason[c->rf_len - 2] = (char)a->data[i];
+    }
+    if (c->rf_len >= 2)
+        c->close_reason[c->rf_len - 2] = '\0';
+}
+
+static void ws_frame_end(wslay_event_context_ptr ctx, void *ud)
+{
+    ws_conn *c = ud;
+    if (!c->rf_close || c->rf_len < 2)
+        return;
+    c->peer_close_code = (uint16_t)(c->rf_code[0] << 8 | c->rf_code[1]);
+    if (ws_close_code_wslay_lacks(c->peer_close_code) && !c->close_code_sent) {
+        wslay_event_queue_close(ctx, c->peer_close_code, NULL, 0);
+        if (c->state == WS_OPEN) {
+            c->state = WS_CLOSING;
+            ws_arm_timer(c);
+        }
+    }
+}
+
 /* Lets wslay read what arrived and write what is queued, then decides whether the
  * connection is over. Must be the last use of c by its caller (it may finish c). */
 static void ws_pump(ws_conn *c)
@@ -455,7 +506,7 @@ static void ws_pump(ws_conn *c)
     }
     if (wslay_event_want_write(c->wslay) || evbuffer_get_length(bufferevent_get_output(c->bev)))
         return;                     /* ws_write_cb comes back once the output drained */
-    if (wslay_event_get_close_received(c->wslay)) {
+    if (wslay_event_get_close_received(c->wslay) || ws_close_code_wslay_lacks(c->peer_close_code)) {
         ws_finish_close(c);
     } else if (!wslay_event_want_read(c->wslay)) {
         /* We failed the connection (bad UTF-8, framing, size): RFC 6455 7.1.7 lets us
@@ -475,6 +526,9 @@ static int ws_open(ws_conn *c)
         .recv_callback = ws_wslay_recv,
         .send_callback = ws_wslay_send,
         .genmask_callback = ws_wslay_genmask,
+        .on_frame_recv_start_callback = ws_frame_start,
+        .on_frame_recv_chunk_callback = ws_frame_chunk,
+        .on_frame_recv_end_callback = ws_frame_end,
         .on_msg_recv_callback = ws_wslay_msg,
     };
     wslay_event_context_ptr ctx;

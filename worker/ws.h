@@ -108,6 +108,13 @@ struct ws_conn {
     char        subproto[WS_MAX_SUBPROTO + 1];
     char        host[WS_MAX_HOST + 1];
     char        close_reason[WS_MAX_REASON + 1];
+    /* The peer's close frame as it arrives (wslay's frame callbacks), for the codes
+     * wslay 1.1.1 does not know: 1012-1014 are registered (service restart, try again
+     * later, bad gateway) but wslay would answer them with 1002 and drop the code. */
+    bool        rf_close;        /* the frame being received is a close */
+    uint8_t     rf_len;          /* its payload bytes seen (capped) */
+    uint8_t     rf_code[2];
+    uint16_t    peer_close_code; /* 0 until a close frame with a code arrived */
 };
 
 /* Zeroes c (state WS_IDLE). */

@@ -3,7 +3,9 @@
 
 Usage: python3 tests/bench/bench.py [BIN_DIR]      (called by tests/bench/bench.sh)
 Environment: BENCH_SECONDS (default 15) per run, BENCH_ROUNDS (default 3),
-MERGE_BENCH_SECONDS (default 10) simulated seconds of the master-merge run, CC (cc).
+MERGE_BENCH_SECONDS (default 10) simulated seconds of the master-merge run, CC (cc),
+BENCH_ONLY=ws to run only the WebSocket parts (with the Stampede HTTP run their ratio
+needs; wrk, Locust, the HTTP memory run and the merge run are skipped).
 
 Method
 - Target: nginx, one worker, pinned to the first CPU we may use (taskset), answering
@@ -22,6 +24,17 @@ Method
 - Memory: Stampede holding 10,000 users that loop GET /ping + think 1s on one thread,
   all started within 5 s and held 10 s; the same with 100 users as a baseline; peak RSS
   of the process from wait4's ru_maxrss.
+- WebSocket echo: Stampede (--threads 1, pinned like the HTTP run) with 50 users, each
+  connected to stampede-target's /ws/echo (no delay; the target pinned to the target
+  CPU, nginx idle meanwhile) and looping send "ping" + expect { contains: ping };
+  messages = echoes matched (summary.json ws "expects"), per second of load and per
+  generator CPU-second, and their ratio to Stampede's HTTP requests per CPU-second in
+  the same round (one WebSocket round trip against one HTTP request and response).
+  It runs in every round, after Locust.
+- WebSocket memory: Stampede holding MEM_USERS users (5,000 when the descriptor limit
+  is too low for that many on both sides) that connect to /ws/echo and think for an
+  hour, started within 5 s and held 10 s, and the same with 100 users; KiB per VU =
+  difference of peak RSS / difference of users, as for HTTP.
 - Master merge: tests/bench/merge_bench.c, compiled here from the repo's sources and
   pinned to the generator CPU, decodes one STATS delta from each of 1,000 simulated
   workers x 200 names and merges it into an interval set, folded into the run totals
@@ -65,6 +78,11 @@ CHILD_GRACE_S = 60              # timeout = planned length + this
 GOAL_LINE = ("goal: Stampede >= 0.5x wrk and >= 3x Locust FastHttpUser per generator "
              "CPU-second; <= 20 KiB per idle VU")
 GOAL_WRK, GOAL_LOCUST, GOAL_KIB_PER_VU = 0.5, 3.0, 20.0
+WS_GOAL_LINE = ("goal: Stampede WebSocket echo >= 0.5x Stampede HTTP per generator "
+                "CPU-second; <= 24 KiB per idle connected VU")
+GOAL_WS_RATIO, GOAL_WS_KIB_PER_VU = 0.5, 24.0
+WS_MEM_USERS_LOW = 5000         # the WebSocket memory run when descriptors are short
+WS_ECHO_TEXT = "ping"
 TOOLS = ("stampede", "wrk", "locust")
 MERGE_SRC = ("tests/bench/merge_bench.c", "common/hist.c", "common/stats.c", "common/log.c",
              "common/time.c", "proto/msg.c", "master/merge.c")
@@ -278,6 +296,7 @@ class Run:
         self.load_s = self.wall_s = self.cpu_s = 0.0
         self.maxrss_kib = 0
         self.steady_rps = None      # memory runs: median req/s once every user runs
+        self.ws = None              # WebSocket runs: the summary.json ws entry
 
     @property
     def rps(self):
@@ -313,8 +332,11 @@ def stampede_scenario(path, url, stages, think_s):
                 "%s" % (url, st, think))
 
 
-def run_stampede(ctx, rnd, scenario, tag, planned_s):
-    run = Run("stampede", rnd)
+def run_stampede(ctx, rnd, scenario, tag, planned_s, ws=None, tool="stampede"):
+    """One Stampede run on the generator CPU. Counts come from summary.json's totals, or
+    with ws=(name, field) from its "ws" entry of that name: field ("expects" or
+    "connects") as requests, expect and connect failures as failures."""
+    run = Run(tool, rnd)
     if not (os.path.isfile(ctx.stampede) and os.access(ctx.stampede, os.X_OK)):
         return run.fail("%s not found (run make)" % ctx.stampede)
     out = os.path.join(ctx.tmp, tag)
@@ -330,6 +352,16 @@ def run_stampede(ctx, rnd, scenario, tag, planned_s):
         totals = summary["totals"]
         run.requests = int(totals["requests"])
         run.failures = int(totals.get("failures", 0))
+        if ws:
+            entry = [w for w in summary["ws"] if w["name"] == ws[0]]
+            if len(entry) != 1:
+                return run.fail("%s, no ws entry %r in summary.json: %s"
+                                % (res.status(), ws[0], res.tail()))
+            e = entry[0]
+            run.requests = int(e[ws[1]])
+            run.failures = int(e.get("expect_failures", 0)) + int(e.get("connect_failures", 0))
+            run.ws = e
+            totals = {}
         dur = float(summary.get("duration_s") or 0)
         if dur <= 0 and float(totals.get("rps") or 0) > 0:
             dur = run.requests / float(totals["rps"])
@@ -482,6 +514,195 @@ def steady_rps(path, users):
     return statistics.median(vals) if vals else None
 
 
+# --- WebSocket ----------------------------------------------------------------------
+
+class WsTarget:
+    """bin/stampede-target (the only WebSocket server here), pinned to the target CPU,
+    as a child in its own group; it exits by itself after max_s."""
+    def __init__(self, exe, taskset, cpu, max_s):
+        self.exe, self.taskset, self.cpu, self.max_s = exe, taskset, cpu, max_s
+        self.p, self.port = None, None
+
+    def start(self):
+        if not (os.path.isfile(self.exe) and os.access(self.exe, os.X_OK)):
+            return "%s not found (run make)" % self.exe
+        cmd = [self.taskset, "-c", str(self.cpu), self.exe, "--listen", "127.0.0.1:0",
+               "--max-seconds", str(int(self.max_s))]
+        self.p = subprocess.Popen(cmd, env=child_env(), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True, start_new_session=True)
+        _live[self.p.pid] = self.p
+        line = self.p.stdout.readline()         # bounded by its --max-seconds
+        if not line.startswith("listening 127.0.0.1:"):
+            self.stop()
+            return "stampede-target did not start: %r" % line
+        self.port = int(line.strip().rsplit(":", 1)[1])
+        return None
+
+    def counters(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as c:
+                c.sendall(b"GET /__target/counters HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Connection: close\r\n\r\n")
+                data = b""
+                while True:
+                    b = c.recv(65536)
+                    if not b:
+                        break
+                    data += b
+            return json.loads(data.split(b"\r\n\r\n", 1)[1])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def reset(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as c:
+                c.sendall(b"POST /__target/reset HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+                c.recv(4096)
+        except OSError:
+            pass
+
+    def stop(self):
+        if self.p is None:
+            return
+        if self.p.poll() is None:
+            kill_group(self.p, signal.SIGTERM)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                kill_group(self.p, signal.SIGKILL)
+                self.p.wait(5)
+        _live.pop(self.p.pid, None)
+        self.p = None
+
+
+def ws_scenario(path, url, stages, flow):
+    """A Stampede scenario with one profile whose flow is the given YAML steps."""
+    st = ", ".join("{ duration: %s, users: %d }" % s for s in stages)
+    with open(path, "w") as f:
+        f.write("name: bench-ws\n"
+                "target: %s\n"
+                "load: { model: closed, stages: [ %s ], graceful_stop: 5s }\n"
+                "users:\n"
+                "  - name: ws\n"
+                "    flow:\n%s" % (url, st, flow))
+
+
+def run_ws_echo(ctx, rnd, wst):
+    """Stampede's WebSocket echo throughput: USERS connections to /ws/echo, each looping
+    send + expect (contains) for BENCH_SECONDS."""
+    tag = "stampede-ws-r%d" % rnd
+    scen = os.path.join(ctx.tmp, tag + ".yaml")
+    ws_scenario(scen, "http://127.0.0.1:%d" % wst.port, [("1ms", USERS), ("%ds" % ctx.seconds, USERS)],
+                "      - ws: { connect: /ws/echo, name: echo }\n"
+                "      - loop:\n"
+                "          steps:\n"
+                "            - ws: { send: \"%s\" }\n"
+                "            - ws: { expect: { contains: \"%s\" }, timeout: 10s }\n"
+                % (WS_ECHO_TEXT, WS_ECHO_TEXT))
+    wst.reset()
+    run = run_stampede(ctx, rnd, scen, tag, ctx.seconds, ws=("echo", "expects"), tool="stampede-ws")
+    c = wst.counters()
+    if run.ok and c and run.ws:
+        # the target's count is the ground truth: every echo it sent was either matched
+        # or still in flight when the run stopped (at most one per user)
+        out = c["ws"]["messages_out"]
+        got = int(run.ws.get("messages_received", 0))
+        if not got <= out <= got + USERS:
+            run.note = "target sent %d echoes, Stampede received %d" % (out, got)
+    if run.ok and run.load_s > 0 and run.cpu_s < 0.9 * run.load_s:
+        run.note = ((run.note + "; ") if run.note else "") + (
+            "generator at %.0f%% of its core: the target bounds messages/s"
+            % (100.0 * run.cpu_s / run.load_s))
+    return run
+
+
+def run_ws_memory(ctx, wst, users):
+    """Stampede holding `users` connected to /ws/echo, thinking, on one thread."""
+    tag = "ws-mem-%d" % users
+    scen = os.path.join(ctx.tmp, tag + ".yaml")
+    ws_scenario(scen, "http://127.0.0.1:%d" % wst.port,
+                [("%ds" % MEM_RAMP_S, users), ("%ds" % MEM_HOLD_S, users)],
+                "      - ws: { connect: /ws/echo, name: idle, timeout: 30s }\n"
+                "      - think: 3600s\n")
+    wst.reset()
+    run = run_stampede(ctx, 0, scen, tag, MEM_RAMP_S + MEM_HOLD_S, ws=("idle", "connects"),
+                       tool="stampede-ws")
+    if run.ok and run.requests != users:
+        run.fail("%d of %d users connected" % (run.requests, users))
+    return run
+
+
+def ws_mem_users(nofile):
+    """Users of the WebSocket memory run: MEM_USERS when each side (Stampede, the
+    target, each with the same limit) has room for them, else WS_MEM_USERS_LOW."""
+    return MEM_USERS if nofile >= MEM_USERS + 1000 else WS_MEM_USERS_LOW
+
+
+def ws_per_vu(ws_mem):
+    m = dict(ws_mem)
+    users = [u for u, _ in ws_mem]
+    if len(users) == 2 and all(r.ok for _, r in ws_mem):
+        lo, hi = min(users), max(users)
+        return (m[hi].maxrss_kib - m[lo].maxrss_kib) / float(hi - lo), hi, lo
+    return None, (max(users) if users else None), (min(users) if users else None)
+
+
+def report_ws(ctx, runs, ws_runs, ws_mem, notes_ws):
+    """The WebSocket sections of the report (Markdown lines) and the two figures the
+    goals are about: (ratio WS echo / HTTP per CPU-s, KiB per idle connected VU)."""
+    http_ok = [r for r in runs if r.tool == "stampede" and r.ok]
+    ws_ok = [r for r in ws_runs if r.ok]
+    http_cpu = statistics.median([r.per_cpu for r in http_ok]) if http_ok else None
+    ws_rate = statistics.median([r.rps for r in ws_ok]) if ws_ok else None
+    ws_cpu = statistics.median([r.per_cpu for r in ws_ok]) if ws_ok else None
+    http_rate = statistics.median([r.rps for r in http_ok]) if http_ok else None
+    rws = (ratio(ws_rate, http_rate), ratio(ws_cpu, http_cpu))
+    verdict = lambda v, goal: "n/a" if v is None else ("met" if v >= goal else "NOT met")
+    out = ["## WebSocket echo throughput: Stampede, 1 thread, %d connections to "
+           "stampede-target /ws/echo (median over rounds)" % USERS, ""]
+    out += [table(["tool", "messages/s", "messages per CPU-s", "runs ok"],
+                  [["stampede-ws (send + expect contains)", fmt(ws_rate), fmt(ws_cpu),
+                    "%d/%d" % (len(ws_ok), len(ws_runs))],
+                   ["stampede (HTTP GET /ping, nginx)", fmt(http_rate), fmt(http_cpu),
+                    "%d/%d" % (len(http_ok), len([r for r in runs if r.tool == "stampede"]))]]), ""]
+    out += [table(["ratio", "per second", "per CPU-s", "goal per CPU-s"],
+                  [["Stampede WS echo / Stampede HTTP (per CPU-s)", fmt(rws[0], "{:.2f}x"),
+                    fmt(rws[1], "{:.2f}x"),
+                    ">= %.1fx: %s" % (GOAL_WS_RATIO, verdict(rws[1], GOAL_WS_RATIO))]]), ""]
+    rows = []
+    for r in ws_runs:
+        e = r.ws or {}
+        p50 = (e.get("message_ms") or {}).get("p50")
+        rows.append([r.round, fmt(r.requests if r.ok or r.requests else None), r.failures,
+                     fmt(e.get("messages_sent")), fmt(e.get("messages_received")),
+                     fmt(p50, "{:.3f}"), "%.2f" % r.load_s, "%.2f" % r.cpu_s, fmt(r.rps),
+                     fmt(r.per_cpu), ("FAILED: " if not r.ok else "") + r.note])
+    out += [table(["round", "echoes", "failures", "sent", "received", "p50 ms", "load s",
+                   "CPU s", "messages/s", "per CPU-s", "note"], rows), ""]
+    out += ["- a message is one round trip: a text frame sent and its echo matched by an "
+            "expect (summary.json ws \"expects\"); the target (stampede-target, CPU %d) "
+            "echoes at once; the HTTP figure is the same rounds' Stampede run above; when "
+            "the single-threaded target is the limit (generator below 90%% of its core) "
+            "messages/s is the target's and messages per CPU-s is conservative (fewer "
+            "events per wake-up than a saturated loop)" % ctx.target_cpu, ""]
+
+    per_vu, hi, lo = ws_per_vu(ws_mem)
+    out += ["## WebSocket memory: Stampede, 1 thread, users connect to /ws/echo and think "
+            "(started within %d s, held %d s)" % (MEM_RAMP_S, MEM_HOLD_S), ""]
+    out += [table(["users", "peak RSS KiB", "KiB per user", "connected", "CPU s", "note"],
+                  [[u, fmt(r.maxrss_kib if r.ok else None),
+                    fmt(r.maxrss_kib / u if r.ok else None, "{:.1f}"),
+                    fmt(r.requests if r.ok or r.requests else None), "%.2f" % r.cpu_s,
+                    ("FAILED: " if not r.ok else "") + r.note] for u, r in ws_mem]), ""]
+    if hi is not None and lo is not None and hi != lo:
+        out += ["- KiB per connected VU = (peak %d - peak %d) / %d = %s"
+                % (hi, lo, hi - lo, fmt(per_vu, "{:.2f}")), ""]
+    out += ["- " + n for n in notes_ws] + ([""] if notes_ws else [])
+    return out, rws[1], per_vu
+
+
 # --- report -------------------------------------------------------------------------
 
 def fmt(v, spec="{:,.0f}"):
@@ -552,7 +773,7 @@ def report_merge(ctx, m):
     return out
 
 
-def report(ctx, runs, mem, merge, notes):
+def report(ctx, runs, mem, merge, notes, ws_runs=(), ws_mem=(), notes_ws=()):
     now = datetime.datetime.now(datetime.timezone.utc)
     by = {t: [r for r in runs if r.tool == t] for t in TOOLS}
     med = {}
@@ -593,9 +814,10 @@ def report(ctx, runs, mem, merge, notes):
                     fmt(r.per_cpu), ("FAILED: " if not r.ok else "") + r.note]
                    for r in sorted(runs, key=lambda r: (r.round, TOOLS.index(r.tool)))]), ""]
 
+    rows, per_vu, per_user = [], None, None
+    mem_lines = len(out)
     out += ["## Memory: Stampede, 1 thread, users loop GET /ping + think 1s "
             "(started within %d s, held %d s)" % (MEM_RAMP_S, MEM_HOLD_S), ""]
-    rows, per_vu, per_user = [], None, None
     for users, r in mem:
         expect = users * (MEM_HOLD_S + MEM_RAMP_S / 2.0)   # ~1 request per user-second
         rows.append([users, fmt(r.maxrss_kib if r.ok else None),
@@ -614,17 +836,28 @@ def report(ctx, runs, mem, merge, notes):
                MEM_USERS, MEM_USERS, fmt(per_user, "{:.2f}")),
             "- steady state should be ~%s req/s (one request per user per ~1 s)"
             % fmt(MEM_USERS * 1.0), ""]
+    if not mem:                         # BENCH_ONLY=ws: no HTTP memory runs
+        del out[mem_lines:]
+
+    ws_lines, ws_ratio, ws_kib = report_ws(ctx, runs, ws_runs, ws_mem, notes_ws)
+    out += ws_lines
 
     out += report_merge(ctx, merge)
 
-    out += ["## Goals", "", GOAL_LINE, "",
+    out += ["## Goals", "", GOAL_LINE, "", WS_GOAL_LINE, "",
             "- measured: Stampede/wrk %s, Stampede/Locust %s per generator CPU-second; "
             "%s KiB per idle VU" % (fmt(rw[1], "{:.2f}x"), fmt(rl[1], "{:.2f}x"),
                                     fmt(per_vu, "{:.2f}")),
             "- verdict: wrk %s, Locust %s, memory %s"
             % (verdict(rw[1], GOAL_WRK), verdict(rl[1], GOAL_LOCUST),
                "n/a" if per_vu is None else
-               ("met" if per_vu <= GOAL_KIB_PER_VU else "NOT met")), ""]
+               ("met" if per_vu <= GOAL_KIB_PER_VU else "NOT met")),
+            "- measured: Stampede WS echo / Stampede HTTP %s per generator CPU-second; %s KiB "
+            "per idle connected VU" % (fmt(ws_ratio, "{:.2f}x"), fmt(ws_kib, "{:.2f}")),
+            "- verdict: WebSocket echo %s, WebSocket memory %s"
+            % (verdict(ws_ratio, GOAL_WS_RATIO),
+               "n/a" if ws_kib is None else ("met" if ws_kib <= GOAL_WS_KIB_PER_VU else "NOT met")),
+            ""]
     if notes:
         out += ["## Notes", ""] + ["- " + n for n in notes] + [""]
     text = "\n".join(out)
@@ -672,8 +905,13 @@ def main(argv):
     ctx.merge_seconds = env_int("MERGE_BENCH_SECONDS", 10, 1, 3600)
     bin_dir = argv[1] if len(argv) > 1 else os.path.join(REPO, "bin")
     ctx.stampede = os.path.abspath(os.path.join(bin_dir, "stampede"))
+    ctx.target_exe = os.path.abspath(os.path.join(bin_dir, "stampede-target"))
+    only = os.environ.get("BENCH_ONLY", "")
+    if only not in ("", "ws"):
+        raise SetupError("BENCH_ONLY=%r: only 'ws' is known" % only)
+    ws_only = only == "ws"
     tools = {n: find_tool(n) for n in ("taskset", "nginx", "wrk", "locust")}
-    missing = [n for n, p in tools.items() if not p]
+    missing = [n for n, p in tools.items() if not p and not (ws_only and n in ("wrk", "locust"))]
     if missing:
         raise SetupError("missing %s: run make deps-bench" % ", ".join(missing))
     ctx.taskset, ctx.nginx, ctx.wrk, ctx.locust = (tools[n] for n in
@@ -689,17 +927,35 @@ def main(argv):
 
     ctx.tmp = tempfile.mkdtemp(prefix="stampede-bench-")
     target = Target(ctx.nginx, ctx.taskset, ctx.target_cpu, ctx.tmp)
+    # the WebSocket target lives through every round and the memory runs
+    wst = WsTarget(ctx.target_exe, ctx.taskset, ctx.target_cpu,
+                   ctx.rounds * 4 * (ctx.seconds + CHILD_GRACE_S) + 600)
     try:
         target.start()
+        ws_err = wst.start()
+        if ws_err:
+            notes.append("WebSocket runs skipped: " + ws_err)
         ctx.url = "http://127.0.0.1:%d" % target.port
         log("nginx on %s (CPU %d), generators on CPU %d, %d s x %d round(s)"
             % (ctx.url, ctx.target_cpu, ctx.gen_cpu, ctx.seconds, ctx.rounds))
         scen = os.path.join(ctx.tmp, "ping.yaml")
         stampede_scenario(scen, ctx.url, [("1ms", USERS), ("%ds" % ctx.seconds, USERS)], 0)
 
-        runs = []
+        runs, ws_runs = [], []
         for rnd in range(1, ctx.rounds + 1):
-            for tool in TOOLS:
+            for tool in TOOLS + ("stampede-ws",):
+                if ws_only and tool in ("wrk", "locust"):
+                    continue
+                if tool == "stampede-ws":
+                    if ws_err:
+                        continue
+                    log("round %d/%d: stampede WebSocket echo ..." % (rnd, ctx.rounds))
+                    r = run_ws_echo(ctx, rnd, wst)
+                    check_failures(r)
+                    ws_runs.append(r)
+                    log("  stampede-ws: %s messages/s, %s per CPU-s%s" % (
+                        fmt(r.rps), fmt(r.per_cpu), "" if r.ok else ", FAILED: " + r.note))
+                    continue
                 if not target.alive():
                     raise SetupError("nginx stopped answering: " + target.log_text()[-500:])
                 log("round %d/%d: %s ..." % (rnd, ctx.rounds, tool))
@@ -715,7 +971,7 @@ def main(argv):
                     tool, fmt(r.rps), fmt(r.per_cpu), "" if r.ok else ", FAILED: " + r.note))
 
         mem = []
-        for users in (MEM_BASE_USERS, MEM_USERS):
+        for users in (() if ws_only else (MEM_BASE_USERS, MEM_USERS)):
             if not target.alive():
                 raise SetupError("nginx stopped answering: " + target.log_text()[-500:])
             if nofile < users + 1000:
@@ -729,19 +985,45 @@ def main(argv):
                     fmt(r.maxrss_kib), fmt(r.requests), "" if r.ok else ", FAILED: " + r.note))
             mem.append((users, r))
 
-        log("merge: master merging %d s of deltas (tests/bench/merge_bench.c) ..."
-            % ctx.merge_seconds)
-        merge = run_merge(ctx)
-        log("  " + (merge.line if merge.ok else "FAILED: " + merge.note))
+        ws_mem, notes_ws = [], []
+        if not ws_err:
+            ws_users = ws_mem_users(nofile)
+            if ws_users != MEM_USERS:
+                notes_ws.append("RLIMIT_NOFILE %d: the WebSocket memory run holds %d users, "
+                                "not %d" % (nofile, ws_users, MEM_USERS))
+            for users in (MEM_BASE_USERS, ws_users):
+                if nofile < users + 1000:
+                    r = Run("stampede-ws", 0).fail("RLIMIT_NOFILE %d is too low for %d users"
+                                                    % (nofile, users))
+                else:
+                    log("memory: stampede with %d connected WebSocket users ..." % users)
+                    r = run_ws_memory(ctx, wst, users)
+                    check_failures(r)
+                    log("  peak RSS %s KiB, %s connected%s" % (
+                        fmt(r.maxrss_kib), fmt(r.requests), "" if r.ok else ", FAILED: " + r.note))
+                ws_mem.append((users, r))
+
+        if ws_only:
+            merge = MergeRun().fail("skipped (BENCH_ONLY=ws)")
+        else:
+            log("merge: master merging %d s of deltas (tests/bench/merge_bench.c) ..."
+                % ctx.merge_seconds)
+            merge = run_merge(ctx)
+            log("  " + (merge.line if merge.ok else "FAILED: " + merge.note))
 
         warn = [l.strip() for l in target.log_text().splitlines()
                 if re.search(r"\[(emerg|alert|crit|error|warn)\]", l)]
         notes += ["nginx: " + re.sub(r"^\S+ \S+ ", "", l) for l in warn[:5]]
-        path = report(ctx, runs, mem, merge, notes)
+        if ws_only:
+            notes.append("BENCH_ONLY=ws: wrk, Locust, the HTTP memory runs and the merge run "
+                         "were skipped")
+        path = report(ctx, runs, mem, merge, notes, ws_runs, ws_mem, notes_ws)
         log("report written to " + os.path.relpath(path, os.getcwd()))
-        return (0 if all(r.ok for r in runs) and all(r.ok for _, r in mem) and merge.ok
-                else 1)
+        ws_ok = (not ws_err and all(r.ok for r in ws_runs) and all(r.ok for _, r in ws_mem))
+        return (0 if all(r.ok for r in runs) and all(r.ok for _, r in mem)
+                and (merge.ok or ws_only) and ws_ok else 1)
     finally:
+        wst.stop()
         target.stop()
         shutil.rmtree(ctx.tmp, ignore_errors=True)
 
