@@ -6,7 +6,8 @@
 PKGS      := libevent libevent_pthreads libevent_openssl libcurl msgpack yaml-0.1 jansson libssl libcrypto
 DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libnng-dev \
              libmsgpack-dev libyaml-dev libjansson-dev libcmocka-dev libwslay-dev \
-             python3 python3-websockets curl nginx-light libssl-dev openssl
+             python3 python3-websockets curl nginx-light libssl-dev openssl \
+             nodejs npm chromium prometheus
 BENCH_PKGS := wrk python3-locust nginx-light util-linux procps
 FUZZ_PKGS := clang libclang-rt-14-dev
 
@@ -34,7 +35,13 @@ LDFLAGS   += -pthread $(SANFLAGS)
 LDLIBS    += $(PKG_LIBS) -lnng -lwslay -lm
 
 LIB_SRC   := $(filter-out %/main.c,$(wildcard common/*.c proto/*.c worker/*.c master/*.c cli/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(O)/%.o)
+LIB_OBJ   := $(LIB_SRC:%.c=$(O)/%.o) $(O)/assets_gen.o
+# Front-end files embedded into the binaries (master/assets.h); uPlot comes from npm.
+UPLOT     := node_modules/uplot/dist
+WEB_FILES := index.html=web/index.html app.js=web/app.js app.css=web/app.css \
+             report.js=web/report.js uPlot.min.js=$(UPLOT)/uPlot.iife.min.js \
+             uPlot.min.css=$(UPLOT)/uPlot.min.css
+WEB_DEPS  := $(foreach f,$(WEB_FILES),$(word 2,$(subst =, ,$(f))))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 MAINS     := $(B)/stampede $(B)/stampede-master $(B)/stampede-worker $(B)/stampede-target
@@ -51,6 +58,19 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(UPLOT)/uPlot.iife.min.js $(UPLOT)/uPlot.min.css: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(UPLOT)/uPlot.iife.min.js $(UPLOT)/uPlot.min.css
+
+$(O)/assets_gen.c: tools/embed.py $(WEB_DEPS)
+	@mkdir -p $(dir $@)
+	@echo "  GEN $@"
+	$(Q)python3 tools/embed.py $@ $(WEB_FILES)
+
+$(O)/assets_gen.o: $(O)/assets_gen.c
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
 
 $(O)/libstampede.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -87,6 +107,7 @@ $(B)/tests/%: $(O)/tests/unit/%.o $(O)/libstampede.a
 # --- set-up ---------------------------------------------------------------------
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
+	@test -d node_modules/uplot -a -d node_modules/playwright-core || npm ci --no-audit --no-fund
 deps-bench:
 	@sh tests/deps.sh $(DEB_PKGS) $(BENCH_PKGS)
 deps-fuzz:

@@ -15,10 +15,13 @@
 #include "common/scenario.h"
 #include "common/time.h"
 #include "common/units.h"
+#include "master/api.h"
 #include "master/coord.h"
 #include "proto/plan.h"
 #include "worker/agent.h"
+#include "cli/compare.h"
 #include "cli/remote.h"
+#include "master/report.h"
 #include "cli/status.h"
 
 #define EXIT_OK        0
@@ -26,6 +29,7 @@
 #define EXIT_USAGE     2
 #define EXIT_ABORTED   3
 #define MAX_SETS       64
+#define CLI_UI_LINGER_MS 2000   /* --ui stays up this long after the run ended */
 
 static void usage(FILE *f)
 {
@@ -33,7 +37,10 @@ static void usage(FILE *f)
 "usage: stampede run SCENARIO.yaml [-u USERS] [-r SPAWN_RATE] [-t DURATION] [--host URL]\n"
 "                    [--out DIR] [--threads N] [--set KEY=VALUE]... [--quiet]\n"
 "                    [--master http://HOST:8089 [--expect-workers N] [--expect-timeout 60s]]\n"
+"                    [--ui ADDR:PORT [--ui-auth USER:PASS]]\n"
 "       stampede validate SCENARIO.yaml [--set KEY=VALUE]...\n"
+"       stampede compare BASE NEW [--tolerance 10%%] [--metric p95,rps,error_rate] [--junit FILE]\n"
+"       stampede report DIR\n"
 "       stampede --version\n"
 "\n"
 "  -u, --users N        ramp to N users (overrides the scenario's stages, Locust's -u)\n"
@@ -46,6 +53,9 @@ static void usage(FILE *f)
 "      --quiet          no live status line\n"
 "      --master URL     run on a stampede-master's workers (its HTTP API URL)\n"
 "      --expect-workers N  wait for N workers before starting (with --master)\n"
+"      --ui ADDR:PORT   serve the live dashboard, its API and /metrics there during a\n"
+"                       local run (e.g. 127.0.0.1:8089; up until 2 s after the end)\n"
+"      --ui-auth U:P    HTTP basic auth for --ui\n"
 "\n"
 "Exit codes: 0 finished and thresholds held, 1 a threshold failed, 2 usage or scenario\n"
 "error, 3 run aborted.\n");
@@ -139,13 +149,14 @@ static int cmd_run(int argc, char **argv)
         { "expect-workers", required_argument, NULL, 'w' },
         { "expect-timeout", required_argument, NULL, 'W' },
         { "ui", required_argument, NULL, 'U' },
+        { "ui-auth", required_argument, NULL, 'A' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     uint32_t users = 0, threads = 0;
     double rate = 0;
     uint64_t duration_ms = 0;
-    const char *host = NULL, *out = NULL, *master = NULL;
+    const char *host = NULL, *out = NULL, *master = NULL, *ui = NULL, *ui_auth = NULL;
     uint32_t expect_workers = 1;
     uint64_t expect_timeout_ms = 60000;
     bool quiet = false;
@@ -209,9 +220,8 @@ static int cmd_run(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'U':
-            fprintf(stderr, "stampede run: --ui (live dashboard) is not available in this build yet\n");
-            return EXIT_USAGE;
+        case 'U': ui = optarg; break;
+        case 'A': ui_auth = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -267,6 +277,12 @@ static int cmd_run(int argc, char **argv)
         for (int i = 0; i < nsets; i++) free((char *)sets[i].key);
         return rrc;
     }
+    if (ui_auth && !ui) {
+        fprintf(stderr, "stampede run: --ui-auth goes with --ui\n");
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
     if (expect_workers > 1) {
         fprintf(stderr, "stampede run: --expect-workers needs --master (a local run has one worker)\n");
         scenario_free(sc);
@@ -318,6 +334,24 @@ static int cmd_run(int argc, char **argv)
         plan_fini(&plan);
         return EXIT_USAGE;
     }
+    /* --ui: the master's dashboard, API and /metrics, on this run's coordinator. */
+    api *ua = NULL;
+    if (ui) {
+        int uport = 0;
+        if (!(ua = api_start(co, ui, ui_auth, &uport, err, sizeof err))) {
+            fprintf(stderr, "stampede run: --ui: %s\n", err);
+            coord_stop(co, true);
+            coord_wait(co, 30000);
+            agent_join_free(ag);
+            coord_free(co);
+            scenario_free(sc);
+            plan_fini(&plan);
+            return EXIT_USAGE;
+        }
+        const char *colon = strrchr(ui, ':');
+        fprintf(stderr, "stampede: dashboard on http://%.*s:%d/ (metrics: /metrics)\n",
+                (int)(colon - ui), ui, uport);
+    }
     bool tty = isatty(STDERR_FILENO) && !quiet;
     if (!quiet) {
         char d[32];
@@ -362,12 +396,33 @@ static int cmd_run(int argc, char **argv)
                 st.reason);
     }
     printf("results: %s\n", st.out_dir);
+    if (ua) {
+        fflush(stdout);
+        usleep(CLI_UI_LINGER_MS * 1000);   /* a polling dashboard sees the final state */
+        api_stop(ua);
+    }
     agent_join_free(ag);
     coord_free(co);
     scenario_free(sc);
     plan_fini(&plan);
     for (int i = 0; i < nsets; i++) free((char *)sets[i].key);
     return rc;
+}
+
+/* stampede report DIR: re-renders DIR/report.html from DIR's summary.json and history. */
+static int cmd_report(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: stampede report DIR\n");
+        return EXIT_USAGE;
+    }
+    char err[512];
+    if (report_write(argv[1], err, sizeof err) != 0) {
+        fprintf(stderr, "stampede: report: %s\n", err);
+        return EXIT_USAGE;
+    }
+    printf("report: %s/report.html\n", argv[1]);
+    return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -393,6 +448,8 @@ int main(int argc, char **argv)
     int rc;
     if (!strcmp(argv[1], "run")) rc = cmd_run(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "validate")) rc = cmd_validate(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "compare")) rc = compare_main(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "report")) rc = cmd_report(argc - 1, argv + 1);
     else {
         fprintf(stderr, "stampede: unknown command \"%s\"\n", argv[1]);
         usage(stderr);

@@ -8,7 +8,9 @@
  * - Results files are served by a fixed list of names joined to the run's folder, never
  *   by a path from the request, so no request can read outside that folder.
  * - The API thread is woken for shutdown through a pipe, so libevent's thread support
- *   need not be switched on process-wide. */
+ *   need not be switched on process-wide.
+ * - Basic auth (--ui-auth) guards every path, /metrics included (Prometheus scrapes with
+ *   basic_auth); the expected header is computed once and compared in constant time. */
 #include "master/api.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -28,9 +30,13 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include "common/log.h"
 #include "common/stats.h"
+#include "master/assets.h"
 #include "proto/plan.h"
 
 #define API_MAX_BODY        (16u << 20)         /* bytes of a request body */
@@ -46,11 +52,13 @@ struct api {
     int                 wake[2];                /* api_stop writes a byte to wake[1] */
     pthread_t           thread;
     bool                started;
+    char               *auth;                   /* "Basic base64(user:pass)" or NULL */
 };
 
 /* The results files a client may download (api.h); anything else is a 404. */
 static const char *const api_files[] = {
     "summary.json", "stats.csv", "stats_history.csv", "failures.csv", "junit.xml",
+    "report.html",
 };
 
 /* A JSON string from text that came off the network (worker ids, refusal reasons):
@@ -76,7 +84,7 @@ static void api_reply_json(struct evhttp_request *req, int code, json_t *j)
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "Cache-Control", "no-store");
     struct evbuffer *b = evbuffer_new();
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
     json_decref(j);
     if (b && text) {
         evbuffer_add(b, text, strlen(text));
@@ -427,7 +435,7 @@ static void api_get_file(struct evhttp_request *req, const coord_status *s, cons
         if (!strcmp(name, api_files[i])) known = api_files[i];
     if (!known) {
         api_reply_error(req, 404, "no such results file (files: summary.json, stats.csv, "
-                                  "stats_history.csv, failures.csv, junit.xml)");
+                                  "stats_history.csv, failures.csv, junit.xml, report.html)");
         return;
     }
     if (!s->out_dir[0]) {
@@ -459,12 +467,109 @@ static void api_get_file(struct evhttp_request *req, const coord_status *s, cons
     }
     const char *ext = strrchr(known, '.');
     const char *type = !strcmp(ext, ".json") ? "application/json"
-                     : !strcmp(ext, ".xml") ? "application/xml" : "text/csv; charset=utf-8";
+                     : !strcmp(ext, ".xml") ? "application/xml"
+                     : !strcmp(ext, ".html") ? "text/html; charset=utf-8" : "text/csv; charset=utf-8";
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", type);
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_send_reply(req, 200, "OK", b);
     evbuffer_free(b);
+}
+
+/* ---- the dashboard ---------------------------------------------------------------- */
+
+/* Sends text (owned, freed here) with a content type; NULL text is a 500. */
+static void api_reply_text(struct evhttp_request *req, const char *type, char *text)
+{
+    if (!text) {
+        api_reply_error(req, 500, "out of memory");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    struct evbuffer *b = evbuffer_new();
+    if (b) evbuffer_add(b, text, strlen(text));
+    free(text);
+    evhttp_send_reply(req, 200, "OK", b);
+    if (b) evbuffer_free(b);
+}
+
+static void api_get_asset(struct evhttp_request *req, const char *name)
+{
+    const asset *as = asset_get(name);
+    if (!as) {
+        api_reply_error(req, 404, "no such asset: %s", name);
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", as->type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    struct evbuffer *b = evbuffer_new();
+    /* the asset is static and immutable: no copy */
+    if (b) evbuffer_add_reference(b, as->data, as->len, NULL, NULL);
+    evhttp_send_reply(req, 200, "OK", b);
+    if (b) evbuffer_free(b);
+}
+
+/* GET /api/series?after=T: the run's points after T, as parallel arrays. */
+static void api_get_series(api *a, struct evhttp_request *req)
+{
+    double after = -1;
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    struct evkeyvalq params;
+    TAILQ_INIT(&params);
+    if (q && evhttp_parse_query_str(q, &params) == 0) {
+        const char *v = evhttp_find_header(&params, "after");
+        char *end;
+        if (v) {
+            double x = strtod(v, &end);
+            if (end != v && !*end && isfinite(x)) after = x;
+        }
+    }
+    evhttp_clear_headers(&params);
+    coord_point *pts = malloc(COORD_SERIES * sizeof *pts);
+    if (!pts) {
+        api_reply_error(req, 500, "out of memory");
+        return;
+    }
+    uint64_t run_id = 0;
+    int n = coord_get_series(a->c, after, pts, COORD_SERIES, &run_id);
+    json_t *t = json_array(), *users = json_array(), *rps = json_array(), *fps = json_array(),
+           *p50 = json_array(), *p95 = json_array(), *p99 = json_array();
+    for (int i = 0; i < n; i++) {
+        json_array_append_new(t, json_real(pts[i].t));
+        json_array_append_new(users, json_integer(pts[i].users));
+        json_array_append_new(rps, json_real(pts[i].rps));
+        json_array_append_new(fps, json_real(pts[i].fps));
+        json_array_append_new(p50, isnan(pts[i].p50) ? json_null() : json_real(pts[i].p50));
+        json_array_append_new(p95, isnan(pts[i].p95) ? json_null() : json_real(pts[i].p95));
+        json_array_append_new(p99, isnan(pts[i].p99) ? json_null() : json_real(pts[i].p99));
+    }
+    free(pts);
+    char id[32];
+    snprintf(id, sizeof id, "%" PRIu64, run_id);
+    api_reply_json(req, 200, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+                                       "run_id", run_id ? json_string(id) : json_null(), "t", t,
+                                       "users", users, "rps", rps, "fps", fps, "p50", p50,
+                                       "p95", p95, "p99", p99));
+}
+
+/* true when the request may go on; else a 401 has been sent. */
+static bool api_authorized(api *a, struct evhttp_request *req)
+{
+    if (!a->auth) return true;
+    const char *got = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    size_t want = strlen(a->auth);
+    if (got && strlen(got) == want && CRYPTO_memcmp(got, a->auth, want) == 0) return true;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                      "Basic realm=\"stampede\", charset=\"UTF-8\"");
+    struct evbuffer *b = evbuffer_new();
+    if (b) evbuffer_add_printf(b, "{\"error\":\"authentication required\"}\n");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_send_reply(req, 401, "Unauthorized", b);
+    if (b) evbuffer_free(b);
+    return false;
 }
 
 /* ---- routing ----------------------------------------------------------------------- */
@@ -480,8 +585,45 @@ static void api_route(struct evhttp_request *req, void *ud)
     size_t plen = strlen(path);
     while (plen > 1 && path[plen - 1] == '/') plen--;      /* "/api/runs/" == "/api/runs" */
     log_debug("api", "%s %s", m == EVHTTP_REQ_GET ? "GET" : m == EVHTTP_REQ_POST ? "POST" : "?", path);
+    if (!api_authorized(a, req)) return;
 
 #define API_IS(lit) (plen == sizeof(lit) - 1 && !memcmp(path, lit, plen))
+    bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+    if (plen == 1 && path[0] == '/') {
+        if (get) api_get_asset(req, "index.html");
+        else api_method_not_allowed(req, "GET");
+        return;
+    }
+    static const char assets[] = "/assets/";
+    if (plen > sizeof assets - 1 && !memcmp(path, assets, sizeof assets - 1)) {
+        char name[64];
+        size_t nlen = plen - (sizeof assets - 1);
+        if (!get) {
+            api_method_not_allowed(req, "GET");
+        } else if (nlen >= sizeof name) {
+            api_reply_error(req, 404, "no such asset");
+        } else {
+            memcpy(name, path + sizeof assets - 1, nlen);
+            name[nlen] = '\0';
+            api_get_asset(req, name);
+        }
+        return;
+    }
+    if (API_IS("/api/live")) {
+        if (get) api_reply_text(req, "application/json", coord_get_live(a->c));
+        else api_method_not_allowed(req, "GET");
+        return;
+    }
+    if (API_IS("/api/series")) {
+        if (get) api_get_series(a, req);
+        else api_method_not_allowed(req, "GET");
+        return;
+    }
+    if (API_IS("/metrics")) {
+        if (get) api_reply_text(req, "text/plain; version=0.0.4; charset=utf-8", coord_get_metrics(a->c));
+        else api_method_not_allowed(req, "GET");
+        return;
+    }
     if (API_IS("/api/runs")) {
         if (m == EVHTTP_REQ_POST) api_post_run(a, req);
         else api_method_not_allowed(req, "POST");
@@ -531,7 +673,8 @@ static void api_route(struct evhttp_request *req, void *ud)
             return;
         }
     }
-    api_reply_error(req, 404, "no such endpoint: %s (see /api/runs, /api/workers)", path);
+    api_reply_error(req, 404, "no such endpoint: %s (see /, /api/runs, /api/live, /api/series, "
+                              "/api/workers, /metrics)", path);
 }
 
 /* ---- thread and lifecycle ---------------------------------------------------------- */
@@ -584,10 +727,11 @@ static void api_free(api *a)
     if (a->base) event_base_free(a->base);
     if (a->wake[0] >= 0) close(a->wake[0]);
     if (a->wake[1] >= 0) close(a->wake[1]);
+    free(a->auth);
     free(a);
 }
 
-api *api_start(coord *c, const char *addr, int *port, char *err, size_t errcap)
+api *api_start(coord *c, const char *addr, const char *auth, int *port, char *err, size_t errcap)
 {
     char host[256];
     int want_port;
@@ -602,6 +746,20 @@ api *api_start(coord *c, const char *addr, int *port, char *err, size_t errcap)
     }
     a->c = c;
     a->wake[0] = a->wake[1] = -1;
+    if (auth) {
+        size_t n = strlen(auth);
+        if (!strchr(auth, ':') || n > 1024) {
+            snprintf(err, errcap, "--ui-auth wants USER:PASS");
+            goto fail;
+        }
+        size_t cap = 6 + 4 * ((n + 2) / 3) + 1;
+        if (!(a->auth = malloc(cap))) {
+            snprintf(err, errcap, "out of memory");
+            goto fail;
+        }
+        memcpy(a->auth, "Basic ", 6);
+        EVP_EncodeBlock((unsigned char *)a->auth + 6, (const unsigned char *)auth, (int)n);
+    }
     if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(err, errcap, "pipe: %s", strerror(errno));
         goto fail;

@@ -13,6 +13,7 @@
 #include <nng/protocol/pair1/pair.h>
 #include "common/log.h"
 #include "common/time.h"
+#include "master/live.h"
 #include "master/merge.h"
 #include "master/results.h"
 #include "master/thresholds.h"
@@ -43,6 +44,7 @@ typedef struct cworker {
     double      rps_last;
     uint64_t    lost_at_ms;
     uint64_t    missing_max;
+    double      cpu_pct;        /* from its last heartbeat */
 } cworker;
 
 typedef struct cpending {       /* a connection that got a CHALLENGE */
@@ -73,6 +75,10 @@ struct coord {
     uint32_t        added[COORD_MAX_GONE];
     int             nadded;
     coord_worker_info winfo[64];    /* snapshot for coord_get_workers */
+    coord_point    *series;         /* COORD_SERIES ring for the dashboard */
+    int             series_n, series_head;
+    uint64_t        series_run;
+    char           *live_json, *live_metrics;   /* latest master/live.h texts */
     int             nwinfo;
     struct {                    /* a submitted run, moved to the thread's own fields */
         scenario     *sc;
@@ -113,6 +119,8 @@ struct coord {
     uint64_t        dropped, late;
     uint32_t        last_users;
     double          last_rps, last_p95_ms;
+    bool            live_due;       /* an interval closed: rebuild the live texts */
+    uint64_t        live_at_ms;     /* when they were last rebuilt */
 };
 
 /* --- sending ----------------------------------------------------------------------- */
@@ -398,6 +406,21 @@ static void coord_hello(coord *c, nng_pipe p, const proto_hello *h)
 
 /* --- intervals --------------------------------------------------------------------- */
 
+static void coord_series_add(coord *c, const coord_point *pt)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->series_run != c->run_id) {
+        c->series_run = c->run_id;
+        c->series_n = c->series_head = 0;
+    }
+    if (c->series) {
+        c->series[(c->series_head + c->series_n) % COORD_SERIES] = *pt;
+        if (c->series_n < COORD_SERIES) c->series_n++;
+        else c->series_head = (c->series_head + 1) % COORD_SERIES;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
 static void coord_close_interval(coord *c)
 {
     islot *s = &c->ring[c->next_idx % COORD_RING];
@@ -411,6 +434,14 @@ static void coord_close_interval(coord *c)
         c->last_users = s->users;
         c->last_rps = s->set.all.requests / iv;
         c->last_p95_ms = hist_percentile(&s->set.all.lat, 95) / 1000.0;
+        coord_point pt = { .t = (s->idx + 1) * iv, .users = s->users, .rps = c->last_rps,
+                           .fps = s->set.all.failures / iv };
+        bool any = s->set.all.requests > 0;
+        pt.p50 = any ? hist_percentile(&s->set.all.lat, 50) / 1000.0 : NAN;
+        pt.p95 = any ? c->last_p95_ms : NAN;
+        pt.p99 = any ? hist_percentile(&s->set.all.lat, 99) / 1000.0 : NAN;
+        coord_series_add(c, &pt);
+        c->live_due = true;
         s->used = false;
         merge_reset(&s->set);
     }
@@ -490,9 +521,33 @@ static void coord_publish(coord *c)
         o->requests = w->requests;
         snprintf(o->state, sizeof o->state, "%s", w->alive || w->in_run ? (w->state ? w->state : "idle") : "gone");
         o->last_seen_s = (mono - w->last_seen_us) / 1e6;
+        o->cpu_pct = w->cpu_pct;
     }
     if (c->res_open) snprintf(st->out_dir, sizeof st->out_dir, "%s", c->res.dir);
     pthread_mutex_unlock(&c->mu);
+}
+
+/* Rebuilds the dashboard's and Prometheus' texts (master/live.h) from the totals. */
+static void coord_refresh_live(coord *c)
+{
+    coord_publish(c);
+    coord_status st;
+    coord_worker_info w[64];
+    pthread_mutex_lock(&c->mu);
+    st = c->status;
+    int nw = c->nwinfo;
+    memcpy(w, c->winfo, (size_t)nw * sizeof w[0]);
+    pthread_mutex_unlock(&c->mu);
+    live_input in = { .st = &st, .scenario = c->sc ? c->sc->name : NULL, .sc = c->sc,
+                      .totals = c->run_id ? &c->totals : NULL, .workers = w, .nworkers = nw };
+    char *j = live_json(&in), *m = live_metrics(&in);
+    pthread_mutex_lock(&c->mu);
+    if (j) { free(c->live_json); c->live_json = j; j = NULL; }
+    if (m) { free(c->live_metrics); c->live_metrics = m; m = NULL; }
+    pthread_mutex_unlock(&c->mu);
+    free(j);
+    free(m);
+    c->live_due = false;
 }
 
 static void coord_send_plans(coord *c)
@@ -585,7 +640,7 @@ static void coord_finish(coord *c, coord_state final)
     pthread_mutex_lock(&c->mu);
     c->status.thresholds_failed = failed;
     pthread_mutex_unlock(&c->mu);
-    coord_publish(c);
+    coord_refresh_live(c);      /* publishes too: the final figures, before waiters wake */
     pthread_mutex_lock(&c->mu);
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
@@ -685,6 +740,7 @@ static void coord_handle(coord *c, nng_msg *msg)
         }
         break;
     case MSG_HEARTBEAT:
+        w->cpu_pct = m.u.heartbeat.cpu_pct;
         break;
     default:
         c->dropped++;
@@ -796,7 +852,17 @@ static void coord_step(coord *c)
     default:
         break;
     }
-    coord_publish(c);
+    /* Between runs (and while waiting for workers) nothing closes intervals: refresh the
+     * dashboard's and Prometheus' view once a second, so idle workers show. */
+    if (!c->live_due && c->state != RUN_RUNNING && c->state != RUN_STOPPING &&
+        now >= c->live_at_ms + 1000)
+        c->live_due = true;
+    if (c->live_due) {
+        coord_refresh_live(c);
+        c->live_at_ms = now;
+    } else {
+        coord_publish(c);
+    }
 }
 
 /* Moves a submitted run into the thread's fields (called with mu held). */
@@ -823,8 +889,15 @@ static void coord_take(coord *c)
     c->next_idx = 0;
     c->last_users = 0;
     c->last_rps = c->last_p95_ms = 0;
-    merge_reset(&c->totals);
-    for (int i = 0; i < COORD_RING; i++) c->ring[i].used = false;
+    /* A new run starts from empty sets: merge_reset keeps names (for interval reuse),
+     * and the last run's names must not reappear with zero counts in this one. */
+    merge_fini(&c->totals);
+    merge_init(&c->totals);
+    for (int i = 0; i < COORD_RING; i++) {
+        merge_fini(&c->ring[i].set);
+        merge_init(&c->ring[i].set);
+        c->ring[i].used = false;
+    }
     c->state = RUN_WAITING;
 }
 
@@ -870,6 +943,7 @@ coord *coord_start(const coord_opts *o, char *err, size_t errcap)
     c->heartbeat_ms = o->heartbeat_ms ? o->heartbeat_ms : 1000;
     c->timeout_ms = o->timeout_ms ? o->timeout_ms : 3000;
     pthread_mutex_init(&c->mu, NULL);
+    c->series = calloc(COORD_SERIES, sizeof *c->series);
     pthread_cond_init(&c->cv, NULL);
     merge_init(&c->totals);
     for (int i = 0; i < COORD_RING; i++) merge_init(&c->ring[i].set);
@@ -921,6 +995,9 @@ void coord_free(coord *c)
     free(c->workers);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
+    free(c->series);
+    free(c->live_json);
+    free(c->live_metrics);
     free(c);
 }
 
@@ -1000,6 +1077,40 @@ const char *coord_state_name(coord_state s)
 {
     static const char *names[] = { "idle", "waiting", "running", "stopping", "finished", "aborted" };
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+int coord_get_series(coord *c, double after_s, coord_point *out, int max, uint64_t *run_id)
+{
+    int n = 0;
+    pthread_mutex_lock(&c->mu);
+    *run_id = c->series_run;
+    for (int i = 0; i < c->series_n && n < max; i++) {
+        const coord_point *p = &c->series[(c->series_head + i) % COORD_SERIES];
+        if (p->t > after_s) out[n++] = *p;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+static char *coord_copy_text(coord *c, char *const *p, const char *dflt)
+{
+    pthread_mutex_lock(&c->mu);
+    char *s = strdup(*p ? *p : dflt);
+    pthread_mutex_unlock(&c->mu);
+    return s;
+}
+
+char *coord_get_live(coord *c)
+{
+    return coord_copy_text(c, &c->live_json,
+                           "{\"run_id\":null,\"state\":\"idle\",\"scenario\":null,\"elapsed_s\":0,"
+                           "\"users\":0,\"rps\":0,\"requests\":0,\"failures\":0,\"error_rate\":0,"
+                           "\"out_dir\":\"\",\"names\":[],\"errors\":[],\"thresholds\":[],\"workers\":[]}");
+}
+
+char *coord_get_metrics(coord *c)
+{
+    return coord_copy_text(c, &c->live_metrics, "");
 }
 
 int coord_get_workers(coord *c, coord_worker_info *out, int max)

@@ -79,9 +79,27 @@ typedef struct coord_worker_info {
     uint64_t requests;          /* this run */
     char     state[16];         /* "idle", "running", "lost", "left", ... */
     double   last_seen_s;       /* seconds since its last message */
+    double   cpu_pct;           /* its process CPU, % of one core (last heartbeat) */
 } coord_worker_info;
 /* Snapshot of up to max workers (connected, and those of the current run). Returns n. */
 int coord_get_workers(coord *c, coord_worker_info *out, int max);
+/* The dashboard's series: one point per closed interval of the current run, the last
+ * COORD_SERIES kept. t: seconds since the start (end of the interval); latencies in ms
+ * of that interval's HTTP requests, NaN when it had none. */
+#define COORD_SERIES 3600
+typedef struct coord_point {
+    double   t;
+    uint32_t users;
+    double   rps, fps, p50, p95, p99;
+} coord_point;
+/* Copies up to max points with t > after_s (oldest first) into out; *run_id gets the
+ * run they belong to. Returns the count. */
+int coord_get_series(coord *c, double after_s, coord_point *out, int max, uint64_t *run_id);
+/* Malloc'd copies of the latest master/live.h texts (rebuilt every interval and when a
+ * run ends): live_json / live_metrics. NULL on ENOMEM. */
+char *coord_get_live(coord *c);
+char *coord_get_metrics(coord *c);
+
 /* Waits up to timeout_ms for the run to be FINISHED or ABORTED. true when it is. */
 bool coord_wait(coord *c, uint64_t timeout_ms);
 #endif

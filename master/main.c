@@ -35,8 +35,9 @@ static void master_usage(FILE *f)
 "\n"
 "  --listen URL       where workers connect: tcp://HOST:PORT or tls+tcp://HOST:PORT\n"
 "                     (default " MASTER_DEFAULT_LISTEN "; loopback only without a key or TLS)\n"
-"  --http ADDR:PORT   the HTTP API for `stampede run --master` (default " MASTER_DEFAULT_HTTP ";\n"
-"                     port 0 picks a free one). The API has no authentication of its own\n"
+"  --http ADDR:PORT   the dashboard (/), the HTTP API for `stampede run --master` and\n"
+"                     /metrics (default " MASTER_DEFAULT_HTTP "; port 0 picks a free one)\n"
+"  --ui-auth USER:PASS  HTTP basic auth on all of it (clients: http://USER:PASS@HOST:PORT)\n"
 "  --key-file F       shared key (>= 16 bytes, mode 0600): workers must prove they hold it\n"
 "  --tls-cert F --tls-key F --tls-ca F\n"
 "                     TLS with client certificates signed by the CA (implies tls+tcp://)\n"
@@ -88,12 +89,13 @@ int main(int argc, char **argv)
         { "tls-ca", required_argument, NULL, 'a' },
         { "results-dir", required_argument, NULL, 'r' },
         { "id", required_argument, NULL, 'i' },
+        { "ui-auth", required_argument, NULL, 'A' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *listen = MASTER_DEFAULT_LISTEN, *http = MASTER_DEFAULT_HTTP, *key_file = NULL;
-    const char *results_dir = NULL, *id = NULL;
+    const char *results_dir = NULL, *id = NULL, *ui_auth = NULL;
     transport_tls tls = { 0 };
     int c;
     log_init_from_env();
@@ -107,6 +109,7 @@ int main(int argc, char **argv)
         case 'a': tls.ca_file = optarg; break;
         case 'r': results_dir = optarg; break;
         case 'i': id = optarg; break;
+        case 'A': ui_auth = optarg; break;
         case 'V': printf("stampede-master %s\n", STAMPEDE_VERSION); return 0;
         case 'h': master_usage(stdout); return 0;
         default: master_usage(stderr); return 2;
@@ -158,9 +161,9 @@ int main(int argc, char **argv)
                 "worker) or --tls-cert/--tls-key/--tls-ca.\n", url, port);
         snprintf(url, sizeof url, "tcp://127.0.0.1:%s", port);
     }
-    if (!master_http_is_loopback(http))
-        fprintf(stderr, "stampede-master: warning: the HTTP API on %s has no authentication: anyone who can "
-                        "reach it can start and stop runs and read results\n", http);
+    if (!master_http_is_loopback(http) && !ui_auth)
+        fprintf(stderr, "stampede-master: warning: the HTTP API on %s has no authentication (--ui-auth): "
+                        "anyone who can reach it can start and stop runs and read results\n", http);
 
     /* Signals go to this thread only: block them before any thread starts. */
     sigset_t sigs;
@@ -178,7 +181,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int http_port = 0;
-    api *a = api_start(cd, http, &http_port, err, sizeof err);
+    api *a = api_start(cd, http, ui_auth, &http_port, err, sizeof err);
     if (!a) {
         fprintf(stderr, "stampede-master: %s\n", err);
         coord_free(cd);

@@ -36,6 +36,7 @@
  *   object. The Locust columns of a "WS" row read as for a request: Request Count =
  *   expects and receives done, times = message latency, content size 0. */
 #include "master/results.h"
+#include "master/report.h"
 #include "common/time.h"
 
 #include <errno.h>
@@ -870,6 +871,12 @@ int results_finish(results *r, const results_meta *meta, const merge_set *totals
             rv = -1;
         }
         r->history = NULL;
+    }
+    /* report.html last: it reads summary.json and the now complete history back. */
+    if (rv == 0 && report_write(r->dir, e2, sizeof e2) != 0) {
+        if (err != NULL && errcap > 0)
+            snprintf(err, errcap, "%s", e2);
+        rv = -1;
     }
     return rv;
 }

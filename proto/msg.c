@@ -298,9 +298,11 @@ static int pk_msg(msgpack_packer *pk, const proto_msg *m)
         return pk_fixstr(pk, r->reason, sizeof r->reason);
     }
     case MSG_HEARTBEAT:
-        PK(pk_envelope(pk, MSG_HEARTBEAT, 2));
+        PK(pk_envelope(pk, MSG_HEARTBEAT, 3));
         PK(msgpack_pack_uint64(pk, m->u.heartbeat.seq));
-        return msgpack_pack_uint64(pk, m->u.heartbeat.wall_ms);
+        PK(msgpack_pack_uint64(pk, m->u.heartbeat.wall_ms));
+        return msgpack_pack_double(pk, isfinite(m->u.heartbeat.cpu_pct) && m->u.heartbeat.cpu_pct > 0
+                                           ? m->u.heartbeat.cpu_pct : 0.0);
     case MSG_CHALLENGE: {
         const proto_challenge *c = &m->u.challenge;
         PK(pk_envelope(pk, MSG_CHALLENGE, 2));
@@ -875,7 +877,7 @@ static uint32_t d_nfields(int type)
     case MSG_STATS: return 10;
     case MSG_DONE: return 4;
     case MSG_REFUSE: return 3;
-    case MSG_HEARTBEAT: return 2;
+    case MSG_HEARTBEAT: return 3;
     case MSG_CHALLENGE: return 2;
     case MSG_WELCOME: return 2;
     case MSG_REJECT: return 1;
@@ -926,7 +928,8 @@ static int d_msg(const msgpack_object *root, proto_msg *m)
         return d_fixstr(&f[2], m->u.refuse.reason, sizeof m->u.refuse.reason);
     case MSG_HEARTBEAT:
         TRY(d_u64(&f[0], &m->u.heartbeat.seq));
-        return d_u64(&f[1], &m->u.heartbeat.wall_ms);
+        TRY(d_u64(&f[1], &m->u.heartbeat.wall_ms));
+        return d_double(&f[2], &m->u.heartbeat.cpu_pct);
     case MSG_CHALLENGE:
         TRY(d_fixbin(&f[0], m->u.challenge.nonce, sizeof m->u.challenge.nonce));
         return d_bool(&f[1], &m->u.challenge.key_required);

@@ -156,7 +156,11 @@ typedef struct proto_refuse {
     char     reason[PROTO_REASON_MAX];
 } proto_refuse;
 
-typedef struct proto_heartbeat { uint64_t seq; uint64_t wall_ms; } proto_heartbeat;
+typedef struct proto_heartbeat {
+    uint64_t seq;
+    uint64_t wall_ms;
+    double   cpu_pct;           /* sender's CPU since its previous heartbeat, % of one core */
+} proto_heartbeat;
 
 typedef struct proto_msg {
     proto_type type;

@@ -34,6 +34,7 @@ struct agent {
     bool        welcomed;       /* the master proved the key (or none is used) */
     uint8_t     nonce_m[PROTO_NONCE_LEN], nonce_w[PROTO_NONCE_LEN];
     uint64_t    last_rx_us, last_hb_us, hb_seq;
+    time_cpu    cpu;            /* for the heartbeat's cpu_pct */
     scenario   *sc;
     engine    **engines;
     uint32_t    nengines;
@@ -341,6 +342,7 @@ static void *agent_main(void *arg)
             proto_msg hb = { .type = MSG_HEARTBEAT };
             hb.u.heartbeat.seq = ++a->hb_seq;
             hb.u.heartbeat.wall_ms = time_wall_ms();
+            hb.u.heartbeat.cpu_pct = time_cpu_pct(&a->cpu);
             agent_send(a, &hb);
             a->last_hb_us = now;
         }

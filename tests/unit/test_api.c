@@ -153,7 +153,7 @@ static int group_setup(void **state)
         fprintf(stderr, "coord_start: %s\n", err);
         return -1;
     }
-    if (!(F.a = api_start(F.c, "127.0.0.1:0", &F.port, err, sizeof err))) {
+    if (!(F.a = api_start(F.c, "127.0.0.1:0", NULL, &F.port, err, sizeof err))) {
         fprintf(stderr, "api_start: %s\n", err);
         return -1;
     }
@@ -179,13 +179,13 @@ static void test_bad_address(void **state)
 {
     (void)state;
     char err[256];
-    assert_null(api_start(F.c, "no-port", NULL, err, sizeof err));
+    assert_null(api_start(F.c, "no-port", NULL, NULL, err, sizeof err));
     assert_non_null(strstr(err, "HOST:PORT"));
-    assert_null(api_start(F.c, "127.0.0.1:99999", NULL, err, sizeof err));
+    assert_null(api_start(F.c, "127.0.0.1:99999", NULL, NULL, err, sizeof err));
     /* The port we already hold cannot be bound twice. */
     char addr[64];
     snprintf(addr, sizeof addr, "127.0.0.1:%d", F.port);
-    assert_null(api_start(F.c, addr, NULL, err, sizeof err));
+    assert_null(api_start(F.c, addr, NULL, NULL, err, sizeof err));
     assert_non_null(strstr(err, "cannot listen"));
     api_stop(NULL);
 }
@@ -350,7 +350,12 @@ static void test_run_lifecycle(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "scenario")), "api-test");
     json_decref(j);
     free(r.body);
-    static const char *const bad[] = { "../summary.json", "../../../etc/passwd", "report.html", "%2e%2e%2fsummary.json",
+    snprintf(path, sizeof path, "/api/runs/%s/files/report.html", id);
+    r = http("GET", path, NULL);
+    assert_int_equal(r.code, 200);
+    assert_non_null(strstr(r.body, "stampede-data"));
+    free(r.body);
+    static const char *const bad[] = { "../summary.json", "../../../etc/passwd", "report.htm", "%2e%2e%2fsummary.json",
                                        "summary.json/x" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(path, sizeof path, "/api/runs/%s/files/%s", id, bad[i]);

@@ -638,17 +638,19 @@ static void test_forward_compat(void **state)
     proto_msg m;
     /* HEARTBEAT with two extra trailing fields, one a nested array. */
     pkb_init(&b);
-    msgpack_pack_array(&b.pk, 6);
+    msgpack_pack_array(&b.pk, 7);
     msgpack_pack_uint32(&b.pk, PROTO_VERSION);
     msgpack_pack_uint32(&b.pk, MSG_HEARTBEAT);
     msgpack_pack_uint64(&b.pk, 5);
     msgpack_pack_uint64(&b.pk, 6);
+    msgpack_pack_double(&b.pk, 12.5);
     pkb_str(&b, "a field from the future");
     msgpack_pack_array(&b.pk, 1);
     msgpack_pack_map(&b.pk, 0);
     assert_int_equal(decode_pkb(&b, &m), PROTO_OK);
     assert_int_equal(m.u.heartbeat.seq, 5);
     assert_int_equal(m.u.heartbeat.wall_ms, 6);
+    assert_true(m.u.heartbeat.cpu_pct == 12.5);
     proto_msg_free(&m);
 
     /* Extra elements inside a stats entry, its histogram and an error row. */
@@ -856,11 +858,12 @@ static void test_depth_limit(void **state)
         pkbuf b;
         proto_msg m;
         pkb_init(&b);
-        msgpack_pack_array(&b.pk, 5);
+        msgpack_pack_array(&b.pk, 6);
         msgpack_pack_uint32(&b.pk, PROTO_VERSION);
         msgpack_pack_uint32(&b.pk, MSG_HEARTBEAT);
         msgpack_pack_uint64(&b.pk, 1);
         msgpack_pack_uint64(&b.pk, 2);
+        msgpack_pack_double(&b.pk, 0.5);
         for (int i = 0; i < d; i++)
             msgpack_pack_array(&b.pk, i + 1 < d ? 1 : 0);
         int want = 1 + d <= 16 ? PROTO_OK : PROTO_EMALFORMED;
@@ -877,25 +880,26 @@ static void test_oversize(void **state)
     assert_non_null(big);
     /* A valid HEARTBEAT padded by a bin32 trailing field up to one byte too many. */
     big[0] = (char)0xdd;
-    big[4] = 5;
+    big[4] = 6;
     big[5] = PROTO_VERSION;
     big[6] = MSG_HEARTBEAT;
     big[7] = 1;
     big[8] = 2;
-    size_t body = n - 9 - 5;
-    big[9] = (char)0xc6;
-    big[10] = (char)(body >> 24);
-    big[11] = (char)(body >> 16);
-    big[12] = (char)(body >> 8);
-    big[13] = (char)body;
+    big[9] = 3;                         /* cpu_pct, an integer */
+    size_t body = n - 10 - 5;
+    big[10] = (char)0xc6;
+    big[11] = (char)(body >> 24);
+    big[12] = (char)(body >> 16);
+    big[13] = (char)(body >> 8);
+    big[14] = (char)body;
     proto_msg m;
     assert_int_equal(proto_decode(big, n, &m), PROTO_ETOOBIG);
     /* One byte less is exactly PROTO_MAX_MSG, and fine. */
     body--;
-    big[10] = (char)(body >> 24);
-    big[11] = (char)(body >> 16);
-    big[12] = (char)(body >> 8);
-    big[13] = (char)body;
+    big[11] = (char)(body >> 24);
+    big[12] = (char)(body >> 16);
+    big[13] = (char)(body >> 8);
+    big[14] = (char)body;
     assert_int_equal(proto_decode(big, n - 1, &m), PROTO_OK);
     assert_int_equal(m.u.heartbeat.wall_ms, 2);
     proto_msg_free(&m);
@@ -1176,7 +1180,8 @@ static void test_wrong_field_types(void **state)
                 bool lenient = (type == MSG_PLAN && i == 7 && puts_[p] == put_nil) ||
                                (type == MSG_PLAN && i == 9 && puts_[p] == put_int) ||
                                (type == MSG_HELLO && i == 9 && puts_[p] == put_nil) ||
-                               (type == MSG_WELCOME && i == 3 && puts_[p] == put_nil);
+                               (type == MSG_WELCOME && i == 3 && puts_[p] == put_nil) ||
+                               (type == MSG_HEARTBEAT && i == 4 && puts_[p] == put_int);
                 if (same || lenient)
                     continue;
                 pkbuf b;

@@ -423,7 +423,7 @@ static void test_results_folder(void **state)
         files += de->d_name[0] != '.';
     }
     closedir(d);
-    assert_int_equal(files, 5);
+    assert_int_equal(files, 6);     /* the five of results.h and report.html */
 }
 
 /* ---- WebSocket -------------------------------------------------------------------- */

@@ -1,0 +1,64 @@
+/* What the dashboard and Prometheus see of a run while it goes: the coordinator builds
+ * both texts once per interval (and once more when the run ends) from its whole-run
+ * totals, and keeps the latest under its mutex for the HTTP thread to copy out
+ * (master/coord.h coord_get_live / coord_get_metrics). Pure functions of their input:
+ * no I/O, no globals; the caller frees the returned text.
+ *
+ * live_json: one JSON object (README "Dashboard API" documents it for users):
+ *   { "run_id": "decimal, as /api/runs/ID", "state": "running", "scenario": NAME, "elapsed_s": X,
+ *     "users": N, "rps": X (last interval), "requests": N, "failures": N,
+ *     "error_rate": X (failures / requests, whole run), "out_dir": "...",
+ *     "names":   [ { "method", "name", "requests", "failures", "median_ms", "p95_ms",
+ *                    "p99_ms", "max_ms", "avg_ms", "rps" (whole-run average) } ],  HTTP rows
+ *                  then one row per WebSocket connection name with method "WS" (message
+ *                  latency), like stats.csv; at most LIVE_MAX_NAMES rows, the busiest
+ *     "errors":  [ { "method", "name", "kind", "detail", "count" } ]  (most frequent first,
+ *                  at most LIVE_MAX_ERRORS)
+ *     "thresholds": [ { "expr", "ok", "value" } ]   judged on the totals so far (the
+ *                  final verdict is the results'), [] without thresholds
+ *     "workers": [ { "id", "host", "threads", "users", "rps", "cpu_pct", "state",
+ *                    "last_seen_s" } ] }
+ *   "rps" of a name is requests / elapsed_s (0 when elapsed_s is 0).
+ *
+ * live_metrics: Prometheus text exposition format 0.0.4 (what `promtool check metrics`
+ * accepts: HELP and TYPE for every family, counters ending in _total, base units:
+ * seconds and bytes), label values escaped (\\ \" \n). Families:
+ *   stampede_users                               gauge    active virtual users
+ *   stampede_workers{state}                      gauge    workers by state
+ *   stampede_run_info{run_id,scenario,state}     gauge    1
+ *   stampede_elapsed_seconds                     gauge
+ *   stampede_requests_total{method,name}         counter  HTTP requests (failures included)
+ *   stampede_request_failures_total{method,name} counter
+ *   stampede_response_bytes_total{method,name}   counter
+ *   stampede_request_duration_seconds{method,name,quantile} summary, quantiles 0.5 0.9
+ *                                                0.95 0.99, with _sum and _count
+ *   stampede_errors_total{kind}                  counter  errors by kind, all names
+ *   stampede_ws_messages_sent_total{name}, stampede_ws_messages_received_total{name},
+ *   stampede_ws_connects_total{name}             counters
+ *   stampede_ws_message_duration_seconds{name,quantile} summary (message latency)
+ * Label cardinality is bounded by the stats name cap (the same names as stats.csv;
+ * folded names appear as "(other names)"). The counters equal the run's summary.json
+ * totals once the run has ended. */
+#ifndef MASTER_LIVE_H
+#define MASTER_LIVE_H
+#include <stdint.h>
+#include "common/scenario.h"
+#include "master/coord.h"
+#include "master/merge.h"
+
+#define LIVE_MAX_NAMES  500
+#define LIVE_MAX_ERRORS 100
+
+typedef struct live_input {
+    const coord_status      *st;        /* run_id, state, elapsed, users, rps, out_dir */
+    const char              *scenario;  /* name, may be NULL before a run */
+    const scenario          *sc;        /* for thresholds; NULL: none */
+    const merge_set         *totals;    /* whole run so far; NULL before a run */
+    const coord_worker_info *workers;
+    int                      nworkers;
+} live_input;
+
+/* NULL on ENOMEM. */
+char *live_json(const live_input *in);
+char *live_metrics(const live_input *in);
+#endif

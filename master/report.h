@@ -1,0 +1,25 @@
+/* report.html: one self-contained file per results folder that opens offline (file://,
+ * no network): the run's data and the uPlot library, app.css and report.js
+ * (master/assets.h) are all inline.
+ *
+ * report_write reads DIR/summary.json (required) and DIR/stats_history.csv (optional:
+ * without it the charts say "no history") and writes DIR/report.html (through a
+ * temporary file and rename, so a reader never sees half a file). The data goes into
+ * <script type="application/json" id="stampede-data">{"summary": <summary.json as is>,
+ * "history": {"t": [...s since start], "users": [...], "rps": [...], "fps": [...],
+ * "p50": [...], "p95": [...], "p99": [...]}}</script> with "<" written as \u003c so no
+ * data can end the script element. report.js renders: run metadata (scenario, target,
+ * start, duration, stop reason, peak users), thresholds pass/fail, charts over time
+ * (users; requests/s and failures/s; p50/p95/p99), the per-name table (HTTP and WS rows,
+ * sortable), the WebSocket section, errors, workers, and the coordinated-omission
+ * corrected figures when summary.json has them ("co_corrected").
+ *
+ * Called by the coordinator at the end of every run (master/results.c) and by
+ * `stampede report DIR`. Any thread; no globals. */
+#ifndef MASTER_REPORT_H
+#define MASTER_REPORT_H
+#include <stddef.h>
+
+/* 0, or -1 with a message in err (missing/unreadable summary.json, write failure). */
+int report_write(const char *dir, char *err, size_t errcap);
+#endif

@@ -1,0 +1,857 @@
+/* Stampede live dashboard (served by stampede-master from master/assets.h).
+ *
+ * Plain ES2020, no framework, no build step; the only global it needs is uPlot.
+ * Once a second it polls
+ *   GET /api/live            header, tables, thresholds, workers (master/live.h)
+ *   GET /api/series?after=T  new chart points since T (master/api.h); the charts reset
+ *                            when the series' run_id changes
+ * and it starts and stops runs with POST /api/runs and POST /api/runs/ID/stop.
+ *
+ * Ids: every route names a run by its decimal id (what POST /api/runs answers);
+ * runPathId() also accepts a 16-digit hex form ("%016x", older masters), which starts
+ * with "00" and so cannot be mistaken for a decimal id (no leading zero).
+ *
+ * Everything that came from the network is put into the page with textContent, never
+ * innerHTML: request names and error details are the target's or the scenario's text. */
+'use strict';
+
+(() => {
+  const POLL_MS = 1000;
+  const POLL_SLOW_MS = 5000;          /* after a 401: the user has to reload anyway */
+  /* Long on purpose: a 401 to a fetch makes the browser show its sign-in prompt, and
+   * aborting the request would take the prompt away under the user's hands. A poll
+   * that is merely slow shows the "connection lost" note after SLOW_MS instead. */
+  const FETCH_TIMEOUT_MS = 30000;
+  const SLOW_MS = 3000;
+  const MAX_POINTS = 86400;           /* 24 h at 1 s: bounded memory in the tab */
+  const ACTIVE = new Set(['waiting', 'running', 'stopping']);
+  const STATES = ['idle', 'waiting', 'running', 'stopping', 'finished', 'aborted'];
+  const RESULT_FILES = [
+    ['report.html', 'HTML report'],
+    ['summary.json', 'summary.json'],
+    ['stats.csv', 'stats.csv'],
+    ['stats_history.csv', 'stats_history.csv'],
+    ['failures.csv', 'failures.csv'],
+    ['junit.xml', 'junit.xml'],
+  ];
+  const STORE_KEY = 'stampede.form.v1';
+
+  const $ = (id) => document.getElementById(id);
+
+  /* ---- formatting ------------------------------------------------------------------ */
+
+  const intFmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+  function isNum(v) { return typeof v === 'number' && Number.isFinite(v); }
+  function fmtInt(v) { return isNum(v) ? intFmt.format(v) : '\u2013'; }
+  function fmtFixed(v, d) {
+    return isNum(v) ? v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '\u2013';
+  }
+  /* Milliseconds: more digits where they mean something (sub-ms localhost latencies). */
+  function fmtMs(v) {
+    if (!isNum(v)) return '\u2013';
+    if (v < 10) return fmtFixed(v, 2);
+    if (v < 100) return fmtFixed(v, 1);
+    return fmtInt(Math.round(v));
+  }
+  function fmtRate(v) { return isNum(v) ? fmtFixed(v, v >= 1000 ? 0 : 1) : '\u2013'; }
+  function fmtPct(frac) {
+    if (!isNum(frac)) return '\u2013';
+    const p = frac * 100;
+    if (p === 0) return '0%';
+    if (p < 0.01) return '<0.01%';
+    return fmtFixed(p, p < 10 ? 2 : 1) + '%';
+  }
+  /* Seconds as m:ss or h:mm:ss (elapsed time, chart x axis). */
+  function fmtClock(sec) {
+    if (!isNum(sec) || sec < 0) sec = 0;
+    const s = Math.floor(sec);
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    const pad = (n) => String(n).padStart(2, '0');
+    return h > 0 ? `${h}:${pad(m)}:${pad(r)}` : `${m}:${pad(r)}`;
+  }
+  function fmtAgo(sec) {
+    if (!isNum(sec)) return '\u2013';
+    if (sec < 60) return `${sec.toFixed(1)} s ago`;
+    if (sec < 3600) return `${Math.floor(sec / 60)} min ago`;
+    return `${(sec / 3600).toFixed(1)} h ago`;
+  }
+
+  /* "90" (seconds), "90s", "500ms", "5m", "1h30m", "1h 30m 10s" -> milliseconds;
+   * "" -> 0 (the scenario's own stages); anything else -> null. */
+  function parseDurationMs(text) {
+    const s = String(text || '').trim().toLowerCase();
+    if (s === '') return 0;
+    if (/^\d+(\.\d+)?$/.test(s)) return Math.round(parseFloat(s) * 1000);
+    const re = /(\d+(?:\.\d+)?)\s*(ms|h|m|s)\s*/gy;
+    const unit = { ms: 1, s: 1000, m: 60000, h: 3600000 };
+    let total = 0, m, pos = 0;
+    while ((m = re.exec(s)) !== null) {
+      total += parseFloat(m[1]) * unit[m[2]];
+      pos = re.lastIndex;
+    }
+    if (pos !== s.length || pos === 0) return null;
+    return Math.round(total);
+  }
+
+  /* The /api/runs/ID form (decimal) of a run id from /api/live (hex; see the top). */
+  function runPathId(id) {
+    if (id === null || id === undefined) return null;
+    const s = String(id);
+    if (/^[0-9a-f]+$/i.test(s) && (/[a-f]/i.test(s) || (s.length === 16 && s.startsWith('00')))) {
+      try { return BigInt('0x' + s).toString(); } catch (e) { return s; }
+    }
+    return s;
+  }
+
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    if (attrs) for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k.startsWith('data-')) e.setAttribute(k, String(v));
+      else e.setAttribute(k, v === true ? '' : String(v));
+    }
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function td(text, cls, title) { return el('td', { class: cls, title }, text); }
+
+  /* ---- HTTP ------------------------------------------------------------------------ */
+
+  class HttpError extends Error {
+    constructor(status, message) { super(message); this.status = status; }
+  }
+  /* the master could not be reached (refused, reset, timed out) */
+  class NetError extends Error {}
+
+  /* fetch with a timeout; resolves with the parsed JSON, rejects with HttpError (an
+   * answer other than 2xx, message from its {"error"} when it has one) or a network
+   * error. */
+  async function api(method, path, body) {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
+    try {
+      const opts = { method, signal: ctl.signal, cache: 'no-store', credentials: 'same-origin',
+                     headers: { Accept: 'application/json' } };
+      if (body !== undefined) {
+        opts.headers['Content-Type'] = 'application/json';
+        opts.body = JSON.stringify(body);
+      }
+      let r, text;
+      try {
+        r = await fetch(path, opts);
+        text = await r.text();
+      } catch (e) {
+        throw new NetError(e && e.name === 'AbortError' ? 'timed out' : (e && e.message) || String(e));
+      }
+      let json = null;
+      try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
+      if (!r.ok) {
+        const msg = (json && typeof json.error === 'string') ? json.error
+                  : (text.trim() || `${r.status} ${r.statusText}`);
+        throw new HttpError(r.status, msg);
+      }
+      if (json === null && text) throw new HttpError(r.status, 'the answer is not JSON');
+      return json;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /* ---- connection state ------------------------------------------------------------ */
+
+  let authNeeded = false;
+  let failStreak = 0;
+
+  function noteSuccess() {
+    failStreak = 0;
+    $('conn').hidden = true;
+    if (authNeeded) { authNeeded = false; $('auth-note').hidden = true; }
+  }
+  function noteFailure(err) {
+    if (err instanceof HttpError && err.status === 401) {
+      authNeeded = true;
+      $('auth-note').hidden = false;
+      $('conn').hidden = true;
+      return;
+    }
+    failStreak++;
+    /* one lost poll is noise (a restart, a slow answer); two in a row is worth a word */
+    if (failStreak >= 2) $('conn').hidden = false;
+  }
+
+  /* ---- charts ---------------------------------------------------------------------- */
+
+  const COLORS = {
+    users: '#6d5bd0', rps: '#2563eb', fps: '#dc2626',
+    p50: '#16a34a', p95: '#d97706', p99: '#dc2626',
+  };
+
+  /* The series kept for the charts: parallel arrays as /api/series sends them. */
+  const series = { runId: undefined, lastT: null, t: [], users: [], rps: [], fps: [], p50: [], p95: [], p99: [] };
+  const SERIES_KEYS = ['t', 'users', 'rps', 'fps', 'p50', 'p95', 'p99'];
+  const charts = [];
+
+  function chartHeight() { return window.innerWidth < 700 ? 180 : 220; }
+
+  /* Y from 0 to a round value above the largest point (1 when there is nothing yet). */
+  function zeroBased(u, dmin, dmax) {
+    const hi = isNum(dmax) && dmax > 0 ? dmax : 1;
+    return uPlot.rangeNum(0, hi, 0.1, true);
+  }
+
+  const INT_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6];
+
+  /* yInt: whole-number ticks only (users). */
+  function makeChart(id, seriesDefs, yFmt, yInt) {
+    const box = $(id);
+    if (!box || typeof uPlot !== 'function') return null;
+    const axisFont = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+    const opts = {
+      width: Math.max(200, box.clientWidth || 400),
+      height: chartHeight(),
+      pxAlign: 0,
+      cursor: { drag: { x: true, y: false }, points: { size: 6 } },
+      scales: { x: { time: false }, y: { range: zeroBased } },
+      legend: { live: true },
+      axes: [
+        {
+          font: axisFont, stroke: '#6b7280', grid: { stroke: '#eef0f3', width: 1 },
+          ticks: { stroke: '#e5e7eb', width: 1, size: 4 },
+          incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400],
+          values: (u, splits) => splits.map((v) => fmtClock(v)),
+          space: 60,
+        },
+        {
+          font: axisFont, stroke: '#6b7280', grid: { stroke: '#eef0f3', width: 1 },
+          ticks: { stroke: '#e5e7eb', width: 1, size: 4 },
+          values: (u, splits) => splits.map((v) => yFmt(v)),
+          ...(yInt ? { incrs: INT_INCRS } : {}),
+          size: 52,
+        },
+      ],
+      series: [
+        { label: 'time', value: (u, v) => (v === null || v === undefined ? '\u2013' : fmtClock(v)) },
+        ...seriesDefs.map((d) => ({
+          label: d.label,
+          stroke: d.color,
+          width: 1.5,
+          fill: d.fill || undefined,
+          spanGaps: false,
+          points: { show: false },
+          value: (u, v) => (v === null || v === undefined ? '\u2013' : d.fmt(v)),
+        })),
+      ],
+    };
+    const u = new uPlot(opts, chartData(seriesDefs), box);
+    const chart = { u, box, defs: seriesDefs };
+    charts.push(chart);
+    return chart;
+  }
+
+  function chartData(defs) {
+    return [series.t, ...defs.map((d) => series[d.key])];
+  }
+
+  function axisNum(v) {
+    if (!isNum(v)) return '';
+    if (Math.abs(v) >= 1e6) return (v / 1e6).toFixed(1).replace(/\.0$/, '') + 'M';
+    if (Math.abs(v) >= 1e3) return (v / 1e3).toFixed(1).replace(/\.0$/, '') + 'k';
+    return String(Math.round(v * 100) / 100);
+  }
+
+  function initCharts() {
+    if (typeof uPlot !== 'function') {
+      for (const id of ['chart-users', 'chart-rps', 'chart-latency', 'chart-errors']) {
+        const b = $(id);
+        if (b) b.appendChild(el('p', { class: 'muted' }, 'charts unavailable (uPlot did not load)'));
+      }
+      return;
+    }
+    makeChart('chart-users', [
+      { key: 'users', label: 'users', color: COLORS.users, fill: 'rgba(109,91,208,0.08)', fmt: fmtInt },
+    ], axisNum, true);
+    makeChart('chart-rps', [
+      { key: 'rps', label: 'requests/s', color: COLORS.rps, fill: 'rgba(37,99,235,0.06)', fmt: fmtRate },
+      { key: 'fps', label: 'failures/s', color: COLORS.fps, fmt: fmtRate },
+    ], axisNum);
+    makeChart('chart-latency', [
+      { key: 'p50', label: 'p50', color: COLORS.p50, fmt: (v) => fmtMs(v) + ' ms' },
+      { key: 'p95', label: 'p95', color: COLORS.p95, fmt: (v) => fmtMs(v) + ' ms' },
+      { key: 'p99', label: 'p99', color: COLORS.p99, fmt: (v) => fmtMs(v) + ' ms' },
+    ], axisNum);
+    makeChart('chart-errors', [
+      { key: 'fps', label: 'errors/s', color: COLORS.fps, fill: 'rgba(220,38,38,0.10)', fmt: fmtRate },
+    ], axisNum);
+
+    /* Width follows the card (grid columns, window size); height the viewport class. */
+    const resize = (c) => {
+      const w = Math.floor(c.box.clientWidth);
+      if (w > 0 && (w !== c.u.width || chartHeight() !== c.u.height)) c.u.setSize({ width: w, height: chartHeight() });
+    };
+    if (typeof ResizeObserver === 'function') {
+      const ro = new ResizeObserver((entries) => {
+        for (const e of entries) {
+          const c = charts.find((x) => x.box === e.target);
+          if (c) resize(c);
+        }
+      });
+      for (const c of charts) ro.observe(c.box);
+    } else {
+      window.addEventListener('resize', () => charts.forEach(resize));
+    }
+  }
+
+  function redrawCharts() {
+    for (const c of charts) c.u.setData(chartData(c.defs));
+  }
+
+  function resetSeries(runId) {
+    series.runId = runId;
+    series.lastT = null;
+    for (const k of SERIES_KEYS) series[k] = [];
+  }
+
+  /* Appends the points of one /api/series answer. Returns false when the answer belongs
+   * to another run than the kept points (the caller resets and asks for all of it). */
+  function appendSeries(j) {
+    const runId = j.run_id === undefined ? null : j.run_id;
+    if (runId !== series.runId) return false;
+    const t = Array.isArray(j.t) ? j.t : [];
+    const col = (k, i) => {
+      const a = j[k];
+      const v = Array.isArray(a) ? a[i] : null;
+      return isNum(v) ? v : null;
+    };
+    let added = 0;
+    for (let i = 0; i < t.length; i++) {
+      if (!isNum(t[i]) || (series.lastT !== null && t[i] <= series.lastT)) continue;
+      series.t.push(t[i]);
+      for (const k of SERIES_KEYS) if (k !== 't') series[k].push(col(k, i));
+      series.lastT = t[i];
+      added++;
+    }
+    const over = series.t.length - MAX_POINTS;
+    if (over > 0) for (const k of SERIES_KEYS) series[k].splice(0, over);
+    if (added) redrawCharts();
+    return true;
+  }
+
+  async function pollSeries() {
+    const q = series.lastT === null ? '' : `?after=${encodeURIComponent(series.lastT)}`;
+    const j = await api('GET', '/api/series' + q);
+    if (!j || typeof j !== 'object') return;
+    if (appendSeries(j)) return;
+    /* a new run (or the first answer): start over with every point it has kept */
+    resetSeries(j.run_id === undefined ? null : j.run_id);
+    if (q) {
+      const all = await api('GET', '/api/series');
+      if (all && all.run_id === series.runId) appendSeries(all);
+    } else {
+      appendSeries(j);
+    }
+    redrawCharts();
+  }
+
+  /* ---- live: header ---------------------------------------------------------------- */
+
+  let live = null;           /* the last /api/live answer */
+  let lastState = null;
+  let reasonFetchedFor = null;
+
+  function renderHeader(j) {
+    const state = STATES.includes(j.state) ? j.state : (j.state || 'idle');
+    const badge = $('state');
+    badge.textContent = state;
+    badge.className = `badge state-${String(state).replace(/[^a-z]/g, '')}`;
+    document.body.dataset.state = state;
+
+    $('scenario').textContent = j.scenario || (j.run_id ? '(unnamed scenario)' : 'no run yet');
+    $('elapsed').textContent = fmtClock(j.elapsed_s);
+    $('users-now').textContent = fmtInt(isNum(j.users) ? j.users : 0);
+    $('rps-now').textContent = fmtRate(isNum(j.rps) ? j.rps : 0);
+    const fail = $('fail-now');
+    fail.textContent = fmtPct(isNum(j.error_rate) ? j.error_rate : 0);
+    fail.classList.toggle('fail', isNum(j.error_rate) && j.error_rate > 0);
+    fail.title = `${fmtInt(j.failures || 0)} of ${fmtInt(j.requests || 0)} requests failed`;
+
+    const active = ACTIVE.has(state);
+    const stop = $('stop');
+    stop.disabled = !(j.run_id && (state === 'waiting' || state === 'running'));
+    stop.textContent = state === 'stopping' ? 'Stopping\u2026' : 'Stop';
+    $('abort').hidden = state !== 'stopping';
+
+    document.title = active ? `Stampede \u00b7 ${state} \u00b7 ${j.scenario || ''}` : 'Stampede';
+
+    /* The start form: open when nothing runs, folded away when a run starts (only on
+     * the change, so a user who opened it again keeps it open). */
+    if (state !== lastState) {
+      const panel = $('start-panel');
+      if (active) panel.open = false;
+      else if (lastState === null || ACTIVE.has(lastState)) panel.open = true;
+      $('start').disabled = active;
+      $('start-card').classList.toggle('is-active', active);
+    }
+    lastState = state;
+  }
+
+  function renderResults(j) {
+    const card = $('results-card');
+    const done = j.run_id && (j.state === 'finished' || j.state === 'aborted');
+    if (!done) { card.hidden = true; return; }
+    card.hidden = false;
+    $('out-dir').textContent = j.out_dir || '\u2013';
+    const pid = encodeURIComponent(runPathId(j.run_id));
+    const list = $('result-files');
+    if (list.dataset.run !== String(j.run_id)) {
+      list.textContent = '';
+      for (const [name, label] of RESULT_FILES) {
+        const li = el('li');
+        const a = el('a', { href: `/api/runs/${pid}/files/${name}`, 'data-file': name }, label);
+        if (name === 'report.html') { a.target = '_blank'; a.rel = 'noopener'; a.className = 'primary-link'; }
+        else a.setAttribute('download', name);
+        li.appendChild(a);
+        list.appendChild(li);
+      }
+      list.dataset.run = String(j.run_id);
+    }
+  }
+
+  /* Why a run ended: /api/live does not carry it, GET /api/runs/ID does. Asked once. */
+  async function fetchReason(j) {
+    const note = $('run-note');
+    const key = `${j.run_id}/${j.state}`;
+    if (!j.run_id || (j.state !== 'aborted' && j.state !== 'finished')) {
+      if (j.state !== 'finished' && j.state !== 'aborted') { note.hidden = true; reasonFetchedFor = null; }
+      return;
+    }
+    if (reasonFetchedFor === key) return;
+    reasonFetchedFor = key;
+    try {
+      const r = await api('GET', `/api/runs/${encodeURIComponent(runPathId(j.run_id))}`);
+      const reason = r && typeof r.reason === 'string' ? r.reason : '';
+      if (j.state === 'aborted') {
+        note.className = 'notice fail';
+        note.textContent = 'Run aborted' + (reason ? `: ${reason}` : '.');
+        note.hidden = false;
+      } else if (reason && reason !== 'finished') {    /* "stopped", a duration cut... */
+        note.className = 'notice';
+        note.textContent = `Run finished: ${reason}`;
+        note.hidden = false;
+      } else {
+        note.hidden = true;
+      }
+    } catch (e) {
+      reasonFetchedFor = null;     /* try again next poll */
+    }
+  }
+
+  /* ---- live: per-name table ---------------------------------------------------------- */
+
+  const sort = { key: null, dir: 1 };     /* null: the server's order (busiest first) */
+  const TEXT_KEYS = new Set(['method', 'name']);
+
+  function compareRows(a, b) {
+    const k = sort.key;
+    let x = a[k], y = b[k];
+    let c;
+    if (TEXT_KEYS.has(k)) {
+      c = String(x || '').localeCompare(String(y || ''), undefined, { numeric: true, sensitivity: 'base' });
+    } else {
+      x = isNum(x) ? x : -Infinity; y = isNum(y) ? y : -Infinity;
+      c = x < y ? -1 : x > y ? 1 : 0;
+    }
+    if (c === 0 && k !== 'name') c = String(a.name || '').localeCompare(String(b.name || ''));
+    return c * sort.dir;
+  }
+
+  function renderNames(j) {
+    const table = $('names');
+    const rows = Array.isArray(j.names) ? j.names.slice() : [];
+    if (sort.key) rows.sort(compareRows);
+    const tb = table.tBodies[0];
+    const frag = document.createDocumentFragment();
+    if (rows.length === 0) {
+      const tr = el('tr', { class: 'empty' });
+      tr.appendChild(el('td', { colspan: 9 }, j.run_id ? 'No requests yet.' : 'No run yet: start one above.'));
+      frag.appendChild(tr);
+    }
+    for (const r of rows) {
+      const tr = el('tr', { 'data-name': r.name ?? '', 'data-method': r.method ?? '' });
+      tr.appendChild(td(r.method ?? '', 'method'));
+      tr.appendChild(td(r.name ?? '', 'name', r.name ?? ''));
+      tr.appendChild(td(fmtInt(r.requests), 'num'));
+      const f = td(fmtInt(r.failures), 'num' + (isNum(r.failures) && r.failures > 0 ? ' fail' : ''));
+      if (isNum(r.failures) && isNum(r.requests) && r.requests > 0 && r.failures > 0) {
+        f.title = fmtPct(r.failures / r.requests) + ' failed';
+      }
+      tr.appendChild(f);
+      /* a name without a request has no latency (the API sends 0 for it) */
+      const ms = (v) => (r.requests === 0 ? '\u2013' : fmtMs(v));
+      tr.appendChild(td(ms(r.median_ms), 'num'));
+      tr.appendChild(td(ms(r.p95_ms), 'num'));
+      tr.appendChild(td(ms(r.p99_ms), 'num'));
+      tr.appendChild(td(ms(r.max_ms), 'num'));
+      tr.appendChild(td(fmtRate(r.rps), 'num'));
+      frag.appendChild(tr);
+    }
+    tb.replaceChildren(frag);
+
+    /* Aggregated line, as Locust shows it: whole-run counts; latency is per name only. */
+    const tf = table.tFoot;
+    tf.textContent = '';
+    if (rows.length > 1 || (rows.length === 1 && isNum(j.requests))) {
+      const tr = el('tr', { class: 'total' });
+      const sumRps = rows.reduce((s, r) => s + (isNum(r.rps) ? r.rps : 0), 0);
+      tr.appendChild(td(''));
+      tr.appendChild(td('Aggregated', 'name'));
+      tr.appendChild(td(fmtInt(isNum(j.requests) ? j.requests : rows.reduce((s, r) => s + (r.requests || 0), 0)), 'num'));
+      const fails = isNum(j.failures) ? j.failures : rows.reduce((s, r) => s + (r.failures || 0), 0);
+      tr.appendChild(td(fmtInt(fails), 'num' + (fails > 0 ? ' fail' : '')));
+      for (let i = 0; i < 4; i++) tr.appendChild(td('', 'num'));
+      tr.appendChild(td(fmtRate(sumRps), 'num'));
+      tf.appendChild(tr);
+    }
+  }
+
+  function initSorting() {
+    const table = $('names');
+    for (const th of table.tHead.rows[0].cells) {
+      th.tabIndex = 0;
+      th.setAttribute('role', 'columnheader');
+      th.title = 'sort';
+      const go = () => {
+        const k = th.dataset.key;
+        if (sort.key === k) {
+          /* third click: back to the server's order */
+          if (sort.dir === (TEXT_KEYS.has(k) ? -1 : 1)) sort.key = null;
+          else sort.dir = -sort.dir;
+        } else {
+          sort.key = k;
+          sort.dir = TEXT_KEYS.has(k) ? 1 : -1;       /* numbers: biggest first */
+        }
+        for (const h of table.tHead.rows[0].cells) {
+          h.classList.remove('sort-asc', 'sort-desc');
+          h.removeAttribute('aria-sort');
+        }
+        if (sort.key) {
+          th.classList.add(sort.dir > 0 ? 'sort-asc' : 'sort-desc');
+          th.setAttribute('aria-sort', sort.dir > 0 ? 'ascending' : 'descending');
+        }
+        if (live) renderNames(live);
+      };
+      th.addEventListener('click', go);
+      th.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); go(); } });
+    }
+  }
+
+  /* ---- live: failures, thresholds, workers ------------------------------------------- */
+
+  function renderErrors(j) {
+    const rows = Array.isArray(j.errors) ? j.errors : [];
+    const frag = document.createDocumentFragment();
+    if (rows.length === 0) {
+      const tr = el('tr', { class: 'empty' });
+      tr.appendChild(el('td', { colspan: 5 }, 'No failures.'));
+      frag.appendChild(tr);
+    }
+    for (const e of rows) {
+      const tr = el('tr', { 'data-name': e.name ?? '', 'data-method': e.method ?? '', 'data-kind': e.kind ?? '' });
+      tr.appendChild(td(e.method ?? '', 'method'));
+      tr.appendChild(td(e.name ?? '', 'name', e.name ?? ''));
+      tr.appendChild(td(e.kind ?? '', 'kind'));
+      tr.appendChild(td(e.detail ?? '', 'detail', e.detail ?? ''));
+      tr.appendChild(td(fmtInt(e.count), 'num fail'));
+      frag.appendChild(tr);
+    }
+    $('errors').tBodies[0].replaceChildren(frag);
+  }
+
+  /* The measured value in the threshold's unit (master/thresholds.h: latencies in ms,
+   * error_rate a fraction, rps requests/s, counts plain). */
+  function fmtThresholdValue(expr, v) {
+    if (!isNum(v)) return 'no data';
+    const metric = String(expr || '').split(':').pop();
+    if (/\berror_rate\b/.test(metric)) return fmtPct(v);
+    if (/\brps\b/.test(metric)) return `${fmtRate(v)} req/s`;
+    if (/\b(requests|failures|out_of_order)\b/.test(metric)) return fmtInt(v);
+    if (/\b(p\d+|min|max|mean|avg|median)\b/.test(metric)) return `${fmtMs(v)} ms`;
+    return fmtFixed(v, 2);
+  }
+
+  function renderThresholds(j) {
+    const list = $('thresholds');
+    const items = Array.isArray(j.thresholds) ? j.thresholds : [];
+    const frag = document.createDocumentFragment();
+    if (items.length === 0) {
+      frag.appendChild(el('li', { class: 'empty muted' }, 'The scenario has no thresholds.'));
+    }
+    for (const t of items) {
+      const ok = t.ok === true;
+      const li = el('li', { class: ok ? 'ok' : 'fail', 'data-expr': t.expr ?? '' });
+      li.appendChild(el('span', { class: 'mark', 'aria-hidden': 'true' }, ok ? '\u2713' : '\u2717'));
+      li.appendChild(el('code', { class: 'expr' }, t.expr ?? ''));
+      li.appendChild(el('span', { class: 'value' }, fmtThresholdValue(t.expr, t.value)));
+      li.appendChild(el('span', { class: 'verdict' }, ok ? 'pass' : 'fail'));
+      frag.appendChild(li);
+    }
+    list.replaceChildren(frag);
+  }
+
+  function renderWorkers(j) {
+    const rows = Array.isArray(j.workers) ? j.workers : [];
+    const frag = document.createDocumentFragment();
+    if (rows.length === 0) {
+      const tr = el('tr', { class: 'empty' });
+      tr.appendChild(el('td', { colspan: 8 }, 'No worker connected. Start one with: stampede-worker --master tcp://THIS-HOST:5557'));
+      frag.appendChild(tr);
+    }
+    for (const w of rows) {
+      const tr = el('tr', { 'data-id': w.id ?? '' });
+      tr.appendChild(td(w.id ?? '', 'id mono', w.id ?? ''));
+      tr.appendChild(td(w.host ?? '', 'host'));
+      tr.appendChild(td(fmtInt(w.threads), 'num'));
+      tr.appendChild(td(fmtInt(w.users), 'num'));
+      tr.appendChild(td(fmtRate(w.rps), 'num'));
+      tr.appendChild(td(isNum(w.cpu_pct) ? fmtFixed(w.cpu_pct, 1) : '\u2013', 'num'));
+      const st = String(w.state ?? '');
+      const stCell = td('', 'state');
+      stCell.appendChild(el('span', { class: `pill wstate-${st.replace(/[^a-z]/g, '')}` }, st));
+      tr.appendChild(stCell);
+      const stale = isNum(w.last_seen_s) && w.last_seen_s > 5 && st !== 'left' && st !== 'lost';
+      tr.appendChild(td(fmtAgo(w.last_seen_s), 'num' + (stale ? ' warn' : '')));
+      frag.appendChild(tr);
+    }
+    $('workers').tBodies[0].replaceChildren(frag);
+  }
+
+  async function pollLive() {
+    const j = await api('GET', '/api/live');
+    if (!j || typeof j !== 'object') return;
+    live = j;
+    renderHeader(j);
+    renderResults(j);
+    renderNames(j);
+    renderErrors(j);
+    renderThresholds(j);
+    renderWorkers(j);
+    fetchReason(j);
+    /* Before the first run the live text lists no worker yet (it is rebuilt per
+     * interval of a run): show the connected ones from /api/workers meanwhile. */
+    if (!Array.isArray(j.workers) || j.workers.length === 0) {
+      try {
+        const w = await api('GET', '/api/workers');
+        if (w && Array.isArray(w.workers) && live === j) renderWorkers({ workers: w.workers });
+      } catch (e) { /* the next poll tries again; /api/live decides what the page says */ }
+    }
+  }
+
+  /* ---- polling loop ---------------------------------------------------------------- */
+
+  let pollTimer = null;
+  let polling = false;
+
+  async function pollOnce() {
+    if (polling) return;
+    polling = true;
+    const slow = setTimeout(() => { if (!authNeeded) $('conn').hidden = false; }, SLOW_MS);
+    try {
+      const done = await Promise.allSettled([pollLive(), pollSeries()]);
+      const errs = done.filter((d) => d.status === 'rejected').map((d) => d.reason);
+      const isNet = (e) => e instanceof HttpError || e instanceof NetError;
+      for (const e of errs) if (!isNet(e)) console.error(e);      /* a bug of ours */
+      const net = errs.find((e) => e instanceof HttpError && e.status === 401) || errs.find(isNet);
+      if (net) noteFailure(net); else noteSuccess();
+    } finally {
+      clearTimeout(slow);
+      polling = false;
+    }
+  }
+
+  function schedule(ms) {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(async () => {
+      await pollOnce();
+      schedule(authNeeded ? POLL_SLOW_MS : POLL_MS);
+    }, ms);
+  }
+
+  function pollSoon() { schedule(0); }
+
+  /* ---- start and stop -------------------------------------------------------------- */
+
+  let scenarioFileName = null;
+
+  function showStartError(msg) {
+    const box = $('start-error');
+    box.textContent = msg || '';
+    box.hidden = !msg;
+  }
+
+  function readFileText(file) {
+    if (file.text) return file.text();
+    return new Promise((resolve, reject) => {
+      const r = new FileReader();
+      r.onload = () => resolve(String(r.result));
+      r.onerror = () => reject(r.error);
+      r.readAsText(file);
+    });
+  }
+
+  function saveForm() {
+    try {
+      const v = {
+        yaml: $('scenario-yaml').value, file: scenarioFileName, users: $('users').value,
+        rate: $('spawn-rate').value, duration: $('duration').value,
+        expect: $('expect-workers').value, host: $('host').value,
+      };
+      localStorage.setItem(STORE_KEY, JSON.stringify(v));
+    } catch (e) { /* storage off or full: the form just is not remembered */ }
+  }
+
+  function restoreForm() {
+    try {
+      const v = JSON.parse(localStorage.getItem(STORE_KEY) || 'null');
+      if (!v) return;
+      if (typeof v.yaml === 'string') $('scenario-yaml').value = v.yaml;
+      if (typeof v.file === 'string' && v.file) {
+        scenarioFileName = v.file;
+        $('scenario-file-name').textContent = v.file;
+      }
+      if (typeof v.users === 'string') $('users').value = v.users;
+      if (typeof v.rate === 'string') $('spawn-rate').value = v.rate;
+      if (typeof v.duration === 'string') $('duration').value = v.duration;
+      if (typeof v.expect === 'string' && v.expect) $('expect-workers').value = v.expect;
+      if (typeof v.host === 'string') $('host').value = v.host;
+    } catch (e) { /* ignore */ }
+  }
+
+  /* Reads a whole non-negative number from an input; '' -> 0. null when invalid. */
+  function readCount(id, allowFraction) {
+    const s = $(id).value.trim();
+    if (s === '') return 0;
+    const n = Number(s);
+    if (!Number.isFinite(n) || n < 0 || (!allowFraction && !Number.isInteger(n))) return null;
+    return n;
+  }
+
+  async function startRun(ev) {
+    ev.preventDefault();
+    showStartError('');
+    const yaml = $('scenario-yaml').value;
+    if (!yaml.trim()) { showStartError('The scenario is empty: paste its YAML or load a .yaml file.'); return; }
+    const users = readCount('users', false);
+    if (users === null) { showStartError('Users must be a whole number (empty: as the scenario says).'); return; }
+    const rate = readCount('spawn-rate', true);
+    if (rate === null) { showStartError('Spawn rate must be a number of users per second.'); return; }
+    const durationMs = parseDurationMs($('duration').value);
+    if (durationMs === null) { showStartError('Duration: use e.g. 90, 90s, 5m or 1h30m (empty: as the scenario says).'); return; }
+    const expectTxt = $('expect-workers').value.trim();
+    const expect = expectTxt === '' ? 1 : Number(expectTxt);
+    if (!Number.isInteger(expect) || expect < 1) { showStartError('Expect workers must be a whole number, 1 or more.'); return; }
+    const host = $('host').value.trim();
+
+    const body = {
+      scenario: yaml,
+      scenario_file: scenarioFileName || 'dashboard.yaml',
+      users, rate, duration_ms: durationMs, expect_workers: expect,
+    };
+    if (host) body.host = host;
+    const data = $('data-files').files;
+    if (data && data.length) {
+      body.files = [];
+      for (const f of data) body.files.push({ path: f.name, data: await readFileText(f) });
+    }
+    saveForm();
+
+    const btn = $('start');
+    btn.disabled = true;
+    btn.classList.add('busy');
+    try {
+      await api('POST', '/api/runs', body);
+      noteSuccess();
+      resetSeries(undefined);           /* the next series answer names the new run */
+      pollSoon();
+    } catch (e) {
+      if (e instanceof HttpError) {
+        if (e.status === 401) noteFailure(e);
+        const prefix = e.status === 409 ? 'A run is already in progress: ' : '';
+        showStartError(prefix + e.message);
+      } else {
+        showStartError('Cannot reach the master: ' + (e && e.message ? e.message : String(e)));
+      }
+      btn.disabled = !!(live && ACTIVE.has(live.state));
+    } finally {
+      btn.classList.remove('busy');
+    }
+  }
+
+  async function stopRun(abort) {
+    if (!live || !live.run_id) return;
+    const btn = abort ? $('abort') : $('stop');
+    btn.disabled = true;
+    try {
+      await api('POST', `/api/runs/${encodeURIComponent(runPathId(live.run_id))}/stop`, abort ? { abort: true } : {});
+    } catch (e) {
+      noteFailure(e);
+      if (!(e instanceof HttpError && e.status === 401)) {
+        const note = $('run-note');
+        note.className = 'notice fail';
+        note.textContent = 'Stop failed: ' + (e && e.message ? e.message : String(e));
+        note.hidden = false;
+        reasonFetchedFor = null;
+      }
+    } finally {
+      if (abort) btn.disabled = false;
+      pollSoon();
+    }
+  }
+
+  function initForm() {
+    restoreForm();
+    $('start-form').addEventListener('submit', startRun);
+    $('stop').addEventListener('click', () => stopRun(false));
+    $('abort').addEventListener('click', () => stopRun(true));
+    $('scenario-file').addEventListener('change', async (ev) => {
+      const f = ev.target.files && ev.target.files[0];
+      if (!f) return;
+      try {
+        $('scenario-yaml').value = await readFileText(f);
+        scenarioFileName = f.name;
+        $('scenario-file-name').textContent = `${f.name} loaded`;
+        showStartError('');
+        saveForm();
+      } catch (e) {
+        showStartError(`Cannot read ${f.name}: ${e && e.message ? e.message : e}`);
+      }
+    });
+    /* A hand edit keeps the file name (errors still point at its lines) unless the
+     * text is cleared. */
+    $('scenario-yaml').addEventListener('input', () => {
+      if (!$('scenario-yaml').value) { scenarioFileName = null; $('scenario-file-name').textContent = ''; }
+    });
+    for (const id of ['users', 'spawn-rate', 'duration', 'expect-workers', 'host']) {
+      $(id).addEventListener('change', saveForm);
+    }
+    $('duration').addEventListener('input', () => {
+      $('duration').classList.toggle('invalid', parseDurationMs($('duration').value) === null);
+    });
+  }
+
+  /* ---- boot ------------------------------------------------------------------------ */
+
+  function boot() {
+    initForm();
+    initSorting();
+    initCharts();
+    pollSoon();
+  }
+
+  /* exposed for tests in a browser console; nothing in the page depends on it */
+  window.stampede = { parseDurationMs, runPathId, fmtClock, poll: pollSoon,
+                      points: () => ({ run_id: series.runId, t: series.t.slice() }) };
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+  else boot();
+})();
