@@ -1,6 +1,8 @@
 """HTTP features of the engine against a server that is not ours: Debian's nginx on
 127.0.0.1 with TLS (throwaway certificates from tests/tls/make_certs.sh), HTTP/2, gzip
-and a redirect. nginx's access log is the ground truth of protocol and counts."""
+and a redirect. nginx's access log is the ground truth of protocol and counts. nginx also
+proxies WebSocket upgrades on its TLS port to tests/target, so wss:// is tested against a
+TLS server that is not ours; the target's counters are the ground truth there."""
 import os
 import shutil
 import signal
@@ -10,8 +12,15 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import ROOT, _procs, check, main, run, summary, test, write_scenario  # noqa: E402
+from lib import ROOT, Target, _procs, check, main, run, summary, test, write_scenario  # noqa: E402
 from test_distributed import free_port  # noqa: E402
+
+# nginx's documented WebSocket proxying (Upgrade and Connection are hop-by-hop headers,
+# so they are passed on explicitly); {ws} in NGINX_CONF, only when a target is given
+NGINX_WS = """        location /ws/ {{ proxy_pass http://127.0.0.1:{port}; proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";
+            proxy_read_timeout 60s; }}
+"""
 
 NGINX_CONF = """
 worker_processes 1;
@@ -31,13 +40,15 @@ http {{
             return 200 '{{"status":"ok","items":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20]}}'; }}
         location = /redirect {{ return 302 /final; }}
         location = /final {{ return 200 "final"; }}
-    }}
+{ws}    }}
 }}
 """
 
 
 class Nginx:
-    def __init__(self):
+    """nginx on a fresh port; ws_port: also proxy /ws/ upgrades to 127.0.0.1:ws_port."""
+
+    def __init__(self, ws_port=None):
         if not shutil.which("nginx"):
             raise AssertionError("nginx missing: run make deps")
         self.d = tempfile.mkdtemp(prefix="nginx-")
@@ -46,7 +57,8 @@ class Nginx:
                        capture_output=True, timeout=60)
         self.port = free_port()
         with open(os.path.join(self.d, "nginx.conf"), "w") as f:
-            f.write(NGINX_CONF.format(d=self.d, c=c, tls=self.port))
+            ws = NGINX_WS.format(port=ws_port) if ws_port else ""
+            f.write(NGINX_CONF.format(d=self.d, c=c, tls=self.port, ws=ws))
         self.proc = subprocess.Popen(["nginx", "-p", self.d, "-c", os.path.join(self.d, "nginx.conf"),
                                       "-e", os.path.join(self.d, "error.log"), "-g", "daemon off;"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -116,6 +128,88 @@ def test_tls_http2():
         check_run(ng, True)
     finally:
         ng.stop()
+
+
+WSS_USERS, WSS_MESSAGES = 5, 20
+
+
+def wss_scenario(url, insecure):
+    """wss:// through nginx: the connect step's path joins to the https target. The long
+    think keeps each closed-model user to one pass of its flow."""
+    return """name: it-wss
+target: %s
+%sload: { stages: [ { duration: 100ms, users: %d }, { duration: 2s, users: %d } ], graceful_stop: 1s }
+users:
+  - name: u
+    flow:
+      - ws: { connect: /ws/echo, name: secure-echo }
+      - loop:
+          count: %d
+          steps:
+            - ws: { send: "m-{{ counter }}" }
+            - ws: { expect: { contains: "m-" }, timeout: 2s }
+      - ws: { close: 1000 }
+      - think: 60s
+""" % (url, "defaults: { insecure: true }\n" if insecure else "", WSS_USERS, WSS_USERS, WSS_MESSAGES)
+
+
+def wss_run(ng, insecure):
+    path, d = write_scenario(wss_scenario(ng.url, insecure))
+    out = os.path.join(d, "out")
+    rc, _, err = run(["run", path, "--out", out, "--quiet"], timeout=60)
+    check(rc == 0, "exit %d: %s" % (rc, err[-2000:]))
+    s = summary(out)
+    got = [w for w in s["ws"] if w["name"] == "secure-echo"]
+    check(len(got) == 1, "summary.json ws has no single entry secure-echo: %s" % [w["name"] for w in s["ws"]])
+    return s, got[0]
+
+
+@test
+def test_wss_through_tls_proxy():
+    """Echo over wss:// with nginx terminating TLS in front of tests/target: every message
+    is counted alike by Stampede and by the target behind the proxy. Without `insecure`
+    the throwaway CA is not trusted: each connect fails as a `tls` error, nothing passes."""
+    t = Target("--ws-delay", "2")
+    ng = Nginx(ws_port=t.port)
+    try:
+        users, total = WSS_USERS, WSS_USERS * WSS_MESSAGES
+        s, w = wss_run(ng, True)
+        c = t.counters()["ws"]
+        check(w["connects"] == users and w["connect_failures"] == 0, "connects: %s" % w)
+        check(w["messages_sent"] == c["messages_in"] == total,
+              "messages_sent %d, target messages_in %d, planned %d" % (w["messages_sent"], c["messages_in"], total))
+        check(w["messages_received"] == c["messages_out"] == total,
+              "messages_received %d, target messages_out %d, planned %d"
+              % (w["messages_received"], c["messages_out"], total))
+        check(w["expects"] == total and w["expect_failures"] == 0,
+              "expects %d (planned %d), expect_failures %d" % (w["expects"], total, w["expect_failures"]))
+        check(w["closes"] == {"1000": users}, "closes %s, want {'1000': %d}" % (w["closes"], users))
+        check(c["connections"] == users and c["closes"] == {"1000": users},
+              "target ws counters %s (nginx forwards each upgrade and close)" % c)
+        check(w["connect_ms"]["p50"] > 0, "connect_ms has no samples: %s" % w["connect_ms"])
+        check(not s["errors"], "errors: %s" % s["errors"])
+        log = ng.log()
+        check([x[:4] for x in log] == [["HTTP/1.1", "101", "GET", "/ws/echo"]] * users,
+              "nginx access log, want %d upgrades: %s" % (users, log))
+
+        s, w = wss_run(ng, False)
+        c2 = t.counters()["ws"]
+        check(w["connect_failures"] == users and w["connects"] == 0,
+              "verified TLS: connect_failures %d (want %d), connects %d" % (w["connect_failures"], users, w["connects"]))
+        # the flow goes on after a failed connect (worker/wsflow.c): each send and each
+        # expect then fails as ws_close, and the close step of a closed connection is a no-op
+        errs = sorted((e["method"], e["kind"], e["detail"], e["count"]) for e in s["errors"])
+        want = sorted([("WS:connect", "tls", "tls", users),
+                       ("WS:connect", "ws_close", "send while not connected", total),
+                       ("WS", "ws_close", "not connected", total)])
+        check(errs == want, "errors %s, want %s" % (errs, want))
+        check(w["messages_sent"] == 0 and w["messages_received"] == 0 and w["closes"] == {},
+              "traffic on a failed connect: %s" % w)
+        check(w["expects"] == w["expect_failures"] == total, "expects on a failed connect: %s" % w)
+        check(c2["connections"] == c["connections"], "the target saw an upgrade without trust: %s" % c2)
+    finally:
+        ng.stop()
+        t.stop()
 
 
 if __name__ == "__main__":
