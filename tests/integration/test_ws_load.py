@@ -16,7 +16,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import (BIN, ROOT, Target, check, main, read_csv, run, summary, test,  # noqa: E402
+from lib import (BIN, ROOT, SAN_SLACK_MS, Target, check, main, read_csv, run, summary, test,  # noqa: E402
                  write_scenario)
 
 PEER = os.path.join(ROOT, "tests", "ws_peer.py")
@@ -163,7 +163,7 @@ def test_echo_target_counts_and_latency():
     s = run_ok(path, out)
     c = t.counters()
     check(c["total"] == 0, "ws traffic counted as HTTP routes by the target: %s" % c["routes"])
-    check_echo(s, out, "echo", users, n, c["ws"], 10, 11)
+    check_echo(s, out, "echo", users, n, c["ws"], 10, 11 + SAN_SLACK_MS)
     t.stop()
 
 
