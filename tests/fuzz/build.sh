@@ -4,7 +4,8 @@
 #
 #   sh tests/fuzz/build.sh              build only
 #   sh tests/fuzz/build.sh run SECONDS  build, then run each target for SECONDS over a
-#                                       scratch copy of tests/fuzz/corpus/NAME/
+#                                       scratch copy of tests/fuzz/corpus/NAME/, as many
+#                                       side by side as there are cores (FUZZ_PARALLEL)
 #
 # Findings land in bin/fuzz/artifacts/NAME/ (crash-*, leak-*, timeout-*); the exit
 # status is non-zero if a build failed or a target found something. FUZZ_ARGS adds
@@ -82,22 +83,43 @@ done
 
 [ "$mode" = run ] || exit $status
 
-for name in $built; do
-    scratch=$(mktemp -d "${TMPDIR:-/tmp}/stampede-fuzz-$name.XXXXXX") || exit 1
+# One target, its output kept in a log printed when it ends (targets run side by side).
+fuzz_one() {
+    name=$1
+    scratch=$(mktemp -d "${TMPDIR:-/tmp}/stampede-fuzz-$name.XXXXXX") || return 1
     if [ -d "tests/fuzz/corpus/$name" ]; then
         cp -R "tests/fuzz/corpus/$name/." "$scratch/"
     fi
     art="$OUT/artifacts/$name/"
     mkdir -p "$art"
     echo "fuzz: running fuzz_$name for ${secs}s over a copy of tests/fuzz/corpus/$name"
+    rc=0
     # shellcheck disable=SC2086
-    if "$OUT/fuzz_$name" -max_total_time="$secs" -print_final_stats=1 \
-        -artifact_prefix="$art" ${FUZZ_ARGS:-} "$scratch"; then
+    "$OUT/fuzz_$name" -max_total_time="$secs" -print_final_stats=1 \
+        -artifact_prefix="$art" ${FUZZ_ARGS:-} "$scratch" >"$OUT/fuzz_$name.log" 2>&1 || rc=1
+    tail -n 25 "$OUT/fuzz_$name.log"
+    rm -rf "$scratch"
+    if [ $rc = 0 ]; then
         echo "fuzz: $name: nothing found"
     else
-        echo "fuzz: $name: FOUND A PROBLEM; reproducer in $art" >&2
-        status=1
+        echo "fuzz: $name: FOUND A PROBLEM; reproducer in $art (log: $OUT/fuzz_$name.log)" >&2
     fi
-    rm -rf "$scratch"
+    return $rc
+}
+
+# FUZZ_PARALLEL targets at a time (default: the number of cores), each for SECONDS.
+par=${FUZZ_PARALLEL:-$(nproc 2>/dev/null || echo 1)}
+running=0
+pids=""
+for name in $built; do
+    fuzz_one "$name" &
+    pids="$pids $!"
+    running=$((running + 1))
+    if [ "$running" -ge "$par" ]; then
+        for p in $pids; do wait "$p" || status=1; done
+        pids=""
+        running=0
+    fi
 done
+for p in $pids; do wait "$p" || status=1; done
 exit $status
