@@ -2820,3 +2820,28 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
     out->value = v;
     return 0;
 }
+
+int sc_render_headers(const sc_header *h, int n, const char *extra, const tmpl_ctx *c,
+                      char **buf, size_t *cap, const char **ptrs, int max)
+{
+    size_t off = 0, offs[max > 0 ? max : 1];
+    int nl = 0, room = extra ? max - 1 : max;
+    for (int i = 0; i < n && nl < room; i++) {
+        size_t kl = strlen(h[i].name);
+        if (util_reserve(buf, cap, off + kl + 3) != 0) return -1;
+        memcpy(*buf + off, h[i].name, kl);
+        memcpy(*buf + off + kl, ": ", 2);
+        long vl = tmpl_render_at(h[i].value, c, buf, cap, off + kl + 2);
+        if (vl < 0) return -1;
+        offs[nl++] = off;
+        off += kl + 2 + (size_t)vl + 1;
+    }
+    if (extra && nl < max) {
+        size_t el = strlen(extra) + 1;
+        if (util_reserve(buf, cap, off + el) != 0) return -1;
+        memcpy(*buf + off, extra, el);
+        offs[nl++] = off;
+    }
+    for (int i = 0; i < nl; i++) ptrs[i] = *buf + offs[i];   /* after the last growth */
+    return nl;
+}

@@ -204,6 +204,13 @@ typedef struct scenario {
     tmpl_syms    syms;          /* capture variables */
 } scenario;
 
+/* Renders headers h[0..n) as "Name: value" lines, each NUL-terminated, back to back
+ * into the malloc'd *buf (grown as needed, kept at its high-water mark), then `extra`
+ * (a fixed line, or NULL); ptrs gets up to max lines (headers beyond are left out, extra
+ * always has room). Returns the number of lines, or -1 on ENOMEM. Engine thread. */
+int sc_render_headers(const sc_header *h, int n, const char *extra, const tmpl_ctx *c,
+                      char **buf, size_t *cap, const char **ptrs, int max);
+
 /* Reads a data file named in the scenario (relative paths are relative to the scenario's
  * directory). Returns 0 with a malloc'd buffer the parser frees, or -1 with a message.
  * NULL loader: read from disk. */

@@ -35,6 +35,7 @@
 
 #include "common/data.h"
 #include "common/time.h"
+#include "common/util.h"
 
 /* ---- symbols ------------------------------------------------------------------ */
 
@@ -973,4 +974,14 @@ size_t tmpl_render(const tmpl *t, const tmpl_ctx *c, char *buf, size_t cap)
     if (cap > 0)
         buf[o.len < cap ? o.len : cap - 1] = '\0';
     return o.len;
+}
+
+long tmpl_render_at(const tmpl *t, const tmpl_ctx *c, char **buf, size_t *cap, size_t off)
+{
+    for (;;) {
+        size_t room = *cap > off ? *cap - off : 0;
+        size_t n = tmpl_render(t, c, room ? *buf + off : NULL, room);
+        if (n < room) return (long)n;
+        if (util_reserve(buf, cap, off + n + 1) != 0) return -1;
+    }
 }

@@ -77,6 +77,10 @@ typedef struct tmpl_ctx {
 /* Renders into buf[cap] and returns the full length; when it is >= cap the output was
  * cut and the caller grows buf and renders again. buf is NUL-terminated when cap > 0. */
 size_t tmpl_render(const tmpl *t, const tmpl_ctx *c, char *buf, size_t cap);
+/* Renders t at (*buf)[off..], growing the malloc'd *buf (*cap bytes) as needed; the
+ * buffer keeps its high-water mark, so steady state allocates nothing. Returns the
+ * rendered length (NUL-terminated), or -1 on ENOMEM. */
+long   tmpl_render_at(const tmpl *t, const tmpl_ctx *c, char **buf, size_t *cap, size_t off);
 
 /* Shared helpers. */
 uint64_t tmpl_rng_next(uint64_t *state);                   /* xorshift64* */

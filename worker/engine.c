@@ -139,18 +139,6 @@ static tmpl_ctx vu_ctx(vu *v)
                        .vars = v->vars, .rows = v->rows, .data = &e->cfg.sc->data };
 }
 
-/* Renders t at buf[off..], growing buf to its high-water mark; returns the length or
- * -1 on ENOMEM. */
-static long vu_render(const tmpl *t, const tmpl_ctx *c, char **buf, size_t *cap, size_t off)
-{
-    for (;;) {
-        size_t room = *cap > off ? *cap - off : 0;
-        size_t n = tmpl_render(t, c, room ? *buf + off : NULL, room);
-        if (n < room) return (long)n;
-        if (util_reserve(buf, cap, off + n + 1) != 0) return -1;
-    }
-}
-
 static stats_err_kind vu_curl_kind(CURLcode c)
 {
     switch (c) {
@@ -262,7 +250,7 @@ static int vu_start_http(vu *v, const sc_step *s)
     /* URL: absolute as rendered, or the target followed by the rendered path. */
     const char *tgt = e->cfg.target;
     size_t tlen = strlen(tgt);
-    long n = vu_render(h->url, &c, &v->url, &v->url_cap, tlen);
+    long n = tmpl_render_at(h->url, &c, &v->url, &v->url_cap, tlen);
     if (n < 0) return -1;
     if (!strncmp(v->url + tlen, "http://", 7) || !strncmp(v->url + tlen, "https://", 8)) {
         memmove(v->url, v->url + tlen, (size_t)n + 1);
@@ -274,33 +262,16 @@ static int vu_start_http(vu *v, const sc_step *s)
             v->url[tlen] = '/';
         }
     }
-    /* Headers "Name: value", rendered back to back; pointers fixed after (realloc). */
-    size_t off = 0, offs[HTTP_MAX_HEADERS];
-    int nh = 0;
+    /* Headers "Name: value", and the JSON content type unless the step sets one. */
     bool has_ct = false;
-    for (int i = 0; i < h->nheaders && nh < HTTP_MAX_HEADERS - 1; i++) {
-        const sc_header *hd = &h->headers[i];
-        size_t nl = strlen(hd->name);
-        if (!strcasecmp(hd->name, "Content-Type")) has_ct = true;
-        if (util_reserve(&v->hbuf, &v->hbuf_cap, off + nl + 3) != 0) return -1;
-        memcpy(v->hbuf + off, hd->name, nl);
-        memcpy(v->hbuf + off + nl, ": ", 2);
-        long vl = vu_render(hd->value, &c, &v->hbuf, &v->hbuf_cap, off + nl + 2);
-        if (vl < 0) return -1;
-        offs[nh++] = off;
-        off += nl + 2 + (size_t)vl + 1;
-    }
-    if (h->json_body && !has_ct) {
-        static const char ct[] = "Content-Type: application/json";
-        if (util_reserve(&v->hbuf, &v->hbuf_cap, off + sizeof ct) != 0) return -1;
-        memcpy(v->hbuf + off, ct, sizeof ct);
-        offs[nh++] = off;
-        off += sizeof ct;
-    }
-    for (int i = 0; i < nh; i++) v->hptr[i] = v->hbuf + offs[i];
+    for (int i = 0; i < h->nheaders; i++) has_ct = has_ct || !strcasecmp(h->headers[i].name, "Content-Type");
+    int nh = sc_render_headers(h->headers, h->nheaders,
+                               h->json_body && !has_ct ? "Content-Type: application/json" : NULL,
+                               &c, &v->hbuf, &v->hbuf_cap, v->hptr, HTTP_MAX_HEADERS);
+    if (nh < 0) return -1;
     long bl = 0;
     if (h->body) {
-        bl = vu_render(h->body, &c, &v->body, &v->body_cap, 0);
+        bl = tmpl_render_at(h->body, &c, &v->body, &v->body_cap, 0);
         if (bl < 0) return -1;
     }
     /* Stats name: explicit, else method + templated path of the rendered URL. */

@@ -48,16 +48,6 @@ static const ws_callbacks wsf_callbacks = {
 
 /* --- small helpers ------------------------------------------------------------------ */
 
-static long wsf_render(const tmpl *t, const tmpl_ctx *c, char **buf, size_t *cap, size_t off)
-{
-    for (;;) {
-        size_t room = *cap > off ? *cap - off : 0;
-        size_t n = tmpl_render(t, c, room ? *buf + off : NULL, room);
-        if (n < room) return (long)n;
-        if (util_reserve(buf, cap, off + n + 1) != 0) return -1;
-    }
-}
-
 /* Decodes base64 (standard alphabet, padding optional, whitespace skipped) in place.
  * Returns the decoded length, or -1 on a character outside the alphabet. */
 static long wsf_base64_decode(char *s, size_t len)
@@ -157,34 +147,42 @@ static bool wsf_has(const char *hay, size_t hl, const char *needle, size_t nl)
     return hl >= nl && memmem(hay, hl, needle, nl) != NULL;
 }
 
-/* Renders the match texts of step w (expect or listen) into mbuf. 0 or -1 (ENOMEM). */
-static int wsf_render_match(wsflow *f, const sc_ws_match *m)
+enum { WSF_EQ, WSF_CO, WSF_JE };
+
+/* Renders m's texts into x, once per expect or listen step (not per message). 0 or -1
+ * (ENOMEM). */
+static int wsf_render_match(wsflow *f, const sc_ws_match *m, wsf_texts *x)
 {
     size_t off = 0;
-    const tmpl *t[3] = { m->equals, m->contains, m->json_equals };
-    size_t *o[3] = { &f->m_eq, &f->m_co, &f->m_je }, *l[3] = { &f->m_eq_len, &f->m_co_len, &f->m_je_len };
+    const tmpl *t[3] = { [WSF_EQ] = m->equals, [WSF_CO] = m->contains, [WSF_JE] = m->json_equals };
     for (int i = 0; i < 3; i++) {
-        if (!t[i]) { *o[i] = (size_t)-1; *l[i] = 0; continue; }
-        long n = wsf_render(t[i], &f->ctx, &f->mbuf, &f->mbuf_cap, off);
+        x->off[i] = (size_t)-1;
+        x->len[i] = 0;
+        if (!t[i]) continue;
+        long n = tmpl_render_at(t[i], &f->ctx, &x->buf, &x->cap, off);
         if (n < 0) return -1;
-        *o[i] = off;
-        *l[i] = (size_t)n;
+        x->off[i] = off;
+        x->len[i] = (size_t)n;
         off += (size_t)n + 1;
     }
     return 0;
 }
 
-/* Does the message match m (texts already rendered into mbuf)? */
-static bool wsf_match(wsflow *f, const sc_ws_match *m, const uint8_t *data, size_t len)
+/* Does the message match m, whose texts x holds? */
+static bool wsf_match(wsflow *f, const sc_ws_match *m, const wsf_texts *x, const uint8_t *data, size_t len)
 {
     const char *d = (const char *)data;
-    if (f->m_eq != (size_t)-1 && (len != f->m_eq_len || memcmp(d, f->mbuf + f->m_eq, len) != 0))
+    if (x->off[WSF_EQ] != (size_t)-1 &&
+        (len != x->len[WSF_EQ] || memcmp(d, x->buf + x->off[WSF_EQ], len) != 0))
         return false;
-    if (f->m_co != (size_t)-1 && !wsf_has(d, len, f->mbuf + f->m_co, f->m_co_len)) return false;
+    if (x->off[WSF_CO] != (size_t)-1 && !wsf_has(d, len, x->buf + x->off[WSF_CO], x->len[WSF_CO]))
+        return false;
     if (m->json) {
         jscan_val v;
         if (jscan_find(m->json, d, len, &v) != 1) return false;
-        if (f->m_je != (size_t)-1 && !jscan_text_equals(&v, f->mbuf + f->m_je, f->m_je_len)) return false;
+        if (x->off[WSF_JE] != (size_t)-1 &&
+            !jscan_text_equals(&v, x->buf + x->off[WSF_JE], x->len[WSF_JE]))
+            return false;
     }
     if (m->regex) {
         const char *s = wsf_cstr(f, data, len);
@@ -228,7 +226,7 @@ static bool wsf_offer(wsflow *f, const uint8_t *data, size_t len, uint64_t arriv
         if (f->left > 0) f->left--;
         if (f->left > 0) return false;
     } else if (f->wait == WSF_W_EXPECT) {
-        if (!wsf_match(f, &f->wstep->match, data, len)) return false;     /* dropped */
+        if (!wsf_match(f, &f->wstep->match, &f->em, data, len)) return false;     /* dropped */
         const char *bad = wsf_capture(f, f->wstep, data, len);
         if (bad) {
             char detail[STATS_DETAIL_MAX];
@@ -253,8 +251,7 @@ static void wsf_listen_take(wsflow *f, const uint8_t *data, size_t len)
 {
     const sc_ws *l = f->lstep;
     if (!l) return;
-    if (wsf_render_match(f, &l->match) != 0) return;
-    if (wsf_match(f, &l->match, data, len)) (void)wsf_capture(f, l, data, len);
+    if (wsf_match(f, &l->match, &f->lm, data, len)) (void)wsf_capture(f, l, data, len);
 }
 
 /* --- inbox ---------------------------------------------------------------------------- */
@@ -427,7 +424,7 @@ static int wsf_render_connect(wsflow *f, const sc_ws *w)
 {
     const char *tgt = f->env->target;
     size_t tlen = strlen(tgt);
-    long n = wsf_render(w->url, &f->ctx, &f->url, &f->url_cap, tlen + 1);
+    long n = tmpl_render_at(w->url, &f->ctx, &f->url, &f->url_cap, tlen + 1);
     if (n < 0) return -1;
     char *p = f->url + tlen + 1;
     if (!strncmp(p, "ws://", 5) || !strncmp(p, "wss://", 6)) {
@@ -456,20 +453,9 @@ static int wsf_render_connect(wsflow *f, const sc_ws *w)
         if (slash) f->url[o++] = '/';
         memcpy(f->url + o, tmp, (size_t)n + 1);
     }
-    size_t off = 0, offs[32];
-    int nh = 0;
-    for (int i = 0; i < w->nheaders && nh < 32; i++) {
-        const sc_header *hd = &w->headers[i];
-        size_t nl = strlen(hd->name);
-        if (util_reserve(&f->hbuf, &f->hbuf_cap, off + nl + 3) != 0) return -1;
-        memcpy(f->hbuf + off, hd->name, nl);
-        memcpy(f->hbuf + off + nl, ": ", 2);
-        long vl = wsf_render(hd->value, &f->ctx, &f->hbuf, &f->hbuf_cap, off + nl + 2);
-        if (vl < 0) return -1;
-        offs[nh++] = off;
-        off += nl + 2 + (size_t)vl + 1;
-    }
-    for (int i = 0; i < nh; i++) f->hptr[i] = f->hbuf + offs[i];
+    int nh = sc_render_headers(w->headers, w->nheaders, NULL, &f->ctx, &f->hbuf, &f->hbuf_cap,
+                               f->hptr, (int)(sizeof f->hptr / sizeof f->hptr[0]));
+    if (nh < 0) return -1;
     f->nh = nh;
     return 0;
 }
@@ -717,7 +703,7 @@ static wsf_rc wsf_send(wsflow *f, const sc_ws *w)
         stats_error(sh, f->id_conn, ERR_WS_CLOSE, "send while not connected");
         return WSF_NEXT;
     }
-    long n = wsf_render(w->message, &f->ctx, &f->scratch, &f->scratch_cap, 0);
+    long n = tmpl_render_at(w->message, &f->ctx, &f->scratch, &f->scratch_cap, 0);
     if (n < 0) {
         stats_error(sh, f->id_conn, ERR_OTHER, "out of memory");
         return WSF_NEXT;
@@ -747,7 +733,7 @@ static wsf_rc wsf_wait_messages(wsflow *f, const sc_ws *w)
     f->wait = w->kind == SC_WS_EXPECT ? WSF_W_EXPECT : WSF_W_RECEIVE;
     f->left = w->count;
     f->ref_us = f->last_send_us ? f->last_send_us : now;
-    if (f->wait == WSF_W_EXPECT && wsf_render_match(f, &w->match) != 0) {
+    if (f->wait == WSF_W_EXPECT && wsf_render_match(f, &w->match, &f->em) != 0) {
         stats_record(f->env->shard, f->id_msg, 0, 0, true);
         stats_error(f->env->shard, f->id_msg, ERR_OTHER, "out of memory");
         f->wait = WSF_W_NONE;
@@ -799,6 +785,10 @@ static wsf_rc wsf_listen(wsflow *f, const sc_ws *w)
     bool mapping = w->match.equals || w->match.contains || w->match.json || w->match.regex ||
                    w->ncaptures > 0;
     f->lstep = w->listen && mapping ? w : NULL;
+    if (f->lstep && wsf_render_match(f, &w->match, &f->lm) != 0) {
+        stats_error(f->env->shard, f->id_conn, ERR_OTHER, "out of memory");
+        f->lstep = NULL;
+    }
     while (f->listening && f->inbox_n > 0) {
         const uint8_t *d;
         uint32_t l;
@@ -883,7 +873,8 @@ void wsflow_fini(wsflow *f)
     wsflow_cancel(f);
     free(f->url);
     free(f->hbuf);
-    free(f->mbuf);
+    free(f->em.buf);
+    free(f->lm.buf);
     free(f->scratch);
     free(f->inbox);
     tmpl_val_fini(&f->rx);
@@ -892,5 +883,6 @@ void wsflow_fini(wsflow *f)
 
 size_t wsflow_bytes(const wsflow *f)
 {
-    return sizeof *f + f->url_cap + f->hbuf_cap + f->mbuf_cap + f->scratch_cap + f->inbox_cap + f->rx.cap;
+    return sizeof *f + f->url_cap + f->hbuf_cap + f->em.cap + f->lm.cap + f->scratch_cap +
+           f->inbox_cap + f->rx.cap;
 }

@@ -88,6 +88,14 @@ typedef enum { WSF_NEXT = 0, WSF_WAIT = 1 } wsf_rc;
 
 typedef enum { WSF_W_NONE, WSF_W_CONNECT, WSF_W_EXPECT, WSF_W_RECEIVE, WSF_W_CLOSE } wsf_wait;
 
+/* A match's texts (equals, contains, json equals) rendered once when its step runs:
+ * buf holds them NUL-terminated back to back; off (size_t)-1: that condition not given. */
+typedef struct wsf_texts {
+    char  *buf;
+    size_t cap;
+    size_t off[3], len[3];
+} wsf_texts;
+
 typedef struct wsflow {
     ws_conn          conn;
     wsf_env         *env;           /* borrowed */
@@ -124,9 +132,7 @@ typedef struct wsflow {
     char            *hbuf;  size_t hbuf_cap;
     const char      *hptr[32];
     int              nh;
-    char            *mbuf;  size_t mbuf_cap;    /* equals \0 contains \0 json_equals \0 */
-    size_t           m_eq, m_co, m_je;          /* offsets, (size_t)-1: not given */
-    size_t           m_eq_len, m_co_len, m_je_len;
+    wsf_texts        em, lm;        /* rendered match texts: the expect's, the listen's */
     char            *scratch; size_t scratch_cap;  /* NUL-terminated message copy, payloads */
     /* inbox: records [u32 len][u8 op][u64 arrival_us][data] back to back */
     uint8_t         *inbox; size_t inbox_cap, inbox_head, inbox_tail;
