@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "common/util.h"
 
 enum cmp_kind { CMP_LAT, CMP_RPS, CMP_ERR, CMP_REQ };
 
@@ -332,24 +333,6 @@ static void cmp_fmt_change(char *buf, size_t cap, const cmp_row *b, const cmp_ro
     snprintf(buf, cap, fabs(pct) < 10000 ? "%+.1f%%" : "%+.0f%%", pct);
 }
 
-/* Writes s with XML's five special characters escaped; control characters XML 1.0
- * cannot carry become '?'. */
-static void cmp_xml_str(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        default:
-            fputc(c < 0x20 && c != '\t' && c != '\n' && c != '\r' ? '?' : c, f);
-        }
-    }
-}
-
 /* One testsuite "stampede.compare": a testcase per line measured on both sides, with a
  * <failure> for each regression. 0, or -1 with a message in err. */
 static int cmp_write_junit(const char *path, const cmp_line *lines, size_t nlines,
@@ -379,7 +362,7 @@ static int cmp_write_junit(const char *path, const cmp_line *lines, size_t nline
             continue;
         const char *metric = cmp_metrics[l->metric].name;
         fputs("  <testcase classname=\"stampede.compare\" name=\"", f);
-        cmp_xml_str(f, l->base->label);
+        util_xml_escape(f, l->base->label);
         fprintf(f, ": %s\"", metric);
         if (l->verdict != CMP_REGRESSION) {
             fputs("/>\n", f);
@@ -392,11 +375,11 @@ static int cmp_write_junit(const char *path, const cmp_line *lines, size_t nline
         snprintf(msg, sizeof msg, "%s regressed: %s -> %s (%s, tolerance %g%%)", metric, bv, nv,
                  ch, tol_pct);
         fputs(">\n    <failure type=\"regression\" message=\"", f);
-        cmp_xml_str(f, msg);
+        util_xml_escape(f, msg);
         fputs("\">", f);
-        cmp_xml_str(f, l->base->label);
+        util_xml_escape(f, l->base->label);
         fputs(": ", f);
-        cmp_xml_str(f, msg);
+        util_xml_escape(f, msg);
         fputs("</failure>\n  </testcase>\n", f);
     }
     fputs("</testsuite>\n", f);

@@ -74,3 +74,23 @@ int util_reserve(char **buf, size_t *cap, size_t need)
     *cap = n;
     return 0;
 }
+
+/* XML text or attribute value, escaped. Control characters XML 1.0 cannot carry are
+ * written as '?'. */
+void util_xml_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&':  fputs("&amp;", f); break;
+        case '<':  fputs("&lt;", f); break;
+        case '>':  fputs("&gt;", f); break;
+        case '"':  fputs("&quot;", f); break;
+        case '\'': fputs("&apos;", f); break;
+        case '\t': fputs("&#9;", f); break;
+        case '\n': fputs("&#10;", f); break;
+        case '\r': fputs("&#13;", f); break;
+        default:   fputc(c < 0x20 || c == 0x7f ? '?' : c, f); break;
+        }
+    }
+}

@@ -3,6 +3,7 @@
 #ifndef COMMON_UTIL_H
 #define COMMON_UTIL_H
 #include <stddef.h>
+#include <stdio.h>
 
 /* Reads path whole into a malloc'd NUL-terminated buffer (caller frees). 0, or -1 with
  * a message (strerror, "larger than N MiB", ...) when it fails or exceeds max bytes. */
@@ -12,4 +13,8 @@ int util_random(void *buf, size_t n);
 /* Makes *buf hold at least need bytes, doubling from 256 (keeps the high-water mark, so
  * a reused buffer stops allocating). 0, or -1 on ENOMEM (*buf unchanged). */
 int util_reserve(char **buf, size_t *cap, size_t need);
+/* Writes s as XML text or attribute value (junit.xml files): the five special characters
+ * escaped, tab/newline/carriage return as character references, other control
+ * characters XML 1.0 cannot carry as '?'. */
+void util_xml_escape(FILE *f, const char *s);
 #endif

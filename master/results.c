@@ -36,6 +36,7 @@
  *   object. The Locust columns of a "WS" row read as for a request: Request Count =
  *   expects and receives done, times = message latency, content size 0. */
 #include "master/results.h"
+#include "common/util.h"
 #include "master/report.h"
 #include "common/time.h"
 
@@ -457,26 +458,6 @@ static int res_write_failures(const results *r, const merge_set *t, const merge_
     return res_tmp_commit(r, f, "failures.csv", err, errcap);
 }
 
-/* XML text or attribute value, escaped. Control characters XML 1.0 cannot carry are
- * written as '?'. */
-static void res_xml_str(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&':  fputs("&amp;", f); break;
-        case '<':  fputs("&lt;", f); break;
-        case '>':  fputs("&gt;", f); break;
-        case '"':  fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        case '\t': fputs("&#9;", f); break;
-        case '\n': fputs("&#10;", f); break;
-        case '\r': fputs("&#13;", f); break;
-        default:   fputc(c < 0x20 || c == 0x7f ? '?' : c, f); break;
-        }
-    }
-}
-
 /* "measured 612.345ms", "measured 1.5%", "measured NaN (no requests named login)". */
 static void res_measured(char *buf, size_t cap, const th_result *t)
 {
@@ -532,7 +513,7 @@ static int res_write_junit(const results *r, const results_meta *meta, char *err
         const th_result *t = &meta->th[i];
         const char *expr = t->th && t->th->expr ? t->th->expr : "";
         fputs("  <testcase name=\"", f);
-        res_xml_str(f, expr);
+        util_xml_escape(f, expr);
         fputs("\" classname=\"thresholds\" time=\"0\"", f);
         if (t->ok) {
             fputs("/>\n", f);
@@ -544,11 +525,11 @@ static int res_write_junit(const results *r, const results_meta *meta, char *err
         else
             snprintf(msg, sizeof msg, "measured NaN");
         fputs(">\n    <failure message=\"", f);
-        res_xml_str(f, msg);
+        util_xml_escape(f, msg);
         fputs("\" type=\"threshold\">", f);
-        res_xml_str(f, expr);
+        util_xml_escape(f, expr);
         fputs(": ", f);
-        res_xml_str(f, msg);
+        util_xml_escape(f, msg);
         fputs("</failure>\n  </testcase>\n", f);
     }
     fputs("</testsuite>\n", f);
