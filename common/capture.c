@@ -18,6 +18,7 @@
  *   did not take part in the match captures the empty string. Matching is leftmost-
  *   longest: a lazy ".*?" behaves like ".*" (write [^"]* instead). */
 #include "common/capture.h"
+#include "common/jscan.h"
 
 #include <regex.h>
 #include <stdarg.h>
@@ -28,128 +29,27 @@
 
 /* ---- JSON path ------------------------------------------------------------------ */
 
-typedef struct jpath_step {
-    char  *key;                 /* owned; NULL for an index step */
-    size_t index;
-} jpath_step;
-
+/* The path grammar and its compiled form are common/jscan.h's (one parser for both); a
+ * jpath walks those steps over a jansson tree. */
 struct jpath {
-    size_t     nsteps, cap;
-    jpath_step *steps;
+    jscan_path *p;
 };
-
-__attribute__((format(printf, 4, 5)))
-static void *jpath_fail(jpath *p, char *err, size_t errcap, const char *fmt, ...)
-{
-    if (err != NULL && errcap > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errcap, fmt, ap);
-        va_end(ap);
-    }
-    jpath_free(p);
-    return NULL;
-}
-
-/* Appends a step; key (owned, may be NULL for an index) moves into p. */
-static int jpath_push(jpath *p, char *key, size_t index)
-{
-    if (p->nsteps == p->cap) {
-        size_t ncap = p->cap ? p->cap * 2 : 4;
-        jpath_step *ns = realloc(p->steps, ncap * sizeof *ns);
-        if (ns == NULL)
-            return -1;
-        p->steps = ns;
-        p->cap = ncap;
-    }
-    p->steps[p->nsteps].key = key;
-    p->steps[p->nsteps].index = index;
-    p->nsteps++;
-    return 0;
-}
 
 jpath *jpath_compile(const char *path, char *err, size_t errcap, size_t *err_off)
 {
-    size_t off = 0;
-    if (err != NULL && errcap > 0)
-        err[0] = '\0';
-#define FAIL_AT(o, ...) do { if (err_off != NULL) *err_off = (o); \
-                             return jpath_fail(p, err, errcap, __VA_ARGS__); } while (0)
-    jpath *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        FAIL_AT(0, "out of memory");
-    if (path == NULL || path[0] != '$')
-        FAIL_AT(0, "a JSON path starts with $ (e.g. $.data.id)");
-    size_t i = 1;
-    while (path[i] != '\0') {
-        off = i;
-        if (path[i] == '.') {
-            size_t b = ++i;
-            if (path[i] == '.')
-                FAIL_AT(off, "recursive descent (..) is not supported");
-            if (path[i] == '*')
-                FAIL_AT(i, "wildcards are not supported");
-            while (path[i] != '\0' && path[i] != '.' && path[i] != '[')
-                i++;
-            if (i == b)
-                FAIL_AT(b, "expected a name after \".\"");
-            char *key = strndup(path + b, i - b);
-            if (key == NULL || jpath_push(p, key, 0) != 0) {
-                free(key);
-                FAIL_AT(b, "out of memory");
-            }
-            continue;
-        }
-        if (path[i] != '[')
-            FAIL_AT(i, "unexpected '%c' (expected \".name\" or \"[...]\")", path[i]);
-        i++;
-        while (path[i] == ' ')
-            i++;
-        if (path[i] == '\'' || path[i] == '"') {
-            char q = path[i];
-            size_t qoff = i++;
-            char *key = malloc(strlen(path + i) + 1);
-            size_t n = 0;
-            if (key == NULL)
-                FAIL_AT(qoff, "out of memory");
-            while (path[i] != '\0' && path[i] != q) {
-                if (path[i] == '\\' && path[i + 1] != '\0')
-                    i++;
-                key[n++] = path[i++];
-            }
-            key[n] = '\0';
-            if (path[i] != q) {
-                free(key);
-                FAIL_AT(qoff, "unterminated quoted name");
-            }
-            i++;
-            if (jpath_push(p, key, 0) != 0) {
-                free(key);
-                FAIL_AT(qoff, "out of memory");
-            }
-        } else if (path[i] >= '0' && path[i] <= '9') {
-            size_t v = 0, doff = i;
-            while (path[i] >= '0' && path[i] <= '9') {
-                if (v > (SIZE_MAX - 9) / 10)
-                    FAIL_AT(doff, "index too large");
-                v = v * 10 + (size_t)(path[i++] - '0');
-            }
-            if (jpath_push(p, NULL, v) != 0)
-                FAIL_AT(doff, "out of memory");
-        } else if (path[i] == '-') {
-            FAIL_AT(i, "negative indexes are not supported");
-        } else if (path[i] == '*') {
-            FAIL_AT(i, "wildcards are not supported");
-        } else {
-            FAIL_AT(i, "expected an index or a quoted name after \"[\"");
-        }
-        while (path[i] == ' ')
-            i++;
-        if (path[i] != ']')
-            FAIL_AT(i, "expected \"]\"");
-        i++;
+    jscan_path *jp = jscan_compile(path, err, errcap, err_off);
+    if (jp == NULL)
+        return NULL;
+    jpath *p = malloc(sizeof *p);
+    if (p == NULL) {
+        jscan_free(jp);
+        if (err != NULL && errcap > 0)
+            snprintf(err, errcap, "out of memory");
+        if (err_off != NULL)
+            *err_off = 0;
+        return NULL;
     }
-#undef FAIL_AT
+    p->p = jp;
     return p;
 }
 
@@ -157,9 +57,7 @@ void jpath_free(jpath *p)
 {
     if (p == NULL)
         return;
-    for (size_t i = 0; i < p->nsteps; i++)
-        free(p->steps[i].key);
-    free(p->steps);
+    jscan_free(p->p);
     free(p);
 }
 
@@ -168,12 +66,14 @@ json_t *jpath_get(const jpath *p, json_t *doc)
     if (p == NULL)
         return NULL;
     json_t *v = doc;
-    for (size_t i = 0; v != NULL && i < p->nsteps; i++) {
-        const jpath_step *s = &p->steps[i];
-        if (s->key != NULL)
-            v = json_is_object(v) ? json_object_get(v, s->key) : NULL;
+    size_t n = jscan_nsteps(p->p);
+    for (size_t i = 0; v != NULL && i < n; i++) {
+        size_t keylen, index;
+        const char *key = jscan_step_at(p->p, i, &keylen, &index);
+        if (key != NULL)
+            v = json_is_object(v) ? json_object_getn(v, key, keylen) : NULL;
         else
-            v = json_is_array(v) ? json_array_get(v, s->index) : NULL;
+            v = json_is_array(v) ? json_array_get(v, index) : NULL;
     }
     return v;
 }

@@ -153,6 +153,19 @@ void jscan_free(jscan_path *p)
     free(p);
 }
 
+size_t jscan_nsteps(const jscan_path *p)
+{
+    return p ? p->nsteps : 0;
+}
+
+const char *jscan_step_at(const jscan_path *p, size_t i, size_t *keylen, size_t *index)
+{
+    const jscan_step *st = &p->steps[i];
+    *keylen = st->keylen;
+    *index = st->index;
+    return st->key;
+}
+
 /* ---- scanning primitives ----------------------------------------------------------- */
 
 static size_t jscan_ws(const char *s, size_t len, size_t i)

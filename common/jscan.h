@@ -40,6 +40,11 @@ typedef struct jscan_val {
  * path or out of memory. */
 jscan_path *jscan_compile(const char *path, char *err, size_t errcap, size_t *err_off);
 void        jscan_free(jscan_path *p);      /* NULL is harmless */
+/* The compiled steps (the one grammar also serves common/capture.h's jpath): step i is
+ * a name (returned, keylen bytes, not NUL-terminated) or, when NULL is returned, an
+ * array index (*index). */
+size_t      jscan_nsteps(const jscan_path *p);
+const char *jscan_step_at(const jscan_path *p, size_t i, size_t *keylen, size_t *index);
 
 /* 1 and *out when the value at p exists in text[0..len); 0 when it does not, or the
  * text is not JSON as far as the walk went. */
