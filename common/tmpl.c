@@ -322,6 +322,16 @@ static tmpl_part *tmpl_part_add(tmpl_cc *cc, tmpl_part_kind kind)
     return p;
 }
 
+/* Adds a capture variable part (slot); open is the hole's offset for an error. */
+static int tmpl_add_var(tmpl_cc *cc, int slot, size_t open)
+{
+    tmpl_part *p = tmpl_part_add(cc, TP_VAR);
+    if (p == NULL)
+        return tmpl_nomem(cc, open);
+    p->a = (uint32_t)slot;
+    return 0;
+}
+
 /* Appends s[0..n) to the literal pool, escaped as JSON string content when esc. */
 static int tmpl_lit_add(tmpl_cc *cc, const char *s, size_t n, bool esc)
 {
@@ -710,13 +720,8 @@ static int tmpl_compile_expr(tmpl_cc *cc, size_t open, size_t beg, size_t end)
         int slot = whole.len < sizeof buf
                        ? tmpl_syms_find(cc->syms, tmpl_tok_str(cc, whole, buf, sizeof buf))
                        : -1;
-        if (slot >= 0) {
-            tmpl_part *p = tmpl_part_add(cc, TP_VAR);
-            if (p == NULL)
-                return tmpl_nomem(cc, open);
-            p->a = (uint32_t)slot;
-            return 0;
-        }
+        if (slot >= 0)
+            return tmpl_add_var(cc, slot, open);
         return tmpl_compile_feed(cc, name, col);
     }
     if (i != end)
@@ -726,13 +731,8 @@ static int tmpl_compile_expr(tmpl_cc *cc, size_t open, size_t beg, size_t end)
         return tmpl_fail(cc, name.off, "name too long");
     tmpl_tok_str(cc, name, buf, sizeof buf);
     int slot = tmpl_syms_find(cc->syms, buf);
-    if (slot >= 0) {
-        tmpl_part *p = tmpl_part_add(cc, TP_VAR);
-        if (p == NULL)
-            return tmpl_nomem(cc, open);
-        p->a = (uint32_t)slot;
-        return 0;
-    }
+    if (slot >= 0)
+        return tmpl_add_var(cc, slot, open);
     if (strcmp(buf, "uuid") == 0 || strcmp(buf, "counter") == 0 || strcmp(buf, "user_id") == 0 ||
         strcmp(buf, "now_us") == 0)
         return tmpl_compile_call(cc, name, after, NULL, 0);
