@@ -79,7 +79,6 @@
 #define SC_MAX_BODY        (1u << 20)   /* bytes of a json/form body as compiled */
 #define SC_MAX_WEIGHT      100000u      /* total_weight: size of profile_seq */
 #define SC_MAX_PROFILES    1000
-#define SC_MAX_USERS       1000000u     /* users in one stage */
 #define SC_MAX_FILE        (256u << 20) /* scenario or CSV read from disk */
 #define SC_DEFAULT_TIMEOUT_MS  10000u
 #define SC_DEFAULT_GRACEFUL_MS 30000u

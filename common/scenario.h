@@ -221,6 +221,10 @@ typedef int (*sc_read_fn)(void *ud, const char *path, char **data, size_t *len,
  * override is checked like a written value. A path names an existing scalar
  * (e.g. target, load.graceful_stop, load.stages.0.users, defaults.timeout) or a new
  * key under an existing mapping. */
+/* The most users a run may ask for, on every path: a stage's users in YAML, -u, --set,
+ * the API's "users" and a PLAN's users override. */
+#define SC_MAX_USERS 1000000u
+
 typedef struct sc_set { const char *key, *value; } sc_set;
 
 /* Parses text[len] (named file for messages). Returns the scenario, or NULL with *err. */

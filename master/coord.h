@@ -66,6 +66,8 @@ typedef struct coord_status {
     int      thresholds_failed; /* when finished */
     char     out_dir[1024];
     char     reason[512];       /* why aborted, or the stop reason */
+    char     results_error[512];/* non-empty: the results folder could not be written (why);
+                                 * the totals stay readable through coord_get_summary */
 } coord_status;
 void coord_get_status(coord *c, coord_status *out);
 const char *coord_state_name(coord_state s);   /* "waiting", "running", ... */
@@ -99,6 +101,10 @@ int coord_get_series(coord *c, double after_s, coord_point *out, int max, uint64
  * run ends): live_json / live_metrics. NULL on ENOMEM. */
 char *coord_get_live(coord *c);
 char *coord_get_metrics(coord *c);
+/* Malloc'd copy of the last finished run's summary.json text, kept in memory so that a
+ * run whose results could not be written (full disk) still has its totals readable.
+ * NULL when no run has finished or on ENOMEM. */
+char *coord_get_summary(coord *c);
 
 /* Waits up to timeout_ms for the run to be FINISHED or ABORTED. true when it is. */
 bool coord_wait(coord *c, uint64_t timeout_ms);

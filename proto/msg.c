@@ -211,7 +211,7 @@ static int pk_stats_head(msgpack_packer *pk, uint64_t run_id, const char *worker
 
 static int pk_plan(msgpack_packer *pk, const proto_plan *p)
 {
-    PK(pk_envelope(pk, MSG_PLAN, 14));
+    PK(pk_envelope(pk, MSG_PLAN, 15));
     PK(msgpack_pack_uint64(pk, p->run_id));
     PK(pk_cstr(pk, p->scenario_file));
     PK(pk_str(pk, p->scenario ? p->scenario : "", p->scenario ? p->scenario_len : 0));
@@ -238,7 +238,14 @@ static int pk_plan(msgpack_packer *pk, const proto_plan *p)
     PK(msgpack_pack_uint32(pk, p->threads_total));
     PK(msgpack_pack_uint64(pk, p->start_at_ms));
     PK(msgpack_pack_uint32(pk, p->interval_ms));
-    return msgpack_pack_uint32(pk, p->name_cap);
+    PK(msgpack_pack_uint32(pk, p->name_cap));
+    PK(msgpack_pack_array(pk, p->env ? p->nenv : 0));
+    for (uint32_t i = 0; p->env && i < p->nenv; i++) {
+        PK(msgpack_pack_array(pk, 2));
+        PK(pk_cstr(pk, p->env[i].key));
+        PK(pk_cstr(pk, p->env[i].value));
+    }
+    return 0;
 }
 
 static int pk_stats(msgpack_packer *pk, const proto_stats *s)
@@ -692,8 +699,31 @@ static int d_hello(const msgpack_object *f, proto_hello *h)
     return d_proof(&f[7], h->proof, &h->has_proof);
 }
 
+/* An array of at most max [key str, value str] pairs (PLAN sets and env) into *out,
+ * *n; on failure *out holds what was allocated so far, for proto_msg_free. */
+static int d_pairs(const msgpack_object *o, uint32_t max, proto_set **out, uint32_t *nout)
+{
+    uint32_t n;
+    TRY(d_array(o, 0, &n));
+    if (n > max)
+        return PROTO_EMALFORMED;
+    if (n == 0)
+        return PROTO_OK;
+    if ((*out = calloc(n, sizeof **out)) == NULL)
+        return PROTO_ENOMEM;
+    *nout = n;
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *e = FLD(o, i);
+        uint32_t ne;
+        TRY(d_array(e, 2, &ne));
+        TRY(d_dup(FLD(e, 0), false, &(*out)[i].key, NULL));
+        TRY(d_dup(FLD(e, 1), false, &(*out)[i].value, NULL));
+    }
+    return PROTO_OK;
+}
+
 /* Fills p; on failure p holds what was allocated so far, for proto_msg_free. */
-static int d_plan(const msgpack_object *f, proto_plan *p)
+static int d_plan(const msgpack_object *f, uint32_t nf, proto_plan *p)
 {
     uint32_t n;
     TRY(d_u64(&f[0], &p->run_id));
@@ -716,21 +746,7 @@ static int d_plan(const msgpack_object *f, proto_plan *p)
         }
     }
 
-    TRY(d_array(&f[4], 0, &n));
-    if (n > PROTO_MAX_SETS)
-        return PROTO_EMALFORMED;
-    if (n) {
-        if ((p->sets = calloc(n, sizeof *p->sets)) == NULL)
-            return PROTO_ENOMEM;
-        p->nsets = n;
-        for (uint32_t i = 0; i < n; i++) {
-            const msgpack_object *e = FLD(&f[4], i);
-            uint32_t ne;
-            TRY(d_array(e, 2, &ne));
-            TRY(d_dup(FLD(e, 0), false, &p->sets[i].key, NULL));
-            TRY(d_dup(FLD(e, 1), false, &p->sets[i].value, NULL));
-        }
-    }
+    TRY(d_pairs(&f[4], PROTO_MAX_SETS, &p->sets, &p->nsets));
 
     if (f[5].type != MSGPACK_OBJECT_NIL)
         TRY(d_dup(&f[5], false, &p->host, NULL));
@@ -744,7 +760,8 @@ static int d_plan(const msgpack_object *f, proto_plan *p)
             return PROTO_EMALFORMED;
     TRY(d_u64(&f[11], &p->start_at_ms));
     TRY(d_u32(&f[12], &p->interval_ms));
-    return d_u32(&f[13], &p->name_cap);
+    TRY(d_u32(&f[13], &p->name_cap));
+    return nf > 14 ? d_pairs(&f[14], PROTO_MAX_ENV, &p->env, &p->nenv) : PROTO_OK;
 }
 
 /* [total, clamped, lost, min, max, sum, pairs] into h (initialised by the caller).
@@ -872,7 +889,7 @@ static uint32_t d_nfields(int type)
 {
     switch (type) {
     case MSG_HELLO: return 8;
-    case MSG_PLAN: return 14;
+    case MSG_PLAN: return 14;    /* env (15th) is optional: absent is none */
     case MSG_STOP: return 2;
     case MSG_STATS: return 10;
     case MSG_DONE: return 4;
@@ -911,7 +928,7 @@ static int d_msg(const msgpack_object *root, proto_msg *m)
     case MSG_HELLO:
         return d_hello(f, &m->u.hello);
     case MSG_PLAN:
-        return d_plan(f, &m->u.plan);
+        return d_plan(f, n - 2, &m->u.plan);
     case MSG_STOP:
         TRY(d_u64(&f[0], &m->u.stop.run_id));
         return d_u64(&f[1], &m->u.stop.graceful_ms);
@@ -991,6 +1008,11 @@ void proto_msg_free(proto_msg *m)
             free(p->sets[i].value);
         }
         free(p->sets);
+        for (uint32_t i = 0; p->env && i < p->nenv; i++) {
+            free(p->env[i].key);
+            free(p->env[i].value);
+        }
+        free(p->env);
         free(p->host);
         free(p->slots);
     } else if (m->type == MSG_ADOPT || m->type == MSG_RELEASE) {

@@ -21,12 +21,13 @@
 #include "common/hist.h"
 #include "common/stats.h"
 
-#define PROTO_VERSION     3   /* 3: error kinds ws_upgrade, ws_protocol */
+#define PROTO_VERSION     4   /* 3: error kinds ws_upgrade, ws_protocol; 4: sealed session, PLAN env */
 #define PROTO_MAX_MSG     (32u << 20)      /* bytes */
 #define PROTO_MAX_ENTRIES 100000u
 #define PROTO_MAX_ERRS    STATS_ERR_CAP
 #define PROTO_MAX_FILES   64u
 #define PROTO_MAX_SETS    256u
+#define PROTO_MAX_ENV     256u
 #define PROTO_ID_MAX      64
 #define PROTO_HOST_MAX    128
 #define PROTO_REASON_MAX  512
@@ -110,6 +111,11 @@ typedef struct proto_plan {
     uint64_t    start_at_ms;    /* wall clock (CLOCK_REALTIME) of the synchronized start */
     uint32_t    interval_ms;    /* stats interval */
     uint32_t    name_cap;       /* per-shard name cap */
+    /* env("NAME") values, resolved by the CLI that submitted the run from its own
+     * environment. Daemons never read their own environment for a submitted scenario:
+     * env() evaluates only from this table (proto/plan.h). */
+    proto_set  *env;            /* owned; nenv <= PROTO_MAX_ENV */
+    uint32_t    nenv;
 } proto_plan;
 
 typedef struct proto_stop { uint64_t run_id; uint64_t graceful_ms; } proto_stop;
