@@ -79,6 +79,7 @@ struct coord {
     int             series_n, series_head;
     uint64_t        series_run;
     char           *live_json, *live_metrics;   /* latest master/live.h texts */
+    char           *summary;        /* the last finished run's summary.json text */
     int             nwinfo;
     struct {                    /* a submitted run, moved to the thread's own fields */
         scenario     *sc;
@@ -997,6 +998,7 @@ void coord_free(coord *c)
     pthread_cond_destroy(&c->cv);
     free(c->series);
     free(c->live_json);
+    free(c->summary);
     free(c->live_metrics);
     free(c);
 }
@@ -1106,6 +1108,14 @@ char *coord_get_live(coord *c)
                            "{\"run_id\":null,\"state\":\"idle\",\"scenario\":null,\"elapsed_s\":0,"
                            "\"users\":0,\"rps\":0,\"requests\":0,\"failures\":0,\"error_rate\":0,"
                            "\"out_dir\":\"\",\"names\":[],\"errors\":[],\"thresholds\":[],\"workers\":[]}");
+}
+
+char *coord_get_summary(coord *c)
+{
+    pthread_mutex_lock(&c->mu);
+    char *t = c->summary ? strdup(c->summary) : NULL;
+    pthread_mutex_unlock(&c->mu);
+    return t;
 }
 
 char *coord_get_metrics(coord *c)
