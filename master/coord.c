@@ -18,13 +18,18 @@
 #include "master/results.h"
 #include "master/thresholds.h"
 #include "proto/plan.h"
+#include "proto/seal.h"
+#include <openssl/crypto.h>
 
 #define COORD_POLL_MS      50
 #define COORD_RING         16      /* intervals open at once */
 #define COORD_LATE_MS      2000    /* an interval closes this long after its end at the latest */
 #define COORD_START_LEAD_MS 500    /* plans go out this long before the synchronized start */
-#define COORD_MAX_GONE     256
+#define COORD_MAX_GONE     1024    /* pipe events queued between two steps */
 #define COORD_MAX_PENDING  256     /* connections between CHALLENGE and HELLO */
+#define COORD_HELLO_MS     5000    /* a connection that sends no HELLO this long is closed */
+#define COORD_MAX_THREADS  1024    /* engine threads one worker may announce */
+#define COORD_LOG_EVERY_US 1000000 /* at most one "dropped" log line per peer per second */
 
 typedef struct cworker {
     nng_pipe    pipe;
@@ -45,11 +50,15 @@ typedef struct cworker {
     uint64_t    lost_at_ms;
     uint64_t    missing_max;
     double      cpu_pct;        /* from its last heartbeat */
+    seal_session seal;          /* with a shared key: this connection's sealed session */
+    uint64_t    drops, drop_log_us; /* messages dropped from it; when last logged */
 } cworker;
 
 typedef struct cpending {       /* a connection that got a CHALLENGE */
     uint32_t pipe_id;
     uint8_t  nonce[PROTO_NONCE_LEN];
+    uint64_t since_us;          /* when the CHALLENGE went out */
+    uint64_t drops, drop_log_us;
 } cpending;
 
 typedef struct islot {
@@ -100,6 +109,9 @@ struct coord {
     uint64_t        closing_at[COORD_MAX_PENDING];
     int             nclosing;
     uint64_t        auth_failures;
+    uint64_t        seal_failures;  /* sealed sessions ended by a frame that failed */
+    uint64_t        hello_timeouts; /* connections closed for sending no HELLO */
+    uint64_t        drops_other, drop_other_log_us; /* from pipes we do not know */
     cworker        *workers;
     int             nworkers, capworkers;
     coord_state     state;
@@ -126,11 +138,30 @@ struct coord {
 
 /* --- sending ----------------------------------------------------------------------- */
 
+static cworker *coord_worker_by_pipe(coord *c, nng_pipe p);
+
+/* Encodes m for pipe p: sealed when p is a worker with a session (PROTOCOL.md 4). */
 static int coord_send_to(coord *c, nng_pipe p, const proto_msg *m)
 {
     char *buf;
     size_t len;
-    if (proto_encode(m, &buf, &len) != 0) return -1;
+    if (proto_encode(m, &buf, &len) != 0) {
+        log_error("master", "cannot encode %s", proto_type_name(m->type));
+        return -1;
+    }
+    cworker *sw = coord_worker_by_pipe(c, p);
+    if (sw && sw->seal.on) {
+        char *sealed;
+        size_t slen;
+        int sr = seal_wrap(&sw->seal, buf, len, &sealed, &slen);
+        free(buf);
+        if (sr != 0) {
+            log_error("master", "cannot seal %s for worker %s", proto_type_name(m->type), sw->hello.id);
+            return -1;
+        }
+        buf = sealed;
+        len = slen;
+    }
     nng_msg *msg;
     int rv = nng_msg_alloc(&msg, 0);
     if (rv == 0 && (rv = nng_msg_append(msg, buf, len)) == 0) {
@@ -157,9 +188,17 @@ static void coord_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     coord *c = arg;
     pthread_mutex_lock(&c->mu);
+    bool full = false;
     if (ev == NNG_PIPE_EV_REM_POST && c->ngone < COORD_MAX_GONE) c->gone[c->ngone++] = (uint32_t)nng_pipe_id(p);
-    if (ev == NNG_PIPE_EV_ADD_POST && c->nadded < COORD_MAX_GONE) c->added[c->nadded++] = (uint32_t)nng_pipe_id(p);
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        if (c->nadded < COORD_MAX_GONE) c->added[c->nadded++] = (uint32_t)nng_pipe_id(p);
+        else full = true;
+    }
     pthread_mutex_unlock(&c->mu);
+    /* A flood of new connections faster than the coordinator steps: a connection it
+     * would never challenge is closed now rather than held open unseen. (A lost REM
+     * event is harmless: heartbeats find the silent worker.) */
+    if (full) nng_pipe_close(p);
 }
 
 static nng_pipe coord_pipe(uint32_t id)
@@ -181,6 +220,8 @@ static void coord_challenge(coord *c, uint32_t pipe_id)
         pd = &c->pending[COORD_MAX_PENDING - 1];
     }
     pd->pipe_id = pipe_id;
+    pd->since_us = time_mono_us();
+    pd->drops = pd->drop_log_us = 0;
     auth_nonce(pd->nonce);
     proto_msg m = { .type = MSG_CHALLENGE };
     memcpy(m.u.challenge.nonce, pd->nonce, PROTO_NONCE_LEN);
@@ -346,6 +387,8 @@ static void coord_join_run(coord *c, cworker *nw)
     log_info("master", "worker %s joined the run with %u slots", nw->hello.id, nw->nslots);
 }
 
+static void coord_drop(coord *c, nng_pipe p, const char *why);
+
 static void coord_hello(coord *c, nng_pipe p, const proto_hello *h)
 {
     int pi = -1;
@@ -353,7 +396,7 @@ static void coord_hello(coord *c, nng_pipe p, const proto_hello *h)
         if (c->pending[i].pipe_id == (uint32_t)nng_pipe_id(p)) pi = i;
     if (pi < 0) {
         c->auth_failures++;
-        log_warn("master", "hello from %s without a challenge: ignored", h->id);
+        coord_drop(c, p, "a HELLO that answers no CHALLENGE");
         return;
     }
     uint8_t nonce_m[PROTO_NONCE_LEN];
@@ -369,6 +412,21 @@ static void coord_hello(coord *c, nng_pipe p, const proto_hello *h)
             coord_reject(c, p, h->has_proof ? "wrong shared key" : "this master requires a shared key (--key-file)");
             return;
         }
+    }
+    if (h->threads > COORD_MAX_THREADS) {
+        char why[128];
+        snprintf(why, sizeof why, "%u engine threads announced; a worker may run at most %d "
+                 "(--threads)", h->threads, COORD_MAX_THREADS);
+        log_warn("master", "worker %s (%s) refused: %s", h->id, h->host, why);
+        coord_reject(c, p, why);
+        return;
+    }
+    seal_session sess;
+    memset(&sess, 0, sizeof sess);
+    if (c->key.len && seal_derive(&sess, &c->key, nonce_m, h->nonce, h->id, true) != 0) {
+        log_error("master", "worker %s refused: cannot derive its session keys", h->id);
+        coord_reject(c, p, "the master could not derive session keys");
+        return;
     }
     cworker *w = NULL;
     for (int i = 0; i < c->nworkers; i++)
@@ -391,6 +449,8 @@ static void coord_hello(coord *c, nng_pipe p, const proto_hello *h)
     w->pipe = p;
     w->hello = *h;
     if (w->hello.threads == 0) w->hello.threads = 1;
+    seal_clear(&w->seal);       /* WELCOME itself goes out plain, with its proof */
+    w->drops = w->drop_log_us = 0;
     w->alive = true;
     w->last_seen_us = time_mono_us();
     if (!w->in_run) w->state = "idle";
@@ -401,6 +461,8 @@ static void coord_hello(coord *c, nng_pipe p, const proto_hello *h)
         m.u.welcome.has_proof = true;
     }
     coord_send_to(c, p, &m);
+    w->seal = sess;             /* everything after WELCOME is sealed (with a key) */
+    OPENSSL_cleanse(&sess, sizeof sess);
     log_info("master", "worker %s (%s, %u threads) joined", h->id, h->host, h->threads);
     if (c->state == RUN_RUNNING && !c->stop_sent && !(w->in_run && !w->done)) coord_join_run(c, w);
 }
@@ -507,6 +569,10 @@ static void coord_publish(coord *c)
     st->workers = (uint32_t)coord_alive_workers(c);
     st->run_id = c->run_id;
     snprintf(st->reason, sizeof st->reason, "%s", c->reason);
+    st->proto_dropped = c->dropped;
+    st->proto_auth_failures = c->auth_failures;
+    st->proto_seal_failures = c->seal_failures;
+    st->proto_hello_timeouts = c->hello_timeouts;
     uint64_t mono = time_mono_us();
     c->nwinfo = 0;
     for (int i = 0; i < c->nworkers && c->nwinfo < (int)(sizeof c->winfo / sizeof c->winfo[0]); i++) {
@@ -687,22 +753,83 @@ static void coord_stats(coord *c, cworker *w, proto_stats *s)
     sl->users += s->users;
 }
 
+/* Counts a dropped message and logs it, at most once a second per peer (a peer that
+ * sends nothing but garbage must not fill the log). */
+static void coord_drop(coord *c, nng_pipe p, const char *why)
+{
+    c->dropped++;
+    uint64_t now = time_mono_us(), *n = &c->drops_other, *at = &c->drop_other_log_us;
+    cworker *w = coord_worker_by_pipe(c, p);
+    const char *who = "an unknown connection";
+    if (w) {
+        n = &w->drops;
+        at = &w->drop_log_us;
+        who = w->hello.id;
+    } else {
+        for (int i = 0; i < c->npending; i++)
+            if (c->pending[i].pipe_id == (uint32_t)nng_pipe_id(p)) {
+                n = &c->pending[i].drops;
+                at = &c->pending[i].drop_log_us;
+                who = "a connection before its HELLO";
+            }
+    }
+    (*n)++;
+    if (*at == 0 || now - *at >= COORD_LOG_EVERY_US) {
+        *at = now;
+        log_warn("master", "dropped a message from %s: %s (%llu from it, %llu in all)", who, why,
+                 (unsigned long long)*n, (unsigned long long)c->dropped);
+    }
+}
+
+/* A sealed session broke (a frame failed, or a plain message came where only sealed ones
+ * may): the message is dropped and counted, and the session ends (the worker is lost). */
+static void coord_seal_fail(coord *c, cworker *w, const char *why)
+{
+    c->seal_failures++;
+    c->dropped++;
+    log_warn("master", "worker %s: %s; session ended (%llu such)", w->hello.id, why,
+             (unsigned long long)c->seal_failures);
+    seal_clear(&w->seal);
+    coord_worker_gone(c, w, true);
+}
+
 static void coord_handle(coord *c, nng_msg *msg)
 {
     nng_pipe p = nng_msg_get_pipe(msg);
-    proto_msg m;
-    int rv = proto_decode(nng_msg_body(msg), nng_msg_len(msg), &m);
-    if (rv != PROTO_OK) {
-        c->dropped++;
-        log_warn("master", "dropped a message: %s (%llu so far)", proto_strerror(rv),
-                 (unsigned long long)c->dropped);
+    cworker *w = coord_worker_by_pipe(c, p);
+    const char *body = nng_msg_body(msg);
+    size_t blen = nng_msg_len(msg);
+    char *opened = NULL;
+    if (w && w->seal.on) {
+        if (!seal_is_frame(body, blen)) {
+            coord_seal_fail(c, w, "a plain message inside a sealed session");
+            return;
+        }
+        if (seal_open(&w->seal, body, blen, &opened, &blen) != 0) {
+            coord_seal_fail(c, w, "a sealed message failed authentication (tampered, replayed or out of order)");
+            return;
+        }
+        body = opened;
+    } else if (seal_is_frame(body, blen)) {
+        coord_drop(c, p, "a sealed message outside a session");
         return;
     }
-    cworker *w = coord_worker_by_pipe(c, p);
+    proto_msg m;
+    int rv = proto_decode(body, blen, &m);
+    free(opened);
+    if (rv != PROTO_OK) {
+        coord_drop(c, p, proto_strerror(rv));
+        return;
+    }
     if (w) w->last_seen_us = time_mono_us();
     if (!w && m.type != MSG_HELLO) {
         /* not authenticated: nothing but HELLO is heard */
-        c->dropped++;
+        coord_drop(c, p, "not authenticated: only HELLO is heard");
+        proto_msg_free(&m);
+        return;
+    }
+    if (w && m.type == MSG_HELLO) {
+        coord_drop(c, p, "a HELLO on a welcomed connection");
         proto_msg_free(&m);
         return;
     }
@@ -766,6 +893,17 @@ static void coord_step(coord *c)
     c->nadded = 0;
     pthread_mutex_unlock(&c->mu);
     for (int g = 0; g < nadded; g++) coord_challenge(c, added[g]);
+    /* Connections that never answer their CHALLENGE are closed (PROTOCOL.md 7). */
+    uint64_t mono0 = time_mono_us();
+    for (int i = 0; i < c->npending; i++) {
+        if (mono0 - c->pending[i].since_us < (uint64_t)COORD_HELLO_MS * 1000) continue;
+        c->hello_timeouts++;
+        if (c->hello_timeouts == 1 || c->hello_timeouts % 1000 == 0)
+            log_warn("master", "closed a connection that sent no HELLO within %d s (%llu so far)",
+                     COORD_HELLO_MS / 1000, (unsigned long long)c->hello_timeouts);
+        nng_pipe_close(coord_pipe(c->pending[i].pipe_id));
+        c->pending[i--] = c->pending[--c->npending];
+    }
     for (int g = 0; g < ngone; g++) {
         for (int i = 0; i < c->npending; i++)
             if (c->pending[i].pipe_id == gone[g]) c->pending[i--] = c->pending[--c->npending];
@@ -900,6 +1038,8 @@ static void coord_take(coord *c)
         c->ring[i].used = false;
     }
     c->state = RUN_WAITING;
+    c->end_wall_ms = 0;
+    c->live_due = true;         /* the dashboard and /metrics show the new run at once */
 }
 
 static void *coord_main(void *arg)
@@ -956,7 +1096,7 @@ coord *coord_start(const coord_opts *o, char *err, size_t errcap)
     nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, COORD_POLL_MS);
     nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, 1000);
     nng_socket_set_int(c->sock, NNG_OPT_RECVBUF, 1024);
-    nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_MSG);
+    nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, SEAL_MAX_FRAME);  /* a sealed PROTO_MAX_MSG */
     nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, coord_pipe_cb, c);
     nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, coord_pipe_cb, c);
     if (transport_listen(c->sock, o->url, o->tls, err, errcap) != 0) {

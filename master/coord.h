@@ -66,6 +66,8 @@ typedef struct coord_status {
     int      thresholds_failed; /* when finished */
     char     out_dir[1024];
     char     reason[512];       /* why aborted, or the stop reason */
+    uint64_t proto_dropped;     /* protocol counters since the master started */
+    uint64_t proto_auth_failures, proto_seal_failures, proto_hello_timeouts;
     char     results_error[512];/* non-empty: the results folder could not be written (why);
                                  * the totals stay readable through coord_get_summary */
 } coord_status;

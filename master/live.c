@@ -669,6 +669,25 @@ static void live_m_ws(live_buf *b, const live_ws *g, uint32_t n)
     }
 }
 
+/* The master's protocol counters since it started (PROTOCOL.md 9): messages dropped,
+ * failed key proofs, sealed sessions ended by a frame that failed, connections closed
+ * for sending no HELLO. */
+static void live_m_protocol(live_buf *b, const coord_status *st)
+{
+    live_family(b, "stampede_protocol_dropped_total", "counter",
+                "Messages the master dropped (undecodable, unauthenticated, out of place).");
+    live_sample_u(b, "stampede_protocol_dropped_total", NULL, 0, st->proto_dropped);
+    live_family(b, "stampede_protocol_auth_failures_total", "counter",
+                "HELLOs refused for a missing or wrong key proof, or answering no CHALLENGE.");
+    live_sample_u(b, "stampede_protocol_auth_failures_total", NULL, 0, st->proto_auth_failures);
+    live_family(b, "stampede_protocol_seal_failures_total", "counter",
+                "Sealed sessions ended by a message that failed authentication or sequence.");
+    live_sample_u(b, "stampede_protocol_seal_failures_total", NULL, 0, st->proto_seal_failures);
+    live_family(b, "stampede_protocol_hello_timeouts_total", "counter",
+                "Connections closed for sending no HELLO in time.");
+    live_sample_u(b, "stampede_protocol_hello_timeouts_total", NULL, 0, st->proto_hello_timeouts);
+}
+
 /* stampede_workers{state}: how many workers are in each state (first-seen order). */
 static void live_m_workers(live_buf *b, const live_input *in)
 {
@@ -722,6 +741,7 @@ char *live_metrics(const live_input *in)
     live_m_http(&b, http, nhttp);
     live_m_errors(&b, t);
     live_m_ws(&b, groups, ngroups);
+    live_m_protocol(&b, st);
 
     free(http);
     free(ws);

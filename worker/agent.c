@@ -13,6 +13,8 @@
 #include "common/time.h"
 #include "proto/msg.h"
 #include "proto/plan.h"
+#include "proto/seal.h"
+#include <openssl/crypto.h>
 #include "worker/engine.h"
 
 #define AGENT_POLL_MS   50
@@ -41,15 +43,46 @@ struct agent {
     uint64_t    run_id;
     bool        stopping;
     uint64_t    dropped;        /* messages that did not decode */
+    uint64_t    seal_failures;  /* sealed sessions ended by a frame that failed */
+    uint64_t    drop_log_us;    /* when a dropped message was last logged */
+    /* With a shared key, everything after WELCOME is sealed (proto/seal.h). send_mu
+     * serializes sealing and sending (the agent thread and every engine's emit), so
+     * frames reach the wire in sequence order; the agent thread changes the session
+     * only under it. */
+    pthread_mutex_t send_mu;
+    seal_session seal;          /* in force (under send_mu) */
+    seal_session seal_next;     /* derived at HELLO, in force once WELCOME proves the key */
+    uint32_t    seal_pipe;      /* the connection the session belongs to */
 };
+
+/* Sends an encoded message (takes buf), sealed when a session is in force. Any thread. */
+static int agent_send_buf(agent *a, char *buf, size_t len)
+{
+    pthread_mutex_lock(&a->send_mu);
+    int rv = 0;
+    if (a->seal.on) {
+        char *sealed;
+        size_t slen;
+        if (seal_wrap(&a->seal, buf, len, &sealed, &slen) != 0) {
+            rv = NNG_ENOMEM;
+        } else {
+            free(buf);
+            buf = sealed;
+            len = slen;
+        }
+    }
+    if (rv == 0) rv = nng_send(a->sock, buf, len, 0);
+    pthread_mutex_unlock(&a->send_mu);
+    free(buf);
+    return rv;
+}
 
 static int agent_send(agent *a, const proto_msg *m)
 {
     char *buf;
     size_t len;
     if (proto_encode(m, &buf, &len) != 0) return -1;
-    int rv = nng_send(a->sock, buf, len, 0);
-    free(buf);
+    int rv = agent_send_buf(a, buf, len);
     if (rv != 0) log_warn("worker", "send %s: %s", proto_type_name(m->type), nng_strerror(rv));
     return rv;
 }
@@ -58,9 +91,18 @@ static int agent_send(agent *a, const proto_msg *m)
 static void agent_emit(void *ud, char *buf, size_t len)
 {
     agent *a = ud;
-    int rv = nng_send(a->sock, buf, len, 0);
+    int rv = agent_send_buf(a, buf, len);
     if (rv != 0) log_error("worker", "stats delta lost: %s", nng_strerror(rv));
-    free(buf);
+}
+
+/* Agent thread: put a session in force (or end it: NULL), under send_mu. */
+static void agent_set_seal(agent *a, const seal_session *s, uint32_t pipe)
+{
+    pthread_mutex_lock(&a->send_mu);
+    if (s) a->seal = *s;
+    else seal_clear(&a->seal);
+    a->seal_pipe = pipe;
+    pthread_mutex_unlock(&a->send_mu);
 }
 
 static void agent_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
@@ -88,9 +130,13 @@ static void agent_hello(agent *a, const proto_challenge *ch)
     memcpy(a->nonce_m, ch->nonce, PROTO_NONCE_LEN);
     if (auth_nonce(a->nonce_w) != 0) log_warn("worker", "no random nonce available");
     memcpy(h->nonce, a->nonce_w, PROTO_NONCE_LEN);
+    agent_set_seal(a, NULL, 0);     /* a new connection: the HELLO goes out plain */
+    seal_clear(&a->seal_next);
     if (a->key.len) {
         auth_hello_proof(&a->key, a->nonce_m, a->nonce_w, a->id, h->proof);
         h->has_proof = true;
+        if (seal_derive(&a->seal_next, &a->key, a->nonce_m, a->nonce_w, a->id, false) != 0)
+            log_error("worker", "cannot derive session keys: no plan will be accepted");
     } else if (ch->key_required) {
         log_error("worker", "the master requires a shared key: give --key-file");
     }
@@ -98,17 +144,19 @@ static void agent_hello(agent *a, const proto_challenge *ch)
     agent_send(a, &m);
 }
 
-static void agent_welcome(agent *a, const proto_welcome *w)
+static void agent_welcome(agent *a, const proto_welcome *w, uint32_t pipe)
 {
     if (a->key.len) {
         uint8_t want[PROTO_PROOF_LEN];
         auth_welcome_proof(&a->key, a->nonce_w, a->nonce_m, want);
-        if (!w->has_proof || !auth_equal(want, w->proof)) {
+        if (!w->has_proof || !auth_equal(want, w->proof) || !a->seal_next.on) {
             log_error("worker", "master %s did not prove the shared key: no plan will be accepted from it",
                       w->master);
             a->welcomed = false;
             return;
         }
+        agent_set_seal(a, &a->seal_next, pipe);   /* everything from now on is sealed */
+        seal_clear(&a->seal_next);
     }
     a->welcomed = true;
     log_info("worker", "joined master %s", w->master);
@@ -246,16 +294,57 @@ static void agent_slots(agent *a, const proto_msg *m)
     log_info("worker", "%s %u slots", m->type == MSG_ADOPT ? "adopted" : "released", s->nslots);
 }
 
+static void agent_master_lost(agent *a, const char *why);
+
+/* Counts a dropped message; logs at most once a second. */
+static void agent_drop(agent *a, const char *why)
+{
+    a->dropped++;
+    uint64_t now = time_mono_us();
+    if (a->drop_log_us == 0 || now - a->drop_log_us >= 1000000) {
+        a->drop_log_us = now;
+        log_warn("worker", "dropped a message: %s (%llu so far)", why, (unsigned long long)a->dropped);
+    }
+}
+
+/* The sealed session broke: drop, count, and end it as a lost master (load stops). */
+static void agent_seal_fail(agent *a, const char *why)
+{
+    a->dropped++;
+    a->seal_failures++;
+    log_error("worker", "%s: session ended (%llu such)", why, (unsigned long long)a->seal_failures);
+    agent_master_lost(a, why);
+}
+
 /* Returns true when the message was an ACK of our DONE. */
-static bool agent_handle(agent *a, const char *buf, size_t len)
+static bool agent_handle(agent *a, const char *buf, size_t len, uint32_t pipe)
 {
     proto_msg m;
     bool acked = false;
+    char *opened = NULL;
+    if (a->seal.on) {           /* only this thread changes it */
+        if (pipe != a->seal_pipe) {
+            agent_drop(a, "a message from another connection than the session's");
+            agent_master_lost(a, "the connection changed");
+            return false;
+        }
+        if (!seal_is_frame(buf, len)) {
+            agent_seal_fail(a, "a plain message inside a sealed session");
+            return false;
+        }
+        if (seal_open(&a->seal, buf, len, &opened, &len) != 0) {
+            agent_seal_fail(a, "a sealed message failed authentication (tampered, replayed or out of order)");
+            return false;
+        }
+        buf = opened;
+    } else if (seal_is_frame(buf, len)) {
+        agent_drop(a, "a sealed message outside a session");
+        return false;
+    }
     int rv = proto_decode(buf, len, &m);
+    free(opened);
     if (rv != PROTO_OK) {
-        a->dropped++;
-        log_warn("worker", "dropped a message: %s (%llu so far)", proto_strerror(rv),
-                 (unsigned long long)a->dropped);
+        agent_drop(a, proto_strerror(rv));
         return false;
     }
     a->last_rx_us = time_mono_us();
@@ -264,7 +353,7 @@ static bool agent_handle(agent *a, const char *buf, size_t len)
         agent_hello(a, &m.u.challenge);
         break;
     case MSG_WELCOME:
-        agent_welcome(a, &m.u.welcome);
+        agent_welcome(a, &m.u.welcome, pipe);
         break;
     case MSG_REJECT:
         log_error("worker", "the master refused this worker: %s", m.u.reject.reason);
@@ -289,8 +378,7 @@ static bool agent_handle(agent *a, const char *buf, size_t len)
     case MSG_HEARTBEAT:
         break;
     default:
-        a->dropped++;
-        log_warn("worker", "unexpected %s message dropped", proto_type_name(m.type));
+        agent_drop(a, "a message of a type a worker never receives");
         break;
     }
     proto_msg_free(&m);
@@ -309,6 +397,8 @@ static void agent_master_lost(agent *a, const char *why)
         log_info("worker", "lost the master (%s); redialing", why);
     }
     a->welcomed = false;
+    agent_set_seal(a, NULL, 0);
+    seal_clear(&a->seal_next);
     unsigned pid = atomic_exchange(&a->pipe_id, 0u);
     if (pid) {
         nng_pipe p = NNG_PIPE_INITIALIZER;
@@ -319,12 +409,11 @@ static void agent_master_lost(agent *a, const char *why)
 
 static void agent_poll(agent *a, bool *acked)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    int rv = nng_recv(a->sock, &buf, &len, NNG_FLAG_ALLOC);
-    if (rv == 0) {
-        if (agent_handle(a, buf, len) && acked) *acked = true;
-        nng_free(buf, len);
+    nng_msg *msg;
+    if (nng_recvmsg(a->sock, &msg, 0) == 0) {
+        uint32_t pipe = (uint32_t)nng_pipe_id(nng_msg_get_pipe(msg));
+        if (agent_handle(a, nng_msg_body(msg), nng_msg_len(msg), pipe) && acked) *acked = true;
+        nng_msg_free(msg);
     }
 }
 
@@ -375,6 +464,7 @@ agent *agent_start(const agent_cfg *cfg, char *err, size_t errcap)
         return NULL;
     }
     a->cfg = *cfg;
+    pthread_mutex_init(&a->send_mu, NULL);
     if (a->cfg.threads == 0) a->cfg.threads = 1;
     if (a->cfg.heartbeat_ms == 0) a->cfg.heartbeat_ms = 1000;
     if (a->cfg.timeout_ms == 0) a->cfg.timeout_ms = 3000;
@@ -395,7 +485,7 @@ agent *agent_start(const agent_cfg *cfg, char *err, size_t errcap)
     nng_socket_set_ms(a->sock, NNG_OPT_RECVTIMEO, AGENT_POLL_MS);
     nng_socket_set_ms(a->sock, NNG_OPT_SENDTIMEO, 2000);
     nng_socket_set_int(a->sock, NNG_OPT_SENDBUF, 1024);
-    nng_socket_set_size(a->sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_MSG);  /* nng drops larger */
+    nng_socket_set_size(a->sock, NNG_OPT_RECVMAXSZ, SEAL_MAX_FRAME);  /* nng drops larger */
     nng_socket_set_ms(a->sock, NNG_OPT_RECONNMINT, 100);
     nng_socket_set_ms(a->sock, NNG_OPT_RECONNMAXT, 2000);
     nng_pipe_notify(a->sock, NNG_PIPE_EV_ADD_POST, agent_pipe_cb, a);
@@ -424,5 +514,9 @@ void agent_join_free(agent *a)
     atomic_store(&a->quit, true);
     pthread_join(a->th, NULL);
     nng_close(a->sock);
+    seal_clear(&a->seal);
+    seal_clear(&a->seal_next);
+    OPENSSL_cleanse(&a->key, sizeof a->key);
+    pthread_mutex_destroy(&a->send_mu);
     free(a);
 }

@@ -700,6 +700,10 @@ static const char *const families[][2] = {
     { "stampede_ws_messages_received_total", "counter" },
     { "stampede_ws_connects_total", "counter" },
     { "stampede_ws_message_duration_seconds", "summary" },
+    { "stampede_protocol_dropped_total", "counter" },
+    { "stampede_protocol_auth_failures_total", "counter" },
+    { "stampede_protocol_seal_failures_total", "counter" },
+    { "stampede_protocol_hello_timeouts_total", "counter" },
 };
 #define NFAMILIES (sizeof families / sizeof families[0])
 
