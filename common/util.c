@@ -94,3 +94,49 @@ void util_xml_escape(FILE *f, const char *s)
         }
     }
 }
+
+/* Length of the well-formed UTF-8 sequence at p (1-4), or 0 when the byte at p does not
+ * start one. The second byte's range carries the overlong, surrogate and > U+10FFFF
+ * rules (RFC 3629 table 3-7); a NUL byte is never a continuation, so a sequence cut by
+ * the end of the string fails here without reading past it. */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) return 1;
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) lo = 0xA0;               /* overlong below U+0800 */
+        else if (c == 0xED) hi = 0x9F;          /* surrogates U+D800-U+DFFF */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) lo = 0x90;               /* overlong below U+10000 */
+        else if (c == 0xF4) hi = 0x8F;          /* above U+10FFFF */
+    } else
+        return 0;                               /* continuation, C0, C1, F5-FF */
+    if (p[1] < lo || p[1] > hi) return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+    return n;
+}
+
+size_t util_utf8_clean(char *s)
+{
+    if (!s) return 0;
+    size_t bad = 0;
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq_len(p);
+        if (n) {
+            p += n;
+        } else {
+            /* only this byte: what follows is judged afresh (a valid sequence right
+             * after a broken one is kept, its stray continuations become '?') */
+            *p++ = '?';
+            bad++;
+        }
+    }
+    return bad;
+}

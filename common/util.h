@@ -17,4 +17,12 @@ int util_reserve(char **buf, size_t *cap, size_t need);
  * escaped, tab/newline/carriage return as character references, other control
  * characters XML 1.0 cannot carry as '?'. */
 void util_xml_escape(FILE *f, const char *s);
+/* Rewrites the NUL-terminated s in place so that it is valid UTF-8 (RFC 3629): every
+ * byte that does not belong to a well-formed sequence (a lone continuation byte, a lead
+ * byte 0xC0/0xC1/0xF5-0xFF, a sequence cut short by another byte or the end, an overlong
+ * form, a UTF-16 surrogate U+D800-U+DFFF, a code point above U+10FFFF) becomes '?', one
+ * byte for one byte: the length never changes, so fixed-size fields stay in bounds.
+ * Well-formed multi-byte sequences are kept. Returns the number of bytes replaced (0:
+ * s was valid). NULL is a valid empty string. Any thread; no allocation. */
+size_t util_utf8_clean(char *s);
 #endif
