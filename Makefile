@@ -3,11 +3,12 @@
 # target; `make bench` compares against wrk and Locust; `make fuzz` builds fuzz targets.
 # SAN=1 builds everything with ASan+UBSan into bin-san/ and obj-san/.
 
-PKGS      := libevent libevent_pthreads libevent_openssl libcurl msgpack yaml-0.1 jansson libssl libcrypto
+PKGS      := libevent libevent_pthreads libevent_openssl libcurl msgpack yaml-0.1 jansson libssl libcrypto \
+             libpcre2-8
 DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libnng-dev \
              libmsgpack-dev libyaml-dev libjansson-dev libcmocka-dev libwslay-dev \
              python3 python3-websockets curl nginx-light libssl-dev openssl \
-             nodejs npm chromium prometheus
+             nodejs npm chromium prometheus libpcre2-dev
 BENCH_PKGS := wrk python3-locust nginx-light util-linux procps
 FUZZ_PKGS := clang libclang-rt-14-dev
 

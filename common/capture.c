@@ -12,15 +12,16 @@
  *   (a repeated header such as Set-Cookie captures its first value). The value is
  *   trimmed of spaces, tabs and the line end. A response that lacks the header fails
  *   the capture even if an earlier (redirect) response had it.
- * - Regex: POSIX extended (glibc, so \w \s \b work), plus \d and \D outside bracket
- *   expressions, rewritten to [0-9] and [^0-9] because scenarios written for other
- *   tools use them and POSIX would silently read \d as "d". A group that exists but
- *   did not take part in the match captures the empty string. Matching is leftmost-
- *   longest: a lazy ".*?" behaves like ".*" (write [^"]* instead). */
+ * - Regex: see common/capture.h for the syntax (PCRE2 reading POSIX-style patterns)
+ *   and its limits. A group that exists but did not take part in the match captures the
+ *   empty string. A match that reaches a limit fails like a match that finds nothing.
+ */
 #include "common/capture.h"
 #include "common/jscan.h"
 
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,97 +167,173 @@ int capture_header(const char *hdrs, size_t len, const char *name, tmpl_val *out
 /* ---- regex --------------------------------------------------------------------- */
 
 struct capre {
-    regex_t re;
-    bool    group;              /* capture group 1 rather than the whole match */
+    pcre2_code          *code;
+    pcre2_match_context *mctx;  /* the match limits; read-only while matching */
+    bool                 group; /* capture group 1 rather than the whole match */
 };
 
-/* Copies an extended regex, rewriting \d and \D outside bracket expressions. Returns
- * a malloc'd string or NULL. */
-static char *capre_rewrite(const char *re)
+/* One match data block per thread, made at the thread's first match and reused by every
+ * regex matched on that thread (pcre2_match only needs the first two pairs; since 10.41
+ * the block also keeps the heap frames of the backtracking engine, so a steady state
+ * allocates nothing). A thread-specific key frees it when the thread ends. */
+static pthread_key_t  capre_md_key;
+static pthread_once_t capre_md_once = PTHREAD_ONCE_INIT;
+static bool           capre_md_ok;
+
+static void capre_md_free(void *md) { pcre2_match_data_free(md); }
+static void capre_md_init(void) { capre_md_ok = pthread_key_create(&capre_md_key, capre_md_free) == 0; }
+
+static pcre2_match_data *capre_md(void)
 {
-    size_t n = strlen(re);
-    char *out = malloc(n * 4 + 1);     /* "\d" (2) -> "[^0-9]" (6): at most 3x */
-    if (out == NULL)
+    pthread_once(&capre_md_once, capre_md_init);
+    if (!capre_md_ok)
         return NULL;
-    size_t o = 0, i = 0;
+    pcre2_match_data *md = pthread_getspecific(capre_md_key);
+    if (md == NULL) {
+        md = pcre2_match_data_create(2, NULL);
+        if (md != NULL && pthread_setspecific(capre_md_key, md) != 0) {
+            pcre2_match_data_free(md);
+            md = NULL;
+        }
+    }
+    return md;
+}
+
+/* Copies a pattern written in POSIX style for PCRE2: inside a bracket expression a
+ * backslash is literal in POSIX ("[\d]" is '\' or 'd') but an escape in PCRE2, so it is
+ * doubled there. Everything else is passed on (PCRE2 reads \d \w \s \b itself). Returns
+ * a malloc'd string or NULL; map[o] is the offset in re of output byte o (2n+1 entries),
+ * so PCRE2's error offsets point into the pattern as written. */
+typedef struct capre_rw { char *out; size_t *map; size_t o; } capre_rw;
+
+static void capre_put(capre_rw *w, char c, size_t from)
+{
+    w->map[w->o] = from;
+    w->out[w->o++] = c;
+}
+
+static char *capre_rewrite(const char *re, size_t n, size_t *map)
+{
+    capre_rw w = { malloc(n * 2 + 1), map, 0 };
+    if (w.out == NULL)
+        return NULL;
+    size_t i = 0;
     while (i < n) {
-        char c = re[i];
-        if (c == '\\' && i + 1 < n) {
-            if (re[i + 1] == 'd' || re[i + 1] == 'D') {
-                const char *cls = re[i + 1] == 'd' ? "[0-9]" : "[^0-9]";
-                memcpy(out + o, cls, strlen(cls));
-                o += strlen(cls);
-            } else {
-                out[o++] = c;
-                out[o++] = re[i + 1];
-            }
+        if (re[i] == '\\' && i + 1 < n) {
+            capre_put(&w, re[i], i);
+            capre_put(&w, re[i + 1], i + 1);
             i += 2;
             continue;
         }
-        if (c == '[') {
-            /* Copy the whole bracket expression unchanged: a leading ']' (after an
-             * optional '^') is literal, and [:class:], [.x.], [=x=] hold their own ']'. */
-            size_t j = i + 1;
-            if (j < n && re[j] == '^')
-                j++;
-            if (j < n && re[j] == ']')
-                j++;
-            while (j < n && re[j] != ']') {
-                if (re[j] == '[' && j + 1 < n &&
-                    (re[j + 1] == ':' || re[j + 1] == '.' || re[j + 1] == '=')) {
-                    char kind = re[j + 1];
-                    const char *close = NULL;
-                    for (size_t k = j + 2; k + 1 < n; k++)
-                        if (re[k] == kind && re[k + 1] == ']') {
-                            close = re + k;
-                            break;
-                        }
-                    if (close != NULL) {
-                        j = (size_t)(close - re) + 2;
-                        continue;
-                    }
-                }
-                j++;
-            }
-            if (j < n)
-                j++;            /* the closing ']'; unclosed: regcomp reports it */
-            memcpy(out + o, re + i, j - i);
-            o += j - i;
-            i = j;
+        if (re[i] != '[') {
+            capre_put(&w, re[i], i);
+            i++;
             continue;
         }
-        out[o++] = c;
+        /* A bracket expression: a leading ']' (after an optional '^') is literal;
+         * [:class:], [.x.] and [=x=] hold their own ']'. */
+        capre_put(&w, re[i], i);
         i++;
+        if (i < n && re[i] == '^') {
+            capre_put(&w, re[i], i);
+            i++;
+        }
+        if (i < n && re[i] == ']') {
+            capre_put(&w, re[i], i);
+            i++;
+        }
+        while (i < n && re[i] != ']') {
+            if (re[i] == '[' && i + 1 < n && strchr(":.=", re[i + 1]) != NULL) {
+                size_t k = i + 2;
+                while (k + 1 < n && !(re[k] == re[i + 1] && re[k + 1] == ']'))
+                    k++;
+                if (k + 1 < n) {
+                    for (; i < k + 2; i++)
+                        capre_put(&w, re[i], i);
+                    continue;
+                }
+            }
+            if (re[i] == '\\')
+                capre_put(&w, '\\', i);
+            capre_put(&w, re[i], i);
+            i++;
+        }
+        if (i < n) {            /* the closing ']'; unclosed: PCRE2 reports it */
+            capre_put(&w, re[i], i);
+            i++;
+        }
     }
-    out[o] = '\0';
-    return out;
+    map[w.o] = n;
+    w.out[w.o] = '\0';
+    return w.out;
 }
 
-capre *capre_compile(const char *re, char *err, size_t errcap)
+static capre *capre_fail(char *err, size_t errcap, size_t *err_off, size_t off,
+                         const char *fmt, ...)
+{
+    if (err != NULL && errcap > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errcap, fmt, ap);
+        va_end(ap);
+    }
+    if (err_off != NULL)
+        *err_off = off;
+    return NULL;
+}
+
+capre *capre_compile(const char *re, char *err, size_t errcap, size_t *err_off)
 {
     if (err != NULL && errcap > 0)
         err[0] = '\0';
+    if (err_off != NULL)
+        *err_off = 0;
+    if (re == NULL)
+        return capre_fail(err, errcap, err_off, 0, "no regex");
+    size_t n = strlen(re);
+    if (n > CAPRE_MAX_PATTERN)
+        return capre_fail(err, errcap, err_off, CAPRE_MAX_PATTERN,
+                          "invalid regex: %zu characters, at most %u", n, CAPRE_MAX_PATTERN);
     capre *r = calloc(1, sizeof *r);
-    char *src = re != NULL ? capre_rewrite(re) : NULL;
-    if (r == NULL || src == NULL) {
-        if (err != NULL && errcap > 0)
-            snprintf(err, errcap, re == NULL ? "no regex" : "out of memory");
-        free(r);
+    size_t *map = malloc((2 * n + 1) * sizeof *map);
+    char *src = map != NULL ? capre_rewrite(re, n, map) : NULL;
+    pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);
+    if (r != NULL)
+        r->mctx = pcre2_match_context_create(NULL);
+    if (r == NULL || src == NULL || cctx == NULL || r->mctx == NULL) {
         free(src);
-        return NULL;
+        free(map);
+        pcre2_compile_context_free(cctx);
+        capre_free(r);
+        return capre_fail(err, errcap, err_off, 0, "out of memory");
     }
-    int rc = regcomp(&r->re, src, REG_EXTENDED);
+    pcre2_set_max_pattern_length(cctx, 2 * CAPRE_MAX_PATTERN);
+    pcre2_set_parens_nest_limit(cctx, CAPRE_MAX_NEST);
+    pcre2_set_match_limit(r->mctx, CAPRE_MATCH_LIMIT);
+    pcre2_set_depth_limit(r->mctx, CAPRE_DEPTH_LIMIT);
+    pcre2_set_heap_limit(r->mctx, CAPRE_HEAP_LIMIT_KIB);
+    int ec = 0;
+    PCRE2_SIZE eoff = 0;
+    r->code = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
+                            PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C,
+                            &ec, &eoff, cctx);
+    pcre2_compile_context_free(cctx);
+    if (r->code == NULL) {
+        PCRE2_UCHAR msg[256];
+        if (pcre2_get_error_message(ec, msg, sizeof msg) < 0)
+            snprintf((char *)msg, sizeof msg, "error %d", ec);
+        size_t off = map[eoff <= strlen(src) ? eoff : strlen(src)];
+        free(src);
+        free(map);
+        capre_free(r);
+        return capre_fail(err, errcap, err_off, off, "invalid regex: %s at character %zu",
+                          (const char *)msg, off + 1);
+    }
     free(src);
-    if (rc != 0) {
-        if (err != NULL && errcap > 0) {
-            char msg[256];
-            regerror(rc, &r->re, msg, sizeof msg);
-            snprintf(err, errcap, "invalid regex: %s", msg);
-        }
-        free(r);
-        return NULL;
-    }
-    r->group = r->re.re_nsub > 0;
+    free(map);
+    uint32_t groups = 0;
+    pcre2_pattern_info(r->code, PCRE2_INFO_CAPTURECOUNT, &groups);
+    r->group = groups > 0;
     return r;
 }
 
@@ -264,7 +341,8 @@ void capre_free(capre *r)
 {
     if (r == NULL)
         return;
-    regfree(&r->re);
+    pcre2_code_free(r->code);
+    pcre2_match_context_free(r->mctx);
     free(r);
 }
 
@@ -272,11 +350,19 @@ int capre_match(const capre *r, const char *body, tmpl_val *out)
 {
     if (r == NULL || body == NULL || out == NULL)
         return -1;
-    regmatch_t m[2];
-    if (regexec(&r->re, body, 2, m, 0) != 0)
+    pcre2_match_data *md = capre_md();
+    if (md == NULL)
         return -1;
-    const regmatch_t *g = r->group ? &m[1] : &m[0];
-    if (g->rm_so < 0)
+    int rc = pcre2_match(r->code, (PCRE2_SPTR)body, strlen(body), 0, 0, md, r->mctx);
+    if (rc < 0)                 /* no match, or a limit reached */
+        return -1;
+    const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    size_t i = r->group ? 1 : 0;
+    /* rc 0: the block holds fewer pairs than the pattern has groups (the first two are
+     * set); rc 1 with a group: group 1 did not take part. */
+    if (r->group && rc == 1)
         return tmpl_val_set(out, "", 0);
-    return tmpl_val_set(out, body + g->rm_so, (size_t)(g->rm_eo - g->rm_so));
+    if (ov[2 * i] == PCRE2_UNSET || ov[2 * i + 1] < ov[2 * i])
+        return tmpl_val_set(out, "", 0);
+    return tmpl_val_set(out, body + ov[2 * i], (size_t)(ov[2 * i + 1] - ov[2 * i]));
 }

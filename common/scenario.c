@@ -80,6 +80,9 @@
 #define SC_MAX_WEIGHT      100000u      /* total_weight: size of profile_seq */
 #define SC_MAX_PROFILES    1000
 #define SC_MAX_FILE        (256u << 20) /* scenario or CSV read from disk */
+/* Regexes: POSIX extended style run by PCRE2 (common/capture.h lists the differences). */
+#define SC_REGEX_HINT "POSIX extended syntax, run by PCRE2 (no quantifier on a quantifier, " \
+                      "at most 4096 characters)"
 #define SC_DEFAULT_TIMEOUT_MS  10000u
 #define SC_DEFAULT_GRACEFUL_MS 30000u
 
@@ -422,6 +425,13 @@ static size_t sc_scalar_col(const yaml_node_t *n, size_t off)
     case YAML_DOUBLE_QUOTED_SCALAR_STYLE: return off + 1;
     default:                              return 0;
     }
+}
+
+/* Where a regex error points: at the character PCRE2 names, or at the pattern's start
+ * when the problem is its end (something left open). */
+static size_t sc_regex_col(const yaml_node_t *n, const char *re, size_t off)
+{
+    return off < strlen(re) ? sc_scalar_col(n, off) : 0;
 }
 
 /* Compiles text[len] (from node n) against the scenario's names; an error points into
@@ -1262,9 +1272,10 @@ static int sc_captures(sc_ctx *c, const yaml_node_t *n, sc_capture **out, int *n
                 return sc_fail_at(c, kv, sc_scalar_col(kv, off), "paths look like $.data.items[0].id",
                                   "invalid JSON path: %s", msg[0] ? msg : "malformed");
         } else if (cp->kind == CAP_REGEX) {
-            if (!(cp->re = capre_compile(cp->expr, msg, sizeof msg)))
-                return sc_fail(c, kv, "POSIX extended syntax; the first group is captured",
-                               "%s", msg[0] ? msg : "invalid regex");
+            size_t off = 0;
+            if (!(cp->re = capre_compile(cp->expr, msg, sizeof msg, &off)))
+                return sc_fail_at(c, kv, sc_regex_col(kv, cp->expr, off), SC_REGEX_HINT "; the first "
+                                  "group is captured", "%s", msg[0] ? msg : "invalid regex");
         } else if (!sc_header_name_ok(cp->expr)) {
             return sc_fail(c, kv, NULL, "'%s' is not a valid HTTP header name", cp->expr);
         }
@@ -1541,8 +1552,10 @@ static int sc_ws_match_parse(sc_ctx *c, const yaml_node_t *n, sc_ws *w, bool lis
         if (sc_text(c, v, what, &m->regex_text))
             return -1;
         msg[0] = '\0';
-        if (!(m->regex = capre_compile(m->regex_text, msg, sizeof msg)))
-            return sc_fail(c, v, "POSIX extended syntax", "%s", msg[0] ? msg : "invalid regex");
+        size_t off = 0;
+        if (!(m->regex = capre_compile(m->regex_text, msg, sizeof msg, &off)))
+            return sc_fail_at(c, v, sc_regex_col(v, m->regex_text, off), SC_REGEX_HINT, "%s",
+                              msg[0] ? msg : "invalid regex");
     }
     if (listen && (v = sc_get(c, n, "capture", NULL)) &&
         sc_captures(c, v, &w->captures, &w->ncaptures, true))

@@ -227,7 +227,7 @@ static void test_header(void **state)
 static void match(const char *re, const char *body, const char *want)
 {
     char err[128] = "";
-    capre *r = capre_compile(re, err, sizeof err);
+    capre *r = capre_compile(re, err, sizeof err, NULL);
     if (r == NULL)
         print_error("regex %s: %s\n", re, err);
     assert_non_null(r);
@@ -264,14 +264,14 @@ static void test_regex(void **state)
     match("^$", "", "");
 
     char err[128] = "";
-    assert_null(capre_compile("(unclosed", err, sizeof err));
+    assert_null(capre_compile("(unclosed", err, sizeof err, NULL));
     assert_non_null(strstr(err, "invalid regex"));
-    assert_null(capre_compile("a{2,1}", err, sizeof err));
-    assert_null(capre_compile(NULL, NULL, 0));
+    assert_null(capre_compile("a{2,1}", err, sizeof err, NULL));
+    assert_null(capre_compile(NULL, NULL, 0, NULL));
     capre_free(NULL);
 
     /* Repeated matches into one value reuse its buffer. */
-    capre *r = capre_compile("id=([0-9]+)", err, sizeof err);
+    capre *r = capre_compile("id=([0-9]+)", err, sizeof err, NULL);
     assert_non_null(r);
     tmpl_val v = { 0 };
     assert_int_equal(capre_match(r, "id=123456", &v), 0);
@@ -285,6 +285,98 @@ static void test_regex(void **state)
     capre_free(r);
 }
 
+/* Issue 9, item 2: "id=" followed by N '+' made glibc's regcomp take ~2^N memory
+ * (N=20: 1 GiB; N=28: out of memory). It is refused at once, with the place. */
+static void test_regex_stacked_quantifiers(void **state)
+{
+    (void)state;
+    for (int n = 3; n <= 40; n++) {
+        char re[64] = "id=";
+        memset(re + 3, '+', (size_t)n);
+        re[3 + n] = '\0';
+        char err[256] = "";
+        size_t off = 999;
+        capre *r = capre_compile(re, err, sizeof err, &off);
+        if (r != NULL)
+            print_error("\"%s\" compiled\n", re);
+        assert_null(r);
+        assert_non_null(strstr(err, "invalid regex"));
+        assert_non_null(strstr(err, "quantifier"));
+        assert_int_equal(off, 5);           /* the third '+', the first one too many */
+    }
+    /* "a++" (possessive) is one item and compiles. */
+    char err[256] = "";
+    capre *r = capre_compile("id=++", err, sizeof err, NULL);
+    assert_non_null(r);
+    capre_free(r);
+}
+
+/* The other ways a pattern can cost: its length, its nesting, a repeat whose compiled
+ * form explodes, and catastrophic backtracking at match time (bounded, a non-match). */
+static void test_regex_limits(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    size_t off = 0;
+    char *big = malloc(CAPRE_MAX_PATTERN + 2);
+    assert_non_null(big);
+    memset(big, 'a', CAPRE_MAX_PATTERN + 1);
+    big[CAPRE_MAX_PATTERN + 1] = '\0';
+    assert_null(capre_compile(big, err, sizeof err, &off));
+    assert_non_null(strstr(err, "at most 4096"));
+    big[CAPRE_MAX_PATTERN] = '\0';          /* exactly the limit: fine */
+    capre *r = capre_compile(big, err, sizeof err, NULL);
+    assert_non_null(r);
+    capre_free(r);
+    free(big);
+
+    char nest[2 * 100 + 2];
+    memset(nest, '(', 100);
+    nest[100] = 'a';
+    memset(nest + 101, ')', 100);
+    nest[201] = '\0';
+    assert_null(capre_compile(nest, err, sizeof err, &off));
+    assert_non_null(strstr(err, "invalid regex"));
+
+    assert_null(capre_compile("((((a{1,1000}){1,1000}){1,1000}){1,1000})", err, sizeof err, &off));
+    assert_non_null(strstr(err, "invalid regex"));
+
+    /* (a+)+$ over "aaaa...b": exponential backtracking, stopped by the match limit. */
+    r = capre_compile("(a+)+$", err, sizeof err, NULL);
+    assert_non_null(r);
+    char body[64];
+    memset(body, 'a', sizeof body - 2);
+    body[sizeof body - 2] = 'b';
+    body[sizeof body - 1] = '\0';
+    tmpl_val v = { 0 };
+    assert_int_equal(capre_match(r, body, &v), -1);
+    assert_false(v.set);
+    assert_int_equal(capre_match(r, "aaa", &v), 0);     /* still matches when it can */
+    assert_string_equal(v.p, "aaa");
+    tmpl_val_fini(&v);
+    capre_free(r);
+}
+
+/* Semantics the POSIX patterns relied on, kept under PCRE2; and the documented
+ * differences (capture.h). */
+static void test_regex_posix_style(void **state)
+{
+    (void)state;
+    match("a.c", "a\nc", "a\nc");           /* '.' matches a newline (POSIX regexec) */
+    match("x$", "x\n", NULL);               /* '$' is the very end only */
+    match("[\\]]", "\\]", "\\]");           /* '\' literal in brackets, then ']' closes */
+    match("[a\\]+", "\\a\\", "\\a\\");
+    match("\"id\":\"(.*?)\"", "{\"id\":\"a\",\"b\":\"c\"}", "a");  /* lazy works now */
+    match("(a|ab)c", "abc", "ab");          /* backtracks into the other branch */
+    char err[256] = "";
+    size_t off = 0;
+    assert_null(capre_compile("x[[.a.]]", err, sizeof err, &off));
+    assert_non_null(strstr(err, "invalid regex"));
+    /* Offsets point into the pattern as written, past doubled backslashes. */
+    assert_null(capre_compile("[\\\\]a**", err, sizeof err, &off));
+    assert_int_equal(off, 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +385,9 @@ int main(void)
         cmocka_unit_test(test_jpath_malformed),
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_regex),
+        cmocka_unit_test(test_regex_stacked_quantifiers),
+        cmocka_unit_test(test_regex_limits),
+        cmocka_unit_test(test_regex_posix_style),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

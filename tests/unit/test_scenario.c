@@ -701,6 +701,9 @@ static void test_ws_thresholds(void **state)
 #define BASE_USERS "users:\n  - name: u\n    flow:\n"
 #define BASE_STEP "      - http: { url: /x }\n"
 #define BASE_WS "      - ws: { connect: /ws, name: feed }\n"
+#define RE64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define RE1K RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64
+#define LONG_RE RE1K RE1K RE1K RE1K "b"      /* 4097 characters */
 
 typedef struct bad_case {
     const char *what;
@@ -871,6 +874,17 @@ static const bad_case bad_cases[] = {
     { "ws: capture kind typo",
       BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: {}, capture: { t: { rgex: a } } }\n",
       10, 43, 0, "unknown capture kind 'rgex' for 't' (known: json, regex)", "'regex'" },
+    /* Issue 9, item 2: glibc's regcomp took ~2^N memory for N stacked '+'; now refused
+     * at once at the third '+', with a hint. */
+    { "capture: stacked quantifiers",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, capture: { id: { regex: \"id=++++++++++++++++++++++++++++\" } } }\n",
+      9, 56, 0, "quantifier does not follow a repeatable item", "no quantifier on a quantifier" },
+    { "ws: stacked quantifiers",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: { regex: \"id=++++++++++++++++++++\" } }\n",
+      10, 38, 0, "invalid regex", "PCRE2" },
+    { "capture: regex too long",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, capture: { id: { regex: \"" LONG_RE "\" } } }\n",
+      9, 50, 4200, "at most 4096", "4096 characters" },
     { "ws: bad regex",
       BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "      - ws: { expect: { regex: \"(\" } }\n",
       10, 32, 0, "invalid regex", "POSIX" },
