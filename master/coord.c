@@ -631,8 +631,17 @@ static void coord_send_plans(coord *c)
         w->rps_last = 0;
         if (!w->alive) continue;
         w->state = "running";
-        /* one slot per engine thread it announced: load in proportion to threads */
-        for (uint32_t t = 0; t < w->hello.threads; t++) coord_slots_push(w, c->threads_total++);
+        /* one slot per engine thread it announced: load in proportion to threads. A run
+         * has at most PROTO_MAX_SLOTS slots (what one PLAN can carry): beyond that, later
+         * workers get fewer, and a worker left with none sits this run out. */
+        for (uint32_t t = 0; t < w->hello.threads && c->threads_total < PROTO_MAX_SLOTS; t++)
+            coord_slots_push(w, c->threads_total++);
+        if (w->nslots == 0) {
+            w->in_run = false;
+            w->state = "idle";
+            log_warn("master", "worker %s sits this run out: the run already has %u slots, the most a plan carries",
+                     w->hello.id, PROTO_MAX_SLOTS);
+        }
     }
     c->start_wall_ms = time_wall_ms() + COORD_START_LEAD_MS;
     c->natural_end_ms = c->start_wall_ms + scenario_duration_ms(c->sc) + c->sc->graceful_stop_ms + 15000;

@@ -133,6 +133,8 @@ static int pk_slots(msgpack_packer *pk, const uint32_t *slots, uint32_t n)
 {
     if (slots == NULL)
         n = 0;
+    if (n > PROTO_MAX_SLOTS)
+        return -1;              /* every decoder would drop it: refuse to encode it */
     PK(msgpack_pack_array(pk, n));
     for (uint32_t i = 0; i < n; i++)
         PK(msgpack_pack_uint32(pk, slots[i]));

@@ -1467,6 +1467,42 @@ static int decode_move_slots(proto_type type, const uint64_t *slots, uint32_t ns
     return decode_pkb(&b, m);
 }
 
+/* A slot list no decoder would accept is never encoded (5,000 threads once produced a
+ * PLAN every worker dropped): PLAN, ADOPT and RELEASE with PROTO_MAX_SLOTS + 1 slots. */
+static void test_encode_refuses_too_many_slots(void **state)
+{
+    (void)state;
+    uint32_t n = PROTO_MAX_SLOTS + 1;
+    uint32_t *slots = malloc(n * sizeof *slots);
+    assert_non_null(slots);
+    for (uint32_t i = 0; i < n; i++) slots[i] = i;
+    char *buf = NULL;
+    size_t len = 0;
+    proto_msg m = { .type = MSG_PLAN };
+    m.u.plan.scenario_file = "s.yaml";
+    m.u.plan.scenario = "name: x";
+    m.u.plan.scenario_len = 7;
+    m.u.plan.slots = slots;
+    m.u.plan.nslots = n;
+    m.u.plan.threads_total = n;
+    assert_int_equal(proto_encode(&m, &buf, &len), -1);
+    m.u.plan.nslots = n - 1;                /* at the limit: encodes and decodes */
+    assert_int_equal(proto_encode(&m, &buf, &len), 0);
+    proto_msg back;
+    assert_int_equal(proto_decode(buf, len, &back), PROTO_OK);
+    assert_int_equal(back.u.plan.nslots, PROTO_MAX_SLOTS);
+    proto_msg_free(&back);
+    free(buf);
+    for (int t = MSG_ADOPT; t <= MSG_RELEASE; t++) {
+        proto_msg a = { .type = (proto_type)t };
+        a.u.slots.run_id = 1;
+        a.u.slots.slots = slots;
+        a.u.slots.nslots = n;
+        assert_int_equal(proto_encode(&a, &buf, &len), -1);
+    }
+    free(slots);
+}
+
 /* Slot lists: duplicates, slots >= threads_total, more than PROTO_MAX_SLOTS, values
  * beyond u32. Failures free what was decoded before (ASan's leak check watches). */
 static void test_slot_checks(void **state)
@@ -1570,6 +1606,7 @@ int main(void)
         cmocka_unit_test(test_nested_bounds),
         cmocka_unit_test(test_fixed_bin_lengths),
         cmocka_unit_test(test_slot_checks),
+        cmocka_unit_test(test_encode_refuses_too_many_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
