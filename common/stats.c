@@ -11,6 +11,11 @@
  * - name_cap 0 means STATS_DEFAULT_NAME_CAP.
  * - Names and methods are cut to STATS_NAME_MAX - 1 / STATS_METHOD_MAX - 1 bytes
  *   (never inside a UTF-8 sequence); two names equal up to the cut share an entry.
+ * - Names, methods and error details are stored as valid UTF-8 (issue 9, item 13: a
+ *   captured response value in a URL can carry any byte, and jansson refuses such a
+ *   string in summary.json): after the cut, every ill-formed byte becomes '?'
+ *   (util_utf8_clean), so two names that differ only in such bytes share an entry.
+ *   stats_default_name's output is clean as well.
  * - names_folded is not an interval counter: reset keeps it (like the names). It is
  *   exact up to STATS_FOLD_FACTOR * 3/4 * (index_mask + 1) distinct folded names per
  *   shard (6144 for the default cap) and a lower bound beyond that.
@@ -22,6 +27,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "common/util.h"
 
 #define STATS_FOLD_FACTOR 8u        /* folded-name set slots per index slot */
 #define STATS_MORE_ERRORS "(more error kinds)"
@@ -64,6 +70,17 @@ static size_t stats_cut(const char *s, size_t max)
     n = max;
     while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
         n--;
+    return n;
+}
+
+/* Copies s cut to at most max bytes (stats_cut) into out (max + 1 bytes) and makes the
+ * copy valid UTF-8 (util_utf8_clean: ill-formed bytes become '?', same length). */
+static size_t stats_clean_copy(char *out, const char *s, size_t max)
+{
+    size_t n = stats_cut(s, max);
+    memcpy(out, s, n);
+    out[n] = '\0';
+    util_utf8_clean(out);
     return n;
 }
 
@@ -158,8 +175,13 @@ uint32_t stats_id(stats_shard *s, const char *method, const char *name)
         method = "";
     if (name == NULL)
         name = "";
-    size_t ml = stats_cut(method, STATS_METHOD_MAX - 1);
-    size_t nl = stats_cut(name, STATS_NAME_MAX - 1);
+    /* Keys are the cut, UTF-8-clean copies (see the decisions above), so a name is
+     * compared and hashed as it will be stored and shown. */
+    char mbuf[STATS_METHOD_MAX], nbuf[STATS_NAME_MAX];
+    size_t ml = stats_clean_copy(mbuf, method, STATS_METHOD_MAX - 1);
+    size_t nl = stats_clean_copy(nbuf, name, STATS_NAME_MAX - 1);
+    method = mbuf;
+    name = nbuf;
     uint64_t h = stats_hash(method, ml, name, nl);
     uint32_t i = (uint32_t)h & s->index_mask;
     for (; s->index[i] != 0; i = (i + 1) & s->index_mask) {
@@ -220,7 +242,9 @@ void stats_error(stats_shard *s, uint32_t id, stats_err_kind kind, const char *d
         kind = ERR_OTHER;
     if (detail == NULL)
         detail = "";
-    size_t dl = stats_cut(detail, STATS_DETAIL_MAX - 1);
+    char dbuf[STATS_DETAIL_MAX];
+    size_t dl = stats_clean_copy(dbuf, detail, STATS_DETAIL_MAX - 1);
+    detail = dbuf;
     for (uint32_t r = 0; r < s->nerrs; r++) {
         stats_err *e = &s->errs[r];
         if (e->entry == id && e->kind == kind && strncmp(e->detail, detail, dl) == 0 &&
@@ -372,4 +396,5 @@ void stats_default_name(const char *url, char *out, size_t cap)
     if (!fits)                                  /* never end inside a UTF-8 sequence */
         n = stats_utf8_trim(out, n);
     out[n] = '\0';
+    util_utf8_clean(out);                       /* raw bytes a capture put in the URL */
 }

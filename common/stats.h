@@ -104,7 +104,10 @@ typedef struct stats_shard {
 int  stats_shard_init(stats_shard *s, uint32_t name_cap);
 void stats_shard_fini(stats_shard *s);
 /* Entry id of (method, name), created when new; the overflow id when full. Never fails
- * (the overflow entry is pre-allocated). Hashes the strings: resolve once per step. */
+ * (the overflow entry is pre-allocated). Hashes the strings: resolve once per step.
+ * Names and methods are any bytes: they are cut and stored as valid UTF-8 (every
+ * ill-formed byte becomes '?'), so every stored string can go into JSON as it is;
+ * stats_error does the same with its detail. */
 uint32_t stats_id(stats_shard *s, const char *method, const char *name);
 /* Hot path. */
 void stats_record(stats_shard *s, uint32_t id, uint64_t latency_us, uint64_t bytes, bool failed);
@@ -118,6 +121,6 @@ size_t stats_shard_bytes(const stats_shard *s);
 
 /* Default request name: METHOD is separate; the name is the URL's path (no query), with
  * path segments that are all digits, hex of 16+ chars, or UUIDs replaced by "{id}".
- * Writes at most cap bytes including NUL. */
+ * Writes at most cap bytes including NUL, valid UTF-8 whatever the URL holds. */
 void stats_default_name(const char *url, char *out, size_t cap);
 #endif

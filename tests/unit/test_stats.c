@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "common/stats.h"
 
 static void test_ids_stable_and_distinct(void **state)
@@ -452,6 +454,59 @@ static void test_default_names(void **state)
     stats_shard_fini(&s);
 }
 
+/* Issue 9, item 13: a captured response value in a URL can carry any byte. Every name,
+ * method and error detail a shard stores is valid UTF-8 (jansson takes it as it is),
+ * the same raw name resolves to the same entry, valid names are untouched. */
+static void test_names_utf8_clean(void **state)
+{
+    (void)state;
+    stats_shard s;
+    assert_int_equal(stats_shard_init(&s, 8), 0);
+    const char *raw = "/orders/\xff\xfe_\xc3\xa9_\xed\xa0\x80_\xc0\xaf_\xe2\x82";
+    uint32_t id = stats_id(&s, "GET", raw);
+    assert_string_equal(s.entries[id].name, "/orders/??_\xc3\xa9_???_??_??");
+    assert_int_equal(stats_id(&s, "GET", raw), id);                 /* stable */
+    assert_int_equal(stats_id(&s, "GET", "/orders/??_\xc3\xa9_???_??_??"), id);
+    uint32_t m = stats_id(&s, "G\x80T", "/m");
+    assert_string_equal(s.entries[m].method, "G?T");
+    /* a cut name whose kept part ends in a broken sequence */
+    char longn[STATS_NAME_MAX + 8];
+    memset(longn, 'a', sizeof longn);
+    longn[STATS_NAME_MAX - 3] = '\xe2';         /* E2 82 then 'a': ill-formed */
+    longn[STATS_NAME_MAX - 2] = '\x82';
+    longn[sizeof longn - 1] = '\0';
+    uint32_t l = stats_id(&s, "GET", longn);
+    assert_int_equal(strlen(s.entries[l].name), STATS_NAME_MAX - 1);
+    assert_memory_equal(s.entries[l].name + STATS_NAME_MAX - 3, "??", 2);
+    /* error details */
+    stats_error(&s, id, ERR_EXPECT, "body lacks \"\xe2\x82\"");
+    assert_string_equal(s.errs[0].detail, "body lacks \"??\"");
+    stats_error(&s, id, ERR_EXPECT, "body lacks \"\xe2\x82\"");
+    assert_int_equal(s.nerrs, 1);
+    assert_int_equal(s.errs[0].count, 2);
+    /* every stored string is a JSON string */
+    for (uint32_t i = 0; i < s.nentries; i++) {
+        json_t *j = json_string(s.entries[i].name);
+        assert_non_null(j);
+        json_decref(j);
+        j = json_string(s.entries[i].method);
+        assert_non_null(j);
+        json_decref(j);
+    }
+    json_t *j = json_string(s.errs[0].detail);
+    assert_non_null(j);
+    json_decref(j);
+    stats_shard_fini(&s);
+
+    /* default names from a URL holding raw bytes */
+    char out[STATS_NAME_MAX];
+    stats_default_name("http://127.0.0.1:1/items/\xff\xc3\xa9/42?q=\xff", out, sizeof out);
+    assert_string_equal(out, "/items/?\xc3\xa9/{id}");
+    char u[6];
+    stats_default_name("/\xff\xff" "ab\xc3\xa9", u, sizeof u);          /* cut and cleaned */
+    assert_string_equal(u, "/??ab");
+}
+
 /* A worker thread's shard with 200 request names: the fixed part, then what the
  * histograms add as samples arrive. */
 static void test_shard_bytes_200_names(void **state)
@@ -510,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_err_kind_names),
         cmocka_unit_test(test_count_and_ws_methods),
         cmocka_unit_test(test_default_names),
+        cmocka_unit_test(test_names_utf8_clean),
         cmocka_unit_test(test_shard_bytes_200_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
