@@ -24,9 +24,13 @@
  *   columns the run so far; Timestamp is whole seconds of the wall clock, as Locust.
  * - failures.csv Error is the kind name and the detail ("http_status 503"); rows with
  *   a zero count (possible in a hand-built set) are skipped.
- * - Files written at the end go to NAME.tmp and are renamed into place, so a reader
- *   never sees half a summary.json. Latency values in summary.json are ms doubles;
- *   a measured value that is NaN (a threshold without data) is written as null.
+ * - Files written at the end go to NAME.tmp, are fsync'd and renamed into place (the
+ *   folder fsync'd after), so a reader never sees half a summary.json. Every write is
+ *   checked: the stream's error flag after fputs/fprintf, then fflush, fsync, fclose,
+ *   rename (master/results.h). stats_history.csv rows are fflush'd, not fsync'd, per
+ *   interval (a 24 h run would fsync 86,400 times): a full disk shows at the flush on
+ *   the file systems we run on (tmpfs, ext4 reserve blocks at write time); the fsync at
+ *   results_finish catches what is left. summary.json: master/results_json.c.
  * - WebSocket: every ws error shows Method "WS" in failures.csv, so an error recorded
  *   on "WS:connect" and the same error on "WS" of one name are one row (their counts
  *   added); summary.json's "errors" keeps the entry's own method ("WS:connect" tells a
@@ -40,14 +44,15 @@
 #include "master/report.h"
 #include "common/time.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <jansson.h>
-#include <limits.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RES_EOL "\r\n"          /* Python's csv.writer line terminator */
 #define RES_PCT_COLS "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%"
@@ -67,8 +72,9 @@ static const char res_failures_header[] = "Method,Name,Error,Occurrences";
 
 static void res_err(char *err, size_t errcap, const char *what, const char *path, int e)
 {
-    if (err != NULL && errcap > 0)
-        snprintf(err, errcap, "%s %s: %s", what, path, strerror(e));
+    if (err != NULL && errcap > 0
+        && snprintf(err, errcap, "%s %s: %s", what, path, strerror(e)) >= (int)errcap)
+        err[errcap - 1] = '\0';                 /* cut: a long path, the reason at least starts */
 }
 
 /* ---- formatting --------------------------------------------------------------- */
@@ -183,7 +189,7 @@ static void res_err_text(char *buf, size_t cap, const merge_err *e)
 }
 
 /* "2024-05-01T12:00:00.123Z" */
-static void res_iso_time(char *buf, size_t cap, uint64_t wall_ms)
+void results_iso_time(char *buf, size_t cap, uint64_t wall_ms)
 {
     time_t t = (time_t)(wall_ms / 1000);
     struct tm tm;
@@ -195,8 +201,9 @@ static void res_iso_time(char *buf, size_t cap, uint64_t wall_ms)
 
 /* ---- files -------------------------------------------------------------------- */
 
-/* mkdir -p dir (mode 0755). 0, or -1 with err. */
-static int res_mkdirs(const char *dir, char *err, size_t errcap)
+/* mkdir -p of every component of dir but the last (mode 0755): parents may exist. 0,
+ * or -1 with err. */
+static int res_mkparents(const char *dir, char *err, size_t errcap)
 {
     char p[sizeof ((results *)0)->dir];
     size_t n = strlen(dir);
@@ -206,33 +213,55 @@ static int res_mkdirs(const char *dir, char *err, size_t errcap)
         return -1;
     }
     memcpy(p, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] != '/' && p[i] != '\0')
+    while (n > 1 && p[n - 1] == '/')            /* "out/" names the folder "out" */
+        p[--n] = '\0';
+    for (size_t i = 1; i < n; i++) {
+        if (p[i] != '/')
             continue;
-        char c = p[i];
         p[i] = '\0';
         if (mkdir(p, 0755) != 0 && errno != EEXIST) {
             res_err(err, errcap, "cannot create", p, errno);
             return -1;
         }
-        p[i] = c;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0) {
-        res_err(err, errcap, "cannot create", dir, errno);
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        res_err(err, errcap, "cannot create", dir, ENOTDIR);
-        return -1;
+        p[i] = '/';
     }
     return 0;
+}
+
+/* true when dir is a folder holding nothing but "." and "..". */
+static bool res_dir_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return false;
+    struct dirent *de;
+    bool empty = true;
+    while (empty && (de = readdir(d)) != NULL)
+        empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+    closedir(d);
+    return empty;
 }
 
 static int res_path(char *buf, size_t cap, const results *r, const char *file)
 {
     int n = snprintf(buf, cap, "%s/%s", r->dir, file);
     return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+/* fsync of the folder, so a rename into it survives a crash; errors other than "not
+ * supported here" count as write errors. */
+static int res_sync_dir(const results *r)
+{
+    int fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (rc != 0 && (e == EINVAL || e == ENOTSUP))
+        rc = 0;
+    errno = e;
+    return rc;
 }
 
 /* Opens DIR/file.tmp for writing. */
@@ -251,29 +280,25 @@ static FILE *res_tmp_open(const results *r, const char *file, char *err, size_t 
     return f;
 }
 
-/* Closes and removes DIR/file.tmp after a failure. */
-static void res_tmp_abort(const results *r, FILE *f, const char *file)
-{
-    char path[sizeof r->dir + 64];
-    fclose(f);
-    if (snprintf(path, sizeof path, "%s/%s.tmp", r->dir, file) < (int)sizeof path)
-        remove(path);
-}
-
-/* Closes f (DIR/file.tmp) and renames it to DIR/file; on a write error removes it. */
+/* Flushes, fsyncs and closes f (DIR/file.tmp), then renames it to DIR/file and syncs
+ * the folder. Any write error on the way (the stream's error flag catches a failed
+ * fputs/fprintf/fputc; fflush, fsync and fclose report the rest, ENOSPC among them)
+ * removes the temporary file and returns -1 with err. */
 static int res_tmp_commit(const results *r, FILE *f, const char *file, char *err, size_t errcap)
 {
     char path[sizeof r->dir + 64], tmp[sizeof r->dir + 68];
     res_path(path, sizeof path, r, file);       /* fits: res_tmp_open checked it */
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int bad = ferror(f);
-    int e = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad) {
-        res_err(err, errcap, "cannot write", tmp, e ? e : EIO);
+    errno = 0;
+    int e = 0;
+    if (ferror(f))
+        e = errno ? errno : EIO;
+    else if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        e = errno ? errno : EIO;
+    if (fclose(f) != 0 && e == 0)
+        e = errno ? errno : EIO;
+    if (e != 0) {
+        res_err(err, errcap, "cannot write", tmp, e);
         remove(tmp);
         return -1;
     }
@@ -282,16 +307,39 @@ static int res_tmp_commit(const results *r, FILE *f, const char *file, char *err
         remove(tmp);
         return -1;
     }
+    if (res_sync_dir(r) != 0) {
+        res_err(err, errcap, "cannot sync", r->dir, errno);
+        return -1;
+    }
     return 0;
 }
 
 /* ---- the run ------------------------------------------------------------------ */
 
-int results_open(results *r, const char *dir, char *err, size_t errcap)
+/* Takes folder dir for this run: mkdir (exclusive), or with !unique an existing empty
+ * folder; then stats_history.csv with O_EXCL (two runs racing for one empty folder: one
+ * wins). 0; 1 the folder is taken (exists, not empty, or lost the race: with unique,
+ * try the next name); -1 another error. err says why in both failure cases. */
+static int res_take(results *r, const char *dir, bool unique, char *err, size_t errcap)
 {
-    memset(r, 0, sizeof *r);
-    if (res_mkdirs(dir, err, errcap) != 0)
-        return -1;
+    if (mkdir(dir, 0755) != 0) {
+        int e = errno;
+        struct stat st;
+        if (e != EEXIST) {
+            res_err(err, errcap, "cannot create", dir, e);
+            return -1;
+        }
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            res_err(err, errcap, "cannot create", dir, ENOTDIR);
+            return unique ? 1 : -1;
+        }
+        if (unique || !res_dir_empty(dir)) {
+            if (err != NULL && errcap > 0)
+                snprintf(err, errcap, "results folder %s exists and is not empty: choose "
+                         "another folder (a run never mixes its files with another's)", dir);
+            return 1;
+        }
+    }
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     char path[sizeof r->dir + 64];
     if (res_path(path, sizeof path, r, "stats_history.csv") != 0) {
@@ -299,15 +347,23 @@ int results_open(results *r, const char *dir, char *err, size_t errcap)
             snprintf(err, errcap, "results path too long");
         return -1;
     }
-    r->history = fopen(path, "w");
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        res_err(err, errcap, "cannot create", path, e);
+        return e == EEXIST ? 1 : -1;
+    }
+    r->history = fdopen(fd, "w");
     if (r->history == NULL) {
         res_err(err, errcap, "cannot write", path, errno);
+        close(fd);
         return -1;
     }
     fputs(res_history_header, r->history);
     fputs(RES_EOL, r->history);
-    if (fflush(r->history) != 0) {
-        res_err(err, errcap, "cannot write", path, errno);
+    errno = 0;
+    if (fflush(r->history) != 0 || ferror(r->history)) {
+        res_err(err, errcap, "cannot write", path, errno ? errno : EIO);
         fclose(r->history);
         r->history = NULL;
         return -1;
@@ -315,13 +371,47 @@ int results_open(results *r, const char *dir, char *err, size_t errcap)
     return 0;
 }
 
+int results_open_ex(results *r, const char *dir, int flags, char *err, size_t errcap)
+{
+    memset(r, 0, sizeof *r);
+    if (res_mkparents(dir, err, errcap) != 0)
+        return -1;
+    bool unique = (flags & RESULTS_UNIQUE) != 0;
+    char name[sizeof r->dir];
+    snprintf(name, sizeof name, "%s", dir);
+    for (int n = 1;; n++) {
+        if (n > 1) {
+            int k = snprintf(name, sizeof name, "%s-%d", dir, n);
+            if (k < 0 || (size_t)k >= sizeof name) {
+                if (err != NULL && errcap > 0)
+                    snprintf(err, errcap, "results folder name too long");
+                return -1;
+            }
+        }
+        int rc = res_take(r, name, unique, err, errcap);
+        if (rc == 0)
+            return 0;
+        r->dir[0] = '\0';
+        if (rc < 0 || !unique || n >= RESULTS_MAX_SUFFIX)
+            return -1;
+    }
+}
+
+int results_open(results *r, const char *dir, char *err, size_t errcap)
+{
+    return results_open_ex(r, dir, 0, err, errcap);
+}
+
 /* One Aggregated row, flushed so an interrupted run keeps it. */
 int results_history(results *r, uint64_t wall_ms, uint32_t users, double interval_s,
                     const merge_set *interval, const merge_set *totals)
 {
     FILE *f = r->history;
-    if (f == NULL)
+    if (f == NULL || r->history_err[0] != '\0') {
+        if (r->history_err[0] == '\0')
+            snprintf(r->history_err, sizeof r->history_err, "results folder not open");
         return -1;
+    }
     const merge_entry *iv = &interval->all;
     double rps = interval_s > 0 ? (double)iv->requests / interval_s : 0.0;
     double fps = interval_s > 0 ? (double)iv->failures / interval_s : 0.0;
@@ -332,8 +422,14 @@ int results_history(results *r, uint64_t wall_ms, uint32_t users, double interva
             (unsigned long long)totals->all.failures);
     res_csv_summary_cols(f, &totals->all);
     fputs(RES_EOL, f);
-    if (fflush(f) != 0 || ferror(f))
+    errno = 0;
+    if (fflush(f) != 0 || ferror(f)) {
+        char path[sizeof r->dir + 64];
+        res_path(path, sizeof path, r, "stats_history.csv");
+        res_err(r->history_err, sizeof r->history_err, "cannot write", path,
+                errno ? errno : EIO);
         return -1;
+    }
     return 0;
 }
 
@@ -374,7 +470,7 @@ static bool res_same_shown_err(const merge_err *a, const merge_err *b)
 }
 
 /* Sorted views of the entries and error rows (caller frees); -1 on ENOMEM. */
-static int res_sorted(const merge_set *m, const merge_entry ***ents, const merge_err ***errs)
+int results_sorted(const merge_set *m, const merge_entry ***ents, const merge_err ***errs)
 {
     *ents = malloc(((size_t)m->n + 1) * sizeof **ents);
     *errs = malloc(((size_t)m->nerrs + 1) * sizeof **errs);
@@ -505,7 +601,7 @@ static int res_write_junit(const results *r, const results_meta *meta, char *err
             meta->duration_s > 0 ? meta->duration_s : 0.0);
     if (meta->start_wall_ms != 0) {
         char ts[40];
-        res_iso_time(ts, sizeof ts, meta->start_wall_ms);
+        results_iso_time(ts, sizeof ts, meta->start_wall_ms);
         fprintf(f, " timestamp=\"%s\"", ts);
     }
     fputs(">\n", f);
@@ -536,278 +632,22 @@ static int res_write_junit(const results *r, const results_meta *meta, char *err
     return res_tmp_commit(r, f, "junit.xml", err, errcap);
 }
 
-/* ---- summary.json --------------------------------------------------------------- */
-
-static json_t *res_jreal(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *res_juint(uint64_t v)
-{
-    return json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)v);  /* json_int_t: long long */
-}
-
-static json_t *res_jstr(const char *s)
-{
-    return s != NULL ? json_string(s) : json_null();
-}
-
-/* {"min","mean","p50","p90","p95","p99","p999","max"} in ms; zeros when empty. */
-static json_t *res_jlatency(const hist *h)
-{
-    json_t *o = json_object();
-    bool any = h->total > 0;
-    json_object_set_new(o, "min", json_real(any ? (double)h->min_us / 1000.0 : 0.0));
-    json_object_set_new(o, "mean", json_real(hist_mean(h) / 1000.0));
-    json_object_set_new(o, "p50", json_real((double)hist_percentile(h, 50) / 1000.0));
-    json_object_set_new(o, "p90", json_real((double)hist_percentile(h, 90) / 1000.0));
-    json_object_set_new(o, "p95", json_real((double)hist_percentile(h, 95) / 1000.0));
-    json_object_set_new(o, "p99", json_real((double)hist_percentile(h, 99) / 1000.0));
-    json_object_set_new(o, "p999", json_real((double)hist_percentile(h, 99.9) / 1000.0));
-    json_object_set_new(o, "max", json_real(any ? (double)h->max_us / 1000.0 : 0.0));
-    return o;
-}
-
-/* The ws entries of one connection name, gathered while walking the sorted entries. */
-typedef struct res_ws_group {
-    const char *name;
-    const merge_entry *message, *connect, *reconnect, *fanout, *ping, *sent, *recv, *order;
-    json_t *closes;             /* {"CODE": N}, in entry order: ascending for 4-digit codes */
-} res_ws_group;
-
-static uint64_t res_req(const merge_entry *e)
-{
-    return e != NULL ? e->requests : 0;
-}
-
-static uint64_t res_fail(const merge_entry *e)
-{
-    return e != NULL ? e->failures : 0;
-}
-
-static uint64_t res_bytes(const merge_entry *e)
-{
-    return e != NULL ? e->bytes : 0;
-}
-
-/* The latency object of an entry that may be absent (then all zeros). */
-static json_t *res_jlatency_of(const merge_entry *e)
-{
-    if (e != NULL)
-        return res_jlatency(&e->lat);
-    hist empty;
-    hist_init(&empty);
-    json_t *o = res_jlatency(&empty);
-    hist_fini(&empty);
-    return o;
-}
-
-/* One "ws" object, in master/results.h's key order; takes over g->closes. */
-static json_t *res_jws_object(res_ws_group *g)
-{
-    json_t *o = json_object();
-    uint64_t attempts = res_req(g->connect), connect_failures = res_fail(g->connect);
-    json_object_set_new(o, "name", json_string(g->name));
-    json_object_set_new(o, "connects", res_juint(attempts >= connect_failures
-                                                 ? attempts - connect_failures : 0));
-    json_object_set_new(o, "connect_failures", res_juint(connect_failures));
-    json_object_set_new(o, "reconnects", res_juint(res_req(g->reconnect)));
-    json_object_set_new(o, "messages_sent", res_juint(res_req(g->sent)));
-    json_object_set_new(o, "messages_received", res_juint(res_req(g->recv)));
-    json_object_set_new(o, "bytes_sent", res_juint(res_bytes(g->sent)));
-    json_object_set_new(o, "bytes_received", res_juint(res_bytes(g->recv)));
-    json_object_set_new(o, "expects", res_juint(res_req(g->message)));
-    json_object_set_new(o, "expect_failures", res_juint(res_fail(g->message)));
-    json_object_set_new(o, "sequenced", res_juint(res_req(g->order)));
-    json_object_set_new(o, "out_of_order", res_juint(res_fail(g->order)));
-    json_object_set_new(o, "fanout_messages", res_juint(res_req(g->fanout)));
-    json_object_set_new(o, "pings", res_juint(res_req(g->ping)));
-    json_object_set_new(o, "closes", g->closes);
-    json_object_set_new(o, "connect_ms", res_jlatency_of(g->connect));
-    json_object_set_new(o, "message_ms", res_jlatency_of(g->message));
-    json_object_set_new(o, "fanout_ms", res_jlatency_of(g->fanout));
-    json_object_set_new(o, "reconnect_ms", res_jlatency_of(g->reconnect));
-    json_object_set_new(o, "ping_ms", res_jlatency_of(g->ping));
-    g->closes = NULL;
-    return o;
-}
-
-/* summary.json's "ws": one object per connection name. ents is sorted by (name,
- * method), so all entries of a name are neighbours (HTTP ones of the same name may sit
- * among them and are passed over); a name's object is written when its run ends. */
-static json_t *res_jws(const merge_set *t, const merge_entry **ents)
-{
-    json_t *arr = json_array();
-    res_ws_group g = { 0 };
-    const size_t plen = strlen(STATS_WS_CLOSE_PREFIX);
-    for (uint32_t i = 0; i < t->n; i++) {
-        const merge_entry *e = ents[i];
-        if (!stats_is_ws_method(e->method))
-            continue;
-        if (g.name == NULL || strcmp(g.name, e->name) != 0) {
-            if (g.name != NULL)
-                json_array_append_new(arr, res_jws_object(&g));
-            memset(&g, 0, sizeof g);
-            g.name = e->name;
-            g.closes = json_object();
-        }
-        const char *m = e->method;
-        if (strcmp(m, STATS_WS_MESSAGE) == 0)
-            g.message = e;
-        else if (strcmp(m, STATS_WS_CONNECT) == 0)
-            g.connect = e;
-        else if (strcmp(m, STATS_WS_RECONNECT) == 0)
-            g.reconnect = e;
-        else if (strcmp(m, STATS_WS_FANOUT) == 0)
-            g.fanout = e;
-        else if (strcmp(m, STATS_WS_PING) == 0)
-            g.ping = e;
-        else if (strcmp(m, STATS_WS_SENT) == 0)
-            g.sent = e;
-        else if (strcmp(m, STATS_WS_RECV) == 0)
-            g.recv = e;
-        else if (strcmp(m, STATS_WS_ORDER) == 0)
-            g.order = e;
-        else if (strncmp(m, STATS_WS_CLOSE_PREFIX, plen) == 0 && m[plen] != '\0'
-                 && e->requests > 0)
-            json_object_set_new(g.closes, m + plen, res_juint(e->requests));
-        /* any other "WS:" method is a newer figure this build does not know: skipped */
-    }
-    if (g.name != NULL)
-        json_array_append_new(arr, res_jws_object(&g));
-    return arr;
-}
-
-static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
-                            const merge_entry **ents, const merge_err **errs)
-{
-    const scenario *sc = meta->sc;
-    double dur = meta->duration_s;
-    char ts[40];
-    json_t *root = json_object();
-    json_object_set_new(root, "scenario", res_jstr(sc ? sc->name : NULL));
-    json_object_set_new(root, "file", res_jstr(sc ? sc->file : NULL));
-    json_object_set_new(root, "target", res_jstr(meta->target ? meta->target
-                                                 : sc ? sc->target : NULL));
-    res_iso_time(ts, sizeof ts, meta->start_wall_ms);
-    json_object_set_new(root, "start", json_string(ts));
-    res_iso_time(ts, sizeof ts, meta->end_wall_ms);
-    json_object_set_new(root, "end", json_string(ts));
-    json_object_set_new(root, "start_ms", res_juint(meta->start_wall_ms));
-    json_object_set_new(root, "end_ms", res_juint(meta->end_wall_ms));
-    json_object_set_new(root, "duration_s", res_jreal(dur));
-    json_object_set_new(root, "stop_reason", res_jstr(meta->stop_reason));
-    json_object_set_new(root, "peak_users", json_integer(meta->peak_users));
-
-    const merge_entry *a = &t->all;
-    json_t *tot = json_object();
-    json_object_set_new(tot, "requests", res_juint(a->requests));
-    json_object_set_new(tot, "failures", res_juint(a->failures));
-    json_object_set_new(tot, "rps", json_real(dur > 0 ? (double)a->requests / dur : 0.0));
-    json_object_set_new(tot, "error_rate",
-                        json_real(a->requests ? (double)a->failures / (double)a->requests : 0.0));
-    json_object_set_new(tot, "cancelled", res_juint(t->cancelled));
-    json_object_set_new(tot, "bytes", res_juint(a->bytes));
-    json_object_set_new(tot, "latency_ms", res_jlatency(&a->lat));
-    json_object_set_new(root, "totals", tot);
-
-    json_t *reqs = json_array();
-    for (uint32_t i = 0; i < t->n; i++) {
-        const merge_entry *e = ents[i];
-        if (stats_is_ws_method(e->method))
-            continue;
-        json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(e->name));
-        json_object_set_new(o, "method", json_string(e->method));
-        json_object_set_new(o, "requests", res_juint(e->requests));
-        json_object_set_new(o, "failures", res_juint(e->failures));
-        json_object_set_new(o, "rps", json_real(dur > 0 ? (double)e->requests / dur : 0.0));
-        json_object_set_new(o, "error_rate",
-                            json_real(e->requests ? (double)e->failures / (double)e->requests : 0.0));
-        json_object_set_new(o, "bytes", res_juint(e->bytes));
-        json_object_set_new(o, "latency_ms", res_jlatency(&e->lat));
-        json_array_append_new(reqs, o);
-    }
-    json_object_set_new(root, "requests", reqs);
-    json_object_set_new(root, "ws", res_jws(t, ents));
-
-    json_t *jerrs = json_array();
-    for (uint32_t i = 0; i < t->nerrs; i++) {
-        const merge_err *e = errs[i];
-        if (e->count == 0)
-            continue;
-        const char *kind = stats_err_kind_name(e->kind);
-        json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(e->name));
-        json_object_set_new(o, "method", json_string(e->method));
-        json_object_set_new(o, "kind", json_string(kind ? kind : "other"));
-        json_object_set_new(o, "detail", json_string(e->detail));
-        json_object_set_new(o, "count", res_juint(e->count));
-        json_array_append_new(jerrs, o);
-    }
-    json_object_set_new(root, "errors", jerrs);
-
-    json_t *ths = json_array();
-    for (int i = 0; i < meta->nth; i++) {
-        const th_result *r = &meta->th[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "expr", res_jstr(r->th ? r->th->expr : NULL));
-        json_object_set_new(o, "ok", json_boolean(r->ok));
-        json_object_set_new(o, "value", res_jreal(r->value));
-        json_array_append_new(ths, o);
-    }
-    json_object_set_new(root, "thresholds", ths);
-
-    json_t *ws = json_array();
-    for (int i = 0; i < meta->nworkers; i++) {
-        const results_worker *w = &meta->workers[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_string(w->id));
-        json_object_set_new(o, "host", json_string(w->host));
-        json_object_set_new(o, "threads", json_integer(w->threads));
-        json_object_set_new(o, "requests", res_juint(w->requests));
-        json_object_set_new(o, "state", res_jstr(w->state));
-        if (w->lost_at_ms) {
-            char iso[40];
-            json_object_set_new(o, "lost_at", json_string(time_iso8601(w->lost_at_ms, iso, sizeof iso)));
-            json_object_set_new(o, "lost_at_s", json_real(w->lost_at_s));
-            json_object_set_new(o, "missing_requests_max", res_juint(w->missing_requests_max));
-        }
-        json_array_append_new(ws, o);
-    }
-    json_object_set_new(root, "workers", ws);
-    json_object_set_new(root, "names_folded", res_juint(t->names_folded));
-    json_object_set_new(root, "missing_requests_max", res_juint(meta->missing_requests_max));
-    return root;
-}
-
+/* summary.json: results_summary_text's text, so the file and the master's in-memory
+ * copy are one rendering. */
 static int res_write_summary(const results *r, const results_meta *meta, const merge_set *t,
-                             const merge_entry **ents, const merge_err **errs,
                              char *err, size_t errcap)
 {
-    json_t *root = res_jsummary(meta, t, ents, errs);
-    if (root == NULL) {
+    char *text = results_summary_text(meta, t);
+    if (text == NULL) {
         if (err != NULL && errcap > 0)
             snprintf(err, errcap, "out of memory building summary.json");
         return -1;
     }
     FILE *f = res_tmp_open(r, "summary.json", err, errcap);
-    if (f == NULL) {
-        json_decref(root);
-        return -1;
-    }
-    /* 15 digits: exact for every ms value with us precision, without 0.1's tail. */
-    int bad = json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0;
-    json_decref(root);
-    if (bad) {
-        res_tmp_abort(r, f, "summary.json");
-        if (err != NULL && errcap > 0)
-            snprintf(err, errcap, "cannot write %s/summary.json.tmp", r->dir);
-        return -1;
-    }
-    fputc('\n', f);
-    return res_tmp_commit(r, f, "summary.json", err, errcap);
+    if (f != NULL)
+        fputs(text, f);
+    free(text);
+    return f != NULL ? res_tmp_commit(r, f, "summary.json", err, errcap) : -1;
 }
 
 int results_finish(results *r, const results_meta *meta, const merge_set *totals,
@@ -820,7 +660,7 @@ int results_finish(results *r, const results_meta *meta, const merge_set *totals
             snprintf(err, errcap, "results folder not open");
         return -1;
     }
-    if (res_sorted(totals, &ents, &errs) != 0) {
+    if (results_sorted(totals, &ents, &errs) != 0) {
         if (err != NULL && errcap > 0)
             snprintf(err, errcap, "out of memory writing results");
         results_close(r);
@@ -840,19 +680,26 @@ int results_finish(results *r, const results_meta *meta, const merge_set *totals
     RES_STEP(res_write_stats(r, totals, ents, meta->duration_s, e2, sizeof e2));
     RES_STEP(res_write_failures(r, totals, errs, e2, sizeof e2));
     RES_STEP(res_write_junit(r, meta, e2, sizeof e2));
-    RES_STEP(res_write_summary(r, meta, totals, ents, errs, e2, sizeof e2));
-#undef RES_STEP
+    RES_STEP(res_write_summary(r, meta, totals, e2, sizeof e2));
     free(ents);
     free(errs);
     if (r->history != NULL) {
-        int bad = ferror(r->history);
-        if (fclose(r->history) != 0 || bad) {
-            if (rv == 0 && err != NULL && errcap > 0)
-                snprintf(err, errcap, "cannot write %s/stats_history.csv", r->dir);
-            rv = -1;
-        }
+        FILE *h = r->history;
         r->history = NULL;
+        errno = 0;
+        int e = 0;
+        if (ferror(h) || fflush(h) != 0 || fsync(fileno(h)) != 0)
+            e = errno ? errno : EIO;
+        if (fclose(h) != 0 && e == 0)
+            e = errno ? errno : EIO;
+        char path[sizeof r->dir + 64];
+        res_path(path, sizeof path, r, "stats_history.csv");
+        if (e != 0 && r->history_err[0] == '\0')
+            res_err(r->history_err, sizeof r->history_err, "cannot write", path, e);
     }
+    if (r->history_err[0] != '\0')
+        RES_STEP((snprintf(e2, sizeof e2, "%s", r->history_err), -1));
+#undef RES_STEP
     /* report.html last: it reads summary.json and the now complete history back. */
     if (rv == 0 && report_write(r->dir, e2, sizeof e2) != 0) {
         if (err != NULL && errcap > 0)

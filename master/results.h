@@ -66,19 +66,59 @@ typedef struct results_meta {
 } results_meta;
 
 typedef struct results {
-    char  dir[1024];
+    char  dir[1024];            /* the folder actually used (RESULTS_UNIQUE may add "-N") */
     FILE *history;              /* stats_history.csv, open during the run */
+    char  history_err[512];     /* non-empty once a history row could not be written: why */
 } results;
 
-/* Creates dir (and parents) and stats_history.csv with its header. 0, or -1 with err. */
+/* Every write is checked (fprintf/fputs/fflush/fsync/fclose/rename: ENOSPC, EIO, ...):
+ * a failure is never only logged, it returns -1 with a reason naming the file and the
+ * system's error ("cannot write DIR/stats.csv.tmp: No space left on device"). Files
+ * written at the end go to NAME.tmp in the folder, are fsync'd and renamed into place
+ * (then the folder is fsync'd), so a reader never sees half a file and a file that
+ * exists is whole.
+ *
+ * The run's folder is created exclusively (mkdir of its last component, parents may
+ * exist) and stats_history.csv with O_EXCL, so two runs never share a folder:
+ * - RESULTS_UNIQUE (the default name, results_default_dir): on a clash the folder gets
+ *   a suffix, DIR-2, DIR-3, ... up to DIR-RESULTS_MAX_SUFFIX; r->dir is the one used
+ *   (the caller reports r->dir, never its own dir).
+ * - without it (an explicit --out): a folder that does not exist is created; one that
+ *   exists and is empty (mktemp -d) is used; one that exists and is not empty is refused
+ *   ("... exists and is not empty: choose another folder"), as are a file in its place
+ *   and a folder another run took at the same moment. */
+#define RESULTS_UNIQUE 1
+#define RESULTS_MAX_SUFFIX 1000
+
+/* Creates the folder (and parents) and stats_history.csv with its header. 0, or -1
+ * with err. results_open(r, dir, ...) is results_open_ex(r, dir, 0, ...). */
+int  results_open_ex(results *r, const char *dir, int flags, char *err, size_t errcap);
 int  results_open(results *r, const char *dir, char *err, size_t errcap);
-/* One Aggregated row for an interval: its merged delta, the run totals so far, users. */
+/* One Aggregated row for an interval: its merged delta, the run totals so far, users.
+ * 0, or -1 with r->history_err set. The first failure ends the history (no later row
+ * is written, so a half-written row is never followed by whole ones); results_finish
+ * then fails with that reason. */
 int  results_history(results *r, uint64_t wall_ms, uint32_t users, double interval_s,
                      const merge_set *interval, const merge_set *totals);
-/* Writes summary.json, stats.csv, failures.csv, junit.xml; closes the history. */
+/* Writes stats.csv, failures.csv, junit.xml, summary.json (results_summary_text),
+ * closes the history, then report.html. Every file is attempted; 0, or -1 with the
+ * first failure in err (a history that failed during the run counts). */
 int  results_finish(results *r, const results_meta *meta, const merge_set *totals,
                     char *err, size_t errcap);
 void results_close(results *r);
 /* Default folder: results/<name>-<YYYYmmdd-HHMMSS> into buf. */
 void results_default_dir(const char *name, uint64_t wall_ms, char *buf, size_t cap);
+
+/* summary.json's text (the format above, JSON_INDENT(2), a final newline) from the
+ * same inputs as results_finish, which writes exactly this text: malloc'd (the caller
+ * frees), NULL only on ENOMEM. Any thread (no globals); meta and totals are only read.
+ * The master keeps it in memory when the disk refuses the folder. Names, methods and
+ * details that are not valid UTF-8 are cleaned ('?' per bad byte): no key is dropped. */
+char *results_summary_text(const results_meta *meta, const merge_set *totals);
+
+/* Shared by results.c and results_json.c (not for other callers): sorted views of the
+ * entries (by name, method) and error rows (caller frees both; -1 on ENOMEM), and
+ * "2024-05-01T12:00:00.123Z". */
+int  results_sorted(const merge_set *m, const merge_entry ***ents, const merge_err ***errs);
+void results_iso_time(char *buf, size_t cap, uint64_t wall_ms);
 #endif

@@ -1,0 +1,313 @@
+/* summary.json of a run, rendered in memory: see master/results.h (results_summary_text
+ * and the "ws" contract). Split from results.c (the files of the folder) so the same
+ * text serves the folder's summary.json and, when the disk refuses it, the master's
+ * memory (master/coord.h coord_get_summary).
+ *
+ * Decisions written down here:
+ * - Latency values are ms doubles; a measured value that is NaN (a threshold without
+ *   data) is written as null; counters above LLONG_MAX are written as LLONG_MAX.
+ * - Every text that comes from a peer or a response (names, methods, error details,
+ *   worker ids and hosts) goes through res_jtext: a copy cleaned to valid UTF-8
+ *   (util_utf8_clean, '?' per bad byte), so json_string never returns NULL and no key
+ *   is ever dropped from an object (issue 9 item 13).
+ * - 15 significant digits for reals: exact for every ms value with us precision,
+ *   without 0.1's binary tail. */
+#include "master/results.h"
+#include "common/time.h"
+#include "common/util.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+/* ---- summary.json --------------------------------------------------------------- */
+
+static json_t *res_jreal(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *res_juint(uint64_t v)
+{
+    return json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)v);  /* json_int_t: long long */
+}
+
+/* A JSON string of s that is never NULL for bad input: jansson refuses text that is not
+ * UTF-8 (json_string returns NULL and json_object_set_new would drop the key), so such a
+ * text goes in as a copy cleaned by util_utf8_clean. NULL s: JSON null. */
+static json_t *res_jstr(const char *s)
+{
+    if (s == NULL)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j != NULL)
+        return j;
+    char *c = strdup(s);
+    if (c == NULL)
+        return NULL;
+    util_utf8_clean(c);
+    j = json_string(c);
+    free(c);
+    return j;
+}
+
+/* {"min","mean","p50","p90","p95","p99","p999","max"} in ms; zeros when empty. */
+static json_t *res_jlatency(const hist *h)
+{
+    json_t *o = json_object();
+    bool any = h->total > 0;
+    json_object_set_new(o, "min", json_real(any ? (double)h->min_us / 1000.0 : 0.0));
+    json_object_set_new(o, "mean", json_real(hist_mean(h) / 1000.0));
+    json_object_set_new(o, "p50", json_real((double)hist_percentile(h, 50) / 1000.0));
+    json_object_set_new(o, "p90", json_real((double)hist_percentile(h, 90) / 1000.0));
+    json_object_set_new(o, "p95", json_real((double)hist_percentile(h, 95) / 1000.0));
+    json_object_set_new(o, "p99", json_real((double)hist_percentile(h, 99) / 1000.0));
+    json_object_set_new(o, "p999", json_real((double)hist_percentile(h, 99.9) / 1000.0));
+    json_object_set_new(o, "max", json_real(any ? (double)h->max_us / 1000.0 : 0.0));
+    return o;
+}
+
+/* The ws entries of one connection name, gathered while walking the sorted entries. */
+typedef struct res_ws_group {
+    const char *name;
+    const merge_entry *message, *connect, *reconnect, *fanout, *ping, *sent, *recv, *order;
+    json_t *closes;             /* {"CODE": N}, in entry order: ascending for 4-digit codes */
+} res_ws_group;
+
+static uint64_t res_req(const merge_entry *e)
+{
+    return e != NULL ? e->requests : 0;
+}
+
+static uint64_t res_fail(const merge_entry *e)
+{
+    return e != NULL ? e->failures : 0;
+}
+
+static uint64_t res_bytes(const merge_entry *e)
+{
+    return e != NULL ? e->bytes : 0;
+}
+
+/* The latency object of an entry that may be absent (then all zeros). */
+static json_t *res_jlatency_of(const merge_entry *e)
+{
+    if (e != NULL)
+        return res_jlatency(&e->lat);
+    hist empty;
+    hist_init(&empty);
+    json_t *o = res_jlatency(&empty);
+    hist_fini(&empty);
+    return o;
+}
+
+/* One "ws" object, in master/results.h's key order; takes over g->closes. */
+static json_t *res_jws_object(res_ws_group *g)
+{
+    json_t *o = json_object();
+    uint64_t attempts = res_req(g->connect), connect_failures = res_fail(g->connect);
+    json_object_set_new(o, "name", res_jstr(g->name));
+    json_object_set_new(o, "connects", res_juint(attempts >= connect_failures
+                                                 ? attempts - connect_failures : 0));
+    json_object_set_new(o, "connect_failures", res_juint(connect_failures));
+    json_object_set_new(o, "reconnects", res_juint(res_req(g->reconnect)));
+    json_object_set_new(o, "messages_sent", res_juint(res_req(g->sent)));
+    json_object_set_new(o, "messages_received", res_juint(res_req(g->recv)));
+    json_object_set_new(o, "bytes_sent", res_juint(res_bytes(g->sent)));
+    json_object_set_new(o, "bytes_received", res_juint(res_bytes(g->recv)));
+    json_object_set_new(o, "expects", res_juint(res_req(g->message)));
+    json_object_set_new(o, "expect_failures", res_juint(res_fail(g->message)));
+    json_object_set_new(o, "sequenced", res_juint(res_req(g->order)));
+    json_object_set_new(o, "out_of_order", res_juint(res_fail(g->order)));
+    json_object_set_new(o, "fanout_messages", res_juint(res_req(g->fanout)));
+    json_object_set_new(o, "pings", res_juint(res_req(g->ping)));
+    json_object_set_new(o, "closes", g->closes);
+    json_object_set_new(o, "connect_ms", res_jlatency_of(g->connect));
+    json_object_set_new(o, "message_ms", res_jlatency_of(g->message));
+    json_object_set_new(o, "fanout_ms", res_jlatency_of(g->fanout));
+    json_object_set_new(o, "reconnect_ms", res_jlatency_of(g->reconnect));
+    json_object_set_new(o, "ping_ms", res_jlatency_of(g->ping));
+    g->closes = NULL;
+    return o;
+}
+
+/* summary.json's "ws": one object per connection name. ents is sorted by (name,
+ * method), so all entries of a name are neighbours (HTTP ones of the same name may sit
+ * among them and are passed over); a name's object is written when its run ends. */
+static json_t *res_jws(const merge_set *t, const merge_entry **ents)
+{
+    json_t *arr = json_array();
+    res_ws_group g = { 0 };
+    const size_t plen = strlen(STATS_WS_CLOSE_PREFIX);
+    for (uint32_t i = 0; i < t->n; i++) {
+        const merge_entry *e = ents[i];
+        if (!stats_is_ws_method(e->method))
+            continue;
+        if (g.name == NULL || strcmp(g.name, e->name) != 0) {
+            if (g.name != NULL)
+                json_array_append_new(arr, res_jws_object(&g));
+            memset(&g, 0, sizeof g);
+            g.name = e->name;
+            g.closes = json_object();
+        }
+        const char *m = e->method;
+        if (strcmp(m, STATS_WS_MESSAGE) == 0)
+            g.message = e;
+        else if (strcmp(m, STATS_WS_CONNECT) == 0)
+            g.connect = e;
+        else if (strcmp(m, STATS_WS_RECONNECT) == 0)
+            g.reconnect = e;
+        else if (strcmp(m, STATS_WS_FANOUT) == 0)
+            g.fanout = e;
+        else if (strcmp(m, STATS_WS_PING) == 0)
+            g.ping = e;
+        else if (strcmp(m, STATS_WS_SENT) == 0)
+            g.sent = e;
+        else if (strcmp(m, STATS_WS_RECV) == 0)
+            g.recv = e;
+        else if (strcmp(m, STATS_WS_ORDER) == 0)
+            g.order = e;
+        else if (strncmp(m, STATS_WS_CLOSE_PREFIX, plen) == 0 && m[plen] != '\0'
+                 && e->requests > 0) {
+            char code[STATS_METHOD_MAX];        /* a key must be UTF-8 too */
+            snprintf(code, sizeof code, "%s", m + plen);
+            util_utf8_clean(code);
+            json_object_set_new(g.closes, code, res_juint(e->requests));
+        }
+        /* any other "WS:" method is a newer figure this build does not know: skipped */
+    }
+    if (g.name != NULL)
+        json_array_append_new(arr, res_jws_object(&g));
+    return arr;
+}
+
+static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
+                            const merge_entry **ents, const merge_err **errs)
+{
+    const scenario *sc = meta->sc;
+    double dur = meta->duration_s;
+    char ts[40];
+    json_t *root = json_object();
+    json_object_set_new(root, "scenario", res_jstr(sc ? sc->name : NULL));
+    json_object_set_new(root, "file", res_jstr(sc ? sc->file : NULL));
+    json_object_set_new(root, "target", res_jstr(meta->target ? meta->target
+                                                 : sc ? sc->target : NULL));
+    results_iso_time(ts, sizeof ts, meta->start_wall_ms);
+    json_object_set_new(root, "start", json_string(ts));
+    results_iso_time(ts, sizeof ts, meta->end_wall_ms);
+    json_object_set_new(root, "end", json_string(ts));
+    json_object_set_new(root, "start_ms", res_juint(meta->start_wall_ms));
+    json_object_set_new(root, "end_ms", res_juint(meta->end_wall_ms));
+    json_object_set_new(root, "duration_s", res_jreal(dur));
+    json_object_set_new(root, "stop_reason", res_jstr(meta->stop_reason));
+    json_object_set_new(root, "peak_users", json_integer(meta->peak_users));
+
+    const merge_entry *a = &t->all;
+    json_t *tot = json_object();
+    json_object_set_new(tot, "requests", res_juint(a->requests));
+    json_object_set_new(tot, "failures", res_juint(a->failures));
+    json_object_set_new(tot, "rps", json_real(dur > 0 ? (double)a->requests / dur : 0.0));
+    json_object_set_new(tot, "error_rate",
+                        json_real(a->requests ? (double)a->failures / (double)a->requests : 0.0));
+    json_object_set_new(tot, "cancelled", res_juint(t->cancelled));
+    json_object_set_new(tot, "bytes", res_juint(a->bytes));
+    json_object_set_new(tot, "latency_ms", res_jlatency(&a->lat));
+    json_object_set_new(root, "totals", tot);
+
+    json_t *reqs = json_array();
+    for (uint32_t i = 0; i < t->n; i++) {
+        const merge_entry *e = ents[i];
+        if (stats_is_ws_method(e->method))
+            continue;
+        json_t *o = json_object();
+        json_object_set_new(o, "name", res_jstr(e->name));
+        json_object_set_new(o, "method", res_jstr(e->method));
+        json_object_set_new(o, "requests", res_juint(e->requests));
+        json_object_set_new(o, "failures", res_juint(e->failures));
+        json_object_set_new(o, "rps", json_real(dur > 0 ? (double)e->requests / dur : 0.0));
+        json_object_set_new(o, "error_rate",
+                            json_real(e->requests ? (double)e->failures / (double)e->requests : 0.0));
+        json_object_set_new(o, "bytes", res_juint(e->bytes));
+        json_object_set_new(o, "latency_ms", res_jlatency(&e->lat));
+        json_array_append_new(reqs, o);
+    }
+    json_object_set_new(root, "requests", reqs);
+    json_object_set_new(root, "ws", res_jws(t, ents));
+
+    json_t *jerrs = json_array();
+    for (uint32_t i = 0; i < t->nerrs; i++) {
+        const merge_err *e = errs[i];
+        if (e->count == 0)
+            continue;
+        const char *kind = stats_err_kind_name(e->kind);
+        json_t *o = json_object();
+        json_object_set_new(o, "name", res_jstr(e->name));
+        json_object_set_new(o, "method", res_jstr(e->method));
+        json_object_set_new(o, "kind", res_jstr(kind ? kind : "other"));
+        json_object_set_new(o, "detail", res_jstr(e->detail));
+        json_object_set_new(o, "count", res_juint(e->count));
+        json_array_append_new(jerrs, o);
+    }
+    json_object_set_new(root, "errors", jerrs);
+
+    json_t *ths = json_array();
+    for (int i = 0; i < meta->nth; i++) {
+        const th_result *r = &meta->th[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "expr", res_jstr(r->th ? r->th->expr : NULL));
+        json_object_set_new(o, "ok", json_boolean(r->ok));
+        json_object_set_new(o, "value", res_jreal(r->value));
+        json_array_append_new(ths, o);
+    }
+    json_object_set_new(root, "thresholds", ths);
+
+    json_t *ws = json_array();
+    for (int i = 0; i < meta->nworkers; i++) {
+        const results_worker *w = &meta->workers[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "id", res_jstr(w->id));
+        json_object_set_new(o, "host", res_jstr(w->host));
+        json_object_set_new(o, "threads", json_integer(w->threads));
+        json_object_set_new(o, "requests", res_juint(w->requests));
+        json_object_set_new(o, "state", res_jstr(w->state));
+        if (w->lost_at_ms) {
+            char iso[40];
+            json_object_set_new(o, "lost_at", json_string(time_iso8601(w->lost_at_ms, iso, sizeof iso)));
+            json_object_set_new(o, "lost_at_s", json_real(w->lost_at_s));
+            json_object_set_new(o, "missing_requests_max", res_juint(w->missing_requests_max));
+        }
+        json_array_append_new(ws, o);
+    }
+    json_object_set_new(root, "workers", ws);
+    json_object_set_new(root, "names_folded", res_juint(t->names_folded));
+    json_object_set_new(root, "missing_requests_max", res_juint(meta->missing_requests_max));
+    return root;
+}
+
+char *results_summary_text(const results_meta *meta, const merge_set *totals)
+{
+    const merge_entry **ents;
+    const merge_err **errs;
+    if (results_sorted(totals, &ents, &errs) != 0)
+        return NULL;
+    json_t *root = res_jsummary(meta, totals, ents, errs);
+    free(ents);
+    free(errs);
+    if (root == NULL)
+        return NULL;
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    json_decref(root);
+    if (text == NULL)
+        return NULL;
+    size_t n = strlen(text);                    /* the file ends with a newline */
+    char *t = realloc(text, n + 2);
+    if (t == NULL) {
+        free(text);
+        return NULL;
+    }
+    t[n] = '\n';
+    t[n + 1] = '\0';
+    return t;
+}
