@@ -43,6 +43,7 @@
  *   4096-slot list costs O(n log n), not O(n^2). An empty list is valid on the wire
  *   (whether it makes sense is the receiver's call). Order is kept as sent. */
 #include "proto/msg.h"
+#include "common/util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -856,6 +857,10 @@ static int d_stats(dec *d, const msgpack_object *f, proto_stats *s)
             TRY(d_array(o, 6, &ne));
             TRY(d_fixstr(FLD(o, 0), e->method, sizeof e->method));
             TRY(d_fixstr(FLD(o, 1), e->name, sizeof e->name));
+            /* names and details end up in JSON, CSV and HTML: valid UTF-8 only, whatever
+             * a worker (or whoever speaks for one) sent */
+            util_utf8_clean(e->method);
+            util_utf8_clean(e->name);
             TRY(d_u64(FLD(o, 2), &e->requests));
             TRY(d_u64(FLD(o, 3), &e->failures));
             TRY(d_u64(FLD(o, 4), &e->bytes));
@@ -878,6 +883,7 @@ static int d_stats(dec *d, const msgpack_object *f, proto_stats *s)
             TRY(d_u32(FLD(o, 0), &r->entry));
             TRY(d_u32(FLD(o, 1), &r->kind));
             TRY(d_fixstr(FLD(o, 2), r->detail, sizeof r->detail));
+            util_utf8_clean(r->detail);
             TRY(d_u64(FLD(o, 3), &r->count));
             if (r->entry >= s->nentries || r->kind >= ERR_KIND_COUNT)
                 return PROTO_EMALFORMED;

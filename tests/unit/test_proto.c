@@ -1467,6 +1467,35 @@ static int decode_move_slots(proto_type type, const uint64_t *slots, uint32_t ns
     return decode_pkb(&b, m);
 }
 
+/* Names and error details that are not UTF-8 decode cleaned (each bad byte becomes
+ * '?'), so summary.json, the CSVs and compare never meet them. */
+static void test_stats_names_cleaned_to_utf8(void **state)
+{
+    (void)state;
+    pkbuf b;
+    proto_msg m;
+    pkb_init(&b);
+    pkb_stats_head(&b, 1);
+    msgpack_pack_array(&b.pk, 6);
+    pkb_str(&b, "GET");
+    pkb_str(&b, "/orders/\xff\xfe\xc3\xa9");         /* two bad bytes, then a valid e-acute */
+    msgpack_pack_uint64(&b.pk, 1);
+    msgpack_pack_uint64(&b.pk, 1);
+    msgpack_pack_uint64(&b.pk, 0);
+    uint64_t pairs[] = { 500, 1 };
+    pkb_hist(&b, 1, 0, 0, 500, 500, 500, 1, pairs);
+    msgpack_pack_array(&b.pk, 1);
+    msgpack_pack_array(&b.pk, 4);
+    msgpack_pack_uint32(&b.pk, 0);
+    msgpack_pack_uint32(&b.pk, ERR_HTTP_STATUS);
+    pkb_str(&b, "bad \x80 detail");
+    msgpack_pack_uint64(&b.pk, 1);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_OK);
+    assert_string_equal(m.u.stats.entries[0].name, "/orders/??\xc3\xa9");
+    assert_string_equal(m.u.stats.errs[0].detail, "bad ? detail");
+    proto_msg_free(&m);
+}
+
 /* A slot list no decoder would accept is never encoded (5,000 threads once produced a
  * PLAN every worker dropped): PLAN, ADOPT and RELEASE with PROTO_MAX_SLOTS + 1 slots. */
 static void test_encode_refuses_too_many_slots(void **state)
@@ -1607,6 +1636,7 @@ int main(void)
         cmocka_unit_test(test_fixed_bin_lengths),
         cmocka_unit_test(test_slot_checks),
         cmocka_unit_test(test_encode_refuses_too_many_slots),
+        cmocka_unit_test(test_stats_names_cleaned_to_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
