@@ -387,6 +387,10 @@ static int cmd_run(int argc, char **argv)
     if (st.state == RUN_ABORTED || interrupts >= 2) {
         fprintf(stderr, "stampede: run aborted: %s\n", st.reason);
         rc = EXIT_ABORTED;
+    } else if (st.results_error[0]) {
+        /* the run ran, but its results are not (all) on disk: never a silent success */
+        fprintf(stderr, "stampede: results could not be written: %s\n", st.results_error);
+        rc = EXIT_ABORTED;
     } else if (st.thresholds_failed > 0) {
         rc = EXIT_THRESHOLD;
     }

@@ -484,6 +484,17 @@ static void coord_series_add(coord *c, const coord_point *pt)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* The results folder refused a write (full disk, I/O error): the run goes on, its
+ * status says so at once, and the totals stay readable from memory (coord_get_summary). */
+static void coord_results_failed(coord *c, const char *why)
+{
+    log_error("master", "results could not be written: %s", why);
+    pthread_mutex_lock(&c->mu);
+    if (!c->status.results_error[0])
+        snprintf(c->status.results_error, sizeof c->status.results_error, "%s", why);
+    pthread_mutex_unlock(&c->mu);
+}
+
 static void coord_close_interval(coord *c)
 {
     islot *s = &c->ring[c->next_idx % COORD_RING];
@@ -493,7 +504,9 @@ static void coord_close_interval(coord *c)
         if (merge_add_set(&c->totals, &s->set) != 0) log_error("master", "out of memory merging stats");
         double iv = c->interval_ms / 1000.0;
         uint64_t wall = c->start_wall_ms + (s->idx + 1) * c->interval_ms;
-        if (c->res_open) results_history(&c->res, wall, s->users, iv, &s->set, &c->totals);
+        if (c->res_open && !c->res.history_err[0] &&
+            results_history(&c->res, wall, s->users, iv, &s->set, &c->totals) != 0)
+            coord_results_failed(c, c->res.history_err);
         c->last_users = s->users;
         c->last_rps = s->set.all.requests / iv;
         c->last_p95_ms = hist_percentile(&s->set.all.lat, 95) / 1000.0;
@@ -705,9 +718,14 @@ static void coord_finish(coord *c, coord_state final)
                               .th = th, .nth = th ? nth : 0, .workers = rw, .nworkers = nrw,
                               .missing_requests_max = missing };
         char err[512];
+        char *text = results_summary_text(&meta, &c->totals);
         if (results_finish(&c->res, &meta, &c->totals, err, sizeof err) != 0)
-            log_error("master", "writing results: %s", err);
+            coord_results_failed(c, err);
         c->res_open = false;
+        pthread_mutex_lock(&c->mu);
+        free(c->summary);
+        c->summary = text;      /* kept: the totals outlive a disk that refused them */
+        pthread_mutex_unlock(&c->mu);
     }
     free(th);
     free(rw);
@@ -1191,7 +1209,9 @@ int coord_run(coord *c, const coord_run_cfg *cfg, uint64_t *run_id, bool *busy_o
         return -1;
     }
     results res;
-    if (results_open(&res, dir, err, errcap) != 0) {
+    /* A default folder is taken exclusively with a suffix on a clash (two runs in the
+     * same second); an explicit one must be new or empty (master/results.h). */
+    if (results_open_ex(&res, dir, cfg->out_dir ? 0 : RESULTS_UNIQUE, err, errcap) != 0) {
         scenario_free(sc);
         plan_fini(&plan);
         return -1;
@@ -1211,7 +1231,8 @@ int coord_run(coord *c, const coord_run_cfg *cfg, uint64_t *run_id, bool *busy_o
     c->status.state = RUN_WAITING;
     c->status.thresholds_failed = 0;
     c->status.reason[0] = '\0';
-    snprintf(c->status.out_dir, sizeof c->status.out_dir, "%s", dir);
+    c->status.results_error[0] = '\0';
+    snprintf(c->status.out_dir, sizeof c->status.out_dir, "%s", res.dir);
     pthread_mutex_unlock(&c->mu);
     return 0;
 }
