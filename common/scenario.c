@@ -439,7 +439,7 @@ static size_t sc_regex_col(const yaml_node_t *n, const char *re, size_t off)
 static tmpl *sc_tmpl(sc_ctx *c, const yaml_node_t *n, const char *text, size_t len,
                      tmpl_escape esc, const char *what)
 {
-    char msg[256], hint[128];
+    char msg[400], hint[200];
     size_t off = 0;
     msg[0] = hint[0] = '\0';
     tmpl *t = tmpl_compile(text, len, esc, &c->sc->syms, msg, sizeof msg, hint, sizeof hint, &off);
@@ -1604,7 +1604,7 @@ static int sc_ws_connect(sc_ctx *c, const yaml_node_t *n, const yaml_node_t *u, 
             return -1;
     } else {
         const char *st = tmpl_static(w->url, NULL);
-        if (!st)
+        if (!st || tmpl_uses_env(w->url))
             return sc_fail(c, u, "add name: feed (the stats name of everything on this "
                            "connection)", "this ws url has template holes, so it cannot be the "
                            "connection's stats name");
@@ -1707,6 +1707,10 @@ static int sc_ws_send(sc_ctx *c, const yaml_node_t *v, sc_ws *w)
     size_t len;
     const char *st = tmpl_static(w->message, &len);
     long bad = st ? sc_base64_bad(st, len) : -1;
+    if (bad >= 0 && tmpl_uses_env(w->message))     /* never quote an env() value */
+        return sc_fail(c, bn, "standard base64 uses A-Z a-z 0-9 + / and = only at the end, "
+                       "padded with = to a multiple of 4", "the binary message is not valid base64 (it holds an env() value, "
+                       "not shown)");
     if (bad >= 0 && (size_t)bad == len)
         return sc_fail(c, bn, "standard base64 is padded with = to a multiple of 4 characters, "
                        "e.g. aGVsbG8=", "the binary message is not valid base64: %zu characters "
@@ -2264,6 +2268,13 @@ scenario *scenario_parse(const char *text, size_t len, const char *file,
                          const sc_set *sets, int nsets,
                          sc_read_fn read, void *read_ud, sc_error *err)
 {
+    return scenario_parse_env(text, len, file, sets, nsets, read, read_ud, NULL, err);
+}
+
+scenario *scenario_parse_env(const char *text, size_t len, const char *file,
+                             const sc_set *sets, int nsets, sc_read_fn read, void *read_ud,
+                             const sc_env *env, sc_error *err)
+{
     sc_error dummy;
     if (!err)
         err = &dummy;
@@ -2280,6 +2291,10 @@ scenario *scenario_parse(const char *text, size_t len, const char *file,
     sc->default_timeout_ms = SC_DEFAULT_TIMEOUT_MS;
     sc->graceful_stop_ms = SC_DEFAULT_GRACEFUL_MS;
     sc->syms.data = &sc->data;
+    if (env != NULL) {
+        sc->syms.env = env->fn;
+        sc->syms.env_ud = env->ud;
+    }
 
     sc_ctx c = { .sc = sc, .err = err, .text = text, .len = len, .sets = sets,
                  .read = read, .read_ud = read_ud };
@@ -2316,6 +2331,8 @@ scenario *scenario_parse(const char *text, size_t len, const char *file,
         rc = sc_build(&c, nsets);
     yaml_document_delete(&c.doc);
     free(c.setnodes);
+    sc->syms.env = NULL;        /* the source is the caller's, for this parse only */
+    sc->syms.env_ud = NULL;
     if (rc != 0 || err->msg[0]) {
         if (!err->msg[0])
             snprintf(err->msg, sizeof err->msg, "invalid scenario");
@@ -2337,7 +2354,8 @@ scenario *scenario_load(const char *path, const sc_set *sets, int nsets, sc_erro
         }
         return NULL;
     }
-    scenario *sc = scenario_parse(buf, len, path, sets, nsets, NULL, NULL, err);
+    const sc_env env = { tmpl_env_process, NULL };
+    scenario *sc = scenario_parse_env(buf, len, path, sets, nsets, NULL, NULL, &env, err);
     free(buf);
     return sc;
 }

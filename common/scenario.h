@@ -227,11 +227,22 @@ typedef int (*sc_read_fn)(void *ud, const char *path, char **data, size_t *len,
 
 typedef struct sc_set { const char *key, *value; } sc_set;
 
-/* Parses text[len] (named file for messages). Returns the scenario, or NULL with *err. */
+/* Where env("NAME") takes its values while parsing (common/tmpl.h: tmpl_env_fn). The
+ * source is used only during the parse (the scenario keeps no pointer to it). */
+typedef struct sc_env { tmpl_env_fn fn; void *ud; } sc_env;
+
+/* Parses text[len] (named file for messages). Returns the scenario, or NULL with *err.
+ * env NULL (or env->fn NULL): env() is an error that reveals nothing about the process
+ * (tmpl_env_none): what daemons use for a scenario they were sent (proto/plan.h). */
+scenario *scenario_parse_env(const char *text, size_t len, const char *file,
+                             const sc_set *sets, int nsets, sc_read_fn read, void *read_ud,
+                             const sc_env *env, sc_error *err);
+/* scenario_parse_env with no env() source. */
 scenario *scenario_parse(const char *text, size_t len, const char *file,
                          const sc_set *sets, int nsets,
                          sc_read_fn read, void *read_ud, sc_error *err);
-/* Reads path and parses it. */
+/* Reads path and parses it; env() reads this process's environment (for the CLI:
+ * `stampede validate`; a daemon never calls this on a submitted scenario). */
 scenario *scenario_load(const char *path, const sc_set *sets, int nsets, sc_error *err);
 void      scenario_free(scenario *sc);
 

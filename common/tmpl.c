@@ -211,6 +211,7 @@ typedef struct tmpl_part {
 struct tmpl {
     tmpl_escape esc;
     bool        is_static;      /* only TP_LIT parts: lit is the whole output */
+    bool        uses_env;       /* an env() value is in lit: keep it out of messages */
     uint32_t    nparts;
     tmpl_part  *parts;
     char       *lit;            /* literal pool, NUL-terminated, owned */
@@ -236,6 +237,36 @@ const char *tmpl_static(const tmpl *t, size_t *len)
 }
 
 /* ---- compiler ------------------------------------------------------------------ */
+
+bool tmpl_uses_env(const tmpl *t)
+{
+    return t != NULL && t->uses_env;
+}
+
+/* ---- env() sources ---------------------------------------------------------------- */
+
+const char *tmpl_env_none(const char *name, char *why, size_t whycap, char *hint,
+                          size_t hintcap)
+{
+    snprintf(why, whycap, "env(\"%s\") has no value: env() is resolved by the CLI that "
+             "submits the run; the dashboard form cannot supply it, submit with `stampede "
+             "run --master URL`", name);
+    snprintf(hint, hintcap, "export %s=... in the shell that runs `stampede run --master URL`",
+             name);
+    return NULL;
+}
+
+const char *tmpl_env_process(void *ud, const char *name, char *why, size_t whycap,
+                             char *hint, size_t hintcap)
+{
+    (void)ud;
+    const char *val = getenv(name);
+    if (val == NULL) {
+        snprintf(why, whycap, "environment variable %s is not set", name);
+        snprintf(hint, hintcap, "export %s=...", name);
+    }
+    return val;
+}
 
 /* Compile state: the template being built and where to report a problem. */
 typedef struct tmpl_cc {
@@ -566,13 +597,23 @@ static int tmpl_compile_call(tmpl_cc *cc, tmpl_tok name, size_t open, const tmpl
         if (args[0].len >= sizeof var)
             return tmpl_fail(cc, args[0].off, "env: variable name too long");
         tmpl_tok_str(cc, args[0], var, sizeof var);
-        const char *val = getenv(var);
+        /* The value comes only from the source the caller named (tmpl_syms.env); the
+         * messages name the variable, never a value. */
+        char why[512] = "", hint[384] = "";
+        const char *val = NULL;
+        if (cc->syms != NULL && cc->syms->env != NULL)
+            val = cc->syms->env(cc->syms->env_ud, var, why, sizeof why, hint, sizeof hint);
+        else
+            tmpl_env_none(var, why, sizeof why, hint, sizeof hint);
         if (val == NULL) {
-            tmpl_hint(cc, "export %s=...", var);
-            return tmpl_fail(cc, args[0].off, "environment variable %s is not set", var);
+            if (hint[0])
+                tmpl_hint(cc, "%s", hint);
+            return tmpl_fail(cc, args[0].off, "%s",
+                             why[0] ? why : "env() has no value here");
         }
         if (tmpl_lit_add(cc, val, strlen(val), cc->t->esc == TMPL_JSON) != 0)
             return tmpl_nomem(cc, name.off);
+        cc->t->uses_env = true;
         return 0;
     }
     tmpl_part_kind kind;

@@ -11,7 +11,10 @@
  *   user_id           the VU's global 1-based id (stable for the run, unique across workers)
  *   now_us | now_us()  the wall clock (CLOCK_REALTIME) in microseconds since the epoch,
  *                     read when the template renders (a ws `stamp:` reads it back)
- *   env("NAME") | env(NAME)  the environment variable, read once at compile time
+ *   env("NAME") | env(NAME)  a variable's value, fixed at compile time, from the source
+ *                     the symbol table names (tmpl_syms.env); none: env() is an error.
+ *                     Daemons never read their own environment for it: the CLI that
+ *                     submits a run resolves env() and sends the values (proto/plan.h)
  *   'text' | "text"   the text itself (no escapes inside): {{ '{{' }} writes a literal "{{"
  * An unset capture variable renders as the empty string (the request goes out, and the
  * target's answer, say 401, is what the results show). A bare name that is both a
@@ -29,11 +32,26 @@
 
 struct data_set;
 
+/* Where env("NAME") takes its value: returns it (borrowed; valid until the compile
+ * returns), or NULL with why (the error) and hint filled. Neither may hold a value: an
+ * error about env() names the variable, never what it holds. */
+typedef const char *(*tmpl_env_fn)(void *ud, const char *name, char *why, size_t whycap,
+                                   char *hint, size_t hintcap);
+/* The calling process's environment (getenv): for the CLI only (validate, run). */
+const char *tmpl_env_process(void *ud, const char *name, char *why, size_t whycap,
+                             char *hint, size_t hintcap);
+/* No source: always NULL, with the message a daemon gives (env() is resolved by the
+ * submitting CLI; the dashboard form cannot supply it). */
+const char *tmpl_env_none(const char *name, char *why, size_t whycap, char *hint,
+                          size_t hintcap);
+
 /* Names a template may refer to: capture variables (slot = index) and data feeders. */
 typedef struct tmpl_syms {
     char   **vars;              /* capture variable names, owned */
     uint32_t nvars, cap;
     const struct data_set *data; /* borrowed; may be NULL */
+    tmpl_env_fn env;            /* env() source; NULL: env() is an error (tmpl_env_none) */
+    void       *env_ud;         /* borrowed, for env */
 } tmpl_syms;
 /* Adds name if new; returns its slot, or -1 on allocation failure. */
 int  tmpl_syms_add(tmpl_syms *s, const char *name);
@@ -52,6 +70,8 @@ tmpl *tmpl_compile(const char *text, size_t len, tmpl_escape esc, const tmpl_sym
 void  tmpl_free(tmpl *t);                      /* NULL is harmless */
 /* A template with no holes: its text (NUL-terminated, owned by t), else NULL. */
 const char *tmpl_static(const tmpl *t, size_t *len);
+/* True when an env() value went into t: a message about t's text must not quote it. */
+bool        tmpl_uses_env(const tmpl *t);
 
 /* A capture value: a growable buffer owned by the VU. It grows to its high-water mark
  * and is then reused, so steady-state capturing allocates nothing. */

@@ -70,6 +70,59 @@ static int plan_set_sets(proto_plan *p, const sc_set *sets, int nsets)
     return 0;
 }
 
+/* ---- env() ----------------------------------------------------------------------- */
+
+static const proto_set *plan_env_find(const proto_plan *p, const char *name)
+{
+    for (uint32_t i = 0; p->env != NULL && i < p->nenv; i++)
+        if (p->env[i].key != NULL && strcmp(p->env[i].key, name) == 0)
+            return &p->env[i];
+    return NULL;
+}
+
+/* The CLI's source: this process's environment, each name used recorded (once) with its
+ * value into the plan, so the master and workers evaluate env() from the plan alone. */
+static const char *plan_env_record(void *ud, const char *name, char *why, size_t whycap,
+                                   char *hint, size_t hintcap)
+{
+    proto_plan *p = ud;
+    const proto_set *have = plan_env_find(p, name);
+    if (have != NULL)
+        return have->value;
+    const char *val = tmpl_env_process(NULL, name, why, whycap, hint, hintcap);
+    if (val == NULL)
+        return NULL;
+    if (p->nenv >= PROTO_MAX_ENV) {
+        snprintf(why, whycap, "too many env() variables (at most %u)", PROTO_MAX_ENV);
+        return NULL;
+    }
+    proto_set *ne = realloc(p->env, (p->nenv + 1) * sizeof *ne);
+    if (ne == NULL) {
+        snprintf(why, whycap, "out of memory");
+        return NULL;
+    }
+    p->env = ne;
+    ne[p->nenv].key = strdup(name);
+    ne[p->nenv].value = strdup(val);
+    if (!ne[p->nenv].key || !ne[p->nenv].value) {
+        free(ne[p->nenv].key);
+        free(ne[p->nenv].value);
+        snprintf(why, whycap, "out of memory");
+        return NULL;
+    }
+    return ne[p->nenv++].value;
+}
+
+/* A daemon's source: the values the submitting CLI sent, nothing else. */
+static const char *plan_env_serve(void *ud, const char *name, char *why, size_t whycap,
+                                  char *hint, size_t hintcap)
+{
+    const proto_set *have = plan_env_find(ud, name);
+    if (have != NULL && have->value != NULL)
+        return have->value;
+    return tmpl_env_none(name, why, whycap, hint, hintcap);
+}
+
 int plan_from_file(proto_plan *p, const char *path, const sc_set *sets, int nsets,
                    scenario **out, sc_error *err)
 {
@@ -90,7 +143,9 @@ int plan_from_file(proto_plan *p, const char *path, const sc_set *sets, int nset
         snprintf(err->msg, sizeof err->msg, "out of memory");
         return -1;
     }
-    scenario *sc = scenario_parse(text, len, path, sets, nsets, plan_record_read, &rec, err);
+    const sc_env env = { plan_env_record, p };
+    scenario *sc = scenario_parse_env(text, len, path, sets, nsets, plan_record_read, &rec,
+                                      &env, err);
     if (!sc) return -1;
     if (out) *out = sc;
     else scenario_free(sc);
@@ -99,15 +154,26 @@ int plan_from_file(proto_plan *p, const char *path, const sc_set *sets, int nset
 
 scenario *plan_scenario(const proto_plan *p, sc_error *err)
 {
+    if (p->users > SC_MAX_USERS) {
+        memset(err, 0, sizeof *err);
+        snprintf(err->file, sizeof err->file, "%s",
+                 p->scenario_file ? p->scenario_file : "scenario.yaml");
+        snprintf(err->msg, sizeof err->msg, "users override %u is above the limit of %u users "
+                 "per run", p->users, SC_MAX_USERS);
+        snprintf(err->hint, sizeof err->hint, "spread the load over several runs, or ask for "
+                 "at most %u users", SC_MAX_USERS);
+        return NULL;
+    }
     sc_set *sets = NULL;
     if (p->nsets) {
         sets = calloc(p->nsets, sizeof *sets);
         if (!sets) return NULL;
         for (uint32_t i = 0; i < p->nsets; i++) sets[i] = (sc_set){ p->sets[i].key, p->sets[i].value };
     }
-    scenario *sc = scenario_parse(p->scenario, p->scenario_len,
-                                  p->scenario_file ? p->scenario_file : "scenario.yaml",
-                                  sets, (int)p->nsets, plan_serve_read, (void *)p, err);
+    const sc_env env = { plan_env_serve, (void *)p };
+    scenario *sc = scenario_parse_env(p->scenario, p->scenario_len,
+                                      p->scenario_file ? p->scenario_file : "scenario.yaml",
+                                      sets, (int)p->nsets, plan_serve_read, (void *)p, &env, err);
     free(sets);
     if (!sc) return NULL;
     if (p->host && p->host[0]) {
@@ -135,6 +201,7 @@ int plan_copy(proto_plan *dst, const proto_plan *src)
     *dst = *src;
     dst->scenario = NULL; dst->scenario_file = NULL; dst->host = NULL;
     dst->files = NULL; dst->nfiles = 0; dst->sets = NULL; dst->nsets = 0;
+    dst->env = NULL; dst->nenv = 0;
     dst->slots = NULL; dst->nslots = 0;
     if (src->nslots) {
         if (!(dst->slots = malloc(src->nslots * sizeof *dst->slots))) goto fail;
@@ -161,6 +228,14 @@ int plan_copy(proto_plan *dst, const proto_plan *src)
             if (!dst->sets[i].key || !dst->sets[i].value) { dst->nsets++; goto fail; }
         }
     }
+    if (src->nenv && src->env) {
+        if (!(dst->env = calloc(src->nenv, sizeof *dst->env))) goto fail;
+        for (uint32_t i = 0; i < src->nenv; i++, dst->nenv++) {
+            dst->env[i].key = strdup(src->env[i].key ? src->env[i].key : "");
+            dst->env[i].value = strdup(src->env[i].value ? src->env[i].value : "");
+            if (!dst->env[i].key || !dst->env[i].value) { dst->nenv++; goto fail; }
+        }
+    }
     return 0;
 fail:
     plan_fini(dst);
@@ -177,6 +252,10 @@ void plan_fini(proto_plan *p)
     free(p->files);
     for (uint32_t i = 0; i < p->nsets; i++) { free(p->sets[i].key); free(p->sets[i].value); }
     free(p->sets);
+    for (uint32_t i = 0; p->env && i < p->nenv; i++) { free(p->env[i].key); free(p->env[i].value); }
+    free(p->env);
+    p->env = NULL;
+    p->nenv = 0;
     free(p->slots);
     p->slots = NULL;
     p->nslots = 0;

@@ -8,13 +8,23 @@
 #include "common/scenario.h"
 #include "proto/msg.h"
 
+/* env("NAME"): evaluated by the CLI only. plan_from_file (the CLI: `stampede run`, local
+ * or --master, and `validate`) reads each name from the CLI's own environment and
+ * records name and value into p->env; a variable that is not set is an error at its
+ * file:line:column (hint "export NAME=..."). plan_scenario (the master and every worker)
+ * evaluates env() from p->env alone, never from the daemon's environment: a name not in
+ * p->env is a scenario error that names the variable and says nothing about the daemon
+ * (a run submitted through the API's form carries no values). Error messages name
+ * variables, never their values. */
+
 /* Reads path, parses it (with the given --set overrides) and fills p->scenario,
- * p->scenario_file, p->files and p->sets (all malloc'd, freed by plan_fini). On success
- * also returns the parsed scenario through *out (caller frees) when out is non-NULL.
- * -1 with err on a scenario error. */
+ * p->scenario_file, p->files, p->sets and p->env (all malloc'd, freed by plan_fini). On
+ * success also returns the parsed scenario through *out (caller frees) when out is
+ * non-NULL. -1 with err on a scenario error. */
 int  plan_from_file(proto_plan *p, const char *path, const sc_set *sets, int nsets,
                     scenario **out, sc_error *err);
-/* Parses the plan's scenario with its files and overrides. NULL with err. */
+/* Parses the plan's scenario with its files, overrides and env values. A users override
+ * above SC_MAX_USERS is refused. NULL with err. */
 scenario *plan_scenario(const proto_plan *p, sc_error *err);
 /* Copies every owned field of src into dst (deep). 0 or -1. */
 int  plan_copy(proto_plan *dst, const proto_plan *src);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "common/scenario.h"
+#include "proto/plan.h"
 
 /* ---- a loader serving files from memory ------------------------------------------- */
 
@@ -1282,6 +1283,129 @@ static void test_load_from_disk(void **state)
     assert_non_null(strstr(err.msg, "cannot read the scenario"));
 }
 
+/* Issue 9, item 3: env() is the CLI's. plan_from_file reads the CLI's environment and
+ * records what it used into the plan; plan_scenario (master, workers) reads the plan's
+ * values only, never the daemon's environment, and errors never hold a value. */
+static void test_env_through_plans(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sc_env_XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/s.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name: envs\ntarget: http://127.0.0.1:1\nload: { stages: [ { duration: 1s, users: 2 } ] }\n"
+          "users: [ { name: u, flow: [\n"
+          "  { http: { url: \"/k/{{ env(\\\"STAMPEDE_T_KEY\\\") }}\" } },\n"
+          "  { http: { url: \"/again/{{ env(STAMPEDE_T_KEY) }}\" } } ] } ]\n", f);
+    fclose(f);
+    sc_error err;
+
+    /* The CLI without the variable: an error at its place, with the export hint. */
+    unsetenv("STAMPEDE_T_KEY");
+    proto_plan p = { 0 };
+    assert_int_equal(plan_from_file(&p, path, NULL, 0, NULL, &err), -1);
+    assert_int_equal(err.line, 5);
+    assert_non_null(strstr(err.msg, "STAMPEDE_T_KEY is not set"));
+    assert_non_null(strstr(err.hint, "export STAMPEDE_T_KEY="));
+    plan_fini(&p);
+
+    /* With it: recorded once, with its value. */
+    setenv("STAMPEDE_T_KEY", "cli-value", 1);
+    memset(&p, 0, sizeof p);
+    scenario *sc = NULL;
+    if (plan_from_file(&p, path, NULL, 0, &sc, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(p.nenv, 1);
+    assert_string_equal(p.env[0].key, "STAMPEDE_T_KEY");
+    assert_string_equal(p.env[0].value, "cli-value");
+    assert_string_equal(tmpl_static(sc->profiles[0].flow[0].u.http.url, NULL), "/k/cli-value");
+    scenario_free(sc);
+
+    /* A daemon whose own environment holds another value uses the plan's. */
+    setenv("STAMPEDE_T_KEY", "daemon-secret", 1);
+    proto_plan cp;
+    assert_int_equal(plan_copy(&cp, &p), 0);
+    assert_int_equal(cp.nenv, 1);
+    sc = plan_scenario(&cp, &err);
+    assert_non_null(sc);
+    assert_string_equal(tmpl_static(sc->profiles[0].flow[1].u.http.url, NULL), "/again/cli-value");
+    scenario_free(sc);
+    plan_fini(&cp);
+    assert_null(cp.env);
+
+    /* A plan without the value (the API's form): refused, nothing of the daemon's. */
+    for (uint32_t i = 0; i < p.nenv; i++) { free(p.env[i].key); free(p.env[i].value); }
+    free(p.env);
+    p.env = NULL;
+    p.nenv = 0;
+    assert_null(plan_scenario(&p, &err));
+    char buf[2048];
+    sc_error_format(&err, buf, sizeof buf);
+    assert_int_equal(err.line, 5);
+    assert_non_null(strstr(err.msg, "env(\"STAMPEDE_T_KEY\") has no value"));
+    assert_non_null(strstr(err.msg, "stampede run --master"));
+    assert_null(strstr(buf, "daemon-secret"));
+    assert_null(strstr(buf, "not set"));
+    /* scenario_parse has no source at all: the same refusal. */
+    assert_null(scenario_parse(p.scenario, p.scenario_len, "x.yaml", NULL, 0, NULL, NULL, &err));
+    assert_non_null(strstr(err.msg, "has no value"));
+    /* scenario_load is the CLI's validate: the process's environment. */
+    sc = scenario_load(path, NULL, 0, &err);
+    assert_non_null(sc);
+    assert_string_equal(tmpl_static(sc->profiles[0].flow[0].u.http.url, NULL), "/k/daemon-secret");
+    scenario_free(sc);
+
+    /* Issue 9, item 6: a PLAN's users override above SC_MAX_USERS is refused. */
+    setenv("STAMPEDE_T_KEY", "v", 1);
+    plan_fini(&p);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(plan_from_file(&p, path, NULL, 0, NULL, &err), 0);
+    p.users = SC_MAX_USERS + 1;
+    assert_null(plan_scenario(&p, &err));
+    assert_non_null(strstr(err.msg, "above the limit"));
+    p.users = 4294967295u;
+    assert_null(plan_scenario(&p, &err));
+    p.users = SC_MAX_USERS;
+    sc = plan_scenario(&p, &err);
+    assert_non_null(sc);
+    assert_int_equal(scenario_peak_users(sc), SC_MAX_USERS);
+    scenario_free(sc);
+    plan_fini(&p);
+    unsetenv("STAMPEDE_T_KEY");
+    unlink(path);
+    rmdir(dir);
+}
+
+/* An env() value inside a ws binary payload or a ws url is never quoted by an error
+ * or turned into a stats name. */
+static void test_env_values_not_echoed(void **state)
+{
+    (void)state;
+    sc_error err;
+    char buf[2048];
+    setenv("STAMPEDE_T_BIN", "ab!cd", 1);
+    const char *bin = BASE_HEAD BASE_STAGE BASE_USERS BASE_WS
+        "      - ws: { send: { binary: \"QUFB{{ env(\\\"STAMPEDE_T_BIN\\\") }}\" } }\n";
+    sc_env env = { tmpl_env_process, NULL };
+    scenario *sc = scenario_parse_env(bin, strlen(bin), "e.yaml", NULL, 0, NULL, NULL, &env, &err);
+    assert_null(sc);
+    sc_error_format(&err, buf, sizeof buf);
+    assert_non_null(strstr(err.msg, "not valid base64"));
+    assert_null(strstr(buf, "'!'"));
+    assert_null(strstr(buf, "ab!cd"));
+    assert_null(strstr(buf, "character"));
+    setenv("STAMPEDE_T_BIN", "s3cr3t", 1);
+    const char *url = BASE_HEAD BASE_STAGE BASE_USERS
+        "      - ws: { connect: \"/ws/{{ env(\\\"STAMPEDE_T_BIN\\\") }}\" }\n";
+    sc = scenario_parse_env(url, strlen(url), "e.yaml", NULL, 0, NULL, NULL, &env, &err);
+    assert_null(sc);
+    sc_error_format(&err, buf, sizeof buf);
+    assert_non_null(strstr(buf, "add name:"));
+    assert_null(strstr(buf, "s3cr3t"));
+    unsetenv("STAMPEDE_T_BIN");
+}
+
 /* Aliases can build cycles and exponential walks: refused, not followed forever. */
 static void test_alias_bombs(void **state)
 {
@@ -1326,6 +1450,8 @@ int main(void)
         cmocka_unit_test(test_error_format),
         cmocka_unit_test(test_load_from_disk),
         cmocka_unit_test(test_alias_bombs),
+        cmocka_unit_test(test_env_through_plans),
+        cmocka_unit_test(test_env_values_not_echoed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -411,6 +411,7 @@ static void test_env(void **state)
     fixture *fx = *state;
     char buf[512];
     size_t len;
+    fx->syms.env = tmpl_env_process;        /* the CLI's source: its own environment */
     setenv("STAMPEDE_TEST_HOST", "erp.local", 1);
     setenv("STAMPEDE_TEST_QUOTE", "say \"hi\"\n", 1);
     tmpl *t = compile("http://{{ env(\"STAMPEDE_TEST_HOST\") }}:{{env(STAMPEDE_TEST_HOST)}}/",
@@ -432,6 +433,69 @@ static void test_env(void **state)
     expect_error("x {{ env(\"STAMPEDE_TEST_MISSING\") }}", &fx->syms, 10,
                  "STAMPEDE_TEST_MISSING is not set", "export STAMPEDE_TEST_MISSING=...");
     expect_error("{{ env() }}", &fx->syms, 6, "env takes one", NULL);
+}
+
+/* A table source, as a daemon has: the values the submitting CLI sent. */
+static const char *table_env(void *ud, const char *name, char *why, size_t whycap,
+                             char *hint, size_t hintcap)
+{
+    const char *const *kv = ud;
+    for (; kv[0] != NULL; kv += 2)
+        if (strcmp(kv[0], name) == 0)
+            return kv[1];
+    return tmpl_env_none(name, why, whycap, hint, hintcap);
+}
+
+/* Issue 9, item 3: env() reads only the source the symbol table names. With none (a
+ * daemon's default) it never reads the process environment, and the error is the same
+ * whether the process has the variable or not, and never holds a value. */
+static void test_env_sources(void **state)
+{
+    fixture *fx = *state;
+    setenv("STAMPEDE_TEST_SECRET", "topsecret", 1);
+    unsetenv("STAMPEDE_TEST_ABSENT");
+    const char *names[] = { "STAMPEDE_TEST_SECRET", "STAMPEDE_TEST_ABSENT" };
+    char errs[2][256], hints[2][256];
+    for (int i = 0; i < 2; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "x{{ env(\"%s\") }}", names[i]);
+        size_t off = 0;
+        errs[i][0] = hints[i][0] = '\0';
+        tmpl *t = tmpl_compile(text, strlen(text), TMPL_RAW, &fx->syms, errs[i], sizeof errs[i],
+                               hints[i], sizeof hints[i], &off);
+        assert_null(t);
+        assert_int_equal(off, 9);
+        assert_non_null(strstr(errs[i], "has no value"));
+        assert_non_null(strstr(errs[i], "resolved by the CLI that submits the run"));
+        assert_non_null(strstr(errs[i], names[i]));
+        assert_null(strstr(errs[i], "topsecret"));
+        assert_null(strstr(hints[i], "topsecret"));
+        assert_null(strstr(errs[i], "not set"));
+    }
+    /* The two messages differ only by the name: nothing tells set from unset. */
+    char *p = strstr(errs[0], names[0]);
+    memmove(p, p + strlen(names[0]), strlen(p + strlen(names[0])) + 1);
+    p = strstr(errs[1], names[1]);
+    memmove(p, p + strlen(names[1]), strlen(p + strlen(names[1])) + 1);
+    assert_string_equal(errs[0], errs[1]);
+
+    /* A table: its values, not the process's; a static template that used one says so. */
+    const char *table[] = { "STAMPEDE_TEST_SECRET", "from-cli", NULL, NULL };
+    fx->syms.env = table_env;
+    fx->syms.env_ud = table;
+    tmpl *t = compile("/a/{{ env(\"STAMPEDE_TEST_SECRET\") }}", TMPL_RAW, &fx->syms);
+    assert_string_equal(tmpl_static(t, NULL), "/a/from-cli");
+    assert_true(tmpl_uses_env(t));
+    tmpl_free(t);
+    t = compile("/a/{{ 'b' }}", TMPL_RAW, &fx->syms);
+    assert_false(tmpl_uses_env(t));
+    assert_false(tmpl_uses_env(NULL));
+    tmpl_free(t);
+    expect_error("{{ env(\"STAMPEDE_TEST_ABSENT\") }}", &fx->syms, 8, "has no value",
+                 "export STAMPEDE_TEST_ABSENT=...");
+    fx->syms.env = NULL;
+    fx->syms.env_ud = NULL;
+    unsetenv("STAMPEDE_TEST_SECRET");
 }
 
 static void test_feeder_columns(void **state)
@@ -669,6 +733,7 @@ int main(void)
         FX(test_user_id),
         FX(test_now_us),
         FX(test_env),
+        FX(test_env_sources),
         FX(test_feeder_columns),
         FX(test_json_escaping),
         FX(test_truncation),
