@@ -156,9 +156,9 @@ static int remote_set_base(remote *r, const char *master)
 static char *remote_submission(const remote_cfg *cfg)
 {
     const proto_plan *p = cfg->plan;
-    json_t *j = json_object(), *files = json_array(), *sets = json_array();
+    json_t *j = json_object(), *files = json_array(), *sets = json_array(), *env = json_array();
     char *out = NULL;
-    if (!j || !files || !sets) goto done;
+    if (!j || !files || !sets || !env) goto done;
     json_t *sc = json_stringn(p->scenario ? p->scenario : "", p->scenario ? p->scenario_len : 0);
     if (!sc || (p->scenario && memchr(p->scenario, '\0', p->scenario_len))) {
         json_decref(sc);
@@ -190,8 +190,22 @@ static char *remote_submission(const remote_cfg *cfg)
         }
         json_array_append_new(sets, json_pack("{s:o, s:o}", "key", k, "value", v));
     }
+    /* env() values this CLI resolved from its own environment (proto/plan.h): the master
+     * and workers evaluate env() from these alone. A message names the variable only. */
+    for (uint32_t i = 0; p->env && i < p->nenv; i++) {
+        json_t *k = json_string(p->env[i].key), *v = json_string(p->env[i].value);
+        if (!k || !v) {
+            json_decref(k);
+            json_decref(v);
+            fprintf(stderr, "stampede: the value of environment variable %s is not UTF-8 text\n",
+                    p->env[i].key);
+            goto done;
+        }
+        json_array_append_new(env, json_pack("{s:o, s:o}", "name", k, "value", v));
+    }
     json_object_set(j, "files", files);
     json_object_set(j, "sets", sets);
+    json_object_set(j, "env", env);
     json_object_set_new(j, "host", p->host ? json_string(p->host) : json_null());
     json_object_set_new(j, "users", json_integer(p->users));
     json_object_set_new(j, "rate", json_real(p->rate));
@@ -202,6 +216,7 @@ static char *remote_submission(const remote_cfg *cfg)
 done:
     json_decref(files);
     json_decref(sets);
+    json_decref(env);
     json_decref(j);
     return out;
 }
