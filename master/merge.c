@@ -13,7 +13,15 @@
  *   them the same way, so this only matters for hand-built deltas).
  * - `all` leaves out WebSocket entries (stats_is_ws_method): merge_add tests each row's
  *   method; merge_add_set adds other->all, which holds HTTP rows only by the same rule,
- *   so a set folded from intervals and one fed every delta agree. */
+ *   so a set folded from intervals and one fed every delta agree. `all` follows the
+ *   entry a row lands in: a WebSocket row pushed into ("*", overflow) by the
+ *   MERGE_OVERFLOW_MAX bound (a peer inventing methods) counts as HTTP there, so the
+ *   stats.csv rows still add up to Aggregated.
+ * - Without a cap (name_cap 0: tests, tools) nothing folds, as before.
+ * - Name cap (merge.h): an error row is folded when its entry is not in the set after
+ *   the entries were merged (its (method, name) was folded, or ENOMEM).
+ * - A set with a cap counts in names_folded a lower bound: the shards' own counts and
+ *   the set's are not added, since a name may be folded by both. */
 #include "master/merge.h"
 
 #include <stdlib.h>
@@ -22,12 +30,18 @@
 #define MERGE_INDEX_MIN 64u     /* first index size (slots) */
 #define MERGE_UNKNOWN_NAME "(unknown)"
 
-/* Bounded copy that always terminates dst (cap >= 1). */
+/* Bounded copy that always terminates dst (cap >= 1). Bytes are kept as they came:
+ * each output cleans or escapes them its own way (results_json.c, live.c). */
 static void merge_copy(char *dst, size_t cap, const char *src)
 {
     size_t n = strnlen(src, cap - 1);
     memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+static bool merge_is_overflow(const char *name)
+{
+    return strcmp(name, STATS_OVERFLOW_NAME) == 0;
 }
 
 /* FNV-1a over a NUL-terminated string, continuing from h; the NUL is mixed in too so
@@ -56,6 +70,12 @@ static uint32_t merge_hash_err(const char *method, const char *name, stats_err_k
     return merge_hash_str(h, detail);
 }
 
+void merge_set_cap(merge_set *m, uint32_t name_cap, const merge_set *known)
+{
+    m->name_cap = name_cap;
+    m->known = known != m ? known : NULL;
+}
+
 void merge_init(merge_set *m)
 {
     memset(m, 0, sizeof *m);
@@ -80,6 +100,7 @@ void merge_fini(merge_set *m)
     free(m->errs);
     free(m->ent_index);
     free(m->err_index);
+    free(m->fold_set);
     merge_init(m);
 }
 
@@ -98,7 +119,47 @@ void merge_reset(merge_set *m)
     if (m->err_index != NULL)
         memset(m->err_index, 0, ((size_t)m->err_mask + 1) * sizeof *m->err_index);
     m->cancelled = 0;
-    m->names_folded = 0;
+    m->names_folded = m->shard_folded = m->folds_here = 0;
+    if (m->fold_set != NULL)
+        memset(m->fold_set, 0, MERGE_FOLD_SLOTS * sizeof *m->fold_set);
+}
+
+/* 64-bit FNV-1a of (method, name); never 0 (0 marks an empty fold slot). */
+static uint64_t merge_hash64(const char *method, const char *name)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const char *p = method;; p++) {
+        h = (h ^ (unsigned char)*p) * UINT64_C(0x100000001b3);
+        if (*p == '\0')
+            break;
+    }
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * UINT64_C(0x100000001b3);
+    return h ? h : 1;
+}
+
+static void merge_note_folded(merge_set *m)
+{
+    m->names_folded = m->shard_folded > m->folds_here ? m->shard_folded : m->folds_here;
+}
+
+/* Counts hash h in folds_here the first time it is seen (while the set has room). */
+static void merge_fold_count(merge_set *m, uint64_t h)
+{
+    if (m->fold_set == NULL) {
+        m->fold_set = calloc(MERGE_FOLD_SLOTS, sizeof *m->fold_set);
+        if (m->fold_set == NULL)
+            return;                             /* the count stays a lower bound */
+    }
+    if (m->folds_here >= MERGE_FOLD_SLOTS / 4 * 3)
+        return;
+    uint32_t i = (uint32_t)h & (MERGE_FOLD_SLOTS - 1);
+    for (; m->fold_set[i] != 0; i = (i + 1) & (MERGE_FOLD_SLOTS - 1))
+        if (m->fold_set[i] == h)
+            return;
+    m->fold_set[i] = h;
+    m->folds_here++;
+    merge_note_folded(m);
 }
 
 /* Slot of (method, name) in the entry index: the one holding it, or the empty slot
@@ -187,19 +248,57 @@ static int merge_err_reserve(merge_set *m)
     return 0;
 }
 
-/* The entry (method, name), appended (zeroed) when new; NULL on ENOMEM. */
+/* The entry (method, name) as stored (mb, nb: copies cut and cleaned): the row it
+ * names, or 0 when absent. */
+static uint32_t merge_lookup(const merge_set *m, const char *mb, const char *nb)
+{
+    return m->ent_index != NULL ? m->ent_index[merge_ent_slot(m, mb, nb)] : 0;
+}
+
+/* Where a new (method, name) goes under the cap (merge.h): false when it is admitted
+ * as it is, true with mb/nb rewritten to its overflow entry. */
+static bool merge_fold_key(merge_set *m, char *mb, char *nb)
+{
+    if (m->name_cap == 0)
+        return false;
+    if (merge_is_overflow(nb)) {
+        if (m->overflows < MERGE_OVERFLOW_MAX)
+            return false;
+    } else {
+        if (m->named < m->name_cap)
+            return false;
+        if (m->known != NULL && merge_lookup(m->known, mb, nb) != 0)
+            return false;
+        merge_fold_count(m, merge_hash64(mb, nb));
+        if (!stats_is_ws_method(mb))
+            merge_copy(mb, STATS_METHOD_MAX, "*");
+        merge_copy(nb, STATS_NAME_MAX, STATS_OVERFLOW_NAME);
+        if (merge_lookup(m, mb, nb) != 0 || m->overflows < MERGE_OVERFLOW_MAX)
+            return true;
+    }
+    merge_copy(mb, STATS_METHOD_MAX, "*");      /* out of overflow entries */
+    merge_copy(nb, STATS_NAME_MAX, STATS_OVERFLOW_NAME);
+    return true;
+}
+
+/* The entry (method, name), appended (zeroed) when new, or the overflow entry it folds
+ * into; NULL on ENOMEM. */
 static merge_entry *merge_entry_get(merge_set *m, const char *method, const char *name)
 {
     char mb[STATS_METHOD_MAX], nb[STATS_NAME_MAX];
     merge_copy(mb, sizeof mb, method);
     merge_copy(nb, sizeof nb, name);
-    if (m->ent_index != NULL) {
-        uint32_t v = m->ent_index[merge_ent_slot(m, mb, nb)];
-        if (v != 0)
-            return &m->entries[v - 1];
-    }
+    uint32_t v = merge_lookup(m, mb, nb);
+    if (v == 0 && merge_fold_key(m, mb, nb))
+        v = merge_lookup(m, mb, nb);
+    if (v != 0)
+        return &m->entries[v - 1];
     if (merge_ent_reserve(m) != 0)
         return NULL;
+    if (merge_is_overflow(nb))
+        m->overflows++;
+    else
+        m->named++;
     merge_entry *e = &m->entries[m->n];
     memset(e, 0, sizeof *e);
     memcpy(e->method, mb, sizeof mb);
@@ -217,12 +316,27 @@ static int merge_err_addn(merge_set *m, const char *method, const char *name,
     merge_copy(mb, sizeof mb, method);
     merge_copy(nb, sizeof nb, name);
     merge_copy(db, sizeof db, detail);
-    if (m->err_index != NULL) {
-        uint32_t v = m->err_index[merge_err_slot(m, mb, nb, kind, db)];
-        if (v != 0) {
-            m->errs[v - 1].count += count;
-            return 0;
+    if (m->name_cap != 0 && merge_lookup(m, mb, nb) == 0) {
+        /* its entry was folded: the error follows it (merge.h) */
+        bool ws = stats_is_ws_method(mb);
+        merge_copy(nb, sizeof nb, STATS_OVERFLOW_NAME);
+        if (!ws || merge_lookup(m, mb, nb) == 0)
+            merge_copy(mb, sizeof mb, "*");
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        if (m->err_index != NULL) {
+            uint32_t v = m->err_index[merge_err_slot(m, mb, nb, kind, db)];
+            if (v != 0) {
+                m->errs[v - 1].count += count;
+                return 0;
+            }
         }
+        if (m->name_cap == 0 || m->nerrs < MERGE_ERR_CAP(m->name_cap) || pass == 1)
+            break;
+        merge_copy(mb, sizeof mb, "*");         /* too many error rows: one more at most */
+        merge_copy(nb, sizeof nb, STATS_OVERFLOW_NAME);
+        merge_copy(db, sizeof db, MERGE_MORE_ERRORS);
+        kind = ERR_OTHER;
     }
     if (merge_err_reserve(m) != 0)
         return -1;
@@ -273,8 +387,9 @@ int merge_add(merge_set *m, const proto_stats *d)
             return -1;
     }
     m->cancelled += d->cancelled;
-    if (d->names_folded > m->names_folded)
-        m->names_folded = d->names_folded;
+    if (d->names_folded > m->shard_folded)
+        m->shard_folded = d->names_folded;
+    merge_note_folded(m);
     return rv;
 }
 
@@ -298,8 +413,12 @@ int merge_add_set(merge_set *m, const merge_set *other)
             return -1;
     }
     m->cancelled += other->cancelled;
-    if (other->names_folded > m->names_folded)
-        m->names_folded = other->names_folded;
+    for (uint32_t i = 0; other->fold_set != NULL && i < MERGE_FOLD_SLOTS; i++)
+        if (other->fold_set[i] != 0)            /* the names other folded, as distinct */
+            merge_fold_count(m, other->fold_set[i]);
+    if (other->names_folded > m->shard_folded)  /* other's bound, its shards' included */
+        m->shard_folded = other->names_folded;
+    merge_note_folded(m);
     return rv;
 }
 

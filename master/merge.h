@@ -1,5 +1,7 @@
 /* Merged statistics: the sum of stats deltas from every engine thread of every worker,
- * keyed by (method, name). Merging is addition (histograms add exactly), so a set fed
+ * keyed by (method, name), names capped per set (merge_set_cap below). Names, methods
+ * and details are stored cut to their field, bytes as a peer sent them (they may not be
+ * UTF-8: every output cleans or escapes them). Merging is addition (histograms add exactly), so a set fed
  * every delta of a run holds the same numbers as one shard fed every request.
  *
  * A merge_set is used twice by the master: once for the whole-run totals, once per
@@ -39,13 +41,52 @@ typedef struct merge_set {
     merge_entry  all;           /* "Aggregated": every HTTP entry added together (methods
                                  * that stats_is_ws_method are left out) */
     uint64_t     cancelled;
-    uint64_t     names_folded;  /* max reported by any shard (a lower bound overall) */
+    uint64_t     names_folded;  /* a lower bound on the distinct names folded: the larger
+                                 * of the most any shard reported and folds_here */
+    /* The name cap (merge_set_cap; settings, kept by merge_reset, cleared by merge_fini). */
+    uint32_t     name_cap;      /* 0: no cap */
+    const struct merge_set *known; /* names it holds are never folded here (may be NULL) */
+    uint32_t     named, overflows;  /* entries counted against the cap; overflow entries */
+    uint64_t     shard_folded;  /* the most any merged delta or set reported */
+    uint64_t     folds_here;    /* distinct (method, name) folded by this set (lower bound) */
+    uint64_t    *fold_set;      /* private: their 64-bit hashes, allocated at the first fold */
 } merge_set;
+
+/* The name cap (issue 9 item 7: the README's "500 names per run" on the master, whatever
+ * the workers send). With name_cap > 0, a row whose (method, name) is new while the set
+ * already holds name_cap named entries, and that `known` does not hold, is folded into an
+ * overflow entry named STATS_OVERFLOW_NAME, as the engine's shard folds (common/stats.h):
+ *   - HTTP rows into method "*";
+ *   - WebSocket rows (stats_is_ws_method) keep their method ("WS:connect", "WS:c:1000"),
+ *     so a folded connection's figures stay WebSocket figures and out of the HTTP totals.
+ *     WebSocket entries count toward the same cap as HTTP ones (one cap per run, as the
+ *     shard's): a connection name costs one name per figure it has.
+ * Overflow entries (the name STATS_OVERFLOW_NAME, from a shard or made here) are not
+ * counted against the cap; at most MERGE_OVERFLOW_MAX of them are kept, a row for any
+ * further one goes to ("*", STATS_OVERFLOW_NAME) (only a peer inventing methods gets
+ * there). Error rows follow their entry into its overflow entry; beyond
+ * MERGE_ERR_CAP(name_cap) error rows, a new one is counted in ("*", STATS_OVERFLOW_NAME,
+ * ERR_OTHER, "(more error kinds)"). Totals stay exact: nothing is dropped, only names.
+ * Each distinct folded (method, name) counts in folds_here (exact up to 3/4 of
+ * MERGE_FOLD_SLOTS, a lower bound after), and names_folded = max(shard_folded,
+ * folds_here).
+ *
+ * The master: the whole-run totals get merge_set_cap(&totals, run's name_cap, NULL) and
+ * each interval set merge_set_cap(&iv, run's name_cap, &totals), so a name the totals
+ * hold is never folded in an interval (its per-name figures stay exact) and an interval
+ * holds at most 2 x name_cap + MERGE_OVERFLOW_MAX entries. known must outlive m's use
+ * and must not be m. Call after merge_init (merge_fini forgets the cap). */
+#define MERGE_OVERFLOW_MAX 32u
+#define MERGE_FOLD_SLOTS   4096u
+#define MERGE_ERR_CAP(cap) ((cap) * 4u > STATS_ERR_CAP ? (cap) * 4u : STATS_ERR_CAP)
+#define MERGE_MORE_ERRORS  "(more error kinds)"
+void merge_set_cap(merge_set *m, uint32_t name_cap, const merge_set *known);
 
 void merge_init(merge_set *m);
 void merge_fini(merge_set *m);
 /* Zeroes counts and histograms (hist_reset), keeps entry names and the set's own
- * arrays, so an interval set reused all run stops growing; error rows are dropped. */
+ * arrays, so an interval set reused all run stops growing; error rows are dropped, the
+ * fold counts zeroed; the cap and known stay. */
 void merge_reset(merge_set *m);
 /* m += d. 0, or -1 on ENOMEM (m then holds part of d). */
 int  merge_add(merge_set *m, const proto_stats *d);

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -736,6 +739,226 @@ static void test_results_default_dir(void **state)
     assert_string_equal(buf, "results/run-19700101-000000");
 }
 
+/* ---- issue 9: a full disk, two runs on one folder, names that are not UTF-8 --------- */
+
+/* Mounts a 64 KiB tmpfs on DIR/full (root only) and fills it with a file until the
+ * kernel says ENOSPC. false (the caller skips) when mounting is not permitted here. */
+static bool full_tmpfs(const rfix *f, char *mnt, size_t cap)
+{
+    snprintf(mnt, cap, "%s/full", f->tmp);
+    assert_int_equal(mkdir(mnt, 0755), 0);
+    if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k") != 0) {
+        print_message("skipped: cannot mount a tmpfs here (%s): needs root\n", strerror(errno));
+        return false;
+    }
+    char path[700];
+    snprintf(path, sizeof path, "%s/filler", mnt);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    char block[4096];
+    memset(block, 'x', sizeof block);
+    setvbuf(fp, NULL, _IONBF, 0);
+    int guard = 0;
+    while (fwrite(block, 1, sizeof block, fp) == sizeof block && ++guard < 1000)
+        ;
+    assert_true(guard < 1000);                          /* it did fill up */
+    while (fwrite(block, 1, 1, fp) == 1 && ++guard < 10000)   /* the last partial page */
+        ;
+    fclose(fp);
+    return true;
+}
+
+static void unmount_tmpfs(const char *mnt)
+{
+    assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+}
+
+static bool file_exists(const char *dir, const char *file)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    return access(path, F_OK) == 0;
+}
+
+/* Every file that names no file ending in ".tmp" is left behind. */
+static int count_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t k = strlen(de->d_name);
+        n += k > 4 && strcmp(de->d_name + k - 4, ".tmp") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A folder on a full disk: results_open fails with the system's reason. */
+static void test_results_full_disk_open(void **state)
+{
+    rfix *f = *state;
+    char mnt[600], dir[700], err[512] = "";
+    if (!full_tmpfs(f, mnt, sizeof mnt))
+        skip();
+    snprintf(dir, sizeof dir, "%s/run", mnt);
+    results r;
+    int rc = results_open(&r, dir, err, sizeof err);
+    results_close(&r);
+    unmount_tmpfs(mnt);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, strerror(ENOSPC)));
+    assert_non_null(strstr(err, "stats_history.csv"));
+}
+
+/* The disk fills during the run: the history row fails with its reason (and no later
+ * row is written), results_finish fails saying why, no file is half there (no
+ * summary.json, no .tmp left), and the summary text stays available in memory. */
+static void test_results_full_disk_finish(void **state)
+{
+    rfix *f = *state;
+    char mnt[600], dir[700], err[512] = "";
+    snprintf(mnt, sizeof mnt, "%s/full", f->tmp);
+    assert_int_equal(mkdir(mnt, 0755), 0);
+    if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k") != 0) {
+        print_message("skipped: cannot mount a tmpfs here (%s): needs root\n", strerror(errno));
+        skip();
+    }
+    snprintf(dir, sizeof dir, "%s/run", mnt);
+    results r;
+    assert_int_equal(results_open(&r, dir, err, sizeof err), 0);
+    fill_a(&f->totals);
+    fill_rest(&f->totals);
+    fill_a(&f->interval);
+    assert_int_equal(results_history(&r, 1000, 1, 1.0, &f->interval, &f->totals), 0);
+    /* now the disk fills up */
+    char path[800];
+    snprintf(path, sizeof path, "%s/filler", mnt);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    setvbuf(fp, NULL, _IONBF, 0);
+    char block[4096];
+    memset(block, 'x', sizeof block);
+    int guard = 0;
+    while (fwrite(block, 1, sizeof block, fp) == sizeof block && ++guard < 1000)
+        ;
+    while (fwrite(block, 1, 1, fp) == 1 && ++guard < 10000)
+        ;
+    fclose(fp);
+    /* rows until the stdio buffer spills to the full disk */
+    int rc = 0;
+    for (int i = 0; i < 400 && rc == 0; i++)
+        rc = results_history(&r, 2000 + (uint64_t)i * 1000, 1, 1.0, &f->interval, &f->totals);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(r.history_err, strerror(ENOSPC)));
+    assert_int_equal(results_history(&r, 999000, 1, 1.0, &f->interval, &f->totals), -1);
+
+    results_meta meta = { .stop_reason = "finished", .duration_s = 2.0 };
+    rc = results_finish(&r, &meta, &f->totals, err, sizeof err);
+    bool summary = file_exists(dir, "summary.json");
+    int tmps = count_tmp(dir);
+    unmount_tmpfs(mnt);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, strerror(ENOSPC)));
+    assert_non_null(strstr(err, dir));
+    assert_false(summary);
+    assert_int_equal(tmps, 0);
+
+    char *text = results_summary_text(&meta, &f->totals);   /* what the master keeps */
+    assert_non_null(text);
+    json_t *s = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(s);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "totals"), "requests")), 6);
+    json_decref(s);
+}
+
+/* Two runs given the same default name in the same second get two folders; an explicit
+ * folder that holds something is refused, an empty one is used. */
+static void test_results_exclusive_folder(void **state)
+{
+    rfix *f = *state;
+    char err[512] = "", want[600];
+    results a, b, c;
+    assert_int_equal(results_open_ex(&a, f->dir, RESULTS_UNIQUE, err, sizeof err), 0);
+    assert_int_equal(results_open_ex(&b, f->dir, RESULTS_UNIQUE, err, sizeof err), 0);
+    assert_int_equal(results_open_ex(&c, f->dir, RESULTS_UNIQUE, err, sizeof err), 0);
+    assert_string_equal(a.dir, f->dir);
+    snprintf(want, sizeof want, "%s-2", f->dir);
+    assert_string_equal(b.dir, want);
+    snprintf(want, sizeof want, "%s-3", f->dir);
+    assert_string_equal(c.dir, want);
+    fill_a(&f->totals);
+    results_meta meta = { .stop_reason = "finished", .duration_s = 1.0 };
+    assert_int_equal(results_finish(&a, &meta, &f->totals, err, sizeof err), 0);
+    fill_rest(&f->totals);
+    assert_int_equal(results_finish(&b, &meta, &f->totals, err, sizeof err), 0);
+    results_close(&c);
+    /* each folder has its own whole summary */
+    char *sa = slurp(a.dir, "summary.json"), *sb = slurp(b.dir, "summary.json");
+    json_t *ja = json_loads(sa, 0, NULL), *jb = json_loads(sb, 0, NULL);
+    assert_non_null(ja);
+    assert_non_null(jb);
+    assert_int_equal(json_array_size(json_object_get(ja, "requests")), 1);
+    assert_int_equal(json_array_size(json_object_get(jb, "requests")), 3);
+    json_decref(ja);
+    json_decref(jb);
+    free(sa);
+    free(sb);
+
+    /* explicit: the folder of a run is not taken again */
+    err[0] = '\0';
+    assert_int_equal(results_open(&c, f->dir, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not empty"));
+    assert_null(c.history);
+    /* a trailing slash names the same folder */
+    snprintf(want, sizeof want, "%s/", f->dir);
+    assert_int_equal(results_open(&c, want, err, sizeof err), -1);
+    /* explicit, existing and empty (mktemp -d): used */
+    snprintf(want, sizeof want, "%s/empty", f->tmp);
+    assert_int_equal(mkdir(want, 0755), 0);
+    assert_int_equal(results_open(&c, want, err, sizeof err), 0);
+    assert_string_equal(c.dir, want);
+    assert_true(file_exists(want, "stats_history.csv"));
+    results_close(&c);
+}
+
+/* Names, details and close codes that are not UTF-8 keep every key of summary.json:
+ * each bad byte becomes '?'; the file is valid JSON that jansson reads back. */
+static void test_results_not_utf8(void **state)
+{
+    rfix *f = *state;
+    char err[512] = "";
+    results r;
+    assert_int_equal(results_open(&r, f->dir, err, sizeof err), 0);
+    static const uint64_t lat[] = { 1000 };
+    proto_stats_err e = { .entry = 0, .kind = ERR_HTTP_STATUS, .detail = "5\xff" "3", .count = 1 };
+    add_entry(&f->totals, "GET", "/id=\xc3\x28x", lat, 1, 1, 0, &e, 1);
+    add_entry(&f->totals, "GET", "/caf\xc3\xa9", lat, 1, 0, 0, NULL, 0);        /* valid */
+    add_counts(&f->totals, STATS_WS_CONNECT, "feed\xfe", 1, 0, 0, NULL, 0);
+    add_counts(&f->totals, STATS_WS_CLOSE_PREFIX "1\xff", "feed\xfe", 2, 0, 0, NULL, 0);
+    results_meta meta = { .stop_reason = "finished", .duration_s = 1.0 };
+    assert_int_equal(results_finish(&r, &meta, &f->totals, err, sizeof err), 0);
+
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.json", f->dir);
+    json_error_t je;
+    json_t *s = json_load_file(path, 0, &je);
+    assert_non_null(s);
+    json_t *reqs = json_object_get(s, "requests");
+    assert_int_equal(json_array_size(reqs), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, 0), "name")), "/caf\xc3\xa9");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, 1), "name")), "/id=?(x");
+    json_t *er = json_array_get(json_object_get(s, "errors"), 0);
+    assert_string_equal(json_string_value(json_object_get(er, "name")), "/id=?(x");
+    assert_string_equal(json_string_value(json_object_get(er, "detail")), "5?3");
+    json_t *ws = json_array_get(json_object_get(s, "ws"), 0);
+    assert_string_equal(json_string_value(json_object_get(ws, "name")), "feed?");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ws, "closes"), "1?")), 2);
+    json_decref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,6 +967,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_results_empty_run, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_results_open_error, rfix_setup, rfix_teardown),
         cmocka_unit_test(test_results_default_dir),
+        cmocka_unit_test_setup_teardown(test_results_full_disk_open, rfix_setup, rfix_teardown),
+        cmocka_unit_test_setup_teardown(test_results_full_disk_finish, rfix_setup, rfix_teardown),
+        cmocka_unit_test_setup_teardown(test_results_exclusive_folder, rfix_setup, rfix_teardown),
+        cmocka_unit_test_setup_teardown(test_results_not_utf8, rfix_setup, rfix_teardown),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     hist_pool_drain();                  /* chunks parked by merge_reset */
