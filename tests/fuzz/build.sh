@@ -33,7 +33,7 @@ fi
 # The repo sources and pkg-config packages each target links.
 sources() {
     case $1 in
-    proto) echo "proto/msg.c common/hist.c common/stats.c common/log.c common/time.c" ;;
+    proto) echo "proto/msg.c proto/seal.c common/hist.c common/stats.c common/log.c common/time.c common/util.c" ;;
     scenario) echo "common/scenario.c common/units.c common/tmpl.c common/data.c common/capture.c common/jscan.c common/log.c common/util.c common/time.c" ;;
     ws_handshake) echo "worker/ws.c common/time.c common/util.c" ;;
     jscan) echo "common/jscan.c" ;;
@@ -42,7 +42,7 @@ sources() {
 }
 packages() {
     case $1 in
-    proto) echo "msgpack" ;;
+    proto) echo "msgpack libcrypto" ;;
     scenario) echo "yaml-0.1 jansson" ;;
     ws_handshake) echo "libevent libevent_openssl libssl libcrypto" ;;
     *) echo "" ;;

@@ -3,7 +3,7 @@
  * an optional field is absent (hello-nokey, welcome-nokey: proof nil). The seeds are
  * deterministic, so regenerating them changes nothing unless the encoding changed.
  *   gcc -std=gnu11 -D_GNU_SOURCE -I. tests/fuzz/gen_proto_corpus.c proto/msg.c \
- *       common/hist.c common/stats.c common/log.c common/time.c -lmsgpackc -lm \
+ *       common/hist.c common/stats.c common/log.c common/time.c common/util.c -lmsgpackc -lm \
  *       -o /tmp/gen_proto_corpus && /tmp/gen_proto_corpus */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,11 +73,13 @@ int main(int argc, char **argv)
     static const char csv[] = "username,password\nop1,pw1\nop2,pw2\n";
     proto_file file = { .path = "operators.csv", .data = (char *)csv, .len = sizeof csv - 1 };
     proto_set set = { .key = "load.stages.0.users", .value = "40" };
+    proto_set env = { .key = "API_TOKEN", .value = "from-the-cli" };
     uint32_t plan_slots[] = { 0, 2, 4, 6 };
     proto_msg plan = { .type = MSG_PLAN };
     plan.u.plan = (proto_plan){
         .run_id = 1, .scenario_file = "erp-peak.yaml", .scenario = (char *)yaml,
         .scenario_len = sizeof yaml - 1, .files = &file, .nfiles = 1, .sets = &set, .nsets = 1,
+        .env = &env, .nenv = 1,
         .host = "http://127.0.0.1:8001", .users = 40, .rate = 2.5, .duration_ms = 60000,
         .slots = plan_slots, .nslots = 4, .threads_total = 8, .start_at_ms = 1764000000000ull,
         .interval_ms = 1000, .name_cap = 500,
