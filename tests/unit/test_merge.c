@@ -460,6 +460,211 @@ static void test_merge_ws_left_out(void **state)
     hist_fini(&ref_http);
 }
 
+/* ---- the name cap (issue 9 item 7) --------------------------------------------------- */
+
+/* One STATS of n distinct names (1 request of 1 ms each; every third has an error), as
+ * a hostile or careless worker sends it. */
+static void big_delta(proto_stats *ps, uint32_t n, const char *prefix)
+{
+    memset(ps, 0, sizeof *ps);
+    ps->entries = calloc(n, sizeof *ps->entries);
+    ps->errs = calloc(n, sizeof *ps->errs);
+    assert_non_null(ps->entries);
+    assert_non_null(ps->errs);
+    for (uint32_t i = 0; i < n; i++) {
+        proto_stats_entry *e = &ps->entries[i];
+        snprintf(e->method, sizeof e->method, "GET");
+        snprintf(e->name, sizeof e->name, "%s%u", prefix, i);
+        hist_init(&e->lat);
+        hist_record(&e->lat, 1000);
+        e->requests = 1;
+        if (i % 3 == 0) {
+            e->failures = 1;
+            proto_stats_err *r = &ps->errs[ps->nerrs++];
+            r->entry = i;
+            r->kind = ERR_HTTP_STATUS;
+            snprintf(r->detail, sizeof r->detail, "%u", 500 + i % 7);
+            r->count = 1;
+        }
+    }
+    ps->nentries = n;
+}
+
+static void big_delta_free(proto_stats *ps)
+{
+    for (uint32_t i = 0; i < ps->nentries; i++)
+        hist_fini(&ps->entries[i].lat);
+    free(ps->entries);
+    free(ps->errs);
+}
+
+/* 100,000 new names in one STATS: the set keeps 500 names and one overflow entry, the
+ * totals stay exact, every folded name is counted, errors follow their entries. */
+static void test_merge_cap_many_names(void **state)
+{
+    (void)state;
+    proto_stats ps;
+    big_delta(&ps, 100000, "/item/");
+    merge_set m;
+    merge_init(&m);
+    merge_set_cap(&m, 500, NULL);
+    assert_int_equal(merge_add(&m, &ps), 0);
+    assert_int_equal(m.n, 501);
+    assert_int_equal(m.all.requests, 100000);
+    assert_int_equal(m.all.failures, 33334);
+    assert_int_equal(m.all.lat.total, 100000);
+    const merge_entry *o = merge_find(&m, "*", STATS_OVERFLOW_NAME);
+    assert_non_null(o);
+    assert_int_equal(o->requests, 99500);
+    assert_non_null(merge_find(&m, "GET", "/item/499"));
+    assert_null(merge_find(&m, "GET", "/item/500"));
+    /* distinct folded names: exact up to 3/4 of MERGE_FOLD_SLOTS, then a lower bound */
+    assert_int_equal(m.names_folded, MERGE_FOLD_SLOTS / 4 * 3);
+    /* errors: the kept names' rows, then one row per detail on the overflow entry */
+    uint64_t errs = 0;
+    for (uint32_t i = 0; i < m.nerrs; i++) {
+        errs += m.errs[i].count;
+        bool kept = strcmp(m.errs[i].name, STATS_OVERFLOW_NAME) != 0;
+        assert_true(kept ? strncmp(m.errs[i].name, "/item/", 6) == 0
+                         : strcmp(m.errs[i].method, "*") == 0);
+    }
+    assert_int_equal(errs, 33334);
+    assert_true(m.nerrs <= 167 + 7);
+    /* the same delta again: nothing new is kept, the folded count does not double */
+    assert_int_equal(merge_add(&m, &ps), 0);
+    assert_int_equal(m.n, 501);
+    assert_int_equal(m.all.requests, 200000);
+    big_delta_free(&ps);
+
+    /* a small run counts exactly */
+    merge_set s;
+    merge_init(&s);
+    merge_set_cap(&s, 3, NULL);
+    big_delta(&ps, 10, "/x/");
+    assert_int_equal(merge_add(&s, &ps), 0);
+    assert_int_equal(merge_add(&s, &ps), 0);
+    assert_int_equal(s.names_folded, 7);
+    assert_int_equal(merge_find(&s, "*", STATS_OVERFLOW_NAME)->requests, 14);
+    /* merge_reset forgets the counts, keeps the cap */
+    merge_reset(&s);
+    assert_int_equal(s.names_folded, 0);
+    assert_int_equal(s.name_cap, 3);
+    assert_int_equal(merge_add(&s, &ps), 0);
+    assert_int_equal(s.names_folded, 7);
+    assert_int_equal(s.n, 4);
+    big_delta_free(&ps);
+    merge_fini(&s);
+    assert_int_equal(s.name_cap, 0);           /* merge_fini forgets it */
+    merge_fini(&m);
+    hist_pool_drain();
+}
+
+/* WebSocket rows count toward the cap and fold into an overflow entry of their own
+ * method, outside the HTTP totals; the shard's own overflow entry is always taken. */
+static void test_merge_cap_ws_and_overflow(void **state)
+{
+    (void)state;
+    merge_set m;
+    merge_init(&m);
+    merge_set_cap(&m, 2, NULL);
+    tdelta d;
+    td_init(&d);
+    td_entry(&d, "GET", "/a", 2, 1000, 0, 0, 0, NULL);
+    td_entry(&d, STATS_WS_CONNECT, "feed", 1, 5000, 0, 0, 0, NULL);
+    uint32_t w = td_entry(&d, STATS_WS_CONNECT, "feed2", 3, 7000, 0, 1, 0, NULL);
+    td_err(&d, w, ERR_CONNECT, "refused", 1);
+    td_entry(&d, "*", STATS_OVERFLOW_NAME, 4, 2000, 0, 0, 0, NULL);   /* a shard's fold */
+    td_entry(&d, "POST", "/b", 1, 3000, 0, 0, 0, NULL);
+    assert_int_equal(merge_add(&m, &d.ps), 0);
+    td_fini(&d);
+    assert_int_equal(m.n, 4);
+    const merge_entry *wo = merge_find(&m, STATS_WS_CONNECT, STATS_OVERFLOW_NAME);
+    assert_non_null(wo);
+    assert_int_equal(wo->requests, 3);
+    assert_int_equal(wo->failures, 1);
+    assert_int_equal(merge_find(&m, "*", STATS_OVERFLOW_NAME)->requests, 5);   /* 4 + /b */
+    assert_int_equal(m.all.requests, 2 + 4 + 1);                              /* HTTP only */
+    const merge_err *e = find_err(&m, STATS_WS_CONNECT, STATS_OVERFLOW_NAME, ERR_CONNECT, "refused");
+    assert_non_null(e);
+    assert_int_equal(e->count, 1);
+    assert_int_equal(m.names_folded, 2);
+    merge_fini(&m);
+}
+
+/* Interval sets admit the names the totals hold (their figures stay exact); the totals
+ * fold what is new beyond the cap; folded names are counted once across intervals. */
+static void test_merge_cap_known(void **state)
+{
+    (void)state;
+    merge_set tot, iv;
+    merge_init(&tot);
+    merge_init(&iv);
+    merge_set_cap(&tot, 2, NULL);
+    merge_set_cap(&iv, 2, &tot);
+    tdelta d;
+    td_init(&d);
+    td_entry(&d, "GET", "/a", 1, 1000, 0, 0, 0, NULL);
+    td_entry(&d, "GET", "/b", 1, 1000, 0, 0, 0, NULL);
+    assert_int_equal(merge_add(&iv, &d.ps), 0);
+    td_fini(&d);
+    assert_int_equal(merge_add_set(&tot, &iv), 0);
+    merge_fini(&iv);                            /* a fresh interval set */
+    merge_init(&iv);
+    merge_set_cap(&iv, 2, &tot);
+    td_init(&d);
+    td_entry(&d, "GET", "/c", 1, 1000, 0, 0, 0, NULL);
+    td_entry(&d, "GET", "/d", 1, 1000, 0, 0, 0, NULL);
+    td_entry(&d, "GET", "/e", 1, 1000, 0, 0, 0, NULL);
+    td_entry(&d, "GET", "/a", 5, 1000, 0, 0, 0, NULL);
+    assert_int_equal(merge_add(&iv, &d.ps), 0);
+    td_fini(&d);
+    assert_non_null(merge_find(&iv, "GET", "/a"));      /* known to the totals */
+    assert_int_equal(iv.names_folded, 1);               /* /e */
+    assert_int_equal(merge_add_set(&tot, &iv), 0);
+    assert_int_equal(merge_find(&tot, "GET", "/a")->requests, 6);
+    assert_null(merge_find(&tot, "GET", "/c"));
+    assert_int_equal(merge_find(&tot, "*", STATS_OVERFLOW_NAME)->requests, 3);
+    assert_int_equal(tot.all.requests, 2 + 8);
+    assert_int_equal(tot.names_folded, 3);              /* /c, /d, /e */
+    assert_int_equal(merge_add_set(&tot, &iv), 0);      /* the same names again */
+    assert_int_equal(tot.names_folded, 3);
+    assert_int_equal(tot.n, 3);
+    merge_fini(&iv);
+    merge_fini(&tot);
+}
+
+/* Error rows are capped too: distinct details beyond MERGE_ERR_CAP go to one row. */
+static void test_merge_cap_errors(void **state)
+{
+    (void)state;
+    merge_set m;
+    merge_init(&m);
+    merge_set_cap(&m, 1, NULL);
+    uint64_t sent = 0;
+    for (int k = 0; k < 100; k++) {
+        tdelta d;
+        td_init(&d);
+        uint32_t e = td_entry(&d, "GET", "/a", 8, 1000, 0, 8, 0, NULL);
+        for (int j = 0; j < 8; j++) {
+            char det[32];
+            snprintf(det, sizeof det, "d%d", k * 8 + j);
+            td_err(&d, e, ERR_HTTP_STATUS, det, 1);
+            sent++;
+        }
+        assert_int_equal(merge_add(&m, &d.ps), 0);
+        td_fini(&d);
+    }
+    assert_int_equal(m.nerrs, MERGE_ERR_CAP(1) + 1);
+    uint64_t got = 0;
+    for (uint32_t i = 0; i < m.nerrs; i++)
+        got += m.errs[i].count;
+    assert_int_equal(got, sent);
+    const merge_err *more = find_err(&m, "*", STATS_OVERFLOW_NAME, ERR_OTHER, MERGE_MORE_ERRORS);
+    assert_non_null(more);
+    assert_int_equal(more->count, sent - MERGE_ERR_CAP(1));
+    merge_fini(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +674,10 @@ int main(void)
         cmocka_unit_test(test_merge_add_set),
         cmocka_unit_test(test_merge_many_and_odd),
         cmocka_unit_test(test_merge_ws_left_out),
+        cmocka_unit_test(test_merge_cap_many_names),
+        cmocka_unit_test(test_merge_cap_ws_and_overflow),
+        cmocka_unit_test(test_merge_cap_known),
+        cmocka_unit_test(test_merge_cap_errors),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     hist_pool_drain();                  /* chunks parked by merge_reset */
