@@ -1059,9 +1059,13 @@ static void coord_take(coord *c)
      * and the last run's names must not reappear with zero counts in this one. */
     merge_fini(&c->totals);
     merge_init(&c->totals);
+    /* The run's name cap holds on the master too, whatever the workers send (500 names
+     * per run, not per engine): names beyond it fold into the overflow entry. */
+    merge_set_cap(&c->totals, c->name_cap, NULL);
     for (int i = 0; i < COORD_RING; i++) {
         merge_fini(&c->ring[i].set);
         merge_init(&c->ring[i].set);
+        merge_set_cap(&c->ring[i].set, c->name_cap, &c->totals);
         c->ring[i].used = false;
     }
     c->state = RUN_WAITING;

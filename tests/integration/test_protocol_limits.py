@@ -188,6 +188,89 @@ def test_live_view_shows_the_new_run_at_once():
     teardown(m, [w], t)
 
 
+def mp_read_uint(b, i):
+    """(value, next index) of a msgpack unsigned int at b[i]."""
+    c = b[i]
+    if c < 0x80:
+        return c, i + 1
+    width = {0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8}[c]
+    return int.from_bytes(b[i + 1:i + 1 + width], "big"), i + 1 + width
+
+
+def plan_run_id(payload):
+    """The run id of a plain PLAN: [version, type, run_id, ...]."""
+    c = payload[0]
+    i = 1 if c & 0xf0 == 0x90 else 3 if c == 0xdc else 5
+    version, i = mp_read_uint(payload, i)
+    mtype, i = mp_read_uint(payload, i)
+    if mtype != 2:
+        return None
+    return mp_read_uint(payload, i)[0]
+
+
+def stats_many_names(run_id, wid, n, final):
+    """One STATS delta (12-element envelope) with n entries of one 500 us request each."""
+    hist = mp_array([mp_uint(1), mp_uint(0), mp_uint(0), mp_uint(500), mp_uint(500), mp_uint(500),
+                     mp_array([mp_uint(500), mp_uint(1)])])
+    entries = b"".join(mp_array([mp_str("GET"), mp_str("/n%06d" % k), mp_uint(1), mp_uint(0), mp_uint(0), hist])
+                       for k in range(n))
+    return (bytes([0x9c]) + mp_uint(4) + mp_uint(4) + mp_uint(run_id) + mp_str(wid) + mp_uint(0)
+            + mp_uint(0) + mp_uint(1) + mp_uint(0) + mp_uint(0) + (b"\xc3" if final else b"\xc2")
+            + b"\xdd" + struct.pack(">I", n) + entries + mp_array([]))
+
+
+@test
+def test_one_stats_with_100000_names_is_capped():
+    """A welcomed peer sends one STATS with 100,000 new names: the master keeps the run's
+    name cap (500 by default), folds the rest into the overflow entry, keeps the totals
+    exact, and /metrics stays small."""
+    t = Target()
+    m = Master(None)
+    s = sp_connect(m.port)
+    sp_recv(s)
+    sp_send(s, hello(1, wid="many-names"))
+    welcome = sp_recv(s)
+    check(welcome[1:3] == bytes([4, 9]), "expected a WELCOME: %r" % welcome[:40])
+    m.wait_workers(1)
+    path, d = write_scenario(erp_scenario(t, [("1s", 1)]), files={"operators.csv": OPERATORS})
+    out = os.path.join(d, "out")
+    result = {}
+    import threading
+    th = threading.Thread(target=lambda: result.update(rc=run_remote(m, path, out, 1)))
+    th.start()
+    run_id = None
+    t0 = time.time()
+    while time.time() - t0 < 15 and run_id is None:
+        try:
+            p = sp_recv(s, timeout=1)
+        except socket.timeout:
+            continue
+        run_id = plan_run_id(p)
+    check(run_id is not None, "no PLAN reached the peer")
+    before = rss_kib(m.proc.pid)
+    n = 100000
+    sp_send(s, stats_many_names(run_id, "many-names", n, True))
+    # DONE, then answer until the run ends (STOP / ACK); heartbeats keep the peer alive.
+    done = bytes([0x96]) + mp_uint(4) + mp_uint(5) + mp_uint(run_id) + mp_str("many-names") + mp_uint(1) + mp_str("finished")
+    sp_send(s, done)
+    t0 = time.time()
+    while time.time() - t0 < 30 and th.is_alive():
+        sp_send(s, bytes([0x95]) + mp_uint(4) + mp_uint(7) + mp_uint(1) + mp_uint(0) + mp_uint(0))
+        time.sleep(0.5)
+    th.join(5)
+    rc, _, err = result["rc"]
+    sm = summary(out)
+    names = [r["name"] for r in sm["requests"]]
+    check(len(names) <= 501, "%d names in summary.json" % len(names))
+    check(sm["totals"]["requests"] == n, "totals %d != %d sent" % (sm["totals"]["requests"], n))
+    text = urllib.request.urlopen(m.api + "/metrics", timeout=5).read()
+    check(len(text) < 2 * 1024 * 1024, "/metrics is %d bytes" % len(text))
+    check(rss_kib(m.proc.pid) - before < 200 * 1024, "the master grew by %d KiB" % (rss_kib(m.proc.pid) - before))
+    s.close()
+    m.kill()
+    t.stop()
+
+
 if __name__ == "__main__":
     import lib
     lib.TESTS[:] = [f for f in lib.TESTS if f.__module__ == "__main__"]   # not the imported files' tests
