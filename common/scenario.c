@@ -75,6 +75,9 @@
 
 #define SC_MAX_STEP_DEPTH  16           /* loop/group nesting */
 #define SC_MAX_JSON_DEPTH  64           /* nesting inside a json: body */
+/* YAML collections nested in all, checked before libyaml loads the text: above what
+ * 16 step levels (3 collections each) and a 64-level json: body can need. */
+#define SC_MAX_YAML_DEPTH  128
 #define SC_MAX_WORK        2000000u     /* nodes visited in all, against alias bombs */
 #define SC_MAX_BODY        (1u << 20)   /* bytes of a json/form body as compiled */
 #define SC_MAX_WEIGHT      100000u      /* total_weight: size of profile_seq */
@@ -2211,6 +2214,50 @@ static void sc_yaml_error(sc_ctx *c, const yaml_parser_t *p)
                  "indentation is off");
 }
 
+/* ---- nesting pre-scan ---------------------------------------------------------------- */
+
+/* libyaml's loader (and its scanner, for flow collections) costs time quadratic in the
+ * nesting depth (40,000 levels: seconds). Before loading, the text is streamed through
+ * libyaml's event parser, which stops at the first collection deeper than
+ * SC_MAX_YAML_DEPTH: flow [ { and block levels both open a collection event, so both
+ * count, and the cost stays linear in the text up to that point. A syntax error stops
+ * the scan and is left to the loader to report. 0, or -1 with the error at the
+ * collection that went too deep. */
+static int sc_depth_scan(sc_ctx *c)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        snprintf(c->err->msg, sizeof c->err->msg, "out of memory");
+        return -1;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)c->text, c->len);
+    int depth = 0, rc = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev))
+            break;
+        yaml_event_type_t type = ev.type;
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+            if (++depth > SC_MAX_YAML_DEPTH) {
+                c->err->line = (int)ev.start_mark.line + 1;
+                c->err->col = (int)ev.start_mark.column + 1;
+                snprintf(c->err->msg, sizeof c->err->msg, "the YAML is nested more than %d "
+                         "levels deep", SC_MAX_YAML_DEPTH);
+                snprintf(c->err->hint, sizeof c->err->hint, "a scenario needs far fewer "
+                         "levels: is a bracket left open, or the indentation off?");
+                rc = -1;
+            }
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&ev);
+        if (rc != 0 || type == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
 /* ---- scenario_parse ---------------------------------------------------------------- */
 
 static int sc_build(sc_ctx *c, int nsets)
@@ -2298,6 +2345,10 @@ scenario *scenario_parse_env(const char *text, size_t len, const char *file,
 
     sc_ctx c = { .sc = sc, .err = err, .text = text, .len = len, .sets = sets,
                  .read = read, .read_ud = read_ud };
+    if (sc_depth_scan(&c) != 0) {
+        scenario_free(sc);
+        return NULL;
+    }
     yaml_parser_t parser;
     int rc = -1;
     if (!yaml_parser_initialize(&parser)) {

@@ -1406,6 +1406,64 @@ static void test_env_values_not_echoed(void **state)
     unsetenv("STAMPEDE_T_BIN");
 }
 
+/* Issue 9, item 5: libyaml's cost is quadratic in nesting (40,000 levels: 5.5 s).
+ * Deep nesting, flow or block, is refused before libyaml loads it, at its place. */
+static void test_deep_nesting(void **state)
+{
+    (void)state;
+    sc_error err;
+    size_t n = 40000;
+    char *deep = malloc(16 + 2 * n);
+    assert_non_null(deep);
+    strcpy(deep, "name: t\nx: ");
+    size_t o = strlen(deep);
+    for (size_t i = 0; i < n; i++)
+        deep[o++] = i % 2 ? '{' : '[';
+    deep[o] = '\0';
+    assert_null(parse(deep, &err));
+    assert_non_null(strstr(err.msg, "nested more than 128 levels"));
+    assert_int_equal(err.line, 2);
+    assert_int_equal(err.col, 4 + 127);        /* the 128th bracket opens the 129th level */
+    assert_non_null(strstr(err.hint, "bracket"));
+    /* Closed brackets are as deep. */
+    for (size_t i = 0; i < n; i++)
+        deep[o++] = (n - 1 - i) % 2 ? '}' : ']';
+    deep[o] = '\0';
+    assert_null(parse(deep, &err));
+    assert_non_null(strstr(err.msg, "nested more than 128 levels"));
+    free(deep);
+
+    /* Block nesting: one more space per level. */
+    size_t levels = 200, cap = levels * (levels + 8) + 64;
+    char *block = malloc(cap);
+    assert_non_null(block);
+    o = (size_t)snprintf(block, cap, "name: t\n");
+    for (size_t i = 0; i < levels; i++) {
+        memset(block + o, ' ', i);
+        o += i;
+        o += (size_t)snprintf(block + o, cap - o, "k:\n");
+    }
+    assert_null(parse(block, &err));
+    assert_non_null(strstr(err.msg, "nested more than 128 levels"));
+    assert_int_equal(err.line, 2 + 128);
+    free(block);
+
+    /* A deep but allowed json: body (64 levels, the body's own limit) still parses. */
+    char body[2048];
+    o = (size_t)snprintf(body, sizeof body, BASE_HEAD BASE_STAGE BASE_USERS
+                         "      - http: { method: POST, url: /x, json: ");
+    for (int i = 0; i < 63; i++)
+        body[o++] = '[';
+    body[o++] = '1';
+    for (int i = 0; i < 63; i++)
+        body[o++] = ']';
+    snprintf(body + o, sizeof body - o, " }\n");
+    scenario *sc = parse(body, &err);
+    if (!sc)
+        fail_msg("%s", err.msg);
+    scenario_free(sc);
+}
+
 /* Aliases can build cycles and exponential walks: refused, not followed forever. */
 static void test_alias_bombs(void **state)
 {
@@ -1451,6 +1509,7 @@ int main(void)
         cmocka_unit_test(test_load_from_disk),
         cmocka_unit_test(test_alias_bombs),
         cmocka_unit_test(test_env_through_plans),
+        cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_env_values_not_echoed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
