@@ -59,6 +59,7 @@ typedef struct remote_status {
     uint64_t requests, failures;
     int      thresholds_failed;
     char     reason[512];
+    char     results_error[512];        /* non-empty: the master could not write the results */
 } remote_status;
 
 /* ---- HTTP ------------------------------------------------------------------------- */
@@ -314,6 +315,8 @@ static int remote_poll(remote *r, remote_status *s, char *err, size_t errcap)
     s->thresholds_failed = (int)remote_num(j, "thresholds_failed");
     const char *reason = json_string_value(json_object_get(j, "reason"));
     snprintf(s->reason, sizeof s->reason, "%s", reason ? reason : "");
+    const char *rerr = json_string_value(json_object_get(j, "results_error"));
+    snprintf(s->results_error, sizeof s->results_error, "%s", rerr ? rerr : "");
     json_decref(j);
     return 0;
 }
@@ -484,6 +487,12 @@ int remote_run(const remote_cfg *cfg)
         rc = REMOTE_EXIT_ABORTED;
     } else if (st.thresholds_failed > 0) {
         rc = REMOTE_EXIT_THRESHOLD;
+    }
+    /* Results the master could not write (full disk) are lost results: exit 3 like an
+     * aborted run, whatever the thresholds said (their verdict is in the message). */
+    if (st.results_error[0]) {
+        fprintf(stderr, "stampede: results could not be written: %s\n", st.results_error);
+        rc = REMOTE_EXIT_ABORTED;
     }
 
     char dir[1024];
