@@ -2557,6 +2557,8 @@ uint32_t scenario_users_at(const scenario *sc, uint64_t t_ms)
 void scenario_override_load(scenario *sc, uint32_t users, double rate, uint64_t duration_ms)
 {
     uint32_t u = users ? users : scenario_peak_users(sc);
+    if (u > SC_MAX_USERS)       /* plan_scenario refuses it first; a direct caller is clamped */
+        u = SC_MAX_USERS;
     uint64_t d = duration_ms ? duration_ms : scenario_duration_ms(sc);
     uint64_t ramp = 0;
     if (rate > 0) {

@@ -249,7 +249,8 @@ void      scenario_free(scenario *sc);
 /* -u/-r/-t (Locust's meaning): one linear ramp from 0 to users at rate users/s, then held
  * so that the whole run lasts duration_ms (the ramp counts toward it; a ramp longer than
  * the duration is cut). users 0 keeps the scenario's peak; rate 0 means "all at once";
- * duration 0 keeps the scenario's total duration. */
+ * duration 0 keeps the scenario's total duration. users above SC_MAX_USERS are clamped
+ * to it (plan_scenario refuses such a PLAN with an error before it gets here). */
 void scenario_override_load(scenario *sc, uint32_t users, double rate, uint64_t duration_ms);
 /* Target users at t_ms after the start (linear within a stage), and the total length. */
 uint32_t scenario_users_at(const scenario *sc, uint64_t t_ms);

@@ -1123,6 +1123,23 @@ static void test_override_load(void **state)
     assert_int_equal(scenario_users_at(sc, 5000), 5);
     assert_int_equal(scenario_users_at(sc, 9999), 9);
     assert_int_equal(scenario_peak_users(sc), 10);
+
+    /* Issue 9, item 6: -u above SC_MAX_USERS is clamped to it. */
+    scenario_override_load(sc, 4294967295u, 0, 10000);
+    assert_int_equal(scenario_peak_users(sc), SC_MAX_USERS);
+    scenario_override_load(sc, SC_MAX_USERS + 1, 0, 10000);
+    assert_int_equal(scenario_peak_users(sc), SC_MAX_USERS);
+    scenario_free(sc);
+
+    /* --set is checked like a written value: the same cap. */
+    sc_error err;
+    sc_set set = { "load.stages.0.users", "1000001" };
+    assert_null(parse_set(BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP, &set, 1, &err));
+    assert_non_null(strstr(err.msg, "1000000"));
+    set.value = "1000000";
+    sc = parse_set(BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP, &set, 1, &err);
+    assert_non_null(sc);
+    assert_int_equal(scenario_peak_users(sc), SC_MAX_USERS);
     scenario_free(sc);
 }
 
