@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "common/util.h"
+#include "master/report.h"
 
 enum cmp_kind { CMP_LAT, CMP_RPS, CMP_ERR, CMP_REQ };
 
@@ -184,7 +185,7 @@ static int cmp_load(const char *arg, cmp_side *s, char *err, size_t errcap)
         return -1;
     }
     json_error_t jerr;
-    s->root = json_load_file(path, 0, &jerr);
+    s->root = report_load_json(path, &jerr);   /* bytes that are not UTF-8 read as '?' */
     if (s->root == NULL) {
         if (jerr.line > 0)
             snprintf(err, errcap, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "master/assets.h"
+#include "common/util.h"
 
 /* Styles of the report only. app.css (shared with the live dashboard) gives the page
  * its look: header, .card, table.data/.sortable, .badge, .notice, .chart, .pill; these
@@ -355,6 +356,43 @@ static int rep_put_page(FILE *f, json_t *summary, const rep_hist *h, char *err, 
     return 0;
 }
 
+json_t *report_load_json(const char *path, json_error_t *jerr)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = f != NULL ? open_memstream(&buf, &len) : NULL;
+    int e = errno;
+    bool ok = mem != NULL;
+    char chunk[16384];
+    size_t k;
+    while (ok && (k = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ok = fwrite(chunk, 1, k, mem) == k;
+    if (f != NULL && ferror(f)) {
+        ok = false;
+        e = errno;
+    }
+    if (mem != NULL && fclose(mem) != 0)
+        ok = false;
+    if (f != NULL)
+        fclose(f);
+    if (!ok) {
+        free(buf);
+        memset(jerr, 0, sizeof *jerr);
+        jerr->line = jerr->column = jerr->position = -1;
+        snprintf(jerr->source, sizeof jerr->source, "%.*s", (int)sizeof jerr->source - 1, path);
+        snprintf(jerr->text, sizeof jerr->text, "unable to open %.*s: %s", 120, path,
+                 strerror(e ? e : EIO));
+        return NULL;
+    }
+    /* a NUL inside would end the cleaning early: jansson refuses it anyway (no
+     * JSON_ALLOW_NUL), as it would in the file */
+    util_utf8_clean(buf);
+    json_t *j = json_loadb(buf, len, 0, jerr);
+    free(buf);
+    return j;
+}
+
 int report_write(const char *dir, char *err, size_t errcap)
 {
     char tmpbuf[8];
@@ -392,7 +430,7 @@ int report_write(const char *dir, char *err, size_t errcap)
     }
 
     json_error_t jerr;
-    summary = json_load_file(sum_path, 0, &jerr);
+    summary = report_load_json(sum_path, &jerr);
     if (!summary) {
         if (jerr.line > 0)
             snprintf(err, errcap, "%s:%d:%d: %s", sum_path, jerr.line, jerr.column, jerr.text);

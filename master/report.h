@@ -19,7 +19,16 @@
 #ifndef MASTER_REPORT_H
 #define MASTER_REPORT_H
 #include <stddef.h>
+#include <jansson.h>
 
 /* 0, or -1 with a message in err (missing/unreadable summary.json, write failure). */
 int report_write(const char *dir, char *err, size_t errcap);
+
+/* A JSON file read as json_load_file(path, 0, jerr) would, except that bytes which are
+ * not UTF-8 are first replaced by '?' (util_utf8_clean): a summary.json written before
+ * names were cleaned (issue 9 item 13), or by hand, still loads, where jansson would
+ * refuse the whole file. JSON's own syntax is ASCII, so only string contents change.
+ * NULL with jerr filled (text names path; line -1 when it could not be read). Used by
+ * report_write and `stampede compare`. Any thread. */
+json_t *report_load_json(const char *path, json_error_t *jerr);
 #endif

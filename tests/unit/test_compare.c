@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include "cli/compare.h"
+#include "master/merge.h"
+#include "master/results.h"
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
@@ -519,10 +521,54 @@ static void test_long_names_keep_columns(void **state)
     assert_int_equal(strstr(l + strlen(label), "rps") - l, col);
 }
 
+/* issue 9 item 13: a run whose request names are not UTF-8 (a captured response value
+ * in a URL) compares with itself: results write every name (cleaned, '?' per bad byte)
+ * and compare reads them; a file holding the raw bytes reads too. */
+static void test_names_not_utf8(void **state)
+{
+    (void)state;
+    merge_set m;
+    merge_init(&m);
+    proto_stats_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.method, sizeof e.method, "GET");
+    snprintf(e.name, sizeof e.name, "/id=\xc3\x28x\xff");
+    hist_init(&e.lat);
+    hist_record(&e.lat, 5000);
+    e.requests = 1;
+    proto_stats d;
+    memset(&d, 0, sizeof d);
+    d.entries = &e;
+    d.nentries = 1;
+    assert_int_equal(merge_add(&m, &d), 0);
+    hist_fini(&e.lat);
+    results r;
+    char err[512] = "";
+    assert_int_equal(results_open(&r, spath("run"), err, sizeof err), 0);
+    results_meta meta = { .stop_reason = "finished", .duration_s = 1.0 };
+    assert_int_equal(results_finish(&r, &meta, &m, err, sizeof err), 0);
+    merge_fini(&m);
+    hist_pool_drain();
+    assert_int_equal(run(spath("run"), spath("run"), NULL), 0);
+    assert_string_equal(verdict("GET /id=?(x?", "p95"), "ok");
+    assert_string_equal(err_text, "");
+
+    /* the raw bytes in the file itself */
+    FILE *f = fopen(spath("raw.json"), "w");
+    assert_non_null(f);
+    fputs("{\"duration_s\": 1, \"totals\": {\"requests\": 1, \"latency_ms\": {\"p95\": 5}},\n"
+          " \"requests\": [{\"name\": \"/q\xfe\", \"method\": \"GET\", \"requests\": 1,"
+          " \"latency_ms\": {\"p95\": 5}}]}\n", f);
+    fclose(f);
+    assert_int_equal(run(spath("raw.json"), spath("raw.json"), NULL), 0);
+    assert_string_equal(verdict("GET /q?", "p95"), "ok");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_identical_is_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_names_not_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_p95_regression, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tolerance_boundary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tolerance_option, setup, teardown),

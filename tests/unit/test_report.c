@@ -421,6 +421,37 @@ static void test_report_errors(void **state)
     remove_dir(dir);
 }
 
+/* issue 9 item 13: a summary.json holding bytes that are not UTF-8 (hand-made, or from a
+ * build that let them through) still renders: each bad byte reads as '?'. */
+static void test_report_not_utf8(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    write_file(dir, "summary.json",
+               "{\"scenario\": \"x\", \"totals\": {\"requests\": 1},\n"
+               " \"requests\": [{\"name\": \"/id=\xc3\x28x\", \"method\": \"GET\", \"requests\": 1}]}\n");
+    char err[512] = "";
+    assert_int_equal(report_write(dir, err, sizeof err), 0);
+    char *html = read_file(dir, "report.html", NULL);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "\"/id=?(x\""));
+    free(html);
+    char *p = path_in(dir, "summary.json");
+    json_error_t je;
+    json_t *j = report_load_json(p, &je);
+    assert_non_null(j);
+    json_t *r0 = json_array_get(json_object_get(j, "requests"), 0);
+    assert_string_equal(json_string_value(json_object_get(r0, "name")), "/id=?(x");
+    json_decref(j);
+    free(p);
+    p = path_in(dir, "absent.json");                      /* a missing file names itself */
+    assert_null(report_load_json(p, &je));
+    assert_non_null(strstr(je.text, p));
+    assert_int_equal(je.line, -1);
+    free(p);
+    remove_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_report_day_of_history),
         cmocka_unit_test(test_report_replaces_previous),
         cmocka_unit_test(test_report_errors),
+        cmocka_unit_test(test_report_not_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
