@@ -7,10 +7,18 @@
  *   404, as is any id before the first run.
  * - Results files are served by a fixed list of names joined to the run's folder, never
  *   by a path from the request, so no request can read outside that folder.
- * - The API thread is woken for shutdown through a pipe, so libevent's thread support
- *   need not be switched on process-wide.
+ * - The API thread is woken through a pipe (shutdown, and a submission parsed), so
+ *   libevent's thread support need not be switched on process-wide.
  * - Basic auth (--ui-auth) guards every path, /metrics included (Prometheus scrapes with
- *   basic_auth); the expected header is computed once and compared in constant time. */
+ *   basic_auth); the expected header is computed once and compared in constant time.
+ *   Every request passes api_guard_check (master/api_req.h: Host, auth, Origin,
+ *   Sec-Fetch-Site, Content-Type); a request with a body passes it before its body is read
+ *   (master/api_conn.h), which also caps connections and body bytes in flight.
+ * - POST /api/runs parses the scenario (coord_run) on a thread of its own, one submission
+ *   at a time, so a slow scenario (deep YAML) never stalls the dashboard, /metrics or a
+ *   stop; a second submission meanwhile is a 409. Its answer is sent from the API thread
+ *   when the parse ends (evhttp is not thread-safe). A client that hung up meanwhile is
+ *   fine: evhttp_send_reply on a request whose connection is gone only frees it. */
 #include "master/api.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -32,14 +40,13 @@
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include "common/log.h"
 #include "common/stats.h"
+#include "master/api_conn.h"
+#include "master/api_req.h"
 #include "master/assets.h"
 #include "proto/plan.h"
 
-#define API_MAX_BODY        (16u << 20)         /* bytes of a request body */
 #define API_TIMEOUT_S       30                  /* idle connection */
 #define API_MAX_WORKERS     1024                /* listed by one answer */
 #define API_DEFAULT_EXPECT_TIMEOUT_MS 60000
@@ -49,11 +56,28 @@ struct api {
     struct event_base  *base;
     struct evhttp      *http;
     struct event       *wake_ev;                /* read end of wake[] */
-    int                 wake[2];                /* api_stop writes a byte to wake[1] */
+    int                 wake[2];                /* api_stop writes 'x', a parse 'd' to wake[1] */
     pthread_t           thread;
     bool                started;
-    char               *auth;                   /* "Basic base64(user:pass)" or NULL */
+    api_guard_cfg       guard;                  /* Host / auth / Origin / Content-Type rules */
+    api_conns          *conns;                  /* the connection guard */
+    struct api_job     *job;                    /* the submission being parsed, or NULL */
 };
+
+/* One POST /api/runs being parsed by coord_run on its own thread. The API thread owns req
+ * and reads the result after joining the thread. */
+typedef struct api_job {
+    api                  *a;
+    struct evhttp_request *req;
+    pthread_t             thread;
+    proto_plan            plan;
+    coord_run_cfg         cfg;
+    uint64_t              expect;
+    int                   rc;
+    bool                  busy;
+    uint64_t              run_id;
+    char                  err[1024];
+} api_job;
 
 /* The results files a client may download (api.h); anything else is a 404. */
 static const char *const api_files[] = {
@@ -93,8 +117,11 @@ static void api_reply_json(struct evhttp_request *req, int code, json_t *j)
     free(text);
     const char *reason = code == 200 ? "OK" : code == 201 ? "Created" : code == 202 ? "Accepted"
                        : code == 400 ? "Bad Request" : code == 404 ? "Not Found"
+                       : code == 401 ? "Unauthorized" : code == 403 ? "Forbidden"
                        : code == 405 ? "Method Not Allowed" : code == 409 ? "Conflict"
-                       : code == 413 ? "Payload Too Large" : "Internal Server Error";
+                       : code == 413 ? "Payload Too Large" : code == 415 ? "Unsupported Media Type"
+                       : code == 421 ? "Misdirected Request" : code == 503 ? "Service Unavailable"
+                       : "Internal Server Error";
     evhttp_send_reply(req, code, reason, b);
     if (b) evbuffer_free(b);
 }
@@ -148,185 +175,88 @@ static json_t *api_body_json(struct evhttp_request *req, bool empty_ok)
 
 /* ---- POST /api/runs ---------------------------------------------------------------- */
 
-/* A string member without embedded NULs: 1 found (*out set), 0 absent or null, -1 bad
- * (err written). */
-static int api_get_string(json_t *o, const char *key, const char **out, char *err, size_t errcap)
+static void *api_job_thread(void *ud)
 {
-    json_t *v = json_object_get(o, key);
-    *out = NULL;
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_string(v)) {
-        snprintf(err, errcap, "\"%s\" must be a string", key);
-        return -1;
-    }
-    if (strlen(json_string_value(v)) != json_string_length(v)) {
-        snprintf(err, errcap, "\"%s\" contains a NUL character", key);
-        return -1;
-    }
-    *out = json_string_value(v);
-    return 1;
+    api_job *job = ud;
+    job->rc = coord_run(job->a->c, &job->cfg, &job->run_id, &job->busy, job->err, sizeof job->err);
+    ssize_t w;
+    do w = write(job->a->wake[1], "d", 1);
+    while (w < 0 && errno == EINTR);
+    return NULL;
 }
 
-/* An integer member in [min, max] (a whole-valued real is accepted too): 0 with *out
- * (def when absent or null), or -1 with err. */
-static int api_get_uint(json_t *o, const char *key, uint64_t min, uint64_t max, uint64_t def,
-                        uint64_t *out, char *err, size_t errcap)
+static void api_job_free(api_job *job)
 {
-    json_t *v = json_object_get(o, key);
-    *out = def;
-    if (!v || json_is_null(v)) return 0;
-    double d;
-    if (json_is_integer(v)) d = (double)json_integer_value(v);
-    else if (json_is_real(v)) d = json_real_value(v);
-    else {
-        snprintf(err, errcap, "\"%s\" must be a number", key);
-        return -1;
-    }
-    if (!(d >= (double)min && d <= (double)max) || d != floor(d)) {
-        snprintf(err, errcap, "\"%s\" must be a whole number from %" PRIu64 " to %" PRIu64, key, min, max);
-        return -1;
-    }
-    *out = json_is_integer(v) ? (uint64_t)json_integer_value(v) : (uint64_t)d;
-    return 0;
+    plan_fini(&job->plan);              /* coord_run deep-copied what it keeps */
+    free(job);
 }
 
-/* Fills p (zeroed by the caller, freed with plan_fini by the caller whatever happens)
- * from a submission. Strings are copied; a file's len is its data's strlen. */
-static int api_plan_from_json(json_t *j, proto_plan *p, char *err, size_t errcap)
+/* The API thread, once the job's thread said it is done: joins it and answers. */
+static void api_job_finish(api *a)
 {
-    const char *s;
-    int r = api_get_string(j, "scenario", &s, err, errcap);
-    if (r < 0) return -1;
-    if (r == 0 || !s[0]) {
-        snprintf(err, errcap, "\"scenario\" (the scenario's YAML text) is required");
-        return -1;
+    api_job *job = a->job;
+    if (!job) return;
+    a->job = NULL;
+    pthread_join(job->thread, NULL);
+    struct evhttp_request *req = job->req;
+    if (job->rc != 0) {
+        api_reply_error(req, job->busy ? 409 : 400, "%s", job->err[0] ? job->err : "the run was refused");
+    } else {
+        log_info("api", "run %" PRIu64 " submitted (%" PRIu64 " worker(s) expected)", job->run_id, job->expect);
+        char id[24], loc[48];
+        snprintf(id, sizeof id, "%" PRIu64, job->run_id);
+        snprintf(loc, sizeof loc, "/api/runs/%s", id);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
+        api_reply_json(req, 201, json_pack("{s:s}", "id", id));
     }
-    if (!(p->scenario = strdup(s))) goto nomem;
-    p->scenario_len = strlen(s);
-    if ((r = api_get_string(j, "scenario_file", &s, err, errcap)) < 0) return -1;
-    if (!(p->scenario_file = strdup(r && s[0] ? s : "scenario.yaml"))) goto nomem;
-    if ((r = api_get_string(j, "host", &s, err, errcap)) < 0) return -1;
-    if (r && s[0]) {
-        if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) {
-            snprintf(err, errcap, "\"host\" must be a URL starting with http:// or https://");
-            return -1;
-        }
-        if (!(p->host = strdup(s))) goto nomem;
-    }
-
-    json_t *files = json_object_get(j, "files");
-    if (files && !json_is_null(files)) {
-        if (!json_is_array(files)) {
-            snprintf(err, errcap, "\"files\" must be an array of {\"path\", \"data\"}");
-            return -1;
-        }
-        size_t n = json_array_size(files);
-        if (n > PROTO_MAX_FILES) {
-            snprintf(err, errcap, "too many files (%zu; at most %u)", n, PROTO_MAX_FILES);
-            return -1;
-        }
-        if (n && !(p->files = calloc(n, sizeof *p->files))) goto nomem;
-        for (size_t i = 0; i < n; i++) {
-            json_t *f = json_array_get(files, i);
-            const char *path, *data;
-            char e2[256] = "";
-            if (!json_is_object(f) || api_get_string(f, "path", &path, e2, sizeof e2) != 1 || !path[0]
-                || api_get_string(f, "data", &data, e2, sizeof e2) != 1) {
-                snprintf(err, errcap, "files[%zu] must be {\"path\": string, \"data\": string}%s%s",
-                         i, e2[0] ? ": " : "", e2);
-                return -1;
-            }
-            proto_file *pf = &p->files[p->nfiles++];
-            pf->path = strdup(path);
-            pf->data = strdup(data);
-            pf->len = strlen(data);
-            if (!pf->path || !pf->data) goto nomem;
-        }
-    }
-
-    json_t *sets = json_object_get(j, "sets");
-    if (sets && !json_is_null(sets)) {
-        if (!json_is_array(sets)) {
-            snprintf(err, errcap, "\"sets\" must be an array of {\"key\", \"value\"}");
-            return -1;
-        }
-        size_t n = json_array_size(sets);
-        if (n > PROTO_MAX_SETS) {
-            snprintf(err, errcap, "too many sets (%zu; at most %u)", n, PROTO_MAX_SETS);
-            return -1;
-        }
-        if (n && !(p->sets = calloc(n, sizeof *p->sets))) goto nomem;
-        for (size_t i = 0; i < n; i++) {
-            json_t *o = json_array_get(sets, i);
-            const char *key, *value;
-            char e2[256] = "";
-            if (!json_is_object(o) || api_get_string(o, "key", &key, e2, sizeof e2) != 1 || !key[0]
-                || api_get_string(o, "value", &value, e2, sizeof e2) != 1) {
-                snprintf(err, errcap, "sets[%zu] must be {\"key\": string, \"value\": string}%s%s",
-                         i, e2[0] ? ": " : "", e2);
-                return -1;
-            }
-            proto_set *ps = &p->sets[p->nsets++];
-            ps->key = strdup(key);
-            ps->value = strdup(value);
-            if (!ps->key || !ps->value) goto nomem;
-        }
-    }
-
-    uint64_t v;
-    if (api_get_uint(j, "users", 0, UINT32_MAX, 0, &v, err, errcap) != 0) return -1;
-    p->users = (uint32_t)v;
-    if (api_get_uint(j, "duration_ms", 0, UINT64_C(1) << 50, 0, &v, err, errcap) != 0) return -1;
-    p->duration_ms = v;
-    json_t *rate = json_object_get(j, "rate");
-    if (rate && !json_is_null(rate)) {
-        if (!json_is_number(rate) || json_number_value(rate) < 0 || json_number_value(rate) > 1e9) {
-            snprintf(err, errcap, "\"rate\" must be a number of users per second >= 0");
-            return -1;
-        }
-        p->rate = json_number_value(rate);
-    }
-    return 0;
-nomem:
-    snprintf(err, errcap, "out of memory");
-    return -1;
+    api_job_free(job);
 }
 
 static void api_post_run(api *a, struct evhttp_request *req)
 {
+    if (a->job) {
+        api_reply_error(req, 409, "another submission is being checked: retry when it is answered");
+        return;
+    }
     json_t *j = api_body_json(req, false);
     if (!j) return;
+    api_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        json_decref(j);
+        api_reply_error(req, 500, "out of memory");
+        return;
+    }
     char err[1024] = "";
-    proto_plan plan = { 0 };
     uint64_t expect = 1, expect_timeout = API_DEFAULT_EXPECT_TIMEOUT_MS;
-    if (api_plan_from_json(j, &plan, err, sizeof err) != 0
+    if (api_plan_from_json(j, &job->plan, err, sizeof err) != 0
         || api_get_uint(j, "expect_workers", 1, 100000, 1, &expect, err, sizeof err) != 0
         || api_get_uint(j, "expect_timeout_ms", 0, UINT64_C(1) << 50, API_DEFAULT_EXPECT_TIMEOUT_MS,
                         &expect_timeout, err, sizeof err) != 0) {
         json_decref(j);
-        plan_fini(&plan);
+        api_job_free(job);
         api_reply_error(req, 400, "%s", err);
         return;
     }
     json_decref(j);
     if (expect_timeout == 0) expect_timeout = API_DEFAULT_EXPECT_TIMEOUT_MS;   /* 0: the default */
-    coord_run_cfg cfg = { .plan = &plan, .expect_workers = (uint32_t)expect,
-                          .expect_timeout_ms = expect_timeout, .out_dir = NULL,
-                          .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP };
-    uint64_t run_id = 0;
-    bool busy = false;
-    int rc = coord_run(a->c, &cfg, &run_id, &busy, err, sizeof err);
-    plan_fini(&plan);                   /* coord_run deep-copied what it keeps */
+    job->a = a;
+    job->req = req;
+    job->expect = expect;
+    job->cfg = (coord_run_cfg){ .plan = &job->plan, .expect_workers = (uint32_t)expect,
+                                .expect_timeout_ms = expect_timeout, .out_dir = NULL,
+                                .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP };
+    /* The parse thread takes no signals either (api_start's rule for the API thread). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&job->thread, NULL, api_job_thread, job);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        api_reply_error(req, busy ? 409 : 400, "%s", err[0] ? err : "the run was refused");
+        api_job_free(job);
+        api_reply_error(req, 503, "cannot start the submission's thread: %s", strerror(rc));
         return;
     }
-    log_info("api", "run %" PRIu64 " submitted (%" PRIu64 " worker(s) expected)", run_id, expect);
-    char id[24], loc[48];
-    snprintf(id, sizeof id, "%" PRIu64, run_id);
-    snprintf(loc, sizeof loc, "/api/runs/%s", id);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
-    api_reply_json(req, 201, json_pack("{s:s}", "id", id));
+    a->job = job;
 }
 
 /* ---- GET /api/runs/ID, POST /api/runs/ID/stop ------------------------------------- */
@@ -367,12 +297,14 @@ static json_t *api_status_json(api *a, const coord_status *s)
     snprintf(id, sizeof id, "%" PRIu64, s->run_id);
     json_t *workers = api_workers_json(a);
     if (!workers) return NULL;
-    return json_pack("{s:s, s:s, s:f, s:I, s:f, s:f, s:I, s:I, s:I, s:i, s:o, s:o, s:o}",
+    /* results_error: present (non-empty) only when the results folder could not be written */
+    return json_pack("{s:s, s:s, s:f, s:I, s:f, s:f, s:I, s:I, s:I, s:i, s:o, s:o, s:o, s:o}",
                      "id", id, "state", coord_state_name(s->state), "elapsed_s", api_num(s->elapsed_s),
                      "users", (json_int_t)s->users, "rps", api_num(s->rps), "p95_ms", api_num(s->p95_ms),
                      "requests", (json_int_t)s->requests, "failures", (json_int_t)s->failures,
                      "workers", (json_int_t)s->workers, "thresholds_failed", s->thresholds_failed,
-                     "reason", api_text(s->reason), "out_dir", api_text(s->out_dir), "workers_detail", workers);
+                     "reason", api_text(s->reason), "out_dir", api_text(s->out_dir), "workers_detail", workers,
+                     "results_error", s->results_error[0] ? api_text(s->results_error) : json_null());
 }
 
 /* Looks the run up: true with *s when id names the coordinator's current or last run,
@@ -428,7 +360,20 @@ static void api_stop_run(api *a, struct evhttp_request *req)
 
 /* ---- GET /api/runs/ID/files/NAME --------------------------------------------------- */
 
-static void api_get_file(struct evhttp_request *req, const coord_status *s, const char *name)
+static void api_reply_text(struct evhttp_request *req, const char *type, char *text);
+
+/* summary.json of an ended run that is not on disk (full disk: coord_status.results_error):
+ * the coordinator's in-memory copy. true when it was sent. */
+static bool api_summary_from_memory(api *a, struct evhttp_request *req, const coord_status *s, const char *name)
+{
+    if (strcmp(name, "summary.json") || (s->state != RUN_FINISHED && s->state != RUN_ABORTED)) return false;
+    char *text = coord_get_summary(a->c);      /* the last ended run's, which s is */
+    if (!text) return false;
+    api_reply_text(req, "application/json", text);
+    return true;
+}
+
+static void api_get_file(api *a, struct evhttp_request *req, const coord_status *s, const char *name)
 {
     const char *known = NULL;
     for (size_t i = 0; i < sizeof api_files / sizeof api_files[0]; i++)
@@ -439,6 +384,7 @@ static void api_get_file(struct evhttp_request *req, const coord_status *s, cons
         return;
     }
     if (!s->out_dir[0]) {
+        if (api_summary_from_memory(a, req, s, known)) return;
         api_reply_error(req, 404, "the run has no results folder yet");
         return;
     }
@@ -448,7 +394,9 @@ static void api_get_file(struct evhttp_request *req, const coord_status *s, cons
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0) close(fd);
-        api_reply_error(req, 404, "%s is not written (yet) for this run", known);
+        if (api_summary_from_memory(a, req, s, known)) return;
+        api_reply_error(req, 404, "%s is not written (yet) for this run%s%s", known,
+                        s->results_error[0] ? ": " : "", s->results_error);
         return;
     }
     /* Read into memory (stats_history.csv of a 24 h run is tens of MB at most) so the
@@ -555,20 +503,27 @@ static void api_get_series(api *a, struct evhttp_request *req)
                                        "p95", p95, "p99", p99));
 }
 
-/* true when the request may go on; else a 401 has been sent. */
-static bool api_authorized(api *a, struct evhttp_request *req)
+/* true when the request may go on (api_guard_check, master/api_req.h); else the refusal
+ * has been sent. */
+static bool api_guarded(api *a, struct evhttp_request *req)
 {
-    if (!a->auth) return true;
-    const char *got = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    size_t want = strlen(a->auth);
-    if (got && strlen(got) == want && CRYPTO_memcmp(got, a->auth, want) == 0) return true;
-    evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-                      "Basic realm=\"stampede\", charset=\"UTF-8\"");
-    struct evbuffer *b = evbuffer_new();
-    if (b) evbuffer_add_printf(b, "{\"error\":\"authentication required\"}\n");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, 401, "Unauthorized", b);
-    if (b) evbuffer_free(b);
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    api_head h = { .host = evhttp_find_header(in, "Host"), .auth = evhttp_find_header(in, "Authorization"),
+                   .origin = evhttp_find_header(in, "Origin"), .fetch_site = evhttp_find_header(in, "Sec-Fetch-Site"),
+                   .ctype = evhttp_find_header(in, "Content-Type") };
+    snprintf(h.method, sizeof h.method, "%s", m == EVHTTP_REQ_GET ? "GET" : m == EVHTTP_REQ_HEAD ? "HEAD"
+                                            : m == EVHTTP_REQ_POST ? "POST" : m == EVHTTP_REQ_PUT ? "PUT"
+                                            : m == EVHTTP_REQ_DELETE ? "DELETE" : m == EVHTTP_REQ_PATCH ? "PATCH"
+                                            : "OPTIONS");
+    char msg[512];
+    int code = api_guard_check(&a->guard, &h, msg, sizeof msg);
+    if (code == 0) return true;
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    if (code == 401)
+        evhttp_add_header(out, "WWW-Authenticate", "Basic realm=\"stampede\", charset=\"UTF-8\"");
+    evhttp_add_header(out, "Connection", "close");
+    api_reply_error(req, code, "%s", msg);
     return false;
 }
 
@@ -585,7 +540,7 @@ static void api_route(struct evhttp_request *req, void *ud)
     size_t plen = strlen(path);
     while (plen > 1 && path[plen - 1] == '/') plen--;      /* "/api/runs/" == "/api/runs" */
     log_debug("api", "%s %s", m == EVHTTP_REQ_GET ? "GET" : m == EVHTTP_REQ_POST ? "POST" : "?", path);
-    if (!api_authorized(a, req)) return;
+    if (!api_guarded(a, req)) return;
 
 #define API_IS(lit) (plen == sizeof(lit) - 1 && !memcmp(path, lit, plen))
     bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
@@ -668,7 +623,7 @@ static void api_route(struct evhttp_request *req, void *ud)
                 if (nlen >= sizeof name) nlen = 0;      /* too long to be one of ours */
                 memcpy(name, rest + 7, nlen);
                 name[nlen] = '\0';
-                api_get_file(req, &s, name);
+                api_get_file(a, req, &s, name);
             }
             return;
         }
@@ -682,9 +637,17 @@ static void api_route(struct evhttp_request *req, void *ud)
 static void api_on_wake(evutil_socket_t fd, short what, void *ud)
 {
     (void)what;
+    api *a = ud;
     char b[16];
-    while (read(fd, b, sizeof b) > 0) {}
-    event_base_loopbreak(((api *)ud)->base);
+    ssize_t n;
+    bool stop = false, done = false;
+    while ((n = read(fd, b, sizeof b)) > 0)
+        for (ssize_t i = 0; i < n; i++) {
+            if (b[i] == 'd') done = true;
+            else stop = true;
+        }
+    if (done) api_job_finish(a);
+    if (stop) event_base_loopbreak(a->base);
 }
 
 static void *api_thread(void *ud)
@@ -722,16 +685,28 @@ static int api_parse_addr(const char *addr, char *host, size_t hostcap, int *por
 static void api_free(api *a)
 {
     if (!a) return;
+    if (a->job) {                       /* api_stop: the loop is over, the parse may not be */
+        pthread_join(a->job->thread, NULL);
+        api_job_free(a->job);           /* its request goes with evhttp_free, unanswered */
+        a->job = NULL;
+    }
     if (a->wake_ev) event_free(a->wake_ev);
     if (a->http) evhttp_free(a->http);
+    api_conns_free(a->conns);
     if (a->base) event_base_free(a->base);
     if (a->wake[0] >= 0) close(a->wake[0]);
     if (a->wake[1] >= 0) close(a->wake[1]);
-    free(a->auth);
+    api_guard_fini(&a->guard);
     free(a);
 }
 
 api *api_start(coord *c, const char *addr, const char *auth, int *port, char *err, size_t errcap)
+{
+    return api_start_hosts(c, addr, auth, NULL, port, err, errcap);
+}
+
+api *api_start_hosts(coord *c, const char *addr, const char *auth, const char *hosts, int *port,
+                     char *err, size_t errcap)
 {
     char host[256];
     int want_port;
@@ -746,20 +721,7 @@ api *api_start(coord *c, const char *addr, const char *auth, int *port, char *er
     }
     a->c = c;
     a->wake[0] = a->wake[1] = -1;
-    if (auth) {
-        size_t n = strlen(auth);
-        if (!strchr(auth, ':') || n > 1024) {
-            snprintf(err, errcap, "--ui-auth wants USER:PASS");
-            goto fail;
-        }
-        size_t cap = 6 + 4 * ((n + 2) / 3) + 1;
-        if (!(a->auth = malloc(cap))) {
-            snprintf(err, errcap, "out of memory");
-            goto fail;
-        }
-        memcpy(a->auth, "Basic ", 6);
-        EVP_EncodeBlock((unsigned char *)a->auth + 6, (const unsigned char *)auth, (int)n);
-    }
+    if (api_guard_init(&a->guard, auth, host, hosts, err, errcap) != 0) goto fail;
     if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(err, errcap, "pipe: %s", strerror(errno));
         goto fail;
@@ -771,6 +733,11 @@ api *api_start(coord *c, const char *addr, const char *auth, int *port, char *er
         goto fail;
     }
     evhttp_set_max_body_size(a->http, API_MAX_BODY);
+    evhttp_set_max_headers_size(a->http, API_MAX_HEAD);
+    if (!(a->conns = api_conns_new(a->base, a->http, &a->guard))) {
+        snprintf(err, errcap, "out of memory");
+        goto fail;
+    }
     evhttp_set_timeout(a->http, API_TIMEOUT_S);
     /* Every common method reaches api_route, so a wrong one gets a JSON 405, not 501. */
     evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT
@@ -805,6 +772,11 @@ api *api_start(coord *c, const char *addr, const char *auth, int *port, char *er
 fail:
     api_free(a);
     return NULL;
+}
+
+int api_auth_file(const char *path, char *out, size_t cap, char *err, size_t errcap)
+{
+    return api_auth_from_file(path, out, cap, err, errcap);
 }
 
 void api_stop(api *a)

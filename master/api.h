@@ -5,13 +5,23 @@
  *        { "scenario_file": "erp-peak.yaml", "scenario": "<YAML text>",
  *          "files": [ { "path": "data/operators.csv", "data": "<text>" } ],
  *          "sets": [ { "key": "load.graceful_stop", "value": "5s" } ],
+ *          "env": [ { "name": "X", "value": "v" } ],
  *          "host": "http://...", "users": 0, "rate": 0, "duration_ms": 0,
  *          "expect_workers": 1, "expect_timeout_ms": 60000 }
- *        201 { "id": "<run id>" } | 400 { "error": "file:line:col: ..." } | 409 busy
- *   GET  /api/runs/ID              live merged status (coord_status as JSON, with workers)
+ *        "env": the env() values the submitting CLI resolved from its own environment (at
+ *        most PROTO_MAX_ENV; the master never reads its own for a submitted scenario).
+ *        "users": at most SC_MAX_USERS.
+ *        201 { "id": "<run id>" } | 400 { "error": "file:line:col: ..." } | 409 busy (a
+ *        run in progress, or another submission still being parsed: one at a time, on a
+ *        thread of its own, so the rest of the API keeps answering meanwhile)
+ *   GET  /api/runs/ID              live merged status (coord_status as JSON, with workers;
+ *                                  "results_error": why the results folder could not be
+ *                                  written, null when it was)
  *   POST /api/runs/ID/stop         graceful stop ({"abort": true} in the body: no grace)
  *   GET  /api/runs/ID/files/NAME   a results file of the run: summary.json, stats.csv,
- *                                  stats_history.csv, failures.csv, junit.xml
+ *                                  stats_history.csv, failures.csv, junit.xml, report.html;
+ *                                  summary.json of an ended run that is not on disk (full
+ *                                  disk) comes from the coordinator's memory
  *   GET  /api/workers              connected workers
  *
  * The dashboard (same port; files from master/assets.h, so it works offline):
@@ -27,8 +37,16 @@
  *                                  [..], "p95": [..], "p99": [..]} (latencies in ms, of
  *                                  that interval; null where it had no request)
  *   GET  /metrics                  Prometheus text (master/live.h live_metrics)
- * With --ui-auth USER:PASS every path (API, dashboard, /metrics) needs HTTP basic auth:
- * 401 with WWW-Authenticate otherwise. Responses to GET carry Cache-Control: no-store.
+ * With --ui-auth USER:PASS (or --ui-auth-file F) every path (API, dashboard, /metrics) needs
+ * HTTP basic auth: 401 with WWW-Authenticate otherwise. Responses to GET carry
+ * Cache-Control: no-store.
+ *
+ * Web pages cannot drive it (master/api_req.h): a Host header naming another server is a
+ * 421 (--ui-host NAME[,NAME...] adds names), a cross-site Origin or a non-GET with
+ * Sec-Fetch-Site: cross-site a 403, a POST without Content-Type: application/json a 415.
+ * A request declaring a body is judged on its headers before the body is read, at most
+ * API_MAX_CONNS connections are served at once and at most API_MAX_BUFFERED declared body
+ * bytes are received at once (master/api_conn.h: 401/403/411/413/415/421/503 and close).
  *
  * Bodies are bounded (16 MiB); malformed JSON is a 400 with the reason. The API binds
  * where --http says (default 127.0.0.1:8089). */
@@ -42,5 +60,12 @@ typedef struct api api;
  * The bound port is written to *port when non-NULL. auth: "USER:PASS" or NULL (no
  * authentication). */
 api *api_start(coord *c, const char *addr, const char *auth, int *port, char *err, size_t errcap);
+/* The same with the --ui-host names ("NAME[,NAME...]" or NULL) the Host header may carry
+ * besides the bound address, localhost names, IP literals and this host's name. */
+api *api_start_hosts(coord *c, const char *addr, const char *auth, const char *hosts, int *port,
+                     char *err, size_t errcap);
+/* --ui-auth-file: USER:PASS from the first line of path into out (master/api_req.h's
+ * api_auth_from_file: refused unless only its owner can read it). 0, or -1 with err. */
+int api_auth_file(const char *path, char *out, size_t cap, char *err, size_t errcap);
 void api_stop(api *a);          /* stops the thread and frees */
 #endif

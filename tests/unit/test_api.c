@@ -4,6 +4,7 @@
  * results files arrive in the local folder; a run with workers is the integration
  * tests' part. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <curl/curl.h>
@@ -66,10 +68,19 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-/* One request to the API; path_as_is keeps "../" for the traversal test. */
-static reply http(const char *method, const char *path, const char *body)
+/* One request to the API with extra headers (NULL-terminated list, or NULL); path_as_is
+ * keeps "../" for the traversal test. A body goes as application/json unless the extra
+ * headers name another Content-Type. */
+static reply http_h(const char *method, const char *path, const char *body, const char *const *hdrs)
 {
     reply r = { 0 };
+    struct curl_slist *hl = NULL;
+    bool typed = false;
+    for (size_t i = 0; hdrs && hdrs[i]; i++) {
+        hl = curl_slist_append(hl, hdrs[i]);
+        if (!strncasecmp(hdrs[i], "Content-Type:", 13)) typed = true;
+    }
+    if (body && !typed) hl = curl_slist_append(hl, "Content-Type: application/json");
     char url[512];
     snprintf(url, sizeof url, "%s%s", F.base, path);
     CURL *c = curl_easy_init();
@@ -86,11 +97,18 @@ static reply http(const char *method, const char *path, const char *body)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     }
+    if (hl) curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     assert_int_equal(curl_easy_perform(c), CURLE_OK);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.code);
     curl_easy_cleanup(c);
+    curl_slist_free_all(hl);
     if (!r.body) r.body = calloc(1, 1);
     return r;
+}
+
+static reply http(const char *method, const char *path, const char *body)
+{
+    return http_h(method, path, body, NULL);
 }
 
 static json_t *reply_json(const reply *r)
