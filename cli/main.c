@@ -37,7 +37,7 @@ static void usage(FILE *f)
 "usage: stampede run SCENARIO.yaml [-u USERS] [-r SPAWN_RATE] [-t DURATION] [--host URL]\n"
 "                    [--out DIR] [--threads N] [--set KEY=VALUE]... [--quiet]\n"
 "                    [--master http://HOST:8089 [--expect-workers N] [--expect-timeout 60s]]\n"
-"                    [--ui ADDR:PORT [--ui-auth USER:PASS]]\n"
+"                    [--ui ADDR:PORT [--ui-auth USER:PASS | --ui-auth-file F] [--ui-host NAMES]]\n"
 "       stampede validate SCENARIO.yaml [--set KEY=VALUE]...\n"
 "       stampede compare BASE NEW [--tolerance 10%%] [--metric p95,rps,error_rate] [--junit FILE]\n"
 "       stampede report DIR\n"
@@ -55,7 +55,9 @@ static void usage(FILE *f)
 "      --expect-workers N  wait for N workers before starting (with --master)\n"
 "      --ui ADDR:PORT   serve the live dashboard, its API and /metrics there during a\n"
 "                       local run (e.g. 127.0.0.1:8089; up until 2 s after the end)\n"
-"      --ui-auth U:P    HTTP basic auth for --ui\n"
+"      --ui-auth U:P    HTTP basic auth for --ui (visible to local users in ps)\n"
+"      --ui-auth-file F USER:PASS from F's first line instead (mode 0600)\n"
+"      --ui-host NAMES  host names (comma-separated) the --ui dashboard is reached by\n"
 "\n"
 "Exit codes: 0 finished and thresholds held, 1 a threshold failed, 2 usage or scenario\n"
 "error, 3 run aborted.\n");
@@ -150,6 +152,8 @@ static int cmd_run(int argc, char **argv)
         { "expect-timeout", required_argument, NULL, 'W' },
         { "ui", required_argument, NULL, 'U' },
         { "ui-auth", required_argument, NULL, 'A' },
+        { "ui-auth-file", required_argument, NULL, 'F' },
+        { "ui-host", required_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -157,6 +161,8 @@ static int cmd_run(int argc, char **argv)
     double rate = 0;
     uint64_t duration_ms = 0;
     const char *host = NULL, *out = NULL, *master = NULL, *ui = NULL, *ui_auth = NULL;
+    const char *ui_auth_file = NULL, *ui_host = NULL;
+    char ui_auth_buf[1100];
     uint32_t expect_workers = 1;
     uint64_t expect_timeout_ms = 60000;
     bool quiet = false;
@@ -222,6 +228,8 @@ static int cmd_run(int argc, char **argv)
             break;
         case 'U': ui = optarg; break;
         case 'A': ui_auth = optarg; break;
+        case 'F': ui_auth_file = optarg; break;
+        case 'N': ui_host = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -277,8 +285,23 @@ static int cmd_run(int argc, char **argv)
         for (int i = 0; i < nsets; i++) free((char *)sets[i].key);
         return rrc;
     }
-    if (ui_auth && !ui) {
-        fprintf(stderr, "stampede run: --ui-auth goes with --ui\n");
+    if (ui_auth_file && !ui_auth) {
+        char ferr[1200];
+        if (api_auth_file(ui_auth_file, ui_auth_buf, sizeof ui_auth_buf, ferr, sizeof ferr) != 0) {
+            fprintf(stderr, "stampede run: %s\n", ferr);
+            scenario_free(sc);
+            plan_fini(&plan);
+            return EXIT_USAGE;
+        }
+        ui_auth = ui_auth_buf;
+    } else if (ui_auth_file) {
+        fprintf(stderr, "stampede run: give --ui-auth or --ui-auth-file, not both\n");
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
+    if ((ui_auth || ui_host) && !ui) {
+        fprintf(stderr, "stampede run: --ui-auth, --ui-auth-file and --ui-host go with --ui\n");
         scenario_free(sc);
         plan_fini(&plan);
         return EXIT_USAGE;
@@ -338,7 +361,7 @@ static int cmd_run(int argc, char **argv)
     api *ua = NULL;
     if (ui) {
         int uport = 0;
-        if (!(ua = api_start(co, ui, ui_auth, &uport, err, sizeof err))) {
+        if (!(ua = api_start_hosts(co, ui, ui_auth, ui_host, &uport, err, sizeof err))) {
             fprintf(stderr, "stampede run: --ui: %s\n", err);
             coord_stop(co, true);
             coord_wait(co, 30000);

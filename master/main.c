@@ -90,12 +90,14 @@ int main(int argc, char **argv)
         { "results-dir", required_argument, NULL, 'r' },
         { "id", required_argument, NULL, 'i' },
         { "ui-auth", required_argument, NULL, 'A' },
+        { "ui-auth-file", required_argument, NULL, 'F' },
+        { "ui-host", required_argument, NULL, 'U' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *listen = MASTER_DEFAULT_LISTEN, *http = MASTER_DEFAULT_HTTP, *key_file = NULL;
-    const char *results_dir = NULL, *id = NULL, *ui_auth = NULL;
+    const char *results_dir = NULL, *id = NULL, *ui_auth = NULL, *ui_auth_file = NULL, *ui_host = NULL;
     transport_tls tls = { 0 };
     int c;
     log_init_from_env();
@@ -110,6 +112,8 @@ int main(int argc, char **argv)
         case 'r': results_dir = optarg; break;
         case 'i': id = optarg; break;
         case 'A': ui_auth = optarg; break;
+        case 'F': ui_auth_file = optarg; break;
+        case 'U': ui_host = optarg; break;
         case 'V': printf("stampede-master %s\n", STAMPEDE_VERSION); return 0;
         case 'h': master_usage(stdout); return 0;
         default: master_usage(stderr); return 2;
@@ -131,6 +135,19 @@ int main(int argc, char **argv)
     if (!hcolon || hcolon == http || !hcolon[1] || strspn(hcolon + 1, "0123456789") != strlen(hcolon + 1)) {
         fprintf(stderr, "stampede-master: --http wants HOST:PORT (e.g. 127.0.0.1:8089), got \"%s\"\n", http);
         return 2;
+    }
+    if (ui_auth && ui_auth_file) {
+        fprintf(stderr, "stampede-master: give --ui-auth or --ui-auth-file, not both\n");
+        return 2;
+    }
+    char ui_auth_buf[1100];
+    if (ui_auth_file) {
+        char ferr[1200];
+        if (api_auth_file(ui_auth_file, ui_auth_buf, sizeof ui_auth_buf, ferr, sizeof ferr) != 0) {
+            fprintf(stderr, "stampede-master: %s\n", ferr);
+            return 2;
+        }
+        ui_auth = ui_auth_buf;
     }
     bool use_tls = ntls == 3;
     char scheme[16], host[256], url[512];
@@ -164,6 +181,9 @@ int main(int argc, char **argv)
     if (!master_http_is_loopback(http) && !ui_auth)
         fprintf(stderr, "stampede-master: warning: the HTTP API on %s has no authentication (--ui-auth): "
                         "anyone who can reach it can start and stop runs and read results\n", http);
+    else if (ui_auth && !ui_auth_file)
+        fprintf(stderr, "stampede-master: note: --ui-auth is visible to every local user (ps); "
+                        "--ui-auth-file F keeps it in a file only you can read\n");
 
     /* Signals go to this thread only: block them before any thread starts. */
     sigset_t sigs;
@@ -181,7 +201,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int http_port = 0;
-    api *a = api_start(cd, http, ui_auth, &http_port, err, sizeof err);
+    api *a = api_start_hosts(cd, http, ui_auth, ui_host, &http_port, err, sizeof err);
     if (!a) {
         fprintf(stderr, "stampede-master: %s\n", err);
         coord_free(cd);
