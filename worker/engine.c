@@ -42,11 +42,8 @@ typedef struct vu_frame {
     const sc_step *owner;       /* the loop/group step, NULL for the flow */
 } vu_frame;
 
-typedef struct eslot eslot;
-
 typedef struct vu {
     struct engine   *eng;
-    eslot           *slot;
     uint64_t         k;         /* global user index, 0-based */
     const sc_profile *prof;
     vu_state         state;
@@ -72,16 +69,31 @@ typedef struct vu {
     const char      *hptr[HTTP_MAX_HEADERS];
 } vu;
 
-/* The users of one slot: k = slot + i * threads_total. Memory allocated when the slot
- * is adopted (engine start or re-plan), never per request. */
-struct eslot {
-    uint32_t  slot;
-    bool      released;
-    vu       *vus;
-    uint32_t  nvus;             /* the slot's share of the peak */
-    tmpl_val *var_block;
-    uint32_t *row_block;
-};
+/* Users are allocated VU_CHUNK at a time, when the schedule first starts one of them
+ * (issue 9, item 6: a plan whose peak is 1,000,000 users made every worker allocate
+ * ~2 KiB per user of the peak up front). A chunk is never moved (events, transfers and
+ * WebSocket sessions point at their user) and never freed before the engine: users that
+ * ramp down and up again reuse it, so a run's steady state allocates nothing. Memory
+ * follows the most users running at once in the slot, rounded up to VU_CHUNK, plus one
+ * pointer per VU_CHUNK users of the slot's peak share (the chunk table). */
+#define VU_CHUNK 64
+
+typedef struct vu_chunk {
+    uint32_t  n;                /* users in this chunk (the slot's last one may be short) */
+    tmpl_val *vars;             /* n * nvars, user i's at i * nvars */
+    uint32_t *rows;             /* n * nfeeders */
+    vu        vus[];
+} vu_chunk;
+
+/* The users of one slot: user i is global user k = slot + i * threads_total. */
+typedef struct eslot {
+    uint32_t   slot;
+    bool       released;
+    bool       grow_failed;     /* out of memory starting users: logged once */
+    uint32_t   nvus;            /* the slot's share of the peak: users it may run */
+    uint32_t   nready;          /* users allocated: chunks [0, ceil(nready / VU_CHUNK)) */
+    vu_chunk **chunks;          /* ceil(nvus / VU_CHUNK) pointers, a prefix allocated */
+} eslot;
 
 #define ENGINE_MAILBOX 256
 
@@ -116,6 +128,7 @@ struct engine {
 
 static void vu_run(vu *v);
 static void engine_finish(struct engine *e);
+static int engine_slot_grow(struct engine *e, eslot *sl, uint32_t want);
 
 /* --- helpers --------------------------------------------------------------------- */
 
@@ -126,10 +139,19 @@ static uint32_t engine_share(const engine *e, uint32_t j, uint32_t n)
     return n > j ? (n - j - 1) / t + 1 : 0;
 }
 
-/* Every user of every slot, for the loops that stop or cancel them all. */
-#define ENGINE_FOR_VUS(e, v)                                                       \
-    for (uint32_t s_ = 0; s_ < (e)->nslots; s_++)                                  \
-        for (vu *v = (e)->slots[s_].vus; v && v < (e)->slots[s_].vus + (e)->slots[s_].nvus; v++)
+/* Every allocated user of every slot, for the loops that stop or cancel them all (the
+ * users never allocated never ran). The body may return, not break. */
+#define ENGINE_FOR_VUS(e, v)                                                         \
+    for (uint32_t s_ = 0; s_ < (e)->nslots; s_++)                                    \
+        for (uint32_t c_ = 0; (uint64_t)c_ * VU_CHUNK < (e)->slots[s_].nready; c_++)  \
+            for (vu *v = (e)->slots[s_].chunks[c_]->vus,                             \
+                    *vend_ = v + (e)->slots[s_].chunks[c_]->n; v < vend_; v++)
+
+/* User i of a slot; i < sl->nready. */
+static inline vu *eslot_vu(const eslot *sl, uint32_t i)
+{
+    return &sl->chunks[i / VU_CHUNK]->vus[i % VU_CHUNK];
+}
 
 static tmpl_ctx vu_ctx(vu *v)
 {
@@ -538,10 +560,19 @@ static void engine_schedule(engine *e, uint64_t t_ms)
         eslot *sl = &e->slots[s];
         uint32_t want = sl->released ? 0 : engine_share(e, sl->slot, n);
         if (want > sl->nvus) want = sl->nvus;
-        for (uint32_t i = 0; i < want; i++)
-            if (sl->vus[i].state == VU_OFF || sl->vus[i].retire) vu_spawn(&sl->vus[i]);
-        for (uint32_t i = want; i < sl->nvus; i++) {
-            vu *v = &sl->vus[i];
+        if (want > sl->nready && engine_slot_grow(e, sl, want) != 0) {
+            if (!sl->grow_failed)
+                log_error("engine", "out of memory starting users of slot %u: %u of %u run",
+                          sl->slot, sl->nready, want);
+            sl->grow_failed = true;
+            want = sl->nready;
+        }
+        for (uint32_t i = 0; i < want; i++) {
+            vu *v = eslot_vu(sl, i);
+            if (v->state == VU_OFF || v->retire) vu_spawn(v);
+        }
+        for (uint32_t i = want; i < sl->nready; i++) {
+            vu *v = eslot_vu(sl, i);
             if (v->state == VU_OFF) continue;
             v->retire = true;
             if (v->state == VU_THINK || v->state == VU_READY) vu_off(v);
@@ -549,7 +580,52 @@ static void engine_schedule(engine *e, uint64_t t_ms)
     }
 }
 
-/* Adds slot (or un-releases it). Allocates the slot's users: a re-plan, not a request. */
+/* Allocates the slot's next chunk of users and sets them up (OFF, not yet inited).
+ * Called as the schedule starts users, never per request. 0, or -1 on ENOMEM. */
+static int engine_chunk_add(engine *e, eslot *sl)
+{
+    const scenario *sc = e->cfg.sc;
+    uint32_t c = sl->nready / VU_CHUNK;         /* nready is a multiple of VU_CHUNK here */
+    uint32_t n = sl->nvus - sl->nready < VU_CHUNK ? sl->nvus - sl->nready : VU_CHUNK;
+    uint32_t nv = sc->syms.nvars, nf = sc->data.n;
+    vu_chunk *ch = calloc(1, sizeof *ch + (size_t)n * sizeof(vu));
+    if (!ch) return -1;
+    ch->n = n;
+    ch->vars = nv ? calloc((size_t)n * nv, sizeof *ch->vars) : NULL;
+    ch->rows = nf ? calloc((size_t)n * nf, sizeof *ch->rows) : NULL;
+    if ((nv && !ch->vars) || (nf && !ch->rows)) {
+        free(ch->vars);
+        free(ch->rows);
+        free(ch);
+        return -1;
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        vu *v = &ch->vus[j];
+        uint32_t i = sl->nready + j;
+        v->eng = e;
+        v->k = sl->slot + (uint64_t)i * e->cfg.threads_total;
+        v->prof = &sc->profiles[scenario_profile_of(sc, v->k)];
+        v->vars = nv ? &ch->vars[(size_t)j * nv] : NULL;
+        v->rows = nf ? &ch->rows[(size_t)j * nf] : NULL;
+        v->rng = (v->k + 1) * UINT64_C(0x9E3779B97F4A7C15) ^ (e->cfg.run_id | 1);
+        if (!v->rng) v->rng = 1;
+    }
+    sl->chunks[c] = ch;
+    sl->nready += n;
+    return 0;
+}
+
+/* Makes users [0, want) of the slot allocated (want <= nvus). 0, or -1 on ENOMEM with
+ * the users allocated so far kept. */
+static int engine_slot_grow(engine *e, eslot *sl, uint32_t want)
+{
+    while (sl->nready < want)
+        if (engine_chunk_add(e, sl) != 0) return -1;
+    return 0;
+}
+
+/* Adds slot (or un-releases it). Only the chunk table is allocated here; users are
+ * allocated as the schedule starts them (engine_slot_grow). */
 static int engine_slot_add(engine *e, uint32_t slot)
 {
     for (uint32_t s = 0; s < e->nslots; s++) {
@@ -562,39 +638,16 @@ static int engine_slot_add(engine *e, uint32_t slot)
         uint32_t n = e->capslots ? e->capslots * 2 : 4;
         eslot *ns = realloc(e->slots, n * sizeof *ns);
         if (!ns) return -1;
-        /* users point at their slot: re-point them after the move */
-        for (uint32_t s = 0; s < e->nslots; s++)
-            for (uint32_t i = 0; i < ns[s].nvus; i++) ns[s].vus[i].slot = &ns[s];
-        e->slots = ns;
+        e->slots = ns;          /* users point at their engine, not at their slot */
         e->capslots = n;
     }
-    const scenario *sc = e->cfg.sc;
     eslot *sl = &e->slots[e->nslots];
     memset(sl, 0, sizeof *sl);
     sl->slot = slot;
-    sl->nvus = engine_share(e, slot, scenario_peak_users(sc));
-    uint32_t nv = sc->syms.nvars, nf = sc->data.n;
+    sl->nvus = engine_share(e, slot, scenario_peak_users(e->cfg.sc));
     if (sl->nvus) {
-        sl->vus = calloc(sl->nvus, sizeof *sl->vus);
-        sl->var_block = nv ? calloc((size_t)sl->nvus * nv, sizeof *sl->var_block) : NULL;
-        sl->row_block = nf ? calloc((size_t)sl->nvus * nf, sizeof *sl->row_block) : NULL;
-        if (!sl->vus || (nv && !sl->var_block) || (nf && !sl->row_block)) {
-            free(sl->vus);
-            free(sl->var_block);
-            free(sl->row_block);
-            return -1;
-        }
-    }
-    for (uint32_t i = 0; i < sl->nvus; i++) {
-        vu *v = &sl->vus[i];
-        v->eng = e;
-        v->slot = sl;
-        v->k = slot + (uint64_t)i * e->cfg.threads_total;
-        v->prof = &sc->profiles[scenario_profile_of(sc, v->k)];
-        v->vars = nv ? &sl->var_block[(size_t)i * nv] : NULL;
-        v->rows = nf ? &sl->row_block[(size_t)i * nf] : NULL;
-        v->rng = (v->k + 1) * UINT64_C(0x9E3779B97F4A7C15) ^ (e->cfg.run_id | 1);
-        if (!v->rng) v->rng = 1;
+        sl->chunks = calloc(((size_t)sl->nvus + VU_CHUNK - 1) / VU_CHUNK, sizeof *sl->chunks);
+        if (!sl->chunks) return -1;
     }
     e->nslots++;
     return 0;
@@ -698,15 +751,18 @@ static void engine_free(engine *e)
         free(v->hbuf);
         free(v->body);
     }
+    uint32_t nv = e->cfg.sc->syms.nvars;
     for (uint32_t s = 0; s < e->nslots; s++) {
         eslot *sl = &e->slots[s];
-        if (sl->var_block) {
-            uint32_t nv = e->cfg.sc->syms.nvars;
-            for (size_t i = 0; i < (size_t)sl->nvus * nv; i++) tmpl_val_fini(&sl->var_block[i]);
+        for (uint32_t c = 0; (uint64_t)c * VU_CHUNK < sl->nready; c++) {
+            vu_chunk *ch = sl->chunks[c];
+            if (ch->vars)
+                for (size_t i = 0; i < (size_t)ch->n * nv; i++) tmpl_val_fini(&ch->vars[i]);
+            free(ch->vars);
+            free(ch->rows);
+            free(ch);
         }
-        free(sl->var_block);
-        free(sl->row_block);
-        free(sl->vus);
+        free(sl->chunks);
     }
     free(e->slots);
     pthread_mutex_destroy(&e->mbox_mu);
@@ -822,9 +878,17 @@ void engine_join_free(engine *e)
 
 size_t engine_users_bytes(const engine *e)
 {
-    size_t n = sizeof *e + stats_shard_bytes(&e->shard);
+    size_t n = sizeof *e + stats_shard_bytes(&e->shard) + (size_t)e->capslots * sizeof(eslot);
+    size_t per_user = sizeof(vu) + (size_t)e->cfg.sc->syms.nvars * sizeof(tmpl_val) +
+                      (size_t)e->cfg.sc->data.n * sizeof(uint32_t);
+    for (uint32_t s = 0; s < e->nslots; s++) {
+        const eslot *sl = &e->slots[s];
+        n += ((size_t)sl->nvus + VU_CHUNK - 1) / VU_CHUNK * sizeof(vu_chunk *);
+        n += ((size_t)sl->nready + VU_CHUNK - 1) / VU_CHUNK * sizeof(vu_chunk) +
+             (size_t)sl->nready * per_user;
+    }
     ENGINE_FOR_VUS(e, v)
-        n += sizeof *v + v->url_cap + v->hbuf_cap + v->body_cap + v->x.body_cap + v->x.hdrs_cap +
+        n += v->url_cap + v->hbuf_cap + v->body_cap + v->x.body_cap + v->x.hdrs_cap +
              (v->ws ? wsflow_bytes(v->ws) : 0);
     return n;
 }
