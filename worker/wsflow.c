@@ -49,7 +49,9 @@ static const ws_callbacks wsf_callbacks = {
 /* --- small helpers ------------------------------------------------------------------ */
 
 /* Decodes base64 (standard alphabet, padding optional, whitespace skipped) in place.
- * Returns the decoded length, or -1 on a character outside the alphabet. */
+ * Returns the decoded length, or -1 on a character outside the alphabet. The caller's
+ * error detail is fixed text: the payload may hold an env() value, so neither the
+ * character nor its position is reported. */
 static long wsf_base64_decode(char *s, size_t len)
 {
     uint32_t acc = 0;

@@ -1055,6 +1055,27 @@ static void test_binary_send(void **st)
     run_free(r);
 }
 
+/* Issue 9, item 3: a payload that is not base64 (it may hold an env() value) is counted
+ * with a fixed detail that quotes none of it. */
+static void test_binary_send_error_quotes_nothing(void **st)
+{
+    (void)st;
+    run *r = run_new(SRV_ECHO);
+    connect_step(r);
+    send_step(r, "QUFBs3cr3t!v@lue")->payload = SC_WS_BINARY;
+    close_step(r, 1000);
+    run_flow(r);
+    assert_true(r->ended);
+    assert_int_equal(errs(r, STATS_WS_CONNECT, ERR_OTHER, "send: binary is not base64"), 1);
+    for (uint32_t i = 0; i < r->shard.nerrs; i++) {
+        const char *d = r->shard.errs[i].detail;
+        assert_null(strstr(d, "s3cr3t"));
+        assert_null(strchr(d, '!'));
+        assert_null(strchr(d, '@'));
+    }
+    run_free(r);
+}
+
 /* A capture that finds nothing fails the expect (kind expect) and unsets the variable. */
 static void test_capture_failure(void **st)
 {
@@ -1145,6 +1166,7 @@ int main(void)
         cmocka_unit_test_teardown(test_release, teardown),
         cmocka_unit_test_teardown(test_cancel_during_expect, teardown),
         cmocka_unit_test_teardown(test_binary_send, teardown),
+        cmocka_unit_test_teardown(test_binary_send_error_quotes_nothing, teardown),
         cmocka_unit_test_teardown(test_capture_failure, teardown),
         cmocka_unit_test_teardown(test_inbox_overflow, teardown),
         cmocka_unit_test_teardown(test_ping, teardown),
