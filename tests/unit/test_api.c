@@ -19,6 +19,9 @@
 #include <jansson.h>
 #include "cli/remote.h"
 #include "master/api.h"
+#include "master/api_req.h"
+#include "common/scenario.h"
+#include "proto/plan.h"
 #include "master/coord.h"
 
 static const char SCENARIO[] =
@@ -488,6 +491,274 @@ static void test_remote_interrupt(void **state)
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 }
 
+/* ---- issue 9: submissions, guard, results ------------------------------------------ */
+
+/* Item 6: "users" is bounded by SC_MAX_USERS, as in YAML and -u. */
+static void test_submit_users_cap(void **state)
+{
+    (void)state;
+    char body[128];
+    static const uint64_t bad[] = { SC_MAX_USERS + 1ull, 4294967295ull };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(body, sizeof body, "{\"scenario\": \"x\", \"users\": %llu}", (unsigned long long)bad[i]);
+        reply r = http("POST", "/api/runs", body);
+        assert_int_equal(r.code, 400);
+        char e[512];
+        reply_error(&r, e, sizeof e);
+        assert_non_null(strstr(e, "\"users\""));
+        free(r.body);
+    }
+    /* the cap itself is a valid value */
+    json_t *j = json_pack("{s:s, s:I}", "scenario", "x", "users", (json_int_t)SC_MAX_USERS);
+    proto_plan p = { 0 };
+    char err[256] = "";
+    assert_int_equal(api_plan_from_json(j, &p, err, sizeof err), 0);
+    assert_int_equal(p.users, SC_MAX_USERS);
+    json_decref(j);
+    plan_fini(&p);
+}
+
+/* Item 3: "env" carries the CLI's env() values into the plan; bad shapes are 400s that
+ * never echo a value. */
+static void test_submit_env(void **state)
+{
+    (void)state;
+    json_t *j = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "scenario", "x", "env",
+                          "name", "TOKEN", "value", "s3cret", "name", "EMPTY", "value", "");
+    proto_plan p = { 0 };
+    char err[256] = "";
+    assert_int_equal(api_plan_from_json(j, &p, err, sizeof err), 0);
+    assert_int_equal(p.nenv, 2);
+    assert_string_equal(p.env[0].key, "TOKEN");
+    assert_string_equal(p.env[0].value, "s3cret");
+    assert_string_equal(p.env[1].key, "EMPTY");
+    assert_string_equal(p.env[1].value, "");
+    json_decref(j);
+    /* plan_fini frees env once proto/plan.c does; until then free it here */
+    for (uint32_t i = 0; p.env && i < p.nenv; i++) { free(p.env[i].key); free(p.env[i].value); }
+    free(p.env);
+    p.env = NULL;
+    p.nenv = 0;
+    plan_fini(&p);
+
+    struct { const char *body, *want; } cases[] = {
+        { "{\"scenario\": \"x\", \"env\": {}}", "\"env\"" },
+        { "{\"scenario\": \"x\", \"env\": [{\"name\": \"A\"}]}", "env[0]" },
+        { "{\"scenario\": \"x\", \"env\": [{\"name\": \"\", \"value\": \"v\"}]}", "env[0]" },
+        { "{\"scenario\": \"x\", \"env\": [{\"name\": \"A\", \"value\": null}]}", "env[0]" },
+        { "{\"scenario\": \"x\", \"env\": [{\"name\": 7, \"value\": \"secret\"}]}", "env[0]" },
+        { "{\"scenario\": \"x\", \"env\": [{\"name\": \"A\", \"value\": 5}]}", "env[0]" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        reply r = http("POST", "/api/runs", cases[i].body);
+        char e[512];
+        assert_int_equal(r.code, 400);
+        reply_error(&r, e, sizeof e);
+        if (!strstr(e, cases[i].want)) fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e, cases[i].want);
+        assert_null(strstr(e, "cret"));
+        free(r.body);
+    }
+    /* more than PROTO_MAX_ENV entries */
+    json_t *many = json_array();
+    for (unsigned i = 0; i <= PROTO_MAX_ENV; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "V%u", i);
+        json_array_append_new(many, json_pack("{s:s, s:s}", "name", name, "value", "v"));
+    }
+    j = json_pack("{s:s, s:o}", "scenario", "x", "env", many);
+    char *body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    reply r = http("POST", "/api/runs", body);
+    free(body);
+    assert_int_equal(r.code, 400);
+    char e[512];
+    reply_error(&r, e, sizeof e);
+    assert_non_null(strstr(e, "too many env"));
+    free(r.body);
+}
+
+/* Item 10: a web page cannot drive the API: text/plain POSTs, foreign Origins,
+ * Sec-Fetch-Site: cross-site and foreign Host names are refused, and no run starts. */
+static void test_cross_site_refused(void **state)
+{
+    (void)state;
+    coord_status before;
+    coord_get_status(F.c, &before);
+    char *body = submission(SCENARIO, 1000);
+    char origin_ok[96], host_ok[96];
+    snprintf(origin_ok, sizeof origin_ok, "Origin: http://127.0.0.1:%d", F.port);
+    snprintf(host_ok, sizeof host_ok, "Host: 127.0.0.1:%d", F.port);
+    struct { const char *hdrs[4]; long want; } cases[] = {
+        { { "Content-Type: text/plain", "Origin: http://evil.example", NULL }, 403 },
+        { { "Content-Type: text/plain", NULL }, 415 },
+        { { "Content-Type: application/x-www-form-urlencoded", NULL }, 415 },
+        { { "Origin: http://evil.example", NULL }, 403 },
+        { { "Origin: null", NULL }, 403 },
+        { { "Sec-Fetch-Site: cross-site", NULL }, 403 },
+        { { "Host: evil.example", NULL }, 421 },
+        { { "Host: evil.example:80", origin_ok, NULL }, 421 },
+        { { host_ok, "Origin: https://127.0.0.1:1", NULL }, 403 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        reply r = http_h("POST", "/api/runs", body, cases[i].hdrs);
+        if (r.code != cases[i].want) fail_msg("case %zu: HTTP %ld, want %ld: %s", i, r.code, cases[i].want, r.body);
+        char e[512];
+        reply_error(&r, e, sizeof e);
+        free(r.body);
+    }
+    free(body);
+    coord_status after;
+    coord_get_status(F.c, &after);
+    assert_true(after.run_id == before.run_id);         /* no run was started */
+    /* A foreign Host is refused on reads too (DNS rebinding); same-origin requests pass. */
+    const char *evil[] = { "Host: evil.example", NULL };
+    reply r = http_h("GET", "/api/live", NULL, evil);
+    assert_int_equal(r.code, 421);
+    free(r.body);
+    const char *same[] = { origin_ok, "Sec-Fetch-Site: same-origin", NULL };
+    r = http_h("GET", "/api/live", NULL, same);
+    assert_int_equal(r.code, 200);
+    free(r.body);
+    const char *lh[] = { "Host: localhost:1234", NULL };
+    r = http_h("GET", "/metrics", NULL, lh);
+    assert_int_equal(r.code, 200);
+    free(r.body);
+    /* a link followed from another site only reads: allowed */
+    const char *nav[] = { "Sec-Fetch-Site: cross-site", NULL };
+    r = http_h("GET", "/", NULL, nav);
+    assert_int_equal(r.code, 200);
+    free(r.body);
+}
+
+/* The guard's rules on their own (master/api_req.h). */
+static void test_guard_rules(void **state)
+{
+    (void)state;
+    api_guard_cfg g;
+    char err[256], msg[256];
+    assert_int_equal(api_guard_init(&g, "u:p", "10.1.2.3", "dash.example,other.example", err, sizeof err), 0);
+    static const char head[] = "POST /api/runs HTTP/1.1\r\nHost: dash.example:8089\r\n"
+                               "Authorization: Basic dTpw\r\nContent-Type: application/json; charset=utf-8\r\n"
+                               "Content-Length: 12\r\n\r\n";
+    char store[sizeof head];
+    api_head h;
+    assert_int_equal(api_head_parse(head, sizeof head - 1, store, sizeof store, &h), 0);
+    assert_string_equal(h.method, "POST");
+    assert_true(h.has_length);
+    assert_int_equal(h.length, 12);
+    assert_int_equal(api_guard_check(&g, &h, msg, sizeof msg), 0);
+    h.auth = "Basic dTpx";
+    assert_int_equal(api_guard_check(&g, &h, msg, sizeof msg), 401);
+    h.auth = "Basic dTpw";
+    h.host = "evil.example:8089";
+    assert_int_equal(api_guard_check(&g, &h, msg, sizeof msg), 421);
+    h.host = "10.1.2.3:8089";
+    assert_int_equal(api_guard_check(&g, &h, msg, sizeof msg), 0);
+    h.host = "[::1]:8089";
+    assert_int_equal(api_guard_check(&g, &h, msg, sizeof msg), 0);
+    h.host = "a.localhost";
+    assert_int_equal(api_guard_check(&g, &h, msg, sizeof msg), 0);
+    h.origin = "http://a.localhost";
+    assert_int_equal(api_guard_check(&g, &h, msg, sizeof msg), 0);
+    h.origin = "http://b.localhost";
+    assert_int_equal(api_guard_check(&g, &h, msg, sizeof msg), 403);
+    h.origin = NULL;
+    h.ctype = "application/jsonp";
+    assert_int_equal(api_guard_check(&g, &h, msg, sizeof msg), 415);
+    /* Folded header lines, a name with a space before the colon and no request line are
+     * refused: the guard's view of a request must be evhttp's. */
+    static const char *const bad[] = {
+        "POST / HTTP/1.1\r\nHost: x\r\n Content-Length: 5\r\n\r\n",
+        "POST / HTTP/1.1\r\n: x\r\n\r\n",
+        "\r\n\r\n",
+        "post / HTTP/1.1\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char st[128];
+        if (api_head_parse(bad[i], strlen(bad[i]), st, sizeof st, &h) == 0) fail_msg("bad[%zu] parsed", i);
+    }
+    static const char sp[] = "POST / HTTP/1.1\r\nContent-Length : 5\r\n\r\n";
+    char st2[sizeof sp];
+    assert_int_equal(api_head_parse(sp, sizeof sp - 1, st2, sizeof st2, &h), 0);
+    assert_false(h.has_length);                          /* evhttp does not see one either */
+    api_guard_fini(&g);
+    assert_int_equal(api_guard_init(&g, NULL, "127.0.0.1", "a:80", err, sizeof err), -1);
+    assert_non_null(strstr(err, "--ui-host"));
+    assert_int_equal(api_guard_init(&g, "nocolon", "127.0.0.1", NULL, err, sizeof err), -1);
+}
+
+/* Item 14: --ui-auth-file reads USER:PASS from a file only its owner can read. */
+static void test_auth_file(void **state)
+{
+    (void)state;
+    char path[160], out[256], err[512];
+    snprintf(path, sizeof path, "%s/ui-auth", F.tmp);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("admin:pa ss word \t\r\nsecond line\n", f);
+    fclose(f);
+    chmod(path, 0644);
+    assert_int_equal(api_auth_file(path, out, sizeof out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "chmod 600"));
+    chmod(path, 0600);
+    assert_int_equal(api_auth_file(path, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "admin:pa ss word");
+    f = fopen(path, "w");
+    fputs("no-colon\n", f);
+    fclose(f);
+    assert_int_equal(api_auth_file(path, out, sizeof out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "USER:PASS"));
+    assert_int_equal(api_auth_file("/nonexistent/ui-auth", out, sizeof out, err, sizeof err), -1);
+    unlink(path);
+}
+
+/* Item 8: the status has "results_error", and an ended run's summary.json that is not on
+ * disk comes from the coordinator's memory. */
+static void test_results_from_memory(void **state)
+{
+    (void)state;
+    const char *id = submit_ok(300);
+    char path[128];
+    wait_ended();
+    snprintf(path, sizeof path, "/api/runs/%s", id);
+    reply r = http("GET", path, NULL);
+    json_t *j = reply_json(&r);
+    assert_non_null(json_object_get(j, "results_error"));
+    assert_true(json_is_null(json_object_get(j, "results_error")));
+    const char *out_dir = json_string_value(json_object_get(j, "out_dir"));
+    assert_non_null(out_dir);
+    char file[1200];
+    snprintf(file, sizeof file, "%s/summary.json", out_dir);
+    json_decref(j);
+    free(r.body);
+    char *mem = coord_get_summary(F.c);
+    if (!mem) skip();                   /* the coordinator keeps no copy in this build */
+    free(mem);
+    assert_int_equal(unlink(file), 0);
+    snprintf(path, sizeof path, "/api/runs/%s/files/summary.json", id);
+    r = http("GET", path, NULL);
+    assert_int_equal(r.code, 200);
+    j = reply_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "scenario")), "api-test");
+    json_decref(j);
+    free(r.body);
+}
+
+/* Item 5: a submission is parsed off the API thread; while one is, a second gets 409. */
+static void test_submission_off_thread(void **state)
+{
+    (void)state;
+    /* The submission is answered only once coord_run has taken it: the run exists. */
+    const char *id = submit_ok(30000);
+    coord_status s;
+    coord_get_status(F.c, &s);
+    char want[32];
+    snprintf(want, sizeof want, "%llu", (unsigned long long)s.run_id);
+    assert_string_equal(id, want);
+    coord_stop(F.c, true);
+    wait_ended();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +768,13 @@ int main(void)
         cmocka_unit_test(test_submit_malformed),
         cmocka_unit_test(test_submit_scenario_error),
         cmocka_unit_test(test_run_lifecycle),
+        cmocka_unit_test(test_submit_users_cap),
+        cmocka_unit_test(test_submit_env),
+        cmocka_unit_test(test_cross_site_refused),
+        cmocka_unit_test(test_guard_rules),
+        cmocka_unit_test(test_auth_file),
+        cmocka_unit_test(test_results_from_memory),
+        cmocka_unit_test(test_submission_off_thread),
         cmocka_unit_test(test_remote_bad_master_url),
         cmocka_unit_test(test_remote_unreachable),
         cmocka_unit_test(test_remote_refused),
