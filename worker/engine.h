@@ -18,6 +18,13 @@
  * sends its final delta (final = true) and its thread ends. Every request started is
  * either recorded or counted as cancelled.
  *
+ * Memory: a user's state (~2 KiB, plus its buffers) is allocated when the schedule first
+ * starts it, 64 users of a slot at a time, and kept for the run (a user that stops and
+ * starts again reuses it; requests never allocate it). A plan whose peak is 1,000,000
+ * users costs, until they run, one pointer per 64 users of the peak; the rest follows
+ * the most users running at once. Out of memory while starting users: the users already
+ * allocated run, the rest are not started, logged once per slot.
+ *
  * Stats: every interval_ms from the start the shard is encoded (proto_encode_stats) and
  * handed to emit, then reset. emit runs on the engine thread and takes ownership of the
  * malloc'd buffer (it must be thread-safe with respect to other engines: nng sockets are). */
@@ -65,6 +72,8 @@ bool    engine_finished(const engine *e);
 /* Joins the thread and frees everything. */
 void    engine_join_free(engine *e);
 
-/* For the bench: heap bytes of the engine's users and stats (approximate). */
+/* Heap bytes of the engine's users and stats (approximate: the users allocated so far,
+ * their buffers, the chunk tables, the shard). Not synchronized with the engine thread:
+ * call it once engine_finished() is true (before engine_join_free), or for the bench. */
 size_t  engine_users_bytes(const engine *e);
 #endif
