@@ -344,7 +344,10 @@ static scenario *scenario_with(const char *target_line, const char *url)
              "                  - http: { url: \"%s\" }\n",
              target_line, url);
     sc_error err;
-    scenario *sc = scenario_parse(text, strlen(text), "allow.yaml", NULL, 0, mem_read, NULL, &err);
+    /* env() from this process, as the CLI resolves it (daemons get the CLI's values) */
+    sc_env env = { tmpl_env_process, NULL };
+    scenario *sc = scenario_parse_env(text, strlen(text), "allow.yaml", NULL, 0, mem_read, NULL,
+                                      &env, &err);
     if (sc == NULL) {
         char buf[1024];
         sc_error_format(&err, buf, sizeof buf);
@@ -441,7 +444,8 @@ static void test_scenario_env_host(void **state)
     (void)state;
     allow_list a;
     allow_default(&a);
-    /* env() is read when the scenario is compiled: its value is the host to check. */
+    /* env() is read when the scenario is compiled (by the CLI, from its environment):
+     * its value is the host to check. */
     setenv("STAMPEDE_ALLOW_TEST_HOST", "10.9.8.7", 1);
     expect_scenario(&a, local_target, "http://{{ env(\\\"STAMPEDE_ALLOW_TEST_HOST\\\") }}/x", -1,
                     "10.9.8.7");
