@@ -452,9 +452,32 @@ static bool allow_http_prefix(const char *s, size_t n)
     return (n <= 7 && !strncasecmp(s, "http://", n)) || (n <= 8 && !strncasecmp(s, "https://", n));
 }
 
+/* A URL that holds an env() value must not be quoted in a refusal (the reason travels to
+ * the master's log, the CLI and the results): the refusal names the step, not the text. */
+static int allow_hide_env(const tmpl *t, const char *what, int rv, char *why, size_t cap)
+{
+    if (rv != 0 && tmpl_uses_env(t))
+        snprintf(why, cap, "%s (it holds an env() value, not shown): its host is not in the "
+                 "allowed networks (--allow)", what);
+    return rv;
+}
+
+static int allow_check_step_url_text(const allow_list *a, const scenario *sc, const sc_step *st,
+                                     allow_probe *pr, char *why, size_t cap);
+
 /* Checks one http step's URL (see the note at the top of this file). */
 static int allow_check_step_url(const allow_list *a, const scenario *sc, const sc_step *st,
                                 allow_probe *pr, char *why, size_t cap)
+{
+    char what[384];
+    snprintf(what, sizeof what, "url of the http step at %s:%d:%d",
+             sc->file ? sc->file : "scenario", st->line, st->col);
+    return allow_hide_env(st->u.http.url, what, allow_check_step_url_text(a, sc, st, pr, why, cap),
+                          why, cap);
+}
+
+static int allow_check_step_url_text(const allow_list *a, const scenario *sc, const sc_step *st,
+                                     allow_probe *pr, char *why, size_t cap)
 {
     char what[384];
     snprintf(what, sizeof what, "url of the http step at %s:%d:%d",
@@ -540,7 +563,7 @@ static int allow_check_ws_url(const allow_list *a, const scenario *sc, const sc_
     snprintf(u, n + 3, "http%s", text + 2);     /* ws://h -> http://h, wss://h -> https://h */
     int rv = allow_check_url_as(a, u, what, why, cap);
     free(u);
-    return rv;
+    return allow_hide_env(st->u.ws.url, what, rv, why, cap);
 }
 
 static int allow_check_steps(const allow_list *a, const scenario *sc, const sc_step *steps,

@@ -43,7 +43,7 @@ sources() {
 packages() {
     case $1 in
     proto) echo "msgpack libcrypto" ;;
-    scenario) echo "yaml-0.1 jansson" ;;
+    scenario) echo "yaml-0.1 jansson libpcre2-8" ;;
     ws_handshake) echo "libevent libevent_openssl libssl libcrypto" ;;
     *) echo "" ;;
     esac
