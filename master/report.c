@@ -454,7 +454,10 @@ int report_write(const char *dir, char *err, size_t errcap)
     }
     if (rep_put_page(f, summary, &h, err, errcap) != 0)
         goto out;
-    int werr = ferror(f) ? EIO : 0;
+    /* a failed write keeps its errno (ENOSPC says more than EIO); fsync before the
+     * rename, as master/results.c does, so report.html is whole once it exists */
+    errno = 0;
+    int werr = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0 ? (errno ? errno : EIO) : 0;
     if (fclose(f) != 0 && !werr) werr = errno ? errno : EIO;
     f = NULL;
     if (werr) {
