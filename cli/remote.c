@@ -362,6 +362,32 @@ static int remote_mkdirs(const char *dir)
     return 0;
 }
 
+/* A default results folder, taken exclusively as the master takes its own
+ * (master/results.h): parents are made as needed, the folder itself must be new, and
+ * on a clash (two runs in the same second) it gets -2, -3, ... 0, or -1 with errno. */
+static int remote_take_dir(char *dir, size_t cap)
+{
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        int rv = remote_mkdirs(dir);
+        *slash = '/';
+        if (rv != 0) return -1;
+    }
+    char base[1024];
+    snprintf(base, sizeof base, "%s", dir);
+    for (int n = 1; n <= RESULTS_MAX_SUFFIX; n++) {
+        if (n > 1 && snprintf(dir, cap, "%s-%d", base, n) >= (int)cap) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        if (mkdir(dir, 0755) == 0) return 0;
+        if (errno != EEXIST) return -1;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
 /* Downloads the run's results files into dir. Returns how many arrived; missing ones
  * (an aborted run may not have written them all) are reported on stderr. */
 static int remote_download(remote *r, const char *dir, bool quiet)
@@ -496,9 +522,15 @@ int remote_run(const remote_cfg *cfg)
     }
 
     char dir[1024];
-    if (cfg->out_dir && cfg->out_dir[0]) snprintf(dir, sizeof dir, "%s", cfg->out_dir);
-    else results_default_dir(cfg->name, time_wall_ms(), dir, sizeof dir);
-    if (remote_mkdirs(dir) != 0) {
+    int made;
+    if (cfg->out_dir && cfg->out_dir[0]) {
+        snprintf(dir, sizeof dir, "%s", cfg->out_dir);
+        made = remote_mkdirs(dir);
+    } else {
+        results_default_dir(cfg->name, time_wall_ms(), dir, sizeof dir);
+        made = remote_take_dir(dir, sizeof dir);
+    }
+    if (made != 0) {
         fprintf(stderr, "stampede: cannot create %s: %s\n", dir, strerror(errno));
         if (rc == REMOTE_EXIT_OK || rc == REMOTE_EXIT_THRESHOLD) rc = REMOTE_EXIT_ABORTED;
     } else {

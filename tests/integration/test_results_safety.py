@@ -180,5 +180,40 @@ def test_same_second_runs_get_two_folders():
     t.stop()
 
 
+@test
+def test_remote_default_folder_taken_exclusively():
+    """The remote CLI's local copy of the results: a default folder that already exists
+    (another run in the same second) is never written into; the copy gets a suffix. The
+    clash is made certain by creating, beforehand, the folders of every second the run
+    may end in, each holding a marker file."""
+    t = Target()
+    m = Master(None)
+    w = Worker(m.url, "w0")
+    m.wait_workers(1)
+    path, d = write_scenario(erp_scenario(t, [("1s", 2)]), files={"operators.csv": OPERATORS})
+    cwd = tempfile.mkdtemp(prefix="stampede-cwd-")
+    now = time.time()
+    taken = []
+    for k in range(0, 40):
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now + k))
+        f = os.path.join(cwd, "results", "it-erp-" + stamp)
+        os.makedirs(f)
+        with open(os.path.join(f, "marker"), "w") as fh:
+            fh.write("another run's folder\n")
+        taken.append(f)
+    p = subprocess.run([os.path.join(BIN, "stampede"), "run", path, "--master", m.api, "--quiet"],
+                       cwd=cwd, capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "exit %d: %s" % (p.returncode, p.stderr[-2000:]))
+    mo = re.search(r"^results: (.+)$", p.stdout, re.M)
+    check(mo, "no results line: %r" % p.stdout)
+    out = mo.group(1) if os.path.isabs(mo.group(1)) else os.path.join(cwd, mo.group(1))
+    check(re.search(r"-2$", out), "the copy should take a suffix: %s" % out)
+    with open(os.path.join(out, "summary.json")) as f:
+        check(json.load(f)["totals"]["requests"] > 0, "no requests in the copy")
+    for f in taken:
+        check(os.listdir(f) == ["marker"], "the CLI wrote into an existing folder %s: %s" % (f, os.listdir(f)))
+    teardown(m, [w], t)
+
+
 if __name__ == "__main__":
     main()
