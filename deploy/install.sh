@@ -23,6 +23,7 @@ PREFIX_BIN=/usr/local/bin
 DOC_DIR=/usr/local/share/doc/stampede
 ETC=/etc/stampede
 KEY=$ETC/key
+UI_AUTH=$ETC/ui-auth
 STATE=/var/lib/stampede
 UNIT_DIR=/etc/systemd/system
 USER_NAME=stampede
@@ -181,13 +182,32 @@ else
     say "generated a new shared key in $KEY"
 fi
 
+# --- API password -------------------------------------------------------------------
+# USER:PASS for the master's HTTP API and dashboard, read with --ui-auth-file (the master
+# refuses the file unless only its owner can read it). Never --ui-auth on the command
+# line: every local user can read a process's arguments.
+ui_auth_made=0
+if [ $want_master -eq 1 ]; then
+    if [ -e "$UI_AUTH" ]; then
+        say "kept $UI_AUTH (exists)"
+    else
+        run sh -c "umask 077 && printf 'stampede:%s\n' \"\$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')\" > $UI_AUTH"
+        run chown "$USER_NAME:$USER_NAME" "$UI_AUTH"
+        run chmod 0600 "$UI_AUTH"
+        ui_auth_made=1
+        say "generated the API's user and password in $UI_AUTH"
+    fi
+fi
+
 # --- env files --------------------------------------------------------------------
 if [ $want_master -eq 1 ]; then
     write_new "$ETC/master.env" 0644 root:root <<EOF
 # Options of stampede-master (see \`stampede-master --help\` and $DOC_DIR/README.md).
-# The API (--http) has no authentication: keep it on loopback or behind a proxy.
+# The API (--http) asks for the user and password in $UI_AUTH (--ui-auth-file; clients:
+# http://USER:PASS@HOST:8089). Reached by a host name other than an address, localhost or
+# this host's name? Add --ui-host NAME (the Host header is checked).
 # For TLS add: --tls-cert $ETC/master.pem --tls-key $ETC/master.key --tls-ca $ETC/ca.pem
-STAMPEDE_MASTER_ARGS=--listen tcp://0.0.0.0:5557 --http 127.0.0.1:8089 --key-file $KEY --results-dir $STATE/results
+STAMPEDE_MASTER_ARGS=--listen tcp://0.0.0.0:5557 --http 127.0.0.1:8089 --ui-auth-file $UI_AUTH --key-file $KEY --results-dir $STATE/results
 EOF
 fi
 if [ $want_worker -eq 1 ]; then
@@ -231,6 +251,9 @@ if [ $want_worker -eq 1 ]; then
     if [ $key_made -eq 1 ] && [ $want_master -eq 0 ]; then
         echo "  - a new key was generated: replace $KEY with the master's key (same file on every host)"
     fi
+fi
+if [ $want_master -eq 1 ]; then
+    echo "  - the API's USER:PASS is in $UI_AUTH (root can read it): stampede run ... --master http://USER:PASS@127.0.0.1:8089"
 fi
 if [ $want_master -eq 1 ] && [ $want_worker -eq 0 ]; then
     echo "  - copy $KEY to every worker host (e.g. install.sh --worker-only --key-from FILE)"
