@@ -86,6 +86,7 @@ class Relay:
         self.seen = bytearray()
         self.lock = threading.Lock()
         self.conns = 0
+        self.sessions = 0       # connections that reached a WELCOME
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -102,7 +103,8 @@ class Relay:
                 continue
             with self.lock:
                 self.conns += 1
-                conn = {"n": self.conns, "welcomed": False, "sealed": {"w2m": 0, "m2w": 0}}
+                # after: messages passed in each direction since the WELCOME
+                conn = {"n": self.conns, "welcomed": False, "after": {"w2m": 0, "m2w": 0}}
             threading.Thread(target=self._pump, args=(conn, c, u, "w2m"), daemon=True).start()
             threading.Thread(target=self._pump, args=(conn, u, c, "m2w"), daemon=True).start()
 
@@ -128,11 +130,17 @@ class Relay:
                 with self.lock:
                     self.seen += payload
                 t = msg_type(payload)
-                if t and t[1] == MSG_WELCOME:
+                welcome = bool(t and t[1] == MSG_WELCOME)
+                if welcome:
+                    conn["version"] = t[0]      # forge in the version the peers speak
+                out = self.hook(conn, direction, payload) if conn["welcomed"] else [payload]
+                if conn["welcomed"]:
+                    conn["after"][direction] += 1
+                if welcome and not conn["welcomed"]:
                     conn["welcomed"] = True
-                out = self.hook(conn, direction, payload)
-                if payload[:1] == b"\xc1":
-                    conn["sealed"][direction] += 1
+                    with self.lock:
+                        self.sessions += 1
+                        conn["session"] = self.sessions
                 for p in out:
                     b = head + p
                     dst.sendall(struct.pack(">Q", len(b)) + b)
@@ -204,7 +212,8 @@ def test_keyed_run_through_forwarding_relay_reads_nothing():
 @test
 def test_injected_stats_not_merged():
     """The relay adds a well-formed STATS (right version, run id and worker id) right after
-    a sealed message of the worker's: it must not be merged, and the session ends."""
+    a message of the worker's, once the run runs: it must not be merged, and the session
+    ends."""
     t = Target()
     key = keyfile()
     m = Master(None, "--key-file", key)
@@ -212,10 +221,9 @@ def test_injected_stats_not_merged():
 
     def hook(conn, direction, payload):
         out = [payload]
-        if (direction == "w2m" and conn["welcomed"] and state["run_id"] is not None
-                and state["injected"] == 0 and payload[:1] == b"\xc1"):
+        if direction == "w2m" and state["run_id"] is not None and state["injected"] == 0:
             state["injected"] += 1
-            out.append(forged_stats(4, state["run_id"], "relayed"))
+            out.append(forged_stats(conn.get("version", 4), state["run_id"], "relayed"))
         return out
     relay = Relay(m.port, hook)
     w_relayed = Worker(relay.url, "relayed", "--key-file", key)
@@ -231,7 +239,7 @@ def test_injected_stats_not_merged():
         try:
             lv = live(m)
             if lv.get("run_id") and lv.get("state") == "running":
-                state["run_id"] = int(lv["run_id"], 16)
+                state["run_id"] = int(lv["run_id"])   # decimal, as /api/live writes it
         except OSError:
             pass
         time.sleep(0.1)
@@ -252,9 +260,10 @@ def test_injected_stats_not_merged():
 
 @test
 def test_replayed_and_tampered_messages_end_the_session():
-    """First connection: the relay sends the worker's first sealed message twice (a
-    replay). Second: it flips a bit in the master's first sealed message (tampering).
-    Both sessions end, each counted by the side that received it; the third connection
+    """First session: the relay sends the worker's first message after the WELCOME twice
+    (a replay). Second: it flips a bit in the master's first message after the WELCOME
+    (tampering).
+    Both sessions end, each counted by the side that received it; the third session
     is left alone, and a run through it then counts exactly."""
     t = Target()
     key = keyfile()
@@ -262,12 +271,10 @@ def test_replayed_and_tampered_messages_end_the_session():
     done = {"replay": 0, "tamper": 0}
 
     def hook(conn, direction, payload):
-        if payload[:1] != b"\xc1":
-            return [payload]
-        if conn["n"] == 1 and direction == "w2m" and conn["sealed"]["w2m"] == 0:
+        if conn["session"] == 1 and direction == "w2m" and conn["after"]["w2m"] == 0:
             done["replay"] += 1
             return [payload, payload]
-        if conn["n"] == 2 and direction == "m2w" and conn["sealed"]["m2w"] == 0:
+        if conn["session"] == 2 and direction == "m2w" and conn["after"]["m2w"] == 0:
             done["tamper"] += 1
             b = bytearray(payload)
             b[len(b) // 2] ^= 0x01
@@ -276,10 +283,10 @@ def test_replayed_and_tampered_messages_end_the_session():
     relay = Relay(m.port, hook)
     w = Worker(relay.url, "relayed", "--key-file", key)
     t0 = time.time()
-    while time.time() - t0 < 30 and relay.conns < 3:
+    while time.time() - t0 < 30 and relay.sessions < 3:
         time.sleep(0.2)
-    check(done == {"replay": 1, "tamper": 1}, "the relay did not replay and tamper: %s (%d connections)"
-          % (done, relay.conns))
+    check(done == {"replay": 1, "tamper": 1}, "the relay did not replay and tamper: %s (%d sessions)"
+          % (done, relay.sessions))
     m.wait_workers(1)
     check("failed authentication" in m.stderr(), "the master should end the replayed session: "
           + m.stderr()[-1500:])
