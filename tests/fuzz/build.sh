@@ -37,6 +37,7 @@ sources() {
     scenario) echo "common/scenario.c common/units.c common/tmpl.c common/data.c common/capture.c common/jscan.c common/log.c common/util.c common/time.c" ;;
     ws_handshake) echo "worker/ws.c common/time.c common/util.c" ;;
     jscan) echo "common/jscan.c" ;;
+    api) echo "master/api_req.c proto/plan.c common/scenario.c common/units.c common/tmpl.c common/data.c common/capture.c common/jscan.c common/log.c common/util.c common/time.c" ;;
     *) return 1 ;;
     esac
 }
@@ -45,6 +46,7 @@ packages() {
     proto) echo "msgpack libcrypto" ;;
     scenario) echo "yaml-0.1 jansson libpcre2-8" ;;
     ws_handshake) echo "libevent libevent_openssl libssl libcrypto" ;;
+    api) echo "yaml-0.1 jansson libpcre2-8 libcrypto" ;;
     *) echo "" ;;
     esac
 }

@@ -534,12 +534,7 @@ static void test_submit_env(void **state)
     assert_string_equal(p.env[1].key, "EMPTY");
     assert_string_equal(p.env[1].value, "");
     json_decref(j);
-    /* plan_fini frees env once proto/plan.c does; until then free it here */
-    for (uint32_t i = 0; p.env && i < p.nenv; i++) { free(p.env[i].key); free(p.env[i].value); }
-    free(p.env);
-    p.env = NULL;
-    p.nenv = 0;
-    plan_fini(&p);
+    plan_fini(&p);                      /* env included */
 
     struct { const char *body, *want; } cases[] = {
         { "{\"scenario\": \"x\", \"env\": {}}", "\"env\"" },
