@@ -674,18 +674,22 @@ static void live_m_ws(live_buf *b, const live_ws *g, uint32_t n)
  * for sending no HELLO. */
 static void live_m_protocol(live_buf *b, const coord_status *st)
 {
-    live_family(b, "stampede_protocol_dropped_total", "counter",
-                "Messages the master dropped (undecodable, unauthenticated, out of place).");
-    live_sample_u(b, "stampede_protocol_dropped_total", NULL, 0, st->proto_dropped);
-    live_family(b, "stampede_protocol_auth_failures_total", "counter",
-                "HELLOs refused for a missing or wrong key proof, or answering no CHALLENGE.");
-    live_sample_u(b, "stampede_protocol_auth_failures_total", NULL, 0, st->proto_auth_failures);
-    live_family(b, "stampede_protocol_seal_failures_total", "counter",
-                "Sealed sessions ended by a message that failed authentication or sequence.");
-    live_sample_u(b, "stampede_protocol_seal_failures_total", NULL, 0, st->proto_seal_failures);
-    live_family(b, "stampede_protocol_hello_timeouts_total", "counter",
-                "Connections closed for sending no HELLO in time.");
-    live_sample_u(b, "stampede_protocol_hello_timeouts_total", NULL, 0, st->proto_hello_timeouts);
+    const struct { const char *name, *help; uint64_t v; } rows[] = {
+        { "stampede_protocol_dropped_total",
+          "Messages the master dropped (undecodable, unauthenticated, out of place).", st->proto_dropped },
+        { "stampede_protocol_auth_failures_total",
+          "HELLOs refused for a missing or wrong key proof, or answering no CHALLENGE.",
+          st->proto_auth_failures },
+        { "stampede_protocol_seal_failures_total",
+          "Sealed sessions ended by a message that failed authentication or sequence.",
+          st->proto_seal_failures },
+        { "stampede_protocol_hello_timeouts_total",
+          "Connections closed for sending no HELLO in time.", st->proto_hello_timeouts },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        live_family(b, rows[i].name, "counter", rows[i].help);
+        live_sample_u(b, rows[i].name, NULL, 0, rows[i].v);
+    }
 }
 
 /* stampede_workers{state}: how many workers are in each state (first-seen order). */
