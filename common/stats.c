@@ -45,6 +45,34 @@ bool stats_is_ws_method(const char *method)
     return method && method[0] == 'W' && method[1] == 'S' && (method[2] == 0 || method[2] == ':');
 }
 
+stats_fig stats_fig_of(const char *method, uint16_t *close_code)
+{
+    static const struct { const char *m; stats_fig f; } figs[] = {
+        { STATS_WS_MESSAGE, STATS_FIG_WS_MESSAGE },     { STATS_WS_CONNECT, STATS_FIG_WS_CONNECT },
+        { STATS_WS_RECONNECT, STATS_FIG_WS_RECONNECT }, { STATS_WS_FANOUT, STATS_FIG_WS_FANOUT },
+        { STATS_WS_PING, STATS_FIG_WS_PING },           { STATS_WS_SENT, STATS_FIG_WS_SENT },
+        { STATS_WS_RECV, STATS_FIG_WS_RECV },           { STATS_WS_ORDER, STATS_FIG_WS_ORDER },
+    };
+    if (close_code)
+        *close_code = 0;
+    if (!stats_is_ws_method(method))
+        return STATS_FIG_HTTP;
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++)
+        if (strcmp(method, figs[i].m) == 0)
+            return figs[i].f;
+    size_t plen = strlen(STATS_WS_CLOSE_PREFIX);
+    if (strncmp(method, STATS_WS_CLOSE_PREFIX, plen) == 0 && method[plen] != '\0') {
+        unsigned long code = 0;
+        const char *p = method + plen;
+        for (; *p >= '0' && *p <= '9' && code <= 65535; p++)
+            code = code * 10 + (unsigned long)(*p - '0');
+        if (close_code && *p == '\0' && code <= 65535)
+            *close_code = (uint16_t)code;
+        return STATS_FIG_WS_CLOSE;
+    }
+    return STATS_FIG_WS_OTHER;
+}
+
 const char *stats_err_kind_name(stats_err_kind k)
 {
     return (unsigned)k < ERR_KIND_COUNT ? stats_kind_names[k] : "other";
@@ -197,6 +225,7 @@ uint32_t stats_id(stats_shard *s, const char *method, const char *name)
         e->method[ml] = '\0';
         memcpy(e->name, name, nl);
         e->name[nl] = '\0';
+        e->fig = stats_fig_of(e->method, &e->close_code);
         s->index[i] = id + 1;
         return id;
     }
@@ -204,6 +233,7 @@ uint32_t stats_id(stats_shard *s, const char *method, const char *name)
         stats_entry *e = &s->entries[s->name_cap];
         strcpy(e->method, "*");
         strcpy(e->name, STATS_OVERFLOW_NAME);
+        e->fig = STATS_FIG_HTTP;
         s->overflow_id = (int32_t)s->name_cap;
         s->nentries = s->name_cap + 1;
     }

@@ -68,17 +68,49 @@ typedef enum {
 #define STATS_WS_CLOSE_PREFIX "WS:c:"
 /* true for every method above. */
 bool stats_is_ws_method(const char *method);
+
+/* What a row measures, read once from its method where the row is made (the engine's
+ * shard, the decoder, the master's merge), so that nobody downstream parses method
+ * strings again. The wire keeps the method strings (the protocol is unchanged). */
+typedef enum {
+    STATS_FIG_HTTP = 0,         /* an HTTP request row (also the "*" overflow row) */
+    STATS_FIG_WS_MESSAGE,       /* "WS" */
+    STATS_FIG_WS_CONNECT,       /* "WS:connect" */
+    STATS_FIG_WS_RECONNECT,     /* "WS:reconn" */
+    STATS_FIG_WS_FANOUT,        /* "WS:fanout" */
+    STATS_FIG_WS_PING,          /* "WS:ping" */
+    STATS_FIG_WS_SENT,          /* "WS:sent" */
+    STATS_FIG_WS_RECV,          /* "WS:recv" */
+    STATS_FIG_WS_ORDER,         /* "WS:order" */
+    STATS_FIG_WS_CLOSE,         /* "WS:c:CODE" (close_code: CODE when it is a number
+                                 * up to 65535, else 0; the text after the prefix is
+                                 * what results show) */
+    STATS_FIG_WS_OTHER,         /* any other "WS:..." (a newer figure): a WebSocket row
+                                 * this build does not interpret */
+} stats_fig;
+/* The figure of a method (and, for STATS_FIG_WS_CLOSE, the code into *close_code,
+ * which may be NULL). */
+stats_fig stats_fig_of(const char *method, uint16_t *close_code);
+/* true for every WebSocket figure (what stats_is_ws_method says of the method). */
+static inline bool stats_fig_is_ws(stats_fig f) { return f != STATS_FIG_HTTP; }
 const char *stats_err_kind_name(stats_err_kind k);        /* "connect", "timeout", ... */
 int         stats_err_kind_parse(const char *s);           /* kind or -1 */
 
-typedef struct stats_entry {
-    char     method[STATS_METHOD_MAX];
-    char     name[STATS_NAME_MAX];
-    uint64_t requests;          /* this interval, failures included */
-    uint64_t failures;
-    uint64_t bytes;             /* response body bytes */
-    hist     lat;               /* latency of every request (successes and failures) */
-} stats_entry;
+/* One statistics row: the same type in the engine's shard (stats_entry), on the wire
+ * (proto_stats_entry, proto/msg.h) and in the master's merge (merge_entry,
+ * master/merge.h), so the three can never drift apart. fig and close_code are derived
+ * from method by whoever makes the row (stats_fig_of); they do not travel. */
+typedef struct stats_row {
+    char      method[STATS_METHOD_MAX];
+    char      name[STATS_NAME_MAX];
+    stats_fig fig;              /* what the row measures (from method) */
+    uint16_t  close_code;       /* STATS_FIG_WS_CLOSE: the close code */
+    uint64_t  requests;         /* failures included */
+    uint64_t  failures;
+    uint64_t  bytes;            /* response (or message payload) bytes */
+    hist      lat;              /* latency of every request (successes and failures) */
+} stats_row;
+typedef stats_row stats_entry;  /* in a shard: one interval's counts */
 
 typedef struct stats_err {
     uint32_t       entry;

@@ -303,6 +303,7 @@ static merge_entry *merge_entry_get(merge_set *m, const char *method, const char
     memset(e, 0, sizeof *e);
     memcpy(e->method, mb, sizeof mb);
     memcpy(e->name, nb, sizeof nb);
+    e->fig = stats_fig_of(e->method, &e->close_code);  /* read once, here */
     hist_init(&e->lat);
     m->ent_index[merge_ent_slot(m, mb, nb)] = ++m->n;
     return e;

@@ -14,12 +14,9 @@
 #include "common/stats.h"
 #include "proto/msg.h"
 
-typedef struct merge_entry {
-    char     method[STATS_METHOD_MAX];
-    char     name[STATS_NAME_MAX];
-    uint64_t requests, failures, bytes;
-    hist     lat;
-} merge_entry;
+/* A merged row is the shard's and the wire's row type (common/stats.h); fig is set when
+ * the merge makes the entry. */
+typedef stats_row merge_entry;
 
 typedef struct merge_err {
     char           method[STATS_METHOD_MAX];

@@ -861,6 +861,7 @@ static int d_stats(dec *d, const msgpack_object *f, proto_stats *s)
              * a worker (or whoever speaks for one) sent */
             util_utf8_clean(e->method);
             util_utf8_clean(e->name);
+            e->fig = stats_fig_of(e->method, &e->close_code);
             TRY(d_u64(FLD(o, 2), &e->requests));
             TRY(d_u64(FLD(o, 3), &e->failures));
             TRY(d_u64(FLD(o, 4), &e->bytes));

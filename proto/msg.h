@@ -120,12 +120,10 @@ typedef struct proto_plan {
 
 typedef struct proto_stop { uint64_t run_id; uint64_t graceful_ms; } proto_stop;
 
-typedef struct proto_stats_entry {
-    char     method[STATS_METHOD_MAX];
-    char     name[STATS_NAME_MAX];
-    uint64_t requests, failures, bytes;
-    hist     lat;               /* owned: hist_fini in proto_msg_free */
-} proto_stats_entry;
+/* A STATS row is the shard's and the merge's row type (common/stats.h): method and
+ * name travel, fig is derived from the method when decoding; lat is owned (hist_fini in
+ * proto_msg_free). */
+typedef stats_row proto_stats_entry;
 
 typedef struct proto_stats_err {
     uint32_t entry;             /* index into entries */

@@ -551,6 +551,40 @@ static void test_shard_bytes_200_names(void **state)
     stats_shard_fini(&s);
 }
 
+/* One row type, its figure read once from the method where the row is made. */
+static void test_row_figures(void **state)
+{
+    (void)state;
+    uint16_t code = 7;
+    assert_int_equal(stats_fig_of("GET", &code), STATS_FIG_HTTP);
+    assert_int_equal(code, 0);
+    assert_int_equal(stats_fig_of("*", NULL), STATS_FIG_HTTP);
+    assert_int_equal(stats_fig_of("WSX", NULL), STATS_FIG_HTTP);
+    assert_int_equal(stats_fig_of(STATS_WS_MESSAGE, NULL), STATS_FIG_WS_MESSAGE);
+    assert_int_equal(stats_fig_of(STATS_WS_CONNECT, NULL), STATS_FIG_WS_CONNECT);
+    assert_int_equal(stats_fig_of(STATS_WS_RECONNECT, NULL), STATS_FIG_WS_RECONNECT);
+    assert_int_equal(stats_fig_of(STATS_WS_FANOUT, NULL), STATS_FIG_WS_FANOUT);
+    assert_int_equal(stats_fig_of(STATS_WS_PING, NULL), STATS_FIG_WS_PING);
+    assert_int_equal(stats_fig_of(STATS_WS_SENT, NULL), STATS_FIG_WS_SENT);
+    assert_int_equal(stats_fig_of(STATS_WS_RECV, NULL), STATS_FIG_WS_RECV);
+    assert_int_equal(stats_fig_of(STATS_WS_ORDER, NULL), STATS_FIG_WS_ORDER);
+    assert_int_equal(stats_fig_of("WS:c:1012", &code), STATS_FIG_WS_CLOSE);
+    assert_int_equal(code, 1012);
+    assert_int_equal(stats_fig_of("WS:c:x", &code), STATS_FIG_WS_CLOSE);
+    assert_int_equal(code, 0);
+    assert_int_equal(stats_fig_of("WS:c:", NULL), STATS_FIG_WS_OTHER);
+    assert_int_equal(stats_fig_of("WS:newer", NULL), STATS_FIG_WS_OTHER);
+    for (stats_fig f = STATS_FIG_HTTP; f <= STATS_FIG_WS_OTHER; f++)
+        assert_true(stats_fig_is_ws(f) == (f != STATS_FIG_HTTP));
+    stats_shard sh;
+    assert_int_equal(stats_shard_init(&sh, 4), 0);
+    uint32_t a = stats_id(&sh, "WS:c:1000", "feed"), b = stats_id(&sh, "POST", "/x");
+    assert_int_equal(sh.entries[a].fig, STATS_FIG_WS_CLOSE);
+    assert_int_equal(sh.entries[a].close_code, 1000);
+    assert_int_equal(sh.entries[b].fig, STATS_FIG_HTTP);
+    stats_shard_fini(&sh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_default_names),
         cmocka_unit_test(test_names_utf8_clean),
         cmocka_unit_test(test_shard_bytes_200_names),
+        cmocka_unit_test(test_row_figures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
