@@ -203,7 +203,7 @@ static int live_cmp_entry(const void *a, const void *b)
 static int live_cmp_row(const void *a, const void *b)
 {
     const merge_entry *x = *(const merge_entry *const *)a, *y = *(const merge_entry *const *)b;
-    int wx = stats_is_ws_method(x->method), wy = stats_is_ws_method(y->method);
+    int wx = stats_fig_is_ws(x->fig), wy = stats_fig_is_ws(y->fig);
     if (wx != wy)
         return wx - wy;
     return live_cmp_entry(a, b);
@@ -251,18 +251,18 @@ static const merge_entry **live_pick(const merge_set *m, bool (*keep)(const merg
 
 static bool live_is_http(const merge_entry *e)
 {
-    return !stats_is_ws_method(e->method);
+    return !stats_fig_is_ws(e->fig);
 }
 
 static bool live_is_ws(const merge_entry *e)
 {
-    return stats_is_ws_method(e->method);
+    return stats_fig_is_ws(e->fig);
 }
 
 /* A stats.csv row: an HTTP entry, or a ws connection's "WS" (message latency) entry. */
 static bool live_is_row(const merge_entry *e)
 {
-    return !stats_is_ws_method(e->method) || strcmp(e->method, STATS_WS_MESSAGE) == 0;
+    return !stats_fig_is_ws(e->fig) || e->fig == STATS_FIG_WS_MESSAGE;
 }
 
 /* ---- live_json -------------------------------------------------------------------- */
@@ -573,14 +573,13 @@ static uint32_t live_ws_groups(const merge_entry **ws, uint32_t n, live_ws *out)
         if (k == 0 || strcmp(out[k - 1].name, e->name) != 0)
             out[k++] = (live_ws){ .name = e->name };
         live_ws *g = &out[k - 1];
-        if (strcmp(e->method, STATS_WS_MESSAGE) == 0)
-            g->message = e;
-        else if (strcmp(e->method, STATS_WS_CONNECT) == 0)
-            g->connect = e;
-        else if (strcmp(e->method, STATS_WS_SENT) == 0)
-            g->sent = e;
-        else if (strcmp(e->method, STATS_WS_RECV) == 0)
-            g->recv = e;
+        switch (e->fig) {
+        case STATS_FIG_WS_MESSAGE: g->message = e; break;
+        case STATS_FIG_WS_CONNECT: g->connect = e; break;
+        case STATS_FIG_WS_SENT:    g->sent = e; break;
+        case STATS_FIG_WS_RECV:    g->recv = e; break;
+        default: break;
+        }
     }
     return k;
 }

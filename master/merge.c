@@ -11,7 +11,7 @@
  * - An error kind outside stats_err_kind counts as ERR_OTHER.
  * - Strings longer than their field are cut at the field's size (the shard bounds
  *   them the same way, so this only matters for hand-built deltas).
- * - `all` leaves out WebSocket entries (stats_is_ws_method): merge_add tests each row's
+ * - `all` leaves out WebSocket entries (their stats_fig, set when the entry is made): merge_add tests each row's
  *   method; merge_add_set adds other->all, which holds HTTP rows only by the same rule,
  *   so a set folded from intervals and one fed every delta agree. `all` follows the
  *   entry a row lands in: a WebSocket row pushed into ("*", overflow) by the
@@ -372,7 +372,7 @@ int merge_add(merge_set *m, const proto_stats *d)
             return -1;
         if (merge_entry_add(e, s->requests, s->failures, s->bytes, &s->lat) != 0)
             rv = -1;
-        if (!stats_is_ws_method(e->method)
+        if (!stats_fig_is_ws(e->fig)
             && merge_entry_add(&m->all, s->requests, s->failures, s->bytes, &s->lat) != 0)
             rv = -1;
     }
@@ -441,7 +441,7 @@ int merge_by_name(const merge_set *m, const char *name, merge_entry *out)
     int found = 0, rv = 0;
     for (uint32_t i = 0; name != NULL && i < m->n; i++) {
         const merge_entry *e = &m->entries[i];
-        if (strcmp(e->name, name) != 0 || stats_is_ws_method(e->method))
+        if (strcmp(e->name, name) != 0 || stats_fig_is_ws(e->fig))
             continue;
         if (found == 0)
             memcpy(out->method, e->method, sizeof out->method);

@@ -514,10 +514,10 @@ static int res_write_stats(const results *r, const merge_set *t, const merge_ent
     fputs(res_stats_header, f);
     fputs(RES_EOL, f);
     for (uint32_t i = 0; i < t->n; i++)         /* HTTP rows */
-        if (!stats_is_ws_method(ents[i]->method))
+        if (!stats_fig_is_ws(ents[i]->fig))
             res_stats_row(f, ents[i], duration_s);
     for (uint32_t i = 0; i < t->n; i++)         /* then one row per ws connection name */
-        if (strcmp(ents[i]->method, STATS_WS_MESSAGE) == 0)
+        if (ents[i]->fig == STATS_FIG_WS_MESSAGE)
             res_stats_row(f, ents[i], duration_s);
     res_stats_row(f, &t->all, duration_s);
     return res_tmp_commit(r, f, "stats.csv", err, errcap);

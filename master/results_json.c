@@ -143,7 +143,7 @@ static json_t *res_jws(const merge_set *t, const merge_entry **ents)
     const size_t plen = strlen(STATS_WS_CLOSE_PREFIX);
     for (uint32_t i = 0; i < t->n; i++) {
         const merge_entry *e = ents[i];
-        if (!stats_is_ws_method(e->method))
+        if (!stats_fig_is_ws(e->fig))
             continue;
         if (g.name == NULL || strcmp(g.name, e->name) != 0) {
             if (g.name != NULL)
@@ -152,31 +152,26 @@ static json_t *res_jws(const merge_set *t, const merge_entry **ents)
             g.name = e->name;
             g.closes = json_object();
         }
-        const char *m = e->method;
-        if (strcmp(m, STATS_WS_MESSAGE) == 0)
-            g.message = e;
-        else if (strcmp(m, STATS_WS_CONNECT) == 0)
-            g.connect = e;
-        else if (strcmp(m, STATS_WS_RECONNECT) == 0)
-            g.reconnect = e;
-        else if (strcmp(m, STATS_WS_FANOUT) == 0)
-            g.fanout = e;
-        else if (strcmp(m, STATS_WS_PING) == 0)
-            g.ping = e;
-        else if (strcmp(m, STATS_WS_SENT) == 0)
-            g.sent = e;
-        else if (strcmp(m, STATS_WS_RECV) == 0)
-            g.recv = e;
-        else if (strcmp(m, STATS_WS_ORDER) == 0)
-            g.order = e;
-        else if (strncmp(m, STATS_WS_CLOSE_PREFIX, plen) == 0 && m[plen] != '\0'
-                 && e->requests > 0) {
-            char code[STATS_METHOD_MAX];        /* a key must be UTF-8 too */
-            snprintf(code, sizeof code, "%s", m + plen);
-            util_utf8_clean(code);
-            json_object_set_new(g.closes, code, res_juint(e->requests));
+        switch (e->fig) {
+        case STATS_FIG_WS_MESSAGE:   g.message = e; break;
+        case STATS_FIG_WS_CONNECT:   g.connect = e; break;
+        case STATS_FIG_WS_RECONNECT: g.reconnect = e; break;
+        case STATS_FIG_WS_FANOUT:    g.fanout = e; break;
+        case STATS_FIG_WS_PING:      g.ping = e; break;
+        case STATS_FIG_WS_SENT:      g.sent = e; break;
+        case STATS_FIG_WS_RECV:      g.recv = e; break;
+        case STATS_FIG_WS_ORDER:     g.order = e; break;
+        case STATS_FIG_WS_CLOSE:
+            if (e->requests > 0) {
+                char code[STATS_METHOD_MAX];    /* the text after "WS:c:"; a key must be UTF-8 too */
+                snprintf(code, sizeof code, "%s", e->method + plen);
+                util_utf8_clean(code);
+                json_object_set_new(g.closes, code, res_juint(e->requests));
+            }
+            break;
+        default:                     /* a newer figure this build does not know: skipped */
+            break;
         }
-        /* any other "WS:" method is a newer figure this build does not know: skipped */
     }
     if (g.name != NULL)
         json_array_append_new(arr, res_jws_object(&g));
@@ -219,7 +214,7 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
     json_t *reqs = json_array();
     for (uint32_t i = 0; i < t->n; i++) {
         const merge_entry *e = ents[i];
-        if (stats_is_ws_method(e->method))
+        if (stats_fig_is_ws(e->fig))
             continue;
         json_t *o = json_object();
         json_object_set_new(o, "name", res_jstr(e->name));
