@@ -1,6 +1,6 @@
 /* A statistics shard: what one engine thread measured during one interval. Entries are
- * keyed by (method, name) as Locust's Type/Name; ids are stable for the run, so a VU
- * step resolves its entry once and records by id afterwards.
+ * keyed by (method, name) as Locust's Type/Name; ids are stable for the run, so a
+ * request resolves its entry once (stats_id) and records by id afterwards.
  *
  * Bounds: at most name_cap entries; further names fold into one overflow entry named
  * STATS_OVERFLOW_NAME (its method "*"), and names_folded counts how many distinct names
@@ -136,7 +136,10 @@ typedef struct stats_shard {
 int  stats_shard_init(stats_shard *s, uint32_t name_cap);
 void stats_shard_fini(stats_shard *s);
 /* Entry id of (method, name), created when new; the overflow id when full. Never fails
- * (the overflow entry is pre-allocated). Hashes the strings: resolve once per step.
+ * (the overflow entry is pre-allocated) and never allocates. The engine calls it once
+ * per request (a default name depends on the rendered URL): it copies, cleans and
+ * hashes both strings and probes the open-addressing index, O(1) expected; a caller
+ * whose name is fixed may keep the id for the run (ids are stable).
  * Names and methods are any bytes: they are cut and stored as valid UTF-8 (every
  * ill-formed byte becomes '?'), so every stored string can go into JSON as it is;
  * stats_error does the same with its detail. */
