@@ -1249,12 +1249,6 @@ void coord_stop(coord *c, bool abort)
     pthread_mutex_unlock(&c->mu);
 }
 
-const char *coord_state_name(coord_state s)
-{
-    static const char *names[] = { "idle", "waiting", "running", "stopping", "finished", "aborted" };
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
-}
-
 int coord_get_series(coord *c, double after_s, coord_point *out, int max, uint64_t *run_id)
 {
     int n = 0;

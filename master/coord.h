@@ -19,6 +19,7 @@
 #include "proto/auth.h"
 #include "proto/msg.h"
 #include "proto/transport.h"
+#include "master/coord_types.h"
 
 typedef struct coord coord;
 
@@ -52,51 +53,12 @@ int coord_run(coord *c, const coord_run_cfg *cfg, uint64_t *run_id, bool *busy, 
  * graceful window (the second Ctrl-C). */
 void coord_stop(coord *c, bool abort);
 
-typedef enum { RUN_IDLE, RUN_WAITING, RUN_RUNNING, RUN_STOPPING, RUN_FINISHED, RUN_ABORTED } coord_state;
-
-typedef struct coord_status {
-    uint64_t run_id;            /* the current or last run, 0 before any */
-    coord_state state;
-    double   elapsed_s;
-    uint32_t users;             /* last complete interval */
-    double   rps;               /* last complete interval */
-    double   p95_ms;            /* last complete interval */
-    uint64_t requests, failures;/* whole run so far */
-    uint32_t workers;           /* connected */
-    int      thresholds_failed; /* when finished */
-    char     out_dir[1024];
-    char     reason[512];       /* why aborted, or the stop reason */
-    uint64_t proto_dropped;     /* protocol counters since the master started */
-    uint64_t proto_auth_failures, proto_seal_failures, proto_hello_timeouts;
-    char     results_error[512];/* non-empty: the results folder could not be written (why);
-                                 * the totals stay readable through coord_get_summary */
-} coord_status;
+/* The read model (coord_status, coord_worker_info, coord_point, coord_state_name) is in
+ * master/coord_types.h. */
 void coord_get_status(coord *c, coord_status *out);
-const char *coord_state_name(coord_state s);   /* "waiting", "running", ... */
-
-typedef struct coord_worker_info {
-    char     id[PROTO_ID_MAX];
-    char     host[PROTO_HOST_MAX];
-    uint32_t threads, slots;    /* announced engine threads; slots run now */
-    uint32_t users;             /* in its last delta */
-    double   rps;               /* its last interval */
-    uint64_t requests;          /* this run */
-    char     state[16];         /* "idle", "running", "lost", "left", ... */
-    double   last_seen_s;       /* seconds since its last message */
-    double   cpu_pct;           /* its process CPU, % of one core (last heartbeat) */
-} coord_worker_info;
 /* Snapshot of up to max workers (connected, and those of the current run). Returns n. */
 int coord_get_workers(coord *c, coord_worker_info *out, int max);
-/* The dashboard's series: one point per closed interval of the current run, the last
- * COORD_SERIES kept. t: seconds since the start (end of the interval); latencies in ms
- * of that interval's HTTP requests, NaN when it had none. */
-#define COORD_SERIES 3600
-typedef struct coord_point {
-    double   t;
-    uint32_t users;
-    double   rps, fps, p50, p95, p99;
-} coord_point;
-/* Copies up to max points with t > after_s (oldest first) into out; *run_id gets the
+/* The dashboard's series: copies up to max points with t > after_s (oldest first) into out; *run_id gets the
  * run they belong to. Returns the count. */
 int coord_get_series(coord *c, double after_s, coord_point *out, int max, uint64_t *run_id);
 /* Malloc'd copies of the latest master/live.h texts (rebuilt every interval and when a

@@ -43,7 +43,7 @@
 #define MASTER_LIVE_H
 #include <stdint.h>
 #include "common/scenario.h"
-#include "master/coord.h"
+#include "master/coord_types.h"
 #include "master/merge.h"
 
 #define LIVE_MAX_NAMES  500

@@ -1,0 +1,57 @@
+/* The coordinator's read model: what other threads and the formatters (master/live.h,
+ * the HTTP API, the CLI's status line) see of a run and its workers. Plain value types
+ * and the state names, no behaviour: the coordinator (master/coord.h) fills them on its
+ * thread and hands copies out under its mutex; whoever holds a copy owns it. Kept apart
+ * from coord.h so that master/live.c, a formatter below the coordinator, needs nothing
+ * from it (no coord.c <-> live.c include circle). Nothing here fails. */
+#ifndef MASTER_COORD_TYPES_H
+#define MASTER_COORD_TYPES_H
+#include <stdint.h>
+#include "proto/msg.h"
+
+typedef enum { RUN_IDLE, RUN_WAITING, RUN_RUNNING, RUN_STOPPING, RUN_FINISHED, RUN_ABORTED } coord_state;
+
+/* "idle", "waiting", "running", "stopping", "finished", "aborted"; "unknown" otherwise.
+ * Static text, any thread. */
+const char *coord_state_name(coord_state s);
+
+typedef struct coord_status {
+    uint64_t run_id;            /* the current or last run, 0 before any */
+    coord_state state;
+    double   elapsed_s;
+    uint32_t users;             /* last complete interval */
+    double   rps;               /* last complete interval */
+    double   p95_ms;            /* last complete interval */
+    uint64_t requests, failures;/* whole run so far */
+    uint32_t workers;           /* connected */
+    int      thresholds_failed; /* when finished */
+    char     out_dir[1024];
+    char     reason[512];       /* why aborted, or the stop reason */
+    uint64_t proto_dropped;     /* protocol counters since the master started */
+    uint64_t proto_auth_failures, proto_seal_failures, proto_hello_timeouts;
+    char     results_error[512];/* non-empty: the results folder could not be written (why);
+                                 * the totals stay readable through coord_get_summary */
+} coord_status;
+
+typedef struct coord_worker_info {
+    char     id[PROTO_ID_MAX];
+    char     host[PROTO_HOST_MAX];
+    uint32_t threads, slots;    /* announced engine threads; slots run now */
+    uint32_t users;             /* in its last delta */
+    double   rps;               /* its last interval */
+    uint64_t requests;          /* this run */
+    char     state[16];         /* "idle", "running", "lost", "left", ... */
+    double   last_seen_s;       /* seconds since its last message */
+    double   cpu_pct;           /* its process CPU, % of one core (last heartbeat) */
+} coord_worker_info;
+
+/* The dashboard's series: one point per closed interval of the current run, the last
+ * COORD_SERIES kept. t: seconds since the start (end of the interval); latencies in ms
+ * of that interval's HTTP requests, NaN when it had none. */
+#define COORD_SERIES 3600
+typedef struct coord_point {
+    double   t;
+    uint32_t users;
+    double   rps, fps, p50, p95, p99;
+} coord_point;
+#endif
