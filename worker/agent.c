@@ -40,6 +40,7 @@ struct agent {
     scenario   *sc;
     engine    **engines;
     uint32_t    nengines;
+    agent_book  book;           /* which engine runs each slot (ADOPT/RELEASE deal from it) */
     uint64_t    run_id;
     bool        stopping;
     uint64_t    dropped;        /* messages that did not decode */
@@ -190,6 +191,7 @@ static void agent_end_run(agent *a, const char *reason, bool send_done)
     free(a->engines);
     a->engines = NULL;
     a->nengines = 0;
+    agent_book_fini(&a->book);
     scenario_free(a->sc);
     a->sc = NULL;
     a->stopping = false;
@@ -273,6 +275,15 @@ static void agent_plan(agent *a, const proto_plan *p)
         a->engines[a->nengines++] = en;
     }
     free(mine);
+    /* The book starts with the initial deal: engine i has slots i, i + threads, ... */
+    if (agent_book_init(&a->book, a->nengines) != 0) {
+        log_error("worker", "out of memory for the slot book: stopping the run");
+        for (uint32_t j = 0; j < a->nengines; j++) engine_stop(a->engines[j]);
+    } else {
+        for (uint32_t j = 0; j < p->nslots && a->nengines > 0; j++)
+            if (agent_book_give(&a->book, j % a->cfg.threads, p->slots[j]) != 0)
+                log_error("worker", "out of memory for the slot book");
+    }
     log_info("worker", "run %llu: %u engines, %u of %u slots", (unsigned long long)p->run_id,
              a->nengines, p->nslots, p->threads_total);
 }
@@ -282,16 +293,99 @@ static void agent_slots(agent *a, const proto_msg *m)
     const proto_slots *s = &m->u.slots;
     if (!a->sc || s->run_id != a->run_id || a->nengines == 0) return;
     for (uint32_t i = 0; i < s->nslots; i++) {
+        uint32_t slot = s->slots[i];
         if (m->type == MSG_RELEASE) {
-            for (uint32_t j = 0; j < a->nengines; j++) engine_release(a->engines[j], s->slots[i]);
+            int j = agent_book_release(&a->book, slot);
+            if (j >= 0) {
+                engine_release(a->engines[j], slot);
+            } else {            /* not in the book (it ran short of memory): tell them all */
+                for (uint32_t k = 0; k < a->nengines; k++) engine_release(a->engines[k], slot);
+            }
             continue;
         }
-        engine *best = a->engines[0];
-        for (uint32_t j = 1; j < a->nengines; j++)
-            if (engine_slots(a->engines[j]) < engine_slots(best)) best = a->engines[j];
-        engine_adopt(best, s->slots[i]);
+        int j = agent_book_adopt(&a->book, slot);
+        if (j < 0) {
+            log_error("worker", "out of memory adopting slot %u", slot);
+            continue;
+        }
+        if (engine_adopt(a->engines[j], slot) != 0) {
+            agent_book_release(&a->book, slot);
+            log_error("worker", "engine %d's mailbox is full: slot %u not adopted", j, slot);
+        }
     }
     log_info("worker", "%s %u slots", m->type == MSG_ADOPT ? "adopted" : "released", s->nslots);
+}
+
+/* --- the slot book (agent.h) ------------------------------------------------------- */
+
+int agent_book_init(agent_book *b, uint32_t nengines)
+{
+    memset(b, 0, sizeof *b);
+    b->nengines = nengines;
+    b->count = calloc(nengines ? nengines : 1, sizeof *b->count);
+    return b->count ? 0 : -1;
+}
+
+void agent_book_fini(agent_book *b)
+{
+    free(b->count);
+    free(b->slot);
+    free(b->owner);
+    memset(b, 0, sizeof *b);
+}
+
+static int agent_book_find(const agent_book *b, uint32_t slot)
+{
+    for (uint32_t i = 0; i < b->n; i++)
+        if (b->slot[i] == slot) return (int)i;
+    return -1;
+}
+
+int agent_book_give(agent_book *b, uint32_t engine, uint32_t slot)
+{
+    if (engine >= b->nengines || agent_book_find(b, slot) >= 0) return 0;
+    if (b->n == b->cap) {
+        uint32_t cap = b->cap ? b->cap * 2 : 16;
+        uint32_t *ns = realloc(b->slot, cap * sizeof *ns);
+        if (!ns) return -1;
+        b->slot = ns;
+        uint32_t *no = realloc(b->owner, cap * sizeof *no);
+        if (!no) return -1;
+        b->owner = no;
+        b->cap = cap;
+    }
+    b->slot[b->n] = slot;
+    b->owner[b->n++] = engine;
+    b->count[engine]++;
+    return 0;
+}
+
+int agent_book_adopt(agent_book *b, uint32_t slot)
+{
+    if (b->nengines == 0) return -1;
+    int i = agent_book_find(b, slot);
+    if (i >= 0) return (int)b->owner[i];
+    uint32_t best = 0;
+    for (uint32_t j = 1; j < b->nengines; j++)
+        if (b->count[j] < b->count[best]) best = j;
+    return agent_book_give(b, best, slot) == 0 ? (int)best : -1;
+}
+
+int agent_book_release(agent_book *b, uint32_t slot)
+{
+    int i = agent_book_find(b, slot);
+    if (i < 0) return -1;
+    uint32_t e = b->owner[i];
+    b->count[e]--;
+    b->n--;
+    b->slot[i] = b->slot[b->n];
+    b->owner[i] = b->owner[b->n];
+    return (int)e;
+}
+
+uint32_t agent_book_count(const agent_book *b, uint32_t engine)
+{
+    return engine < b->nengines ? b->count[engine] : 0;
 }
 
 static void agent_master_lost(agent *a, const char *why);

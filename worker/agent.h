@@ -40,4 +40,29 @@ void   agent_stop(agent *a);
 /* true once the agent thread has ended (after agent_stop). */
 bool   agent_ended(agent *a);
 void   agent_join_free(agent *a);
+
+/* The agent's book of which engine thread runs each slot of this worker. ADOPT and
+ * RELEASE are dealt from it, never from the engines' own counts (engine_slots lags the
+ * adopts still in an engine's mailbox, up to one 50 ms tick): a slot goes to the engine
+ * the book says has the fewest slots (the lowest index on a tie), so one ADOPT of 4
+ * slots over 2 engines gives each 2. A slot the book already has stays with its engine
+ * (adopting it twice never runs it on two threads); a released slot is forgotten and
+ * its engine's count drops. Agent thread only (not locked); `_init`/`_fini` on the
+ * caller's memory. */
+typedef struct agent_book {
+    uint32_t  nengines;
+    uint32_t *count;            /* slots per engine, nengines */
+    uint32_t *slot, *owner;     /* the slots held and their engine, n of them */
+    uint32_t  n, cap;
+} agent_book;
+/* 0, or -1 (out of memory). */
+int      agent_book_init(agent_book *b, uint32_t nengines);
+void     agent_book_fini(agent_book *b);        /* harmless on a zeroed book */
+/* Records that engine runs slot (the plan's initial deal). 0, or -1 (out of memory). */
+int      agent_book_give(agent_book *b, uint32_t engine, uint32_t slot);
+/* The engine that is to run slot (recorded), or -1 (out of memory, or no engines). */
+int      agent_book_adopt(agent_book *b, uint32_t slot);
+/* The engine that ran slot (forgotten now), or -1 when the book does not have it. */
+int      agent_book_release(agent_book *b, uint32_t slot);
+uint32_t agent_book_count(const agent_book *b, uint32_t engine);
 #endif

@@ -102,6 +102,7 @@ struct engine {
     eslot             *slots;
     uint32_t           nslots, capslots;
     uint32_t           first_slot;  /* for the counter() builtin and the stats header */
+    atomic_uint        owned;       /* slots not released (engine_slots; any thread reads) */
     pthread_mutex_t    mbox_mu;     /* adopt/release requests from the agent thread */
     int32_t            mbox[ENGINE_MAILBOX];  /* slot + 1 to adopt, -(slot + 1) to release */
     int                nmbox;
@@ -630,6 +631,7 @@ static int engine_slot_add(engine *e, uint32_t slot)
 {
     for (uint32_t s = 0; s < e->nslots; s++) {
         if (e->slots[s].slot == slot) {
+            if (e->slots[s].released) atomic_fetch_add(&e->owned, 1);
             e->slots[s].released = false;
             return 0;
         }
@@ -650,6 +652,7 @@ static int engine_slot_add(engine *e, uint32_t slot)
         if (!sl->chunks) return -1;
     }
     e->nslots++;
+    atomic_fetch_add(&e->owned, 1);
     return 0;
 }
 
@@ -668,8 +671,11 @@ static void engine_mailbox(engine *e)
             if (engine_slot_add(e, (uint32_t)(ops[i] - 1)) != 0)
                 log_error("engine", "out of memory adopting slot %d", ops[i] - 1);
         } else {
-            for (uint32_t s = 0; s < e->nslots; s++)
-                if (e->slots[s].slot == (uint32_t)(-ops[i] - 1)) e->slots[s].released = true;
+            for (uint32_t s = 0; s < e->nslots; s++) {
+                if (e->slots[s].slot != (uint32_t)(-ops[i] - 1) || e->slots[s].released) continue;
+                e->slots[s].released = true;
+                atomic_fetch_sub(&e->owned, 1);
+            }
         }
     }
 }
@@ -861,11 +867,7 @@ static int engine_post(engine *e, int32_t op)
 int engine_adopt(engine *e, uint32_t slot) { return engine_post(e, (int32_t)slot + 1); }
 int engine_release(engine *e, uint32_t slot) { return engine_post(e, -((int32_t)slot + 1)); }
 
-uint32_t engine_slots(const engine *e)
-{
-    /* read by the agent for information only; slots change on the engine thread */
-    return e->nslots;
-}
+uint32_t engine_slots(const engine *e) { return atomic_load(&e->owned); }
 
 bool engine_finished(const engine *e) { return atomic_load(&e->finished); }
 

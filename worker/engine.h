@@ -62,11 +62,14 @@ void    engine_stop(engine *e);
 /* Any thread: stop now: in-flight requests are cancelled (counted as cancelled), the
  * final delta is emitted. For a worker that lost its master. */
 void    engine_abort(engine *e);
-/* Any thread: take over / give up a slot (takes effect within 50 ms). 0, or -1 when the
- * mailbox is full. */
+/* Any thread: take over / give up a slot (takes effect at the next 50 ms tick). 0, or -1
+ * when the mailbox is full. Which engine of a worker gets a slot is the agent's to
+ * decide (its own book, worker/agent.h), not engine_slots', which lags the mailbox. */
 int     engine_adopt(engine *e, uint32_t slot);
 int     engine_release(engine *e, uint32_t slot);
-uint32_t engine_slots(const engine *e);     /* slots owned (not released) */
+/* Any thread: slots owned and not released, as of the last tick that applied the
+ * mailbox (adopts and releases posted since are not counted yet). */
+uint32_t engine_slots(const engine *e);
 /* Any thread: true once the final delta has been emitted. */
 bool    engine_finished(const engine *e);
 /* Joins the thread and frees everything. */
