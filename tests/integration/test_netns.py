@@ -147,7 +147,7 @@ def _sweep_stale():
     are touched."""
     p = ip("netns", "list", check_rc=False)
     for line in p.stdout.splitlines():
-        m = re.match(r"^(stp-(\d+)-(?:hub|m|t|w1|w2))\b", line)
+        m = re.match(r"^(stp-(\d+)-(?:hub|m|t|w1|w2|probe))\b", line)
         if m and int(m.group(2)) != PID and not os.path.exists("/proc/%s" % m.group(2)):
             for pid in ip("netns", "pids", m.group(1), check_rc=False).stdout.split():
                 try:
@@ -365,21 +365,80 @@ def test_netns_partition_is_a_lost_worker():
 
 
 def skip(reason=None):
-    print("%s: skipped (needs root and iproute2)" % NAME + ("; %s" % reason if reason else ""))
+    print("%s: skipped (%s)" % (NAME, reason or "needs root and iproute2"))
     print("%s: 0 passed, 0 failed, %d skipped" % (NAME, len(lib.TESTS)))
     sys.exit(0)
 
 
+# What can_run tries, in order, inside one probe namespace: what Net needs of the host.
+# A container without CAP_SYS_ADMIN may let `ip netns add` through and refuse the rest:
+# on a fresh Debian 12, `ip -n NS link set lo up` answered
+# '"mount --make-rslave /" failed: Invalid argument'.
+def _probe_steps(ns):
+    return [("netns", "add", ns),
+            ("-n", ns, "link", "set", "lo", "up"),
+            ("netns", "exec", ns, "true"),
+            ("-n", ns, "link", "add", "br0", "type", "bridge"),
+            ("-n", ns, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1")]
+
+
 def can_run():
-    """None when namespaces can be made here, else why not."""
+    """None when namespaces can be made and used here, else why not ("" when this is
+    not root or there is no `ip`). Probes once: one namespace made, used as Net uses
+    its namespaces, and deleted whatever happened."""
     if os.geteuid() != 0 or not shutil.which("ip"):
         return ""
     probe = "stp-%d-probe" % PID
-    p = ip("netns", "add", probe, check_rc=False)
-    if p.returncode != 0:
-        return "cannot create a network namespace: " + p.stderr.strip()
-    ip("netns", "del", probe, check_rc=False)
-    return None
+    try:
+        for argv in _probe_steps(probe):
+            try:
+                p = ip(*argv, check_rc=False)
+            except (OSError, subprocess.SubprocessError) as e:
+                return "network namespaces unavailable: `ip %s`: %s" % (" ".join(argv), e)
+            if p.returncode != 0:
+                return "network namespaces unavailable: `ip %s` failed: %s" % (
+                    " ".join(argv), p.stderr.strip() or "exit %d" % p.returncode)
+        return None
+    finally:
+        ip("netns", "del", probe, check_rc=False)
+
+
+# An `ip` that creates namespaces and refuses to use them, as in such a container.
+_IP_SHIM = r"""#!/bin/sh
+echo "$*" >> "$STP_IP_SHIM_LOG"
+case "$*" in
+"netns add "* | "netns del "* | "netns delete "* | "netns list"*) exit 0 ;;
+"-n "*" link set lo up") echo '"mount --make-rslave /" failed: Invalid argument' >&2; exit 1 ;;
+*) echo "ip shim: not expected here: $*" >&2; exit 1 ;;
+esac
+"""
+
+
+@test
+def test_netns_skips_when_namespaces_are_unusable():
+    """This file run where `ip netns add` works and `ip -n NS link set lo up` fails (an
+    `ip` shim first on PATH) skips every test with the reason, and leaves no probe
+    namespace behind."""
+    d = tempfile.mkdtemp(prefix="netns-shim-")
+    shim, log = os.path.join(d, "ip"), os.path.join(d, "calls.log")
+    with open(shim, "w") as f:
+        f.write(_IP_SHIM)
+    os.chmod(shim, 0o755)
+    env = dict(os.environ, PATH=d + os.pathsep + os.environ.get("PATH", ""), STP_IP_SHIM_LOG=log)
+    p = subprocess.run([sys.executable, os.path.abspath(__file__)], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=120)
+    check(p.returncode == 0, "exit %d instead of a skip:\n%s" % (p.returncode, p.stdout[-3000:]))
+    check("%s: skipped (" % NAME in p.stdout and "0 passed, 0 failed" in p.stdout,
+          "every test should be skipped:\n%s" % p.stdout[-3000:])
+    check("make-rslave" in p.stdout and "link set lo up" in p.stdout,
+          "the skip should name the refused command and its answer:\n%s" % p.stdout[-3000:])
+    calls = open(log).read().splitlines() if os.path.exists(log) else []
+    added = [c.split()[2] for c in calls if c.startswith("netns add ")]
+    deleted = [c.split()[2] for c in calls if c.startswith("netns del")]
+    check(len(added) == 1 and added == deleted, "one probe namespace, deleted: %s" % calls)
+    check(not any(" link add " in " %s " % c or "netns exec" in c for c in calls),
+          "nothing was built after the refusal: %s" % calls)
+    shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
