@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/tmpl.h"
+#include "common/rng.h"
 
 /* Parser state over the whole text. */
 typedef struct data_csv {
@@ -337,7 +337,7 @@ uint32_t data_pick(const data_feeder *f, uint64_t user_id, uint64_t iteration, u
         return (uint32_t)base;
     case DATA_RANDOM:
         if (rng != NULL)    /* multiply-high: uniform over n without a division */
-            return (uint32_t)(((unsigned __int128)tmpl_rng_next(rng) * n) >> 64);
+            return (uint32_t)(((unsigned __int128)rng_next(rng) * n) >> 64);
         /* no generator: fall through to sequential */
         /* fall through */
     case DATA_SEQUENTIAL:

@@ -63,6 +63,7 @@
  *   there would read no entry. */
 #include "common/scenario.h"
 #include "common/util.h"
+#include "common/nearest.h"
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -286,7 +287,7 @@ static int sc_keys(sc_ctx *c, const yaml_node_t *map, const char *where,
             if (!strcmp(name, known[i]))
                 break;
         if (i == nknown) {
-            const char *near = tmpl_nearest(name, known, nknown);
+            const char *near = nearest_name(name, known, nknown);
             sc_join(list, sizeof list, known, nknown);
             if (near)
                 snprintf(hint, sizeof hint, "did you mean '%s'?", near);
@@ -716,7 +717,7 @@ static int sc_apply_set(sc_ctx *c, int si)
                     keys[nkeys++] = sc_sval(k);
             }
             if (!hit && next) {
-                const char *near = tmpl_nearest(comp, keys, nkeys);
+                const char *near = nearest_name(comp, keys, nkeys);
                 snprintf(e->msg, sizeof e->msg, "--set %.100s=%.60s: no key '%.100s' under %s",
                          s->key, value, comp, where);
                 if (near)
@@ -969,7 +970,7 @@ static int sc_load(sc_ctx *c, yaml_node_t *n)
     yaml_node_t *v;
     if ((v = sc_get(c, n, "model", NULL))) {
         if (!sc_is_scalar(v) || (strcmp(sc_sval(v), "closed") && strcmp(sc_sval(v), "open"))) {
-            const char *near = sc_is_scalar(v) ? tmpl_nearest(sc_sval(v), models, 2) : NULL;
+            const char *near = sc_is_scalar(v) ? nearest_name(sc_sval(v), models, 2) : NULL;
             if (near)
                 snprintf(hint, sizeof hint, "did you mean '%s'?", near);
             return sc_fail(c, v, near ? hint : NULL, "load.model must be closed or open, found %s",
@@ -1051,7 +1052,7 @@ static int sc_data(sc_ctx *c, yaml_node_t *n)
                 if (!strcmp(sc_sval(mode), modes[i]))
                     m = i;
             if (m < 0) {
-                const char *near = sc_is_scalar(mode) ? tmpl_nearest(sc_sval(mode), modes, 3) : NULL;
+                const char *near = sc_is_scalar(mode) ? nearest_name(sc_sval(mode), modes, 3) : NULL;
                 if (near)
                     snprintf(hint, sizeof hint, "did you mean '%s'?", near);
                 return sc_fail(c, mode, near ? hint : NULL, "mode of %s must be sequential, "
@@ -1254,8 +1255,8 @@ static int sc_captures(sc_ctx *c, const yaml_node_t *n, sc_capture **out, int *n
             if (!strcmp(sc_sval(kk), kinds[i]))
                 kind = i;
         if (kind < 0) {
-            const char *near = !sc_is_scalar(kk) ? NULL : ws ? tmpl_nearest(sc_sval(kk), ws_kinds, 2)
-                                                             : tmpl_nearest(sc_sval(kk), kinds, 3);
+            const char *near = !sc_is_scalar(kk) ? NULL : ws ? nearest_name(sc_sval(kk), ws_kinds, 2)
+                                                             : nearest_name(sc_sval(kk), kinds, 3);
             if (near)
                 snprintf(hint, sizeof hint, "did you mean '%s'?", near);
             return sc_fail(c, kk, hint, "unknown capture kind %s for '%s' (known: %s)",
@@ -1310,7 +1311,7 @@ static int sc_http_step(sc_ctx *c, const yaml_node_t *n, sc_http *h)
             if (!strcmp(h->method, sc_methods[i]))
                 break;
         if (i == sizeof sc_methods / sizeof *sc_methods) {
-            const char *near = tmpl_nearest(h->method, sc_methods, sizeof sc_methods / sizeof *sc_methods);
+            const char *near = nearest_name(h->method, sc_methods, sizeof sc_methods / sizeof *sc_methods);
             if (near)
                 snprintf(hint, sizeof hint, "did you mean %s?", near);
             return sc_fail(c, v, near ? hint : NULL, "unknown HTTP method %s (expected GET, POST, "
@@ -1940,7 +1941,7 @@ static int sc_parse_step(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth
         if (!strcmp(sc_sval(k), kinds[i]))
             kind = i;
     if (kind < 0) {
-        const char *near = sc_is_scalar(k) ? tmpl_nearest(sc_sval(k), kinds, 5) : NULL;
+        const char *near = sc_is_scalar(k) ? nearest_name(sc_sval(k), kinds, 5) : NULL;
         if (near)
             snprintf(hint, sizeof hint, "did you mean '%s'?", near);
         return sc_fail(c, k, near ? hint : eg, "unknown step kind %s (known: http, think, loop, "
@@ -2149,7 +2150,7 @@ static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
             continue;
         bool ws = th->ws != TH_WS_NONE || th->metric == TH_OUT_OF_ORDER;
         if (ws && !sc_name_in(th->name, nm->ws, nm->nws)) {
-            const char *near = tmpl_nearest(th->name, nm->ws, nm->nws);
+            const char *near = nearest_name(th->name, nm->ws, nm->nws);
             if (near)
                 snprintf(hint, sizeof hint, "did you mean '%s'?", near);
             else if (sc_name_in(th->name, nm->names, nm->n))
@@ -2160,7 +2161,7 @@ static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
             rc = sc_fail(c, t, hint, "threshold \"%s\" is about the ws connection named '%s', "
                          "but no ws connect step has that name", sc_sval(t), th->name);
         } else if (!ws && !sc_name_in(th->name, nm->names, nm->n)) {
-            const char *near = tmpl_nearest(th->name, nm->names, nm->n);
+            const char *near = nearest_name(th->name, nm->names, nm->n);
             if (near)
                 snprintf(hint, sizeof hint, "did you mean '%s'?", near);
             else if (sc_name_in(th->name, nm->ws, nm->nws))
@@ -2611,296 +2612,6 @@ int scenario_check_run(const scenario *sc, sc_error *err)
             return -1;
         }
     }
-    return 0;
-}
-
-/* ---- thresholds -------------------------------------------------------------------- */
-
-/* The first name of a metric is the one scenario_metric_name gives (summary.json's keys). */
-static const struct { const char *name; sc_metric m; } sc_metrics[] = {
-    { "p50", TH_P50 }, { "p90", TH_P90 }, { "p95", TH_P95 }, { "p99", TH_P99 },
-    { "p999", TH_P999 }, { "min", TH_MIN }, { "max", TH_MAX }, { "mean", TH_MEAN },
-    { "avg", TH_MEAN }, { "error_rate", TH_ERROR_RATE }, { "rps", TH_RPS },
-    { "requests", TH_REQUESTS }, { "failures", TH_FAILURES },
-    { "out_of_order", TH_OUT_OF_ORDER },
-};
-
-/* The kind words of WebSocket thresholds ("feed: message p95 < 100ms"). */
-static const struct { const char *name; sc_ws_metric ws; } sc_ws_figures[] = {
-    { "message", TH_WS_MESSAGE }, { "connect", TH_WS_CONNECT }, { "fanout", TH_WS_FANOUT },
-    { "reconnect", TH_WS_RECONNECT }, { "ping", TH_WS_PING },
-};
-#define SC_NFIGURES (sizeof sc_ws_figures / sizeof sc_ws_figures[0])
-#define SC_NMETRICS (sizeof sc_metrics / sizeof sc_metrics[0])
-
-const char *scenario_metric_name(sc_metric m)
-{
-    for (size_t i = 0; i < SC_NMETRICS; i++)
-        if (sc_metrics[i].m == m)
-            return sc_metrics[i].name;
-    return "?";
-}
-
-/* Edit distance counting a swap of two neighbours as one edit ("p59" is one from "p95"). */
-static size_t sc_lev(const char *a, const char *b)
-{
-    size_t n = strlen(a), m = strlen(b), d[33][33];
-    if (n > 32 || m > 32)
-        return 99;
-    for (size_t i = 0; i <= n; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= m; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= n; i++) {
-        for (size_t j = 1; j <= m; j++) {
-            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    }
-    return d[n][m];
-}
-
-/* Index of metric word w in sc_metrics, or -1. */
-static int sc_metric_index(const char *w)
-{
-    for (size_t i = 0; i < SC_NMETRICS; i++)
-        if (!strcmp(w, sc_metrics[i].name))
-            return (int)i;
-    return -1;
-}
-
-/* Reads the word at *pp (letters, digits, _ ( ) .), skipping spaces before it, into
- * tmp[cap] with k6's p(95) and p(99.9) spelled p95 and p999. *start gets where it was
- * written; *pp moves past it. Returns its length as written (0: none; >= cap: too long,
- * tmp not filled). */
-static size_t sc_th_word(const char **pp, const char **start, char *tmp, size_t cap)
-{
-    const char *p = *pp;
-    while (isspace((unsigned char)*p)) p++;
-    const char *ms = p;
-    while (isalnum((unsigned char)*p) || *p == '_' || *p == '(' || *p == ')' || *p == '.')
-        p++;
-    size_t ml = (size_t)(p - ms), tl = 0;
-    *pp = p;
-    *start = ms;
-    if (ml == 0 || ml >= cap)
-        return ml;
-    for (size_t i = 0; i < ml; i++)
-        if (!(ms[0] == 'p' && (ms[i] == '(' || ms[i] == ')' || ms[i] == '.')))
-            tmp[tl++] = ms[i];
-    tmp[tl] = '\0';
-    return ml;
-}
-
-static bool sc_latency_metric(sc_metric m)
-{
-    return m <= TH_MEAN;
-}
-
-/* "[name:] [figure] metric op value". The name is everything before the last ':'
- * (request names may contain spaces). A ws figure word (message, connect, fanout,
- * reconnect, ping) before the metric makes it a ws threshold; out_of_order is a ws
- * metric of its own. Latencies take us/ms/s/m/h and a bare number is milliseconds (as
- * in k6); error_rate takes a percentage or a fraction; counts take plain numbers. */
-int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, size_t errcap,
-                             char *hint, size_t hintcap)
-{
-    char tmp[64];
-    if (hint && hintcap)
-        hint[0] = '\0';
-    if (!expr || !*expr) {
-        snprintf(err, errcap, "empty threshold");
-        return -1;
-    }
-    const char *colon = strrchr(expr, ':'), *p = colon ? colon + 1 : expr;
-    char *name = NULL;
-    if (colon) {
-        const char *a = expr, *b = colon;
-        while (a < b && isspace((unsigned char)*a)) a++;
-        while (b > a && isspace((unsigned char)b[-1])) b--;
-        if (a == b) {
-            snprintf(err, errcap, "nothing before ':'; expected a request name");
-            snprintf(hint, hintcap, "write \"login: p99 < 1s\", or leave out the ':' for all requests");
-            return -1;
-        }
-        name = strndup(a, (size_t)(b - a));
-    }
-    const char *ms;
-    size_t ml = sc_th_word(&p, &ms, tmp, sizeof tmp);
-    if (ml == 0 || ml >= sizeof tmp) {
-        snprintf(err, errcap, "expected a metric (p50, p90, p95, p99, p999, min, max, avg, "
-                 "error_rate, rps, requests, failures, out_of_order) at '%.20s'", ms);
-        free(name);
-        return -1;
-    }
-    int mi = sc_metric_index(tmp), fi = -1;
-    for (size_t i = 0; i < SC_NFIGURES; i++)
-        if (!strcmp(tmp, sc_ws_figures[i].name))
-            fi = (int)i;
-    /* "name: FIGURE metric ...": a word that is no metric, followed by another word, is
-     * meant as a ws figure */
-    const char *q = p;
-    while (isspace((unsigned char)*q)) q++;
-    if (fi < 0 && mi < 0 && q > p && (isalpha((unsigned char)*q) || *q == '_')) {
-        const char *figs[SC_NFIGURES];
-        for (size_t i = 0; i < SC_NFIGURES; i++)
-            figs[i] = sc_ws_figures[i].name;
-        const char *near = tmpl_nearest(tmp, figs, SC_NFIGURES);
-        if (near)
-            snprintf(hint, hintcap, "did you mean '%s'?", near);
-        else
-            snprintf(hint, hintcap, "a ws threshold reads \"feed: message p95 < 100ms\"");
-        snprintf(err, errcap, "unknown ws figure '%.*s' (known: message, connect, fanout, "
-                 "reconnect, ping)", (int)ml, ms);
-        free(name);
-        return -1;
-    }
-    sc_ws_metric ws = TH_WS_NONE;
-    if (fi >= 0) {
-        ws = sc_ws_figures[fi].ws;
-        if (!name) {
-            snprintf(err, errcap, "'%s' is a ws figure: it needs the ws connection's name "
-                     "before a ':'", sc_ws_figures[fi].name);
-            snprintf(hint, hintcap, "write \"feed: %s p95 < 100ms\" (feed: the name of a ws "
-                     "connect step)", sc_ws_figures[fi].name);
-            return -1;
-        }
-        ml = sc_th_word(&p, &ms, tmp, sizeof tmp);
-        if (ml == 0 || ml >= sizeof tmp) {
-            snprintf(err, errcap, "expected a metric (p50, p90, p95, p99, p999, min, max, avg, "
-                     "error_rate, rps, requests, failures) after '%s', found '%.20s'",
-                     sc_ws_figures[fi].name, ms);
-            snprintf(hint, hintcap, "write \"%s: %s p95 < 100ms\"", name, sc_ws_figures[fi].name);
-            free(name);
-            return -1;
-        }
-        mi = sc_metric_index(tmp);
-    }
-    if (mi < 0) {
-        size_t best = 3;
-        for (size_t i = 0; i < SC_NMETRICS; i++) {
-            size_t d = sc_lev(tmp, sc_metrics[i].name);
-            if (d < best)
-                best = d;
-        }
-        /* every metric at the smallest distance: "did you mean p50, p95 or p99?" */
-        const char *near[SC_NMETRICS];
-        size_t nnear = 0, used = 0;
-        for (size_t i = 0; i < SC_NMETRICS && best < 3; i++)
-            if (sc_lev(tmp, sc_metrics[i].name) == best)
-                near[nnear++] = sc_metrics[i].name;
-        for (size_t i = 0; i < nnear && hint && used < hintcap; i++)
-            used += (size_t)snprintf(hint + used, hintcap - used, "%s%s%s",
-                                     i == 0 ? "did you mean " : i + 1 == nnear ? " or " : ", ",
-                                     near[i], i + 1 == nnear ? "?" : "");
-        snprintf(err, errcap, "unknown metric '%.*s' (known: p50, p90, p95, p99, p999, min, max, "
-                 "avg, mean, error_rate, rps, requests, failures, out_of_order)", (int)ml, ms);
-        free(name);
-        return -1;
-    }
-    sc_metric m = sc_metrics[mi].m;
-    if (m == TH_OUT_OF_ORDER && (ws != TH_WS_NONE || !name)) {
-        if (ws != TH_WS_NONE) {
-            snprintf(err, errcap, "out_of_order takes no ws figure word ('%s')",
-                     sc_ws_figures[fi].name);
-            snprintf(hint, hintcap, "write \"%s: out_of_order < 1\"", name);
-        } else {
-            snprintf(err, errcap, "out_of_order needs the ws connection's name before a ':'");
-            snprintf(hint, hintcap, "write \"feed: out_of_order < 1\" (feed: the name of a ws "
-                     "connect step with a sequence: path)");
-        }
-        free(name);
-        return -1;
-    }
-    while (isspace((unsigned char)*p)) p++;
-    sc_op op;
-    if (p[0] == '<' && p[1] == '=') op = OP_LE, p += 2;
-    else if (p[0] == '>' && p[1] == '=') op = OP_GE, p += 2;
-    else if (p[0] == '<') op = OP_LT, p++;
-    else if (p[0] == '>') op = OP_GT, p++;
-    else {
-        const char *o = p;
-        while (*p && strchr("=!<>", *p)) p++;
-        if (p > o)
-            snprintf(err, errcap, "unsupported comparison '%.*s' after %s (expected <, <=, > or >=)",
-                     (int)(p - o), o, sc_metrics[mi].name);
-        else
-            snprintf(err, errcap, "expected a comparison (<, <=, > or >=) after %s, found '%.20s'",
-                     sc_metrics[mi].name, p);
-        snprintf(hint, hintcap, "a threshold states what must hold, e.g. \"%s < 500ms\"",
-                 sc_metrics[mi].name);
-        free(name);
-        return -1;
-    }
-    while (isspace((unsigned char)*p)) p++;
-    char *end;
-    errno = 0;
-    double v = strtod(p, &end);
-    if (end == p || errno || !(v >= 0) || v > 1e15 || *p == '-' || *p == '+' ||
-        !isdigit((unsigned char)(*p == '.' ? p[1] : *p))) {
-        snprintf(err, errcap, "expected a number that is 0 or more after the comparison, found '%.20s'", p);
-        free(name);
-        return -1;
-    }
-    const char *u = end;
-    while (isspace((unsigned char)*u)) u++;
-    const char *ue = u + strlen(u);
-    while (ue > u && isspace((unsigned char)ue[-1])) ue--;
-    size_t ul = (size_t)(ue - u);
-    #define SC_UNIT(s) (ul == strlen(s) && !strncmp(u, s, ul))
-    if (sc_latency_metric(m)) {
-        if (ul == 0 || SC_UNIT("ms")) ;
-        else if (SC_UNIT("us")) v /= 1000.0;
-        else if (SC_UNIT("s")) v *= 1000.0;
-        else if (SC_UNIT("m")) v *= 60000.0;
-        else if (SC_UNIT("h")) v *= 3600000.0;
-        else {
-            snprintf(err, errcap, "unknown unit '%.*s' for a latency (expected us, ms, s or m)",
-                     (int)ul, u);
-            free(name);
-            return -1;
-        }
-    } else if (m == TH_ERROR_RATE) {
-        if (SC_UNIT("%")) {
-            v /= 100.0;
-        } else if (ul) {
-            snprintf(err, errcap, "unknown unit '%.*s' for error_rate (expected a percentage "
-                     "such as 0.1%% or a fraction such as 0.001)", (int)ul, u);
-            free(name);
-            return -1;
-        }
-        if (v > 1.0) {
-            snprintf(err, errcap, "error_rate %g is more than 1 (100%%)", v);
-            snprintf(hint, hintcap, "for a percentage write %g%%; a bare number is a fraction "
-                     "(0.01 = 1%%)", v);
-            free(name);
-            return -1;
-        }
-    } else if (ul && !(m == TH_RPS && SC_UNIT("/s"))) {
-        snprintf(err, errcap, "%s is a plain number; unexpected '%.*s' after it",
-                 sc_metrics[mi].name, (int)ul, u);
-        free(name);
-        return -1;
-    }
-    #undef SC_UNIT
-    char *copy = strdup(expr);
-    if (!copy) {
-        snprintf(err, errcap, "out of memory");
-        free(name);
-        return -1;
-    }
-    memset(out, 0, sizeof *out);
-    out->expr = copy;
-    out->name = name;
-    out->metric = m;
-    out->ws = ws;
-    out->op = op;
-    out->value = v;
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "common/capture.h"
 #include "common/data.h"
 #include "common/jscan.h"
+#include "common/threshold.h"
 #include "common/tmpl.h"
 
 typedef struct sc_error {
@@ -161,26 +162,6 @@ typedef struct sc_stage {
     uint32_t users;             /* target at the end of the stage (linear from the previous) */
 } sc_stage;
 
-typedef enum { TH_P50, TH_P90, TH_P95, TH_P99, TH_P999, TH_MIN, TH_MAX, TH_MEAN,
-               TH_ERROR_RATE, TH_RPS, TH_REQUESTS, TH_FAILURES, TH_OUT_OF_ORDER } sc_metric;
-/* What a threshold about a name measures: its HTTP requests, or one WebSocket figure of
- * that name ("feed: message p95 < 100ms", "feed: connect p99 < 50ms", "feed: fanout p95
- * < 200ms", "feed: reconnect max < 5s", "feed: ping p95 < 20ms", "feed: out_of_order <
- * 1"; out_of_order takes no kind word and counts out-of-order messages). The stats
- * entry each one reads is named in common/stats.h. */
-typedef enum { TH_WS_NONE, TH_WS_MESSAGE, TH_WS_CONNECT, TH_WS_FANOUT, TH_WS_RECONNECT,
-               TH_WS_PING } sc_ws_metric;
-typedef enum { OP_LT, OP_LE, OP_GT, OP_GE } sc_op;
-typedef struct sc_threshold {
-    char     *expr;             /* as written */
-    char     *name;             /* request name it is about, or NULL: all requests */
-    sc_metric metric;
-    sc_ws_metric ws;            /* TH_WS_NONE: HTTP (or, for out_of_order, the ws order entry) */
-    sc_op     op;
-    double    value;            /* ms for latencies, a fraction for error_rate, else plain */
-    int       line, col;
-} sc_threshold;
-
 typedef struct scenario {
     char        *file;          /* path it came from */
     char        *name;
@@ -262,8 +243,4 @@ int      scenario_profile_of(const scenario *sc, uint64_t k);
 /* Checks run-time requirements known once the peak is known (unique feeders need
  * peak users <= rows). 0 or -1 with err. */
 int      scenario_check_run(const scenario *sc, sc_error *err);
-/* Parses one threshold expression ("p95 < 500ms", "login: p99 < 1s", "error_rate < 0.1%"). */
-int      scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, size_t errcap,
-                                  char *hint, size_t hintcap);
-const char *scenario_metric_name(sc_metric m);
 #endif

@@ -34,6 +34,8 @@
 #include <string.h>
 
 #include "common/data.h"
+#include "common/nearest.h"
+#include "common/rng.h"
 #include "common/time.h"
 #include "common/util.h"
 
@@ -115,78 +117,6 @@ void tmpl_val_fini(tmpl_val *v)
         return;
     free(v->p);
     memset(v, 0, sizeof *v);
-}
-
-/* ---- shared helpers ----------------------------------------------------------- */
-
-uint64_t tmpl_rng_next(uint64_t *state)
-{
-    uint64_t x = *state;
-    if (x == 0)                 /* a zero state would stay zero forever */
-        x = 0x9E3779B97F4A7C15ULL;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
-/* Levenshtein distance of a[0..m) and b[0..n), stopping early (returning limit + 1)
- * once every entry of a row exceeds limit. row has n + 1 entries. */
-static size_t tmpl_lev(const char *a, size_t m, const char *b, size_t n, size_t limit,
-                       size_t *row)
-{
-    for (size_t j = 0; j <= n; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= m; i++) {
-        size_t diag = row[0], rowmin;
-        row[0] = i;
-        rowmin = i;
-        for (size_t j = 1; j <= n; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-            if (best < rowmin)
-                rowmin = best;
-        }
-        if (rowmin > limit)
-            return limit + 1;
-    }
-    return row[n];
-}
-
-const char *tmpl_nearest(const char *word, const char *const *cands, size_t n)
-{
-    if (word == NULL || cands == NULL)
-        return NULL;
-    size_t wl = strlen(word);
-    const char *best = NULL;
-    size_t bestd = 4;           /* accept distance <= 3 */
-    if (bestd > wl)
-        bestd = wl;             /* ... and < strlen(word) */
-    for (size_t i = 0; i < n; i++) {
-        if (cands[i] == NULL)
-            continue;
-        size_t cl = strlen(cands[i]);
-        size_t diff = cl > wl ? cl - wl : wl - cl;
-        if (diff >= bestd)
-            continue;
-        size_t *row = malloc((cl + 1) * sizeof *row);
-        if (row == NULL)
-            return best;
-        size_t d = tmpl_lev(word, wl, cands[i], cl, bestd - 1, row);
-        free(row);
-        if (d < bestd) {
-            bestd = d;
-            best = cands[i];
-        }
-    }
-    return best;
 }
 
 /* ---- compiled form ------------------------------------------------------------ */
@@ -465,7 +395,7 @@ static int tmpl_hint_name(tmpl_cc *cc, const char *word)
         }
     for (size_t i = 0; i < TMPL_NBUILTINS; i++)
         cands[k++] = tmpl_builtins[i];
-    const char *best = tmpl_nearest(word, cands, k);
+    const char *best = nearest_name(word, cands, k);
     if (best != NULL) {
         if (strcmp(best, "rand_int") == 0)
             tmpl_hint(cc, "did you mean \"rand_int(a, b)\"?");
@@ -503,7 +433,7 @@ static int tmpl_compile_feed(tmpl_cc *cc, tmpl_tok fk, tmpl_tok ck)
                 return tmpl_nomem(cc, fk.off);
             for (uint32_t i = 0; i < d->n; i++)
                 names[i] = d->f[i].name;
-            const char *best = tmpl_nearest(fname, names, d->n);
+            const char *best = nearest_name(fname, names, d->n);
             free(names);
             if (best != NULL)
                 tmpl_hint(cc, "did you mean \"%s.%s\"?", best, cname);
@@ -514,7 +444,7 @@ static int tmpl_compile_feed(tmpl_cc *cc, tmpl_tok fk, tmpl_tok ck)
     const data_feeder *f = &d->f[fi];
     int ci = ck.len < sizeof cname ? data_col(f, cname) : -1;
     if (ci < 0) {
-        const char *best = tmpl_nearest(cname, (const char *const *)f->cols, f->ncols);
+        const char *best = nearest_name(cname, (const char *const *)f->cols, f->ncols);
         if (best != NULL) {
             tmpl_hint(cc, "did you mean \"%s.%s\"?", fname, best);
         } else if (cc->hint != NULL && cc->hintcap > 0) {
@@ -627,7 +557,7 @@ static int tmpl_compile_call(tmpl_cc *cc, tmpl_tok name, size_t open, const tmpl
         kind = TP_NOW_US;
     else {
         char buf[128];
-        const char *best = tmpl_nearest(tmpl_tok_str(cc, name, buf, sizeof buf),
+        const char *best = nearest_name(tmpl_tok_str(cc, name, buf, sizeof buf),
                                         tmpl_builtins, TMPL_NBUILTINS);
         if (best != NULL)
             tmpl_hint(cc, "did you mean \"%s(...)\"?", best);
@@ -937,7 +867,7 @@ static size_t tmpl_i64(char *buf, int64_t v)
 static int64_t tmpl_rand_range(uint64_t *rng, int64_t lo, int64_t hi)
 {
     uint64_t span = (uint64_t)hi - (uint64_t)lo + 1; /* 0: the whole 64-bit range */
-    uint64_t r = tmpl_rng_next(rng);
+    uint64_t r = rng_next(rng);
     if (span == 0)
         return (int64_t)r;
     uint64_t off = (uint64_t)(((unsigned __int128)r * span) >> 64);
@@ -949,7 +879,7 @@ static void tmpl_uuid(uint64_t *rng, char out[36])
 {
     static const char hex[] = "0123456789abcdef";
     uint8_t b[16];
-    uint64_t r1 = tmpl_rng_next(rng), r2 = tmpl_rng_next(rng);
+    uint64_t r1 = rng_next(rng), r2 = rng_next(rng);
     for (int i = 0; i < 8; i++) {
         b[i] = (uint8_t)(r1 >> (8 * i));
         b[8 + i] = (uint8_t)(r2 >> (8 * i));

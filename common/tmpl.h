@@ -1,5 +1,8 @@
 /* Templates: text with {{ expr }} holes, compiled once when the scenario is parsed and
- * rendered by a virtual user into a buffer the user owns. Rendering never allocates.
+ * rendered by a virtual user into a buffer the user owns. tmpl_render writes into the
+ * caller's fixed buffer and never allocates; tmpl_render_at (and sc_render_headers,
+ * common/scenario.h) grow the caller's malloc'd buffer until it reaches its high-water
+ * mark, so a VU's steady state allocates nothing; compiling allocates.
  *
  * Expressions (whitespace inside the braces is ignored):
  *   name              a capture variable (set by a step's `capture`)
@@ -29,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "common/rng.h"
 
 struct data_set;
 
@@ -102,8 +106,8 @@ size_t tmpl_render(const tmpl *t, const tmpl_ctx *c, char *buf, size_t cap);
  * rendered length (NUL-terminated), or -1 on ENOMEM. */
 long   tmpl_render_at(const tmpl *t, const tmpl_ctx *c, char **buf, size_t *cap, size_t off);
 
-/* Shared helpers. */
-uint64_t tmpl_rng_next(uint64_t *state);                   /* xorshift64* */
-/* Levenshtein-nearest of cands[n] to word within distance 3, or NULL. */
-const char *tmpl_nearest(const char *word, const char *const *cands, size_t n);
+/* The VU's generator lives in common/rng.h (rng_next); this older name stays for the
+ * callers that still use it (worker/engine.c's think ranges). The nearest-name helper of
+ * the "did you mean" hints is common/nearest.h. */
+static inline uint64_t tmpl_rng_next(uint64_t *state) { return rng_next(state); }
 #endif

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "common/data.h"
+#include "common/nearest.h"
 #include "common/tmpl.h"
 
 /* ---- helpers -------------------------------------------------------------------- */
@@ -676,22 +677,48 @@ static void test_nearest(void **state)
 {
     (void)state;
     const char *const c[] = { "token", "order_id", "operators.username", "uuid", "counter" };
-    assert_string_equal(tmpl_nearest("tokn", c, 5), "token");
-    assert_string_equal(tmpl_nearest("token", c, 5), "token");
-    assert_string_equal(tmpl_nearest("ordr_idd", c, 5), "order_id");
-    assert_string_equal(tmpl_nearest("cuonter", c, 5), "counter");  /* swap = 2 edits */
-    assert_null(tmpl_nearest("tok_xyzw", c, 5));                     /* > 3 edits */
-    assert_null(tmpl_nearest("id", c, 5));
+    assert_string_equal(nearest_name("tokn", c, 5), "token");
+    assert_string_equal(nearest_name("token", c, 5), "token");
+    assert_string_equal(nearest_name("ordr_idd", c, 5), "order_id");
+    assert_string_equal(nearest_name("cuonter", c, 5), "counter");  /* swap = 2 edits */
+    assert_null(nearest_name("tok_xyzw", c, 5));                     /* > 3 edits */
+    assert_null(nearest_name("id", c, 5));
     /* Distance must be below the word's length: "abc" is 3 edits from "xyz". */
     const char *const d[] = { "xyz", "abcd" };
-    assert_null(tmpl_nearest("abc", d, 1));
-    assert_string_equal(tmpl_nearest("abc", d, 2), "abcd");
-    assert_null(tmpl_nearest("", d, 2));
+    assert_null(nearest_name("abc", d, 1));
+    assert_string_equal(nearest_name("abc", d, 2), "abcd");
+    assert_null(nearest_name("", d, 2));
     /* The nearest wins over an earlier, farther candidate; ties keep the first. */
     const char *const e[] = { "passwrd1", "password", "passwore" };
-    assert_string_equal(tmpl_nearest("password", e, 3), "password");
-    assert_string_equal(tmpl_nearest("passwor", e + 1, 2), "password");
-    assert_null(tmpl_nearest("x", NULL, 0));
+    assert_string_equal(nearest_name("password", e, 3), "password");
+    assert_string_equal(nearest_name("passwor", e + 1, 2), "password");
+    assert_null(nearest_name("x", NULL, 0));
+}
+
+/* The one edit distance (common/nearest.h): a swap of neighbours is one edit with swaps
+ * and two without; the limit cuts the answer at limit + 1; words past the stack rows
+ * (64 bytes) are measured too. */
+static void test_nearest_distance(void **state)
+{
+    (void)state;
+    assert_int_equal(nearest_distance("p59", "p95", true, 5), 1);
+    assert_int_equal(nearest_distance("p59", "p95", false, 5), 2);
+    assert_int_equal(nearest_distance("cuonter", "counter", true, 5), 1);
+    assert_int_equal(nearest_distance("", "abc", false, 5), 3);
+    assert_int_equal(nearest_distance("abc", "", true, 5), 3);
+    assert_int_equal(nearest_distance("same", "same", true, 0), 0);
+    assert_int_equal(nearest_distance("kitten", "sitting", false, 10), 3);
+    assert_int_equal(nearest_distance("kitten", "sitting", false, 1), 2);   /* limit + 1 */
+    assert_int_equal(nearest_distance("abcdef", "zzzzzzzzzzzz", true, 2), 3);
+    char a[200], b[200];
+    memset(a, 'x', sizeof a - 1);
+    a[sizeof a - 1] = '\0';
+    memcpy(b, a, sizeof b);
+    b[100] = 'y';
+    b[150] = 'z';
+    assert_int_equal(nearest_distance(a, b, false, 10), 2);
+    assert_int_equal(nearest_distance(a, b, true, 1), 2);
+    assert_int_equal(nearest_distance(a, "x", false, 500), 198);
 }
 
 static void test_rng(void **state)
@@ -741,6 +768,7 @@ int main(void)
         FX(test_capture_shadows_builtin),
         cmocka_unit_test(test_syms),
         cmocka_unit_test(test_nearest),
+        cmocka_unit_test(test_nearest_distance),
         cmocka_unit_test(test_rng),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
