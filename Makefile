@@ -47,7 +47,21 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 MAINS     := $(B)/stampede $(B)/stampede-master $(B)/stampede-worker $(B)/stampede-target
 
-.PHONY: all deps deps-bench deps-fuzz test unit unit-bins integration demo bench fuzz clean
+# Fuzz targets (tests/fuzz/fuzz_NAME.c) link a clang build of the same LIB_SRC, with
+# libFuzzer's coverage and ASan+UBSan, so a split or a new file in the library can never
+# build with `make` and break `make fuzz`: no target carries its own list of sources.
+FUZZ_CC   ?= clang
+FUZZ_O    ?= obj-fuzz
+FUZZ_B    ?= bin/fuzz
+FUZZ_SAN  := -fsanitize=address,undefined
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -pthread -DSTAMPEDE_VERSION='"$(VERSION)"' \
+             $(FUZZ_SAN) $(PKG_CFLAGS)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_B)/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_O)/%.o)
+
+.PHONY: all deps deps-bench deps-fuzz test unit unit-bins integration demo bench bench-bins \
+        fuzz fuzz-bins clean
 all: $(MAINS)
 
 ifneq ($(Q),)
@@ -101,9 +115,38 @@ $(B)/tests/%: $(O)/tests/unit/%.o $(O)/libstampede.a
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The master-merge bench (tests/bench/merge_bench.c) links the library like a daemon.
+$(B)/merge_bench: $(O)/tests/bench/merge_bench.o $(O)/libstampede.a
+	@mkdir -p $(dir $@)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# fuzz_proto's seed corpus writer (tests/fuzz/gen_proto_corpus.c), an ordinary build.
+$(B)/gen_proto_corpus: $(O)/tests/fuzz/gen_proto_corpus.o $(O)/libstampede.a
+	@mkdir -p $(dir $@)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The fuzz library: LIB_SRC instrumented for libFuzzer (fuzzer-no-link: coverage without
+# a second main) under ASan+UBSan; each target adds its LLVMFuzzerTestOneInput and the
+# fuzzer runtime. Warnings are gcc's job in the ordinary build.
+$(FUZZ_O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  FCC $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_O)/libstampede-fuzz.a: $(FUZZ_LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_B)/fuzz_%: $(FUZZ_O)/tests/fuzz/fuzz_%.o $(FUZZ_O)/libstampede-fuzz.a
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"
+	$(Q)$(FUZZ_CC) -g -O1 -pthread -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
+
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_O) -name '*.d' 2>/dev/null)
 
 # --- set-up ---------------------------------------------------------------------
 deps:
@@ -131,12 +174,18 @@ demo: deps
 	$(MAKE) all
 	@sh tests/demo.sh $(B)
 
+bench-bins: $(B)/merge_bench
+
 bench: deps deps-bench
-	$(MAKE) all
+	$(MAKE) all bench-bins
 	@sh tests/bench/bench.sh $(B)
 
+# fuzz-bins builds the targets only (what tests/fuzz/build.sh asks for); fuzz installs
+# clang first and goes through build.sh (`sh tests/fuzz/build.sh run SECONDS` runs them).
+fuzz-bins: $(FUZZ_BIN)
+
 fuzz: deps deps-fuzz
-	@sh tests/fuzz/build.sh
+	@MAKE="$(MAKE)" FUZZ_O=$(FUZZ_O) FUZZ_B=$(FUZZ_B) sh tests/fuzz/build.sh
 
 clean:
-	rm -rf obj obj-san bin bin-san
+	rm -rf obj obj-san obj-fuzz bin bin-san

@@ -2,4 +2,11 @@
 # make bench: Stampede side by side with wrk and Locust against one nginx on 127.0.0.1.
 # Usage: sh tests/bench/bench.sh [BIN_DIR]   (env: BENCH_SECONDS=15, BENCH_ROUNDS=3)
 # The work is in bench.py (standard library only); see its header for the method.
+# The master-merge run uses BIN_DIR/merge_bench, which `make bench-bins` links from the
+# library's own source list (MERGE_BENCH_EXE names another build of it).
+bin=${1:-bin}
+if [ -z "${MERGE_BENCH_EXE:-}" ] && [ -x "$bin/merge_bench" ]; then
+    MERGE_BENCH_EXE=$bin/merge_bench
+    export MERGE_BENCH_EXE
+fi
 exec python3 "$(dirname "$0")/bench.py" "$@"

@@ -25,7 +25,9 @@
  * Output: detail lines, then one summary line
  *   merge: 1000 workers x 200 names: X% of one core, peak RSS Y MiB, Z MB/s of deltas
  * followed by a machine-readable line "merge-json: {...}" for tests/bench/bench.py.
- * Exit 0, 1 on a failure (allocation, encode or decode error), 2 on a bad setting. */
+ * Exit 0, 1 on a failure (allocation, encode or decode error), 2 on a bad setting.
+ * Built by `make bench-bins` into $(B)/merge_bench, linked against the library from the
+ * Makefile's source list (no list of sources of its own to fall behind a split). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>

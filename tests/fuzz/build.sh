@@ -1,6 +1,8 @@
 #!/bin/sh
 # Builds every tests/fuzz/fuzz_NAME.c into bin/fuzz/fuzz_NAME with clang, libFuzzer,
-# ASan and UBSan, linking the repo sources and pkg-config libraries NAME needs.
+# ASan and UBSan, through the Makefile's fuzz-bins: each target links a clang build of
+# the library's own source list (LIB_SRC), so no target lists sources here and a split
+# of a source file cannot break the fuzz build while `make` passes.
 #
 #   sh tests/fuzz/build.sh              build only
 #   sh tests/fuzz/build.sh run SECONDS  build, then run each target for SECONDS over a
@@ -9,13 +11,13 @@
 #
 # Findings land in bin/fuzz/artifacts/NAME/ (crash-*, leak-*, timeout-*); the exit
 # status is non-zero if a build failed or a target found something. FUZZ_ARGS adds
-# libFuzzer options (e.g. FUZZ_ARGS="-jobs=4 -workers=4").
+# libFuzzer options (e.g. FUZZ_ARGS="-jobs=4 -workers=4"). FUZZ_CC (clang), FUZZ_O
+# (obj-fuzz, the instrumented objects) and FUZZ_B (bin/fuzz, the targets and their
+# findings) are passed to make.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
-CC=${FUZZ_CC:-clang}
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I."
-OUT=bin/fuzz
+OUT=${FUZZ_B:-bin/fuzz}
 
 mode=build
 secs=0
@@ -30,55 +32,23 @@ elif [ $# -gt 0 ]; then
     exit 2
 fi
 
-# The repo sources and pkg-config packages each target links.
-sources() {
-    case $1 in
-    proto) echo "proto/msg.c proto/seal.c common/hist.c common/stats.c common/log.c common/time.c common/util.c" ;;
-    scenario) echo "common/scenario.c common/units.c common/tmpl.c common/data.c common/capture.c common/jscan.c common/log.c common/util.c common/time.c" ;;
-    ws_handshake) echo "worker/ws.c common/time.c common/util.c" ;;
-    jscan) echo "common/jscan.c" ;;
-    api) echo "master/api_req.c proto/plan.c common/scenario.c common/units.c common/tmpl.c common/data.c common/capture.c common/jscan.c common/log.c common/util.c common/time.c" ;;
-    *) return 1 ;;
-    esac
-}
-packages() {
-    case $1 in
-    proto) echo "msgpack libcrypto" ;;
-    scenario) echo "yaml-0.1 jansson libpcre2-8" ;;
-    ws_handshake) echo "libevent libevent_openssl libssl libcrypto" ;;
-    api) echo "yaml-0.1 jansson libpcre2-8 libcrypto" ;;
-    *) echo "" ;;
-    esac
-}
-
-mkdir -p "$OUT" || exit 1
 status=0
+# Inside `make fuzz` the parent's job server decides the parallelism; alone, one job
+# per core. One make per target: the first builds the library, and a target that fails
+# to build does not keep the others from building (and running); its failure still
+# sets the exit status.
+jobs=""
+[ -n "${MAKEFLAGS:-}" ] || jobs=-j$(nproc 2>/dev/null || echo 1)
 built=""
 for src in tests/fuzz/fuzz_*.c; do
     [ -e "$src" ] || continue
     name=$(basename "$src" .c)
     name=${name#fuzz_}
-    if ! srcs=$(sources "$name"); then
-        echo "fuzz: $src: no source list for '$name' in $0" >&2
-        status=1
-        continue
-    fi
-    pk=$(packages "$name")
-    pkcflags=""
-    pklibs=""
-    if [ -n "$pk" ]; then
-        pkcflags=$(pkg-config --cflags $pk) && pklibs=$(pkg-config --libs $pk) || {
-            echo "fuzz: $name: pkg-config $pk failed" >&2
-            status=1
-            continue
-        }
-    fi
-    echo "  FUZZ $OUT/fuzz_$name"
-    # shellcheck disable=SC2086  # word splitting of the lists is intended
-    if $CC $CFLAGS $pkcflags -o "$OUT/fuzz_$name" "$src" $srcs $pklibs -lwslay -lm -pthread; then
+    if ${MAKE:-make} --no-print-directory $jobs FUZZ_CC="${FUZZ_CC:-clang}" FUZZ_O="${FUZZ_O:-obj-fuzz}" FUZZ_B="$OUT" \
+            "$OUT/fuzz_$name"; then
         built="$built $name"
     else
-        echo "fuzz: building $name failed" >&2
+        echo "fuzz: building $OUT/fuzz_$name failed" >&2
         status=1
     fi
 done

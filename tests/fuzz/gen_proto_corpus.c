@@ -2,9 +2,7 @@
  * DIR/<type>.msgpack (DIR defaults to tests/fuzz/corpus/proto), plus the variants where
  * an optional field is absent (hello-nokey, welcome-nokey: proof nil). The seeds are
  * deterministic, so regenerating them changes nothing unless the encoding changed.
- *   gcc -std=gnu11 -D_GNU_SOURCE -I. tests/fuzz/gen_proto_corpus.c proto/msg.c \
- *       common/hist.c common/stats.c common/log.c common/time.c common/util.c -lmsgpackc -lm \
- *       -o /tmp/gen_proto_corpus && /tmp/gen_proto_corpus */
+ *   make bin/gen_proto_corpus && bin/gen_proto_corpus      (linked against the library) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
