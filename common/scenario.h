@@ -15,6 +15,7 @@
 #include "common/capture.h"
 #include "common/data.h"
 #include "common/jscan.h"
+#include "common/loadshape.h"
 #include "common/threshold.h"
 #include "common/tmpl.h"
 
@@ -157,11 +158,6 @@ typedef struct sc_profile {
     int      nflow;
 } sc_profile;
 
-typedef struct sc_stage {
-    uint64_t duration_ms;
-    uint32_t users;             /* target at the end of the stage (linear from the previous) */
-} sc_stage;
-
 typedef struct scenario {
     char        *file;          /* path it came from */
     char        *name;
@@ -202,10 +198,6 @@ typedef int (*sc_read_fn)(void *ud, const char *path, char **data, size_t *len,
  * override is checked like a written value. A path names an existing scalar
  * (e.g. target, load.graceful_stop, load.stages.0.users, defaults.timeout) or a new
  * key under an existing mapping. */
-/* The most users a run may ask for, on every path: a stage's users in YAML, -u, --set,
- * the API's "users" and a PLAN's users override. */
-#define SC_MAX_USERS 1000000u
-
 typedef struct sc_set { const char *key, *value; } sc_set;
 
 /* Where env("NAME") takes its values while parsing (common/tmpl.h: tmpl_env_fn). The
@@ -227,20 +219,4 @@ scenario *scenario_parse(const char *text, size_t len, const char *file,
 scenario *scenario_load(const char *path, const sc_set *sets, int nsets, sc_error *err);
 void      scenario_free(scenario *sc);
 
-/* -u/-r/-t (Locust's meaning): one linear ramp from 0 to users at rate users/s, then held
- * so that the whole run lasts duration_ms (the ramp counts toward it; a ramp longer than
- * the duration is cut). users 0 keeps the scenario's peak; rate 0 means "all at once";
- * duration 0 keeps the scenario's total duration. users above SC_MAX_USERS are clamped
- * to it (plan_scenario refuses such a PLAN with an error before it gets here). */
-void scenario_override_load(scenario *sc, uint32_t users, double rate, uint64_t duration_ms);
-/* Target users at t_ms after the start (linear within a stage), and the total length. */
-uint32_t scenario_users_at(const scenario *sc, uint64_t t_ms);
-uint64_t scenario_duration_ms(const scenario *sc);
-uint32_t scenario_peak_users(const scenario *sc);
-/* Profile of global user k (0-based): smooth weighted round-robin over the weights, so
- * every prefix of users follows the weights as closely as integers allow. */
-int      scenario_profile_of(const scenario *sc, uint64_t k);
-/* Checks run-time requirements known once the peak is known (unique feeders need
- * peak users <= rows). 0 or -1 with err. */
-int      scenario_check_run(const scenario *sc, sc_error *err);
 #endif
