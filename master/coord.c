@@ -14,7 +14,9 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "master/live.h"
+#include "master/coord_ring.h"
 #include "master/merge.h"
+#include "master/slotplan.h"
 #include "master/results.h"
 #include "master/thresholds.h"
 #include "proto/plan.h"
@@ -22,8 +24,6 @@
 #include <openssl/crypto.h>
 
 #define COORD_POLL_MS      50
-#define COORD_RING         16      /* intervals open at once */
-#define COORD_LATE_MS      2000    /* an interval closes this long after its end at the latest */
 #define COORD_START_LEAD_MS 500    /* plans go out this long before the synchronized start */
 #define COORD_MAX_GONE     1024    /* pipe events queued between two steps */
 #define COORD_MAX_PENDING  256     /* connections between CHALLENGE and HELLO */
@@ -37,8 +37,7 @@ typedef struct cworker {
     bool        alive;          /* connected and authenticated */
     bool        in_run, done;   /* in the current run; sent its DONE */
     const char *state;
-    uint32_t   *slots;          /* owned: slots it runs in the current run */
-    uint32_t    nslots, capslots;
+    slot_list   slots;          /* owned: slots it runs in the current run */
     uint64_t    requests;       /* this run */
     uint64_t    last_seen_us;   /* any message */
     uint64_t    last_delta_ms;  /* wall clock of its last stats delta */
@@ -60,14 +59,6 @@ typedef struct cpending {       /* a connection that got a CHALLENGE */
     uint64_t since_us;          /* when the CHALLENGE went out */
     uint64_t drops, drop_log_us;
 } cpending;
-
-typedef struct islot {
-    bool      used;
-    uint64_t  idx;
-    uint32_t  reports;
-    uint32_t  users;
-    merge_set set;
-} islot;
 
 struct coord {
     nng_socket      sock;
@@ -113,6 +104,7 @@ struct coord {
     uint64_t        hello_timeouts; /* connections closed for sending no HELLO */
     uint64_t        drops_other, drop_other_log_us; /* from pipes we do not know */
     cworker        *workers;
+    sp_worker      *views;          /* capworkers views of them for the slot planner */
     int             nworkers, capworkers;
     coord_state     state;
     proto_plan      plan;
@@ -125,8 +117,7 @@ struct coord {
     bool            stop_sent;
     char            reason[512];
     merge_set       totals;
-    islot           ring[COORD_RING];
-    uint64_t        next_idx;
+    iv_ring         ring;           /* the open intervals (master/coord_ring.h) */
     results         res;
     bool            res_open;
     uint64_t        dropped, late;
@@ -249,17 +240,16 @@ static int coord_alive_workers(const coord *c)
     return n;
 }
 
-static int coord_slots_push(cworker *w, uint32_t slot)
+/* Workers of the current run that still carry load. */
+static bool coord_carrier(const cworker *w) { return w->in_run && w->alive && !w->done; }
+
+/* The registry as the slot planner sees it (master/slotplan.h), in registry order. */
+static sp_worker *coord_views(coord *c)
 {
-    if (w->nslots == w->capslots) {
-        uint32_t n = w->capslots ? w->capslots * 2 : 8;
-        uint32_t *ns = realloc(w->slots, n * sizeof *ns);
-        if (!ns) return -1;
-        w->slots = ns;
-        w->capslots = n;
-    }
-    w->slots[w->nslots++] = slot;
-    return 0;
+    for (int i = 0; i < c->nworkers; i++)
+        c->views[i] = (sp_worker){ .slots = &c->workers[i].slots, .threads = c->workers[i].hello.threads,
+                                   .carrier = coord_carrier(&c->workers[i]) };
+    return c->views;
 }
 
 static void coord_send_slots(coord *c, cworker *w, proto_type type, uint32_t *slots, uint32_t n)
@@ -277,36 +267,22 @@ static bool coord_running(const coord *c)
     return c->state == RUN_RUNNING || c->state == RUN_STOPPING;
 }
 
-/* Workers of the current run that still carry load. */
-static bool coord_carrier(const cworker *w) { return w->in_run && w->alive && !w->done; }
-
 /* Hands the slots of a worker that is gone (lost or left) to the carriers with the
- * fewest slots, one ADOPT per recipient. Survivors keep their own users. */
+ * fewest slots, one ADOPT per recipient (master/slotplan.h slotplan_gone). Survivors
+ * keep their own users. */
 static void coord_replan_gone(coord *c, cworker *gone)
 {
-    if (!coord_running(c) || c->stop_sent || gone->nslots == 0) return;
-    uint32_t *got[256] = { 0 };
-    uint32_t ngot[256] = { 0 };
-    int idx[256], n = 0;
-    for (int i = 0; i < c->nworkers && n < 256; i++)
-        if (coord_carrier(&c->workers[i])) idx[n++] = i;
-    if (n == 0) return;
-    for (uint32_t k = 0; k < gone->nslots; k++) {
-        int best = 0;
-        for (int j = 1; j < n; j++)
-            if (c->workers[idx[j]].nslots < c->workers[idx[best]].nslots) best = j;
-        cworker *w = &c->workers[idx[best]];
-        if (coord_slots_push(w, gone->slots[k]) != 0) continue;
-        if (!got[best] && !(got[best] = malloc(gone->nslots * sizeof(uint32_t)))) continue;
-        got[best][ngot[best]++] = gone->slots[k];
+    if (!coord_running(c) || c->stop_sent || gone->slots.n == 0) return;
+    slot_list *got = calloc((size_t)c->nworkers, sizeof *got);
+    if (!got) return;
+    slotplan_gone(coord_views(c), c->nworkers, (int)(gone - c->workers), got);
+    for (int i = 0; i < c->nworkers; i++) {
+        coord_send_slots(c, &c->workers[i], MSG_ADOPT, got[i].v, got[i].n);
+        if (got[i].n) log_info("master", "worker %s adopts %u slots of %s", c->workers[i].hello.id,
+                               got[i].n, gone->hello.id);
+        slot_list_free(&got[i]);
     }
-    for (int j = 0; j < n; j++) {
-        coord_send_slots(c, &c->workers[idx[j]], MSG_ADOPT, got[j], ngot[j]);
-        if (ngot[j]) log_info("master", "worker %s adopts %u slots of %s", c->workers[idx[j]].hello.id,
-                              ngot[j], gone->hello.id);
-        free(got[j]);
-    }
-    gone->nslots = 0;
+    free(got);
 }
 
 /* Marks w gone (lost: silent or disconnected; left: said DONE "leaving") and re-plans. */
@@ -331,7 +307,7 @@ static void coord_worker_gone(coord *c, cworker *w, bool lost)
         w->done = true;         /* nothing more will come from it */
     }
     log_warn("master", "worker %s %s mid-run; its %u slots move to the others", w->hello.id,
-             lost ? "was lost" : "left", w->nslots);
+             lost ? "was lost" : "left", w->slots.n);
     coord_replan_gone(c, w);
 }
 
@@ -340,8 +316,8 @@ static void coord_send_plan(coord *c, cworker *w)
     proto_msg m = { .type = MSG_PLAN };
     m.u.plan = c->plan;
     m.u.plan.run_id = c->run_id;
-    m.u.plan.slots = w->slots;
-    m.u.plan.nslots = w->nslots;
+    m.u.plan.slots = w->slots.v;
+    m.u.plan.nslots = w->slots.n;
     m.u.plan.threads_total = c->threads_total;
     m.u.plan.start_at_ms = c->start_wall_ms;
     m.u.plan.interval_ms = c->interval_ms;
@@ -350,16 +326,11 @@ static void coord_send_plan(coord *c, cworker *w)
 }
 
 /* A worker that joins a running run gets a share: slots released by the busiest
- * workers until it holds about its share of threads. */
+ * workers until it holds about its share of threads (master/slotplan.h slotplan_join). */
 static void coord_join_run(coord *c, cworker *nw)
 {
-    uint32_t threads = 0, carriers = 0;
-    for (int i = 0; i < c->nworkers; i++)
-        if (coord_carrier(&c->workers[i])) { threads += c->workers[i].hello.threads; carriers++; }
-    if (carriers == 0) return;
-    threads += nw->hello.threads;
-    uint32_t target = (uint32_t)((uint64_t)c->threads_total * nw->hello.threads / threads);
-    nw->nslots = 0;
+    sp_moves mv = { 0 };
+    if (slotplan_join(coord_views(c), c->nworkers, (int)(nw - c->workers), c->threads_total, &mv) < 0) return;
     nw->in_run = true;
     nw->done = false;
     nw->requests = 0;
@@ -367,24 +338,16 @@ static void coord_join_run(coord *c, cworker *nw)
     nw->lost_at_ms = 0;
     nw->missing_max = 0;
     nw->last_delta_ms = time_wall_ms();
-    for (uint32_t k = 0; k < target; k++) {
-        cworker *donor = NULL;
-        for (int i = 0; i < c->nworkers; i++) {
-            cworker *w = &c->workers[i];
-            if (w != nw && coord_carrier(w) && w->nslots > 1 && (!donor || w->nslots > donor->nslots)) donor = w;
-        }
-        if (!donor || donor->nslots <= nw->nslots + 1) break;
-        uint32_t slot = donor->slots[--donor->nslots];
-        coord_send_slots(c, donor, MSG_RELEASE, &slot, 1);
-        coord_slots_push(nw, slot);
-    }
-    if (nw->nslots == 0) {      /* nothing to share: it waits for the next run */
+    for (uint32_t k = 0; k < mv.n; k++)     /* one RELEASE per slot, in the order taken */
+        coord_send_slots(c, &c->workers[mv.v[k].from], MSG_RELEASE, &mv.v[k].slot, 1);
+    free(mv.v);
+    if (nw->slots.n == 0) {     /* nothing to share: it waits for the next run */
         nw->in_run = false;
         nw->state = "idle";
         return;
     }
     coord_send_plan(c, nw);
-    log_info("master", "worker %s joined the run with %u slots", nw->hello.id, nw->nslots);
+    log_info("master", "worker %s joined the run with %u slots", nw->hello.id, nw->slots.n);
 }
 
 static void coord_drop(coord *c, nng_pipe p, const char *why);
@@ -438,6 +401,9 @@ static void coord_hello(coord *c, nng_pipe p, const proto_hello *h)
     if (!w) {
         if (c->nworkers == c->capworkers) {
             int n = c->capworkers ? c->capworkers * 2 : 8;
+            sp_worker *nv = realloc(c->views, (size_t)n * sizeof *nv);
+            if (!nv) return;
+            c->views = nv;
             cworker *nw = realloc(c->workers, (size_t)n * sizeof *nw);
             if (!nw) return;
             c->workers = nw;
@@ -495,48 +461,27 @@ static void coord_results_failed(coord *c, const char *why)
     pthread_mutex_unlock(&c->mu);
 }
 
-static void coord_close_interval(coord *c)
+/* The ring closed an interval (master/coord_ring.h): its history row, the dashboard's
+ * point and the last-interval figures of the status. */
+static void coord_interval_closed(void *arg, const ring_iv *s, const merge_set *totals)
 {
-    islot *s = &c->ring[c->next_idx % COORD_RING];
-    if (s->used && s->idx == c->next_idx) {
-        /* Deltas merge into their interval only; the closed interval folds into the
-         * totals once (one histogram add per name instead of one per delta). */
-        if (merge_add_set(&c->totals, &s->set) != 0) log_error("master", "out of memory merging stats");
-        double iv = c->interval_ms / 1000.0;
-        uint64_t wall = c->start_wall_ms + (s->idx + 1) * c->interval_ms;
-        if (c->res_open && !c->res.history_err[0] &&
-            results_history(&c->res, wall, s->users, iv, &s->set, &c->totals) != 0)
-            coord_results_failed(c, c->res.history_err);
-        c->last_users = s->users;
-        c->last_rps = s->set.all.requests / iv;
-        c->last_p95_ms = hist_percentile(&s->set.all.lat, 95) / 1000.0;
-        coord_point pt = { .t = (s->idx + 1) * iv, .users = s->users, .rps = c->last_rps,
-                           .fps = s->set.all.failures / iv };
-        bool any = s->set.all.requests > 0;
-        pt.p50 = any ? hist_percentile(&s->set.all.lat, 50) / 1000.0 : NAN;
-        pt.p95 = any ? c->last_p95_ms : NAN;
-        pt.p99 = any ? hist_percentile(&s->set.all.lat, 99) / 1000.0 : NAN;
-        coord_series_add(c, &pt);
-        c->live_due = true;
-        s->used = false;
-        merge_reset(&s->set);
-    }
-    c->next_idx++;
-}
-
-static islot *coord_slot(coord *c, uint64_t idx)
-{
-    if (idx < c->next_idx) return NULL;
-    while (idx >= c->next_idx + COORD_RING) coord_close_interval(c);
-    islot *s = &c->ring[idx % COORD_RING];
-    if (!s->used || s->idx != idx) {
-        merge_reset(&s->set);
-        s->used = true;
-        s->idx = idx;
-        s->reports = 0;
-        s->users = 0;
-    }
-    return s;
+    coord *c = arg;
+    double iv = c->interval_ms / 1000.0;
+    uint64_t wall = c->start_wall_ms + (s->idx + 1) * c->interval_ms;
+    if (c->res_open && !c->res.history_err[0] &&
+        results_history(&c->res, wall, s->users, iv, &s->set, totals) != 0)
+        coord_results_failed(c, c->res.history_err);
+    c->last_users = s->users;
+    c->last_rps = s->set.all.requests / iv;
+    c->last_p95_ms = hist_percentile(&s->set.all.lat, 95) / 1000.0;
+    coord_point pt = { .t = (s->idx + 1) * iv, .users = s->users, .rps = c->last_rps,
+                       .fps = s->set.all.failures / iv };
+    bool any = s->set.all.requests > 0;
+    pt.p50 = any ? hist_percentile(&s->set.all.lat, 50) / 1000.0 : NAN;
+    pt.p95 = any ? c->last_p95_ms : NAN;
+    pt.p99 = any ? hist_percentile(&s->set.all.lat, 99) / 1000.0 : NAN;
+    coord_series_add(c, &pt);
+    c->live_due = true;
 }
 
 /* Deltas expected per interval: one per engine of every worker carrying load. */
@@ -551,18 +496,7 @@ static uint32_t coord_expected(const coord *c)
 /* Closes every interval that all engines reported, or that is overdue. */
 static void coord_close_ready(coord *c, bool all)
 {
-    uint64_t now = time_wall_ms();
-    for (;;) {
-        bool any_later = false;
-        for (int i = 0; i < COORD_RING; i++)
-            any_later = any_later || (c->ring[i].used && c->ring[i].idx >= c->next_idx);
-        if (!any_later) return;
-        islot *s = &c->ring[c->next_idx % COORD_RING];
-        bool have = s->used && s->idx == c->next_idx;
-        uint64_t due = c->start_wall_ms + (c->next_idx + 1) * c->interval_ms + COORD_LATE_MS;
-        if (all || (have && s->reports >= coord_expected(c)) || now >= due) coord_close_interval(c);
-        else return;
-    }
+    ring_close_ready(&c->ring, c->start_wall_ms, time_wall_ms(), coord_expected(c), all);
 }
 
 /* --- the run ----------------------------------------------------------------------- */
@@ -595,7 +529,7 @@ static void coord_publish(coord *c)
         snprintf(o->id, sizeof o->id, "%s", w->hello.id);
         snprintf(o->host, sizeof o->host, "%s", w->hello.host);
         o->threads = w->hello.threads;
-        o->slots = coord_carrier(w) ? w->nslots : 0;
+        o->slots = coord_carrier(w) ? w->slots.n : 0;
         o->users = coord_carrier(w) ? w->users_last : 0;
         o->rps = coord_carrier(w) ? w->rps_last : 0;
         o->requests = w->requests;
@@ -632,29 +566,27 @@ static void coord_refresh_live(coord *c)
 
 static void coord_send_plans(coord *c)
 {
-    c->threads_total = 0;
     for (int i = 0; i < c->nworkers; i++) {
         cworker *w = &c->workers[i];
         w->in_run = w->alive;
         w->done = false;
         w->requests = 0;
-        w->nslots = 0;
         w->lost_at_ms = w->missing_max = w->max_iv_req = w->iv_req = w->iv_idx = 0;
         w->users_last = 0;
         w->rps_last = 0;
-        if (!w->alive) continue;
-        w->state = "running";
-        /* one slot per engine thread it announced: load in proportion to threads. A run
-         * has at most PROTO_MAX_SLOTS slots (what one PLAN can carry): beyond that, later
-         * workers get fewer, and a worker left with none sits this run out. */
-        for (uint32_t t = 0; t < w->hello.threads && c->threads_total < PROTO_MAX_SLOTS; t++)
-            coord_slots_push(w, c->threads_total++);
-        if (w->nslots == 0) {
-            w->in_run = false;
-            w->state = "idle";
-            log_warn("master", "worker %s sits this run out: the run already has %u slots, the most a plan carries",
-                     w->hello.id, PROTO_MAX_SLOTS);
-        }
+        if (w->alive) w->state = "running";
+    }
+    /* one slot per engine thread it announced: load in proportion to threads. A run has
+     * at most PROTO_MAX_SLOTS slots (what one PLAN can carry): beyond that, later workers
+     * get fewer, and a worker left with none sits this run out (master/slotplan.h). */
+    c->threads_total = slotplan_deal(coord_views(c), c->nworkers, PROTO_MAX_SLOTS);
+    for (int i = 0; i < c->nworkers; i++) {
+        cworker *w = &c->workers[i];
+        if (!w->alive || w->slots.n) continue;
+        w->in_run = false;
+        w->state = "idle";
+        log_warn("master", "worker %s sits this run out: the run already has %u slots, the most a plan carries",
+                 w->hello.id, PROTO_MAX_SLOTS);
     }
     c->start_wall_ms = time_wall_ms() + COORD_START_LEAD_MS;
     c->natural_end_ms = c->start_wall_ms + scenario_duration_ms(c->sc) + c->sc->graceful_stop_ms + 15000;
@@ -769,15 +701,7 @@ static void coord_stats(coord *c, cworker *w, proto_stats *s)
     }
     w->iv_req += req;
     w->iv_users += s->users;
-    islot *sl = coord_slot(c, s->interval);
-    if (!sl) {                  /* its interval is already written: totals only */
-        c->late++;
-        if (merge_add(&c->totals, s) != 0) log_error("master", "out of memory merging stats");
-        return;
-    }
-    if (merge_add(&sl->set, s) != 0) log_error("master", "out of memory merging stats");
-    sl->reports++;
-    sl->users += s->users;
+    if (ring_add(&c->ring, s)) c->late++;  /* its interval is already written: totals only */
 }
 
 /* Counts a dropped message and logs it, at most once a second per peer (a peer that
@@ -1052,7 +976,6 @@ static void coord_take(coord *c)
     c->start_wall_ms = c->end_wall_ms = 0;
     c->stop_sent = false;
     c->reason[0] = '\0';
-    c->next_idx = 0;
     c->last_users = 0;
     c->last_rps = c->last_p95_ms = 0;
     /* A new run starts from empty sets: merge_reset keeps names (for interval reuse),
@@ -1062,12 +985,7 @@ static void coord_take(coord *c)
     /* The run's name cap holds on the master too, whatever the workers send (500 names
      * per run, not per engine): names beyond it fold into the overflow entry. */
     merge_set_cap(&c->totals, c->name_cap, NULL);
-    for (int i = 0; i < COORD_RING; i++) {
-        merge_fini(&c->ring[i].set);
-        merge_init(&c->ring[i].set);
-        merge_set_cap(&c->ring[i].set, c->name_cap, &c->totals);
-        c->ring[i].used = false;
-    }
+    ring_restart(&c->ring, c->name_cap, c->interval_ms);
     c->state = RUN_WAITING;
     c->end_wall_ms = 0;
     c->live_due = true;         /* the dashboard and /metrics show the new run at once */
@@ -1118,7 +1036,7 @@ coord *coord_start(const coord_opts *o, char *err, size_t errcap)
     c->series = calloc(COORD_SERIES, sizeof *c->series);
     pthread_cond_init(&c->cv, NULL);
     merge_init(&c->totals);
-    for (int i = 0; i < COORD_RING; i++) merge_init(&c->ring[i].set);
+    ring_init(&c->ring, &c->totals, coord_interval_closed, c);
     int rv;
     if ((rv = nng_pair1_open_poly(&c->sock)) != 0) {
         snprintf(err, errcap, "nng socket: %s", nng_strerror(rv));
@@ -1142,7 +1060,7 @@ coord *coord_start(const coord_opts *o, char *err, size_t errcap)
     return c;
 fail:
     merge_fini(&c->totals);
-    for (int i = 0; i < COORD_RING; i++) merge_fini(&c->ring[i].set);
+    ring_fini(&c->ring);
     free(c);
     return NULL;
 }
@@ -1162,9 +1080,10 @@ void coord_free(coord *c)
         results_close(&c->pend.res);
     }
     merge_fini(&c->totals);
-    for (int i = 0; i < COORD_RING; i++) merge_fini(&c->ring[i].set);
-    for (int i = 0; i < c->nworkers; i++) free(c->workers[i].slots);
+    ring_fini(&c->ring);
+    for (int i = 0; i < c->nworkers; i++) slot_list_free(&c->workers[i].slots);
     free(c->workers);
+    free(c->views);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c->series);
