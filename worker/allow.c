@@ -8,7 +8,8 @@
  *   ("10.1.2.3/8" means 10.0.0.0/8). "[::1]" and "[::1]/128" are accepted as well.
  * - allow_addr matches an IPv4-mapped IPv6 address (::ffff:a.b.c.d) against the IPv4
  *   networks too: a connection to it reaches a.b.c.d.
- * - allow_check_url reads scheme://[user@]host[:port][/path?query#fragment]: the
+ * - allow_check_url reads scheme://[user@]host[:port][/path?query#fragment] with
+ *   common/url.h's url_authority, the reading the WebSocket flow dials by: the
  *   authority ends at the first '/', '?' or '#', the host follows the last '@' in it
  *   (as libcurl reads it, so "http://127.0.0.1@10.0.0.1/" is checked as 10.0.0.1).
  *   A "{{" anywhere in the authority makes the host a template: text filled in
@@ -20,7 +21,8 @@
  *   is not seen here.
  * - allow_check_scenario checks the target, then every http step's URL, recursing
  *   into loop and group steps. The engine sends a rendered URL starting with http://
- *   or https:// as is, and joins anything else to the target; so a URL template is
+ *   or https:// as is, and joins anything else to the target (common/url.h, the one
+ *   rule both sides use); so a URL template is
  *   classified by probing it (allow_probe): it is rendered several times with every
  *   capture variable and data cell replaced by a marker byte, and with different
  *   user ids, counters and random seeds. Built-ins render only digits, hex and '-',
@@ -31,8 +33,10 @@
  *       (common to every render, up to the first marker) must contain the whole
  *       authority, whose host is then checked; otherwise the host is a template;
  *     - anything else is a path under the target, which is checked once.
- *   Comparisons of "http://" and "https://" ignore case here, which is the cautious
- *   side whatever the engine does with "HTTP://". */
+ *   Schemes compare case-blind, here and in the engine alike (common/url.h).
+ * - A ws connect URL written without holes is joined to the target as the flow will
+ *   join it (ws:// and wss:// as written, http(s):// turned into ws(s)://, a path under
+ *   the target) and that URL's host is checked. */
 #include "worker/allow.h"
 
 #include <arpa/inet.h>
@@ -47,6 +51,7 @@
 
 #include "common/data.h"
 #include "common/tmpl.h"
+#include "common/url.h"
 
 #define ALLOW_MARK       '\x01'     /* stands for capture and data values in probes */
 #define ALLOW_PROBES     32         /* renders per URL template */
@@ -251,75 +256,39 @@ static int allow_check_url_as(const allow_list *a, const char *url, const char *
                               char *why, size_t cap)
 {
     char list[1024];
-    const char *p = strstr(url, "://");
-    bool scheme_ok = p != NULL && p > url && isalpha((unsigned char)url[0]);
-    for (const char *q = url; scheme_ok && q < p; q++)
-        if (!isalnum((unsigned char)*q) && *q != '+' && *q != '-' && *q != '.')
-            scheme_ok = false;
-    if (!scheme_ok) {
+    url_parts u;
+    switch (url_authority(url, &u)) {
+    case URL_OK:
+        break;
+    case URL_ERR_SCHEME:
         snprintf(why, cap, "%s is not an absolute URL (scheme://host[:port]/...)", what);
         return -1;
-    }
-    const char *auth = p + 3;
-    size_t alen = strcspn(auth, "/?#");
-    if (memmem(auth, alen, "{{", 2) != NULL)
-        return allow_template_refusal(a, what, why, cap);
-    const char *at = memrchr(auth, '@', alen);
-    if (at != NULL) {
-        alen -= (size_t)(at + 1 - auth);
-        auth = at + 1;
-    }
-    char host[256];
-    const char *h = auth, *port = NULL;
-    size_t hlen, plen = 0;
-    if (alen > 0 && auth[0] == '[') {
-        const char *close = memchr(auth, ']', alen);
-        if (close == NULL) {
-            snprintf(why, cap, "%s: unclosed '[' in the host", what);
-            return -1;
-        }
-        h = auth + 1;
-        hlen = (size_t)(close - h);
-        const char *after = close + 1;
-        size_t left = alen - (size_t)(after - auth);
-        if (left > 0) {
-            if (*after != ':') {
-                snprintf(why, cap, "%s: unexpected text after ']'", what);
-                return -1;
-            }
-            port = after + 1;
-            plen = left - 1;
-        }
-    } else {
-        const char *colon = memchr(auth, ':', alen);
-        hlen = colon ? (size_t)(colon - auth) : alen;
-        if (colon) {
-            port = colon + 1;
-            plen = alen - hlen - 1;
-        }
-    }
-    if (hlen == 0) {
+    case URL_ERR_BRACKET:
+        snprintf(why, cap, "%s: unclosed '[' in the host", what);
+        return -1;
+    case URL_ERR_AFTER_BRACKET:
+        snprintf(why, cap, "%s: unexpected text after ']'", what);
+        return -1;
+    case URL_ERR_NO_HOST:
         snprintf(why, cap, "%s has no host", what);
         return -1;
+    case URL_ERR_PORT:
+        if (u.host_len >= 256) {         /* the order the checks had before url.c */
+            snprintf(why, cap, "%s: host name too long", what);
+            return -1;
+        }
+        snprintf(why, cap, "%s: port '%.*s' is not a number from 0 to 65535", what,
+                 (int)(u.port_len > 16 ? 16 : u.port_len), u.port);
+        return -1;
     }
+    if (u.templated)
+        return allow_template_refusal(a, what, why, cap);
+    char host[256];
+    const char *h = u.host;
+    size_t hlen = u.host_len;
     if (hlen >= sizeof host) {
         snprintf(why, cap, "%s: host name too long", what);
         return -1;
-    }
-    if (port) {
-        unsigned long v = 0;
-        bool ok = plen <= 5;
-        for (size_t i = 0; ok && i < plen; i++) {
-            if (!isdigit((unsigned char)port[i]))
-                ok = false;
-            else
-                v = v * 10 + (unsigned long)(port[i] - '0');
-        }
-        if (!ok || v > 65535) {
-            snprintf(why, cap, "%s: port '%.*s' is not a number from 0 to 65535", what,
-                     (int)(plen > 16 ? 16 : plen), port);
-            return -1;
-        }
     }
     memcpy(host, h, hlen);
     host[hlen] = '\0';
@@ -441,17 +410,6 @@ static int allow_probe_render(allow_probe *pr, const tmpl *t)
     return 0;
 }
 
-static bool allow_starts_http(const char *s)
-{
-    return !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8);
-}
-
-/* s[0..n) is a (case-blind) prefix of "http://" or "https://". */
-static bool allow_http_prefix(const char *s, size_t n)
-{
-    return (n <= 7 && !strncasecmp(s, "http://", n)) || (n <= 8 && !strncasecmp(s, "https://", n));
-}
-
 /* A URL that holds an env() value must not be quoted in a refusal (the reason travels to
  * the master's log, the CLI and the results): the refusal names the step, not the text. */
 static int allow_hide_env(const tmpl *t, const char *what, int rv, char *why, size_t cap)
@@ -485,7 +443,7 @@ static int allow_check_step_url_text(const allow_list *a, const scenario *sc, co
     const tmpl *t = st->u.http.url;
     const char *text = tmpl_static(t, NULL);
     if (text != NULL)
-        return allow_starts_http(text) ? allow_check_url_as(a, text, what, why, cap) : 0;
+        return url_is_absolute(URL_HTTP, text) ? allow_check_url_as(a, text, what, why, cap) : 0;
 
     if (allow_probe_render(pr, t) != 0) {
         snprintf(why, cap, "%s: out of memory while checking it", what);
@@ -496,9 +454,9 @@ static int allow_check_step_url_text(const allow_list *a, const scenario *sc, co
         const char *s = pr->bufs[r];
         const char *mark = strchr(s, ALLOW_MARK);
         size_t pre = mark ? (size_t)(mark - s) : strlen(s);
-        if (pre >= 7 && allow_starts_http(s))
+        if (pre >= 7 && url_is_absolute(URL_HTTP, s))
             absolute = true;
-        else if (mark != NULL && allow_http_prefix(s, pre))
+        else if (mark != NULL && url_http_prefix(s, pre))
             maybe = true;
     }
     if (maybe) {
@@ -537,30 +495,25 @@ static int allow_check_step_url_text(const allow_list *a, const scenario *sc, co
     return rv;
 }
 
-/* A ws connect step written with an absolute ws:// or wss:// URL: checked as the
- * http(s):// URL of the same authority. Templated ws URLs are left to the run: every
- * WebSocket connect checks its address against the list (worker/wsflow.c). */
+/* A ws connect step whose URL is written without holes: the URL the flow dials (joined
+ * to the target by common/url.h) is checked. Templated ws URLs are left to the run:
+ * every WebSocket connect checks its address against the list (worker/wsflow.c). */
 static int allow_check_ws_url(const allow_list *a, const scenario *sc, const sc_step *st,
                               char *why, size_t cap)
 {
     if (st->u.ws.kind != SC_WS_CONNECT)
         return 0;
     const char *text = tmpl_static(st->u.ws.url, NULL);
-    if (text == NULL || strncasecmp(text, "ws", 2) != 0)
-        return 0;
-    bool secure = !strncasecmp(text, "wss://", 6);
-    if (!secure && strncasecmp(text, "ws://", 5) != 0)
-        return 0;
+    if (text == NULL || (sc->target == NULL && !url_is_absolute(URL_WS, text)))
+        return 0;                       /* no target: a path cannot be dialed at all */
     char what[384];
     snprintf(what, sizeof what, "url of the ws step at %s:%d:%d",
              sc->file ? sc->file : "scenario", st->line, st->col);
-    size_t n = strlen(text);
-    char *u = malloc(n + 3);
+    char *u = url_join_dup(URL_WS, sc->target, text);
     if (u == NULL) {
         snprintf(why, cap, "%s: out of memory while checking it", what);
         return -1;
     }
-    snprintf(u, n + 3, "http%s", text + 2);     /* ws://h -> http://h, wss://h -> https://h */
     int rv = allow_check_url_as(a, u, what, why, cap);
     free(u);
     return allow_hide_env(st->u.ws.url, what, rv, why, cap);

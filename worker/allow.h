@@ -15,12 +15,15 @@
  *   or user part) makes the host a template; templates pass only when the list holds
  *   both 0.0.0.0/0 and ::/0. An IPv4-mapped IPv6 address is matched as its IPv4.
  * - An http step's URL template is probed, since the engine sends a rendered URL
- *   starting with http:// or https:// as is and joins anything else to the target:
+ *   starting with http:// or https:// as is and joins anything else to the target
+ *   (common/url.h: one rule for the engine, the WebSocket flow and this check):
  *   captures and data cells stand in as markers, built-ins render as they would.
  *   A URL that starts with a capture or data value may render absolute, so its host
  *   is a template; a URL starting with a literal path or a built-in value goes to
  *   the target (checked); an absolute URL's literal host is checked, and a hole in
- *   its authority makes the host a template. */
+ *   its authority makes the host a template.
+ * - A ws connect step's URL written without holes is checked as the flow joins it
+ *   (common/url.h); a templated one is checked at every connect, on the address. */
 #ifndef WORKER_ALLOW_H
 #define WORKER_ALLOW_H
 #include <stdbool.h>

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <event2/http.h>
 #include <event2/util.h>
 #include <jansson.h>
 #include <openssl/ssl.h>
@@ -29,6 +28,7 @@
 #include "common/jscan.h"
 #include "common/log.h"
 #include "common/time.h"
+#include "common/url.h"
 #include "common/util.h"
 #include "worker/allow.h"
 
@@ -337,40 +337,33 @@ static struct ssl_ctx_st *wsf_ssl(wsf_env *env)
 static int wsf_resolve(wsf_env *env, const char *url, const struct sockaddr **sa, int *salen,
                        bool *tls, char *err, size_t cap)
 {
-    struct evhttp_uri *u = evhttp_uri_parse_with_flags(url, 0);
-    if (!u) {
+    /* host and port read by the rule the allowlist read the plan's URLs by */
+    url_parts u;
+    url_err ue = url_authority(url, &u);
+    if (ue == URL_ERR_SCHEME) {
         snprintf(err, cap, "bad URL");
         return -1;
     }
-    const char *scheme = evhttp_uri_get_scheme(u), *host = evhttp_uri_get_host(u);
-    *tls = scheme && !strcasecmp(scheme, "wss");
-    int port = evhttp_uri_get_port(u);
-    if (port < 0) port = *tls ? 443 : 80;
-    if (!host || !*host || strlen(host) > WS_MAX_HOST) {
-        evhttp_uri_free(u);
-        snprintf(err, cap, "bad host");
-        return -1;
-    }
+    *tls = u.scheme_len == 3 && !strncasecmp(u.scheme, "wss", 3);
+    int port = u.port_num >= 0 && u.port_len > 0 ? u.port_num : *tls ? 443 : 80;
+    bool v6 = ue == URL_OK && !u.templated && memchr(u.host, ':', u.host_len) != NULL;
     char key[sizeof env->hosts[0].key];
-    if (snprintf(key, sizeof key, "%s:%d", host, port) >= (int)sizeof key) {
-        evhttp_uri_free(u);
+    if (ue != URL_OK || u.templated || u.host_len + (v6 ? 2 : 0) > WS_MAX_HOST ||
+        snprintf(key, sizeof key, "%s%.*s%s:%d", v6 ? "[" : "", (int)u.host_len, u.host,
+                 v6 ? "]" : "", port) >= (int)sizeof key) {
         snprintf(err, cap, "bad host");
         return -1;
     }
     for (int i = 0; i < env->nhosts; i++) {
         if (!strcmp(env->hosts[i].key, key)) {
-            evhttp_uri_free(u);
             *sa = (const struct sockaddr *)&env->hosts[i].addr;
             *salen = env->hosts[i].addrlen;
             return 0;
         }
     }
     char h[WS_MAX_HOST + 1], ps[16];
-    size_t hl = strlen(host);
-    if (host[0] == '[' && hl >= 2) snprintf(h, sizeof h, "%.*s", (int)(hl - 2), host + 1);
-    else snprintf(h, sizeof h, "%s", host);
+    snprintf(h, sizeof h, "%.*s", (int)u.host_len, u.host);
     snprintf(ps, sizeof ps, "%d", port);
-    evhttp_uri_free(u);
     struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                                      .ai_flags = EVUTIL_AI_ADDRCONFIG }, *res = NULL;
     int rv = evutil_getaddrinfo(h, ps, &hints, &res);
@@ -424,37 +417,11 @@ static int wsf_dial(wsflow *f)
 /* Renders the connect step's URL and headers into f's buffers. 0 or -1 (ENOMEM). */
 static int wsf_render_connect(wsflow *f, const sc_ws *w)
 {
-    const char *tgt = f->env->target;
-    size_t tlen = strlen(tgt);
-    long n = tmpl_render_at(w->url, &f->ctx, &f->url, &f->url_cap, tlen + 1);
+    /* joined to the target by the rule the allowlist checked the plan by */
+    size_t room = url_join_room(f->env->target);
+    long n = tmpl_render_at(w->url, &f->ctx, &f->url, &f->url_cap, room);
     if (n < 0) return -1;
-    char *p = f->url + tlen + 1;
-    if (!strncmp(p, "ws://", 5) || !strncmp(p, "wss://", 6)) {
-        memmove(f->url, p, (size_t)n + 1);
-    } else if (!strncmp(p, "http://", 7) || !strncmp(p, "https://", 8)) {
-        bool secure = p[4] == 's';
-        const char *rest = p + (secure ? 8 : 7);
-        size_t pl = secure ? 6 : 5;
-        memmove(f->url + pl, rest, strlen(rest) + 1);
-        memcpy(f->url, secure ? "wss://" : "ws://", pl);
-    } else {
-        /* the target's scheme: http -> ws, https -> wss */
-        bool secure = !strncmp(tgt, "https://", 8);
-        const char *rest = tgt + (secure ? 8 : 7);
-        size_t rl = tlen - (size_t)(secure ? 8 : 7);
-        size_t sl = secure ? 6 : 5;
-        bool slash = p[0] != '/';
-        size_t need = sl + rl + (slash ? 1 : 0) + (size_t)n + 1;
-        if (util_reserve(&f->scratch, &f->scratch_cap, (size_t)n + 1) != 0) return -1;
-        char *tmp = f->scratch;
-        memcpy(tmp, p, (size_t)n + 1);
-        if (util_reserve(&f->url, &f->url_cap, need) != 0) return -1;
-        memcpy(f->url, secure ? "wss://" : "ws://", sl);
-        memcpy(f->url + sl, rest, rl);
-        size_t o = sl + rl;
-        if (slash) f->url[o++] = '/';
-        memcpy(f->url + o, tmp, (size_t)n + 1);
-    }
+    url_join_at(URL_WS, f->env->target, f->url, room, (size_t)n);
     int nh = sc_render_headers(w->headers, w->nheaders, NULL, &f->ctx, &f->hbuf, &f->hbuf_cap,
                                f->hptr, (int)(sizeof f->hptr / sizeof f->hptr[0]));
     if (nh < 0) return -1;

@@ -460,6 +460,53 @@ static void test_scenario_env_host(void **state)
     unsetenv("STAMPEDE_ALLOW_TEST_HOST");
 }
 
+/* A scenario whose one flow connects a WebSocket to this URL. */
+static int ws_check(const allow_list *a, const char *url, char *why, size_t cap)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "name: allow-ws\n"
+             "target: http://127.0.0.1:8000\n"
+             "load: { stages: [ { duration: 1m, users: 1 } ] }\n"
+             "users:\n"
+             "  - name: u\n"
+             "    flow:\n"
+             "      - ws: { connect: \"%s\", name: feed }\n", url);
+    sc_error err;
+    scenario *sc = scenario_parse(text, strlen(text), "allow.yaml", NULL, 0, mem_read, NULL, &err);
+    if (sc == NULL) {
+        char buf[1024];
+        sc_error_format(&err, buf, sizeof buf);
+        fail_msg("scenario did not parse: %s", buf);
+    }
+    why[0] = '\0';
+    int rv = allow_check_scenario(a, sc, why, cap);
+    scenario_free(sc);
+    return rv;
+}
+
+/* A ws connect URL written without holes is checked as the flow dials it (common/url.h
+ * joins both; the parser takes only ws://, wss:// or a path here). "WS://h" is absolute
+ * for both sides: before the one rule the flow joined it under the target (scheme
+ * compared case-sensitively) while this check read h. */
+static void test_scenario_ws_urls_as_dialed(void **state)
+{
+    (void)state;
+    allow_list a;
+    allow_default(&a);
+    char why[1024];
+    assert_int_equal(ws_check(&a, "ws://10.0.0.5:9000/ws", why, sizeof why), -1);
+    assert_non_null(strstr(why, "10.0.0.5"));
+    assert_non_null(strstr(why, "url of the ws step at allow.yaml:7:"));
+    assert_int_equal(ws_check(&a, "wss://10.0.0.6/ws", why, sizeof why), -1);
+    assert_non_null(strstr(why, "10.0.0.6"));
+    assert_int_equal(ws_check(&a, "ws://user@10.0.0.8/ws", why, sizeof why), -1);
+    assert_non_null(strstr(why, "10.0.0.8"));
+    assert_int_equal(ws_check(&a, "ws://127.0.0.1:9000/ws", why, sizeof why), 0);
+    assert_int_equal(ws_check(&a, "wss://[::1]:9443/ws", why, sizeof why), 0);
+    assert_int_equal(ws_check(&a, "/ws/feed", why, sizeof why), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_scenario_literal_urls),
         cmocka_unit_test(test_scenario_template_urls),
         cmocka_unit_test(test_scenario_env_host),
+        cmocka_unit_test(test_scenario_ws_urls_as_dialed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
