@@ -114,7 +114,8 @@ $(B)/stampede-target: $(O)/tests/target/target.o $(O)/libstampede.a
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: $(O)/tests/unit/%.o $(O)/libstampede.a
+# Every unit test links the shared fixtures (tests/unit/support.{h,c}).
+$(B)/tests/%: $(O)/tests/unit/%.o $(O)/tests/unit/support.o $(O)/libstampede.a
 	@mkdir -p $(dir $@)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

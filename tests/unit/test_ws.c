@@ -1,26 +1,20 @@
 /* worker/ws: the upgrade answer check, the UTF-8 validator, and whole connections on
- * loopback against a small server living in the same event_base (wslay's server API
- * parses our masked frames; the server writes its own frames by hand so a message can
- * be split into exactly three fragments). */
+ * loopback against the shared server living in the same event_base (tests/unit/
+ * support.h: wslay's server API parses our masked frames; here the server writes its own
+ * frames by hand so a message can be split into exactly three fragments). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <wslay/wslay.h>
 
+#include "tests/unit/support.h"
 #include "worker/ws.h"
 
 #define KEY    "dGhlIHNhbXBsZSBub25jZQ=="
@@ -185,183 +179,38 @@ static void test_utf8(void **st)
     assert_false(u8("\xFF", 1));
 }
 
-/* ---- loopback server -------------------------------------------------------------- */
+/* ---- loopback server (tests/unit/support.h) ------------------------------------------ */
 
-enum { SRV_ECHO, SRV_REFUSE, SRV_BAD_UTF8, SRV_SILENT };
 #define BIG (100 * 1024)
 
-typedef struct srv {
-    struct event_base *base;
-    struct evconnlistener *l;
-    int port, mode;
-    struct bufferevent *bev;
-    wslay_event_context_ptr ctx;
-    bool upgraded;
-    int msgs, big_ok;
-    uint16_t close_code;        /* received from the client */
-} srv;
+static bool big_ok;     /* the server got BIG bytes of 'a' + i % 26 */
 
-static void srv_frame(srv *s, bool fin, uint8_t op, const uint8_t *d, size_t n)
+/* Echoes every message as frames written by hand, a BIG one as three fragments
+ * (40000 + 40000 + 22400), so the client's reassembly is what is tested. */
+static void echo_by_hand(srv *s, const struct wslay_event_on_msg_recv_arg *a)
 {
-    uint8_t h[10];
-    size_t hl;
-    h[0] = (uint8_t)((fin ? 0x80 : 0) | op);
-    if (n < 126) {
-        h[1] = (uint8_t)n, hl = 2;
-    } else if (n < 65536) {
-        h[1] = 126, h[2] = (uint8_t)(n >> 8), h[3] = (uint8_t)n, hl = 4;
+    if (a->msg_length == BIG) {
+        bool ok = true;
+        for (size_t i = 0; i < BIG; i++)
+            ok = ok && a->msg[i] == (uint8_t)('a' + i % 26);
+        big_ok = ok;
+        srv_frame(s, false, a->opcode, a->msg, 40000);
+        srv_frame(s, false, 0, a->msg + 40000, 40000);
+        srv_frame(s, true, 0, a->msg + 80000, BIG - 80000);
     } else {
-        h[1] = 127, hl = 10;
-        for (int i = 0; i < 8; i++)
-            h[2 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
-    }
-    struct evbuffer *out = bufferevent_get_output(s->bev);
-    evbuffer_add(out, h, hl);
-    evbuffer_add(out, d, n);
-}
-
-static ssize_t srv_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int fl, void *ud)
-{
-    (void)fl;
-    srv *s = ud;
-    int n = evbuffer_remove(bufferevent_get_input(s->bev), buf, len);
-    if (n <= 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    return n;
-}
-
-static ssize_t srv_send(wslay_event_context_ptr ctx, const uint8_t *d, size_t len, int fl, void *ud)
-{
-    (void)ctx;
-    (void)fl;
-    srv *s = ud;
-    evbuffer_add(bufferevent_get_output(s->bev), d, len);
-    return (ssize_t)len;
-}
-
-static void srv_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a, void *ud)
-{
-    (void)ctx;
-    srv *s = ud;
-    if (a->opcode == WSLAY_TEXT_FRAME || a->opcode == WSLAY_BINARY_FRAME) {
-        s->msgs++;
-        if (a->msg_length == BIG) {
-            bool ok = true;
-            for (size_t i = 0; i < BIG; i++)
-                ok = ok && a->msg[i] == (uint8_t)('a' + i % 26);
-            s->big_ok = ok;
-            /* echoed as three fragments: 40000 + 40000 + 22400 */
-            srv_frame(s, false, a->opcode, a->msg, 40000);
-            srv_frame(s, false, 0, a->msg + 40000, 40000);
-            srv_frame(s, true, 0, a->msg + 80000, BIG - 80000);
-        } else {
-            srv_frame(s, true, a->opcode, a->msg, a->msg_length);
-        }
-    } else if (a->opcode == WSLAY_CONNECTION_CLOSE) {
-        s->close_code = a->status_code;
+        srv_frame(s, true, a->opcode, a->msg, a->msg_length);
     }
 }
 
-static void srv_drop(srv *s)
+/* The shared server, answering only what run_client asks for. */
+static void start(srv *s, struct event_base *base, int mode)
 {
-    if (s->bev)
-        bufferevent_free(s->bev);
-    if (s->ctx)
-        wslay_event_context_free(s->ctx);
-    s->bev = NULL;
-    s->ctx = NULL;
-}
-
-static void srv_write_cb(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    srv *s = arg;
-    if (s->ctx && wslay_event_get_close_sent(s->ctx) && wslay_event_get_close_received(s->ctx))
-        srv_drop(s);                        /* the server closes TCP first (RFC 6455 7.1.1) */
-}
-
-static void srv_read_cb(struct bufferevent *bev, void *arg)
-{
-    srv *s = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    if (!s->upgraded) {
-        struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-        if (end.pos < 0 || s->mode == SRV_SILENT)
-            return;
-        size_t hl = (size_t)end.pos + 4;
-        char *req = malloc(hl + 1);
-        evbuffer_remove(in, req, hl);
-        req[hl] = '\0';
-        assert_non_null(strstr(req, "GET /echo?x=1 HTTP/1.1\r\n"));
-        assert_non_null(strstr(req, "\r\nX-Test: yes\r\n"));
-        assert_non_null(strstr(req, "\r\nSec-WebSocket-Version: 13\r\n"));
-        char *k = strstr(req, "Sec-WebSocket-Key: ");
-        assert_non_null(k);
-        char key[WS_KEY_LEN + 1], acc[WS_ACCEPT_LEN + 1];
-        memcpy(key, k + 19, WS_KEY_LEN);
-        key[WS_KEY_LEN] = '\0';
-        free(req);
-        struct evbuffer *out = bufferevent_get_output(bev);
-        if (s->mode == SRV_REFUSE) {
-            evbuffer_add_printf(out, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
-            return;
-        }
-        ws_accept_for_key(key, acc);
-        evbuffer_add_printf(out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                                 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", acc);
-        struct wslay_event_callbacks cb = { .recv_callback = srv_recv, .send_callback = srv_send,
-                                            .on_msg_recv_callback = srv_msg };
-        assert_int_equal(wslay_event_context_server_init(&s->ctx, &cb, s), 0);
-        s->upgraded = true;
-        if (s->mode == SRV_BAD_UTF8)
-            srv_frame(s, true, 1, (const uint8_t *)"\xC3\x28", 2);
-    }
-    wslay_event_recv(s->ctx);
-    wslay_event_send(s->ctx);
-}
-
-static void srv_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-    (void)bev;
-    srv *s = arg;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        srv_drop(s);
-}
-
-static void srv_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int sl,
-                       void *arg)
-{
-    (void)l;
-    (void)sa;
-    (void)sl;
-    srv *s = arg;
-    srv_drop(s);
-    s->upgraded = false;
-    s->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(s->bev, srv_read_cb, srv_write_cb, srv_event_cb, s);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-}
-
-static void srv_start(srv *s, struct event_base *base, int mode)
-{
-    memset(s, 0, sizeof *s);
-    s->base = base;
-    s->mode = mode;
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    s->l = evconnlistener_new_bind(base, srv_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                                   -1, (struct sockaddr *)&sin, sizeof sin);
-    assert_non_null(s->l);
-    socklen_t sl = sizeof sin;
-    assert_int_equal(getsockname(evconnlistener_get_fd(s->l), (struct sockaddr *)&sin, &sl), 0);
-    s->port = ntohs(sin.sin_port);
-}
-
-static void srv_stop(srv *s)
-{
-    srv_drop(s);
-    evconnlistener_free(s->l);
+    srv_start(s, base, mode);
+    s->want[0] = "GET /echo?x=1 HTTP/1.1\r\n";
+    s->want[1] = "\r\nX-Test: yes\r\n";
+    s->want[2] = "\r\nSec-WebSocket-Version: 13\r\n";
+    s->on_msg = echo_by_hand;
+    big_ok = false;
 }
 
 /* ---- client side ------------------------------------------------------------------ */
@@ -459,7 +308,7 @@ static void test_e2e_echo(void **st)
     (void)st;
     struct event_base *base = event_base_new();
     srv s;
-    srv_start(&s, base, SRV_ECHO);
+    start(&s, base, SRV_ECHO);
     tc t = { 0 };
     t.big = malloc(BIG);
     for (size_t i = 0; i < BIG; i++)
@@ -481,7 +330,7 @@ static void test_e2e_echo(void **st)
     assert_int_equal(t.conn.state, WS_IDLE);
     assert_null(t.conn.bev);
     assert_int_equal(s.msgs, 3);
-    assert_true(s.big_ok);
+    assert_true(big_ok);
     assert_int_equal(s.close_code, 1000);
     ws_fini(&t.conn);                                /* harmless once finished */
     free(t.big);
@@ -494,7 +343,7 @@ static void test_e2e_refused_403(void **st)
     (void)st;
     struct event_base *base = event_base_new();
     srv s;
-    srv_start(&s, base, SRV_REFUSE);
+    start(&s, base, SRV_REFUSE);
     tc t = { 0 };
     run_client(&t, base, s.port, 0);
     assert_int_equal(t.opened, 0);
@@ -514,7 +363,7 @@ static void test_e2e_bad_utf8_closes_1007(void **st)
     (void)st;
     struct event_base *base = event_base_new();
     srv s;
-    srv_start(&s, base, SRV_BAD_UTF8);
+    start(&s, base, SRV_BAD_UTF8);
     tc t = { 0 };
     static const ws_callbacks cb = { e8_open, c_message, NULL, c_close, c_error };
     static const char *const hdrs[] = { "X-Test: yes" };
@@ -544,7 +393,7 @@ static void test_e2e_timeout(void **st)
     (void)st;
     struct event_base *base = event_base_new();
     srv s;
-    srv_start(&s, base, SRV_SILENT);
+    start(&s, base, SRV_SILENT);
     tc t = { 0 };
     run_client(&t, base, s.port, 100);
     assert_int_equal(t.errors, 1);
@@ -559,7 +408,7 @@ static void test_e2e_connect_refused(void **st)
     (void)st;
     struct event_base *base = event_base_new();
     srv s;
-    srv_start(&s, base, SRV_ECHO);
+    start(&s, base, SRV_ECHO);
     int port = s.port;
     srv_stop(&s);                                    /* nothing listens there now */
     tc t = { 0 };

@@ -1,6 +1,6 @@
-/* worker/wsflow: a VU's WebSocket steps run against a small server living in the same
- * event_base (wslay's server API, as in test_ws.c). The server echoes what it gets,
- * and obeys a few commands sent as text messages ("!send", "!multi", "!many",
+/* worker/wsflow: a VU's WebSocket steps run against the shared loopback server living in
+ * the same event_base (tests/unit/support.h, wslay's server API). The server echoes what
+ * it gets, and obeys a few commands sent as text messages ("!send", "!multi", "!many",
  * "!close", "!stamp"), so each test writes its exchange as a flow of hand-built
  * sc_step values.
  * A small driver plays the engine: it runs steps until one waits, goes on from the
@@ -11,18 +11,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <wslay/wslay.h>
 
 #include "common/capture.h"
@@ -31,223 +24,11 @@
 #include "common/stats.h"
 #include "common/time.h"
 #include "common/tmpl.h"
+#include "tests/unit/support.h"
 #include "worker/ws.h"
 #include "worker/wsflow.h"
 
 #define NAME "feed"
-
-/* ---- loopback server ------------------------------------------------------------- */
-
-enum { SRV_ECHO, SRV_REFUSE, SRV_REFUSE_AGAIN };    /* REFUSE_AGAIN: 403 after the first */
-
-typedef struct srv {
-    struct event_base *base;
-    struct evconnlistener *l;
-    int port, mode;
-    struct bufferevent *bev;
-    wslay_event_context_ptr ctx;
-    bool upgraded;
-    const char *greet_again;    /* sent on every upgraded connection but the first */
-    int accepted, upgrades, msgs;
-    int eof_without_close;      /* TCP gone before a close frame came */
-    uint16_t close_code;        /* received from the client, 0: none */
-    int last_op;
-    uint8_t last[256];
-    size_t last_len;
-} srv;
-
-static void srv_queue(srv *s, int op, const void *d, size_t n)
-{
-    struct wslay_event_msg m = { (uint8_t)op, d, n };
-    assert_int_equal(wslay_event_queue_msg(s->ctx, &m), 0);
-}
-
-static ssize_t srv_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int fl, void *ud)
-{
-    (void)fl;
-    srv *s = ud;
-    int n = evbuffer_remove(bufferevent_get_input(s->bev), buf, len);
-    if (n <= 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    return n;
-}
-
-static ssize_t srv_send(wslay_event_context_ptr ctx, const uint8_t *d, size_t len, int fl, void *ud)
-{
-    (void)ctx;
-    (void)fl;
-    srv *s = ud;
-    evbuffer_add(bufferevent_get_output(s->bev), d, len);
-    return (ssize_t)len;
-}
-
-/* Commands: "!send TEXT", "!multi A|B|C" (one message each), "!close CODE",
- * "!stamp AGO_US" ({"ts": wall clock - AGO_US}), "!many N" (m0 .. mN-1); anything
- * else is echoed. */
-static void srv_command(srv *s, const char *m, size_t n)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "%.*s", (int)n, m);
-    if (!strncmp(cmd, "!send ", 6)) {
-        srv_queue(s, WSLAY_TEXT_FRAME, cmd + 6, strlen(cmd + 6));
-    } else if (!strncmp(cmd, "!multi ", 7)) {
-        for (char *p = cmd + 7, *bar; p; p = bar ? bar + 1 : NULL) {
-            bar = strchr(p, '|');
-            srv_queue(s, WSLAY_TEXT_FRAME, p, bar ? (size_t)(bar - p) : strlen(p));
-        }
-    } else if (!strncmp(cmd, "!close ", 7)) {
-        assert_int_equal(wslay_event_queue_close(s->ctx, (uint16_t)atoi(cmd + 7), NULL, 0), 0);
-    } else if (!strncmp(cmd, "!many ", 6)) {
-        for (int i = 0, n = atoi(cmd + 6); i < n; i++) {
-            char out[16];
-            int l = snprintf(out, sizeof out, "m%d", i);
-            srv_queue(s, WSLAY_TEXT_FRAME, out, (size_t)l);
-        }
-    } else if (!strncmp(cmd, "!stamp ", 7)) {
-        char out[64];
-        int l = snprintf(out, sizeof out, "{\"ts\":%llu}",
-                         (unsigned long long)(time_wall_us() - strtoull(cmd + 7, NULL, 10)));
-        srv_queue(s, WSLAY_TEXT_FRAME, out, (size_t)l);
-    } else {
-        srv_queue(s, WSLAY_TEXT_FRAME, m, n);
-    }
-}
-
-static void srv_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a,
-                    void *ud)
-{
-    (void)ctx;
-    srv *s = ud;
-    if (a->opcode == WSLAY_TEXT_FRAME || a->opcode == WSLAY_BINARY_FRAME) {
-        s->msgs++;
-        s->last_op = a->opcode;
-        s->last_len = a->msg_length < sizeof s->last ? a->msg_length : sizeof s->last;
-        memcpy(s->last, a->msg, s->last_len);
-        if (a->opcode == WSLAY_BINARY_FRAME)
-            srv_queue(s, WSLAY_BINARY_FRAME, a->msg, a->msg_length);
-        else
-            srv_command(s, (const char *)a->msg, a->msg_length);
-    } else if (a->opcode == WSLAY_CONNECTION_CLOSE) {
-        s->close_code = a->status_code;
-    }
-}
-
-static void srv_drop(srv *s)
-{
-    if (s->bev)
-        bufferevent_free(s->bev);
-    if (s->ctx)
-        wslay_event_context_free(s->ctx);
-    s->bev = NULL;
-    s->ctx = NULL;
-}
-
-/* Once close frames went both ways and our output is out, the server hangs up first
- * (RFC 6455 7.1.1). true when it did. */
-static bool srv_maybe_hang_up(srv *s)
-{
-    if (s->ctx && wslay_event_get_close_sent(s->ctx) && wslay_event_get_close_received(s->ctx) &&
-        evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
-        srv_drop(s);
-        return true;
-    }
-    return false;
-}
-
-static void srv_write_cb(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    srv_maybe_hang_up(arg);
-}
-
-static void srv_read_cb(struct bufferevent *bev, void *arg)
-{
-    srv *s = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    if (!s->upgraded) {
-        struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-        if (end.pos < 0)
-            return;
-        size_t hl = (size_t)end.pos + 4;
-        char *req = malloc(hl + 1);
-        assert_non_null(req);
-        evbuffer_remove(in, req, hl);
-        req[hl] = '\0';
-        char *k = strstr(req, "Sec-WebSocket-Key: ");
-        assert_non_null(k);
-        char key[WS_KEY_LEN + 1], acc[WS_ACCEPT_LEN + 1];
-        memcpy(key, k + 19, WS_KEY_LEN);
-        key[WS_KEY_LEN] = '\0';
-        assert_non_null(strstr(req, "GET /ws/feed HTTP/1.1\r\n"));
-        free(req);
-        struct evbuffer *out = bufferevent_get_output(bev);
-        if (s->mode == SRV_REFUSE || (s->mode == SRV_REFUSE_AGAIN && s->accepted > 1)) {
-            evbuffer_add_printf(out, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
-            return;
-        }
-        ws_accept_for_key(key, acc);
-        evbuffer_add_printf(out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                                 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", acc);
-        struct wslay_event_callbacks cb = { .recv_callback = srv_recv, .send_callback = srv_send,
-                                            .on_msg_recv_callback = srv_msg };
-        assert_int_equal(wslay_event_context_server_init(&s->ctx, &cb, s), 0);
-        s->upgraded = true;
-        s->upgrades++;
-        if (s->greet_again && s->upgrades > 1)
-            srv_queue(s, WSLAY_TEXT_FRAME, s->greet_again, strlen(s->greet_again));
-    }
-    wslay_event_recv(s->ctx);
-    wslay_event_send(s->ctx);
-    srv_maybe_hang_up(s);
-}
-
-static void srv_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-    (void)bev;
-    srv *s = arg;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        if (s->ctx && !wslay_event_get_close_received(s->ctx))
-            s->eof_without_close++;
-        srv_drop(s);
-    }
-}
-
-static void srv_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int sl,
-                       void *arg)
-{
-    (void)l;
-    (void)sa;
-    (void)sl;
-    srv *s = arg;
-    srv_drop(s);
-    s->accepted++;
-    s->upgraded = false;
-    s->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(s->bev, srv_read_cb, srv_write_cb, srv_event_cb, s);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-}
-
-static void srv_start(srv *s, struct event_base *base, int mode)
-{
-    memset(s, 0, sizeof *s);
-    s->base = base;
-    s->mode = mode;
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    s->l = evconnlistener_new_bind(base, srv_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                                   -1, (struct sockaddr *)&sin, sizeof sin);
-    assert_non_null(s->l);
-    socklen_t sl = sizeof sin;
-    assert_int_equal(getsockname(evconnlistener_get_fd(s->l), (struct sockaddr *)&sin, &sl), 0);
-    s->port = ntohs(sin.sin_port);
-}
-
-static void srv_stop(srv *s)
-{
-    srv_drop(s);
-    evconnlistener_free(s->l);
-}
 
 /* ---- the driver (plays the engine) -------------------------------------------------- */
 
@@ -371,6 +152,7 @@ static run *run_new(int mode)
     r->base = event_base_new();
     assert_non_null(r->base);
     srv_start(&r->s, r->base, mode);
+    r->s.want[0] = "GET /ws/feed HTTP/1.1\r\n";
     snprintf(r->target, sizeof r->target, "http://127.0.0.1:%d", r->s.port);
     assert_int_equal(stats_shard_init(&r->shard, 0), 0);
     r->env.base = r->base;
