@@ -22,59 +22,9 @@
 
 #include "master/live.h"
 #include "master/merge.h"
+#include "tests/unit/support.h"
 
-/* ---- building a merge_set from deltas ---------------------------------------------- */
-
-typedef struct tdelta {
-    proto_stats ps;
-    proto_stats_entry ents[16];
-    proto_stats_err errs[16];
-} tdelta;
-
-static void td_init(tdelta *d)
-{
-    memset(d, 0, sizeof *d);
-    d->ps.entries = d->ents;
-    d->ps.errs = d->errs;
-}
-
-/* An entry with n requests at first_us, first_us + step_us, ... (n may be 0 with
- * requests given by count, for entries without latency such as "WS:sent"). */
-static uint32_t td_entry(tdelta *d, const char *method, const char *name, uint64_t n,
-                         uint64_t first_us, uint64_t step_us, uint64_t requests,
-                         uint64_t failures, uint64_t bytes)
-{
-    uint32_t i = d->ps.nentries++;
-    assert_true(i < 16);
-    proto_stats_entry *e = &d->ents[i];
-    snprintf(e->method, sizeof e->method, "%s", method);
-    snprintf(e->name, sizeof e->name, "%s", name);
-    hist_init(&e->lat);
-    for (uint64_t k = 0; k < n; k++)
-        hist_record(&e->lat, first_us + k * step_us);
-    e->requests = n > 0 ? n : requests;
-    e->failures = failures;
-    e->bytes = bytes;
-    return i;
-}
-
-static void td_err(tdelta *d, uint32_t entry, stats_err_kind kind, const char *detail,
-                   uint64_t count)
-{
-    assert_true(d->ps.nerrs < 16);
-    proto_stats_err *e = &d->errs[d->ps.nerrs++];
-    e->entry = entry;
-    e->kind = (uint32_t)kind;
-    snprintf(e->detail, sizeof e->detail, "%s", detail);
-    e->count = count;
-}
-
-static void td_merge(merge_set *m, tdelta *d)
-{
-    assert_int_equal(merge_add(m, &d->ps), 0);
-    for (uint32_t i = 0; i < d->ps.nentries; i++)
-        hist_fini(&d->ents[i].lat);
-}
+/* ---- building a merge_set from deltas (tdelta, td_*: tests/unit/support.h) ------------ */
 
 #define ODD_NAME "/q\"x\\y\nz"             /* a quote, a backslash and a newline */
 
@@ -92,14 +42,14 @@ static void build_run(merge_set *m)
     merge_init(m);
     tdelta d;
     td_init(&d);
-    uint32_t orders = td_entry(&d, "GET", "/orders", 100, 1000, 1000, 0, 3, 100000);
-    uint32_t login = td_entry(&d, "POST", "login", 10, 200000, 10000, 0, 2, 500);
-    td_entry(&d, "GET", ODD_NAME, 1, 5000, 0, 0, 0, 10);
-    uint32_t wsm = td_entry(&d, STATS_WS_MESSAGE, "feed", 20, 10000, 1000, 0, 1, 0);
-    uint32_t wsc = td_entry(&d, STATS_WS_CONNECT, "feed", 6, 2000, 1000, 0, 1, 0);
-    td_entry(&d, STATS_WS_SENT, "feed", 0, 0, 0, 40, 0, 400);
-    td_entry(&d, STATS_WS_RECV, "feed", 0, 0, 0, 50, 0, 800);
-    td_entry(&d, STATS_WS_CLOSE_PREFIX "1000", "feed", 0, 0, 0, 3, 0, 0);
+    uint32_t orders = td_entry(&d, "GET", "/orders", 100, 1000, 1000, 3, 1000, NULL);
+    uint32_t login = td_entry(&d, "POST", "login", 10, 200000, 10000, 2, 50, NULL);
+    td_entry(&d, "GET", ODD_NAME, 1, 5000, 0, 0, 10, NULL);
+    uint32_t wsm = td_entry(&d, STATS_WS_MESSAGE, "feed", 20, 10000, 1000, 1, 0, NULL);
+    uint32_t wsc = td_entry(&d, STATS_WS_CONNECT, "feed", 6, 2000, 1000, 1, 0, NULL);
+    td_counts(&d, STATS_WS_SENT, "feed", 40, 0, 400);
+    td_counts(&d, STATS_WS_RECV, "feed", 50, 0, 800);
+    td_counts(&d, STATS_WS_CLOSE_PREFIX "1000", "feed", 3, 0, 0);
     td_err(&d, orders, ERR_HTTP_STATUS, "503", 3);
     td_err(&d, login, ERR_TIMEOUT, "", 2);
     td_err(&d, wsc, ERR_CONNECT, "", 1);
@@ -107,9 +57,9 @@ static void build_run(merge_set *m)
     td_merge(m, &d);
 
     td_init(&d);
-    orders = td_entry(&d, "GET", "/orders", 50, 1000, 1000, 0, 1, 50000);
-    td_entry(&d, STATS_WS_RECV, "feed", 0, 0, 0, 5, 0, 100);
-    td_entry(&d, STATS_WS_SENT, "ticker", 0, 0, 0, 7, 0, 70);
+    orders = td_entry(&d, "GET", "/orders", 50, 1000, 1000, 1, 1000, NULL);
+    td_counts(&d, STATS_WS_RECV, "feed", 5, 0, 100);
+    td_counts(&d, STATS_WS_SENT, "ticker", 7, 0, 70);
     td_err(&d, orders, ERR_HTTP_STATUS, "500", 1);
     td_merge(m, &d);
 }
@@ -122,19 +72,6 @@ static void orders_hist(hist *h)
         hist_record(h, 1000 + k * 1000);
     for (uint64_t k = 0; k < 50; k++)
         hist_record(h, 1000 + k * 1000);
-}
-
-static sc_threshold th_mk(const char *expr, const char *name, sc_metric metric, sc_op op,
-                          double value)
-{
-    sc_threshold t;
-    memset(&t, 0, sizeof t);
-    t.expr = (char *)expr;
-    t.name = (char *)name;
-    t.metric = metric;
-    t.op = op;
-    t.value = value;
-    return t;
 }
 
 typedef struct fixture {
@@ -420,7 +357,7 @@ static void test_json_caps(void **state)
         td_init(&d);
         char name[32];
         snprintf(name, sizeof name, "/n%04d", i);
-        uint32_t e = td_entry(&d, "GET", name, (uint64_t)i + 1, 1000, 10, 0, 0, 0);
+        uint32_t e = td_entry(&d, "GET", name, (uint64_t)i + 1, 1000, 10, 0, 0, NULL);
         td_err(&d, e, ERR_HTTP_STATUS, "500", (uint64_t)i + 1);
         td_merge(&m, &d);
     }
@@ -459,7 +396,7 @@ static void test_json_bad_utf8(void **state)
     merge_init(&m);
     tdelta d;
     td_init(&d);
-    td_entry(&d, "GET", "/caf\xC3\xA9/\xFF", 3, 1000, 10, 0, 0, 0);
+    td_entry(&d, "GET", "/caf\xC3\xA9/\xFF", 3, 1000, 10, 0, 0, NULL);
     td_merge(&m, &d);
     coord_status st;
     memset(&st, 0, sizeof st);
@@ -846,7 +783,7 @@ static void test_metrics_escaping(void **state)
     merge_init(&m);
     tdelta d;
     td_init(&d);
-    td_entry(&d, "GET", "/x\xFF\xE2\x82", 1, 1000, 0, 0, 0, 0);
+    td_entry(&d, "GET", "/x\xFF\xE2\x82", 1, 1000, 0, 0, 0, NULL);
     td_merge(&m, &d);
     coord_status st;
     memset(&st, 0, sizeof st);
@@ -907,7 +844,7 @@ static void test_clean_distinct(void **state)
     tdelta d;
     td_init(&d);
     for (int i = 0; i < 4; i++)
-        td_entry(&d, "GET", raw[i], (uint64_t)i + 1, 1000, 10, 0, 0, 0);
+        td_entry(&d, "GET", raw[i], (uint64_t)i + 1, 1000, 10, 0, 0, NULL);
     td_merge(&m, &d);
     coord_status st;
     memset(&st, 0, sizeof st);

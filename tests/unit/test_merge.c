@@ -11,58 +11,9 @@
 #include <cmocka.h>
 
 #include "master/merge.h"
+#include "tests/unit/support.h"
 
-/* ---- building deltas by hand ------------------------------------------------------ */
-
-typedef struct tdelta {
-    proto_stats ps;
-    proto_stats_entry ents[8];
-    proto_stats_err errs[8];
-} tdelta;
-
-static void td_init(tdelta *d)
-{
-    memset(d, 0, sizeof *d);
-    d->ps.entries = d->ents;
-    d->ps.errs = d->errs;
-}
-
-/* Adds an entry with n requests at latencies first_us, first_us + step_us, ...; the
- * first `failures` of them fail. Returns its index. */
-static uint32_t td_entry(tdelta *d, const char *method, const char *name, uint64_t n,
-                         uint64_t first_us, uint64_t step_us, uint64_t failures,
-                         uint64_t bytes_each, hist *also)
-{
-    uint32_t i = d->ps.nentries++;
-    proto_stats_entry *e = &d->ents[i];
-    snprintf(e->method, sizeof e->method, "%s", method);
-    snprintf(e->name, sizeof e->name, "%s", name);
-    hist_init(&e->lat);
-    for (uint64_t k = 0; k < n; k++) {
-        hist_record(&e->lat, first_us + k * step_us);
-        if (also != NULL)
-            hist_record(also, first_us + k * step_us);
-    }
-    e->requests = n;
-    e->failures = failures;
-    e->bytes = n * bytes_each;
-    return i;
-}
-
-static void td_err(tdelta *d, uint32_t entry, uint32_t kind, const char *detail, uint64_t count)
-{
-    proto_stats_err *e = &d->errs[d->ps.nerrs++];
-    e->entry = entry;
-    e->kind = kind;
-    snprintf(e->detail, sizeof e->detail, "%s", detail);
-    e->count = count;
-}
-
-static void td_fini(tdelta *d)
-{
-    for (uint32_t i = 0; i < d->ps.nentries; i++)
-        hist_fini(&d->ents[i].lat);
-}
+/* Deltas are built by hand with tdelta and td_* (tests/unit/support.h). */
 
 /* Same counters, extremes, sum and per-bucket counts. */
 static void assert_hist_equal(const hist *a, const hist *b)

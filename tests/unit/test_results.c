@@ -22,6 +22,7 @@
 #include "master/merge.h"
 #include "master/results.h"
 #include "master/thresholds.h"
+#include "tests/unit/support.h"
 
 /* Locust 2.x headers, from locust/stats.py (StatsCSV.requests_csv_columns,
  * StatsCSVFileWriter.stats_history_csv_columns, failures_columns, with
@@ -39,77 +40,8 @@ static const char locust_failures_header[] = "Method,Name,Error,Occurrences\r\n"
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-/* Merges one delta entry with the given latencies (us) into m. */
-static void add_entry(merge_set *m, const char *method, const char *name, const uint64_t *lat,
-                      int n, uint64_t failures, uint64_t bytes, const proto_stats_err *errs,
-                      int nerrs)
-{
-    proto_stats_entry e;
-    memset(&e, 0, sizeof e);
-    snprintf(e.method, sizeof e.method, "%s", method);
-    snprintf(e.name, sizeof e.name, "%s", name);
-    hist_init(&e.lat);
-    for (int i = 0; i < n; i++)
-        hist_record(&e.lat, lat[i]);
-    e.requests = (uint64_t)n;
-    e.failures = failures;
-    e.bytes = bytes;
-    proto_stats d;
-    memset(&d, 0, sizeof d);
-    d.entries = &e;
-    d.nentries = 1;
-    d.errs = (proto_stats_err *)errs;
-    d.nerrs = (uint32_t)nerrs;
-    assert_int_equal(merge_add(m, &d), 0);
-    hist_fini(&e.lat);
-}
-
-/* n requests at first, first + step, ... (us) */
-static void add_range(merge_set *m, const char *method, const char *name, int n,
-                      uint64_t first, uint64_t step, uint64_t failures)
-{
-    uint64_t *lat = calloc((size_t)n, sizeof *lat);
-    assert_non_null(lat);
-    for (int i = 0; i < n; i++)
-        lat[i] = first + (uint64_t)i * step;
-    add_entry(m, method, name, lat, n, failures, 0, NULL, 0);
-    free(lat);
-}
-
-/* An entry with counts and no latency samples (as "WS:sent", "WS:order", "WS:c:CODE"). */
-static void add_counts(merge_set *m, const char *method, const char *name, uint64_t requests,
-                       uint64_t failures, uint64_t bytes, const proto_stats_err *errs, int nerrs)
-{
-    proto_stats_entry e;
-    memset(&e, 0, sizeof e);
-    snprintf(e.method, sizeof e.method, "%s", method);
-    snprintf(e.name, sizeof e.name, "%s", name);
-    hist_init(&e.lat);
-    e.requests = requests;
-    e.failures = failures;
-    e.bytes = bytes;
-    proto_stats d;
-    memset(&d, 0, sizeof d);
-    d.entries = &e;
-    d.nentries = 1;
-    d.errs = (proto_stats_err *)errs;
-    d.nerrs = (uint32_t)nerrs;
-    assert_int_equal(merge_add(m, &d), 0);
-    hist_fini(&e.lat);
-}
-
-static sc_threshold th_mk(const char *expr, const char *name, sc_metric metric, sc_op op,
-                          double value)
-{
-    sc_threshold t;
-    memset(&t, 0, sizeof t);
-    t.expr = (char *)expr;
-    t.name = (char *)name;
-    t.metric = metric;
-    t.op = op;
-    t.value = value;
-    return t;
-}
+/* Rows are merged with add_entry, add_range and add_counts, thresholds made with th_mk
+ * (tests/unit/support.h). */
 
 static char *slurp(const char *dir, const char *file)
 {

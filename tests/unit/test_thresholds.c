@@ -14,44 +14,11 @@
 
 #include "master/merge.h"
 #include "master/thresholds.h"
+#include "tests/unit/support.h"
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-/* n requests at first, first + step, ... (us) of (method, name) merged into m; the
- * first `failures` of them failed. */
-static void add_range(merge_set *m, const char *method, const char *name, int n,
-                      uint64_t first, uint64_t step, uint64_t failures)
-{
-    proto_stats_entry e;
-    memset(&e, 0, sizeof e);
-    snprintf(e.method, sizeof e.method, "%s", method);
-    snprintf(e.name, sizeof e.name, "%s", name);
-    hist_init(&e.lat);
-    for (int i = 0; i < n; i++)
-        hist_record(&e.lat, first + (uint64_t)i * step);
-    e.requests = (uint64_t)n;
-    e.failures = failures;
-    proto_stats d;
-    memset(&d, 0, sizeof d);
-    d.entries = &e;
-    d.nentries = 1;
-    assert_int_equal(merge_add(m, &d), 0);
-    hist_fini(&e.lat);
-}
-
-static sc_threshold th_mk(const char *expr, const char *name, sc_metric metric, sc_op op,
-                          double value)
-{
-    sc_threshold t;
-    memset(&t, 0, sizeof t);
-    t.expr = (char *)expr;
-    t.name = (char *)name;
-    t.metric = metric;
-    t.ws = TH_WS_NONE;
-    t.op = op;
-    t.value = value;
-    return t;
-}
+/* Rows are merged with add_range and thresholds made with th_mk (tests/unit/support.h). */
 
 /* A threshold about one WebSocket figure of a connection name. */
 static sc_threshold th_ws(const char *expr, const char *name, sc_ws_metric ws,
