@@ -73,6 +73,13 @@ else
 Q := @
 endif
 
+# Links $@ from its prerequisites (objects and libstampede.a) and the libraries.
+define link
+@mkdir -p $(dir $@)
+@echo "  LD  $@"
+$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(EXTRA_LIBS)
+endef
+
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
@@ -95,42 +102,29 @@ $(O)/libstampede.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/stampede: $(O)/cli/main.o $(O)/libstampede.a
-	@mkdir -p $(dir $@)
-	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(link)
 
 $(B)/stampede-master: $(O)/master/main.o $(O)/libstampede.a
-	@mkdir -p $(dir $@)
-	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(link)
 
 $(B)/stampede-worker: $(O)/worker/main.o $(O)/libstampede.a
-	@mkdir -p $(dir $@)
-	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(link)
 
 $(B)/stampede-target: $(O)/tests/target/target.o $(O)/libstampede.a
-	@mkdir -p $(dir $@)
-	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(link)
 
 # Every unit test links the shared fixtures (tests/unit/support.{h,c}).
+$(UNIT_BIN): EXTRA_LIBS := -lcmocka
 $(B)/tests/%: $(O)/tests/unit/%.o $(O)/tests/unit/support.o $(O)/libstampede.a
-	@mkdir -p $(dir $@)
-	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(link)
 
 # The master-merge bench (tests/bench/merge_bench.c) links the library like a daemon.
 $(B)/merge_bench: $(O)/tests/bench/merge_bench.o $(O)/libstampede.a
-	@mkdir -p $(dir $@)
-	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(link)
 
 # fuzz_proto's seed corpus writer (tests/fuzz/gen_proto_corpus.c), an ordinary build.
 $(B)/gen_proto_corpus: $(O)/tests/fuzz/gen_proto_corpus.o $(O)/libstampede.a
-	@mkdir -p $(dir $@)
-	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(link)
 
 # The fuzz library: LIB_SRC instrumented for libFuzzer (fuzzer-no-link: coverage without
 # a second main) under ASan+UBSan; each target adds its LLVMFuzzerTestOneInput and the
