@@ -1,0 +1,193 @@
+/* The parsed form of a scenario: every type a scenario is made of, from the error
+ * report to the steps (the functions and the contract: common/scenario.h). A header of
+ * its own so that the parser's private header (common/scenario_int.h) and the header
+ * renderer (common/scenario_headers.h) can share the types without including
+ * scenario.h, whose module includes them. */
+#ifndef COMMON_SCENARIO_TYPES_H
+#define COMMON_SCENARIO_TYPES_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/capture.h"
+#include "common/data.h"
+#include "common/jscan.h"
+#include "common/loadshape.h"
+#include "common/threshold.h"
+#include "common/tmpl.h"
+
+typedef struct sc_error {
+    char file[256];
+    int  line, col;             /* 1-based; 0 when not about a place in the file */
+    char msg[512];
+    char hint[256];             /* may be empty */
+} sc_error;
+
+typedef struct sc_header { char *name; tmpl *value; } sc_header;
+
+typedef enum { CAP_JSON, CAP_HEADER, CAP_REGEX } sc_capture_kind;
+typedef struct sc_capture {
+    char           *var;        /* variable name, owned */
+    int             slot;       /* tmpl_syms slot */
+    sc_capture_kind kind;
+    char           *expr;       /* path / header name / regex as written, owned */
+    jpath          *path;       /* CAP_JSON */
+    capre          *re;         /* CAP_REGEX */
+} sc_capture;
+
+#define SC_MAX_STATUS 8
+typedef struct sc_expect {
+    int      status[SC_MAX_STATUS]; /* accepted statuses; nstatus 0: any status < 400 */
+    int      nstatus;
+    jpath   *json_path;         /* with json_equals: value text must equal it */
+    char    *json_path_text;
+    char    *json_equals;
+    char    *contains;          /* body must contain this text */
+} sc_expect;
+
+typedef struct sc_http {
+    char      *name;            /* explicit stats name, or NULL: method + templated path */
+    char      *method;          /* upper case */
+    tmpl      *url;             /* absolute, or a path joined to the target */
+    sc_header *headers;         /* defaults merged in (the step's win) */
+    int        nheaders;
+    tmpl      *body;            /* NULL: none; json bodies are JSON text with escaped holes */
+    bool       json_body;       /* adds Content-Type: application/json unless set */
+    uint64_t   timeout_ms;
+    sc_expect  expect;
+    sc_capture *captures;
+    int        ncaptures;
+} sc_http;
+
+/* WebSocket steps (`ws:`). One connection per VU: a `connect` while one is open drops
+ * it without a close handshake (end it with a `close` step to be clean); a flow that
+ * starts over keeps its connection. Every text field below is a template rendered when
+ * the step runs.
+ *
+ *   ws: { connect: URL-or-path, name, headers, subprotocol, timeout,
+ *         reconnect: { max: N, backoff: 500ms }, ping: 1s, sequence: $.seq, stamp: $.ts_us }
+ *       URL: ws:// or wss:// as written, or a path joined to the target with http -> ws,
+ *       https -> wss. name: the stats name of everything on this connection (default:
+ *       the path as written, e.g. "/ws/echo"). timeout: TCP + TLS + upgrade (default
+ *       defaults.timeout). reconnect: after a close the VU did not ask for (server close,
+ *       drop, restart), up to max consecutive attempts, the first after backoff and each
+ *       next after twice the previous (capped at 30 s); max 0 (default): no reconnect.
+ *       ping: client pings at that interval, RTT recorded; 0/absent: none. sequence: a
+ *       JSON path to an integer in each message: one below the highest seen is out of
+ *       order. stamp: a JSON path to the sender's wall-clock time in microseconds
+ *       ({{ now_us }}): each message carrying it records fan-out latency.
+ *   ws: { send: TEXT } | { send: { json: VALUE } } | { send: { binary: BASE64 } }
+ *   ws: { expect: MATCH, timeout, capture: { var: { json: $.p } | { regex: R } } }
+ *       waits for the first message (queued or new) matching every condition of MATCH:
+ *       { equals: T } { contains: T } { json: $.p, equals: T } ({ json: $.p } alone: the
+ *       path exists) { regex: R }; latency from the connection's last send (or the step's
+ *       start when nothing was sent since the last match) to the match.
+ *   ws: { receive: N, timeout }   waits for N messages, whatever they hold.
+ *   ws: { close: CODE }           (or `close: true`: 1000) close handshake, waits for it.
+ *   ws: { listen: true | false | { MATCH..., capture: {...} } }
+ *       true / a mapping: from now on messages nobody waits for are consumed (counted,
+ *       sequence and stamp checked, and with a mapping matched and captured) instead of
+ *       queued for the next expect; false: back to queueing. */
+typedef enum { SC_WS_CONNECT, SC_WS_SEND, SC_WS_EXPECT, SC_WS_RECEIVE, SC_WS_CLOSE,
+               SC_WS_LISTEN } sc_ws_kind;
+typedef enum { SC_WS_TEXT, SC_WS_JSON, SC_WS_BINARY } sc_ws_payload;
+
+typedef struct sc_ws_match {    /* every condition given must hold; none given: any message */
+    tmpl       *equals;         /* whole message equals */
+    tmpl       *contains;       /* message contains */
+    jscan_path *json;           /* the path exists in the message (JSON) ... */
+    char       *json_text;      /* ... as written */
+    tmpl       *json_equals;    /* ... and its value's text equals (strings without quotes) */
+    capre      *regex;          /* POSIX extended, matches somewhere */
+    char       *regex_text;
+} sc_ws_match;
+
+typedef struct sc_ws {
+    sc_ws_kind  kind;
+    /* connect */
+    char       *name;           /* stats name, owned; connect only */
+    tmpl       *url;
+    sc_header  *headers;        /* defaults.headers merged in (the step's win) */
+    int         nheaders;
+    char       *subprotocol;    /* NULL: none */
+    uint32_t    reconnect_max;
+    uint64_t    reconnect_backoff_ms;   /* 500 ms when reconnect is given without it */
+    uint64_t    ping_ms;
+    jscan_path *sequence;  char *sequence_text;
+    jscan_path *stamp;     char *stamp_text;
+    /* connect, expect, receive, close: the deadline (default defaults.timeout) */
+    uint64_t    timeout_ms;
+    /* send */
+    sc_ws_payload payload;
+    tmpl       *message;        /* JSON payloads: JSON text with escaped holes; binary: base64 */
+    /* expect, listen (mapping) */
+    sc_ws_match match;
+    sc_capture *captures;       /* CAP_JSON or CAP_REGEX (over the message) */
+    int         ncaptures;
+    /* receive */
+    uint32_t    count;
+    /* close */
+    uint16_t    code;
+    /* listen */
+    bool        listen;
+} sc_ws;
+
+typedef struct sc_step sc_step;
+typedef enum { STEP_HTTP, STEP_THINK, STEP_LOOP, STEP_GROUP, STEP_WS } sc_step_kind;
+struct sc_step {
+    sc_step_kind kind;
+    int          line, col;     /* where it was written, 1-based */
+    union {
+        sc_http http;
+        struct { uint64_t min_ms, max_ms; } think;          /* fixed when equal */
+        struct { int64_t count; sc_step *steps; int nsteps; } loop; /* count -1: forever */
+        struct { char *name; sc_step *steps; int nsteps; } group;
+        sc_ws ws;
+    } u;
+};
+
+typedef struct sc_profile {
+    char    *name;
+    uint32_t weight;            /* >= 1; default 1 */
+    sc_step *flow;
+    int      nflow;
+} sc_profile;
+
+typedef struct scenario {
+    char        *file;          /* path it came from */
+    char        *name;
+    char        *target;        /* base URL, no trailing slash */
+    sc_header   *default_headers;
+    int          ndefault_headers;
+    uint64_t     default_timeout_ms;   /* 10 s when not given */
+    bool         http2;         /* defaults.http2: negotiate HTTP/2 (ALPN, or prior knowledge for http://) */
+    bool         insecure;      /* defaults.insecure: do not verify TLS certificates */
+    bool         follow_redirects; /* defaults.follow_redirects (off by default) */
+    sc_stage    *stages;
+    int          nstages;
+    uint64_t     graceful_stop_ms;     /* 30 s when not given */
+    data_set     data;
+    sc_profile  *profiles;
+    int          nprofiles;
+    uint32_t     total_weight;
+    int         *profile_seq;   /* total_weight entries: profile of user k is profile_seq[k % total_weight] */
+    sc_threshold *thresholds;
+    int          nthresholds;
+    tmpl_syms    syms;          /* capture variables */
+} scenario;
+
+/* Reads a data file named in the scenario (relative paths are relative to the scenario's
+ * directory). Returns 0 with a malloc'd buffer the parser frees, or -1 with a message.
+ * NULL loader: read from disk. */
+typedef int (*sc_read_fn)(void *ud, const char *path, char **data, size_t *len,
+                          char *err, size_t errcap);
+
+/* `--set key.path=value` overrides: applied to the YAML tree before validation, so an
+ * override is checked like a written value. A path names an existing scalar
+ * (e.g. target, load.graceful_stop, load.stages.0.users, defaults.timeout) or a new
+ * key under an existing mapping. */
+typedef struct sc_set { const char *key, *value; } sc_set;
+
+/* Where env("NAME") takes its values while parsing (common/tmpl.h: tmpl_env_fn). The
+ * source is used only during the parse (the scenario keeps no pointer to it). */
+typedef struct sc_env { tmpl_env_fn fn; void *ud; } sc_env;
+#endif
