@@ -19,13 +19,14 @@
 #include <strings.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
-#include <jansson.h>
 #include "common/log.h"
 #include "common/stats.h"
 #include "common/time.h"
+#include "common/url.h"
 #include "common/util.h"
 #include "proto/msg.h"
 #include "worker/allow.h"
+#include "worker/check.h"
 #include "worker/http.h"
 #include "worker/wsflow.h"
 
@@ -162,22 +163,6 @@ static tmpl_ctx vu_ctx(vu *v)
                        .vars = v->vars, .rows = v->rows, .data = &e->cfg.sc->data };
 }
 
-static stats_err_kind vu_curl_kind(CURLcode c)
-{
-    switch (c) {
-    case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY:
-        return ERR_CONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
-        return ERR_TIMEOUT;
-    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_SSL_INVALIDCERTSTATUS:
-        return ERR_TLS;
-    default:
-        return ERR_OTHER;
-    }
-}
-
 /* --- users ------------------------------------------------------------------------ */
 
 /* The engine is over once no user is on and no connection is still closing. */
@@ -270,21 +255,12 @@ static int vu_start_http(vu *v, const sc_step *s)
     }
     const sc_http *h = &s->u.http;
     tmpl_ctx c = vu_ctx(v);
-    /* URL: absolute as rendered, or the target followed by the rendered path. */
-    const char *tgt = e->cfg.target;
-    size_t tlen = strlen(tgt);
-    long n = tmpl_render_at(h->url, &c, &v->url, &v->url_cap, tlen);
+    /* URL: absolute as rendered, or joined to the target (common/url.h, the rule the
+     * allowlist checked the plan by). */
+    size_t room = url_join_room(e->cfg.target);
+    long n = tmpl_render_at(h->url, &c, &v->url, &v->url_cap, room);
     if (n < 0) return -1;
-    if (!strncmp(v->url + tlen, "http://", 7) || !strncmp(v->url + tlen, "https://", 8)) {
-        memmove(v->url, v->url + tlen, (size_t)n + 1);
-    } else {
-        memcpy(v->url, tgt, tlen);
-        if (v->url[tlen] != '/') {       /* "orders" means "/orders" */
-            if (util_reserve(&v->url, &v->url_cap, tlen + (size_t)n + 2) != 0) return -1;
-            memmove(v->url + tlen + 1, v->url + tlen, (size_t)n + 1);
-            v->url[tlen] = '/';
-        }
-    }
+    url_join_at(URL_HTTP, e->cfg.target, v->url, room, (size_t)n);
     /* Headers "Name: value", and the JSON content type unless the step sets one. */
     bool has_ct = false;
     for (int i = 0; i < h->nheaders; i++) has_ct = has_ct || !strcasecmp(h->headers[i].name, "Content-Type");
@@ -305,12 +281,7 @@ static int vu_start_http(vu *v, const sc_step *s)
         stats_default_name(v->url, name, sizeof name);
         v->stat_id = stats_id(&e->shard, h->method, name);
     }
-    v->x.keep_body = h->expect.json_path || h->expect.contains;
-    v->x.keep_hdrs = false;
-    for (int i = 0; i < h->ncaptures; i++) {
-        if (h->captures[i].kind == CAP_HEADER) v->x.keep_hdrs = true;
-        else v->x.keep_body = true;
-    }
+    check_http_needs(h, &v->x.keep_body, &v->x.keep_hdrs);
     http_req req = { .method = h->method, .url = v->url, .headers = v->hptr, .nheaders = nh,
                      .body = h->body ? v->body : NULL, .body_len = (size_t)bl,
                      .timeout_ms = h->timeout_ms };
@@ -393,68 +364,6 @@ static void vu_run(vu *v)
     }
 }
 
-/* Checks expect and runs captures; returns true when the response is acceptable, else
- * fills kind/detail. */
-static bool vu_check(vu *v, const sc_http *h, long status, stats_err_kind *kind, char *detail, size_t cap)
-{
-    const sc_expect *x = &h->expect;
-    bool ok = false;
-    if (x->nstatus == 0) {
-        ok = status > 0 && status < 400;
-    } else {
-        for (int i = 0; i < x->nstatus; i++) ok = ok || x->status[i] == status;
-    }
-    if (!ok) {
-        *kind = ERR_HTTP_STATUS;
-        snprintf(detail, cap, "%ld", status);
-        return false;
-    }
-    if (x->contains && (!v->x.body || !strstr(v->x.body, x->contains))) {
-        *kind = ERR_EXPECT;
-        snprintf(detail, cap, "body lacks \"%.40s\"", x->contains);
-        return false;
-    }
-    json_t *doc = NULL;
-    bool need_json = x->json_path != NULL;
-    for (int i = 0; i < h->ncaptures; i++) need_json = need_json || h->captures[i].kind == CAP_JSON;
-    if (need_json && v->x.body) doc = json_loadb(v->x.body, v->x.body_len, 0, NULL);
-    bool good = true;
-    if (x->json_path) {
-        json_t *val = doc ? jpath_get(x->json_path, doc) : NULL;
-        tmpl_val tv = { 0 };
-        bool eq = val && jpath_text(val, &tv) == 0 &&
-                  (!x->json_equals || !strcmp(tv.p ? tv.p : "", x->json_equals));
-        tmpl_val_fini(&tv);
-        if (!eq) {
-            *kind = ERR_EXPECT;
-            snprintf(detail, cap, "%.50s", x->json_path_text);
-            good = false;
-        }
-    }
-    for (int i = 0; good && i < h->ncaptures; i++) {
-        const sc_capture *c = &h->captures[i];
-        tmpl_val *out = &v->vars[c->slot];
-        int rv = -1;
-        if (c->kind == CAP_JSON) {
-            json_t *val = doc ? jpath_get(c->path, doc) : NULL;
-            rv = val ? jpath_text(val, out) : -1;
-        } else if (c->kind == CAP_HEADER) {
-            rv = v->x.hdrs ? capture_header(v->x.hdrs, v->x.hdrs_len, c->expr, out) : -1;
-        } else {
-            rv = v->x.body ? capre_match(c->re, v->x.body, out) : -1;
-        }
-        if (rv != 0) {
-            /* A capture the flow relies on did not happen: the request did not deliver. */
-            out->set = false;
-            *kind = ERR_EXPECT;
-            snprintf(detail, cap, "capture %.40s", c->var);
-            good = false;
-        }
-    }
-    if (doc) json_decref(doc);
-    return good;
-}
-
 static void vu_http_done(http_xfer *x, const http_result *r)
 {
     vu *v = x->ud;
@@ -464,15 +373,14 @@ static void vu_http_done(http_xfer *x, const http_result *r)
     stats_err_kind kind = ERR_OTHER;
     char detail[STATS_DETAIL_MAX] = "";
     bool ok;
-    if (r->code != CURLE_OK) {
-        kind = vu_curl_kind(r->code);
-        /* libcurl's generic text per code, not its buffer: "timed out after 151 ms"
-         * would make one error row per millisecond. */
-        snprintf(detail, sizeof detail, "%s", x->refused ? "target outside the worker's --allow"
-                                                          : curl_easy_strerror(r->code));
+    if (r->failed) {
+        kind = r->kind;
+        snprintf(detail, sizeof detail, "%s", r->detail ? r->detail : "");
         ok = false;
     } else {
-        ok = vu_check(v, h, r->status, &kind, detail, sizeof detail);
+        check_input in = { .status = r->status, .body = x->body, .len = x->body_len,
+                           .hdrs = x->hdrs, .hdrs_len = x->hdrs_len };
+        ok = check_http(h, &in, v->vars, &kind, detail, sizeof detail);
     }
     stats_record(&e->shard, v->stat_id, lat, r->bytes, !ok);
     if (!ok) stats_error(&e->shard, v->stat_id, kind, detail);

@@ -1,13 +1,17 @@
-/* The load engine: one thread with its own event_base, curl multi handle (worker/http.h),
+/* The load engine: one thread with its own event_base, HTTP transport (worker/http.h),
  * virtual users and stats shard. Nothing hot is shared or locked: an engine talks to
- * the rest of the process only through its start configuration, two atomic flags
- * (stop requested, finished), and the emit callback it calls with each encoded delta.
+ * the rest of the process only through its start configuration, three atomic flags
+ * (stop requested, abort requested, finished), the count of slots it owns (atomic), a
+ * small mailbox of adopt/release requests under a mutex (taken by engine_adopt and
+ * engine_release, and once per 50 ms tick by the engine), and the emit callback it
+ * calls with each encoded delta.
  *
  * Schedule: global user k (0-based) belongs to slot k % threads_total; an engine runs
  * the users of the slots it owns, so each engine computes its own share of the
  * scenario's target N(t) (common/scenario.h) and the sum over every engine of every
  * worker is exactly N(t). Ramp-down stops the highest users after their current step.
- * The schedule is re-evaluated every 50 ms. Slots can be adopted and released while
+ * The schedule is re-evaluated every 50 ms (and at each interval's end, before the
+ * delta is encoded). Slots can be adopted and released while
  * the run goes (a re-plan after a worker is lost or joins): an adopted slot's users
  * start their flow from the beginning; a released slot's users stop after their
  * current step (their results stay counted here).
@@ -17,6 +21,11 @@
  * whatever is still in flight is cancelled and counted as cancelled. Then the engine
  * sends its final delta (final = true) and its thread ends. Every request started is
  * either recorded or counted as cancelled.
+ *
+ * Steps: http requests go through worker/http.h, their expect and captures through
+ * worker/check.h; ws steps through worker/wsflow.h (a session allocated at the user's
+ * first ws step); URLs are joined to the target by common/url.h, the rule the worker's
+ * allowlist checked the plan by.
  *
  * Memory: a user's state (~2 KiB, plus its buffers) is allocated when the schedule first
  * starts it, 64 users of a slot at a time, and kept for the run (a user that stops and

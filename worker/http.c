@@ -43,6 +43,23 @@ static http_sock *http_sock_get(http_loop *l, curl_socket_t fd)
     return l->socks[fd];
 }
 
+/* A transport error's kind, as the results count it. */
+static stats_err_kind http_kind(CURLcode c)
+{
+    switch (c) {
+    case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY:
+        return ERR_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return ERR_TIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_SSL_INVALIDCERTSTATUS:
+        return ERR_TLS;
+    default:
+        return ERR_OTHER;
+    }
+}
+
 static void http_check(http_loop *l)
 {
     CURLMsg *m;
@@ -57,7 +74,12 @@ static void http_check(http_loop *l)
         l->active--;
         if (!x) continue;
         x->active = false;
-        http_result r = { .code = code, .bytes = x->bytes, .errbuf = x->errbuf };
+        http_result r = { .failed = code != CURLE_OK, .bytes = x->bytes };
+        if (r.failed) {
+            /* libcurl's generic text per code, not its error buffer (see http.h) */
+            r.kind = http_kind(code);
+            r.detail = x->refused ? "target outside the worker's --allow" : curl_easy_strerror(code);
+        }
         curl_off_t t = 0;
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r.status);
         if (curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t) == CURLE_OK && t > 0) r.total_us = (uint64_t)t;

@@ -1,19 +1,26 @@
 /* HTTP transport of one engine thread: libcurl's multi_socket API driven by the
  * thread's libevent event_base (the shape of curl's hiperfifo.c example). This is the
- * narrow interface a virtual user drives: start a request, get one completion with
- * status, timings and the body if asked for. A leaner HTTP/1.1 path could later sit
- * behind the same four calls without touching the VU, the stats or the results.
+ * narrow interface a virtual user drives: prepare a transfer, start a request, get one
+ * completion (http_result: status, timings, body bytes, or a failure named by its
+ * stats_err_kind and a static detail), cancel. Nothing of libcurl reaches the VU
+ * through the calls or the result (the CURLcode -> kind/detail mapping lives in
+ * http.c), so another HTTP/1.1 client can sit behind the same calls without touching
+ * the VU, the stats or the results; the fields of http_xfer marked "transport's" are
+ * this implementation's and no caller reads them.
  *
  * Ownership and threads: an http_loop belongs to one engine thread and is used only on
- * it; an http_xfer is embedded in its VU (caller's memory) and owns one curl easy
- * handle, reused for every request of the VU, so the VU keeps its keep-alive
- * connection like a real user. The per-socket struct event sits in a small per-socket
- * record allocated when libcurl opens a socket (connection setup, not per request).
+ * it; an http_xfer is embedded in its VU (caller's memory; the engine prepares it at the
+ * user's first http step) and owns one curl easy handle, reused for every request of
+ * the VU, so the VU keeps its keep-alive connection like a real user. Each socket
+ * libcurl watches has a small record with its struct event, in a table indexed by the
+ * descriptor: allocated the first time a descriptor is seen and reused for the life of
+ * the loop (a connection's socket is dropped and watched again around every transfer).
  *
  * Allocation: our side of a request allocates nothing in steady state (URL, headers
  * and body live in the VU's reusable buffers; header list nodes are the xfer's own
- * array). libcurl itself allocates inside curl_easy_setopt(CURLOPT_URL) and while
- * parsing; that is libcurl's business. */
+ * array; the body and header buffers grow to their high-water mark). libcurl itself
+ * allocates inside curl_easy_setopt(CURLOPT_URL) and while parsing; that is libcurl's
+ * business. */
 #ifndef WORKER_HTTP_H
 #define WORKER_HTTP_H
 #include <stdbool.h>
@@ -22,6 +29,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include "common/stats.h"
 
 #define HTTP_MAX_HEADERS 32
 
@@ -39,19 +47,24 @@ typedef struct http_opts {
     const void *allow_ud;
 } http_opts;
 
+/* What the VU sees of a finished request: nothing of libcurl. A transport error is
+ * named by its kind (connect, timeout, tls, other) and a static detail: one text per
+ * kind of failure, never a per-request message ("timed out after 151 ms" would make one
+ * error row per millisecond). */
 typedef struct http_result {
-    CURLcode code;              /* CURLE_OK or the transport error */
-    long     status;            /* HTTP status, 0 when none */
-    uint64_t total_us;          /* CURLINFO_TOTAL_TIME_T */
-    uint64_t connect_us;        /* CURLINFO_CONNECT_TIME_T (0 on a reused connection) */
-    uint64_t bytes;             /* response body bytes received */
-    const char *errbuf;         /* libcurl's message when code != CURLE_OK */
+    bool           failed;      /* the transport failed: no response (kind, detail) */
+    stats_err_kind kind;        /* when failed */
+    const char    *detail;      /* when failed: static text, e.g. "Couldn't connect to server" */
+    long           status;      /* HTTP status, 0 when none */
+    uint64_t       total_us;    /* whole request (CURLINFO_TOTAL_TIME_T); 0: not measured */
+    uint64_t       connect_us;  /* connection setup (0 on a reused connection) */
+    uint64_t       bytes;       /* response body bytes received */
 } http_result;
 
 typedef void (*http_done_fn)(http_xfer *x, const http_result *r);
 
 struct http_xfer {
-    CURL        *easy;          /* owned */
+    CURL        *easy;          /* transport's: owned */
     http_loop   *loop;          /* borrowed */
     http_done_fn done;
     void        *ud;            /* the VU */
@@ -64,8 +77,8 @@ struct http_xfer {
     uint64_t     bytes;
     bool         refused;       /* the last connect was refused by opts.allow */
     http_opts    opts;
-    struct curl_slist hnodes[HTTP_MAX_HEADERS]; /* request header list, our memory */
-    char         errbuf[CURL_ERROR_SIZE];
+    struct curl_slist hnodes[HTTP_MAX_HEADERS]; /* transport's: request header list */
+    char         errbuf[CURL_ERROR_SIZE];       /* transport's: libcurl's message */
 };
 
 /* One per engine thread. NULL on failure. */

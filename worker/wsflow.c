@@ -22,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 #include <event2/util.h>
-#include <jansson.h>
 #include <openssl/ssl.h>
 #include "common/capture.h"
 #include "common/jscan.h"
@@ -31,6 +30,7 @@
 #include "common/url.h"
 #include "common/util.h"
 #include "worker/allow.h"
+#include "worker/check.h"
 
 #define WSF_REC_HDR (4 + 1 + 8)     /* inbox record: u32 len, u8 op, u64 arrival_us */
 
@@ -134,7 +134,7 @@ static void wsf_fail_wait(wsflow *f, stats_err_kind kind, const char *detail)
 
 /* --- matching ------------------------------------------------------------------------ */
 
-/* The message as a NUL-terminated string in scratch (regex and jansson want one). */
+/* The message as a NUL-terminated string in scratch (a regex wants one). */
 static const char *wsf_cstr(wsflow *f, const uint8_t *data, size_t len)
 {
     if (util_reserve(&f->scratch, &f->scratch_cap, len + 1) != 0) return NULL;
@@ -193,31 +193,18 @@ static bool wsf_match(wsflow *f, const sc_ws_match *m, const wsf_texts *x, const
     return true;
 }
 
-/* Runs the captures of w over the message. NULL, or the variable that failed. */
+/* Runs the captures of w over the message (worker/check.h, as for an HTTP response).
+ * NULL, or the variable that failed. */
 static const char *wsf_capture(wsflow *f, const sc_ws *w, const uint8_t *data, size_t len)
 {
     if (w->ncaptures == 0) return NULL;
-    const char *failed = NULL;
-    json_t *doc = NULL;
-    for (int i = 0; i < w->ncaptures && !failed; i++) {
-        const sc_capture *c = &w->captures[i];
-        tmpl_val *out = &f->vars[c->slot];
-        int rv = -1;
-        if (c->kind == CAP_JSON) {
-            if (!doc) doc = json_loadb((const char *)data, len, 0, NULL);
-            json_t *v = doc ? jpath_get(c->path, doc) : NULL;
-            rv = v ? jpath_text(v, out) : -1;
-        } else if (c->kind == CAP_REGEX) {
-            const char *s = wsf_cstr(f, data, len);
-            rv = s ? capre_match(c->re, s, out) : -1;
-        }
-        if (rv != 0) {
-            out->set = false;
-            failed = c->var;
-        }
-    }
-    if (doc) json_decref(doc);
-    return failed;
+    bool regex = false;
+    for (int i = 0; i < w->ncaptures; i++) regex = regex || w->captures[i].kind == CAP_REGEX;
+    /* a regex reads a NUL-terminated copy; JSON reads the message where it is */
+    const char *body = regex ? wsf_cstr(f, data, len) : (const char *)data;
+    if (!body) return w->captures[0].var;
+    check_input in = { .body = body, .len = len };
+    return check_captures(w->captures, w->ncaptures, &in, f->vars);
 }
 
 /* Offers a message to the waiting expect/receive. true when the step is over. */

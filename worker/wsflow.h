@@ -2,8 +2,11 @@
  * sc_ws) over one worker/ws.h connection on the engine thread, and records what they
  * measure into the engine's stats shard (the STATS_WS_* entries of common/stats.h).
  *
- * Ownership and threads: a wsflow is embedded in its VU and lives on the engine thread
- * with the connection; it borrows the environment (event_base, shard, SSL_CTX, allow
+ * Ownership and threads: a wsflow belongs to one VU: the engine allocates it (malloc)
+ * at the user's first ws step, so a user without ws steps pays
+ * nothing, keeps it for the run (a user that stops and starts again reuses it) and
+ * frees it at teardown (wsflow_fini, then free). It lives on the engine thread with the
+ * connection; it borrows the environment (event_base, shard, SSL_CTX, allow
  * list, resolver cache) from the engine, and the step being run from the scenario. It
  * owns its scratch buffers (grown to their high-water mark, never per message) and the
  * inbox of messages nobody waited for yet.
