@@ -11,7 +11,10 @@
  *
  * The same code serves a local `stampede run` (inproc://) and stampede-master (tcp://).
  * Other threads talk to it only through the calls below, which lock a small mutex
- * (never on the engines' hot path). */
+ * (never on the engines' hot path). Its parts, one file per part of its state (registry,
+ * challenges, liveness, the run, the read model), are listed in master/coord_int.h; the
+ * slot planner (master/slotplan.h) and the interval ring (master/coord_ring.h) are pure
+ * of nng and unit-tested on their own. */
 #ifndef MASTER_COORD_H
 #define MASTER_COORD_H
 #include <stdbool.h>
