@@ -65,6 +65,8 @@ static void coord_reject(coord *c, nng_pipe p, const char *reason)
     }
 }
 
+static void coord_drop(coord *c, nng_pipe p, const char *why);
+
 void coord_hello(coord *c, nng_pipe p, const proto_hello *h)
 {
     int pi = -1;
@@ -133,7 +135,7 @@ void coord_hello(coord *c, nng_pipe p, const proto_hello *h)
 
 /* Counts a dropped message and logs it, at most once a second per peer (a peer that
  * sends nothing but garbage must not fill the log). */
-void coord_drop(coord *c, nng_pipe p, const char *why)
+static void coord_drop(coord *c, nng_pipe p, const char *why)
 {
     c->dropped++;
     uint64_t now = time_mono_us(), *n = &c->drops_other, *at = &c->drop_other_log_us;

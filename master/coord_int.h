@@ -151,7 +151,6 @@ sp_worker *coord_views(coord *c);
 /* --- coord_auth.c -------------------------------------------------------------------- */
 void coord_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg);  /* nng's thread */
 void coord_hello(coord *c, nng_pipe p, const proto_hello *h);
-void coord_drop(coord *c, nng_pipe p, const char *why);
 /* Opens one received message: unsealed (with a session) and decoded into *m, and only
  * HELLO from a connection not yet welcomed. *w: its worker, or NULL before WELCOME.
  * false: dropped (counted, logged; a broken session ends). */
