@@ -28,11 +28,11 @@
 #include "common/scenario.h"
 #include "common/scenario_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/nearest.h"
 #include "common/util.h"
 
 /* ---- reading data files ------------------------------------------------------------ */
@@ -80,23 +80,24 @@ static int sc_target(sc_ctx *c, const yaml_node_t *n)
     return 0;
 }
 
+static const sc_key sc_defaults_keys[] = {
+    { "headers", SC_K_OWN },
+    { "timeout", SC_K_DURATION, offsetof(scenario, default_timeout_ms), 1, 0, "defaults.timeout" },
+    { "http2", SC_K_BOOL, offsetof(scenario, http2), 0, 0, "defaults.http2" },
+    { "insecure", SC_K_BOOL, offsetof(scenario, insecure), 0, 0, "defaults.insecure" },
+    { "follow_redirects", SC_K_BOOL, offsetof(scenario, follow_redirects), 0, 0,
+      "defaults.follow_redirects" },
+};
+
 static int sc_defaults(sc_ctx *c, yaml_node_t *n)
 {
-    static const char *const keys[] = { "headers", "timeout", "http2", "insecure",
-                                        "follow_redirects" };
     scenario *sc = c->sc;
-    if (sc_want_map(c, n, "'defaults'") || sc_keys(c, n, "defaults", keys, 5))
+    const sc_key *k = sc_defaults_keys;
+    size_t nk = SC_NKEYS(sc_defaults_keys);
+    if (sc_want_map(c, n, "'defaults'") || sc_check_keys(c, n, "defaults", k, nk) ||
+        sc_read_all(c, n, "defaults", k, nk, sc))
         return -1;
     yaml_node_t *v;
-    if ((v = sc_get(c, n, "timeout", NULL)) && sc_duration(c, v, "defaults.timeout", true, &sc->default_timeout_ms))
-        return -1;
-    if ((v = sc_get(c, n, "http2", NULL)) && sc_bool(c, v, "defaults.http2", &sc->http2))
-        return -1;
-    if ((v = sc_get(c, n, "insecure", NULL)) && sc_bool(c, v, "defaults.insecure", &sc->insecure))
-        return -1;
-    if ((v = sc_get(c, n, "follow_redirects", NULL)) &&
-        sc_bool(c, v, "defaults.follow_redirects", &sc->follow_redirects))
-        return -1;
     if ((v = sc_get(c, n, "headers", NULL)) && !sc_is_null(v)) {
         if (sc_headers(c, v, NULL, &sc->default_headers, &sc->ndefault_headers))
             return -1;
@@ -105,30 +106,33 @@ static int sc_defaults(sc_ctx *c, yaml_node_t *n)
     return 0;
 }
 
+static const char *const sc_models[] = { "closed", "open" };
+static const sc_key sc_load_keys[] = {
+    { "model", SC_K_ENUM, 0, 0, 0, "load.model", .words = sc_models, .nwords = 2 },
+    { "stages", SC_K_OWN },
+    { "graceful_stop", SC_K_DURATION, offsetof(scenario, graceful_stop_ms), 0, 0,
+      "load.graceful_stop" },
+};
+static const char sc_stage_eg[] = "a stage is { duration: 5m, users: 200 }";
+static const sc_key sc_stage_keys[] = {
+    { "duration", SC_K_DURATION, offsetof(sc_stage, duration_ms), 1, 0, "a stage's duration",
+      true, sc_stage_eg },
+    { "users", SC_K_U32, offsetof(sc_stage, users), 0, SC_MAX_USERS, "users", true, sc_stage_eg },
+};
+
 static int sc_load(sc_ctx *c, yaml_node_t *n)
 {
-    static const char *const keys[] = { "model", "stages", "graceful_stop" };
-    static const char *const models[] = { "closed", "open" };
-    static const char *const stage_keys[] = { "duration", "users" };
     scenario *sc = c->sc;
-    char fb[80], hint[128];
-    if (sc_want_map(c, n, "'load'") || sc_keys(c, n, "load", keys, 3))
+    const sc_key *k = sc_load_keys;
+    size_t nk = SC_NKEYS(sc_load_keys);
+    int model = 0;
+    if (sc_want_map(c, n, "'load'") || sc_check_keys(c, n, "load", k, nk) ||
+        sc_read(c, n, "load", k, nk, "model", &model))
         return -1;
-    yaml_node_t *v;
-    if ((v = sc_get(c, n, "model", NULL))) {
-        if (!sc_is_scalar(v) || (strcmp(sc_sval(v), "closed") && strcmp(sc_sval(v), "open"))) {
-            const char *near = sc_is_scalar(v) ? nearest_name(sc_sval(v), models, 2) : NULL;
-            if (near)
-                snprintf(hint, sizeof hint, "did you mean '%s'?", near);
-            return sc_fail(c, v, near ? hint : NULL, "load.model must be closed or open, found %s",
-                           sc_found(v, fb, sizeof fb));
-        }
-        if (!strcmp(sc_sval(v), "open"))
-            return sc_fail(c, v, "use model: closed, where stages give the number of users",
-                           "open model not yet supported");
-    }
-    if ((v = sc_get(c, n, "graceful_stop", NULL)) &&
-        sc_duration(c, v, "load.graceful_stop", false, &sc->graceful_stop_ms))
+    if (model == 1)
+        return sc_fail(c, sc_get(c, n, "model", NULL), "use model: closed, where stages give "
+                       "the number of users", "open model not yet supported");
+    if (sc_read(c, n, "load", k, nk, "graceful_stop", sc))
         return -1;
     yaml_node_t *st = sc_need(c, n, "stages", "load", "add stages: [ { duration: 1m, users: 10 } ]");
     if (!st || sc_want_list(c, st, "load.stages", "for example: stages: [ { duration: 1m, users: 10 } ]"))
@@ -142,16 +146,10 @@ static int sc_load(sc_ctx *c, yaml_node_t *n)
         yaml_node_t *s = sc_node(c, st->data.sequence.items.start[i]);
         char where[64];
         snprintf(where, sizeof where, "stage %d", i + 1);
-        if (sc_tick(c, s) || sc_want_map(c, s, where) || sc_keys(c, s, where, stage_keys, 2))
+        if (sc_tick(c, s) || sc_want_map(c, s, where) ||
+            sc_check_keys(c, s, where, sc_stage_keys, SC_NKEYS(sc_stage_keys)) ||
+            sc_read_all(c, s, where, sc_stage_keys, SC_NKEYS(sc_stage_keys), &sc->stages[i]))
             return -1;
-        yaml_node_t *d = sc_need(c, s, "duration", where, "a stage is { duration: 5m, users: 200 }");
-        if (!d || sc_duration(c, d, "a stage's duration", true, &sc->stages[i].duration_ms))
-            return -1;
-        yaml_node_t *u = sc_need(c, s, "users", where, "a stage is { duration: 5m, users: 200 }");
-        long long users;
-        if (!u || sc_int(c, u, "users", 0, SC_MAX_USERS, &users))
-            return -1;
-        sc->stages[i].users = (uint32_t)users;
         if (sc->stages[i].users > peak)
             peak = sc->stages[i].users;
     }
@@ -160,12 +158,20 @@ static int sc_load(sc_ctx *c, yaml_node_t *n)
     return 0;
 }
 
+/* mode's words in data_mode order */
+static const char *const sc_modes[] = { "sequential", "random", "unique" };
+static const sc_key sc_feeder_keys[] = {
+    { "csv", SC_K_TEXT, offsetof(data_feeder, file), 0, 0, "'csv' (a file name)", true,
+      "for example: { csv: users.csv, mode: unique }" },
+    { "mode", SC_K_ENUM, 0, 0, 0, NULL, .words = sc_modes, .nwords = 3 },
+};
+
 static int sc_data(sc_ctx *c, yaml_node_t *n)
 {
-    static const char *const keys[] = { "csv", "mode" };
-    static const char *const modes[] = { "sequential", "random", "unique" };
     scenario *sc = c->sc;
-    char fb[80], hint[128], msg[256];
+    const sc_key *fk = sc_feeder_keys;
+    size_t nfk = SC_NKEYS(sc_feeder_keys);
+    char fb[80], msg[256];
     if (sc_is_null(n))
         return 0;
     if (sc_want_map(c, n, "'data'"))
@@ -187,32 +193,18 @@ static int sc_data(sc_ctx *c, yaml_node_t *n)
             return sc_fail(c, k, NULL, "data feeder '%s' is defined twice", sc_sval(k));
         char where[96];
         snprintf(where, sizeof where, "data feeder '%s'", sc_sval(k));
-        if (sc_want_map(c, spec, where) || sc_keys(c, spec, where, keys, 2))
+        if (sc_want_map(c, spec, where) || sc_check_keys(c, spec, where, fk, nfk))
             return -1;
         data_feeder *f = &sc->data.f[sc->data.n++];
         if (!(f->name = strdup(sc_sval(k))))
             return sc_fail(c, k, NULL, "out of memory");
-        yaml_node_t *mode = sc_get(c, spec, "mode", NULL);
-        if (mode) {
-            int m = -1;
-            for (int i = 0; sc_is_scalar(mode) && i < 3; i++)
-                if (!strcmp(sc_sval(mode), modes[i]))
-                    m = i;
-            if (m < 0) {
-                const char *near = sc_is_scalar(mode) ? nearest_name(sc_sval(mode), modes, 3) : NULL;
-                if (near)
-                    snprintf(hint, sizeof hint, "did you mean '%s'?", near);
-                return sc_fail(c, mode, near ? hint : NULL, "mode of %s must be sequential, "
-                               "random or unique, found %s", where, sc_found(mode, fb, sizeof fb));
-            }
-            f->mode = m == 0 ? DATA_SEQUENTIAL : m == 1 ? DATA_RANDOM : DATA_UNIQUE;
-        }
-        yaml_node_t *csv = sc_need(c, spec, "csv", where, "for example: { csv: users.csv, mode: unique }");
-        if (!csv)
+        int mode = DATA_SEQUENTIAL;
+        if (sc_read(c, spec, where, fk, nfk, "mode", &mode))
             return -1;
-        sc_get(c, spec, "csv", &csvk);
-        if (sc_text(c, csv, "'csv' (a file name)", &f->file))
+        f->mode = (data_mode)mode;
+        if (sc_read(c, spec, where, fk, nfk, "csv", f))
             return -1;
+        yaml_node_t *csv = sc_get(c, spec, "csv", &csvk);
         char *path = sc_resolve(c->err->file, f->file), *buf = NULL;
         size_t blen = 0;
         msg[0] = '\0';
@@ -241,9 +233,17 @@ static int sc_data(sc_ctx *c, yaml_node_t *n)
     return 0;
 }
 
+static const sc_key sc_profile_keys[] = {
+    { "name", SC_K_TEXT, offsetof(sc_profile, name), 0, 0, "the profile's name", true,
+      "for example: - name: operator" },
+    { "weight", SC_K_U32, offsetof(sc_profile, weight), 1, SC_MAX_WEIGHT, "weight" },
+    { "flow", SC_K_OWN },
+};
+
 static int sc_users(sc_ctx *c, yaml_node_t *n)
 {
-    static const char *const keys[] = { "name", "weight", "flow" };
+    const sc_key *k = sc_profile_keys;
+    size_t nk = SC_NKEYS(sc_profile_keys);
     scenario *sc = c->sc;
     if (sc_want_list(c, n, "'users' (the user profiles)",
                      "for example:\n  - name: browser\n    flow:\n      - http: { url: / }"))
@@ -260,22 +260,17 @@ static int sc_users(sc_ctx *c, yaml_node_t *n)
         sc_profile *pr = &sc->profiles[i];
         char where[64];
         snprintf(where, sizeof where, "user profile %d", i + 1);
-        if (sc_tick(c, u) || sc_want_map(c, u, where) || sc_keys(c, u, "a user profile", keys, 3))
-            return -1;
-        yaml_node_t *v = sc_need(c, u, "name", where, "for example: - name: operator");
-        if (!v || sc_text(c, v, "the profile's name", &pr->name))
+        if (sc_tick(c, u) || sc_want_map(c, u, where) || sc_check_keys(c, u, "a user profile", k, nk) ||
+            sc_read(c, u, where, k, nk, "name", pr))
             return -1;
         for (int j = 0; j < i; j++)
             if (!strcmp(sc->profiles[j].name, pr->name))
-                return sc_fail(c, v, "give each profile its own name", "two user profiles are "
-                               "named '%s'", pr->name);
+                return sc_fail(c, sc_get(c, u, "name", NULL), "give each profile its own name",
+                               "two user profiles are named '%s'", pr->name);
         pr->weight = 1;
-        if ((v = sc_get(c, u, "weight", NULL))) {
-            long long w;
-            if (sc_int(c, v, "weight", 1, SC_MAX_WEIGHT, &w))
-                return -1;
-            pr->weight = (uint32_t)w;
-        }
+        if (sc_read(c, u, where, k, nk, "weight", pr))
+            return -1;
+        yaml_node_t *v = sc_get(c, u, "weight", NULL);
         total += pr->weight;
         if (total > SC_MAX_WEIGHT)
             return sc_fail(c, v ? v : u, "weights are ratios: 50 and 5 work like 10 and 1",
@@ -363,9 +358,8 @@ static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
             continue;
         bool ws = th->ws != TH_WS_NONE || th->metric == TH_OUT_OF_ORDER;
         if (ws && !sc_name_in(th->name, nm->ws, nm->nws)) {
-            const char *near = nearest_name(th->name, nm->ws, nm->nws);
-            if (near)
-                snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+            if (sc_did_you_mean(hint, sizeof hint, th->name, nm->ws, nm->nws, NULL))
+                ;
             else if (sc_name_in(th->name, nm->names, nm->n))
                 snprintf(hint, sizeof hint, "'%s' names http requests; leave out the ws word "
                          "for them", th->name);
@@ -374,9 +368,8 @@ static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
             rc = sc_fail(c, t, hint, "threshold \"%s\" is about the ws connection named '%s', "
                          "but no ws connect step has that name", sc_sval(t), th->name);
         } else if (!ws && !sc_name_in(th->name, nm->names, nm->n)) {
-            const char *near = nearest_name(th->name, nm->names, nm->n);
-            if (near)
-                snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+            if (sc_did_you_mean(hint, sizeof hint, th->name, nm->names, nm->n, NULL))
+                ;
             else if (sc_name_in(th->name, nm->ws, nm->nws))
                 snprintf(hint, sizeof hint, "'%s' is a ws connection: say which figure, e.g. "
                          "\"%s: message p95 < 100ms\"", th->name, th->name);
@@ -392,10 +385,17 @@ static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
 
 /* ---- scenario_parse ---------------------------------------------------------------- */
 
+static const sc_key sc_top_keys[] = {
+    { "name", SC_K_TEXT, offsetof(scenario, name), 0, 0, "'name'", true,
+      "add name: my-test at the top" },
+    { "target", SC_K_OWN }, { "defaults", SC_K_OWN }, { "load", SC_K_OWN }, { "data", SC_K_OWN },
+    { "users", SC_K_OWN }, { "thresholds", SC_K_OWN },
+};
+
 static int sc_build(sc_ctx *c, int nsets)
 {
-    static const char *const top[] = { "name", "target", "defaults", "load", "data", "users",
-                                       "thresholds" };
+    const sc_key *k = sc_top_keys;
+    size_t nk = SC_NKEYS(sc_top_keys);
     scenario *sc = c->sc;
     yaml_node_t *root = yaml_document_get_root_node(&c->doc);
     if (!root || sc_is_null(root)) {
@@ -408,11 +408,10 @@ static int sc_build(sc_ctx *c, int nsets)
         if (sc_apply_set(c, i))
             return -1;
     root = yaml_document_get_root_node(&c->doc);
-    if (sc_want_map(c, root, "the scenario") || sc_keys(c, root, "the scenario", top, 7))
+    if (sc_want_map(c, root, "the scenario") || sc_check_keys(c, root, "the scenario", k, nk) ||
+        sc_read(c, root, "the scenario", k, nk, "name", sc))
         return -1;
-    yaml_node_t *v = sc_need(c, root, "name", "the scenario", "add name: my-test at the top");
-    if (!v || sc_text(c, v, "'name'", &sc->name))
-        return -1;
+    yaml_node_t *v;
     if ((v = sc_get(c, root, "target", NULL)) && sc_target(c, v))
         return -1;
     v = sc_need(c, root, "load", "the scenario",

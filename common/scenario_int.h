@@ -105,9 +105,57 @@ yaml_node_t *sc_get(sc_ctx *c, const yaml_node_t *map, const char *key, yaml_nod
 /* Required key: its value, or NULL after an error at the mapping that lacks it. */
 yaml_node_t *sc_need(sc_ctx *c, const yaml_node_t *map, const char *key, const char *where,
                      const char *hint);
-/* Each key of map is text, known (else the nearest known one is the hint) and once. */
-int sc_keys(sc_ctx *c, const yaml_node_t *map, const char *where, const char *const *known,
-            size_t nknown);
+/* Index of scalar n's text among words[0..nw), or -1 (n is no scalar, or none matches). */
+int sc_word_index(const yaml_node_t *n, const char *const *words, size_t nw);
+/* "did you mean 'W'?" into buf for the word nearest to word (common/nearest.h) and
+ * returns buf; fallback when there is none or word is NULL. */
+const char *sc_did_you_mean(char *buf, size_t cap, const char *word, const char *const *words,
+                            size_t nw, const char *fallback);
+/* The keys of a mapping, one table each, in the manner of redis's config table: a row
+ * per key with how its value is read, the field it goes to (offsetof in the object the
+ * caller passes), its bounds and how messages name it. The table's order is the order
+ * of the "known keys" list in messages. Rows the caller reads itself (a list, a nested
+ * mapping, a value with checks of its own) are SC_K_OWN: known, but not read here. */
+typedef enum {
+    SC_K_OWN,           /* known key; the caller reads it */
+    SC_K_TEXT,          /* char *, non-empty, a copy (sc_text) */
+    SC_K_DURATION,      /* uint64_t ms (sc_duration); lo 1: must be more than 0 */
+    SC_K_U32,           /* uint32_t, a whole number within lo..hi (sc_int) */
+    SC_K_BOOL,          /* bool: true/yes/on, false/no/off (sc_bool) */
+    SC_K_ENUM,          /* int: the index of the value among words */
+} sc_ktype;
+
+typedef struct sc_key {
+    const char        *name;
+    sc_ktype           type;
+    size_t             off;         /* field: offsetof(T, field) in the object read into */
+    long long          lo, hi;      /* SC_K_U32 bounds; SC_K_DURATION: lo 1 = positive */
+    const char        *what;        /* the value in messages ("defaults.timeout"); for
+                                     * SC_K_ENUM NULL means "NAME of WHERE" */
+    bool               required;    /* absent: "WHERE is missing 'NAME'" with hint */
+    const char        *hint;
+    const char *const *words;       /* SC_K_ENUM: the values, in index order */
+    size_t             nwords;
+    unsigned           mask;        /* the mapping's own use (ws step: the kinds taking it) */
+} sc_key;
+#define SC_NKEYS(tab) (sizeof (tab) / sizeof *(tab))
+#define SC_MAX_KEYS   32            /* rows in one table */
+
+/* Index of the row named name in tab[0..n), or -1. */
+int sc_key_index(const sc_key *tab, size_t n, const char *name);
+/* Each key of map is text, in tab (else the nearest key of tab is the hint) and there
+ * once. `where` names the mapping in messages ("the http step"). */
+int sc_check_keys(sc_ctx *c, const yaml_node_t *map, const char *where, const sc_key *tab,
+                  size_t n);
+/* Reads one row's key from map into obj (nothing when it is absent and not required;
+ * SC_K_OWN rows are left to the caller); sc_read finds the row by key, sc_read_all
+ * reads every row in table order. `where` names the mapping in "missing" messages. */
+int sc_read_row(sc_ctx *c, const yaml_node_t *map, const char *where, const sc_key *row,
+                void *obj);
+int sc_read(sc_ctx *c, const yaml_node_t *map, const char *where, const sc_key *tab, size_t n,
+            const char *key, void *obj);
+int sc_read_all(sc_ctx *c, const yaml_node_t *map, const char *where, const sc_key *tab,
+                size_t n, void *obj);
 int sc_want_map(sc_ctx *c, const yaml_node_t *n, const char *what);
 int sc_want_list(sc_ctx *c, const yaml_node_t *n, const char *what, const char *eg); /* non-empty */
 /* Typed scalars; `what` names the value in messages. sc_text: non-empty, *out a copy. */
@@ -164,6 +212,8 @@ void sc_steps_free(sc_step *s, int n);
 /* ---- scenario_ws.c: WebSocket steps -------------------------------------------------- */
 
 extern const char *const sc_ws_kinds[];    /* "connect", ... in sc_ws_kind order */
+extern const sc_key sc_ws_keys[];           /* every key a ws step takes */
+extern const size_t sc_ws_nkeys;
 int  sc_ws_step(sc_ctx *c, const yaml_node_t *n, sc_ws *w);
 void sc_ws_fini(sc_ws *w);
 #endif

@@ -79,13 +79,19 @@ int sc_collect(sc_ctx *c, const yaml_node_t *steps, int depth)
     return 0;
 }
 
+static const sc_key sc_expect_keys[] = {
+    { "status", SC_K_OWN }, { "json", SC_K_OWN }, { "equals", SC_K_OWN },
+    { "contains", SC_K_TEXT, offsetof(sc_expect, contains), 0, 0, "expect.contains" },
+};
+
 static int sc_parse_expect(sc_ctx *c, const yaml_node_t *n, sc_expect *ex)
 {
-    static const char *const keys[] = { "status", "json", "equals", "contains" };
+    const sc_key *k = sc_expect_keys;
+    size_t nk = SC_NKEYS(sc_expect_keys);
     char fb[80], msg[256];
     if (sc_is_null(n))
         return 0;
-    if (sc_want_map(c, n, "'expect'") || sc_keys(c, n, "expect", keys, 4))
+    if (sc_want_map(c, n, "'expect'") || sc_check_keys(c, n, "expect", k, nk))
         return -1;
     yaml_node_t *v;
     if ((v = sc_get(c, n, "status", NULL))) {
@@ -125,9 +131,7 @@ static int sc_parse_expect(sc_ctx *c, const yaml_node_t *n, sc_expect *ex)
         if (!(ex->json_equals = strdup(sc_is_null(v) ? "null" : sc_sval(v))))
             return sc_fail(c, v, NULL, "out of memory");
     }
-    if ((v = sc_get(c, n, "contains", NULL)) && sc_text(c, v, "expect.contains", &ex->contains))
-        return -1;
-    return 0;
+    return sc_read(c, n, "expect", k, nk, "contains", ex);
 }
 
 /* capture: { var: { json | header | regex: ... } } into *out. A ws step's captures read
@@ -179,15 +183,11 @@ int sc_captures(sc_ctx *c, const yaml_node_t *n, sc_capture **out, int *nout, bo
                            sc_found(spec, fb, sizeof fb));
         yaml_node_t *kk = sc_node(c, spec->data.mapping.pairs.start[0].key);
         yaml_node_t *kv = sc_node(c, spec->data.mapping.pairs.start[0].value);
-        int kind = -1;
-        for (int i = 0; sc_is_scalar(kk) && i < 3; i++)
-            if (!strcmp(sc_sval(kk), kinds[i]))
-                kind = i;
+        int kind = sc_word_index(kk, kinds, 3);
         if (kind < 0) {
-            const char *near = !sc_is_scalar(kk) ? NULL : ws ? nearest_name(sc_sval(kk), ws_kinds, 2)
-                                                             : nearest_name(sc_sval(kk), kinds, 3);
-            if (near)
-                snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+            /* no near kind: the hint above ("write var: { json: $.path } ...") stays */
+            sc_did_you_mean(hint, sizeof hint, sc_is_scalar(kk) ? sc_sval(kk) : NULL,
+                            ws ? ws_kinds : kinds, ws ? 2 : 3, hint);
             return sc_fail(c, kk, hint, "unknown capture kind %s for '%s' (known: %s)",
                            sc_found(kk, fb, sizeof fb), var, ws ? "json, regex" : "json, header, regex");
         }
@@ -218,17 +218,25 @@ int sc_captures(sc_ctx *c, const yaml_node_t *n, sc_capture **out, int *nout, bo
 
 static const char *const sc_methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS" };
 
+static const sc_key sc_http_keys[] = {
+    { "name", SC_K_TEXT, offsetof(sc_http, name), 0, 0, "the step's name" },
+    { "method", SC_K_OWN }, { "url", SC_K_OWN }, { "headers", SC_K_OWN }, { "json", SC_K_OWN },
+    { "body", SC_K_OWN }, { "form", SC_K_OWN },
+    { "timeout", SC_K_DURATION, offsetof(sc_http, timeout_ms), 1, 0, "the step's timeout" },
+    { "expect", SC_K_OWN }, { "capture", SC_K_OWN },
+};
+
 static int sc_http_step(sc_ctx *c, const yaml_node_t *n, sc_http *h)
 {
-    static const char *const keys[] = { "name", "method", "url", "headers", "json", "body",
-                                        "form", "timeout", "expect", "capture" };
+    const sc_key *k = sc_http_keys;
+    size_t nk = SC_NKEYS(sc_http_keys);
+    const char *where = "the http step";
     scenario *sc = c->sc;
     char fb[80], hint[160];
-    if (sc_want_map(c, n, "an http step") || sc_keys(c, n, "the http step", keys, 10))
+    if (sc_want_map(c, n, "an http step") || sc_check_keys(c, n, where, k, nk) ||
+        sc_read(c, n, where, k, nk, "name", h))
         return -1;
     yaml_node_t *v;
-    if ((v = sc_get(c, n, "name", NULL)) && sc_text(c, v, "the step's name", &h->name))
-        return -1;
     /* method */
     if ((v = sc_get(c, n, "method", NULL))) {
         if (sc_text(c, v, "'method'", &h->method))
@@ -308,7 +316,7 @@ static int sc_http_step(sc_ctx *c, const yaml_node_t *n, sc_http *h)
         }
     }
     h->timeout_ms = sc->default_timeout_ms;
-    if ((v = sc_get(c, n, "timeout", NULL)) && sc_duration(c, v, "the step's timeout", true, &h->timeout_ms))
+    if (sc_read(c, n, where, k, nk, "timeout", h))
         return -1;
     if ((v = sc_get(c, n, "expect", NULL)) && sc_parse_expect(c, v, &h->expect))
         return -1;
@@ -343,11 +351,13 @@ static int sc_think(sc_ctx *c, const yaml_node_t *n, sc_step *st)
     return 0;
 }
 
+static const sc_key sc_loop_keys[] = { { "count", SC_K_OWN }, { "steps", SC_K_OWN } };
+
 static int sc_loop(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
 {
-    static const char *const keys[] = { "count", "steps" };
     char fb[80];
-    if (sc_want_map(c, n, "a loop") || sc_keys(c, n, "the loop", keys, 2))
+    if (sc_want_map(c, n, "a loop") ||
+        sc_check_keys(c, n, "the loop", sc_loop_keys, SC_NKEYS(sc_loop_keys)))
         return -1;
     st->u.loop.count = -1;
     yaml_node_t *v = sc_get(c, n, "count", NULL);
@@ -370,13 +380,18 @@ static int sc_loop(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
     return !s ? -1 : sc_steps(c, s, "the loop's steps", &st->u.loop.steps, &st->u.loop.nsteps, depth + 1);
 }
 
+static const sc_key sc_group_keys[] = {
+    { "name", SC_K_TEXT, offsetof(sc_step, u.group.name), 0, 0, "the group's name", true,
+      "for example: group: { name: checkout, steps: [ ... ] }" },
+    { "steps", SC_K_OWN },
+};
+
 static int sc_group(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
 {
-    static const char *const keys[] = { "name", "steps" };
-    if (sc_want_map(c, n, "a group") || sc_keys(c, n, "the group", keys, 2))
-        return -1;
-    yaml_node_t *v = sc_need(c, n, "name", "the group", "for example: group: { name: checkout, steps: [ ... ] }");
-    if (!v || sc_text(c, v, "the group's name", &st->u.group.name))
+    const sc_key *k = sc_group_keys;
+    size_t nk = SC_NKEYS(sc_group_keys);
+    if (sc_want_map(c, n, "a group") || sc_check_keys(c, n, "the group", k, nk) ||
+        sc_read(c, n, "the group", k, nk, "name", st))
         return -1;
     yaml_node_t *s = sc_need(c, n, "steps", "the group", NULL);
     return !s ? -1 : sc_steps(c, s, "the group's steps", &st->u.group.steps, &st->u.group.nsteps, depth + 1);
@@ -385,11 +400,6 @@ static int sc_group(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
 static int sc_parse_step(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
 {
     static const char *const kinds[] = { "http", "think", "loop", "group", "ws" };
-    static const char *const http_keys[] = { "name", "method", "url", "headers", "json", "body",
-                                             "form", "timeout", "expect", "capture", "count",
-                                             "steps", "connect", "send", "receive", "close",
-                                             "listen", "subprotocol", "reconnect", "ping",
-                                             "sequence", "stamp" };
     char fb[80], hint[160];
     const char *eg = "a step is one of: - http: {...}, - ws: {...}, - think: 1s, - loop: {...}, "
                      "- group: {...}";
@@ -401,22 +411,20 @@ static int sc_parse_step(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth
     yaml_node_t *v = sc_node(c, n->data.mapping.pairs.start[0].value);
     st->line = (int)k->start_mark.line + 1;
     st->col = (int)k->start_mark.column + 1;
-    int kind = -1;
-    for (int i = 0; sc_is_scalar(k) && i < 5; i++)
-        if (!strcmp(sc_sval(k), kinds[i]))
-            kind = i;
-    if (kind < 0) {
-        const char *near = sc_is_scalar(k) ? nearest_name(sc_sval(k), kinds, 5) : NULL;
-        if (near)
-            snprintf(hint, sizeof hint, "did you mean '%s'?", near);
-        return sc_fail(c, k, near ? hint : eg, "unknown step kind %s (known: http, think, loop, "
-                       "group, ws)", sc_found(k, fb, sizeof fb));
-    }
+    int kind = sc_word_index(k, kinds, 5);
+    if (kind < 0)
+        return sc_fail(c, k, sc_did_you_mean(hint, sizeof hint, sc_is_scalar(k) ? sc_sval(k) : NULL,
+                                             kinds, 5, eg),
+                       "unknown step kind %s (known: http, think, loop, group, ws)",
+                       sc_found(k, fb, sizeof fb));
     if (SC_NPAIRS(n) > 1) {
+        /* a key some step takes (http, loop, group or ws) was meant to be indented */
         yaml_node_t *k2 = sc_node(c, n->data.mapping.pairs.start[1].key);
-        bool field = false;
-        for (size_t i = 0; sc_is_scalar(k2) && i < sizeof http_keys / sizeof *http_keys; i++)
-            field |= !strcmp(sc_sval(k2), http_keys[i]);
+        const char *key2 = sc_is_scalar(k2) ? sc_sval(k2) : NULL;
+        bool field = key2 && (sc_key_index(sc_http_keys, SC_NKEYS(sc_http_keys), key2) >= 0 ||
+                              sc_key_index(sc_loop_keys, SC_NKEYS(sc_loop_keys), key2) >= 0 ||
+                              sc_key_index(sc_group_keys, SC_NKEYS(sc_group_keys), key2) >= 0 ||
+                              sc_key_index(sc_ws_keys, sc_ws_nkeys, key2) >= 0);
         snprintf(hint, sizeof hint, field ? "indent it under '%s:' if it belongs to that step"
                                           : "start another step with '- '", sc_sval(k));
         return sc_fail(c, k2, hint, "a step has exactly one kind, but this '%s' step also has "

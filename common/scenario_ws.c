@@ -34,36 +34,39 @@
 #include <string.h>
 #include <strings.h>
 
-/* The kind keys of a ws step, in sc_ws_kind order, and the other keys each kind takes. */
-const char *const sc_ws_kinds[] = { "connect", "send", "expect", "receive", "close",
-                                           "listen" };
+/* The kind keys of a ws step, in sc_ws_kind order. */
+const char *const sc_ws_kinds[] = { "connect", "send", "expect", "receive", "close", "listen" };
 #define SC_WS_NKINDS 6
-static const char *const sc_ws_keys[] = { "connect", "send", "expect", "receive", "close",
-                                          "listen", "name", "headers", "subprotocol", "timeout",
-                                          "reconnect", "ping", "sequence", "stamp", "capture" };
-#define SC_WS_NKEYS (sizeof sc_ws_keys / sizeof *sc_ws_keys)
-static const char *const sc_ws_extra[SC_WS_NKINDS] = {
-    "name headers subprotocol timeout reconnect ping sequence stamp",  /* connect */
-    "",                                                                 /* send */
-    "timeout capture",                                                  /* expect */
-    "timeout",                                                          /* receive */
-    "timeout",                                                          /* close */
-    "",                                                                 /* listen */
+#define SC_WS_BIT(k) (1u << (k))
+/* Every key a ws step takes: the six kind keys, then the others with the kinds that take
+ * them (mask: a bit per sc_ws_kind; its keys are listed in this order in messages). */
+const sc_key sc_ws_keys[] = {
+    { "connect", SC_K_OWN }, { "send", SC_K_OWN }, { "expect", SC_K_OWN },
+    { "receive", SC_K_OWN }, { "close", SC_K_OWN }, { "listen", SC_K_OWN },
+    { "name", SC_K_OWN, .mask = SC_WS_BIT(SC_WS_CONNECT) },
+    { "headers", SC_K_OWN, .mask = SC_WS_BIT(SC_WS_CONNECT) },
+    { "subprotocol", SC_K_OWN, .mask = SC_WS_BIT(SC_WS_CONNECT) },
+    { "timeout", SC_K_DURATION, offsetof(sc_ws, timeout_ms), 1, 0, "the ws step's timeout",
+      .mask = SC_WS_BIT(SC_WS_CONNECT) | SC_WS_BIT(SC_WS_EXPECT) | SC_WS_BIT(SC_WS_RECEIVE) |
+              SC_WS_BIT(SC_WS_CLOSE) },
+    { "reconnect", SC_K_OWN, .mask = SC_WS_BIT(SC_WS_CONNECT) },
+    { "ping", SC_K_DURATION, offsetof(sc_ws, ping_ms), 0, 0, "'ping'",
+      .mask = SC_WS_BIT(SC_WS_CONNECT) },
+    { "sequence", SC_K_OWN, .mask = SC_WS_BIT(SC_WS_CONNECT) },
+    { "stamp", SC_K_OWN, .mask = SC_WS_BIT(SC_WS_CONNECT) },
+    { "capture", SC_K_OWN, .mask = SC_WS_BIT(SC_WS_EXPECT) },
 };
-
-/* word is one of the space-separated words of list. */
-static bool sc_word_in(const char *word, const char *list)
-{
-    size_t n = strlen(word);
-    for (const char *p = list; *p; ) {
-        size_t w = strcspn(p, " ");
-        if (w == n && !strncmp(p, word, n))
-            return true;
-        p += w;
-        p += strspn(p, " ");
-    }
-    return false;
-}
+const size_t sc_ws_nkeys = SC_NKEYS(sc_ws_keys);
+static const sc_key sc_reconnect_keys[] = {
+    { "max", SC_K_U32, offsetof(sc_ws, reconnect_max), 0, 1000000, "reconnect.max" },
+    { "backoff", SC_K_DURATION, offsetof(sc_ws, reconnect_backoff_ms), 1, 0, "reconnect.backoff" },
+};
+static const sc_key sc_send_keys[] = { { "json", SC_K_OWN }, { "binary", SC_K_OWN } };
+/* capture (the last row) only inside a listen mapping: an expect's sits next to it */
+static const sc_key sc_match_keys[] = {
+    { "equals", SC_K_OWN }, { "contains", SC_K_OWN }, { "json", SC_K_OWN }, { "regex", SC_K_OWN },
+    { "capture", SC_K_OWN },
+};
 
 /* A JSON path for the per-message scanner (common/jscan.h); the text is kept as written. */
 static int sc_jscan_path(sc_ctx *c, const yaml_node_t *v, const char *what, jscan_path **out,
@@ -114,7 +117,6 @@ static char *sc_url_path(const char *url)
  * `equals` next to `json` compares the value at the path, else the whole message. */
 static int sc_ws_match_parse(sc_ctx *c, const yaml_node_t *n, sc_ws *w, bool listen)
 {
-    static const char *const keys[] = { "equals", "contains", "json", "regex", "capture" };
     sc_ws_match *m = &w->match;
     const char *where = listen ? "ws listen" : "ws expect";
     char fb[80], msg[256], what[64];
@@ -131,7 +133,7 @@ static int sc_ws_match_parse(sc_ctx *c, const yaml_node_t *n, sc_ws *w, bool lis
     if (!listen && sc_get(c, n, "capture", &ck))
         return sc_fail(c, ck, "write it next to expect: ws: { expect: {...}, capture: {...} }",
                        "capture does not go inside expect");
-    if (sc_keys(c, n, where, keys, listen ? 5 : 4))
+    if (sc_check_keys(c, n, where, sc_match_keys, SC_NKEYS(sc_match_keys) - !listen))
         return -1;
     yaml_node_t *jn = sc_get(c, n, "json", NULL), *v;
     if (jn) {
@@ -185,7 +187,6 @@ static int sc_ws_connect(sc_ctx *c, const yaml_node_t *n, const yaml_node_t *u, 
     static const char *const hs_headers[] = { "Upgrade", "Connection", "Sec-WebSocket-Key",
                                               "Sec-WebSocket-Version", "Sec-WebSocket-Extensions",
                                               "Sec-WebSocket-Protocol" };
-    static const char *const rc_keys[] = { "max", "backoff" };
     char fb[80];
     yaml_node_t *v;
     if (!sc_is_scalar(u) || sc_is_null(u) || !sc_sval(u)[0])
@@ -253,21 +254,13 @@ static int sc_ws_connect(sc_ctx *c, const yaml_node_t *n, const yaml_node_t *u, 
             return sc_fail(c, v, "for example reconnect: { max: 5, backoff: 500ms }",
                            "expected a mapping (key: value pairs) for 'reconnect', found %s",
                            sc_found(v, fb, sizeof fb));
-        if (sc_keys(c, v, "reconnect", rc_keys, 2))
-            return -1;
-        yaml_node_t *x;
-        long long max;
-        if ((x = sc_get(c, v, "max", NULL))) {
-            if (sc_int(c, x, "reconnect.max", 0, 1000000, &max))
-                return -1;
-            w->reconnect_max = (uint32_t)max;
-        }
+        const sc_key *rk = sc_reconnect_keys;
+        size_t nrk = SC_NKEYS(sc_reconnect_keys);
         w->reconnect_backoff_ms = 500;
-        if ((x = sc_get(c, v, "backoff", NULL)) &&
-            sc_duration(c, x, "reconnect.backoff", true, &w->reconnect_backoff_ms))
+        if (sc_check_keys(c, v, "reconnect", rk, nrk) || sc_read_all(c, v, "reconnect", rk, nrk, w))
             return -1;
     }
-    if ((v = sc_get(c, n, "ping", NULL)) && sc_duration(c, v, "'ping'", false, &w->ping_ms))
+    if (sc_read(c, n, "the ws step", sc_ws_keys, sc_ws_nkeys, "ping", w))
         return -1;
     if ((v = sc_get(c, n, "sequence", NULL)) &&
         sc_jscan_path(c, v, "'sequence'", &w->sequence, &w->sequence_text))
@@ -282,7 +275,6 @@ static int sc_ws_connect(sc_ctx *c, const yaml_node_t *n, const yaml_node_t *u, 
  * http json: body; a binary one that has no holes is checked here, the rest when sent. */
 static int sc_ws_send(sc_ctx *c, const yaml_node_t *v, sc_ws *w)
 {
-    static const char *const keys[] = { "json", "binary" };
     const char *eg = "send: hello, send: { json: { op: sub } } or send: { binary: aGVsbG8= }";
     char fb[80];
     if (sc_is_scalar(v) && !sc_is_null(v)) {
@@ -293,7 +285,7 @@ static int sc_ws_send(sc_ctx *c, const yaml_node_t *v, sc_ws *w)
     if (!v || v->type != YAML_MAPPING_NODE)
         return sc_fail(c, v, eg, "expected the message to send (text, or json: or binary:), "
                        "found %s", sc_found(v, fb, sizeof fb));
-    if (sc_keys(c, v, "ws send", keys, 2))
+    if (sc_check_keys(c, v, "ws send", sc_send_keys, SC_NKEYS(sc_send_keys)))
         return -1;
     if (SC_NPAIRS(v) != 1)
         return sc_fail(c, SC_NPAIRS(v) ? sc_node(c, v->data.mapping.pairs.start[1].key) : v,
@@ -371,7 +363,7 @@ int sc_ws_step(sc_ctx *c, const yaml_node_t *n, sc_ws *w)
     if (!n || n->type != YAML_MAPPING_NODE)
         return sc_fail(c, n, eg, "expected a mapping (key: value pairs) for a ws step, found %s",
                        sc_found(n, fb, sizeof fb));
-    if (sc_keys(c, n, "the ws step", sc_ws_keys, SC_WS_NKEYS))
+    if (sc_check_keys(c, n, "the ws step", sc_ws_keys, sc_ws_nkeys))
         return -1;
     /* exactly one kind key */
     int kind = -1;
@@ -398,15 +390,14 @@ int sc_ws_step(sc_ctx *c, const yaml_node_t *n, sc_ws *w)
     SC_FOREACH_PAIR(p, n) {
         yaml_node_t *k = sc_node(c, p->key);
         const char *key = sc_sval(k);
-        if (k == kk || sc_word_in(key, sc_ws_extra[kind]))
+        int row = sc_key_index(sc_ws_keys, sc_ws_nkeys, key);
+        if (k == kk || (row >= 0 && (sc_ws_keys[row].mask & SC_WS_BIT(kind))))
             continue;
         size_t used = (size_t)snprintf(list, sizeof list, "%s", sc_ws_kinds[kind]);
-        for (const char *e = sc_ws_extra[kind]; *e && used < sizeof list; ) {
-            size_t wl = strcspn(e, " ");
-            used += (size_t)snprintf(list + used, sizeof list - used, ", %.*s", (int)wl, e);
-            e += wl;
-            e += strspn(e, " ");
-        }
+        for (size_t i = 0; i < sc_ws_nkeys && used < sizeof list; i++)
+            if (sc_ws_keys[i].mask & SC_WS_BIT(kind))
+                used += (size_t)snprintf(list + used, sizeof list - used, ", %s",
+                                         sc_ws_keys[i].name);
         if (!strcmp(key, "capture") && kind == SC_WS_LISTEN)
             snprintf(hint, sizeof hint, "put it inside: listen: { json: $.type, capture: {...} }");
         else if (!strcmp(key, "capture"))
@@ -421,8 +412,7 @@ int sc_ws_step(sc_ctx *c, const yaml_node_t *n, sc_ws *w)
     w->kind = (sc_ws_kind)kind;
     w->timeout_ms = c->sc->default_timeout_ms;
     yaml_node_t *v;
-    if ((v = sc_get(c, n, "timeout", NULL)) &&
-        sc_duration(c, v, "the ws step's timeout", true, &w->timeout_ms))
+    if (sc_read(c, n, "the ws step", sc_ws_keys, sc_ws_nkeys, "timeout", w))
         return -1;
     switch (w->kind) {
     case SC_WS_CONNECT:

@@ -134,9 +134,27 @@ static void sc_join(char *buf, size_t cap, const char *const *words, size_t n)
         used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", words[i]);
 }
 
+int sc_word_index(const yaml_node_t *n, const char *const *words, size_t nw)
+{
+    for (size_t i = 0; sc_is_scalar(n) && i < nw; i++)
+        if (!strcmp(sc_sval(n), words[i]))
+            return (int)i;
+    return -1;
+}
+
+const char *sc_did_you_mean(char *buf, size_t cap, const char *word, const char *const *words,
+                            size_t nw, const char *fallback)
+{
+    const char *near = word ? nearest_name(word, words, nw) : NULL;
+    if (!near)
+        return fallback;
+    snprintf(buf, cap, "did you mean '%s'?", near);
+    return buf;
+}
+
 /* Checks a mapping's keys: each must be text, known (else the nearest known key is the
  * hint) and appear once. `where` names the mapping in messages ("the http step"). */
-int sc_keys(sc_ctx *c, const yaml_node_t *map, const char *where,
+static int sc_keys(sc_ctx *c, const yaml_node_t *map, const char *where,
                    const char *const *known, size_t nknown)
 {
     char list[256], hint[128], fb[80];
@@ -153,11 +171,8 @@ int sc_keys(sc_ctx *c, const yaml_node_t *map, const char *where,
             if (!strcmp(name, known[i]))
                 break;
         if (i == nknown) {
-            const char *near = nearest_name(name, known, nknown);
             sc_join(list, sizeof list, known, nknown);
-            if (near)
-                snprintf(hint, sizeof hint, "did you mean '%s'?", near);
-            return sc_fail(c, k, near ? hint : NULL,
+            return sc_fail(c, k, sc_did_you_mean(hint, sizeof hint, name, known, nknown, NULL),
                            "unknown key '%s' in %s (known keys: %s)", name, where, list);
         }
         for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
@@ -169,6 +184,93 @@ int sc_keys(sc_ctx *c, const yaml_node_t *map, const char *where,
                                "(first at line %d)", name, where, (int)k2->start_mark.line + 1);
         }
     }
+    return 0;
+}
+
+int sc_key_index(const sc_key *tab, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(tab[i].name, name))
+            return (int)i;
+    return -1;
+}
+
+int sc_check_keys(sc_ctx *c, const yaml_node_t *map, const char *where, const sc_key *tab,
+                  size_t n)
+{
+    const char *names[SC_MAX_KEYS];
+    for (size_t i = 0; i < n && i < SC_MAX_KEYS; i++)
+        names[i] = tab[i].name;
+    return sc_keys(c, map, where, names, n < SC_MAX_KEYS ? n : SC_MAX_KEYS);
+}
+
+/* "closed or open", "sequential, random or unique". */
+static void sc_join_or(char *buf, size_t cap, const char *const *words, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s",
+                                 i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
+}
+
+int sc_read_row(sc_ctx *c, const yaml_node_t *map, const char *where, const sc_key *row,
+                void *obj)
+{
+    char fb[80], hint[128], what[160], list[160];
+    yaml_node_t *v = row->required ? sc_need(c, map, row->name, where, row->hint)
+                                   : sc_get(c, map, row->name, NULL);
+    if (!v)
+        return row->required ? -1 : 0;
+    char *field = (char *)obj + row->off;
+    long long ll;
+    int idx;
+    switch (row->type) {
+    case SC_K_OWN:
+        return 0;
+    case SC_K_TEXT:
+        return sc_text(c, v, row->what, (char **)(void *)field);
+    case SC_K_DURATION:
+        return sc_duration(c, v, row->what, row->lo > 0, (uint64_t *)(void *)field);
+    case SC_K_U32:
+        if (sc_int(c, v, row->what, row->lo, row->hi, &ll))
+            return -1;
+        *(uint32_t *)(void *)field = (uint32_t)ll;
+        return 0;
+    case SC_K_BOOL:
+        return sc_bool(c, v, row->what, (bool *)(void *)field);
+    case SC_K_ENUM:
+        if ((idx = sc_word_index(v, row->words, row->nwords)) >= 0) {
+            *(int *)(void *)field = idx;
+            return 0;
+        }
+        if (row->what)
+            snprintf(what, sizeof what, "%s", row->what);
+        else
+            snprintf(what, sizeof what, "%s of %s", row->name, where);
+        sc_join_or(list, sizeof list, row->words, row->nwords);
+        return sc_fail(c, v, sc_did_you_mean(hint, sizeof hint, sc_is_scalar(v) ? sc_sval(v) : NULL,
+                                             row->words, row->nwords, NULL),
+                       "%s must be %s, found %s", what, list, sc_found(v, fb, sizeof fb));
+    }
+    return 0;
+}
+
+int sc_read(sc_ctx *c, const yaml_node_t *map, const char *where, const sc_key *tab, size_t n,
+            const char *key, void *obj)
+{
+    int i = sc_key_index(tab, n, key);
+    if (i >= 0)
+        return sc_read_row(c, map, where, &tab[i], obj);
+    return sc_fail(c, map, NULL, "internal error: no key '%s' in the table of %s", key, where);
+}
+
+int sc_read_all(sc_ctx *c, const yaml_node_t *map, const char *where, const sc_key *tab,
+                size_t n, void *obj)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sc_read_row(c, map, where, &tab[i], obj))
+            return -1;
     return 0;
 }
 
@@ -374,11 +476,9 @@ int sc_apply_set(sc_ctx *c, int si)
                     keys[nkeys++] = sc_sval(k);
             }
             if (!hit && next) {
-                const char *near = nearest_name(comp, keys, nkeys);
                 snprintf(e->msg, sizeof e->msg, "--set %.100s=%.60s: no key '%.100s' under %s",
                          s->key, value, comp, where);
-                if (near)
-                    snprintf(e->hint, sizeof e->hint, "did you mean '%s'?", near);
+                sc_did_you_mean(e->hint, sizeof e->hint, comp, keys, nkeys, NULL);
                 return -1;
             }
             if (!hit) {                    /* new key in an existing mapping */
