@@ -6,37 +6,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "master/coord_ring.h"
+#include "tests/unit/support.h"
 
 #define START_MS    1700000000000ULL
 #define INTERVAL_MS 1000u
-
-/* One delta of interval iv from one engine thread: n GET /a requests, `users` users. */
-typedef struct tdelta {
-    proto_stats       ps;
-    proto_stats_entry ent;
-} tdelta;
-
-static const proto_stats *delta(tdelta *d, uint64_t iv, uint64_t n, uint32_t users)
-{
-    memset(d, 0, sizeof *d);
-    snprintf(d->ent.method, sizeof d->ent.method, "GET");
-    snprintf(d->ent.name, sizeof d->ent.name, "/a");
-    hist_init(&d->ent.lat);
-    hist_record_n(&d->ent.lat, 1000, n);
-    d->ent.requests = n;
-    d->ps.interval = iv;
-    d->ps.users = users;
-    d->ps.entries = &d->ent;
-    d->ps.nentries = 1;
-    return &d->ps;
-}
-
-static void delta_fini(tdelta *d) { hist_fini(&d->ent.lat); }
 
 /* What the close callback saw, in order. */
 typedef struct closed {
@@ -89,9 +66,13 @@ static int teardown(void **state)
 /* Adds one delta and says whether it was late. */
 static bool add(fixture *f, uint64_t iv, uint64_t n, uint32_t users)
 {
-    tdelta d;
-    bool late = ring_add(&f->ring, delta(&d, iv, n, users));
-    delta_fini(&d);
+    tdelta d;       /* one delta of interval iv from one engine thread: n GET /a */
+    td_init(&d);
+    td_entry(&d, "GET", "/a", n, 1000, 0, 0, 0, NULL);
+    d.ps.interval = iv;
+    d.ps.users = users;
+    bool late = ring_add(&f->ring, &d.ps);
+    td_fini(&d);
     return late;
 }
 
