@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "common/scenario.h"
+#include "common/scenario_int.h"
 #include "proto/plan.h"
 
 /* ---- a loader serving files from memory ------------------------------------------- */
@@ -1507,6 +1508,115 @@ static void test_alias_bombs(void **state)
     assert_true(strstr(err.msg, "too large") || strstr(err.msg, "larger than"));
 }
 
+/* ---- key tables (common/scenario_int.h) ------------------------------------------------ */
+
+/* A made-up mapping read through its own table: the reader is the one every section
+ * uses, so its messages are the ones a user sees. */
+typedef struct thing { char *name; uint64_t wait_ms; uint32_t count; bool on; int mode; } thing;
+static const char *const thing_modes[] = { "fast", "slow", "auto" };
+static const sc_key thing_keys[] = {
+    { "name", SC_K_TEXT, offsetof(thing, name), 0, 0, "the thing's name", true, "name it" },
+    { "wait", SC_K_DURATION, offsetof(thing, wait_ms), 1, 0, "thing.wait" },
+    { "count", SC_K_U32, offsetof(thing, count), 1, 5, "thing.count" },
+    { "on", SC_K_BOOL, offsetof(thing, on), 0, 0, "thing.on" },
+    { "mode", SC_K_ENUM, offsetof(thing, mode), 0, 0, NULL, .words = thing_modes, .nwords = 3 },
+    { "steps", SC_K_OWN },
+};
+
+/* Loads text as the context's document; returns its root mapping. */
+static yaml_node_t *key_doc(sc_ctx *c, scenario *sc, sc_error *err, const char *text)
+{
+    memset(c, 0, sizeof *c);
+    memset(sc, 0, sizeof *sc);
+    memset(err, 0, sizeof *err);
+    snprintf(err->file, sizeof err->file, "t.yaml");
+    c->sc = sc;
+    c->err = err;
+    yaml_parser_t p;
+    assert_true(yaml_parser_initialize(&p));
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+    assert_true(yaml_parser_load(&p, &c->doc));
+    yaml_parser_delete(&p);
+    return yaml_document_get_root_node(&c->doc);
+}
+
+static void test_key_table(void **state)
+{
+    (void)state;
+    const size_t n = SC_NKEYS(thing_keys);
+    sc_ctx c;
+    scenario sc;
+    sc_error err;
+    thing t;
+
+    /* every typed row lands in its field; an own row is known but left alone */
+    yaml_node_t *m = key_doc(&c, &sc, &err, "{ name: a, wait: 2s, count: 5, on: yes, mode: slow, steps: [1] }");
+    memset(&t, 0, sizeof t);
+    assert_int_equal(sc_check_keys(&c, m, "the thing", thing_keys, n), 0);
+    assert_int_equal(sc_read_all(&c, m, "the thing", thing_keys, n, &t), 0);
+    assert_string_equal(t.name, "a");
+    assert_int_equal(t.wait_ms, 2000);
+    assert_int_equal(t.count, 5);
+    assert_true(t.on);
+    assert_int_equal(t.mode, 1);
+    assert_int_equal(sc_key_index(thing_keys, n, "steps"), 5);
+    assert_int_equal(sc_key_index(thing_keys, n, "nope"), -1);
+    free(t.name);
+    yaml_document_delete(&c.doc);
+
+    /* an unknown key lists the table in its order, with the nearest as hint */
+    m = key_doc(&c, &sc, &err, "name: a\nwiat: 1s\n");
+    assert_int_equal(sc_check_keys(&c, m, "the thing", thing_keys, n), -1);
+    assert_string_equal(err.msg, "unknown key 'wiat' in the thing (known keys: name, wait, count, "
+                                 "on, mode, steps)");
+    assert_string_equal(err.hint, "did you mean 'wait'?");
+    assert_int_equal(err.line, 2);
+    assert_int_equal(err.col, 1);
+    yaml_document_delete(&c.doc);
+
+    /* a missing required key points at the mapping and gives the row's hint */
+    m = key_doc(&c, &sc, &err, "{ wait: 1s }");
+    memset(&t, 0, sizeof t);
+    assert_int_equal(sc_read_all(&c, m, "thing 1", thing_keys, n, &t), -1);
+    assert_string_equal(err.msg, "thing 1 is missing 'name'");
+    assert_string_equal(err.hint, "name it");
+    yaml_document_delete(&c.doc);
+
+    /* an enum without a label is "NAME of WHERE"; its values joined with "or" */
+    m = key_doc(&c, &sc, &err, "{ name: a, mode: fsat }");
+    memset(&t, 0, sizeof t);
+    assert_int_equal(sc_read(&c, m, "the thing", thing_keys, n, "mode", &t), -1);
+    assert_string_equal(err.msg, "mode of the thing must be fast, slow or auto, found 'fsat'");
+    assert_string_equal(err.hint, "did you mean 'fast'?");
+    assert_int_equal(err.col, 18);
+    yaml_document_delete(&c.doc);
+
+    /* bounds and positivity come from the row */
+    m = key_doc(&c, &sc, &err, "{ count: 9 }");
+    assert_int_equal(sc_read(&c, m, "the thing", thing_keys, n, "count", &t), -1);
+    assert_string_equal(err.msg, "thing.count must be at most 5, found 9");
+    yaml_document_delete(&c.doc);
+    m = key_doc(&c, &sc, &err, "{ wait: 0s }");
+    assert_int_equal(sc_read(&c, m, "the thing", thing_keys, n, "wait", &t), -1);
+    assert_string_equal(err.msg, "thing.wait must be longer than 0, found '0s'");
+    yaml_document_delete(&c.doc);
+
+    /* absent optional keys leave the field as it was */
+    m = key_doc(&c, &sc, &err, "{ name: b }");
+    memset(&t, 0, sizeof t);
+    t.count = 3;
+    assert_int_equal(sc_read(&c, m, "the thing", thing_keys, n, "count", &t), 0);
+    assert_int_equal(t.count, 3);
+    yaml_document_delete(&c.doc);
+
+    /* the did-you-mean helper: a hint, or the fallback */
+    char hint[64];
+    assert_string_equal(sc_did_you_mean(hint, sizeof hint, "slwo", thing_modes, 3, "x"),
+                        "did you mean 'slow'?");
+    assert_string_equal(sc_did_you_mean(hint, sizeof hint, "zzzzzz", thing_modes, 3, "x"), "x");
+    assert_null(sc_did_you_mean(hint, sizeof hint, NULL, thing_modes, 3, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1528,6 +1638,7 @@ int main(void)
         cmocka_unit_test(test_env_through_plans),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_env_values_not_echoed),
+        cmocka_unit_test(test_key_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
