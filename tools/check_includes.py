@@ -9,6 +9,11 @@ builds a graph of modules. The rule:
     and common/data.h are the one module common/data. A header without a source file
     (common/rng.h) or a source without a header (master/main.c, a test) is a module of
     its own. A module including its own header is no edge.
+  - A private header STEM_int.h (master/coord_int.h, common/scenario_int.h: what the
+    files of one carved module share) is a module of its own, but the includes between
+    it and STEM (coord.c includes coord_int.h, coord_int.h includes coord.h) are no
+    edges: it is STEM's private half, neither above nor below it. Its other edges count
+    (coord_run.c -> coord_int.h -> coord_ring.h).
   - Module M depends on module N when any file of M includes N's header. An include is
     resolved next to the including file first, then from the repository root (the
     build's -I.); one that resolves to no file of the tree (a system header written in
@@ -54,6 +59,11 @@ def module(path):
     return os.path.splitext(path)[0]
 
 
+def private_pair(m, n):
+    """True for STEM and STEM_int, either way round."""
+    return m == n + "_int" or n == m + "_int"
+
+
 def resolve(root, including, name, known):
     """The tree's file an include names, or None (see the rule in the header)."""
     for base in (os.path.dirname(including), ""):
@@ -79,7 +89,7 @@ def graph(root):
                 if target is None:
                     continue
                 n = module(target)
-                if n != m and n not in g[m]:
+                if n != m and not private_pair(m, n) and n not in g[m]:
                     g[m][n] = (f, i, target)
     return g
 
@@ -202,6 +212,15 @@ def self_test():
             "master/coord.h": "", "master/coord.c": '#include "master/live.h"\n',
             "master/live.h": "", "master/live.c": '#include "master/coord.h"\n'},
          ({"master/coord", "master/live"},), 0, "WARNING"),
+        ("a private STEM_int.h is STEM's private half", {
+            "master/coord.h": "", "master/coord_int.h": '#include "master/coord.h"\n',
+            "master/coord.c": '#include "master/coord_int.h"\n',
+            "master/coord_run.c": '#include "master/coord_int.h"\n'},
+         (), 0, None),
+        ("a private header in a loop with another module", {
+            "common/sc_int.h": '#include "common/sc_body.h"\n', "common/sc.c": '#include "common/sc_int.h"\n',
+            "common/sc_body.h": "", "common/sc_body.c": '#include "common/sc_int.h"\n'},
+         (), 1, "common/sc_body -> common/sc_int -> common/sc_body"),
         ("own header and system headers are no edges", {
             "common/x.h": '#include "stdio.h"\n', "common/x.c": '#include "common/x.h"\n'},
          (), 0, None),
