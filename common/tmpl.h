@@ -22,7 +22,8 @@
  * An unset capture variable renders as the empty string (the request goes out, and the
  * target's answer, say 401, is what the results show). A bare name that is both a
  * capture variable and a built-in means the capture; uuid(), counter() and now_us()
- * always mean the built-in. More decisions are listed atop common/tmpl.c.
+ * always mean the built-in. More decisions are listed atop common/tmpl.c (compiling)
+ * and common/tmpl_render.c (rendering).
  *
  * Ownership: a tmpl is heap memory owned by whoever compiled it (the scenario). The
  * symbol table belongs to the scenario and outlives its templates. Thread-safe to
