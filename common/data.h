@@ -6,7 +6,11 @@
  *               a run needing more users than rows is refused before it starts.
  *   sequential  user k starts at row k-1 and advances one row per flow iteration.
  *   random      a uniform row per flow iteration from the VU's own generator.
- * Quoting follows RFC 4180 ("a ""b""", commas and newlines inside quotes). */
+ * Quoting follows RFC 4180 ("a ""b""", commas and newlines inside quotes).
+ *
+ * Threads: feeders are parsed on the thread that parses the scenario and are read-only
+ * afterwards; data_pick, data_find and data_col only read, on any thread (data_pick
+ * advances the caller's generator, common/rng.h). */
 #ifndef COMMON_DATA_H
 #define COMMON_DATA_H
 #include <stddef.h>

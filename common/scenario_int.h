@@ -6,8 +6,9 @@
  * Threads: one parse runs on one thread with its own sc_ctx; nothing here is shared.
  * Errors: every reader returns 0, or -1 after recording the first error in c->err
  * (sc_fail and friends: later errors are dropped, so the first one wins). What a reader
- * allocated before failing is owned by the scenario being built and freed with it
- * (scenario_free), so readers never undo their own steps. */
+ * has stored into the scenario being built stays there when it fails and is freed with
+ * it (scenario_free), so readers never undo those steps; scratch memory (a body being
+ * assembled, a file's bytes) the reader frees itself. */
 #ifndef COMMON_SCENARIO_INT_H
 #define COMMON_SCENARIO_INT_H
 #include <stdbool.h>

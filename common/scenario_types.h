@@ -97,7 +97,8 @@ typedef struct sc_ws_match {    /* every condition given must hold; none given: 
     jscan_path *json;           /* the path exists in the message (JSON) ... */
     char       *json_text;      /* ... as written */
     tmpl       *json_equals;    /* ... and its value's text equals (strings without quotes) */
-    capre      *regex;          /* POSIX extended, matches somewhere */
+    capre      *regex;          /* POSIX extended style (run by PCRE2, common/capture.h),
+                                 * matches somewhere */
     char       *regex_text;
 } sc_ws_match;
 
