@@ -36,7 +36,7 @@ typedef struct merge_set {
     uint32_t    *ent_index, *err_index;
     uint32_t     ent_mask, err_mask;
     merge_entry  all;           /* "Aggregated": every HTTP entry added together (methods
-                                 * that stats_is_ws_method are left out) */
+                                 * whose stats_fig is a WebSocket one are left out) */
     uint64_t     cancelled;
     uint64_t     names_folded;  /* a lower bound on the distinct names folded: the larger
                                  * of the most any shard reported and folds_here */
@@ -90,7 +90,7 @@ int  merge_add(merge_set *m, const proto_stats *d);
 /* m += other (for folding an interval into totals, or tests). other != m. */
 int  merge_add_set(merge_set *m, const merge_set *other);
 const merge_entry *merge_find(const merge_set *m, const char *method, const char *name);
-/* Sum of HTTP entries (not stats_is_ws_method) whose name equals name (any method) into
+/* Sum of HTTP entries (stats_fig HTTP) whose name equals name (any method) into
  * out, which it initializes (method "*" when several methods matched): returns how many
  * entries matched, 0 when none, -1 on ENOMEM. The caller releases out with
  * merge_entry_fini in every case. */
