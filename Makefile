@@ -132,7 +132,9 @@ $(B)/gen_proto_corpus: $(O)/tests/fuzz/gen_proto_corpus.o $(O)/libstampede.a
 
 # The fuzz library: LIB_SRC instrumented for libFuzzer (fuzzer-no-link: coverage without
 # a second main) under ASan+UBSan; each target adds its LLVMFuzzerTestOneInput and the
-# fuzzer runtime. Warnings are gcc's job in the ordinary build.
+# fuzzer runtime. Warnings are gcc's job in the ordinary build. The embedded web files
+# (assets_gen.o, which needs npm) are left out: a target that reached master/assets.c
+# would fail to link, and would then add $(O)/assets_gen.c here.
 $(FUZZ_O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  FCC $<"
