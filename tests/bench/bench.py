@@ -55,7 +55,6 @@ import json
 import os
 import re
 import resource
-import shlex
 import shutil
 import signal
 import socket
@@ -84,8 +83,6 @@ GOAL_WS_RATIO, GOAL_WS_KIB_PER_VU = 0.5, 24.0
 WS_MEM_USERS_LOW = 5000         # the WebSocket memory run when descriptors are short
 WS_ECHO_TEXT = "ping"
 TOOLS = ("stampede", "wrk", "locust")
-MERGE_SRC = ("tests/bench/merge_bench.c", "common/hist.c", "common/stats.c", "common/log.c",
-             "common/time.c", "proto/msg.c", "master/merge.c")
 MERGE_S_PER_SIM_S = 20          # merge run timeout: this per simulated second + grace
 
 
@@ -453,23 +450,13 @@ class MergeRun:
 
 
 def run_merge(ctx):
-    """Builds tests/bench/merge_bench.c with the repo's sources (so it needs no make
-    rule) and runs it on the generator CPU."""
+    """Runs merge_bench (linked by `make bench-bins` from the Makefile's library, so a
+    split of a source file cannot leave it stale; bench.sh passes its path in
+    MERGE_BENCH_EXE) on the generator CPU."""
     m = MergeRun()
-    exe = os.path.join(ctx.tmp, "merge_bench")
-    try:
-        pkg = subprocess.run(["pkg-config", "--cflags", "--libs", "msgpack", "jansson"],
-                             capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return m.fail("pkg-config: %s" % e)
-    if pkg.returncode != 0:
-        return m.fail("pkg-config: " + pkg.stderr.strip()[-300:])
-    cmd = (shlex.split(os.environ.get("CC") or "cc")
-           + ["-O2", "-std=gnu11", "-D_GNU_SOURCE", "-I" + REPO, "-o", exe]
-           + [os.path.join(REPO, f) for f in MERGE_SRC] + pkg.stdout.split() + ["-lm"])
-    res = run_child(cmd, 120, ctx.tmp, "merge-cc")
-    if res.rc != 0 or not os.access(exe, os.X_OK):
-        return m.fail("compiling merge_bench: %s: %s" % (res.status(), res.tail()))
+    exe = os.environ.get("MERGE_BENCH_EXE", "")
+    if not exe or not os.access(exe, os.X_OK):
+        return m.fail("MERGE_BENCH_EXE is not set to a built merge_bench (make bench-bins)")
     limit = ctx.merge_seconds * MERGE_S_PER_SIM_S + CHILD_GRACE_S
     res = run_child([ctx.taskset, "-c", str(ctx.gen_cpu), exe], limit, ctx.tmp, "merge")
     if res.timed_out:

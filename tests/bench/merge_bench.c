@@ -2,7 +2,8 @@
  *
  * Simulates 1,000 workers x 200 request names sending one STATS delta each per second
  * and does, for every simulated second, exactly the coordinator's per-delta work
- * (master/coord.c coord_stats and coord_close_interval): proto_decode each message,
+ * (master/coord_run.c coord_stats, master/coord_ring.c ring_add / ring_close_ready):
+ * proto_decode each message,
  * merge_add it into its interval's set; when the interval closes, fold the set into the
  * whole-run totals (merge_add_set), read its p95 for the status line, merge_reset it. Not included:
  * nng receive and the interval's history row written to disk (results_history).
