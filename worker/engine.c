@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include "common/log.h"
+#include "common/rng.h"
 #include "common/stats.h"
 #include "common/time.h"
 #include "common/url.h"
@@ -327,7 +328,7 @@ static void vu_run(vu *v)
             break;
         case STEP_THINK: {
             uint64_t ms = s->u.think.min_ms;
-            if (s->u.think.max_ms > ms) ms += tmpl_rng_next(&v->rng) % (s->u.think.max_ms - ms + 1);
+            if (s->u.think.max_ms > ms) ms += rng_next(&v->rng) % (s->u.think.max_ms - ms + 1);
             if (ms == 0) break;
             struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
             v->state = VU_THINK;
