@@ -62,6 +62,11 @@ void jpath_free(jpath *p)
     free(p);
 }
 
+const struct jscan_path *jpath_scan(const jpath *p)
+{
+    return p != NULL ? p->p : NULL;
+}
+
 json_t *jpath_get(const jpath *p, json_t *doc)
 {
     if (p == NULL)

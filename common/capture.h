@@ -16,6 +16,10 @@ typedef struct jpath jpath;
 /* NULL with a message (and *err_off at the problem) on a malformed path. */
 jpath *jpath_compile(const char *path, char *err, size_t errcap, size_t *err_off);
 void   jpath_free(jpath *p);
+/* The compiled path (owned by p), for common/jscan_doc.h's strict reader: the checks of
+ * worker/check.h find values with it, giving what jpath_get and jpath_text give over
+ * the jansson tree (which stay, for tests and tools that hold a tree). */
+const struct jscan_path *jpath_scan(const jpath *p);
 /* The value at p in doc (borrowed from doc), or NULL. */
 json_t *jpath_get(const jpath *p, json_t *doc);
 /* Writes the value's text (see above) into out. 0, -1 when absent or out of memory. */

@@ -19,6 +19,7 @@
  * - jscan_int on a string decodes it first ("\u0031\u0037" is 17) and then asks for the
  *   same integer grammar as a number: no sign "+", no leading zeros, no spaces. */
 #include "common/jscan.h"
+#include "common/jscan_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,19 +28,6 @@
 
 _Static_assert(JSCAN_MAX_DEPTH >= 1 && JSCAN_MAX_DEPTH <= 64,
                "the skipper keeps one bit per open level in a uint64_t");
-
-#define JSCAN_NPOS ((size_t)-1)
-
-typedef struct jscan_step {
-    const char *key;            /* into the path's own block; NULL for an index step */
-    size_t      keylen;
-    size_t      index;
-} jscan_step;
-
-struct jscan_path {
-    size_t     nsteps;
-    jscan_step steps[];         /* followed by the names' bytes */
-};
 
 /* ---- compiling ------------------------------------------------------------------- */
 
@@ -168,7 +156,7 @@ const char *jscan_step_at(const jscan_path *p, size_t i, size_t *keylen, size_t 
 
 /* ---- scanning primitives ----------------------------------------------------------- */
 
-static size_t jscan_ws(const char *s, size_t len, size_t i)
+size_t jscan_ws(const char *s, size_t len, size_t i)
 {
     while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
         i++;
@@ -197,20 +185,9 @@ static long jscan_hex4(const char *s, size_t len, size_t i)
     return v;
 }
 
-/* Where decoded string bytes go while a string is walked: compared against want (keys,
- * jscan_text_equals) and/or copied into a small buffer (jscan_int). Never allocates. */
-typedef struct jscan_sink {
-    const char *want;           /* NULL: nothing to compare */
-    size_t      wantlen, k;     /* k: bytes of want matched so far */
-    bool        same;           /* still equal so far */
-    char       *buf;            /* NULL: nothing to copy */
-    size_t      bufcap, buflen; /* buflen > bufcap: did not fit */
-} jscan_sink;
-
-static void jscan_emit(jscan_sink *k, const char *b, size_t n)
+/* Copies stream bytes into the sink's window [skip, skip + bufcap) of buf. */
+static void jscan_put(jscan_sink *k, const char *b, size_t n)
 {
-    if (k == NULL)
-        return;
     if (k->want != NULL && k->same) {
         if (k->wantlen - k->k >= n && memcmp(k->want + k->k, b, n) == 0)
             k->k += n;
@@ -218,19 +195,65 @@ static void jscan_emit(jscan_sink *k, const char *b, size_t n)
             k->same = false;
     }
     if (k->buf != NULL) {
-        if (k->buflen <= k->bufcap && k->bufcap - k->buflen >= n)
-            memcpy(k->buf + k->buflen, b, n);
-        k->buflen += n;
-        if (k->buflen > k->bufcap)
-            k->buflen = k->bufcap + 1;
+        size_t pos = k->buflen, end = k->skip + k->bufcap;
+        size_t lo = pos > k->skip ? pos : k->skip;
+        size_t hi = pos + n < end ? pos + n : end;
+        if (lo < hi)
+            memcpy(k->buf + (lo - k->skip), b + (lo - pos), hi - lo);
     }
+    k->buflen += n;
+}
+
+/* Writes a decoded string's bytes as jansson's dump writes them: \" and \\, the short
+ * escapes \b \f \n \r \t, other control bytes as \u00XX (upper-case hex), everything
+ * else (UTF-8 included) as is. */
+static void jscan_put_esc(jscan_sink *k, const char *b, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i = 0;
+    while (i < n) {
+        size_t r = i;
+        while (r < n && b[r] != '"' && b[r] != '\\' && (unsigned char)b[r] >= 0x20)
+            r++;
+        if (r > i)
+            jscan_put(k, b + i, r - i);
+        if (r == n)
+            break;
+        unsigned char c = (unsigned char)b[r];
+        char e[6] = { '\\', 0, 0, 0, 0, 0 };
+        size_t en = 2;
+        switch (c) {
+        case '"': case '\\': e[1] = (char)c; break;
+        case '\b': e[1] = 'b'; break;
+        case '\f': e[1] = 'f'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\t': e[1] = 't'; break;
+        default:
+            e[1] = 'u'; e[2] = '0'; e[3] = '0';
+            e[4] = hex[c >> 4]; e[5] = hex[c & 15];
+            en = 6;
+        }
+        jscan_put(k, e, en);
+        i = r + 1;
+    }
+}
+
+void jscan_emit(jscan_sink *k, const char *b, size_t n)
+{
+    if (k == NULL)
+        return;
+    if (k->esc)
+        jscan_put_esc(k, b, n);
+    else
+        jscan_put(k, b, n);
 }
 
 /* Walks string content from s[i]: up to the closing quote when quoted (a document), or
  * to len when not (a jscan_val's content). Validates escapes and control characters and
  * hands the decoded bytes to sink. Returns the index of the closing quote (quoted) or
  * len, or JSCAN_NPOS when malformed or unterminated. */
-static size_t jscan_str_walk(const char *s, size_t len, size_t i, bool quoted, jscan_sink *sink)
+size_t jscan_str_walk(const char *s, size_t len, size_t i, bool quoted, jscan_sink *sink)
 {
     while (i < len) {
         /* a run of plain bytes, handed over at once */
@@ -260,6 +283,8 @@ static size_t jscan_str_walk(const char *s, size_t len, size_t i, bool quoted, j
             long cp = jscan_hex4(s, len, i + 2);
             if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF))
                 return JSCAN_NPOS;              /* bad hex, or a lone low surrogate */
+            if (cp == 0 && sink != NULL && sink->nonul)
+                return JSCAN_NPOS;
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 if (i + 7 >= len || s[i + 6] != '\\' || s[i + 7] != 'u')
                     return JSCAN_NPOS;
@@ -315,7 +340,7 @@ static bool jscan_digit(char c)
 }
 
 /* A JSON number at s[*pos]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static int jscan_num(const char *s, size_t len, size_t *pos)
+int jscan_num(const char *s, size_t len, size_t *pos)
 {
     size_t i = *pos;
     if (i < len && s[i] == '-')
@@ -532,7 +557,7 @@ bool jscan_text_equals(const jscan_val *v, const char *s, size_t slen)
 }
 
 /* An integer written as JSON writes one: -?(0|[1-9][0-9]*), within int64. */
-static int jscan_parse_int(const char *t, size_t n, int64_t *out)
+int jscan_parse_int(const char *t, size_t n, int64_t *out)
 {
     size_t i = 0;
     bool neg = false;

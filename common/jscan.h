@@ -10,7 +10,9 @@
  * validates only what it walks (a message that is not JSON, or is malformed before the
  * value is reached, is "not found"). It never reads past len, needs no NUL, never
  * recurses deeper than JSCAN_MAX_DEPTH (deeper documents are "not found"), and never
- * allocates. When an object holds a key twice, the first wins.
+ * allocates. When an object holds a key twice, the first wins. (The checks of HTTP
+ * responses and WebSocket captures read documents strictly, as jansson does, with the
+ * last duplicate winning: common/jscan_doc.h, over the same compiled paths.)
  *
  * Value text (jscan_text_equals, jscan_int): a string compares by its decoded content
  * (escapes \" \\ \/ \b \f \n \r \t \uXXXX, surrogate pairs included, decoded on the fly);

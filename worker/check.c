@@ -3,17 +3,23 @@
  * Decisions written down here:
  * - The order of an http step's checks is status, contains, json expect, then the
  *   captures; the first failure is the one reported.
- * - JSON is read with jansson, once per response and only when a JSON condition is
- *   there, so captures give exactly the text they gave before this file (common/
- *   capture.h: strings unquoted, reals in their shortest round-trip form, objects and
- *   arrays as compact JSON). The non-allocating scanner (common/jscan.h) is not used
- *   yet: a jpath does not hand out its compiled jscan_path, and jscan has no decoder
- *   of a string value into a buffer; both belong to common/ (capture.h, jscan.h). */
+ * - JSON is read by common/jscan_doc.h's strict reader, once per condition, without a
+ *   tree: it accepts exactly the documents jansson's json_loadb(body, len, 0) accepted
+ *   before (the whole body is validated, also after the value; root an object or an
+ *   array; valid UTF-8; no \u0000; int64 integers; no real overflow; depth 2048), takes
+ *   the last of duplicate names, and writes a value's text as common/capture.h's
+ *   jpath_text did (tests/unit/test_check.c holds the two side by side, jansson as the
+ *   oracle). A response read for several JSON conditions is walked once for each.
+ * - A captured value is written straight into its variable's buffer (tmpl_val), which
+ *   grows to its high-water mark: once it is large enough a check allocates nothing.
+ *   The rare growth goes through one temporary of the value's size (tmpl.h offers no
+ *   "reserve"; tmpl_val_set is the one that grows the buffer). */
 #include "worker/check.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <jansson.h>
+#include "common/jscan_doc.h"
 
 void check_http_needs(const sc_http *h, bool *body, bool *hdrs)
 {
@@ -25,23 +31,37 @@ void check_http_needs(const sc_http *h, bool *body, bool *hdrs)
     }
 }
 
-static bool check_needs_json(const sc_capture *c, int n)
+/* The text of the value at path in the body into out. 0, or -1 when the body is not a
+ * document jansson would load, the value is absent, or out of memory. */
+static int check_json_capture(const jpath *path, const check_input *in, tmpl_val *out)
 {
-    for (int i = 0; i < n; i++)
-        if (c[i].kind == CAP_JSON) return true;
-    return false;
+    jscan_val v;
+    if (in->body == NULL || jscan_doc_find(jpath_scan(path), in->body, in->len, &v) != 1)
+        return -1;
+    size_t n;
+    if (jscan_text(&v, out->p, out->cap, &n) != 0)
+        return -1;
+    if (n < out->cap) {                         /* it fit, with room for the NUL */
+        out->p[n] = '\0';
+        out->len = (uint32_t)n;
+        out->set = true;
+        return 0;
+    }
+    char *tmp = malloc(n + 1);
+    if (tmp == NULL)
+        return -1;
+    int rv = jscan_text(&v, tmp, n + 1, &n) == 0 ? tmpl_val_set(out, tmp, n) : -1;
+    free(tmp);
+    return rv;
 }
 
-/* Runs the captures over a document read once (doc may be NULL: JSON captures fail). */
-static const char *check_captures_doc(const sc_capture *c, int n, const check_input *in,
-                                      json_t *doc, tmpl_val *vars)
+const char *check_captures(const sc_capture *c, int n, const check_input *in, tmpl_val *vars)
 {
     for (int i = 0; i < n; i++) {
         tmpl_val *out = &vars[c[i].slot];
         int rv = -1;
         if (c[i].kind == CAP_JSON) {
-            json_t *val = doc ? jpath_get(c[i].path, doc) : NULL;
-            rv = val ? jpath_text(val, out) : -1;
+            rv = check_json_capture(c[i].path, in, out);
         } else if (c[i].kind == CAP_HEADER) {
             rv = in->hdrs ? capture_header(in->hdrs, in->hdrs_len, c[i].expr, out) : -1;
         } else {
@@ -53,20 +73,6 @@ static const char *check_captures_doc(const sc_capture *c, int n, const check_in
         }
     }
     return NULL;
-}
-
-static json_t *check_doc(const check_input *in)
-{
-    return in->body ? json_loadb(in->body, in->len, 0, NULL) : NULL;
-}
-
-const char *check_captures(const sc_capture *c, int n, const check_input *in, tmpl_val *vars)
-{
-    if (n == 0) return NULL;
-    json_t *doc = check_needs_json(c, n) ? check_doc(in) : NULL;
-    const char *bad = check_captures_doc(c, n, in, doc, vars);
-    if (doc) json_decref(doc);
-    return bad;
 }
 
 bool check_http(const sc_http *h, const check_input *in, tmpl_val *vars,
@@ -89,29 +95,22 @@ bool check_http(const sc_http *h, const check_input *in, tmpl_val *vars,
         snprintf(detail, cap, "body lacks \"%.40s\"", x->contains);
         return false;
     }
-    bool need_json = x->json_path != NULL || check_needs_json(h->captures, h->ncaptures);
-    json_t *doc = need_json ? check_doc(in) : NULL;
-    bool good = true;
     if (x->json_path) {
-        json_t *val = doc ? jpath_get(x->json_path, doc) : NULL;
-        tmpl_val tv = { 0 };
-        bool eq = val && jpath_text(val, &tv) == 0 &&
-                  (!x->json_equals || !strcmp(tv.p ? tv.p : "", x->json_equals));
-        tmpl_val_fini(&tv);
+        jscan_val v;
+        bool eq = in->body != NULL &&
+                  jscan_doc_find(jpath_scan(x->json_path), in->body, in->len, &v) == 1 &&
+                  (!x->json_equals || jscan_text_is(&v, x->json_equals, strlen(x->json_equals)));
         if (!eq) {
             *kind = ERR_EXPECT;
             snprintf(detail, cap, "%.50s", x->json_path_text);
-            good = false;
+            return false;
         }
     }
-    if (good) {
-        const char *bad = check_captures_doc(h->captures, h->ncaptures, in, doc, vars);
-        if (bad) {
-            *kind = ERR_EXPECT;
-            snprintf(detail, cap, "capture %.40s", bad);
-            good = false;
-        }
+    const char *bad = check_captures(h->captures, h->ncaptures, in, vars);
+    if (bad) {
+        *kind = ERR_EXPECT;
+        snprintf(detail, cap, "capture %.40s", bad);
+        return false;
     }
-    if (doc) json_decref(doc);
-    return good;
+    return true;
 }

@@ -8,9 +8,14 @@
  * leaves its variable unset and fails: the response did not deliver what the flow
  * relies on. They run in order and stop at the first that fails.
  *
- * JSON: expect json and JSON captures read the document with jansson once per response
- * (or message), only when a JSON condition is there; see the note in check.c on the
- * move to the non-allocating scanner (common/jscan.h). */
+ * JSON: expect json and JSON captures read the body with common/jscan_doc.h's strict
+ * reader, without a tree and without allocating (a variable's buffer grows only past its
+ * high-water mark). They answer what jansson answered before: a body jansson would not
+ * load (malformed anywhere, even after the value; a root that is not an object or an
+ * array; invalid UTF-8; \u0000; an integer beyond int64; a real that overflows; deeper
+ * than 2048) fails every JSON condition; of duplicate names the last counts; a value's
+ * text is jpath_text's (common/capture.h: strings unquoted, reals in their shortest
+ * round-trip form, objects and arrays as compact JSON). */
 #ifndef WORKER_CHECK_H
 #define WORKER_CHECK_H
 #include <stdbool.h>
