@@ -3,9 +3,8 @@
  * and JSON captures of HTTP responses and WebSocket messages). The lenient finder of
  * common/jscan.h (first duplicate wins, validates only what it walks) stays the one for
  * WebSocket matches; this one answers exactly what jansson answered before it.
- * Pure over the caller's memory, any thread; the walk keeps at most a few hundred bytes
- * of state on the stack, the text of a container value 17 bytes per level it could
- * hold (JSCAN_DOC_MAX_DEPTH levels: 34 KiB of the calling thread's stack).
+ * Pure over the caller's memory, any thread; the walk keeps a few hundred bytes of state
+ * on the stack (one bit per open level).
  *
  * The document (jscan_doc_find) is accepted only when jansson would load it:
  * - the root is an object or an array (jansson without JSON_DECODE_ANY), followed by
@@ -20,13 +19,7 @@
  * When an object holds a name twice, the last one counts (jansson keeps the last value),
  * for the path as for the text of an enclosing object.
  *
- * Value text (jscan_text), exactly jpath_text of common/capture.h over the jansson value:
- * a string decoded and unquoted; an integer as jansson prints an int64 ("-0" is "0"); a
- * real in the shortest of jansson's %.{1..17}g forms that reads back to the same double
- * (19.99; 100.0 is "1e2"); true, false, null; objects and arrays as compact JSON the way
- * json_dumps(JSON_COMPACT) writes them: members in first-appearance order holding their
- * last value, reals inside at %.17g, strings escaped as jansson escapes them. Values
- * from jscan_find (common/jscan.h) are printed by the same rules over their text. */
+ * The text of a value found here: common/jscan_text.h. */
 #ifndef COMMON_JSCAN_DOC_H
 #define COMMON_JSCAN_DOC_H
 #include <stdbool.h>
@@ -38,9 +31,4 @@
 /* 1 and *out when text[0..len) is a document jansson loads and the value at p exists in
  * it (the last of duplicate names); 0 otherwise. Never reads past len, needs no NUL. */
 int  jscan_doc_find(const jscan_path *p, const char *text, size_t len, jscan_val *out);
-/* Writes v's text (see above) into buf[0..cap), as much as fits, no NUL; *len is its
- * whole length (the text fit when *len <= cap). 0, or -1 when v is not a value. */
-int  jscan_text(const jscan_val *v, char *buf, size_t cap, size_t *len);
-/* true when v's text (as jscan_text writes it) is s[0..slen). */
-bool jscan_text_is(const jscan_val *v, const char *s, size_t slen);
 #endif

@@ -1,6 +1,7 @@
-/* jscan's private half: the compiled path and the scanning primitives that
- * common/jscan.c (the lenient finder for WebSocket messages) and common/jscan_doc.c (the
- * strict reader for checks, as jansson reads a document) share. Not for other modules.
+/* jscan's private half: the compiled path and the scanning primitives shared by
+ * common/jscan.c (the lenient finder for WebSocket messages), common/jscan_doc.c (the
+ * strict reader for checks, as jansson reads a document) and common/jscan_text.c (a
+ * value's text). Not for other modules.
  * Everything here is pure over the caller's memory: no allocation, any thread. */
 #ifndef COMMON_JSCAN_INT_H
 #define COMMON_JSCAN_INT_H
@@ -48,4 +49,8 @@ size_t jscan_str_walk(const char *s, size_t len, size_t i, bool quoted, jscan_si
 int    jscan_num(const char *s, size_t len, size_t *pos);
 /* An integer written as JSON writes one, -?(0|[1-9][0-9]*), within int64. 0 or -1. */
 int    jscan_parse_int(const char *t, size_t n, int64_t *out);
+/* Whether the JSON number t[0..n) is an integer to jansson (no '.', 'e' or 'E'). */
+bool   jscan_is_int(const char *t, size_t n);
+/* strtod of the JSON number t[0..n) (any length, no NUL needed); -1 on overflow. */
+int    jscan_strtod(const char *t, size_t n, double *out);
 #endif

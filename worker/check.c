@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/jscan_doc.h"
+#include "common/jscan_text.h"
 
 void check_http_needs(const sc_http *h, bool *body, bool *hdrs)
 {

@@ -21,6 +21,7 @@
 
 #include "common/capture.h"
 #include "common/jscan_doc.h"
+#include "common/jscan_text.h"
 #include "worker/check.h"
 
 /* ---- counting allocations (not under ASan, which owns malloc) --------------------- */
