@@ -15,6 +15,10 @@
  *   setlocale), on a copy when the number is under 1100 bytes, else on an equivalent
  *   normalized form (the first 800 significant digits, a sticky 1 for any non-zero
  *   digit after them, and the exponent) that rounds to the same double.
+ * - One NUL byte right after a number or a literal (true, false, null) is skipped:
+ *   jansson's lexer reads one character past those, puts it back, and a NUL put back
+ *   reads as "nothing buffered" and vanishes ("[2\0]" loads as [2]; "[2\0\0]",
+ *   "[2 \0]" and "[\"a\"\0]" do not load). Found by fuzzing against jansson.
  * The text of a value found here is common/jscan_text.c's. */
 #include "common/jscan_doc.h"
 #include "common/jscan_int.h"
@@ -269,6 +273,8 @@ int jscan_doc_find(const jscan_path *p, const char *s, size_t len, jscan_val *ou
                 got.p = type == JSCAN_STRING ? s + b + 1 : s + b;
                 got.len = type == JSCAN_STRING ? i - b - 2 : i - b;
             }
+            if (type != JSCAN_STRING && i < len && s[i] == '\0')
+                i++;                            /* jansson's lexer loses it: see above */
             goto value_end;
         }
         /* an empty container: s[i] is its closing bracket */

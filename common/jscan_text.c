@@ -148,6 +148,8 @@ static int jt_skip(const char *t, size_t n, size_t *i)
             /* a scalar at the top: up to a delimiter */
             while (k < n && !strchr(",:]} \t\r\n", t[k]))
                 k++;
+            if (k < n && t[k] == '\0')
+                k++;                            /* see common/jscan_doc.c on the NUL */
         } else {
             k++;
         }
@@ -280,6 +282,8 @@ static int jt_container(const char *t, size_t n, jscan_sink *o)
         }
         if (jt_scalar(t, n, &i, o) != 0)
             return -1;
+        if (i < n && t[i] == '\0' && t[i - 1] != '"')
+            i++;                                /* see common/jscan_doc.c on the NUL */
 after:
         /* a value ended at i */
         if (d == 0)

@@ -10,7 +10,13 @@
  * byte shorter; other values equal their text; jscan_int agrees with the text; and (for
  * paths with a step) a prefix of the text finds nothing or exactly what the whole finds,
  * and finds it once the value and its delimiter are in. The document is copied to a
- * buffer of exactly its length (and each prefix to its own), so ASan sees any overread. */
+ * buffer of exactly its length (and each prefix to its own), so ASan sees any overread.
+ *
+ * The strict reader and the value text (common/jscan_doc.h, common/jscan_text.h, what
+ * the checks of worker/check.h use) are compared with jansson, the oracle they replace:
+ * json_loadb(doc, len, 0) with capture.h's jpath_get and jpath_text must find the same
+ * value and give the same text. jscan_text also runs on the lenient finder's values and
+ * on the raw text taken for an object or an array (no crash, no overread). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,7 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "common/capture.h"
 #include "common/jscan.h"
+#include "common/jscan_doc.h"
+#include "common/jscan_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -200,6 +211,48 @@ static void check_value(const jscan_val *v, const char *doc, size_t len)
     }
 }
 
+/* The strict reader against jansson over a fresh exact-size copy of doc[0..len). */
+static void check_vs_jansson(const char *path, const char *doc, size_t len)
+{
+    jpath *jp = jpath_compile(path, NULL, 0, NULL);
+    char *copy = malloc(len ? len : 1);
+    if (jp == NULL || copy == NULL)
+        abort();                                /* jscan_compile took it: one grammar */
+    memcpy(copy, doc, len);
+    json_t *d = json_loadb(copy, len, 0, NULL);
+    json_t *jv = d != NULL ? jpath_get(jp, d) : NULL;
+    tmpl_val want = { 0 };
+    int orc = jv != NULL ? jpath_text(jv, &want) : -1;
+    jscan_val v;
+    int found = jscan_doc_find(jpath_scan(jp), copy, len, &v);
+    if ((orc == 0) != (found == 1))
+        abort();
+    if (found == 1) {
+        size_t n = 0, n2 = 0;
+        if (jscan_text(&v, NULL, 0, &n) != 0 || n != want.len ||
+            !jscan_text_is(&v, want.p, want.len))
+            abort();
+        char *got = malloc(n ? n : 1);
+        if (got == NULL || jscan_text(&v, got, n, &n2) != 0 || n2 != n ||
+            memcmp(got, want.p, n) != 0)
+            abort();
+        free(got);
+    }
+    tmpl_val_fini(&want);
+    json_decref(d);
+    jpath_free(jp);
+    free(copy);
+}
+
+/* jscan_text on any value: the whole length told, never more written than cap. */
+static void text_any(const jscan_val *v)
+{
+    char small[8];
+    size_t n = 0;
+    (void)jscan_text(v, small, sizeof small, &n);
+    (void)jscan_text_is(v, small, n < sizeof small ? n : sizeof small);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data;
@@ -223,12 +276,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     bool has_steps = strlen(path) > 1;
+    check_vs_jansson(path, doc, len);
     free(path);
 
     jscan_val v;
     int found = find_copy(p, doc, len, &v);
     if (found) {
         check_value(&v, doc, len);
+        text_any(&v);
         if (has_steps) {
             /* the value, its closing quote, whitespace, then its delimiter */
             size_t need = (size_t)(v.p - doc) + v.len + (v.type == JSCAN_STRING);
@@ -260,6 +315,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)jscan_int(&raw, &x);
     raw.type = JSCAN_NUMBER;
     (void)jscan_int(&raw, &x);
+    text_any(&raw);
+    if (len > 0 && (doc[0] == '{' || doc[0] == '[')) {
+        raw.type = doc[0] == '{' ? JSCAN_OBJECT : JSCAN_ARRAY;
+        text_any(&raw);
+    }
     jscan_free(p);
     return 0;
 }

@@ -82,6 +82,10 @@ static const doc docs[] = {
     /* roots and emptiness */
     D("5"), D("\"x\""), D("true"), D("null"), D(""), D("   "), D("{\"a\":1}\0"),
     D("{\"a\":\"x\0y\"}"), D("[1]\0 "),
+    /* a NUL right after a number or a literal vanishes in jansson's lexer (fuzzing) */
+    D("[2\0]"), D("[2\0\0]"), D("[true\0]"), D("[\"a\"\0]"), D("{\"a\":1\0}"),
+    D("[1\0,2]"), D("[2 \0]"), D("[1.5\0]"), D("{\"a\":1\0,\"b\":false\0}"), D("[\0]"),
+    D("{\"o\":{\"k\":1\0,\"k\":null\0},\"a\":[1e5\0]}"), D("[0\0\n]"),
 };
 
 static const char *const paths[] = {
