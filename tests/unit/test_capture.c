@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include "common/capture.h"
+#include "common/jscan_doc.h"
+#include "common/jscan_text.h"
 
 static const char doc_text[] =
     "{\"access_token\":\"eyJ.abc\","
@@ -128,6 +130,50 @@ static void test_jpath_text(void **state)
     json_decref(big);
     /* Absent value. */
     assert_int_equal(jpath_text(NULL, &v), -1);
+    tmpl_val_fini(&v);
+    json_decref(doc);
+}
+
+/* jpath_scan hands the compiled path to the strict reader (worker/check.c's JSON
+ * conditions): over the fixture without its \u0000 member (jansson refuses that
+ * without JSON_ALLOW_NUL, and so does the reader), it captures what jpath_text does. */
+static void test_jpath_scan_same_text(void **state)
+{
+    (void)state;
+    assert_null(jpath_scan(NULL));
+    static const char *const paths[] = {
+        "$.access_token", "$.data.total", "$.data.price", "$.data.ratio", "$.data.whole",
+        "$.data.big", "$.data.ok", "$.data.none", "$.data.empty", "$.esc",
+        "$.data.items[0]", "$.data.items[1].tags", "$['a b']['c.d']", "$.data", "$",
+        "$.data.items[2]", "$.nope",
+    };
+    char text[sizeof doc_text];
+    memcpy(text, doc_text, sizeof doc_text);
+    char *nul = strstr(text, ", \"nul\"");
+    assert_non_null(nul);
+    memcpy(nul, "}", 2);
+    json_t *doc = json_loads(text, 0, NULL);
+    assert_non_null(doc);
+    tmpl_val v = { 0 };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        jpath *p = jpath_compile(paths[i], NULL, 0, NULL);
+        assert_non_null(p);
+        assert_non_null(jpath_scan(p));
+        json_t *got = jpath_get(p, doc);
+        jscan_val sv;
+        int found = jscan_doc_find(jpath_scan(p), text, strlen(text), &sv);
+        assert_int_equal(found == 1, got != NULL);
+        if (got != NULL) {
+            assert_int_equal(jpath_text(got, &v), 0);
+            char buf[1024];
+            size_t n = 0;
+            assert_int_equal(jscan_text(&sv, buf, sizeof buf, &n), 0);
+            assert_true(n <= sizeof buf);
+            assert_int_equal(n, v.len);
+            assert_memory_equal(buf, v.p, n);
+        }
+        jpath_free(p);
+    }
     tmpl_val_fini(&v);
     json_decref(doc);
 }
@@ -382,6 +428,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jpath_objects_arrays),
         cmocka_unit_test(test_jpath_text),
+        cmocka_unit_test(test_jpath_scan_same_text),
         cmocka_unit_test(test_jpath_malformed),
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_regex),
