@@ -6,7 +6,7 @@
 # library's own source list (MERGE_BENCH_EXE names another build of it).
 bin=${1:-bin}
 if [ -z "${MERGE_BENCH_EXE:-}" ] && [ -x "$bin/merge_bench" ]; then
-    MERGE_BENCH_EXE=$bin/merge_bench
+    MERGE_BENCH_EXE=$(cd "$bin" && pwd)/merge_bench     # absolute: the bench runs it from a scratch folder
     export MERGE_BENCH_EXE
 fi
 exec python3 "$(dirname "$0")/bench.py" "$@"
