@@ -107,8 +107,6 @@ size_t tmpl_render(const tmpl *t, const tmpl_ctx *c, char *buf, size_t cap);
  * rendered length (NUL-terminated), or -1 on ENOMEM. */
 long   tmpl_render_at(const tmpl *t, const tmpl_ctx *c, char **buf, size_t *cap, size_t off);
 
-/* The VU's generator lives in common/rng.h (rng_next); this older name stays for the
- * callers that still use it (worker/engine.c's think ranges). The nearest-name helper of
- * the "did you mean" hints is common/nearest.h. */
-static inline uint64_t tmpl_rng_next(uint64_t *state) { return rng_next(state); }
+/* The VU's generator is common/rng.h (rng_next); the nearest-name helper of the "did you
+ * mean" hints is common/nearest.h. */
 #endif

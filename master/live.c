@@ -1,7 +1,7 @@
 /* The dashboard's JSON and the Prometheus text: see master/live.h.
  *
  * Decisions the header leaves open, written down here:
- * - "run_id" is the run id as 16 lower-case hex digits (as /api/series writes it), null
+ * - "run_id" is the run id in decimal (as /api/runs and /api/series write it), null
  *   before any run. "scenario" is null when unknown; "out_dir" is always a string ("" until
  *   the run's folder exists). "requests"/"failures" are the HTTP totals (merge_set.all),
  *   the coordinator's status figures when no totals are given.
@@ -186,7 +186,7 @@ static void live_clean(live_buf *b, const char *s, bool label)
     }
 }
 
-static void live_hex_id(char *buf, size_t cap, uint64_t run_id)
+static void live_run_id(char *buf, size_t cap, uint64_t run_id)
 {
     snprintf(buf, cap, "%" PRIu64, run_id);
 }
@@ -432,7 +432,7 @@ char *live_json(const live_input *in)
     uint64_t requests = t != NULL ? t->all.requests : st->requests;
     uint64_t failures = t != NULL ? t->all.failures : st->failures;
     char id[LIVE_RUN_ID_LEN];
-    live_hex_id(id, sizeof id, st->run_id);
+    live_run_id(id, sizeof id, st->run_id);
 
     json_t *root = json_object();
     live_jset(&b, root, "run_id", st->run_id ? json_string(id) : json_null());
@@ -734,7 +734,7 @@ char *live_metrics(const live_input *in)
     live_m_workers(&b, in);
     char id[LIVE_RUN_ID_LEN] = "";
     if (st->run_id != 0)
-        live_hex_id(id, sizeof id, st->run_id);
+        live_run_id(id, sizeof id, st->run_id);
     live_family(&b, "stampede_run_info", "gauge", "The current or last run (always 1).");
     const char *info[] = { "run_id", id, "scenario", in->scenario ? in->scenario : "",
                            "state", coord_state_name(st->state) };
