@@ -9,6 +9,7 @@
  *   engine's lookup is one modulo and one load. */
 #include "common/loadshape.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 uint64_t loadshape_duration_ms(const sc_stage *st, int n)
@@ -99,4 +100,84 @@ int loadshape_profile_of(const int *seq, uint32_t total, uint64_t k)
     if (!total || !seq)
         return 0;
     return seq[k % total];
+}
+
+/* --- the open model ------------------------------------------------------------- */
+
+/* Stage i runs from rate r0 (the previous stage's, 0 before the first) to st[i].rate
+ * over d seconds: A grows by r0*tau + (r1 - r0)*tau^2/(2d) within it. */
+double loadshape_rate_at(const sc_stage *st, int n, double t_us)
+{
+    double start = 0, prev = 0;
+    for (int i = 0; i < n; i++) {
+        double d = (double)st[i].duration_ms * 1000.0;
+        if (d > 0 && t_us < start + d) {
+            double el = t_us - start;
+            if (el < 0) el = 0;
+            return prev + (st[i].rate - prev) * el / d;
+        }
+        start += d;
+        prev = st[i].rate;
+    }
+    return 0;
+}
+
+double loadshape_area(const sc_stage *st, int n, double t_us)
+{
+    double start = 0, prev = 0, area = 0;
+    for (int i = 0; i < n; i++) {
+        double d = (double)st[i].duration_ms * 1000.0, r1 = st[i].rate;
+        if (d > 0) {
+            double el = t_us - start;
+            if (el <= 0) return area;
+            double tau = (el < d ? el : d) / 1e6, ds = d / 1e6;
+            area += prev * tau + (r1 - prev) * tau * tau / (2 * ds);
+            if (el < d) return area;
+        }
+        start += d;
+        prev = r1;
+    }
+    return area;
+}
+
+double loadshape_area_inverse(const sc_stage *st, int n, double x)
+{
+    if (x < 0) x = 0;
+    double start = 0, prev = 0, area = 0;
+    for (int i = 0; i < n; i++) {
+        double d = (double)st[i].duration_ms * 1000.0, r1 = st[i].rate;
+        if (d > 0) {
+            double ds = d / 1e6, piece = (prev + r1) / 2 * ds;
+            if (piece > 0 && x < area + piece) {
+                double xr = x - area, k = (r1 - prev) / ds;
+                /* k/2 tau^2 + r0 tau - xr = 0, in the form stable for k -> 0 and r0 = 0 */
+                double q = sqrt(prev * prev + 2 * k * xr);
+                double tau = prev + q > 0 ? 2 * xr / (prev + q) : 0;
+                if (tau > ds) tau = ds;
+                return start + tau * 1e6;
+            }
+            area += piece;
+        }
+        start += d;
+        prev = r1;
+    }
+    return -1;
+}
+
+double loadshape_peak_rate(const sc_stage *st, int n)
+{
+    double peak = 0;
+    for (int i = 0; i < n; i++)
+        if (st[i].rate > peak)
+            peak = st[i].rate;
+    return peak;
+}
+
+int loadshape_override_rate(const sc_stage *st, int n, double rate, uint64_t duration_ms,
+                            sc_stage out[2])
+{
+    uint64_t d = duration_ms ? duration_ms : loadshape_duration_ms(st, n);
+    out[0] = (sc_stage){ .duration_ms = 0, .rate = rate };
+    out[1] = (sc_stage){ .duration_ms = d, .rate = rate };
+    return 2;
 }

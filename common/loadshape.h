@@ -16,8 +16,15 @@
 
 typedef struct sc_stage {
     uint64_t duration_ms;
-    uint32_t users;             /* target at the end of the stage (linear from the previous) */
+    uint32_t users;             /* closed model: target at the end of the stage (linear
+                                 * from the previous) */
+    double   rate;              /* open model: arrivals per second at the end of the stage
+                                 * (linear from the previous stage's rate, 0 before the
+                                 * first; a zero-length stage jumps); users is 0 */
 } sc_stage;
+
+/* The most arrivals per second a stage may ask for (per run, all workers together). */
+#define SC_MAX_RATE 1e7
 
 /* Sum of the stages' durations, and the largest target among them. */
 uint64_t loadshape_duration_ms(const sc_stage *st, int n);
@@ -34,6 +41,34 @@ uint32_t loadshape_users_at(const sc_stage *st, int n, uint64_t t_ms);
  * or 2). */
 int      loadshape_override(const sc_stage *st, int n, uint32_t users, double rate,
                             uint64_t duration_ms, sc_stage out[2]);
+/* --- the open model: arrivals from the rate curve, in closed form -------------------
+ * The rate r(t) is piecewise linear over the stages (as users are in the closed model).
+ * A(t) = the integral of r from 0 to t: the expected number of arrivals intended before
+ * t. Arrival number a (0-based, uniform arrivals) is intended at A^-1(a): the first at
+ * the first instant A reaches 0 (t = 0 when the first stage's rate is above 0), then one
+ * each time A grows by 1. Each piece is a quadratic in t, solved directly (no stepping,
+ * so no error builds up over a 24 h run). Poisson arrivals are the same inverse applied
+ * to a cumulative sum of exponential gaps of mean 1 (common/rng.h), which gives the same
+ * mean rate with exponential gaps.
+ * Times are in microseconds since the start, as doubles (exact to well under a
+ * microsecond over years). Pure functions: any thread. */
+
+/* Rate at t (per second), and the area A(t) (arrivals intended in [0, t)). Beyond the
+ * last stage: rate 0, area the total. */
+double   loadshape_rate_at(const sc_stage *st, int n, double t_us);
+double   loadshape_area(const sc_stage *st, int n, double t_us);
+/* A^-1(x): the instant from which A grows past x (so a stretch at rate 0 where A stays
+ * at x is skipped: arrival 0 comes when the rate first rises above 0), or -1 when A
+ * never exceeds x (no such arrival: uniform arrivals number ceil(total area)). x < 0 is
+ * taken as 0. */
+double   loadshape_area_inverse(const sc_stage *st, int n, double x);
+/* The largest rate among the stages. */
+double   loadshape_peak_rate(const sc_stage *st, int n);
+/* --arrival-rate R: one stage at R (from the start) for duration_ms (0 keeps the total of
+ * st). Writes out[0..2) and returns how many: a zero-length jump to R, then the hold. */
+int      loadshape_override_rate(const sc_stage *st, int n, double rate,
+                                 uint64_t duration_ms, sc_stage out[2]);
+
 /* The profile table: total (the sum of weights[0..n), each >= 1) entries in smooth
  * weighted round-robin order (as nginx balances upstreams), so that every prefix of
  * users follows the weights as closely as integers allow. A malloc'd array the caller

@@ -601,6 +601,21 @@ uint32_t scenario_peak_users(const scenario *sc)
     return loadshape_peak_users(sc->stages, sc->nstages);
 }
 
+void scenario_override_rate(scenario *sc, double rate, uint64_t duration_ms)
+{
+    if (sc->model != SC_MODEL_OPEN || !(rate > 0))
+        return;
+    sc_stage st[2];
+    int n = loadshape_override_rate(sc->stages, sc->nstages, rate, duration_ms, st);
+    sc_stage *p = malloc((size_t)n * sizeof *p);
+    if (!p)
+        return;                                         /* keeps the scenario's own stages */
+    memcpy(p, st, (size_t)n * sizeof *p);
+    free(sc->stages);
+    sc->stages = p;
+    sc->nstages = n;
+}
+
 uint32_t scenario_users_at(const scenario *sc, uint64_t t_ms)
 {
     return loadshape_users_at(sc->stages, sc->nstages, t_ms);

@@ -5,8 +5,8 @@
  *
  * Errors: the first problem found is reported in sc_error with file, 1-based line and
  * column, what was expected, and a hint (the nearest known key for a typo). Unknown
- * keys are errors, never ignored. The open model parses but is refused with "not yet
- * supported".
+ * keys are errors, never ignored. Both load models (closed: users; open: arrivals per
+ * second, common/scenario_types.h sc_model) parse.
  *
  * The types are in common/scenario_types.h, the engine's header rendering in
  * common/scenario_headers.h; both come with this header. */
@@ -44,10 +44,18 @@ void      scenario_free(scenario *sc);
  * clamped to it (plan_scenario refuses such a PLAN with an error before it gets here).
  * On ENOMEM the scenario keeps its own stages. */
 void scenario_override_load(scenario *sc, uint32_t users, double rate, uint64_t duration_ms);
-/* Target users at t_ms after the start (linear within a stage), and the total length. */
+/* Open model: --arrival-rate R replaces the stages with one stage at R for the run's
+ * duration (duration_ms 0: the scenario's). Closed model: no effect. On ENOMEM the
+ * scenario keeps its stages. In the open model scenario_override_load reads users as
+ * the pool (max_users; max_backlog's default follows it unless the scenario set one),
+ * ignores rate (there is no spawn rate) and, with duration_ms, cuts the stages at it or
+ * holds the last stage's rate up to it. */
+void scenario_override_rate(scenario *sc, double rate, uint64_t duration_ms);
+/* Target users at t_ms after the start (linear within a stage; the open model: 0), and
+ * the total length. */
 uint32_t scenario_users_at(const scenario *sc, uint64_t t_ms);
 uint64_t scenario_duration_ms(const scenario *sc);
-uint32_t scenario_peak_users(const scenario *sc);
+uint32_t scenario_peak_users(const scenario *sc);   /* open model: max_users */
 /* Profile of global user k (0-based): smooth weighted round-robin over the weights, so
  * every prefix of users follows the weights as closely as integers allow. */
 int      scenario_profile_of(const scenario *sc, uint64_t k);

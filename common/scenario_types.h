@@ -149,9 +149,20 @@ struct sc_step {
 typedef struct sc_profile {
     char    *name;
     uint32_t weight;            /* >= 1; default 1 */
-    sc_step *flow;
+    sc_step *setup;             /* `setup:` steps run once when a user first starts, before
+                                 * its first iteration (any model); NULL/0: none */
+    int      nsetup;
+    sc_step *flow;              /* closed model: run again and again; open model: once per
+                                 * arrival (validate refuses an endless top-level loop) */
     int      nflow;
 } sc_profile;
+
+/* load.model. Closed: stages give users, each runs its flow over and over. Open: stages
+ * give arrivals per second; each arrival runs one profile's flow once on a free user of
+ * a pool of max_users (common/loadshape.h has the arithmetic). */
+typedef enum { SC_MODEL_CLOSED = 0, SC_MODEL_OPEN } sc_model;
+/* load.arrivals (open model): evenly spaced, or exponential gaps with the same mean. */
+typedef enum { SC_ARRIVALS_UNIFORM = 0, SC_ARRIVALS_POISSON } sc_arrivals;
 
 typedef struct scenario {
     char        *file;          /* path it came from */
@@ -163,9 +174,16 @@ typedef struct scenario {
     bool         http2;         /* defaults.http2: negotiate HTTP/2 (ALPN, or prior knowledge for http://) */
     bool         insecure;      /* defaults.insecure: do not verify TLS certificates */
     bool         follow_redirects; /* defaults.follow_redirects (off by default) */
-    sc_stage    *stages;
+    sc_model     model;
+    sc_stage    *stages;        /* closed: users; open: rate (common/loadshape.h) */
     int          nstages;
     uint64_t     graceful_stop_ms;     /* 30 s when not given */
+    /* Open model only (0 in the closed model): */
+    uint32_t     max_users;     /* the pool, all workers together (required, >= 1,
+                                 * <= SC_MAX_USERS) */
+    uint32_t     max_backlog;   /* arrivals waiting for a free user, all workers together;
+                                 * default max(10 x max_users, 1000); beyond it dropped */
+    sc_arrivals  arrivals;
     data_set     data;
     sc_profile  *profiles;
     int          nprofiles;

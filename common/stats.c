@@ -55,6 +55,8 @@ stats_fig stats_fig_of(const char *method, uint16_t *close_code)
     };
     if (close_code)
         *close_code = 0;
+    if (method && strcmp(method, STATS_ITERATION) == 0)
+        return STATS_FIG_ITERATION;
     if (!stats_is_ws_method(method))
         return STATS_FIG_HTTP;
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++)
@@ -177,8 +179,11 @@ int stats_shard_init(stats_shard *s, uint32_t name_cap)
         s->overflow_id = -1;
         return -1;
     }
-    for (uint32_t i = 0; i <= name_cap; i++)
+    for (uint32_t i = 0; i <= name_cap; i++) {
         hist_init(&s->entries[i].lat);
+        hist_init(&s->entries[i].svc);
+    }
+    hist_init(&s->sched.lag);
     s->name_cap = name_cap;
     s->index_mask = slots - 1;
     return 0;
@@ -189,8 +194,11 @@ void stats_shard_fini(stats_shard *s)
     if (s == NULL)
         return;
     if (s->entries != NULL)
-        for (uint32_t i = 0; i <= s->name_cap; i++)
+        for (uint32_t i = 0; i <= s->name_cap; i++) {
             hist_fini(&s->entries[i].lat);
+            hist_fini(&s->entries[i].svc);
+        }
+    hist_fini(&s->sched.lag);
     free(s->entries);
     free(s->index);
     memset(s, 0, sizeof *s);
@@ -252,6 +260,19 @@ void stats_record(stats_shard *s, uint32_t id, uint64_t latency_us, uint64_t byt
     hist_record(&e->lat, latency_us);
 }
 
+void stats_record_svc(stats_shard *s, uint32_t id, uint64_t latency_us, uint64_t service_us,
+                      uint64_t bytes, bool failed)
+{
+    if (__builtin_expect(id >= s->nentries, 0))
+        return;
+    stats_entry *e = &s->entries[id];
+    e->requests++;
+    e->failures += failed;
+    e->bytes += bytes;
+    hist_record(&e->lat, latency_us);
+    hist_record(&e->svc, service_us);
+}
+
 void stats_count(stats_shard *s, uint32_t id, uint64_t bytes, bool failed)
 {
     if (__builtin_expect(id >= s->nentries, 0))
@@ -310,9 +331,14 @@ void stats_shard_reset(stats_shard *s)
         stats_entry *e = &s->entries[i];
         e->requests = e->failures = e->bytes = 0;
         hist_reset(&e->lat);
+        hist_reset(&e->svc);
     }
     s->nerrs = 0;
     s->cancelled = 0;
+    hist_reset(&s->sched.lag);
+    hist lag = s->sched.lag;
+    memset(&s->sched, 0, sizeof s->sched);
+    s->sched.lag = lag;
 }
 
 size_t stats_shard_bytes(const stats_shard *s)
@@ -324,7 +350,8 @@ size_t stats_shard_bytes(const stats_shard *s)
     size_t n = ((size_t)s->name_cap + 1) * sizeof *s->entries + index_bytes +
                (size_t)slots * STATS_FOLD_FACTOR * sizeof(uint64_t);
     for (uint32_t i = 0; i < s->nentries; i++)
-        n += hist_bytes(&s->entries[i].lat);
+        n += hist_bytes(&s->entries[i].lat) + hist_bytes(&s->entries[i].svc);
+    n += hist_bytes(&s->sched.lag);
     return n;
 }
 

@@ -66,6 +66,8 @@ typedef enum {
 #define STATS_WS_RECV         "WS:recv"
 #define STATS_WS_ORDER        "WS:order"
 #define STATS_WS_CLOSE_PREFIX "WS:c:"
+/* The method of iteration rows (STATS_FIG_ITERATION below). */
+#define STATS_ITERATION       "ITER"
 /* true for every method above. */
 bool stats_is_ws_method(const char *method);
 
@@ -87,12 +89,23 @@ typedef enum {
                                  * what results show) */
     STATS_FIG_WS_OTHER,         /* any other "WS:..." (a newer figure): a WebSocket row
                                  * this build does not interpret */
+    STATS_FIG_ITERATION,        /* "ITER" (STATS_ITERATION): one profile's whole
+                                 * iterations (name: the profile); lat from the intended
+                                 * start (the arrival's in the open model, the actual one
+                                 * in the closed) to the flow's end; requests = iterations
+                                 * that ended, failures = those in which a step failed.
+                                 * Neither HTTP nor WebSocket: out of both totals. */
 } stats_fig;
 /* The figure of a method (and, for STATS_FIG_WS_CLOSE, the code into *close_code,
  * which may be NULL). */
 stats_fig stats_fig_of(const char *method, uint16_t *close_code);
 /* true for every WebSocket figure (what stats_is_ws_method says of the method). */
-static inline bool stats_fig_is_ws(stats_fig f) { return f != STATS_FIG_HTTP; }
+static inline bool stats_fig_is_ws(stats_fig f)
+{
+    return f >= STATS_FIG_WS_MESSAGE && f <= STATS_FIG_WS_OTHER;
+}
+/* true for HTTP request rows: what the HTTP totals ("Aggregated") add up. */
+static inline bool stats_fig_is_http(stats_fig f) { return f == STATS_FIG_HTTP; }
 const char *stats_err_kind_name(stats_err_kind k);        /* "connect", "timeout", ... */
 int         stats_err_kind_parse(const char *s);           /* kind or -1 */
 
@@ -108,8 +121,20 @@ typedef struct stats_row {
     uint64_t  requests;         /* failures included */
     uint64_t  failures;
     uint64_t  bytes;            /* response (or message payload) bytes */
-    hist      lat;              /* latency of every request (successes and failures) */
+    hist      lat;              /* latency of every request (successes and failures): in
+                                 * the open model from the intended start (issue 11: the
+                                 * first step of an iteration from the arrival's intended
+                                 * time, later steps from the end of the step before) */
+    hist      svc;              /* service time, from the actual send. Recorded only in
+                                 * the open model (stats_record_svc); empty in the closed
+                                 * model, where it equals lat: readers take lat when
+                                 * svc.total is 0 (stats_row_svc) */
 } stats_row;
+/* The service histogram of a row: svc, or lat when svc is empty (closed model). */
+static inline const hist *stats_row_svc(const stats_row *r)
+{
+    return r->svc.total ? &r->svc : &r->lat;
+}
 typedef stats_row stats_entry;  /* in a shard: one interval's counts */
 
 typedef struct stats_err {
@@ -118,6 +143,23 @@ typedef struct stats_err {
     char           detail[STATS_DETAIL_MAX];
     uint64_t       count;       /* this interval */
 } stats_err;
+
+/* The schedule of the open model, and the engine thread's own load (both models), for
+ * one interval of one shard. Sums add across shards and intervals; backlog_max is the
+ * most arrivals waiting at once in this shard (the master adds shards' maxima within an
+ * interval: master/merge.h). */
+typedef struct stats_sched {
+    uint64_t intended;          /* arrivals whose intended time fell in the interval */
+    uint64_t started;           /* iterations started from an arrival (at once or from
+                                 * the backlog) */
+    uint64_t dropped;           /* arrivals dropped: the backlog was full, or they were
+                                 * still waiting when the run's stages ended */
+    uint32_t backlog_max;       /* most arrivals waiting at once */
+    hist     lag;               /* actual start - intended start, per started arrival */
+    uint64_t cpu_us;            /* the engine thread's CPU time in the interval
+                                 * (CLOCK_THREAD_CPUTIME_ID) */
+    uint64_t wall_us;           /* the interval's length as the engine thread measured it */
+} stats_sched;
 
 typedef struct stats_shard {
     stats_entry *entries;       /* name_cap + 1 slots allocated at init */
@@ -130,6 +172,8 @@ typedef struct stats_shard {
     uint32_t     nerrs;
     uint64_t     cancelled;     /* requests cut short by stop, this interval */
     uint32_t     users;         /* active VUs at the end of the interval (set by the engine) */
+    stats_sched  sched;         /* filled by the engine; zeroed by stats_shard_reset (the
+                                 * lag histogram kept sparse like the rows') */
 } stats_shard;
 
 /* Allocates the entry table and index up front. 0, or -1 on ENOMEM. */
@@ -146,6 +190,9 @@ void stats_shard_fini(stats_shard *s);
 uint32_t stats_id(stats_shard *s, const char *method, const char *name);
 /* Hot path. */
 void stats_record(stats_shard *s, uint32_t id, uint64_t latency_us, uint64_t bytes, bool failed);
+/* Hot path, open model: stats_record that also records the service time into svc. */
+void stats_record_svc(stats_shard *s, uint32_t id, uint64_t latency_us, uint64_t service_us,
+                      uint64_t bytes, bool failed);
 /* Hot path: counts like stats_record without a latency (WS:sent, WS:recv, WS:order...). */
 void stats_count(stats_shard *s, uint32_t id, uint64_t bytes, bool failed);
 void stats_error(stats_shard *s, uint32_t id, stats_err_kind kind, const char *detail);

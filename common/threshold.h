@@ -11,7 +11,16 @@
 #include <stddef.h>
 
 typedef enum { TH_P50, TH_P90, TH_P95, TH_P99, TH_P999, TH_MIN, TH_MAX, TH_MEAN,
-               TH_ERROR_RATE, TH_RPS, TH_REQUESTS, TH_FAILURES, TH_OUT_OF_ORDER } sc_metric;
+               TH_ERROR_RATE, TH_RPS, TH_REQUESTS, TH_FAILURES, TH_OUT_OF_ORDER,
+               TH_DROPPED,      /* "dropped < 1": arrivals dropped over the run (no name) */
+               TH_RATE,         /* "rate >= 48": iterations started per second over the
+                                 * run (achieved; no name) */
+} sc_metric;
+/* Which histogram a latency metric reads (issue 11): "p95" (latency, from the intended
+ * start), "service p95" (from the actual send), "iteration p95" (whole iterations; with
+ * a name, "planner: iteration p99", that profile's), "lag p99" (schedule lag: actual
+ * start - intended, no name). */
+typedef enum { TH_OF_LATENCY = 0, TH_OF_SERVICE, TH_OF_ITERATION, TH_OF_LAG } sc_th_of;
 /* What a threshold about a name measures: its HTTP requests, or one WebSocket figure of
  * that name ("feed: message p95 < 100ms", "feed: connect p99 < 50ms", "feed: fanout p95
  * < 200ms", "feed: reconnect max < 5s", "feed: ping p95 < 20ms", "feed: out_of_order <
@@ -25,6 +34,7 @@ typedef struct sc_threshold {
     char     *name;             /* request name it is about, or NULL: all requests */
     sc_metric metric;
     sc_ws_metric ws;            /* TH_WS_NONE: HTTP (or, for out_of_order, the ws order entry) */
+    sc_th_of  of;               /* latency metrics: which histogram (TH_OF_LATENCY default) */
     sc_op     op;
     double    value;            /* ms for latencies, a fraction for error_rate, else plain */
     int       line, col;

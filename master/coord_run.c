@@ -251,7 +251,7 @@ void coord_stats(coord *c, cworker *w, proto_stats *s)
     }
     uint64_t req = 0;
     for (uint32_t i = 0; i < s->nentries; i++)      /* HTTP requests: what a target counts */
-        if (!stats_fig_is_ws(s->entries[i].fig)) req += s->entries[i].requests;
+        if (stats_fig_is_http(s->entries[i].fig)) req += s->entries[i].requests;
     w->requests += req;
     w->last_delta_ms = time_wall_ms();
     if (s->interval != w->iv_idx) {     /* its previous interval is complete */

@@ -6,6 +6,7 @@
  * from it (no coord.c <-> live.c include circle). Nothing here fails. */
 #ifndef MASTER_COORD_TYPES_H
 #define MASTER_COORD_TYPES_H
+#include <stdbool.h>
 #include <stdint.h>
 #include "proto/msg.h"
 
@@ -31,6 +32,15 @@ typedef struct coord_status {
     uint64_t proto_auth_failures, proto_seal_failures, proto_hello_timeouts;
     char     results_error[512];/* non-empty: the results folder could not be written (why);
                                  * the totals stay readable through coord_get_summary */
+    /* The open model (issue 11): 0 in the closed model but for limited_intervals. */
+    int      open_model;        /* 1 when the run's model is open */
+    uint64_t intended, started, dropped;   /* whole run so far */
+    double   rate_planned;      /* last complete interval: intended arrivals/s */
+    double   rate_achieved;     /* last complete interval: started iterations/s */
+    double   lag_p99_ms;        /* last complete interval */
+    uint32_t backlog_max;       /* whole run so far */
+    uint64_t limited_intervals; /* intervals marked generator-limited (both models: lag
+                                 * p99 > 10 ms or an engine thread above 90 % CPU) */
 } coord_status;
 
 typedef struct coord_worker_info {
@@ -53,5 +63,13 @@ typedef struct coord_point {
     double   t;
     uint32_t users;
     double   rps, fps, p50, p95, p99;
+    double   s50, s95, s99;     /* service percentiles (equal to p50.. in the closed model) */
+    double   rate_planned, rate_achieved;  /* arrivals intended / iterations started per
+                                 * second (open model; 0 in the closed) */
+    uint32_t backlog;           /* the interval's backlog_max */
+    uint64_t dropped;           /* dropped in the interval */
+    double   lag_p99;           /* ms; NaN when nothing started */
+    double   cpu_max;           /* busiest engine thread's CPU, fraction of one core */
+    bool     limited;           /* generator-limited interval */
 } coord_point;
 #endif

@@ -251,7 +251,7 @@ static const merge_entry **live_pick(const merge_set *m, bool (*keep)(const merg
 
 static bool live_is_http(const merge_entry *e)
 {
-    return !stats_fig_is_ws(e->fig);
+    return stats_fig_is_http(e->fig);
 }
 
 static bool live_is_ws(const merge_entry *e)
@@ -262,7 +262,7 @@ static bool live_is_ws(const merge_entry *e)
 /* A stats.csv row: an HTTP entry, or a ws connection's "WS" (message latency) entry. */
 static bool live_is_row(const merge_entry *e)
 {
-    return !stats_fig_is_ws(e->fig) || e->fig == STATS_FIG_WS_MESSAGE;
+    return stats_fig_is_http(e->fig) || e->fig == STATS_FIG_WS_MESSAGE;
 }
 
 /* ---- live_json -------------------------------------------------------------------- */

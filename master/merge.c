@@ -372,7 +372,7 @@ int merge_add(merge_set *m, const proto_stats *d)
             return -1;
         if (merge_entry_add(e, s->requests, s->failures, s->bytes, &s->lat) != 0)
             rv = -1;
-        if (!stats_fig_is_ws(e->fig)
+        if (stats_fig_is_http(e->fig)
             && merge_entry_add(&m->all, s->requests, s->failures, s->bytes, &s->lat) != 0)
             rv = -1;
     }
@@ -441,7 +441,7 @@ int merge_by_name(const merge_set *m, const char *name, merge_entry *out)
     int found = 0, rv = 0;
     for (uint32_t i = 0; name != NULL && i < m->n; i++) {
         const merge_entry *e = &m->entries[i];
-        if (strcmp(e->name, name) != 0 || stats_fig_is_ws(e->fig))
+        if (strcmp(e->name, name) != 0 || !stats_fig_is_http(e->fig))
             continue;
         if (found == 0)
             memcpy(out->method, e->method, sizeof out->method);

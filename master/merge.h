@@ -35,8 +35,18 @@ typedef struct merge_set {
      * allocated at the first merge_add, so a lookup per delta row costs O(1). */
     uint32_t    *ent_index, *err_index;
     uint32_t     ent_mask, err_mask;
-    merge_entry  all;           /* "Aggregated": every HTTP entry added together (methods
-                                 * whose stats_fig is a WebSocket one are left out) */
+    merge_entry  all;           /* "Aggregated": every HTTP entry added together (rows
+                                 * whose stats_fig is a WebSocket one or ITERATION are
+                                 * left out) */
+    /* The schedule (common/stats.h stats_sched) of the deltas merged: counts, cpu_us and
+     * wall_us add, lag adds exactly; backlog_max: merge_add adds the deltas' maxima (the
+     * shards of one interval wait side by side: an upper bound of the pool's backlog at
+     * once), merge_add_set keeps the larger (an interval folded into the totals). */
+    stats_sched  sched;
+    double       cpu_max;       /* the highest cpu_us / wall_us of any delta merged (0..1+):
+                                 * the busiest engine thread */
+    uint64_t     limited_intervals; /* the totals only: intervals marked generator-limited
+                                 * (set by the coordinator when it closes one) */
     uint64_t     cancelled;
     uint64_t     names_folded;  /* a lower bound on the distinct names folded: the larger
                                  * of the most any shard reported and folds_here */

@@ -514,7 +514,7 @@ static int res_write_stats(const results *r, const merge_set *t, const merge_ent
     fputs(res_stats_header, f);
     fputs(RES_EOL, f);
     for (uint32_t i = 0; i < t->n; i++)         /* HTTP rows */
-        if (!stats_fig_is_ws(ents[i]->fig))
+        if (stats_fig_is_http(ents[i]->fig))
             res_stats_row(f, ents[i], duration_s);
     for (uint32_t i = 0; i < t->n; i++)         /* then one row per ws connection name */
         if (ents[i]->fig == STATS_FIG_WS_MESSAGE)

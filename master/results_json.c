@@ -143,7 +143,7 @@ static json_t *res_jws(const merge_set *t, const merge_entry **ents)
     const size_t plen = strlen(STATS_WS_CLOSE_PREFIX);
     for (uint32_t i = 0; i < t->n; i++) {
         const merge_entry *e = ents[i];
-        if (!stats_fig_is_ws(e->fig))
+        if (stats_fig_is_http(e->fig))
             continue;
         if (g.name == NULL || strcmp(g.name, e->name) != 0) {
             if (g.name != NULL)
@@ -214,7 +214,7 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
     json_t *reqs = json_array();
     for (uint32_t i = 0; i < t->n; i++) {
         const merge_entry *e = ents[i];
-        if (stats_fig_is_ws(e->fig))
+        if (!stats_fig_is_http(e->fig))
             continue;
         json_t *o = json_object();
         json_object_set_new(o, "name", res_jstr(e->name));

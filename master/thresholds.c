@@ -53,6 +53,8 @@ static double th_measure(sc_metric m, const merge_entry *e, double duration_s)
     case TH_REQUESTS: return (double)e->requests;
     case TH_FAILURES: return (double)e->failures;
     case TH_OUT_OF_ORDER: return (double)e->failures;   /* e is the WS:order entry */
+    case TH_DROPPED:
+    case TH_RATE:   return NAN;     /* schedule figures: not per entry (issue 11) */
     }
     return NAN;
 }

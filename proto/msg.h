@@ -116,13 +116,18 @@ typedef struct proto_plan {
      * env() evaluates only from this table (proto/plan.h). */
     proto_set  *env;            /* owned; nenv <= PROTO_MAX_ENV */
     uint32_t    nenv;
+    /* Optional 16th field: --arrival-rate (open model: one stage at this rate for the
+     * run's duration, scenario_override_rate), 0 none. Finite, 0 <= rate <= SC_MAX_RATE
+     * or the PLAN is malformed. */
+    double      arrival_rate;
 } proto_plan;
 
 typedef struct proto_stop { uint64_t run_id; uint64_t graceful_ms; } proto_stop;
 
 /* A STATS row is the shard's and the merge's row type (common/stats.h): method and
- * name travel, fig is derived from the method when decoding; lat is owned (hist_fini in
- * proto_msg_free). */
+ * name travel, fig is derived from the method when decoding; lat and svc are owned
+ * (hist_fini in proto_msg_free). svc travels as an optional 7th entry field, only when
+ * it is not empty (the open model); an entry without it decodes with svc empty. */
 typedef stats_row proto_stats_entry;
 
 typedef struct proto_stats_err {
@@ -145,6 +150,10 @@ typedef struct proto_stats {
     uint32_t nentries;
     proto_stats_err   *errs;
     uint32_t nerrs;
+    /* Optional 11th field (issue 11): the shard's schedule and engine load
+     * (common/stats.h stats_sched); sched.lag is owned. A STATS without it decodes with
+     * sched zeroed (lag empty). Encoded always by proto_encode_stats. */
+    stats_sched sched;
 } proto_stats;
 
 typedef struct proto_done {
