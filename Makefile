@@ -89,7 +89,9 @@ $(O)/%.o: %.c
 	@echo "  CC  $<"
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(UPLOT)/uPlot.iife.min.js $(UPLOT)/uPlot.min.css: package.json package-lock.json
+# One recipe for both files (a grouped target, GNU make 4.3): `make -j2` used to run
+# `npm ci` twice at once, one per file.
+$(UPLOT)/uPlot.iife.min.js $(UPLOT)/uPlot.min.css &: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $(UPLOT)/uPlot.iife.min.js $(UPLOT)/uPlot.min.css
 
