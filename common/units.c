@@ -101,6 +101,38 @@ int units_duration_ms(const char *text, uint64_t *out_ms)
     return 0;
 }
 
+/* Grammar: spaces? number spaces? ("/" spaces? (s | m | h))? spaces?. A bare number is
+ * per second. */
+int units_rate(const char *text, double *out_per_s)
+{
+    if (!text)
+        return -1;
+    const char *p = text;
+    double v, per = 1.0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (units_number(&p, &v) != 0)
+        return -1;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '/') {
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == 's') per = 1.0;
+        else if (*p == 'm') per = 60.0;
+        else if (*p == 'h') per = 3600.0;
+        else return -1;
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+    }
+    if (*p != '\0' || !isfinite(v))
+        return -1;
+    *out_per_s = v / per;
+    return 0;
+}
+
 /* Compact and re-readable by units_duration_ms: "250ms", "1.5s", "5m", "1h30m",
  * "2m30.5s". Fractions appear only on the seconds part. */
 char *units_format_ms(uint64_t ms, char *buf, unsigned cap)

@@ -72,12 +72,36 @@ static void test_format(void **state)
     assert_int_equal(one[0], '\0');
 }
 
+static void test_rate(void **state)
+{
+    (void)state;
+    static const struct { const char *text; double per_s; } ok[] = {
+        { "50", 50 }, { "50/s", 50 }, { "3000/m", 50 }, { "100/h", 100.0 / 3600 },
+        { "2.5/s", 2.5 }, { " 50 / s ", 50 }, { "0", 0 }, { "0/m", 0 }, { ".5", 0.5 },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        double r = -1;
+        assert_int_equal(units_rate(ok[i].text, &r), 0);
+        assert_true(r > ok[i].per_s - 1e-9 && r < ok[i].per_s + 1e-9);
+    }
+    static const char *const bad[] = {
+        "", "/s", "-5", "+5", "50/", "50/ms", "50/d", "50s", "fifty", "50/s/s", "1e3", "50 m",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        double r = 7;
+        assert_int_equal(units_rate(bad[i], &r), -1);
+        assert_true(r == 7);    /* nothing written */
+    }
+    assert_int_equal(units_rate(NULL, NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duration_ok),
         cmocka_unit_test(test_duration_bad),
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
