@@ -24,7 +24,14 @@
  *   name unless the name holds a space or a slash (a default "GET /path" name); a ws
  *   threshold ("NAME: FIGURE METRIC op value", "NAME: out_of_order op N") must match a
  *   ws connection's name. An http threshold's name is checked against http steps and
- *   groups only, since a ws name there would read no entry. */
+ *   groups only, since a ws name there would read no entry.
+ * - The open model (issue 11): "NAME: iteration ..." must name a user profile (any name,
+ *   spaces included); lag, dropped and rate thresholds are refused in the closed model;
+ *   a closed stage may not last 0s (as before), an open one may (a jump to its rate).
+ *   max_users / max_backlog / arrivals in a closed load and users in an open stage (rate
+ *   in a closed one) are errors at the key. An endless loop is refused anywhere in an
+ *   open flow and in any setup (common/scenario_steps.c). A setup's ws connect serves the
+ *   flow's ws steps; setup steps' names count for thresholds. */
 #include "common/scenario.h"
 #include "common/scenario_int.h"
 
@@ -34,6 +41,13 @@
 #include <string.h>
 
 #include "common/util.h"
+
+/* load.max_backlog when the scenario gives none: 10 x max_users, at least 1,000. */
+static uint32_t sc_default_backlog(uint32_t max_users)
+{
+    uint64_t b = (uint64_t)max_users * 10u;
+    return (uint32_t)(b < 1000u ? 1000u : b > SC_MAX_BACKLOG ? SC_MAX_BACKLOG : b);
+}
 
 /* ---- reading data files ------------------------------------------------------------ */
 
@@ -107,54 +121,116 @@ static int sc_defaults(sc_ctx *c, yaml_node_t *n)
 }
 
 static const char *const sc_models[] = { "closed", "open" };
+static const char *const sc_arrival_kinds[] = { "uniform", "poisson" };
+_Static_assert(sizeof(sc_model) == sizeof(int) && sizeof(sc_arrivals) == sizeof(int),
+               "SC_K_ENUM rows write an int");
+static const char sc_pool_eg[] = "for example max_users: 100 (the pool of users, all "
+                                 "workers together)";
 static const sc_key sc_load_keys[] = {
-    { "model", SC_K_ENUM, 0, 0, 0, "load.model", .words = sc_models, .nwords = 2 },
+    { "model", SC_K_ENUM, offsetof(scenario, model), 0, 0, "load.model", .words = sc_models,
+      .nwords = 2 },
     { "stages", SC_K_OWN },
     { "graceful_stop", SC_K_DURATION, offsetof(scenario, graceful_stop_ms), 0, 0,
       "load.graceful_stop" },
+    { "max_users", SC_K_U32, offsetof(scenario, max_users), 1, SC_MAX_USERS, "load.max_users",
+      true, sc_pool_eg },
+    { "max_backlog", SC_K_U32, offsetof(scenario, max_backlog), 1, SC_MAX_BACKLOG,
+      "load.max_backlog" },
+    { "arrivals", SC_K_ENUM, offsetof(scenario, arrivals), 0, 0, "load.arrivals",
+      .words = sc_arrival_kinds, .nwords = 2 },
 };
+/* The open model's keys of load, refused in the closed one. */
+static const char *const sc_open_only[] = { "max_users", "max_backlog", "arrivals" };
 static const char sc_stage_eg[] = "a stage is { duration: 5m, users: 200 }";
+static const char sc_rate_eg[] = "an open-model stage is { duration: 1m, rate: 50 }";
+/* One table per model (the same keys, so messages list the same known keys): a closed
+ * stage gives users over a duration above 0; an open one gives a rate, and may last 0
+ * (a jump to its rate). */
 static const sc_key sc_stage_keys[] = {
     { "duration", SC_K_DURATION, offsetof(sc_stage, duration_ms), 1, 0, "a stage's duration",
       true, sc_stage_eg },
     { "users", SC_K_U32, offsetof(sc_stage, users), 0, SC_MAX_USERS, "users", true, sc_stage_eg },
+    { "rate", SC_K_OWN },
 };
+static const sc_key sc_open_stage_keys[] = {
+    { "duration", SC_K_DURATION, offsetof(sc_stage, duration_ms), 0, 0, "a stage's duration",
+      true, sc_rate_eg },
+    { "users", SC_K_OWN },
+    { "rate", SC_K_RATE, offsetof(sc_stage, rate), 0, 0, "a stage's rate", true, sc_rate_eg },
+};
+
+/* A key of the wrong model: at the key, saying what the other model wants. */
+static int sc_wrong_model(sc_ctx *c, const yaml_node_t *map, const char *key)
+{
+    yaml_node_t *kn = NULL;
+    char msg[256];
+    if (!sc_get(c, map, key, &kn))
+        return 0;
+    if (!strcmp(key, "users"))
+        return sc_fail(c, kn, "write { duration: 1m, rate: 50 }; the pool of users is "
+                       "load.max_users", "'users' in a stage of the open model, whose stages "
+                       "give rate (iterations started per second)");
+    if (!strcmp(key, "rate"))
+        return sc_fail(c, kn, "add model: open to load (its stages give rate), or give the "
+                       "stage users: N", "'rate' in a stage of the closed model, whose stages "
+                       "give users");
+    snprintf(msg, sizeof msg, "add model: open to load, or remove %s", key);
+    return sc_fail(c, kn, msg, "load.%s belongs to the open model; in the closed model "
+                   "(the default) the stages' users are the users", key);
+}
 
 static int sc_load(sc_ctx *c, yaml_node_t *n)
 {
     scenario *sc = c->sc;
     const sc_key *k = sc_load_keys;
     size_t nk = SC_NKEYS(sc_load_keys);
-    int model = 0;
     if (sc_want_map(c, n, "'load'") || sc_check_keys(c, n, "load", k, nk) ||
-        sc_read(c, n, "load", k, nk, "model", &model))
+        sc_read(c, n, "load", k, nk, "model", sc) ||
+        sc_read(c, n, "load", k, nk, "graceful_stop", sc))
         return -1;
-    if (model == 1)
-        return sc_fail(c, sc_get(c, n, "model", NULL), "use model: closed, where stages give "
-                       "the number of users", "open model not yet supported");
-    if (sc_read(c, n, "load", k, nk, "graceful_stop", sc))
-        return -1;
-    yaml_node_t *st = sc_need(c, n, "stages", "load", "add stages: [ { duration: 1m, users: 10 } ]");
-    if (!st || sc_want_list(c, st, "load.stages", "for example: stages: [ { duration: 1m, users: 10 } ]"))
+    bool open = sc->model == SC_MODEL_OPEN;
+    if (open) {
+        if (sc_read(c, n, "load", k, nk, "max_users", sc) ||
+            sc_read(c, n, "load", k, nk, "max_backlog", sc) ||
+            sc_read(c, n, "load", k, nk, "arrivals", sc))
+            return -1;
+        sc->max_backlog_set = sc->max_backlog != 0;
+        if (!sc->max_backlog_set)
+            sc->max_backlog = sc_default_backlog(sc->max_users);
+    } else {
+        for (size_t i = 0; i < SC_NKEYS(sc_open_only); i++)
+            if (sc_wrong_model(c, n, sc_open_only[i]))
+                return -1;
+    }
+    const char *eg = open ? "add stages: [ { duration: 1m, rate: 50 } ]"
+                          : "add stages: [ { duration: 1m, users: 10 } ]";
+    yaml_node_t *st = sc_need(c, n, "stages", "load", eg);
+    if (!st || sc_want_list(c, st, "load.stages", eg))
         return -1;
     int ns = SC_NITEMS(st);
     if (!(sc->stages = calloc((size_t)ns, sizeof *sc->stages)))
         return sc_fail(c, st, NULL, "out of memory");
     sc->nstages = ns;
-    uint32_t peak = 0;
+    const sc_key *sk = open ? sc_open_stage_keys : sc_stage_keys;
+    size_t nsk = open ? SC_NKEYS(sc_open_stage_keys) : SC_NKEYS(sc_stage_keys);
     for (int i = 0; i < ns; i++) {
         yaml_node_t *s = sc_node(c, st->data.sequence.items.start[i]);
         char where[64];
         snprintf(where, sizeof where, "stage %d", i + 1);
         if (sc_tick(c, s) || sc_want_map(c, s, where) ||
-            sc_check_keys(c, s, where, sc_stage_keys, SC_NKEYS(sc_stage_keys)) ||
-            sc_read_all(c, s, where, sc_stage_keys, SC_NKEYS(sc_stage_keys), &sc->stages[i]))
+            sc_check_keys(c, s, where, sk, nsk) ||
+            sc_wrong_model(c, s, open ? "users" : "rate") ||
+            sc_read_all(c, s, where, sk, nsk, &sc->stages[i]))
             return -1;
-        if (sc->stages[i].users > peak)
-            peak = sc->stages[i].users;
     }
-    if (peak == 0)
+    if (!open && loadshape_peak_users(sc->stages, ns) == 0)
         return sc_fail(c, st, NULL, "every stage has users: 0; the run would start no one");
+    if (open && loadshape_peak_rate(sc->stages, ns) == 0)
+        return sc_fail(c, st, NULL, "every stage has rate: 0; the run would start nothing");
+    if (open && loadshape_duration_ms(sc->stages, ns) == 0)
+        return sc_fail(c, st, "a zero-length stage jumps to its rate; a later stage with a "
+                       "duration holds or ramps it", "every stage lasts 0s; the run would "
+                       "start nothing");
     return 0;
 }
 
@@ -237,6 +313,7 @@ static const sc_key sc_profile_keys[] = {
     { "name", SC_K_TEXT, offsetof(sc_profile, name), 0, 0, "the profile's name", true,
       "for example: - name: operator" },
     { "weight", SC_K_U32, offsetof(sc_profile, weight), 1, SC_MAX_WEIGHT, "weight" },
+    { "setup", SC_K_OWN },
     { "flow", SC_K_OWN },
 };
 
@@ -276,11 +353,29 @@ static int sc_users(sc_ctx *c, yaml_node_t *n)
             return sc_fail(c, v ? v : u, "weights are ratios: 50 and 5 work like 10 and 1",
                            "the profiles' weights add up to more than %u", SC_MAX_WEIGHT);
         char what[160];
+        /* setup runs before the flow on the same user: a ws connect there serves the
+         * flow's ws steps, and it must end for the flow to start */
+        c->ws_open = false;
+        if ((v = sc_get(c, u, "setup", NULL)) && !sc_is_null(v)) {
+            snprintf(what, sizeof what, "the setup of '%s'", pr->name);
+            c->endless_msg = "setup runs once before a user's first iteration, but this loop "
+                             "never ends (no count, or count: forever)";
+            c->endless_hint = "give the loop a count (count: 3), or move it into flow";
+            if (sc_steps(c, v, what, &pr->setup, &pr->nsetup, 0))
+                return -1;
+        }
         snprintf(what, sizeof what, "the flow of '%s'", pr->name);
         v = sc_need(c, u, "flow", where, "for example: flow: [ { http: { url: / } } ]");
-        c->ws_open = false;
+        c->endless_msg = c->endless_hint = NULL;
+        if (sc->model == SC_MODEL_OPEN) {
+            c->endless_msg = "the open model runs the flow once per arrival, but this loop "
+                             "never ends (no count, or count: forever)";
+            c->endless_hint = "the open model starts one iteration per arrival: give the loop "
+                              "a count, or use model: closed";
+        }
         if (!v || sc_steps(c, v, what, &pr->flow, &pr->nflow, 0))
             return -1;
+        c->endless_msg = c->endless_hint = NULL;
     }
     sc->total_weight = (uint32_t)total;
     return 0;
@@ -328,8 +423,10 @@ static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
     sc_names *nm = calloc(1, sizeof *nm);
     if (!nm)
         return sc_fail(c, n, NULL, "out of memory");
-    for (int i = 0; i < sc->nprofiles; i++)
+    for (int i = 0; i < sc->nprofiles; i++) {
+        sc_step_names(sc->profiles[i].setup, sc->profiles[i].nsetup, nm);
         sc_step_names(sc->profiles[i].flow, sc->profiles[i].nflow, nm);
+    }
     int rc = 0;
     for (int i = 0; i < nt && rc == 0; i++) {
         yaml_node_t *t = sc_node(c, n->data.sequence.items.start[i]);
@@ -351,6 +448,36 @@ static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
         sc->nthresholds++;
         th->line = (int)t->start_mark.line + 1;
         th->col = (int)t->start_mark.column + 1;
+        /* The schedule's figures exist only in the open model. */
+        if ((th->of == TH_OF_LAG || th->metric == TH_DROPPED || th->metric == TH_RATE) &&
+            sc->model != SC_MODEL_OPEN) {
+            rc = sc_fail(c, t, "add model: open to load (arrivals per second), or judge the "
+                         "closed model's throughput with rps", "threshold \"%s\" is about the "
+                         "open model's schedule (lag, dropped, rate), but the load is closed",
+                         sc_sval(t));
+            break;
+        }
+        /* "NAME: iteration ..." reads that profile's iterations */
+        if (th->of == TH_OF_ITERATION) {
+            if (!th->name)
+                continue;
+            const char **pn = malloc((size_t)sc->nprofiles * sizeof *pn);
+            if (!pn) {
+                rc = sc_fail(c, t, NULL, "out of memory");
+                break;
+            }
+            for (int j = 0; j < sc->nprofiles; j++)
+                pn[j] = sc->profiles[j].name;
+            if (!sc_name_in(th->name, pn, (size_t)sc->nprofiles)) {
+                sc_did_you_mean(hint, sizeof hint, th->name, pn, (size_t)sc->nprofiles,
+                                "an iteration threshold names a user profile (users[].name)");
+                rc = sc_fail(c, t, hint, "threshold \"%s\" is about the iterations of the "
+                             "profile '%s', but no user profile has that name", sc_sval(t),
+                             th->name);
+            }
+            free(pn);
+            continue;
+        }
         /* A typo in a name would silently never match: names without a space or a slash
          * are meant to be a step's, a group's or a ws connection's explicit name. A ws
          * threshold reads its connection's entries, an http one the requests'. */
@@ -427,7 +554,8 @@ static int sc_build(sc_ctx *c, int nsets)
     if (users->type == YAML_SEQUENCE_NODE) {
         for (yaml_node_item_t *it = users->data.sequence.items.start; it < users->data.sequence.items.top; it++) {
             yaml_node_t *u = sc_node(c, *it);
-            if (u->type == YAML_MAPPING_NODE && sc_collect(c, sc_get(c, u, "flow", NULL), 0))
+            if (u->type == YAML_MAPPING_NODE && (sc_collect(c, sc_get(c, u, "setup", NULL), 0) ||
+                                                 sc_collect(c, sc_get(c, u, "flow", NULL), 0)))
                 return -1;
         }
     }
@@ -576,6 +704,7 @@ void scenario_free(scenario *sc)
     data_set_fini(&sc->data);
     for (int i = 0; i < sc->nprofiles; i++) {
         free(sc->profiles[i].name);
+        sc_steps_free(sc->profiles[i].setup, sc->profiles[i].nsetup);
         sc_steps_free(sc->profiles[i].flow, sc->profiles[i].nflow);
     }
     free(sc->profiles);
@@ -598,6 +727,8 @@ uint64_t scenario_duration_ms(const scenario *sc)
 
 uint32_t scenario_peak_users(const scenario *sc)
 {
+    if (sc->model == SC_MODEL_OPEN)
+        return sc->max_users;
     return loadshape_peak_users(sc->stages, sc->nstages);
 }
 
@@ -618,6 +749,8 @@ void scenario_override_rate(scenario *sc, double rate, uint64_t duration_ms)
 
 uint32_t scenario_users_at(const scenario *sc, uint64_t t_ms)
 {
+    if (sc->model == SC_MODEL_OPEN)
+        return 0;                       /* users follow the arrivals, not the stages */
     return loadshape_users_at(sc->stages, sc->nstages, t_ms);
 }
 
@@ -626,8 +759,51 @@ int scenario_profile_of(const scenario *sc, uint64_t k)
     return loadshape_profile_of(sc->profile_seq, sc->total_weight, k);
 }
 
+/* The open model's -t: the stages cut at duration_ms (the stage running then ends there at
+ * the rate it has reached; later ones go), or the last stage's rate held up to it. */
+static void sc_open_duration(scenario *sc, uint64_t duration_ms)
+{
+    uint64_t total = loadshape_duration_ms(sc->stages, sc->nstages), start = 0;
+    if (duration_ms == 0 || duration_ms == total)
+        return;
+    sc_stage *p = calloc((size_t)sc->nstages + 1, sizeof *p);
+    if (!p)
+        return;                                         /* keeps the scenario's own stages */
+    int n = 0;
+    if (duration_ms > total) {
+        memcpy(p, sc->stages, (size_t)sc->nstages * sizeof *p);
+        n = sc->nstages;
+        p[n++] = (sc_stage){ .duration_ms = duration_ms - total,
+                             .rate = sc->nstages ? sc->stages[sc->nstages - 1].rate : 0 };
+    } else {
+        for (int i = 0; i < sc->nstages && start < duration_ms; i++) {
+            p[n] = sc->stages[i];
+            if (start + p[n].duration_ms > duration_ms) {
+                p[n].duration_ms = duration_ms - start;
+                p[n].rate = loadshape_rate_at(sc->stages, sc->nstages,
+                                              (double)duration_ms * 1000.0);
+            }
+            start += p[n++].duration_ms;
+        }
+    }
+    free(sc->stages);
+    sc->stages = p;
+    sc->nstages = n;
+}
+
 void scenario_override_load(scenario *sc, uint32_t users, double rate, uint64_t duration_ms)
 {
+    if (sc->model == SC_MODEL_OPEN) {
+        /* -u is the pool; there is no spawn rate (the CLI refuses -r with a hint) */
+        (void)rate;
+        if (users) {
+            sc->max_users = users > SC_MAX_USERS ? SC_MAX_USERS : users;
+            if (!sc->max_backlog_set)
+                sc->max_backlog = sc_default_backlog(sc->max_users);
+        }
+        sc_open_duration(sc, duration_ms);
+        return;
+    }
     sc_stage st[2];
     int n = loadshape_override(sc->stages, sc->nstages, users, rate, duration_ms, st);
     sc_stage *p = malloc((size_t)n * sizeof *p);

@@ -27,6 +27,9 @@
 #define SC_MAX_BODY        (1u << 20)   /* bytes of a json/form body as compiled */
 #define SC_MAX_WEIGHT      100000u      /* total_weight: size of profile_seq */
 #define SC_MAX_PROFILES    1000
+/* load.max_backlog (open model): 10 x SC_MAX_USERS, so the default max(10 x max_users,
+ * 1000) always fits; the engine keeps 8 bytes per waiting arrival. */
+#define SC_MAX_BACKLOG     10000000u
 #define SC_MAX_FILE        (256u << 20) /* scenario or CSV read from disk */
 /* Regexes: POSIX extended style run by PCRE2 (common/capture.h lists the differences). */
 #define SC_REGEX_HINT "POSIX extended syntax, run by PCRE2 (no quantifier on a quantifier, " \
@@ -53,6 +56,9 @@ typedef struct sc_ctx {
     yaml_node_t     *defhdrs;   /* defaults.headers mapping, merged into each http and ws
                                  * connect step */
     bool             ws_open;   /* a ws connect was seen earlier in the current flow */
+    /* Set while reading steps that must end (an open-model flow, any setup): a loop
+     * without a count is refused with this message and hint; NULL: loops may be endless. */
+    const char      *endless_msg, *endless_hint;
 } sc_ctx;
 
 /* ---- libyaml nodes ------------------------------------------------------------------ */
@@ -124,6 +130,8 @@ typedef enum {
     SC_K_U32,           /* uint32_t, a whole number within lo..hi (sc_int) */
     SC_K_BOOL,          /* bool: true/yes/on, false/no/off (sc_bool) */
     SC_K_ENUM,          /* int: the index of the value among words */
+    SC_K_RATE,          /* double per second (sc_rate: 50, 50/s, 3000/m, 100/h), 0 allowed,
+                         * at most SC_MAX_RATE */
 } sc_ktype;
 
 typedef struct sc_key {
@@ -165,6 +173,7 @@ int sc_duration(sc_ctx *c, const yaml_node_t *n, const char *what, bool positive
 int sc_int(sc_ctx *c, const yaml_node_t *n, const char *what, long long lo, long long hi,
            long long *out);
 int sc_bool(sc_ctx *c, const yaml_node_t *n, const char *what, bool *out);
+int sc_rate(sc_ctx *c, const yaml_node_t *n, const char *what, double *out);
 bool sc_is_ident(const char *s);    /* a word: letters, digits, _ and - */
 /* Column offset inside scalar n of byte off of its value (0 when it cannot tell), and
  * where a regex error points (the pattern's start when the problem is its end). */

@@ -11,6 +11,9 @@
  *   (json_body).
  * - loop count is a whole number >= 1 or "forever"; group needs a name; think takes a
  *   duration or a range "a..b" with a <= b.
+ * - An endless loop (no count, or forever) is refused anywhere in steps that must end
+ *   (c->endless_msg: an open-model flow, any setup), nested or not: a loop inside a
+ *   counted loop or a group never ends either, and no step breaks out of a loop.
  * - Capture variable names are words (letters, digits, _ and -) and may not take a
  *   feeder's name. Every capture variable of every flow is collected first (sc_collect),
  *   so a template may use a name captured later in the file or by another profile.
@@ -376,6 +379,8 @@ static int sc_loop(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
             st->u.loop.count = cnt;
         }
     }
+    if (st->u.loop.count < 0 && c->endless_msg)
+        return sc_fail(c, v ? v : n, c->endless_hint, "%s", c->endless_msg);
     yaml_node_t *s = sc_need(c, n, "steps", "the loop", "for example: loop: { count: 3, steps: [ ... ] }");
     return !s ? -1 : sc_steps(c, s, "the loop's steps", &st->u.loop.steps, &st->u.loop.nsteps, depth + 1);
 }

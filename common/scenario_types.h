@@ -183,6 +183,8 @@ typedef struct scenario {
                                  * <= SC_MAX_USERS) */
     uint32_t     max_backlog;   /* arrivals waiting for a free user, all workers together;
                                  * default max(10 x max_users, 1000); beyond it dropped */
+    bool         max_backlog_set;   /* the scenario (or --set) gave max_backlog: an
+                                 * override of max_users leaves it as it is */
     sc_arrivals  arrivals;
     data_set     data;
     sc_profile  *profiles;

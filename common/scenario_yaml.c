@@ -239,6 +239,8 @@ int sc_read_row(sc_ctx *c, const yaml_node_t *map, const char *where, const sc_k
         return 0;
     case SC_K_BOOL:
         return sc_bool(c, v, row->what, (bool *)(void *)field);
+    case SC_K_RATE:
+        return sc_rate(c, v, row->what, (double *)(void *)field);
     case SC_K_ENUM:
         if ((idx = sc_word_index(v, row->words, row->nwords)) >= 0) {
             *(int *)(void *)field = idx;
@@ -370,6 +372,26 @@ int sc_bool(sc_ctx *c, const yaml_node_t *n, const char *what, bool *out)
     }
     return sc_fail(c, n, NULL, "expected true or false for %s, found %s", what,
                    sc_found(n, fb, sizeof fb));
+}
+
+/* A rate: a number per second, or with its unit (units_rate), within 0..SC_MAX_RATE. */
+int sc_rate(sc_ctx *c, const yaml_node_t *n, const char *what, double *out)
+{
+    char fb[80];
+    double r;
+    if (sc_is_scalar(n) && sc_sval(n)[strspn(sc_sval(n), " \t")] == '-')
+        return sc_fail(c, n, NULL, "%s cannot be negative, found %s", what,
+                       sc_found(n, fb, sizeof fb));
+    if (!sc_is_scalar(n) || units_rate(sc_sval(n), &r) != 0)
+        return sc_fail(c, n, "a bare number is per second; 50/s, 3000/m and 100/h name the unit",
+                       "expected a rate such as 50, 50/s, 3000/m or 100/h for %s, found %s",
+                       what, sc_found(n, fb, sizeof fb));
+    if (r > SC_MAX_RATE)
+        return sc_fail(c, n, "spread the load over several runs",
+                       "%s must be at most %.0f per second, found %s", what, SC_MAX_RATE,
+                       sc_found(n, fb, sizeof fb));
+    *out = r;
+    return 0;
 }
 
 bool sc_is_ident(const char *s)

@@ -6,7 +6,12 @@
  * - An unknown metric's hint lists every metric at the smallest distance (a swap of
  *   neighbours counting one edit, at most 2 edits): "did you mean p50, p95 or p99?".
  * - A word that is no metric but is followed by another word is read as a misspelt ws
- *   figure ("feed: mesage p95 < 1s"). */
+ *   figure ("feed: mesage p95 < 1s"), or a misspelt histogram word ("servce p95") when
+ *   one of service, iteration, lag is the nearest.
+ * - The open model's words (issue 11): service and iteration take a name (requests of
+ *   that name; a profile for iteration), lag, dropped and rate take none; whether the
+ *   name exists and whether the scenario is open is the scenario's check (scenario.c).
+ *   rate takes a plain number per second or one with /s, /m or /h ("rate >= 3000/m"). */
 #include "common/threshold.h"
 
 #include <ctype.h>
@@ -24,8 +29,15 @@ static const struct { const char *name; sc_metric m; } sc_metrics[] = {
     { "p999", TH_P999 }, { "min", TH_MIN }, { "max", TH_MAX }, { "mean", TH_MEAN },
     { "avg", TH_MEAN }, { "error_rate", TH_ERROR_RATE }, { "rps", TH_RPS },
     { "requests", TH_REQUESTS }, { "failures", TH_FAILURES },
-    { "out_of_order", TH_OUT_OF_ORDER },
+    { "out_of_order", TH_OUT_OF_ORDER }, { "dropped", TH_DROPPED }, { "rate", TH_RATE },
 };
+
+/* The histogram words before a latency metric (issue 11): "service p95", "iteration
+ * p95", "lag p99"; none: latency (from the intended start). */
+static const struct { const char *name; sc_th_of of; } sc_ofs[] = {
+    { "service", TH_OF_SERVICE }, { "iteration", TH_OF_ITERATION }, { "lag", TH_OF_LAG },
+};
+#define SC_NOFS (sizeof sc_ofs / sizeof sc_ofs[0])
 
 /* The kind words of WebSocket thresholds ("feed: message p95 < 100ms"). */
 static const struct { const char *name; sc_ws_metric ws; } sc_ws_figures[] = {
@@ -112,12 +124,38 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
     size_t ml = sc_th_word(&p, &ms, tmp, sizeof tmp);
     if (ml == 0 || ml >= sizeof tmp) {
         snprintf(err, errcap, "expected a metric (p50, p90, p95, p99, p999, min, max, avg, "
-                 "error_rate, rps, requests, failures, out_of_order) at '%.20s'", ms);
+                 "error_rate, rps, requests, failures, out_of_order, dropped, rate; service, "
+                 "iteration or lag before a latency) at '%.20s'", ms);
         free(name);
         return -1;
     }
-    int mi = sc_metric_index(tmp), fi = -1;
-    for (size_t i = 0; i < SC_NFIGURES; i++)
+    int mi = sc_metric_index(tmp), fi = -1, oi = -1;
+    for (size_t i = 0; i < SC_NOFS; i++)
+        if (!strcmp(tmp, sc_ofs[i].name))
+            oi = (int)i;
+    if (oi >= 0) {
+        const char *ofw = sc_ofs[oi].name;
+        if (sc_ofs[oi].of == TH_OF_LAG && name) {
+            snprintf(err, errcap, "lag is about the whole schedule (actual start minus "
+                     "intended); it takes no name before a ':'");
+            snprintf(hint, hintcap, "write \"lag p99 < 10ms\"");
+            free(name);
+            return -1;
+        }
+        ml = sc_th_word(&p, &ms, tmp, sizeof tmp);
+        mi = ml && ml < sizeof tmp ? sc_metric_index(tmp) : -1;
+        if (mi < 0 || !sc_latency_metric(sc_metrics[mi].m)) {
+            snprintf(err, errcap, "expected a latency metric (p50, p90, p95, p99, p999, min, "
+                     "max, avg) after '%s', found '%.20s'", ofw, ms);
+            snprintf(hint, hintcap, "write \"%s%s%s %s < %s\"", name ? name : "",
+                     name ? ": " : "", ofw, sc_ofs[oi].of == TH_OF_LAG ? "p99" : "p95",
+                     sc_ofs[oi].of == TH_OF_LAG ? "10ms" : sc_ofs[oi].of == TH_OF_ITERATION
+                     ? "2s" : "300ms");
+            free(name);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < SC_NFIGURES && oi < 0; i++)
         if (!strcmp(tmp, sc_ws_figures[i].name))
             fi = (int)i;
     /* "name: FIGURE metric ...": a word that is no metric, followed by another word, is
@@ -125,16 +163,25 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
     const char *q = p;
     while (isspace((unsigned char)*q)) q++;
     if (fi < 0 && mi < 0 && q > p && (isalpha((unsigned char)*q) || *q == '_')) {
-        const char *figs[SC_NFIGURES];
+        const char *figs[SC_NFIGURES + SC_NOFS];
         for (size_t i = 0; i < SC_NFIGURES; i++)
             figs[i] = sc_ws_figures[i].name;
-        const char *near = nearest_name(tmp, figs, SC_NFIGURES);
+        for (size_t i = 0; i < SC_NOFS; i++)
+            figs[SC_NFIGURES + i] = sc_ofs[i].name;
+        const char *near = nearest_name(tmp, figs, SC_NFIGURES + SC_NOFS);
+        bool of_word = false;
+        for (size_t i = 0; near && i < SC_NOFS; i++)
+            of_word |= near == sc_ofs[i].name;
         if (near)
             snprintf(hint, hintcap, "did you mean '%s'?", near);
         else
             snprintf(hint, hintcap, "a ws threshold reads \"feed: message p95 < 100ms\"");
-        snprintf(err, errcap, "unknown ws figure '%.*s' (known: message, connect, fanout, "
-                 "reconnect, ping)", (int)ml, ms);
+        if (of_word)
+            snprintf(err, errcap, "unknown figure '%.*s' (known: service, iteration, lag; for "
+                     "ws connections message, connect, fanout, reconnect, ping)", (int)ml, ms);
+        else
+            snprintf(err, errcap, "unknown ws figure '%.*s' (known: message, connect, fanout, "
+                     "reconnect, ping)", (int)ml, ms);
         free(name);
         return -1;
     }
@@ -177,7 +224,8 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
                                      i == 0 ? "did you mean " : i + 1 == nnear ? " or " : ", ",
                                      near[i], i + 1 == nnear ? "?" : "");
         snprintf(err, errcap, "unknown metric '%.*s' (known: p50, p90, p95, p99, p999, min, max, "
-                 "avg, mean, error_rate, rps, requests, failures, out_of_order)", (int)ml, ms);
+                 "avg, mean, error_rate, rps, requests, failures, out_of_order, dropped, rate; "
+                 "service, iteration or lag before a latency)", (int)ml, ms);
         free(name);
         return -1;
     }
@@ -192,6 +240,13 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
             snprintf(hint, hintcap, "write \"feed: out_of_order < 1\" (feed: the name of a ws "
                      "connect step with a sequence: path)");
         }
+        free(name);
+        return -1;
+    }
+    if ((m == TH_DROPPED || m == TH_RATE) && (name || ws != TH_WS_NONE)) {
+        snprintf(err, errcap, "%s is about the whole run's schedule; it takes no name before "
+                 "a ':'", sc_metrics[mi].name);
+        snprintf(hint, hintcap, "write \"%s\"", m == TH_DROPPED ? "dropped < 1" : "rate >= 48");
         free(name);
         return -1;
     }
@@ -259,6 +314,16 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
             free(name);
             return -1;
         }
+    } else if (m == TH_RATE && ul) {
+        if (SC_UNIT("/s")) ;
+        else if (SC_UNIT("/m")) v /= 60.0;
+        else if (SC_UNIT("/h")) v /= 3600.0;
+        else {
+            snprintf(err, errcap, "unknown unit '%.*s' for rate (expected a number per second, "
+                     "or /s, /m or /h after it)", (int)ul, u);
+            free(name);
+            return -1;
+        }
     } else if (ul && !(m == TH_RPS && SC_UNIT("/s"))) {
         snprintf(err, errcap, "%s is a plain number; unexpected '%.*s' after it",
                  sc_metrics[mi].name, (int)ul, u);
@@ -277,6 +342,7 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
     out->name = name;
     out->metric = m;
     out->ws = ws;
+    out->of = oi >= 0 ? sc_ofs[oi].of : TH_OF_LATENCY;
     out->op = op;
     out->value = v;
     return 0;

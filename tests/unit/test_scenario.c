@@ -703,6 +703,9 @@ static void test_ws_thresholds(void **state)
 #define BASE_USERS "users:\n  - name: u\n    flow:\n"
 #define BASE_STEP "      - http: { url: /x }\n"
 #define BASE_WS "      - ws: { connect: /ws, name: feed }\n"
+#define OPEN_HEAD "name: t\ntarget: http://127.0.0.1:8000\nload:\n  model: open\n  max_users: 10\n" \
+                  "  stages:\n"
+#define OPEN_STAGE "    - { duration: 1m, rate: 50 }\n"
 #define RE64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define RE1K RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64 RE64
 #define LONG_RE RE1K RE1K RE1K RE1K "b"      /* 4097 characters */
@@ -762,9 +765,78 @@ static const bad_case bad_cases[] = {
     { "threshold names no step",
       BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x, name: login }\n"
       "thresholds: [ \"logn: p99 < 1s\" ]\n", 10, 15, 0, "no http step or group", "'login'" },
-    { "open model refused",
-      "name: t\nload:\n  model: open\n  stages: [ { duration: 1m, users: 1 } ]\n", 3, 10, 0,
-      "open model not yet supported", "closed" },
+    /* the open model (issue 11) */
+    { "open model without max_users",
+      "name: t\nload:\n  model: open\n  stages: [ { duration: 1m, rate: 1 } ]\n", 3, 3, 0,
+      "load is missing 'max_users'", "max_users: 100" },
+    { "open: users in a stage",
+      OPEN_HEAD "    - { duration: 1m, users: 10 }\n" BASE_USERS BASE_STEP, 7, 23, 0,
+      "'users' in a stage of the open model", "rate: 50" },
+    { "closed: rate in a stage",
+      BASE_HEAD "    - { duration: 1m, rate: 10 }\n" BASE_USERS BASE_STEP, 5, 23, 0,
+      "'rate' in a stage of the closed model", "model: open" },
+    { "closed: max_users",
+      "name: t\ntarget: http://127.0.0.1:8000\nload:\n  max_users: 5\n  stages:\n" BASE_STAGE
+      BASE_USERS BASE_STEP, 4, 3, 0, "load.max_users belongs to the open model", "add model: open" },
+    { "closed: arrivals",
+      "name: t\ntarget: http://127.0.0.1:8000\nload:\n  arrivals: poisson\n  stages:\n" BASE_STAGE
+      BASE_USERS BASE_STEP, 4, 3, 0, "load.arrivals belongs to the open model", "remove arrivals" },
+    { "open: arrivals typo",
+      "name: t\ntarget: http://127.0.0.1:8000\nload:\n  model: open\n  max_users: 10\n"
+      "  arrivals: poison\n  stages:\n" OPEN_STAGE BASE_USERS BASE_STEP, 6, 13, 0,
+      "load.arrivals must be uniform or poisson", "'poisson'" },
+    { "open: max_users 0",
+      "name: t\ntarget: http://127.0.0.1:8000\nload:\n  model: open\n  max_users: 0\n"
+      "  stages:\n" OPEN_STAGE BASE_USERS BASE_STEP, 5, 14, 0, "load.max_users must be at least 1", NULL },
+    { "open: bad rate unit",
+      OPEN_HEAD "    - { duration: 1m, rate: 5/d }\n" BASE_USERS BASE_STEP, 7, 29, 0,
+      "expected a rate such as 50, 50/s, 3000/m or 100/h", "per second" },
+    { "open: negative rate",
+      OPEN_HEAD "    - { duration: 1m, rate: -5 }\n" BASE_USERS BASE_STEP, 7, 29, 0,
+      "a stage's rate cannot be negative", NULL },
+    { "open: rate above the cap",
+      OPEN_HEAD "    - { duration: 1m, rate: 20000000 }\n" BASE_USERS BASE_STEP, 7, 29, 0,
+      "must be at most 10000000 per second", NULL },
+    { "open: every rate 0",
+      OPEN_HEAD "    - { duration: 1m, rate: 0 }\n" BASE_USERS BASE_STEP, 7, 5, 0,
+      "every stage has rate: 0", NULL },
+    { "open: only zero-length stages",
+      OPEN_HEAD "    - { duration: 0s, rate: 50 }\n" BASE_USERS BASE_STEP, 7, 5, 0,
+      "every stage lasts 0s", "zero-length" },
+    { "open: endless loop in the flow",
+      OPEN_HEAD OPEN_STAGE BASE_USERS "      - loop: { steps: [ { think: 1s } ] }\n", 11, 15, 0,
+      "runs the flow once per arrival, but this loop never ends",
+      "give the loop a count, or use model: closed" },
+    { "open: loop count forever",
+      OPEN_HEAD OPEN_STAGE BASE_USERS "      - loop: { count: forever, steps: [ { think: 1s } ] }\n",
+      11, 24, 0, "this loop never ends", "model: closed" },
+    { "open: endless loop inside a group",
+      OPEN_HEAD OPEN_STAGE BASE_USERS
+      "      - group: { name: g, steps: [ { loop: { steps: [ { think: 1s } ] } } ] }\n",
+      11, 40, 50, "this loop never ends", "give the loop a count" },
+    { "setup: endless loop (closed model too)",
+      BASE_HEAD BASE_STAGE "users:\n  - name: u\n    setup:\n      - loop: { steps: [ { think: 1s } ] }\n"
+      "    flow:\n" BASE_STEP, 9, 15, 0, "setup runs once before a user's first iteration",
+      "move it into flow" },
+    { "closed: lag threshold",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP "thresholds: [ \"lag p99 < 10ms\" ]\n", 10, 15, 0,
+      "about the open model's schedule", "model: open" },
+    { "closed: dropped threshold",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP "thresholds: [ \"dropped < 1\" ]\n", 10, 15, 0,
+      "but the load is closed", "rps" },
+    { "closed: rate threshold",
+      BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP "thresholds: [ \"rate >= 48\" ]\n", 10, 15, 0,
+      "but the load is closed", NULL },
+    { "iteration threshold names no profile",
+      OPEN_HEAD OPEN_STAGE "users:\n  - name: planner\n    flow:\n" BASE_STEP
+      "thresholds: [ \"planer: iteration p99 < 3s\" ]\n", 12, 15, 0,
+      "the iterations of the profile 'planer', but no user profile", "'planner'" },
+    { "open: lag with a name",
+      OPEN_HEAD OPEN_STAGE BASE_USERS BASE_STEP "thresholds: [ \"x: lag p99 < 10ms\" ]\n", 12, 15, 0,
+      "takes no name", "lag p99 < 10ms" },
+    { "open: users in a stage by --set",
+      OPEN_HEAD OPEN_STAGE BASE_USERS BASE_STEP, 0, 0, 0, "'users' in a stage of the open model",
+      NULL, "load.stages.0.users", "5" },
     { "missing name",
       "target: http://127.0.0.1:8000\nload: { stages: [ { duration: 1m, users: 1 } ] }\n"
       BASE_USERS BASE_STEP, 1, 1, 0, "missing 'name'", "name:" },
