@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -125,6 +126,85 @@ static void tgt_count_reset(void)
     memset(tgt_counts, 0, sizeof tgt_counts);
     tgt_nkeys = 0;
     tgt_total = 0;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Arrivals per millisecond: the ground truth for the open model (requests per second
+ * as they reach the target, whatever their answer and delay). Two rings, one for the
+ * HTTP API requests (the set counted in "total": not the control endpoints, not /ws/ upgrades),
+ * one for WebSocket data messages received (messages_in). Decisions:
+ * - counted on arrival (when evhttp hands over the complete request, before any delay
+ *   or stall), on CLOCK_MONOTONIC, which every process of the machine shares: a test
+ *   can bucket from the first arrival (the default origin) or from a monotonic instant
+ *   of its own (Python's time.monotonic() reads the same clock);
+ * - 1 ms buckets (uint16, saturating: 65,535 per ms is beyond one libevent thread) over
+ *   the last TGT_ARR_MS milliseconds; older buckets are reused. A query asks for any
+ *   bucket width (a multiple of 1 ms), so a second-aligned count is exact to 1 ms;
+ * - /__target/reset zeroes both rings and forgets the first arrival.
+ * Memory is static (2 x 1.2 MB of BSS, touched as time goes); nothing is allocated. */
+
+#define TGT_ARR_MS   600000u            /* ring window: 10 minutes of 1 ms buckets */
+
+typedef struct tgt_arrivals {
+    uint16_t n[TGT_ARR_MS];
+    uint64_t hi;                        /* newest bucket written (ms since tgt_arr_base) + 1; 0 none */
+    uint64_t first_us, last_us;         /* monotonic; 0 none since start/reset */
+    uint64_t total;
+} tgt_arrivals;
+
+static tgt_arrivals tgt_arr_http, tgt_arr_ws;
+static uint64_t     tgt_arr_base_us;    /* monotonic origin of bucket 0 (the target's start) */
+
+static void tgt_arrival(tgt_arrivals *a)
+{
+    uint64_t now = time_mono_us();
+    if (now < tgt_arr_base_us) now = tgt_arr_base_us;
+    uint64_t ms = (now - tgt_arr_base_us) / 1000;
+    if (ms + 1 > a->hi) {               /* zero the buckets skipped since the last arrival */
+        uint64_t from = a->hi, gap = ms + 1 - a->hi;
+        if (gap > TGT_ARR_MS) { from = ms + 1 - TGT_ARR_MS; gap = TGT_ARR_MS; }
+        for (uint64_t k = 0; k < gap; k++) a->n[(from + k) % TGT_ARR_MS] = 0;
+        a->hi = ms + 1;
+    }
+    uint16_t *b = &a->n[ms % TGT_ARR_MS];
+    if (*b < UINT16_MAX) (*b)++;
+    if (!a->first_us) a->first_us = now;
+    a->last_us = now;
+    a->total++;
+}
+
+static void tgt_arrivals_reset(tgt_arrivals *a)
+{
+    memset(a->n, 0, sizeof a->n);
+    a->hi = a->first_us = a->last_us = a->total = 0;
+}
+
+/* Arrivals in the 1 ms buckets [t0_ms + i*bucket_ms, t0_ms + (i+1)*bucket_ms) (ms since
+ * tgt_arr_base_us) for i = 0 .. up to the newest arrival; buckets that left the window
+ * count 0 and are reported in "lost_ms". */
+static json_t *tgt_arrivals_json(const tgt_arrivals *a, const char *of, uint64_t t0_ms,
+                                 uint64_t bucket_ms)
+{
+    json_t *counts = json_array();
+    uint64_t lost_ms = 0;
+    uint64_t oldest = a->hi > TGT_ARR_MS ? a->hi - TGT_ARR_MS : 0;
+    for (uint64_t start = t0_ms; a->total && start < a->hi; start += bucket_ms) {
+        uint64_t sum = 0;
+        for (uint64_t ms = start; ms < start + bucket_ms && ms < a->hi; ms++) {
+            if (ms < oldest) { lost_ms++; continue; }
+            sum += a->n[ms % TGT_ARR_MS];
+        }
+        json_array_append_new(counts, json_integer((json_int_t)sum));
+    }
+    uint64_t now = time_mono_us();
+    return json_pack("{s:s,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:I,s:o}", "of", of,
+                     "bucket_ms", (json_int_t)bucket_ms,
+                     "t0_mono_us", (json_int_t)(tgt_arr_base_us + t0_ms * 1000),
+                     "first_mono_us", a->first_us ? json_integer((json_int_t)a->first_us) : json_null(),
+                     "last_mono_us", a->last_us ? json_integer((json_int_t)a->last_us) : json_null(),
+                     "total", (json_int_t)a->total, "lost_ms", (json_int_t)lost_ms,
+                     "now_mono_us", (json_int_t)now, "now_wall_us", (json_int_t)time_wall_us(),
+                     "counts", counts);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -633,6 +713,10 @@ typedef struct tgt_pending {
 static struct event_base *tgt_base;
 static tgt_pending       *tgt_live, *tgt_free_list;
 static uint64_t           tgt_npending;
+/* POST /__target/stall: until this monotonic instant (0: none) every HTTP API request
+ * that arrives is answered only when the stall ends (plus its rule's delay). Requests
+ * already waiting keep their time; WebSockets are not stalled. */
+static uint64_t           tgt_stall_until_us;
 static struct evbuffer   *tgt_out;        /* body of immediate answers, reused */
 
 static void tgt_send(struct evhttp_request *req, int status, struct evbuffer *body,
@@ -658,9 +742,9 @@ static void tgt_on_delay(evutil_socket_t fd, short what, void *arg)
     tgt_free_list = p;
 }
 
-/* Moves the answer in out to a timer firing after delay_ms. -1 when out of memory. */
+/* Moves the answer in out to a timer firing after delay_us. -1 when out of memory. */
 static int tgt_defer(struct evhttp_request *req, int status, struct evbuffer *out,
-                     const char *key, uint32_t delay_ms)
+                     const char *key, uint64_t delay_us)
 {
     tgt_pending *p = tgt_free_list;
     if (p) {
@@ -679,7 +763,7 @@ static int tgt_defer(struct evhttp_request *req, int status, struct evbuffer *ou
     if (tgt_live) tgt_live->prev = p;
     tgt_live = p;
     tgt_npending++;
-    struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+    struct timeval tv = { (time_t)(delay_us / 1000000), (suseconds_t)(delay_us % 1000000) };
     event_assign(&p->ev, tgt_base, -1, 0, tgt_on_delay, p);
     event_add(&p->ev, &tv);
     return 0;
@@ -920,6 +1004,7 @@ static void tgt_ws_on_later(evutil_socket_t fd, short what, void *arg)
 static void tgt_ws_on_message(tgt_ws *w, int op, const unsigned char *data, size_t len)
 {
     tgt_ws_msgs_in++;
+    tgt_arrival(&tgt_arr_ws);
     if (w->state != TGT_WS_OPEN) return;    /* counted as received; nothing more after our close */
     if (w->kind == TGT_WS_ECHO) {
         if (tgt_ws_delay_ms == 0) { tgt_ws_send(w, op, data, len); return; }
@@ -1249,6 +1334,70 @@ static void tgt_on_config(struct evhttp_request *req)
     tgt_reply_json(req, 200, tgt_rule_json(r));
 }
 
+/* GET /__target/arrivals?of=http|ws&bucket_ms=N&t0=first|MONO_US: arrivals per bucket
+ * (see tgt_arrivals_json). t0 defaults to the millisecond of the first arrival since start
+ * or reset; a monotonic instant counts from the start of its millisecond (floor, so t0 =
+ * an arrival's own instant includes that arrival). */
+static void tgt_on_arrivals(struct evhttp_request *req)
+{
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    struct evkeyvalq kv;
+    TAILQ_INIT(&kv);
+    if (q && evhttp_parse_query_str(q, &kv) != 0) {
+        tgt_reply_detail(req, 400, "bad query string");
+        return;
+    }
+    const char *of = evhttp_find_header(&kv, "of"), *bs = evhttp_find_header(&kv, "bucket_ms");
+    const char *t0s = evhttp_find_header(&kv, "t0"), *bad = NULL;
+    if (!of) of = "http";
+    const tgt_arrivals *a = !strcmp(of, "http") ? &tgt_arr_http : !strcmp(of, "ws") ? &tgt_arr_ws : NULL;
+    char *end;
+    unsigned long long bucket = 1000, t0_us = 0;
+    if (!a) bad = "of: http or ws";
+    if (!bad && bs) {
+        errno = 0;
+        bucket = strtoull(bs, &end, 10);
+        if (errno || end == bs || *end || bucket < 1 || bucket > TGT_ARR_MS)
+            bad = "bucket_ms: 1..600000";
+    }
+    if (!bad && t0s && strcmp(t0s, "first") != 0) {
+        errno = 0;
+        t0_us = strtoull(t0s, &end, 10);
+        if (errno || end == t0s || *end || t0_us == 0) bad = "t0: first or a CLOCK_MONOTONIC instant in microseconds";
+    }
+    if (bad) {
+        evhttp_clear_headers(&kv);
+        tgt_reply_detail(req, 400, bad);
+        return;
+    }
+    uint64_t t0_ms;
+    if (t0_us) t0_ms = t0_us > tgt_arr_base_us ? (t0_us - tgt_arr_base_us) / 1000 : 0;
+    else t0_ms = a->first_us ? (a->first_us - tgt_arr_base_us) / 1000 : 0;
+    json_t *v = tgt_arrivals_json(a, of, t0_ms, bucket);
+    evhttp_clear_headers(&kv);
+    tgt_reply_json(req, 200, v);
+}
+
+/* POST /__target/stall {"ms": N}: HTTP API requests arriving in the next N ms (0..3600000)
+ * are answered when the stall ends; {"ms": 0} ends it for requests arriving from now on. */
+static void tgt_on_stall(struct evhttp_request *req)
+{
+    json_t *body = tgt_body_object(req, false);
+    json_t *ms = body ? json_object_get(body, "ms") : NULL;
+    if (!ms || !json_is_number(ms) || json_number_value(ms) < 0 ||
+        json_number_value(ms) > TGT_MAX_DELAY_MS) {
+        json_decref(body);
+        tgt_reply_detail(req, 400, "body: {\"ms\": 0..3600000}");
+        return;
+    }
+    uint64_t us = (uint64_t)(json_number_value(ms) * 1000 + 0.5);
+    json_decref(body);
+    uint64_t now = time_mono_us();
+    tgt_stall_until_us = us ? now + us : 0;
+    tgt_reply_json(req, 200, json_pack("{s:I,s:I}", "stall_ms", (json_int_t)(us / 1000),
+                                       "until_mono_us", (json_int_t)(us ? now + us : now)));
+}
+
 static void tgt_on_control(struct evhttp_request *req, const char *path)
 {
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
@@ -1257,11 +1406,17 @@ static void tgt_on_control(struct evhttp_request *req, const char *path)
     } else if (strcmp(path, "/__target/reset") == 0 && m == EVHTTP_REQ_POST) {
         tgt_count_reset();
         tgt_ws_counters_reset();
+        tgt_arrivals_reset(&tgt_arr_http);
+        tgt_arrivals_reset(&tgt_arr_ws);
         for (int i = 0; i < tgt_nrules; i++) tgt_rules[i].seen = 0;
         if (tgt_logins) json_object_clear(tgt_logins);
         tgt_reply_json(req, 200, json_pack("{s:b}", "ok", 1));
     } else if (strcmp(path, "/__target/ws-drop") == 0 && m == EVHTTP_REQ_POST) {
         tgt_reply_json(req, 200, json_pack("{s:I}", "dropped", (json_int_t)tgt_ws_drop_all()));
+    } else if (strcmp(path, "/__target/arrivals") == 0 && m == EVHTTP_REQ_GET) {
+        tgt_on_arrivals(req);
+    } else if (strcmp(path, "/__target/stall") == 0 && m == EVHTTP_REQ_POST) {
+        tgt_on_stall(req);
     } else if (strcmp(path, "/__target/logins") == 0 && m == EVHTTP_REQ_GET) {
         tgt_reply_json(req, 200, tgt_logins ? json_incref(tgt_logins) : json_object());
     } else if (strcmp(path, "/__target/config") == 0 && m == EVHTTP_REQ_POST) {
@@ -1271,7 +1426,7 @@ static void tgt_on_control(struct evhttp_request *req, const char *path)
         for (int i = 0; i < tgt_nrules; i++) json_array_append_new(a, tgt_rule_json(&tgt_rules[i]));
         tgt_reply_json(req, 200, json_pack("{s:o}", "rules", a));
     } else {
-        tgt_reply_detail(req, 404, "control endpoints: GET counters, GET logins, POST reset, GET|POST config, POST ws-drop");
+        tgt_reply_detail(req, 404, "control endpoints: GET counters, GET arrivals, GET logins, POST reset, GET|POST config, POST stall, POST ws-drop");
     }
 }
 
@@ -1287,6 +1442,7 @@ static void tgt_on_request(struct evhttp_request *req, void *arg)
     if (!path || !*path) path = "/";
     if (strncmp(path, "/__target/", 10) == 0) { tgt_on_control(req, path); return; }
     if (strncmp(path, "/ws/", 4) == 0) { tgt_ws_upgrade(req, path, query); return; }
+    tgt_arrival(&tgt_arr_http);
 
     char tpath[TGT_PATH_MAX], key[TGT_KEY_MAX];
     tgt_template_path(path, tpath, sizeof tpath);
@@ -1301,7 +1457,13 @@ static void tgt_on_request(struct evhttp_request *req, void *arg)
         status = tgt_dispatch(req, path, tpath, query, tgt_out, &ctype);
     struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
     evhttp_add_header(oh, "Content-Type", ctype);
-    if (rule && rule->delay_ms > 0 && tgt_defer(req, status, tgt_out, key, rule->delay_ms) == 0)
+    uint64_t delay_us = rule ? (uint64_t)rule->delay_ms * 1000 : 0;
+    if (tgt_stall_until_us) {           /* a stall holds the answer until it ends */
+        uint64_t now = time_mono_us();
+        if (now < tgt_stall_until_us) delay_us += tgt_stall_until_us - now;
+        else tgt_stall_until_us = 0;
+    }
+    if (delay_us > 0 && tgt_defer(req, status, tgt_out, key, delay_us) == 0)
         return;
     tgt_send(req, status, tgt_out, key);
     evbuffer_drain(tgt_out, evbuffer_get_length(tgt_out));
@@ -1485,6 +1647,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "stampede-target: cannot set up signals and timers\n");
         goto out;
     }
+    tgt_arr_base_us = time_mono_us();
     printf("listening %s:%u\n", host, (unsigned)ntohs(bound.sin_port));
     fflush(stdout);
 

@@ -148,6 +148,60 @@ expect "counters after errors" "$(echo "$c" | js 'd["routes"]["GET /qc/tests"]["
     "{'200': 27, '503': 3}"
 expect "config listing" "$(curl -s "$B/__target/config" | js 'len(d["rules"])')" 2
 
+# --- arrivals per millisecond/second and the stall ----------------------------------
+curl -s -o /dev/null -X POST "$B/__target/reset"
+a=$(curl -s "$B/__target/arrivals")
+expect "arrivals empty after reset" "$(echo "$a" | js '(d["total"], d["counts"], d["first_mono_us"])')" "(0, [], None)"
+for i in 1 2 3 4 5; do curl -s -o /dev/null "$B/ping"; done
+curl -s -o /dev/null "$B/nope"                                  # a 404 arrives too
+curl -s -o /dev/null "$B/__target/counters"                    # control: not an arrival
+a=$(curl -s "$B/__target/arrivals")
+expect "arrivals total = API requests" "$(echo "$a" | js '(d["total"], sum(d["counts"]), d["bucket_ms"], d["of"])')" "(6, 6, 1000, 'http')"
+expect "arrivals t0 is the first arrival's millisecond" \
+    "$(echo "$a" | js '0 <= d["first_mono_us"] - d["t0_mono_us"] < 1000')" True
+first=$(echo "$a" | js 'd["first_mono_us"]')
+a1=$(curl -s "$B/__target/arrivals?bucket_ms=1&t0=$first")
+expect "1 ms buckets from an explicit t0 hold every arrival" "$(echo "$a1" | js '(sum(d["counts"]), d["counts"][0] >= 1)')" "(6, True)"
+late=$(echo "$a" | js 'd["last_mono_us"] + 5000')
+expect "t0 after the last arrival: no buckets" "$(curl -s "$B/__target/arrivals?t0=$late" | js 'd["counts"]')" "[]"
+expect "target's monotonic clock is this machine's CLOCK_MONOTONIC" \
+    "$(curl -s "$B/__target/arrivals" | python3 -c 'import json,sys,time; d=json.load(sys.stdin); print(abs(time.monotonic()*1e6 - d["now_mono_us"]) < 2e6)')" True
+expect "arrivals of=ws (no WebSocket yet)" "$(curl -s "$B/__target/arrivals?of=ws" | js '(d["of"], d["total"])')" "('ws', 0)"
+expect "arrivals bad of" "$(code "$B/__target/arrivals?of=tcp")" 400
+expect "arrivals bad bucket_ms" "$(code "$B/__target/arrivals?bucket_ms=0")" 400
+expect "arrivals bad t0" "$(code "$B/__target/arrivals?t0=soon")" 400
+expect "stall bad body" "$(code -X POST -d '{"ms":-1}' "$B/__target/stall")" 400
+expect "stall without body" "$(code -X POST "$B/__target/stall")" 400
+# mono_get URL: fetches URL, prints the CLOCK_MONOTONIC microsecond at which the answer came
+mono_get() { python3 -c 'import sys, time, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10).read(); print(int(time.monotonic() * 1e6))' "$1"; }
+r=$(curl -s -X POST -d '{"ms":700}' "$B/__target/stall")
+expect "stall reply" "$(echo "$r" | js 'd["stall_ms"]')" 700
+until=$(echo "$r" | js 'd["until_mono_us"]')
+mono_get "$B/ping" >"$TMP/stall1" &
+SP=$!
+sleep 0.25
+c=$(curl -s "$B/__target/counters"); a=$(curl -s "$B/__target/arrivals")
+expect "stalled request: arrived and pending, not yet answered" \
+    "$(echo "$c" | js '(d["pending"], d["total"])'),$(echo "$a" | js 'd["total"]')" "(1, 6),7"
+t=$(mono_get "$B/ping")
+expect "request arriving mid-stall answered when it ends" "$(python3 -c "print($t >= $until)")" True
+wait "$SP"
+t=$(cat "$TMP/stall1")
+expect "first stalled request answered when the stall ends" "$(python3 -c "print($t >= $until)")" True
+t=$(curl -s -o /dev/null -w '%{time_total}' "$B/ping")
+expect "after the stall: immediate again (took ${t}s)" "$(python3 -c "print($t < 0.3)")" True
+curl -s -o /dev/null -X POST -d '{"ms":60000}' "$B/__target/stall"
+expect "stall ms 0 ends it" "$(curl -s -X POST -d '{"ms":0}' "$B/__target/stall" | js 'd["stall_ms"]')" 0
+t=$(curl -s -o /dev/null -w '%{time_total}' "$B/ping")
+expect "ended stall: immediate (took ${t}s)" "$(python3 -c "print($t < 0.3)")" True
+c=$(curl -s "$B/__target/counters")
+expect "stalled requests counted once when answered" "$(echo "$c" | js '(d["pending"], d["total"])')" "(0, 10)"
+curl -s -o /dev/null -X POST -d '{"route":"/qc/tests","delay_ms":200}' "$B/__target/config"
+curl -s -o /dev/null -X POST -d '{"ms":300}' "$B/__target/stall"
+t=$(curl -s -o /dev/null -w '%{time_total}' -H "$H" "$B/qc/tests")
+expect "stall adds to a route's delay (took ${t}s)" "$(python3 -c "print(0.48 <= $t)")" True
+curl -s -o /dev/null -X POST -d '{"route":"/qc/tests","delay_ms":0}' "$B/__target/config"
+
 # A client that gives up during a delay is counted once, when the answer is sent.
 curl -s -o /dev/null -X POST -d '{"route":"/qc/tests","delay_ms":600,"error_rate":0}' "$B/__target/config"
 curl -s -o /dev/null -X POST "$B/__target/reset"
