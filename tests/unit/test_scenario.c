@@ -1319,9 +1319,248 @@ static void test_thresholds(void **state)
         if (bad[i].hint && !strstr(hint, bad[i].hint))
             fail_msg("\"%s\": hint \"%s\" lacks \"%s\"", bad[i].expr, hint, bad[i].hint);
     }
+    /* issue 11: the histogram words, dropped and rate */
+    static const struct { const char *expr; sc_metric m; sc_th_of of; double v; const char *name; } okof[] = {
+        { "service p95 < 300ms", TH_P95, TH_OF_SERVICE, 300, NULL },
+        { "iteration p95 < 2s", TH_P95, TH_OF_ITERATION, 2000, NULL },
+        { "planner: iteration p99 < 3s", TH_P99, TH_OF_ITERATION, 3000, "planner" },
+        { "login: service max < 1s", TH_MAX, TH_OF_SERVICE, 1000, "login" },
+        { "lag p99 < 10ms", TH_P99, TH_OF_LAG, 10, NULL },
+        { "lag p(99.9) < 1500us", TH_P999, TH_OF_LAG, 1.5, NULL },
+        { "dropped < 1", TH_DROPPED, TH_OF_LATENCY, 1, NULL },
+        { "rate >= 48", TH_RATE, TH_OF_LATENCY, 48, NULL },
+        { "rate >= 48/s", TH_RATE, TH_OF_LATENCY, 48, NULL },
+        { "rate > 3000/m", TH_RATE, TH_OF_LATENCY, 50, NULL },
+        { "p95 < 1s", TH_P95, TH_OF_LATENCY, 1000, NULL },
+    };
+    for (size_t i = 0; i < sizeof okof / sizeof okof[0]; i++) {
+        if (scenario_parse_threshold(okof[i].expr, &t, err, sizeof err, hint, sizeof hint) != 0)
+            fail_msg("\"%s\": %s", okof[i].expr, err);
+        assert_int_equal(t.metric, okof[i].m);
+        assert_int_equal(t.of, okof[i].of);
+        assert_int_equal(t.ws, TH_WS_NONE);
+        assert_true(t.value > okof[i].v * 0.999999 - 1e-12 && t.value < okof[i].v * 1.000001 + 1e-12);
+        if (okof[i].name)
+            assert_string_equal(t.name, okof[i].name);
+        else
+            assert_null(t.name);
+        free(t.expr);
+        free(t.name);
+    }
+    static const struct { const char *expr, *msg, *hint; } badof[] = {
+        { "service < 1s", "expected a latency metric (p50, p90, p95, p99, p999, min, max, avg) after 'service'",
+          "service p95 < 300ms" },
+        { "iteration error_rate < 1%", "after 'iteration'", "iteration p95 < 2s" },
+        { "planner: iteration < 1s", "after 'iteration'", "planner: iteration p95" },
+        { "x: lag p99 < 1ms", "takes no name", "lag p99 < 10ms" },
+        { "lag < 1ms", "after 'lag'", "lag p99 < 10ms" },
+        { "x: dropped < 1", "takes no name", "dropped < 1" },
+        { "x: rate > 1", "takes no name", "rate >= 48" },
+        { "rate > 5/d", "unknown unit '/d' for rate", NULL },
+        { "dropped < 1/s", "plain number", NULL },
+        { "servce p95 < 1s", "unknown figure 'servce'", "'service'" },
+        { "droped < 1", "unknown metric 'droped'", "dropped" },
+    };
+    for (size_t i = 0; i < sizeof badof / sizeof badof[0]; i++) {
+        hint[0] = '\0';
+        assert_int_equal(scenario_parse_threshold(badof[i].expr, &t, err, sizeof err, hint, sizeof hint), -1);
+        if (!strstr(err, badof[i].msg))
+            fail_msg("\"%s\": message \"%s\" lacks \"%s\"", badof[i].expr, err, badof[i].msg);
+        if (badof[i].hint && !strstr(hint, badof[i].hint))
+            fail_msg("\"%s\": hint \"%s\" lacks \"%s\"", badof[i].expr, hint, badof[i].hint);
+    }
+    assert_string_equal(scenario_metric_name(TH_DROPPED), "dropped");
+    assert_string_equal(scenario_metric_name(TH_RATE), "rate");
     assert_string_equal(scenario_metric_name(TH_P999), "p999");
     assert_string_equal(scenario_metric_name(TH_MEAN), "mean");
     assert_string_equal(scenario_metric_name(TH_ERROR_RATE), "error_rate");
+}
+
+/* ---- the open model (issue 11) ---------------------------------------------------- */
+
+static const char open_example[] =
+    "name: erp-throughput\n"
+    "target: http://127.0.0.1:8000\n"
+    "load:\n"
+    "  model: open\n"
+    "  max_users: 400\n"
+    "  arrivals: poisson\n"
+    "  stages:\n"
+    "    - { duration: 2m, rate: 50 }\n"
+    "    - { duration: 30m, rate: 3000/m }\n"
+    "    - { duration: 0s, rate: 100/s }\n"
+    "    - { duration: 10m, rate: 100 }\n"
+    "  graceful_stop: 5s\n"
+    "users:\n"
+    "  - name: planner\n"
+    "    weight: 3\n"
+    "    setup:\n"
+    "      - http: { name: login, method: POST, url: /auth/login, capture: { token: { json: $.token } } }\n"
+    "      - ws: { connect: /ws/production, name: feed }\n"
+    "    flow:\n"
+    "      - http: { name: create-order, method: POST, url: /o, headers: { Authorization: \"Bearer {{ token }}\" } }\n"
+    "      - loop: { count: 2, steps: [ { ws: { send: ping } } ] }\n"
+    "  - name: viewer\n"
+    "    flow: [ { http: { url: /o } } ]\n"
+    "thresholds:\n"
+    "  - \"service p95 < 300ms\"\n"
+    "  - \"iteration p95 < 2s\"\n"
+    "  - \"planner: iteration p99 < 3s\"\n"
+    "  - \"dropped < 1\"\n"
+    "  - \"lag p99 < 10ms\"\n"
+    "  - \"rate >= 48\"\n"
+    "  - \"login: p99 < 1s\"\n"
+    "  - \"create-order: service p99 < 500ms\"\n";
+
+static void test_open_model(void **state)
+{
+    (void)state;
+    scenario *sc = parse_ok(open_example);
+    assert_int_equal(sc->model, SC_MODEL_OPEN);
+    assert_int_equal(sc->max_users, 400);
+    assert_int_equal(sc->max_backlog, 4000);            /* 10 x max_users */
+    assert_false(sc->max_backlog_set);
+    assert_int_equal(sc->arrivals, SC_ARRIVALS_POISSON);
+    assert_int_equal(sc->graceful_stop_ms, 5000);
+    assert_int_equal(sc->nstages, 4);
+    static const double rates[] = { 50, 50, 100, 100 };
+    static const uint64_t durs[] = { 120000, 1800000, 0, 600000 };
+    for (int i = 0; i < 4; i++) {
+        assert_true(sc->stages[i].rate > rates[i] - 1e-9 && sc->stages[i].rate < rates[i] + 1e-9);
+        assert_int_equal(sc->stages[i].duration_ms, durs[i]);
+        assert_int_equal(sc->stages[i].users, 0);
+    }
+    assert_int_equal(scenario_duration_ms(sc), 120000 + 1800000 + 600000);
+    assert_int_equal(scenario_peak_users(sc), 400);     /* the pool */
+    assert_int_equal(scenario_users_at(sc, 60000), 0);
+    /* setup and flow */
+    const sc_profile *pl = &sc->profiles[0];
+    assert_int_equal(pl->nsetup, 2);
+    assert_int_equal(pl->setup[0].kind, STEP_HTTP);
+    assert_string_equal(pl->setup[0].u.http.name, "login");
+    assert_int_equal(pl->setup[1].kind, STEP_WS);       /* its connect serves the flow's sends */
+    assert_int_equal(pl->nflow, 2);
+    assert_int_equal(pl->flow[1].u.loop.count, 2);
+    assert_int_equal(sc->profiles[1].nsetup, 0);
+    assert_null(sc->profiles[1].setup);
+    /* thresholds */
+    static const struct { sc_metric m; sc_th_of of; sc_op op; double v; const char *name; } th[] = {
+        { TH_P95, TH_OF_SERVICE, OP_LT, 300, NULL },
+        { TH_P95, TH_OF_ITERATION, OP_LT, 2000, NULL },
+        { TH_P99, TH_OF_ITERATION, OP_LT, 3000, "planner" },
+        { TH_DROPPED, TH_OF_LATENCY, OP_LT, 1, NULL },
+        { TH_P99, TH_OF_LAG, OP_LT, 10, NULL },
+        { TH_RATE, TH_OF_LATENCY, OP_GE, 48, NULL },
+        { TH_P99, TH_OF_LATENCY, OP_LT, 1000, "login" },  /* a setup step's name */
+        { TH_P99, TH_OF_SERVICE, OP_LT, 500, "create-order" },
+    };
+    assert_int_equal(sc->nthresholds, 8);
+    for (int i = 0; i < 8; i++) {
+        const sc_threshold *t = &sc->thresholds[i];
+        assert_int_equal(t->metric, th[i].m);
+        assert_int_equal(t->of, th[i].of);
+        assert_int_equal(t->op, th[i].op);
+        assert_true(t->value > th[i].v - 1e-9 && t->value < th[i].v + 1e-9);
+        if (th[i].name)
+            assert_string_equal(t->name, th[i].name);
+        else
+            assert_null(t->name);
+    }
+    scenario_free(sc);
+
+    /* the backlog's default has a floor of 1,000; a written one is kept; uniform default */
+    sc = parse_ok(OPEN_HEAD OPEN_STAGE BASE_USERS BASE_STEP);
+    assert_int_equal(sc->max_backlog, 1000);
+    assert_int_equal(sc->arrivals, SC_ARRIVALS_UNIFORM);
+    scenario_free(sc);
+    sc = parse_ok("name: t\ntarget: http://127.0.0.1:8000\nload:\n  model: open\n  max_users: 10\n"
+                  "  max_backlog: 7\n  stages:\n" OPEN_STAGE BASE_USERS BASE_STEP);
+    assert_int_equal(sc->max_backlog, 7);
+    assert_true(sc->max_backlog_set);
+    scenario_free(sc);
+
+    /* the closed model keeps its meaning, and takes setup too */
+    sc = parse_ok(BASE_HEAD BASE_STAGE "users:\n  - name: u\n    setup: [ { http: { url: /login } } ]\n"
+                  "    flow:\n      - loop: { steps: [ { http: { url: /x } } ] }\n"
+                  "thresholds: [ \"service p95 < 1s\", \"u: iteration p95 < 2s\" ]\n");
+    assert_int_equal(sc->model, SC_MODEL_CLOSED);
+    assert_int_equal(sc->max_users, 0);
+    assert_int_equal(sc->max_backlog, 0);
+    assert_int_equal(sc->profiles[0].nsetup, 1);
+    assert_int_equal(scenario_peak_users(sc), 10);
+    scenario_free(sc);
+}
+
+static void test_open_overrides(void **state)
+{
+    (void)state;
+    scenario *sc = parse_ok(open_example);
+    /* -u: the pool; the backlog's default follows; the spawn rate means nothing here */
+    scenario_override_load(sc, 50, 7.0, 0);
+    assert_int_equal(sc->max_users, 50);
+    assert_int_equal(sc->max_backlog, 1000);
+    assert_int_equal(scenario_peak_users(sc), 50);
+    assert_int_equal(sc->nstages, 4);                   /* the stages stay */
+    assert_int_equal(scenario_duration_ms(sc), 2520000);
+    /* -t longer: the last rate held up to it */
+    scenario_override_load(sc, 0, 0, 3000000);
+    assert_int_equal(sc->nstages, 5);
+    assert_int_equal(scenario_duration_ms(sc), 3000000);
+    assert_int_equal(sc->stages[4].duration_ms, 480000);
+    assert_true(sc->stages[4].rate == 100);
+    assert_int_equal(sc->max_users, 50);                /* users 0 keeps the pool */
+    /* -t inside the ramp: cut where the run ends, at the rate reached there */
+    scenario_override_load(sc, 0, 0, 60000);
+    assert_int_equal(sc->nstages, 1);
+    assert_int_equal(sc->stages[0].duration_ms, 60000);
+    assert_true(sc->stages[0].rate > 25 - 1e-9 && sc->stages[0].rate < 25 + 1e-9);
+    scenario_free(sc);
+
+    /* -t cut at a stage boundary: the later stages go, the zero-length jump too */
+    sc = parse_ok(open_example);
+    scenario_override_load(sc, 0, 0, 1920000);
+    assert_int_equal(sc->nstages, 2);
+    assert_int_equal(scenario_duration_ms(sc), 1920000);
+    assert_true(sc->stages[1].rate == 50);
+    scenario_free(sc);
+
+    /* a written max_backlog stays when -u changes the pool; -u is clamped */
+    sc = parse_ok("name: t\ntarget: http://127.0.0.1:8000\nload:\n  model: open\n  max_users: 10\n"
+                  "  max_backlog: 7\n  stages:\n" OPEN_STAGE BASE_USERS BASE_STEP);
+    scenario_override_load(sc, 500, 0, 0);
+    assert_int_equal(sc->max_users, 500);
+    assert_int_equal(sc->max_backlog, 7);
+    scenario_override_load(sc, SC_MAX_USERS + 1, 0, 0);
+    assert_int_equal(scenario_peak_users(sc), SC_MAX_USERS);
+    /* --arrival-rate: one stage at R for the run's duration (a jump, then the hold) */
+    scenario_override_rate(sc, 200, 0);
+    assert_int_equal(sc->nstages, 2);
+    assert_int_equal(scenario_duration_ms(sc), 60000);
+    assert_true(loadshape_rate_at(sc->stages, sc->nstages, 0) == 200);
+    assert_true(loadshape_area(sc->stages, sc->nstages, 60e6) > 12000 - 1e-6);
+    scenario_override_rate(sc, 30, 10000);
+    assert_int_equal(scenario_duration_ms(sc), 10000);
+    assert_true(loadshape_peak_rate(sc->stages, sc->nstages) == 30);
+    scenario_free(sc);
+
+    /* --arrival-rate does nothing to a closed scenario (the CLI refuses it first) */
+    sc = stages_scenario("    - { duration: 1m, users: 40 }\n");
+    scenario_override_rate(sc, 200, 0);
+    assert_int_equal(sc->nstages, 1);
+    assert_int_equal(scenario_peak_users(sc), 40);
+    scenario_free(sc);
+
+    /* a unique feeder needs a row per user of the pool */
+    sc_error err;
+    const char *uniq = "name: t\ntarget: http://127.0.0.1:8000\nload:\n  model: open\n  max_users: 12\n"
+                       "  stages:\n" OPEN_STAGE "data: { ids: { csv: many.csv, mode: unique } }\n"
+                       BASE_USERS BASE_STEP;
+    sc = parse_ok(uniq);
+    assert_int_equal(scenario_check_run(sc, &err), 0);
+    scenario_override_load(sc, 13, 0, 0);
+    assert_int_equal(scenario_check_run(sc, &err), -1);
+    assert_non_null(strstr(err.msg, "12 rows for a peak of 13 users"));
+    scenario_free(sc);
 }
 
 static void test_error_format(void **state)
@@ -1704,6 +1943,8 @@ int main(void)
         cmocka_unit_test(test_override_load),
         cmocka_unit_test(test_profile_of),
         cmocka_unit_test(test_thresholds),
+        cmocka_unit_test(test_open_model),
+        cmocka_unit_test(test_open_overrides),
         cmocka_unit_test(test_error_format),
         cmocka_unit_test(test_load_from_disk),
         cmocka_unit_test(test_alias_bombs),
