@@ -6,7 +6,9 @@
  * - The override's ramp length rounds up to the next millisecond; a rate so low that the
  *   ramp would not fit in 64 bits is treated as a ramp that never ends (cut).
  * - The profile table is built once at parse time (at most 100,000 entries), so the
- *   engine's lookup is one modulo and one load. */
+ *   engine's lookup is one modulo and one load.
+ * - The inverse's discriminant is clamped at 0: at the end of a ramp down to rate 0 it is
+ *   0 in exact arithmetic and may round below it (sqrt would give NaN). */
 #include "common/loadshape.h"
 
 #include <math.h>
@@ -151,7 +153,8 @@ double loadshape_area_inverse(const sc_stage *st, int n, double x)
             if (piece > 0 && x < area + piece) {
                 double xr = x - area, k = (r1 - prev) / ds;
                 /* k/2 tau^2 + r0 tau - xr = 0, in the form stable for k -> 0 and r0 = 0 */
-                double q = sqrt(prev * prev + 2 * k * xr);
+                double disc = prev * prev + 2 * k * xr;
+                double q = sqrt(disc > 0 ? disc : 0);   /* rounding on a ramp down to 0 */
                 double tau = prev + q > 0 ? 2 * xr / (prev + q) : 0;
                 if (tau > ds) tau = ds;
                 return start + tau * 1e6;
