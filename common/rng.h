@@ -1,10 +1,12 @@
 /* The virtual user's random generator: xorshift64* (Vigna), one 64-bit state per user,
  * advanced by whoever holds it (the VU's engine thread). Templates (rand_int, uuid), row
- * choice of random feeders and think-time ranges draw from it. Header only: no state,
+ * choice of random feeders and think-time ranges draw from it; the open model's poisson
+ * arrivals draw their exponential gaps (rng_exp) from one state per slot. Header only: no state,
  * no allocation, no failure. A zero state (which xorshift would keep forever) is
  * replaced by a fixed odd constant on first use. */
 #ifndef COMMON_RNG_H
 #define COMMON_RNG_H
+#include <math.h>
 #include <stdint.h>
 
 static inline uint64_t rng_next(uint64_t *state)
@@ -17,5 +19,18 @@ static inline uint64_t rng_next(uint64_t *state)
     x ^= x >> 27;
     *state = x;
     return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [0, 1): the top 53 bits of one draw. */
+static inline double rng_unit(uint64_t *state)
+{
+    return (double)(rng_next(state) >> 11) * 0x1.0p-53;
+}
+
+/* Exponential with mean 1 (inverse transform: -log(1 - u), u in [0, 1), so the result
+ * is finite and >= 0; at most ~36.7). */
+static inline double rng_exp(uint64_t *state)
+{
+    return -log1p(-rng_unit(state));
 }
 #endif

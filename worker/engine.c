@@ -2,8 +2,12 @@
  *
  * Event order on the engine thread:
  *   engine_tick      every 50 ms: stop request? end of stages? spawn or retire users
+ *                    (closed model); adopt/release slots (both)
+ *   engine_arrive    open model (worker/engine_open.c): the next arrival is due
  *   engine_interval  every interval: encode the shard, emit it, reset it
- *   vu_run           walks a user's flow until it must wait (request, think)
+ *   vu_run           walks a user's flow until it must wait (request, think); at the
+ *                    end of a pass records the iteration row, then loops (closed) or
+ *                    takes the next waiting arrival or goes idle (open)
  *   vu_http_done     a request completed: expect, capture, record, continue
  *   vu_think_done    a think time elapsed: continue
  *   vu_ws_done       a ws step that waited is over (worker/wsflow.h): continue
@@ -28,110 +32,11 @@
 #include "proto/msg.h"
 #include "worker/allow.h"
 #include "worker/check.h"
+#include "worker/engine_int.h"
 #include "worker/http.h"
 #include "worker/wsflow.h"
 
-#define ENGINE_TICK_MS  50
-#define VU_DEPTH        16      /* nesting of loop/group frames */
-#define VU_SPIN_MAX     256     /* steps walked without waiting before yielding */
-
-typedef enum { VU_OFF = 0, VU_READY, VU_HTTP, VU_THINK, VU_WS } vu_state;
-
-typedef struct vu_frame {
-    const sc_step *steps;
-    int            n, idx;
-    int64_t        left;        /* loop passes left after this one; -1 forever */
-    const sc_step *owner;       /* the loop/group step, NULL for the flow */
-} vu_frame;
-
-typedef struct vu {
-    struct engine   *eng;
-    uint64_t         k;         /* global user index, 0-based */
-    const sc_profile *prof;
-    vu_state         state;
-    bool             retire;    /* stop after the current step */
-    bool             inited;    /* think and yield events ready */
-    bool             xfer_ready; /* x initialized: at the user's first http step, so a
-                                  * WebSocket-only user holds no curl handle */
-    vu_frame         stack[VU_DEPTH];
-    int              depth;
-    uint64_t         iteration;
-    uint64_t         rng;
-    tmpl_val        *vars;      /* nvars, in the engine's block */
-    uint32_t        *rows;      /* nfeeders, in the engine's block */
-    http_xfer        x;
-    wsflow          *ws;        /* allocated at the user's first ws step */
-    struct event     think_ev;
-    struct event     yield_ev;
-    const sc_step   *cur;       /* http step in flight */
-    uint32_t         stat_id;
-    uint64_t         t_start_us;
-    char            *url, *hbuf, *body;
-    size_t           url_cap, hbuf_cap, body_cap;
-    const char      *hptr[HTTP_MAX_HEADERS];
-} vu;
-
-/* Users are allocated VU_CHUNK at a time, when the schedule first starts one of them
- * (issue 9, item 6: a plan whose peak is 1,000,000 users made every worker allocate
- * ~2 KiB per user of the peak up front). A chunk is never moved (events, transfers and
- * WebSocket sessions point at their user) and never freed before the engine: users that
- * ramp down and up again reuse it, so a run's steady state allocates nothing. Memory
- * follows the most users running at once in the slot, rounded up to VU_CHUNK, plus one
- * pointer per VU_CHUNK users of the slot's peak share (the chunk table). */
-#define VU_CHUNK 64
-
-typedef struct vu_chunk {
-    uint32_t  n;                /* users in this chunk (the slot's last one may be short) */
-    tmpl_val *vars;             /* n * nvars, user i's at i * nvars */
-    uint32_t *rows;             /* n * nfeeders */
-    vu        vus[];
-} vu_chunk;
-
-/* The users of one slot: user i is global user k = slot + i * threads_total. */
-typedef struct eslot {
-    uint32_t   slot;
-    bool       released;
-    bool       grow_failed;     /* out of memory starting users: logged once */
-    uint32_t   nvus;            /* the slot's share of the peak: users it may run */
-    uint32_t   nready;          /* users allocated: chunks [0, ceil(nready / VU_CHUNK)) */
-    vu_chunk **chunks;          /* ceil(nvus / VU_CHUNK) pointers, a prefix allocated */
-} eslot;
-
-#define ENGINE_MAILBOX 256
-
-struct engine {
-    engine_cfg         cfg;
-    eslot             *slots;
-    uint32_t           nslots, capslots;
-    uint32_t           first_slot;  /* for the counter() builtin and the stats header */
-    atomic_uint        owned;       /* slots not released (engine_slots; any thread reads) */
-    pthread_mutex_t    mbox_mu;     /* adopt/release requests from the agent thread */
-    int32_t            mbox[ENGINE_MAILBOX];  /* slot + 1 to adopt, -(slot + 1) to release */
-    int                nmbox;
-    atomic_bool        abort_req;
-    FILE              *sample_log;  /* STAMPEDE_SAMPLE_LOG: every latency, for tests */
-    pthread_t          th;
-    struct event_base *base;
-    http_loop         *http;
-    http_opts          opts;
-    wsf_env            wsenv;
-    uint32_t           ws_closing;  /* connections closing after their user went off */
-    stats_shard        shard;
-    uint32_t           live;        /* users not OFF */
-    struct event       tick_ev, interval_ev, grace_ev;
-    uint64_t           interval_idx;
-    uint64_t           duration_ms;
-    uint64_t           counter;     /* the counter() builtin's sequence */
-    bool               stopping;
-    bool               done;        /* final delta emitted */
-    bool               started;
-    atomic_bool        stop_req;
-    atomic_bool        finished;
-};
-
-static void vu_run(vu *v);
 static void engine_finish(struct engine *e);
-static int engine_slot_grow(struct engine *e, eslot *sl, uint32_t want);
 
 /* --- helpers --------------------------------------------------------------------- */
 
@@ -150,12 +55,6 @@ static uint32_t engine_share(const engine *e, uint32_t j, uint32_t n)
             for (vu *v = (e)->slots[s_].chunks[c_]->vus,                             \
                     *vend_ = v + (e)->slots[s_].chunks[c_]->n; v < vend_; v++)
 
-/* User i of a slot; i < sl->nready. */
-static inline vu *eslot_vu(const eslot *sl, uint32_t i)
-{
-    return &sl->chunks[i / VU_CHUNK]->vus[i % VU_CHUNK];
-}
-
 static tmpl_ctx vu_ctx(vu *v)
 {
     engine *e = v->eng;
@@ -172,14 +71,21 @@ static void engine_maybe_finish(engine *e)
     if (e->stopping && e->live == 0 && e->ws_closing == 0) engine_finish(e);
 }
 
-static void vu_off(vu *v)
+void vu_off(vu *v)
 {
     if (v->state == VU_OFF) return;
     if (v->state == VU_THINK) event_del(&v->think_ev);
     event_del(&v->yield_ev);
+    engine *e = v->eng;
+    if (v->state != VU_IDLE) {
+        e->live--;                      /* idle users are not counted live */
+        if (e->open && !e->stopping) {  /* back to the pool (a released slot's users) */
+            eslot *sl = &e->slots[v->si];
+            sl->idle[sl->nidle++] = (uint32_t)(v->k / e->cfg.threads_total);
+        }
+    }
     v->state = VU_OFF;
     v->depth = 0;
-    v->eng->live--;
     if (v->ws && wsflow_release(v->ws)) v->eng->ws_closing++;   /* a clean close (1001) */
     engine_maybe_finish(v->eng);
 }
@@ -188,6 +94,7 @@ static void vu_ws_done(void *arg)
 {
     vu *v = arg;
     if (v->state != VU_WS) return;
+    v->base_us = time_mono_us();        /* the waiting step ended: the next one's base */
     v->state = VU_READY;
     vu_run(v);
 }
@@ -210,7 +117,7 @@ static void vu_think_done(evutil_socket_t fd, short what, void *arg)
 
 static void vu_http_done(http_xfer *x, const http_result *r);
 
-static int vu_init(vu *v)
+int vu_init(vu *v)
 {
     engine *e = v->eng;
     event_assign(&v->think_ev, e->base, -1, 0, vu_think_done, v);
@@ -237,14 +144,45 @@ static void vu_spawn(vu *v)
     vu_run(v);
 }
 
-static void vu_begin_iteration(vu *v)
+/* The setup steps run on the stack above the flow's frame, with the first iteration's
+ * data rows (a login reading operators.username gets the same row as the flow). When the
+ * setup frame pops, the closed model restarts the iteration's clock and failure flag
+ * (its iteration row measures a pass of the flow); the open model keeps both (the first
+ * arrival on a user waits for the setup: its iteration includes it). A user runs its
+ * setup once for the run, also when it ramps down and up again (its captured variables
+ * are kept). */
+void vu_begin_iteration(vu *v, uint64_t start_us)
 {
     const data_set *d = &v->eng->cfg.sc->data;
     for (uint32_t i = 0; i < d->n; i++)
         v->rows[i] = data_pick(&d->f[i], v->k + 1, v->iteration, &v->rng);
     v->iteration++;
+    v->iter_start_us = v->base_us = start_us;
+    v->iter_actual_us = time_mono_us();
+    v->iter_failed = false;
+    if (v->ws) v->ws->failed = false;
     v->stack[0] = (vu_frame){ .steps = v->prof->flow, .n = v->prof->nflow, .idx = 0, .left = 0 };
     v->depth = 1;
+    if (!v->setup_done && v->prof->nsetup > 0)
+        v->stack[v->depth++] = (vu_frame){ .steps = v->prof->setup, .n = v->prof->nsetup,
+                                           .setup = true };
+    v->setup_done = true;
+}
+
+/* The end of a pass of the flow: the profile's iteration row, lat from the iteration's
+ * start (the arrival's intended time in the open model, the actual start in the closed)
+ * to now; failed when a step of it failed. */
+static void vu_end_iteration(vu *v)
+{
+    engine *e = v->eng;
+    uint64_t now = time_mono_us();
+    if (v->ws && v->ws->failed) v->iter_failed = true;
+    uint32_t id = e->iter_ids[v->prof - e->cfg.sc->profiles];
+    uint64_t lat = now > v->iter_start_us ? now - v->iter_start_us : 0;
+    if (e->open)
+        stats_record_svc(&e->shard, id, lat, now - v->iter_actual_us, 0, v->iter_failed);
+    else
+        stats_record(&e->shard, id, lat, 0, v->iter_failed);
 }
 
 static int vu_start_http(vu *v, const sc_step *s)
@@ -293,12 +231,15 @@ static int vu_start_http(vu *v, const sc_step *s)
     return 0;
 }
 
-/* Walks the flow until the user waits (request in flight, think) or goes OFF. */
-static void vu_run(vu *v)
+/* Walks the flow until the user waits (request in flight, think), goes idle (open
+ * model: no arrival waiting) or goes OFF. The closed model stops a user at its next step
+ * once the stop began; the open model lets a running iteration finish (within
+ * graceful_stop) and stops the user at its end. */
+void vu_run(vu *v)
 {
     engine *e = v->eng;
     for (int spins = 0; v->state == VU_READY; spins++) {
-        if (v->retire || e->stopping) {
+        if (v->retire || (e->stopping && (!e->open || v->depth == 0))) {
             vu_off(v);
             return;
         }
@@ -307,7 +248,7 @@ static void vu_run(vu *v)
             event_add(&v->yield_ev, &tv);
             return;
         }
-        if (v->depth == 0) vu_begin_iteration(v);
+        if (v->depth == 0) vu_begin_iteration(v, time_mono_us());   /* closed model */
         vu_frame *f = &v->stack[v->depth - 1];
         if (f->idx >= f->n) {
             if (f->left != 0 && f->n > 0) {     /* next pass of a loop */
@@ -316,6 +257,14 @@ static void vu_run(vu *v)
                 continue;
             }
             v->depth--;
+            if (f->setup && !e->open) {         /* the closed model's pass starts now */
+                v->iter_start_us = v->iter_actual_us = time_mono_us();
+                v->iter_failed = false;
+            }
+            if (v->depth == 0) {
+                vu_end_iteration(v);
+                if (e->open && !(e->stopping || v->retire) && !engine_open_next(v)) return;
+            }
             continue;
         }
         const sc_step *s = &f->steps[f->idx++];
@@ -323,7 +272,9 @@ static void vu_run(vu *v)
         case STEP_HTTP:
             if (vu_start_http(v, s) != 0) {
                 stats_error(&e->shard, v->stat_id, ERR_OTHER, "request not started");
-                stats_record(&e->shard, v->stat_id, 0, 0, true);
+                if (e->open) stats_record_svc(&e->shard, v->stat_id, 0, 0, 0, true);
+                else stats_record(&e->shard, v->stat_id, 0, 0, true);
+                v->iter_failed = true;
             }
             break;
         case STEP_THINK: {
@@ -332,6 +283,7 @@ static void vu_run(vu *v)
             if (ms == 0) break;
             struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
             v->state = VU_THINK;
+            v->base_us += ms * 1000;    /* the think's intended end: the next step's base */
             event_add(&v->think_ev, &tv);
             break;
         }
@@ -344,12 +296,14 @@ static void vu_run(vu *v)
                 wsflow_init(v->ws, &e->wsenv, v);
             }
             tmpl_ctx c = vu_ctx(v);
+            v->ws->open_model = e->open;
+            v->ws->base_us = v->base_us;
             if (wsflow_step(v->ws, s, &c, v->vars) == WSF_WAIT) v->state = VU_WS;
             break;
         }
         case STEP_LOOP:
         case STEP_GROUP: {
-            if (v->depth >= VU_DEPTH) break;    /* the parser bounds nesting; be safe */
+            if (v->depth >= VU_DEPTH + 1) break;    /* the parser bounds nesting; be safe */
             const sc_step *steps = s->kind == STEP_LOOP ? s->u.loop.steps : s->u.group.steps;
             int n = s->kind == STEP_LOOP ? s->u.loop.nsteps : s->u.group.nsteps;
             int64_t left = 0;
@@ -370,7 +324,8 @@ static void vu_http_done(http_xfer *x, const http_result *r)
     vu *v = x->ud;
     engine *e = v->eng;
     const sc_http *h = &v->cur->u.http;
-    uint64_t lat = r->total_us ? r->total_us : time_mono_us() - v->t_start_us;
+    uint64_t now = time_mono_us();
+    uint64_t lat = r->total_us ? r->total_us : now - v->t_start_us;
     stats_err_kind kind = ERR_OTHER;
     char detail[STATS_DETAIL_MAX] = "";
     bool ok;
@@ -383,8 +338,20 @@ static void vu_http_done(http_xfer *x, const http_result *r)
                            .hdrs = x->hdrs, .hdrs_len = x->hdrs_len };
         ok = check_http(h, &in, v->vars, &kind, detail, sizeof detail);
     }
-    stats_record(&e->shard, v->stat_id, lat, r->bytes, !ok);
-    if (!ok) stats_error(&e->shard, v->stat_id, kind, detail);
+    if (e->open) {
+        /* lat from the step's intended start (the arrival's for the iteration's first
+         * step, else the end of the step before), svc (today's figure) from the send */
+        uint64_t from_base = now > v->base_us ? now - v->base_us : 0;
+        stats_record_svc(&e->shard, v->stat_id, from_base > lat ? from_base : lat, lat,
+                         r->bytes, !ok);
+    } else {
+        stats_record(&e->shard, v->stat_id, lat, r->bytes, !ok);
+    }
+    v->base_us = now;
+    if (!ok) {
+        stats_error(&e->shard, v->stat_id, kind, detail);
+        v->iter_failed = true;
+    }
     if (e->sample_log) {        /* test aid: lets a test rebuild percentiles from raw samples */
         const stats_entry *se = &e->shard.entries[v->stat_id];
         fprintf(e->sample_log, "%s\t%s\t%llu\n", se->method, se->name, (unsigned long long)lat);
@@ -395,11 +362,26 @@ static void vu_http_done(http_xfer *x, const http_result *r)
 
 /* --- the engine ------------------------------------------------------------------- */
 
+/* This thread's CPU time, microseconds. */
+static uint64_t engine_cpu_us(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* users: the users running (closed), the busy ones (open: idle users of the pool are
+ * not counted; the pool's size is the scenario's max_users). */
 static void engine_emit(engine *e, bool final)
 {
     char *buf = NULL;
     size_t len = 0;
     e->shard.users = e->live;
+    uint64_t cpu = engine_cpu_us(), wall = time_mono_us();
+    e->shard.sched.cpu_us = cpu > e->cpu_prev_us ? cpu - e->cpu_prev_us : 0;
+    e->shard.sched.wall_us = wall - e->wall_prev_us;
+    e->cpu_prev_us = cpu;
+    e->wall_prev_us = wall;
     if (proto_encode_stats(e->cfg.run_id, e->cfg.worker_id, e->first_slot, e->interval_idx,
                            final, &e->shard, &buf, &len) == 0) {
         e->cfg.emit(e->cfg.emit_ud, buf, len);
@@ -407,6 +389,7 @@ static void engine_emit(engine *e, bool final)
         log_error("engine", "cannot encode stats (out of memory)");
     }
     stats_shard_reset(&e->shard);
+    e->shard.sched.backlog_max = e->waiting;    /* what still waits opens the next one */
 }
 
 static void engine_finish(engine *e)
@@ -416,6 +399,7 @@ static void engine_finish(engine *e)
     event_del(&e->tick_ev);
     event_del(&e->interval_ev);
     event_del(&e->grace_ev);
+    event_del(&e->arrive_ev);
     engine_emit(e, true);
     atomic_store(&e->finished, true);
     event_base_loopbreak(e->base);
@@ -424,6 +408,7 @@ static void engine_finish(engine *e)
 /* Cancels every request in flight (counted as cancelled) and turns every user off. */
 static void engine_cancel_all(engine *e)
 {
+    if (e->open && !e->stopping) engine_open_stop(e);   /* waiting arrivals: dropped */
     e->stopping = true;
     e->ws_closing = 0;          /* the loop aborts those connections too */
     ENGINE_FOR_VUS(e, v) {
@@ -447,6 +432,7 @@ static void engine_grace(evutil_socket_t fd, short what, void *arg)
 
 static void engine_begin_stop(engine *e)
 {
+    if (e->open) engine_open_stop(e);   /* arrivals over; idle users off */
     e->stopping = true;
     if (e->live == 0 && e->ws_closing == 0) {
         engine_finish(e);
@@ -455,7 +441,9 @@ static void engine_begin_stop(engine *e)
     uint64_t ms = e->cfg.sc->graceful_stop_ms;
     struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
     event_add(&e->grace_ev, &tv);
-    /* The last user going OFF finishes the engine (vu_off). */
+    /* The last user going OFF finishes the engine (vu_off). Open model: running
+     * iterations go on to their end (vu_run), within graceful_stop. */
+    if (e->open) return;
     ENGINE_FOR_VUS(e, v) {
         if (e->done) return;
         if (v->state == VU_THINK || v->state == VU_READY) vu_off(v);
@@ -498,6 +486,11 @@ static int engine_chunk_add(engine *e, eslot *sl)
     uint32_t c = sl->nready / VU_CHUNK;         /* nready is a multiple of VU_CHUNK here */
     uint32_t n = sl->nvus - sl->nready < VU_CHUNK ? sl->nvus - sl->nready : VU_CHUNK;
     uint32_t nv = sc->syms.nvars, nf = sc->data.n;
+    if (e->open) {              /* the idle stack holds every allocated user at most */
+        uint32_t *idle = realloc(sl->idle, ((size_t)sl->nready + n) * sizeof *idle);
+        if (!idle) return -1;
+        sl->idle = idle;
+    }
     vu_chunk *ch = calloc(1, sizeof *ch + (size_t)n * sizeof(vu));
     if (!ch) return -1;
     ch->n = n;
@@ -513,6 +506,7 @@ static int engine_chunk_add(engine *e, eslot *sl)
         vu *v = &ch->vus[j];
         uint32_t i = sl->nready + j;
         v->eng = e;
+        v->si = (uint32_t)(sl - e->slots);
         v->k = sl->slot + (uint64_t)i * e->cfg.threads_total;
         v->prof = &sc->profiles[scenario_profile_of(sc, v->k)];
         v->vars = nv ? &ch->vars[(size_t)j * nv] : NULL;
@@ -527,7 +521,7 @@ static int engine_chunk_add(engine *e, eslot *sl)
 
 /* Makes users [0, want) of the slot allocated (want <= nvus). 0, or -1 on ENOMEM with
  * the users allocated so far kept. */
-static int engine_slot_grow(engine *e, eslot *sl, uint32_t want)
+int engine_slot_grow(engine *e, eslot *sl, uint32_t want)
 {
     while (sl->nready < want)
         if (engine_chunk_add(e, sl) != 0) return -1;
@@ -535,14 +529,17 @@ static int engine_slot_grow(engine *e, eslot *sl, uint32_t want)
 }
 
 /* Adds slot (or un-releases it). Only the chunk table is allocated here; users are
- * allocated as the schedule starts them (engine_slot_grow). */
-static int engine_slot_add(engine *e, uint32_t slot)
+ * allocated as the schedule starts them (engine_slot_grow). Open model: the slot takes
+ * arrivals from from_us (us after the start: 0 for the plan's own slots, now for an
+ * adopted one, so the gap while it had no owner is not invented later). */
+static int engine_slot_add(engine *e, uint32_t slot, double from_us)
 {
     for (uint32_t s = 0; s < e->nslots; s++) {
         if (e->slots[s].slot == slot) {
-            if (e->slots[s].released) atomic_fetch_add(&e->owned, 1);
+            if (!e->slots[s].released) return 0;
+            atomic_fetch_add(&e->owned, 1);
             e->slots[s].released = false;
-            return 0;
+            return e->open ? engine_open_slot_init(e, &e->slots[s], from_us) : 0;
         }
     }
     if (e->nslots == e->capslots) {
@@ -562,7 +559,7 @@ static int engine_slot_add(engine *e, uint32_t slot)
     }
     e->nslots++;
     atomic_fetch_add(&e->owned, 1);
-    return 0;
+    return e->open ? engine_open_slot_init(e, sl, from_us) : 0;
 }
 
 /* Applies adopt/release requests from the agent. */
@@ -575,15 +572,18 @@ static void engine_mailbox(engine *e)
     memcpy(ops, e->mbox, (size_t)n * sizeof ops[0]);
     e->nmbox = 0;
     pthread_mutex_unlock(&e->mbox_mu);
+    uint64_t now = time_mono_us();
+    double from_us = now > e->cfg.start_mono_us ? (double)(now - e->cfg.start_mono_us) : 0;
     for (int i = 0; i < n; i++) {
         if (ops[i] > 0) {
-            if (engine_slot_add(e, (uint32_t)(ops[i] - 1)) != 0)
+            if (engine_slot_add(e, (uint32_t)(ops[i] - 1), from_us) != 0)
                 log_error("engine", "out of memory adopting slot %d", ops[i] - 1);
         } else {
             for (uint32_t s = 0; s < e->nslots; s++) {
                 if (e->slots[s].slot != (uint32_t)(-ops[i] - 1) || e->slots[s].released) continue;
                 e->slots[s].released = true;
                 atomic_fetch_sub(&e->owned, 1);
+                if (e->open) engine_open_release(e, &e->slots[s]);
             }
         }
     }
@@ -605,13 +605,14 @@ static void engine_tick(evutil_socket_t fd, short what, void *arg)
         engine_begin_stop(e);
         return;
     }
+    if (e->open) engine_open_arrivals(e, now);  /* adopted slots: arm their first */
     if (now < e->cfg.start_mono_us) return;
     uint64_t t_ms = (now - e->cfg.start_mono_us) / 1000;
     if (t_ms >= e->duration_ms) {
         engine_begin_stop(e);
         return;
     }
-    engine_schedule(e, t_ms);
+    if (!e->open) engine_schedule(e, t_ms);
 }
 
 static void engine_arm_interval(engine *e)
@@ -628,10 +629,12 @@ static void engine_interval(evutil_socket_t fd, short what, void *arg)
     (void)fd; (void)what;
     engine *e = arg;
     /* Sample the users the schedule wants at the interval's end before reporting. */
+    /* Open model: the arrivals due by now are counted in this interval. */
     uint64_t now = time_mono_us();
     if (!e->stopping && now >= e->cfg.start_mono_us) {
         uint64_t t_ms = (now - e->cfg.start_mono_us) / 1000;
-        if (t_ms < e->duration_ms) engine_schedule(e, t_ms);
+        if (e->open) engine_open_arrivals(e, now);
+        else if (t_ms < e->duration_ms) engine_schedule(e, t_ms);
     }
     engine_emit(e, false);
     e->interval_idx++;
@@ -642,8 +645,11 @@ static void *engine_main(void *arg)
 {
     engine *e = arg;
     struct timeval tick = { 0, ENGINE_TICK_MS * 1000 };
+    e->cpu_prev_us = engine_cpu_us();
+    e->wall_prev_us = time_mono_us();
     event_add(&e->tick_ev, &tick);
     engine_arm_interval(e);
+    if (e->open) engine_open_arrivals(e, time_mono_us());
     event_base_dispatch(e->base);
     hist_pool_drain();          /* chunks parked by this thread's shard resets */
     return NULL;
@@ -678,8 +684,10 @@ static void engine_free(engine *e)
             free(ch);
         }
         free(sl->chunks);
+        engine_open_slot_fini(sl);
     }
     free(e->slots);
+    free(e->iter_ids);
     pthread_mutex_destroy(&e->mbox_mu);
     if (e->http) http_loop_free(e->http);
     wsf_env_fini(&e->wsenv);
@@ -687,6 +695,7 @@ static void engine_free(engine *e)
         event_del(&e->tick_ev);
         event_del(&e->interval_ev);
         event_del(&e->grace_ev);
+        event_del(&e->arrive_ev);
         event_base_free(e->base);
     }
     stats_shard_fini(&e->shard);
@@ -721,6 +730,17 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
     }
     e->duration_ms = scenario_duration_ms(sc);
     if (stats_shard_init(&e->shard, cfg->name_cap) != 0) goto nomem;
+    /* The iteration rows' ids, once (ids are stable for the run; past the name cap an
+     * iteration row is not recorded rather than folded into the HTTP overflow row). */
+    e->iter_ids = calloc(sc->nprofiles ? (size_t)sc->nprofiles : 1, sizeof *e->iter_ids);
+    if (!e->iter_ids) goto nomem;
+    for (int i = 0; i < sc->nprofiles; i++) {
+        uint32_t id = stats_id(&e->shard, STATS_ITERATION, sc->profiles[i].name);
+        e->iter_ids[i] = e->shard.overflow_id >= 0 && id == (uint32_t)e->shard.overflow_id
+                         ? UINT32_MAX : id;
+    }
+    e->open = sc->model == SC_MODEL_OPEN;
+    e->tprime = sc->max_users < cfg->threads_total ? sc->max_users : cfg->threads_total;
     /* libcurl drops a connection's socket from its watch list when a transfer ends and
      * asks for it again when the next one starts: with the changelist, libevent folds
      * that del + add within one loop pass into no epoll_ctl at all. */
@@ -732,6 +752,7 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
     e->base = ec ? event_base_new_with_config(ec) : event_base_new();
     if (ec) event_config_free(ec);
     if (!e->base) goto nomem;
+    engine_open_init(e);
     e->http = http_loop_new(e->base);
     if (!e->http) goto nomem;
     e->wsenv = (wsf_env){ .base = e->base, .shard = &e->shard, .target = cfg->target,
@@ -739,7 +760,7 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
                           .released = engine_ws_released, .sample_log = e->sample_log };
     e->first_slot = cfg->nslots ? cfg->slots[0] : 0;
     for (uint32_t i = 0; i < cfg->nslots; i++)
-        if (cfg->slots[i] >= cfg->threads_total || engine_slot_add(e, cfg->slots[i]) != 0) goto nomem;
+        if (cfg->slots[i] >= cfg->threads_total || engine_slot_add(e, cfg->slots[i], 0) != 0) goto nomem;
     e->cfg.slots = NULL;        /* not kept: the caller's array */
     event_assign(&e->tick_ev, e->base, -1, EV_PERSIST, engine_tick, e);
     event_assign(&e->interval_ev, e->base, -1, 0, engine_interval, e);
@@ -797,6 +818,8 @@ size_t engine_users_bytes(const engine *e)
         n += ((size_t)sl->nvus + VU_CHUNK - 1) / VU_CHUNK * sizeof(vu_chunk *);
         n += ((size_t)sl->nready + VU_CHUNK - 1) / VU_CHUNK * sizeof(vu_chunk) +
              (size_t)sl->nready * per_user;
+        n += (sl->idle ? (size_t)sl->nready * sizeof *sl->idle : 0) +
+             (size_t)sl->bcap * sizeof *sl->backlog;
     }
     ENGINE_FOR_VUS(e, v)
         n += v->url_cap + v->hbuf_cap + v->body_cap + v->x.body_cap + v->x.hdrs_cap +

@@ -11,6 +11,16 @@
  *   "send while not connected") on the connection's entry.
  * - Message latency starts at the latest send since the last match (or at the step's
  *   start), and ends at the matching message's arrival (also for queued messages).
+ * - The open model (f->open_model, issue 11): every figure is recorded with both
+ *   histograms (stats_record_svc). svc is the figure the closed model records (connect
+ *   time, message latency from the last unanswered send or the step's start, reconnect,
+ *   fan-out, ping). lat is, for the VU's own connect (not a reconnect) and for messages,
+ *   from the step's base (f->base_us, set by the engine: the arrival's intended start
+ *   for the iteration's first step, else the end of the step before), so a `send` then
+ *   `expect` measures the reply from the send step's base, and a queue wait before the
+ *   iteration shows in its first step; it is never below svc. Other figures: lat = svc.
+ * - f->failed: set by every failure or error recorded, for the engine's iteration row
+ *   (it clears it when an iteration starts).
  * - Host names are resolved once per engine (blocking getaddrinfo at the first connect
  *   to that host:port) so the allow list can be checked on the address, as for HTTP. */
 #include "worker/wsflow.h"
@@ -90,6 +100,28 @@ static stats_err_kind wsf_kind(ws_err_kind k)
     return ERR_OTHER;
 }
 
+/* Records a figure: svc as the closed model would (see the decisions above); in the open
+ * model also lat, from f->base_us to now when from_base. */
+static void wsf_rec(wsflow *f, uint32_t id, bool from_base, uint64_t now, uint64_t svc,
+                    uint64_t bytes, bool failed)
+{
+    if (failed) f->failed = true;
+    if (!f->open_model) {
+        stats_record(f->env->shard, id, svc, bytes, failed);
+        return;
+    }
+    uint64_t lat = svc;
+    if (from_base && now > f->base_us && now - f->base_us > lat) lat = now - f->base_us;
+    stats_record_svc(f->env->shard, id, lat, svc, bytes, failed);
+}
+
+static void wsf_error(wsflow *f, stats_shard *sh, uint32_t id, stats_err_kind kind,
+                      const char *detail)
+{
+    f->failed = true;
+    stats_error(sh, id, kind, detail);
+}
+
 static void wsf_count_close(wsflow *f, unsigned code)
 {
     if (!f->cstep) return;
@@ -118,8 +150,8 @@ static void wsf_sample(wsflow *f, uint64_t lat)
 static void wsf_fail_record(wsflow *f, stats_err_kind kind, const char *detail)
 {
     uint64_t now = time_mono_us();
-    stats_record(f->env->shard, f->id_msg, now - f->ref_us, 0, true);
-    stats_error(f->env->shard, f->id_msg, kind, detail);
+    wsf_rec(f, f->id_msg, true, now, now > f->ref_us ? now - f->ref_us : 0, 0, true);
+    wsf_error(f, f->env->shard, f->id_msg, kind, detail);
     f->last_send_us = 0;
     f->wait = WSF_W_NONE;
     f->wstep = NULL;
@@ -220,8 +252,9 @@ static bool wsf_offer(wsflow *f, const uint8_t *data, size_t len, uint64_t arriv
         if (bad) {
             char detail[STATS_DETAIL_MAX];
             snprintf(detail, sizeof detail, "capture %.40s", bad);
-            stats_record(sh, f->id_msg, arrival_us - f->ref_us, len, true);
-            stats_error(sh, f->id_msg, ERR_EXPECT, detail);
+            wsf_rec(f, f->id_msg, true, arrival_us,
+                    arrival_us > f->ref_us ? arrival_us - f->ref_us : 0, len, true);
+            wsf_error(f, sh, f->id_msg, ERR_EXPECT, detail);
             f->last_send_us = 0;
             return true;
         }
@@ -229,7 +262,7 @@ static bool wsf_offer(wsflow *f, const uint8_t *data, size_t len, uint64_t arriv
         return false;
     }
     uint64_t lat = arrival_us > f->ref_us ? arrival_us - f->ref_us : 0;
-    stats_record(sh, f->id_msg, lat, len, false);
+    wsf_rec(f, f->id_msg, true, arrival_us, lat, len, false);
     wsf_sample(f, lat);
     f->last_send_us = 0;
     return true;
@@ -274,11 +307,11 @@ static void wsf_inbox_push(wsflow *f, ws_opcode op, const uint8_t *data, size_t 
         uint32_t l;
         uint64_t a;
         wsf_inbox_pop(f, &d, &l, &a);
-        stats_error(f->env->shard, f->id_conn, ERR_OTHER, "inbox full: message dropped");
+        wsf_error(f, f->env->shard, f->id_conn, ERR_OTHER, "inbox full: message dropped");
     }
     if (f->inbox_n == 0) f->inbox_head = f->inbox_tail = 0;
     if (len > WSF_INBOX_BYTES) {
-        stats_error(f->env->shard, f->id_conn, ERR_OTHER, "inbox full: message dropped");
+        wsf_error(f, f->env->shard, f->id_conn, ERR_OTHER, "inbox full: message dropped");
         return;
     }
     if (f->inbox_head > 0 && f->inbox_tail + WSF_REC_HDR + len > f->inbox_cap) {
@@ -288,7 +321,7 @@ static void wsf_inbox_push(wsflow *f, ws_opcode op, const uint8_t *data, size_t 
     }
     char *buf = (char *)f->inbox;
     if (util_reserve(&buf, &f->inbox_cap, f->inbox_tail + WSF_REC_HDR + len) != 0) {
-        stats_error(f->env->shard, f->id_conn, ERR_OTHER, "out of memory: message dropped");
+        wsf_error(f, f->env->shard, f->id_conn, ERR_OTHER, "out of memory: message dropped");
         return;
     }
     f->inbox = (uint8_t *)buf;
@@ -381,21 +414,21 @@ static int wsf_dial(wsflow *f)
     f->opened = false;
     f->open_started_us = time_mono_us();
     if (wsf_resolve(f->env, f->url, &sa, &salen, &tls, err, sizeof err) != 0) {
-        stats_record(sh, f->id_conn, 0, 0, true);
-        stats_error(sh, f->id_conn, ERR_CONNECT, err);
+        wsf_rec(f, f->id_conn, !f->reconnecting, time_mono_us(), 0, 0, true);
+        wsf_error(f, sh, f->id_conn, ERR_CONNECT, err);
         return -1;
     }
     if (f->env->allow && !allow_addr(f->env->allow, sa)) {
-        stats_record(sh, f->id_conn, 0, 0, true);
-        stats_error(sh, f->id_conn, ERR_CONNECT, "target outside the worker's --allow");
+        wsf_rec(f, f->id_conn, !f->reconnecting, time_mono_us(), 0, 0, true);
+        wsf_error(f, sh, f->id_conn, ERR_CONNECT, "target outside the worker's --allow");
         return -1;
     }
     ws_opts o = { .headers = f->hptr, .nheaders = f->nh, .subprotocol = w->subprotocol,
                   .ssl_ctx = tls ? wsf_ssl(f->env) : NULL, .addr = sa, .addrlen = salen,
                   .timeout_ms = w->timeout_ms, .cb = &wsf_callbacks, .ud = f };
     if (ws_connect(&f->conn, f->env->base, f->url, &o, err, sizeof err) != 0) {
-        stats_record(sh, f->id_conn, 0, 0, true);
-        stats_error(sh, f->id_conn, ERR_OTHER, err);
+        wsf_rec(f, f->id_conn, !f->reconnecting, time_mono_us(), 0, 0, true);
+        wsf_error(f, sh, f->id_conn, ERR_OTHER, err);
         return -1;
     }
     return 0;
@@ -480,11 +513,10 @@ static void wsf_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void wsf_on_open(ws_conn *c, uint64_t connect_us)
 {
     wsflow *f = c->opts.ud;
-    stats_shard *sh = f->env->shard;
     f->opened = true;
-    stats_record(sh, f->id_conn, connect_us, 0, false);
+    wsf_rec(f, f->id_conn, !f->reconnecting, time_mono_us(), connect_us, 0, false);
     if (f->reconnecting) {
-        stats_record(sh, f->id_reconn, time_mono_us() - f->lost_us, 0, false);
+        wsf_rec(f, f->id_reconn, false, 0, time_mono_us() - f->lost_us, 0, false);
         f->reconnecting = false;
     }
     f->attempts = 0;
@@ -508,7 +540,8 @@ static void wsf_on_message(ws_conn *c, ws_opcode op, const uint8_t *data, size_t
         int64_t st;
         if (jscan_find(w->stamp, (const char *)data, len, &v) == 1 && jscan_int(&v, &st) == 0) {
             uint64_t wall = time_wall_us();
-            stats_record(sh, f->id_fanout, st > 0 && (uint64_t)st < wall ? wall - (uint64_t)st : 0, 0, false);
+            wsf_rec(f, f->id_fanout, false, 0, st > 0 && (uint64_t)st < wall ? wall - (uint64_t)st : 0,
+                    0, false);
         }
     }
     if (w && w->sequence) {
@@ -533,7 +566,7 @@ static void wsf_on_message(ws_conn *c, ws_opcode op, const uint8_t *data, size_t
 static void wsf_on_pong(ws_conn *c, uint64_t rtt_us)
 {
     wsflow *f = c->opts.ud;
-    stats_record(f->env->shard, f->id_ping, rtt_us, 0, false);
+    wsf_rec(f, f->id_ping, false, 0, rtt_us, 0, false);
 }
 
 /* The connection is gone (terminal callback): what the VU asked for, or a loss. */
@@ -562,7 +595,7 @@ static void wsf_on_close(ws_conn *c, uint16_t code, const char *reason)
         char d[16];
         snprintf(d, sizeof d, "%u", (unsigned)code);
         wsf_count_close(f, code);
-        stats_error(f->env->shard, f->id_conn, ERR_WS_CLOSE, d);
+        wsf_error(f, f->env->shard, f->id_conn, ERR_WS_CLOSE, d);
     }
     wsf_gone(f);
 }
@@ -573,8 +606,9 @@ static void wsf_on_error(ws_conn *c, ws_err_kind kind, const char *detail)
     stats_shard *sh = f->env->shard;
     if (!f->opened) {
         /* the attempt failed: connect, TLS, upgrade refused, timeout */
-        stats_record(sh, f->id_conn, time_mono_us() - f->open_started_us, 0, true);
-        stats_error(sh, f->id_conn, wsf_kind(kind), kind == WS_ERR_UPGRADE ? detail : ws_err_name(kind));
+        uint64_t now = time_mono_us();
+        wsf_rec(f, f->id_conn, !f->reconnecting, now, now - f->open_started_us, 0, true);
+        wsf_error(f, sh, f->id_conn, wsf_kind(kind), kind == WS_ERR_UPGRADE ? detail : ws_err_name(kind));
         if (f->wait == WSF_W_CONNECT) {
             wsf_finish(f);
             return;
@@ -588,10 +622,10 @@ static void wsf_on_error(ws_conn *c, ws_err_kind kind, const char *detail)
     }
     if (kind == WS_ERR_CLOSED) {
         wsf_count_close(f, 1006);
-        stats_error(sh, f->id_conn, ERR_WS_CLOSE, "1006");
+        wsf_error(f, sh, f->id_conn, ERR_WS_CLOSE, "1006");
     } else {
         if (c->close_code_sent) wsf_count_close(f, c->close_code_sent);
-        stats_error(sh, f->id_conn, wsf_kind(kind), kind == WS_ERR_TIMEOUT ? "close handshake" : detail);
+        wsf_error(f, sh, f->id_conn, wsf_kind(kind), kind == WS_ERR_TIMEOUT ? "close handshake" : detail);
     }
     wsf_gone(f);
 }
@@ -643,8 +677,8 @@ static wsf_rc wsf_connect(wsflow *f, const sc_ws *w)
     wsf_inbox_clear(f);
     wsf_resolve_ids(f, w->name);
     if (wsf_render_connect(f, w) != 0) {
-        stats_record(f->env->shard, f->id_conn, 0, 0, true);
-        stats_error(f->env->shard, f->id_conn, ERR_OTHER, "out of memory");
+        wsf_rec(f, f->id_conn, true, time_mono_us(), 0, 0, true);
+        wsf_error(f, f->env->shard, f->id_conn, ERR_OTHER, "out of memory");
         return WSF_NEXT;
     }
     if (wsf_dial(f) != 0) return WSF_NEXT;
@@ -656,25 +690,25 @@ static wsf_rc wsf_send(wsflow *f, const sc_ws *w)
 {
     stats_shard *sh = f->env->shard;
     if (f->conn.state != WS_OPEN) {
-        stats_error(sh, f->id_conn, ERR_WS_CLOSE, "send while not connected");
+        wsf_error(f, sh, f->id_conn, ERR_WS_CLOSE, "send while not connected");
         return WSF_NEXT;
     }
     long n = tmpl_render_at(w->message, &f->ctx, &f->scratch, &f->scratch_cap, 0);
     if (n < 0) {
-        stats_error(sh, f->id_conn, ERR_OTHER, "out of memory");
+        wsf_error(f, sh, f->id_conn, ERR_OTHER, "out of memory");
         return WSF_NEXT;
     }
     ws_opcode op = WS_OP_TEXT;
     if (w->payload == SC_WS_BINARY) {
         n = wsf_base64_decode(f->scratch, (size_t)n);
         if (n < 0) {
-            stats_error(sh, f->id_conn, ERR_OTHER, "send: binary is not base64");
+            wsf_error(f, sh, f->id_conn, ERR_OTHER, "send: binary is not base64");
             return WSF_NEXT;
         }
         op = WS_OP_BINARY;
     }
     if (ws_send(&f->conn, op, f->scratch, (size_t)n) != 0) {
-        stats_error(sh, f->id_conn, ERR_OTHER, "send refused");
+        wsf_error(f, sh, f->id_conn, ERR_OTHER, "send refused");
         return WSF_NEXT;
     }
     stats_count(sh, f->id_sent, (uint64_t)n, false);
@@ -690,8 +724,8 @@ static wsf_rc wsf_wait_messages(wsflow *f, const sc_ws *w)
     f->left = w->count;
     f->ref_us = f->last_send_us ? f->last_send_us : now;
     if (f->wait == WSF_W_EXPECT && wsf_render_match(f, &w->match, &f->em) != 0) {
-        stats_record(f->env->shard, f->id_msg, 0, 0, true);
-        stats_error(f->env->shard, f->id_msg, ERR_OTHER, "out of memory");
+        wsf_rec(f, f->id_msg, true, time_mono_us(), 0, 0, true);
+        wsf_error(f, f->env->shard, f->id_msg, ERR_OTHER, "out of memory");
         f->wait = WSF_W_NONE;
         return WSF_NEXT;
     }
@@ -707,8 +741,8 @@ static wsf_rc wsf_wait_messages(wsflow *f, const sc_ws *w)
         }
     }
     if (f->conn.state == WS_IDLE && !f->reconnecting) {
-        stats_record(f->env->shard, f->id_msg, 0, 0, true);
-        stats_error(f->env->shard, f->id_msg, ERR_WS_CLOSE, "not connected");
+        wsf_rec(f, f->id_msg, true, time_mono_us(), 0, 0, true);
+        wsf_error(f, f->env->shard, f->id_msg, ERR_WS_CLOSE, "not connected");
         f->wait = WSF_W_NONE;
         f->wstep = NULL;
         f->last_send_us = 0;
@@ -742,7 +776,7 @@ static wsf_rc wsf_listen(wsflow *f, const sc_ws *w)
                    w->ncaptures > 0;
     f->lstep = w->listen && mapping ? w : NULL;
     if (f->lstep && wsf_render_match(f, &w->match, &f->lm) != 0) {
-        stats_error(f->env->shard, f->id_conn, ERR_OTHER, "out of memory");
+        wsf_error(f, f->env->shard, f->id_conn, ERR_OTHER, "out of memory");
         f->lstep = NULL;
     }
     while (f->listening && f->inbox_n > 0) {

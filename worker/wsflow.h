@@ -28,6 +28,12 @@
  * last send not yet answered by a match, else from the step's start, to the arrival of
  * the matching message.
  *
+ * Open model (issue 11): the engine sets open_model and, before each step, base_us (the
+ * step's intended start); every figure is then recorded with both histograms
+ * (stats_record_svc): svc as above, lat from base_us for the VU's connect and its
+ * messages (see wsflow.c's decisions). `failed` is set by every failure recorded (the
+ * engine reads it for the iteration row, and clears it).
+ *
  * Reconnect: a close the VU did not ask for (peer close, TCP gone, protocol error) is
  * recorded (close code, error kind ws_close / ws_protocol), then, under the connect
  * step's `reconnect` policy, the same URL and headers are dialed again after the backoff
@@ -130,6 +136,10 @@ typedef struct wsflow {
     uint64_t         open_started_us;
     bool             seq_seen;
     int64_t          seq_max;
+    /* set by the engine (open model); read by the engine */
+    bool             open_model;    /* record lat and svc (stats_record_svc) */
+    uint64_t         base_us;       /* the current step's intended start (monotonic us) */
+    bool             failed;        /* a failure or error was recorded since cleared */
     /* rendered connect (kept for reconnects), match texts, scratch */
     char            *url;   size_t url_cap;
     char            *hbuf;  size_t hbuf_cap;
