@@ -64,6 +64,29 @@ class Target:
     def counters(self):
         return self.get("/__target/counters")
 
+    def arrivals(self, of="http", bucket_ms=1000, t0=None):
+        """GET /__target/arrivals: requests (of="http") or WebSocket messages (of="ws")
+        as they arrived, per bucket_ms, from t0 (a CLOCK_MONOTONIC instant in us, the same
+        clock as time.monotonic()) or from the first arrival since start/reset."""
+        q = "?of=%s&bucket_ms=%d" % (of, bucket_ms)
+        if t0 is not None:
+            q += "&t0=%d" % t0
+        return self.get("/__target/arrivals" + q)
+
+    def stall(self, ms):
+        """POST /__target/stall: HTTP requests arriving in the next ms are answered when
+        it ends. Returns the reply ({"stall_ms", "until_mono_us"})."""
+        return self.post("/__target/stall", {"ms": ms})
+
+    def settled_counters(self, timeout=10):
+        """The counters once no delayed or stalled answer is pending (bounded wait)."""
+        deadline = time.monotonic() + timeout
+        c = self.counters()
+        while c["pending"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            c = self.counters()
+        return c
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
