@@ -69,6 +69,9 @@ static const char res_history_header[] =
     "Total Average Response Time,Total Min Response Time,Total Max Response Time,"
     "Total Average Content Size";
 static const char res_failures_header[] = "Method,Name,Error,Occurrences";
+static const char res_schedule_header[] =
+    "Timestamp,Planned Rate,Achieved Rate,Intended,Started,Dropped,Backlog Max,"
+    "Lag p50,Lag p99,Lag Max,Service p50,Service p95,Service p99,CPU Max,Limited";
 
 static void res_err(char *err, size_t errcap, const char *what, const char *path, int e)
 {
@@ -371,6 +374,85 @@ static int res_take(results *r, const char *dir, bool unique, char *err, size_t 
     return 0;
 }
 
+/* schedule.csv beside the history (RESULTS_SCHEDULE), created exclusively as the
+ * history is, with its header. 0, or -1 with err. */
+static int res_open_schedule(results *r, char *err, size_t errcap)
+{
+    char path[sizeof r->dir + 64];
+    if (res_path(path, sizeof path, r, "schedule.csv") != 0) {
+        if (err != NULL && errcap > 0)
+            snprintf(err, errcap, "results path too long");
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        res_err(err, errcap, "cannot create", path, errno);
+        return -1;
+    }
+    r->schedule = fdopen(fd, "w");
+    if (r->schedule == NULL) {
+        res_err(err, errcap, "cannot write", path, errno);
+        close(fd);
+        return -1;
+    }
+    fputs(res_schedule_header, r->schedule);
+    fputs(RES_EOL, r->schedule);
+    errno = 0;
+    if (fflush(r->schedule) != 0 || ferror(r->schedule)) {
+        res_err(err, errcap, "cannot write", path, errno ? errno : EIO);
+        return -1;
+    }
+    return 0;
+}
+
+bool results_limited(const merge_set *iv)
+{
+    if (iv->cpu_max > RESULTS_CPU_LIMIT)
+        return true;
+    return iv->sched.lag.total > 0 && hist_percentile(&iv->sched.lag, 99) > RESULTS_LAG_LIMIT_US;
+}
+
+/* A ms column of schedule.csv: the percentile rounded to the nearest ms, "N/A" empty. */
+static void res_sched_ms(FILE *f, const hist *h, double pct)
+{
+    if (h->total == 0)
+        fputs(",N/A", f);
+    else
+        fprintf(f, ",%llu", res_ms_int(pct >= 100 ? h->max_us : hist_percentile(h, pct)));
+}
+
+/* One schedule.csv row (see master/results.h). */
+static int res_schedule_row(results *r, uint64_t wall_ms, double interval_s, const merge_set *iv)
+{
+    FILE *f = r->schedule;
+    const stats_sched *sc = &iv->sched;
+    fprintf(f, "%llu,", (unsigned long long)(wall_ms / 1000));
+    res_csv_float(f, interval_s > 0 ? (double)sc->intended / interval_s : 0.0);
+    fputc(',', f);
+    res_csv_float(f, interval_s > 0 ? (double)sc->started / interval_s : 0.0);
+    fprintf(f, ",%llu,%llu,%llu,%u", (unsigned long long)sc->intended,
+            (unsigned long long)sc->started, (unsigned long long)sc->dropped, sc->backlog_max);
+    res_sched_ms(f, &sc->lag, 50);
+    res_sched_ms(f, &sc->lag, 99);
+    res_sched_ms(f, &sc->lag, 100);
+    const hist *svc = stats_row_svc(&iv->all);
+    res_sched_ms(f, svc, 50);
+    res_sched_ms(f, svc, 95);
+    res_sched_ms(f, svc, 99);
+    fputc(',', f);
+    res_csv_float(f, iv->cpu_max);
+    fprintf(f, ",%d" RES_EOL, results_limited(iv) ? 1 : 0);
+    errno = 0;
+    if (fflush(f) != 0 || ferror(f)) {
+        char path[sizeof r->dir + 64];
+        res_path(path, sizeof path, r, "schedule.csv");
+        res_err(r->history_err, sizeof r->history_err, "cannot write", path,
+                errno ? errno : EIO);
+        return -1;
+    }
+    return 0;
+}
+
 int results_open_ex(results *r, const char *dir, int flags, char *err, size_t errcap)
 {
     memset(r, 0, sizeof *r);
@@ -389,6 +471,11 @@ int results_open_ex(results *r, const char *dir, int flags, char *err, size_t er
             }
         }
         int rc = res_take(r, name, unique, err, errcap);
+        if (rc == 0 && (flags & RESULTS_SCHEDULE) && res_open_schedule(r, err, errcap) != 0) {
+            results_close(r);           /* the folder stays (it holds the history header) */
+            r->dir[0] = '\0';
+            return -1;
+        }
         if (rc == 0)
             return 0;
         r->dir[0] = '\0';
@@ -430,6 +517,8 @@ int results_history(results *r, uint64_t wall_ms, uint32_t users, double interva
                 errno ? errno : EIO);
         return -1;
     }
+    if (r->schedule != NULL)
+        return res_schedule_row(r, wall_ms, interval_s, interval);
     return 0;
 }
 
@@ -559,6 +648,10 @@ static void res_measured(char *buf, size_t cap, const th_result *t)
 {
     const sc_threshold *th = t->th;
     char v[64];
+    if (isnan(t->value) && t->note[0] != '\0') {
+        snprintf(buf, cap, "measured NaN (%s)", t->note);
+        return;
+    }
     if (isnan(t->value)) {
         if (th->name != NULL && (th->ws != TH_WS_NONE || th->metric == TH_OUT_OF_ORDER))
             snprintf(buf, cap, "measured NaN (no WebSocket data named %s)", th->name);
@@ -573,10 +666,12 @@ static void res_measured(char *buf, size_t cap, const th_result *t)
         snprintf(buf, cap, "measured %.6g%%", t->value * 100.0);
         return;
     case TH_RPS:
+    case TH_RATE:
         snprintf(buf, cap, "measured %.6g/s", t->value);
         return;
     case TH_REQUESTS:
     case TH_FAILURES:
+    case TH_DROPPED:
     case TH_OUT_OF_ORDER:
         snprintf(buf, cap, "measured %.0f", t->value);
         return;
@@ -697,6 +792,20 @@ int results_finish(results *r, const results_meta *meta, const merge_set *totals
         if (e != 0 && r->history_err[0] == '\0')
             res_err(r->history_err, sizeof r->history_err, "cannot write", path, e);
     }
+    if (r->schedule != NULL) {
+        FILE *h = r->schedule;
+        r->schedule = NULL;
+        errno = 0;
+        int e = 0;
+        if (ferror(h) || fflush(h) != 0 || fsync(fileno(h)) != 0)
+            e = errno ? errno : EIO;
+        if (fclose(h) != 0 && e == 0)
+            e = errno ? errno : EIO;
+        char path[sizeof r->dir + 64];
+        res_path(path, sizeof path, r, "schedule.csv");
+        if (e != 0 && r->history_err[0] == '\0')
+            res_err(r->history_err, sizeof r->history_err, "cannot write", path, e);
+    }
     if (r->history_err[0] != '\0')
         RES_STEP((snprintf(e2, sizeof e2, "%s", r->history_err), -1));
 #undef RES_STEP
@@ -714,6 +823,10 @@ void results_close(results *r)
     if (r != NULL && r->history != NULL) {
         fclose(r->history);
         r->history = NULL;
+    }
+    if (r != NULL && r->schedule != NULL) {
+        fclose(r->schedule);
+        r->schedule = NULL;
     }
 }
 

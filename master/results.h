@@ -31,9 +31,34 @@
  *     "connect_ms": L, "message_ms": L, "fanout_ms": L, "reconnect_ms": L, "ping_ms": L }
  * where L is the latency object of "requests" ({min, mean, p50, p90, p95, p99, p999,
  * max}, all 0 when it has no samples); absent entries count 0. The "ws" key is always
- * present ([] without WebSocket steps). */
+ * present ([] without WebSocket steps).
+ *
+ * The open model (issue 11), both models alike where it makes sense:
+ * - every requests[] entry and totals carry "service_ms" beside "latency_ms" (same
+ *   keys; stats_row_svc: equal to latency_ms in the closed model);
+ * - "iterations": [{profile, count, failures, latency_ms}], one per profile's ITER row
+ *   (STATS_FIG_ITERATION; sorted by profile; never in requests[], totals or the CSVs);
+ *   latency_ms from the intended start (open) or the actual start (closed) to the end;
+ * - "schedule": {model ("open"|"closed"), intended, started, dropped, backlog_max,
+ *   lag_ms: {p50, p99, max}, rate_planned, rate_achieved, generator_limited_intervals,
+ *   cpu_max, covered_s}: rates are intended / covered_s and started / covered_s
+ *   (master/thresholds.h thresholds_covered_s);
+ * - "verdict": {clean, thresholds_failed, generator_limited_intervals, notes: [text]}:
+ *   clean when every threshold held, the run finished and no interval was
+ *   generator-limited; notes say why not ("the generator did not keep the schedule in
+ *   N intervals" in the open model, "the generator may have been the bottleneck in N
+ *   intervals" in the closed one, "3 thresholds failed", "stopped: ...");
+ * - thresholds[] objects get "note" when value is null (th_result.note).
+ * - schedule.csv (results_open_ex with RESULTS_SCHEDULE: the open model): one row per
+ *   interval, written and flushed with the history row:
+ *     Timestamp,Planned Rate,Achieved Rate,Intended,Started,Dropped,Backlog Max,
+ *     Lag p50,Lag p99,Lag Max,Service p50,Service p95,Service p99,CPU Max,Limited
+ *   rates per second of the interval, lag and service in ms (integers rounded as the
+ *   Locust columns, "N/A" when nothing started / no request), CPU Max the busiest
+ *   engine thread's CPU as a fraction of one core, Limited 1 or 0 (results_limited). */
 #ifndef MASTER_RESULTS_H
 #define MASTER_RESULTS_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "common/scenario.h"
@@ -68,6 +93,7 @@ typedef struct results_meta {
 typedef struct results {
     char  dir[1024];            /* the folder actually used (RESULTS_UNIQUE may add "-N") */
     FILE *history;              /* stats_history.csv, open during the run */
+    FILE *schedule;             /* schedule.csv (RESULTS_SCHEDULE), open during the run */
     char  history_err[512];     /* non-empty once a history row could not be written: why */
 } results;
 
@@ -88,6 +114,9 @@ typedef struct results {
  *   ("... exists and is not empty: choose another folder"), as are a file in its place
  *   and a folder another run took at the same moment. */
 #define RESULTS_UNIQUE 1
+/* The open model: schedule.csv is created beside stats_history.csv and gets a row per
+ * interval (the format above); its failures count as the history's. */
+#define RESULTS_SCHEDULE 2
 #define RESULTS_MAX_SUFFIX 1000
 
 /* Creates the folder (and parents) and stats_history.csv with its header. 0, or -1
@@ -106,6 +135,13 @@ int  results_history(results *r, uint64_t wall_ms, uint32_t users, double interv
 int  results_finish(results *r, const results_meta *meta, const merge_set *totals,
                     char *err, size_t errcap);
 void results_close(results *r);
+/* A generator-limited interval (issue 11): its merged lag p99 above
+ * RESULTS_LAG_LIMIT_US, or its busiest engine thread above RESULTS_CPU_LIMIT of one core
+ * (merge_set.cpu_max). Both models (the closed model has no lag, only CPU). iv is one
+ * interval's merged set; pure, any thread. */
+#define RESULTS_LAG_LIMIT_US 10000
+#define RESULTS_CPU_LIMIT    0.9
+bool results_limited(const merge_set *iv);
 /* Default folder: results/<name>-<YYYYmmdd-HHMMSS> into buf. */
 void results_default_dir(const char *name, uint64_t wall_ms, char *buf, size_t cap);
 

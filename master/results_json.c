@@ -11,7 +11,15 @@
  *   (util_utf8_clean, '?' per bad byte), so json_string never returns NULL and no key
  *   is ever dropped from an object (issue 9 item 13).
  * - 15 significant digits for reals: exact for every ms value with us precision,
- *   without 0.1's binary tail. */
+ *   without 0.1's binary tail.
+ * - The open model's keys (master/results.h): "schedule" is written in both models
+ *   (model "closed": intended, started, dropped 0, lag null, rates 0; cpu_max and
+ *   generator_limited_intervals still tell whether the generator was the bottleneck).
+ *   lag_ms values are null when nothing started. "verdict" is written in every summary:
+ *   a run is clean only when it ended as planned (stop reason "finished" or "stopped",
+ *   or none given),
+ *   every threshold held and no interval was generator-limited: a run with limited
+ *   intervals is never clean, whatever its thresholds say. */
 #include "master/results.h"
 #include "common/time.h"
 #include "common/util.h"
@@ -143,7 +151,7 @@ static json_t *res_jws(const merge_set *t, const merge_entry **ents)
     const size_t plen = strlen(STATS_WS_CLOSE_PREFIX);
     for (uint32_t i = 0; i < t->n; i++) {
         const merge_entry *e = ents[i];
-        if (stats_fig_is_http(e->fig))
+        if (!stats_fig_is_ws(e->fig))          /* HTTP and ITER rows */
             continue;
         if (g.name == NULL || strcmp(g.name, e->name) != 0) {
             if (g.name != NULL)
@@ -178,6 +186,108 @@ static json_t *res_jws(const merge_set *t, const merge_entry **ents)
     return arr;
 }
 
+/* "iterations": one object per profile's ITER row (ents sorted by name). */
+static json_t *res_jiterations(const merge_set *t, const merge_entry **ents)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; i < t->n; i++) {
+        const merge_entry *e = ents[i];
+        if (e->fig != STATS_FIG_ITERATION)
+            continue;
+        json_t *o = json_object();
+        json_object_set_new(o, "profile", res_jstr(e->name));
+        json_object_set_new(o, "count", res_juint(e->requests));
+        json_object_set_new(o, "failures", res_juint(e->failures));
+        json_object_set_new(o, "latency_ms", res_jlatency(&e->lat));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+/* A lag percentile in ms, null when nothing started. */
+static json_t *res_jlag(const hist *h, double pct)
+{
+    if (h->total == 0)
+        return json_null();
+    return json_real((double)(pct >= 100 ? h->max_us : hist_percentile(h, pct)) / 1000.0);
+}
+
+static bool res_open_model(const results_meta *meta)
+{
+    return meta->sc != NULL && meta->sc->model == SC_MODEL_OPEN;
+}
+
+/* "schedule" (master/results.h). */
+static json_t *res_jschedule(const results_meta *meta, const merge_set *t)
+{
+    const stats_sched *sc = &t->sched;
+    double cov = thresholds_covered_s(meta->sc, meta->duration_s);
+    json_t *o = json_object();
+    json_object_set_new(o, "model", json_string(res_open_model(meta) ? "open" : "closed"));
+    json_object_set_new(o, "intended", res_juint(sc->intended));
+    json_object_set_new(o, "started", res_juint(sc->started));
+    json_object_set_new(o, "dropped", res_juint(sc->dropped));
+    json_object_set_new(o, "backlog_max", res_juint(sc->backlog_max));
+    json_t *lag = json_object();
+    json_object_set_new(lag, "p50", res_jlag(&sc->lag, 50));
+    json_object_set_new(lag, "p99", res_jlag(&sc->lag, 99));
+    json_object_set_new(lag, "max", res_jlag(&sc->lag, 100));
+    json_object_set_new(o, "lag_ms", lag);
+    json_object_set_new(o, "rate_planned", json_real(cov > 0 ? (double)sc->intended / cov : 0.0));
+    json_object_set_new(o, "rate_achieved", json_real(cov > 0 ? (double)sc->started / cov : 0.0));
+    json_object_set_new(o, "generator_limited_intervals", res_juint(t->limited_intervals));
+    json_object_set_new(o, "cpu_max", res_jreal(t->cpu_max));
+    json_object_set_new(o, "covered_s", res_jreal(cov));
+    return o;
+}
+
+/* "verdict" (master/results.h): clean, the counts behind it and the notes saying why
+ * not, in the order a reader needs them. */
+static json_t *res_jverdict(const results_meta *meta, const merge_set *t)
+{
+    int failed = 0;
+    for (int i = 0; i < meta->nth; i++)
+        failed += !meta->th[i].ok;
+    /* "stopped" is a run stopped on request (the API, one interrupt): it ran as asked */
+    bool finished = meta->stop_reason == NULL || strcmp(meta->stop_reason, "finished") == 0
+                    || strcmp(meta->stop_reason, "stopped") == 0;
+    uint64_t lim = t->limited_intervals;
+    json_t *notes = json_array();
+    char buf[640];
+    if (!finished) {
+        snprintf(buf, sizeof buf, "the run did not finish: %s", meta->stop_reason);
+        json_array_append_new(notes, res_jstr(buf));
+    }
+    if (failed > 0) {
+        snprintf(buf, sizeof buf, "%d threshold%s failed", failed, failed == 1 ? "" : "s");
+        json_array_append_new(notes, json_string(buf));
+    }
+    if (lim > 0 && res_open_model(meta))
+        snprintf(buf, sizeof buf, "the generator did not keep the schedule in %llu interval%s "
+                 "(lag p99 above %d ms or an engine thread above %.0f%% CPU): latency figures "
+                 "of those intervals are not the target's alone",
+                 (unsigned long long)lim, lim == 1 ? "" : "s", RESULTS_LAG_LIMIT_US / 1000,
+                 RESULTS_CPU_LIMIT * 100);
+    else if (lim > 0)
+        snprintf(buf, sizeof buf, "the generator may have been the bottleneck in %llu "
+                 "interval%s (an engine thread above %.0f%% CPU)",
+                 (unsigned long long)lim, lim == 1 ? "" : "s", RESULTS_CPU_LIMIT * 100);
+    if (lim > 0)
+        json_array_append_new(notes, json_string(buf));
+    if (t->sched.dropped > 0) {
+        snprintf(buf, sizeof buf, "%llu arrival%s dropped (no free user and the backlog full, "
+                 "or still waiting at the end)", (unsigned long long)t->sched.dropped,
+                 t->sched.dropped == 1 ? " was" : "s were");
+        json_array_append_new(notes, json_string(buf));
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "clean", json_boolean(finished && failed == 0 && lim == 0));
+    json_object_set_new(o, "thresholds_failed", json_integer(failed));
+    json_object_set_new(o, "generator_limited_intervals", res_juint(lim));
+    json_object_set_new(o, "notes", notes);
+    return o;
+}
+
 static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
                             const merge_entry **ents, const merge_err **errs)
 {
@@ -209,6 +319,7 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
     json_object_set_new(tot, "cancelled", res_juint(t->cancelled));
     json_object_set_new(tot, "bytes", res_juint(a->bytes));
     json_object_set_new(tot, "latency_ms", res_jlatency(&a->lat));
+    json_object_set_new(tot, "service_ms", res_jlatency(stats_row_svc(a)));
     json_object_set_new(root, "totals", tot);
 
     json_t *reqs = json_array();
@@ -226,10 +337,13 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
                             json_real(e->requests ? (double)e->failures / (double)e->requests : 0.0));
         json_object_set_new(o, "bytes", res_juint(e->bytes));
         json_object_set_new(o, "latency_ms", res_jlatency(&e->lat));
+        json_object_set_new(o, "service_ms", res_jlatency(stats_row_svc(e)));
         json_array_append_new(reqs, o);
     }
     json_object_set_new(root, "requests", reqs);
     json_object_set_new(root, "ws", res_jws(t, ents));
+    json_object_set_new(root, "iterations", res_jiterations(t, ents));
+    json_object_set_new(root, "schedule", res_jschedule(meta, t));
 
     json_t *jerrs = json_array();
     for (uint32_t i = 0; i < t->nerrs; i++) {
@@ -254,9 +368,12 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
         json_object_set_new(o, "expr", res_jstr(r->th ? r->th->expr : NULL));
         json_object_set_new(o, "ok", json_boolean(r->ok));
         json_object_set_new(o, "value", res_jreal(r->value));
+        if (!isfinite(r->value) && r->note[0] != '\0')
+            json_object_set_new(o, "note", res_jstr(r->note));
         json_array_append_new(ths, o);
     }
     json_object_set_new(root, "thresholds", ths);
+    json_object_set_new(root, "verdict", res_jverdict(meta, t));
 
     json_t *ws = json_array();
     for (int i = 0; i < meta->nworkers; i++) {

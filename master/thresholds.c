@@ -14,11 +14,23 @@
  *   named HTTP thresholds: absent or without requests is NaN. So "feed: out_of_order < 1"
  *   fails when no message carried a sequence number (nothing was checked), and
  *   "feed: connect error_rate < 1%" reads connect failures / attempts. A ws threshold
- *   without a name has no entry to read and fails with NaN. */
+ *   without a name has no entry to read and fails with NaN.
+ * - The open model (issue 11): "service pXX" without a name reads the HTTP totals'
+ *   service histogram, with one the service histograms of that name's HTTP rows added
+ *   here (not merge_by_name, which sums latency); "iteration pXX" without a name adds
+ *   every profile's ITER row, with one reads that profile's row (none, or no iteration
+ *   ended: NaN, "no iterations of profile X"); "lag pXX" reads the run's lag histogram
+ *   (nothing started: NaN). "dropped" is a count and never NaN (0 in the closed model,
+ *   where nothing is dropped); "rate" is started / thresholds_covered_s, NaN when that
+ *   is not positive.
+ * - Every NaN carries a note saying what was missing, for junit.xml, summary.json and
+ *   the live view. */
 #include "master/thresholds.h"
 
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 static bool th_is_latency(sc_metric m)
 {
@@ -31,10 +43,10 @@ static bool th_is_latency(sc_metric m)
     }
 }
 
-/* The measured value of metric m over e, in the threshold's unit; NaN when no data. */
-static double th_measure(sc_metric m, const merge_entry *e, double duration_s)
+/* The measured value of metric m over e (latencies from h: e's lat, or its service
+ * histogram), in the threshold's unit; NaN when no data. */
+static double th_measure_h(sc_metric m, const merge_entry *e, const hist *h, double duration_s)
 {
-    const hist *h = &e->lat;
     if ((th_is_latency(m) || m == TH_ERROR_RATE) && e->requests == 0)
         return NAN;
     if (th_is_latency(m) && h->total == 0)
@@ -57,6 +69,76 @@ static double th_measure(sc_metric m, const merge_entry *e, double duration_s)
     case TH_RATE:   return NAN;     /* schedule figures: not per entry (issue 11) */
     }
     return NAN;
+}
+
+static double th_measure(sc_metric m, const merge_entry *e, double duration_s)
+{
+    return th_measure_h(m, e, &e->lat, duration_s);
+}
+
+double thresholds_covered_s(const scenario *sc, double duration_s)
+{
+    double stages = sc != NULL ? (double)scenario_duration_ms(sc) / 1000.0 : 0.0;
+    if (stages > 0 && duration_s >= stages)
+        return stages;
+    return duration_s;
+}
+
+/* A latency metric over h alone (lag; a sum of histograms): NaN when h is empty. */
+static double th_measure_hist(sc_metric m, const hist *h)
+{
+    merge_entry e = { .requests = h->total };
+    return th_measure_h(m, &e, h, 0.0);
+}
+
+/* "service pXX" with a name: the service histograms of the HTTP rows of that name. */
+static double th_service_named(const merge_set *t, const sc_threshold *th, char *note, size_t cap)
+{
+    hist h;
+    hist_init(&h);
+    uint64_t n = 0;
+    int rv = 0;
+    for (uint32_t i = 0; i < t->n; i++) {
+        const merge_entry *e = &t->entries[i];
+        if (!stats_fig_is_http(e->fig) || strcmp(e->name, th->name) != 0)
+            continue;
+        n += e->requests;
+        if (hist_add(&h, stats_row_svc(e)) != 0)
+            rv = -1;
+    }
+    double v = NAN;
+    if (n == 0)
+        snprintf(note, cap, "no requests named %s", th->name);
+    else if (rv != 0)
+        snprintf(note, cap, "out of memory");
+    else
+        v = th_measure_hist(th->metric, &h);
+    hist_fini(&h);
+    return v;
+}
+
+/* "iteration pXX": one profile's ITER row, or every profile's added. */
+static double th_iteration(const merge_set *t, const sc_threshold *th, char *note, size_t cap)
+{
+    if (th->name != NULL) {
+        const merge_entry *e = merge_find(t, STATS_ITERATION, th->name);
+        if (e == NULL || e->requests == 0) {
+            snprintf(note, cap, "no iterations of profile %s", th->name);
+            return NAN;
+        }
+        return th_measure(th->metric, e, 0.0);
+    }
+    hist h;
+    hist_init(&h);
+    int rv = 0;
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->entries[i].fig == STATS_FIG_ITERATION && hist_add(&h, &t->entries[i].lat) != 0)
+            rv = -1;
+    double v = rv == 0 ? th_measure_hist(th->metric, &h) : NAN;
+    if (isnan(v))
+        snprintf(note, cap, rv == 0 ? "no iterations" : "out of memory");
+    hist_fini(&h);
+    return v;
 }
 
 /* value OP limit; false for NaN (every comparison with NaN is false). */
@@ -93,18 +175,48 @@ int thresholds_eval(const scenario *sc, const merge_set *totals, double duration
     for (int i = 0; i < sc->nthresholds; i++) {
         const sc_threshold *th = &sc->thresholds[i];
         const char *ws_method = th_ws_method(th);
+        char *note = out[i].note;
+        const size_t ncap = sizeof out[i].note;
         double v;
-        if (ws_method != NULL) {
+        note[0] = '\0';
+        if (th->metric == TH_DROPPED) {
+            v = (double)totals->sched.dropped;
+        } else if (th->metric == TH_RATE) {
+            double cov = thresholds_covered_s(sc, duration_s);
+            v = cov > 0 ? (double)totals->sched.started / cov : NAN;
+            if (isnan(v))
+                snprintf(note, ncap, "the run covered no time");
+        } else if (th_is_latency(th->metric) && th->of == TH_OF_LAG) {
+            v = th_measure_hist(th->metric, &totals->sched.lag);
+            if (isnan(v))
+                snprintf(note, ncap, "no arrival started");
+        } else if (th_is_latency(th->metric) && th->of == TH_OF_ITERATION) {
+            v = th_iteration(totals, th, note, ncap);
+        } else if (th_is_latency(th->metric) && th->of == TH_OF_SERVICE && ws_method == NULL) {
+            if (th->name != NULL)
+                v = th_service_named(totals, th, note, ncap);
+            else
+                v = th_measure_h(th->metric, &totals->all, stats_row_svc(&totals->all), duration_s);
+        } else if (ws_method != NULL) {
             const merge_entry *e = merge_find(totals, ws_method, th->name);
             v = (e != NULL && e->requests > 0) ? th_measure(th->metric, e, duration_s) : NAN;
+            if (isnan(v) && th->name != NULL)
+                snprintf(note, ncap, "no WebSocket data named %s", th->name);
+            else if (isnan(v))
+                snprintf(note, ncap, "a WebSocket threshold needs a connection name");
         } else if (th->name != NULL) {
             merge_entry sum;
             int found = merge_by_name(totals, th->name, &sum);
             v = (found > 0 && sum.requests > 0) ? th_measure(th->metric, &sum, duration_s) : NAN;
             merge_entry_fini(&sum);
+            if (isnan(v))
+                snprintf(note, ncap, found < 0 ? "out of memory" : "no requests named %s",
+                         th->name);
         } else {
             v = th_measure(th->metric, &totals->all, duration_s);
         }
+        if (isnan(v) && note[0] == '\0')
+            snprintf(note, ncap, th->metric == TH_RPS ? "the run covered no time" : "no requests");
         out[i].th = th;
         out[i].value = v;
         out[i].ok = !isnan(v) && th_compare(v, th->op, th->value);

@@ -173,6 +173,173 @@ static void test_thresholds_no_data(void **state)
     merge_fini(&m);
 }
 
+/* ---- the open model (issue 11) ------------------------------------------------------ */
+
+/* The entry (method, name) of m, writable: the tests record service times straight into
+ * the merged rows (as merge_add would from deltas that carry them). */
+static merge_entry *ent_of(merge_set *m, const char *method, const char *name)
+{
+    for (uint32_t i = 0; i < m->n; i++)
+        if (!strcmp(m->entries[i].method, method) && !strcmp(m->entries[i].name, name))
+            return &m->entries[i];
+    fail_msg("no entry %s %s", method, name);
+    return NULL;
+}
+
+/* Open-model totals over 10 s of stages: POST create-order 100 requests, latency
+ * 1..100 ms, service 0.1..10 ms; GET stock 10 x 400 ms latency, 4 ms service. ITER
+ * rows: planner 50 iterations at 10..500 ms (2 failed), clerk 20 x 3 s. Schedule: 200 intended, 190 started, 10 dropped, lag 1..190 ms. */
+static void open_totals(merge_set *m)
+{
+    merge_init(m);
+    add_range(m, "POST", "create-order", 100, 1000, 1000, 0);
+    add_range(m, "GET", "stock", 10, 400000, 0, 0);
+    add_range(m, STATS_ITERATION, "planner", 50, 10000, 10000, 2);
+    add_range(m, STATS_ITERATION, "clerk", 20, 3000000, 0, 0);
+    merge_entry *co = ent_of(m, "POST", "create-order"), *st = ent_of(m, "GET", "stock");
+    for (int i = 1; i <= 100; i++) {
+        hist_record(&co->svc, (uint64_t)i * 100);
+        hist_record(&m->all.svc, (uint64_t)i * 100);
+    }
+    for (int i = 0; i < 10; i++) {
+        hist_record(&st->svc, 4000);
+        hist_record(&m->all.svc, 4000);
+    }
+    m->sched.intended = 200;
+    m->sched.started = 190;
+    m->sched.dropped = 10;
+    for (int i = 1; i <= 190; i++)
+        hist_record(&m->sched.lag, (uint64_t)i * 1000);
+}
+
+static sc_threshold th_of(const char *expr, const char *name, sc_th_of of, sc_metric metric,
+                          sc_op op, double value)
+{
+    sc_threshold t = th_mk(expr, name, metric, op, value);
+    t.of = of;
+    return t;
+}
+
+static void test_thresholds_open(void **state)
+{
+    (void)state;
+    merge_set m;
+    open_totals(&m);
+    sc_threshold th[] = {
+        /* latency p95 over HTTP: 110 requests, rank 105 -> 400 ms */
+        th_mk("p95 < 300ms", NULL, TH_P95, OP_LT, 300),
+        /* service p95: rank 105 of 0.1..10 ms + 10 x 4 ms -> 9.6 ms (the 96th value) */
+        th_of("service p95 < 300ms", NULL, TH_OF_SERVICE, TH_P95, OP_LT, 300),
+        th_of("service p95 > 9ms", NULL, TH_OF_SERVICE, TH_P95, OP_GT, 9),
+        th_of("create-order: service p99 < 10.1ms", "create-order", TH_OF_SERVICE, TH_P99, OP_LT, 10.1),
+        th_of("create-order: service max < 9ms", "create-order", TH_OF_SERVICE, TH_MAX, OP_LT, 9),
+        /* iterations: 70 in all, the 3 s clerks above p80 */
+        th_of("iteration p95 < 2s", NULL, TH_OF_ITERATION, TH_P95, OP_LT, 2000),
+        th_of("planner: iteration p99 < 3s", "planner", TH_OF_ITERATION, TH_P99, OP_LT, 3000),
+        th_of("planner: iteration max <= 500ms", "planner", TH_OF_ITERATION, TH_MAX, OP_LE, 500),
+        th_of("clerk: iteration p50 < 2s", "clerk", TH_OF_ITERATION, TH_P50, OP_LT, 2000),
+        th_of("lag p99 < 10ms", NULL, TH_OF_LAG, TH_P99, OP_LT, 10),
+        th_of("lag p50 < 100ms", NULL, TH_OF_LAG, TH_P50, OP_LT, 100),
+        th_mk("dropped < 1", NULL, TH_DROPPED, OP_LT, 1),
+        th_mk("dropped <= 10", NULL, TH_DROPPED, OP_LE, 10),
+        th_mk("rate >= 18", NULL, TH_RATE, OP_GE, 18),
+        th_mk("rate >= 20", NULL, TH_RATE, OP_GE, 20),
+    };
+    const bool want[] = { false, true, true, true, false, false, true, true, false,
+                          false, true, false, true, true, false };
+    enum { N = sizeof th / sizeof th[0] };
+    th_result out[N];
+    eval_expect(&m, 10.0, th, N, want, out);
+    assert_true(out[1].value > 9.0 && out[1].value < 9.7);
+    assert_true(out[6].value >= 499.0 && out[6].value <= 501.0);   /* the histogram's precision */
+    assert_true(out[9].value >= 188.0 && out[9].value <= 189.5);
+    assert_true(out[11].value == 10.0);
+    assert_true(out[13].value == 19.0);                             /* 190 started / 10 s */
+    for (int i = 0; i < N; i++)
+        assert_string_equal(out[i].note, "");
+    merge_fini(&m);
+}
+
+/* "rate" divides by the stages' duration when the run lasted longer (the graceful stop
+ * plans nothing), by the run's own when it was cut short. */
+static void test_thresholds_rate_covered(void **state)
+{
+    (void)state;
+    merge_set m;
+    open_totals(&m);
+    sc_stage stage = { 0 };
+    stage.duration_ms = 5000;
+    stage.rate = 40;
+    scenario sc;
+    memset(&sc, 0, sizeof sc);
+    sc.model = SC_MODEL_OPEN;
+    sc.stages = &stage;
+    sc.nstages = 1;
+    assert_true(thresholds_covered_s(&sc, 8.0) == 5.0);
+    assert_true(thresholds_covered_s(&sc, 4.0) == 4.0);
+    assert_true(thresholds_covered_s(NULL, 4.0) == 4.0);
+    sc_threshold th = th_mk("rate >= 38", NULL, TH_RATE, OP_GE, 38);
+    sc.thresholds = &th;
+    sc.nthresholds = 1;
+    th_result out;
+    assert_int_equal(thresholds_eval(&sc, &m, 8.0, &out), 0);       /* 190 / 5 s */
+    assert_true(out.value == 38.0);
+    assert_int_equal(thresholds_eval(&sc, &m, 4.0, &out), 0);       /* cut short: 190 / 4 s */
+    assert_true(out.value == 47.5);
+    th.value = 39;
+    assert_int_equal(thresholds_eval(&sc, &m, 8.0, &out), 1);
+    assert_int_equal(thresholds_eval(&sc, &m, 0.0, &out), 1);
+    assert_true(isnan(out.value));
+    assert_string_equal(out.note, "the run covered no time");
+    merge_fini(&m);
+}
+
+/* Names that do not exist, and runs without iterations or arrivals, fail with NaN and a
+ * note saying what is missing. */
+static void test_thresholds_open_no_data(void **state)
+{
+    (void)state;
+    merge_set m;
+    open_totals(&m);
+    sc_threshold th[] = {
+        th_of("packer: iteration p99 < 3s", "packer", TH_OF_ITERATION, TH_P99, OP_LT, 3000),
+        th_of("login: service p95 < 1s", "login", TH_OF_SERVICE, TH_P95, OP_LT, 1000),
+        th_mk("login: p95 < 1s", "login", TH_P95, OP_LT, 1000),
+        /* a profile's name is no request name, nor the other way round */
+        th_of("create-order: iteration p99 < 3s", "create-order", TH_OF_ITERATION, TH_P99, OP_LT, 3000),
+        th_mk("planner: p95 < 1s", "planner", TH_P95, OP_LT, 1000),
+    };
+    const bool want[] = { false, false, false, false, false };
+    th_result out[5];
+    eval_expect(&m, 10.0, th, 5, want, out);
+    for (int i = 0; i < 5; i++)
+        assert_true(isnan(out[i].value));
+    assert_string_equal(out[0].note, "no iterations of profile packer");
+    assert_string_equal(out[1].note, "no requests named login");
+    assert_string_equal(out[2].note, "no requests named login");
+    assert_string_equal(out[3].note, "no iterations of profile create-order");
+    assert_string_equal(out[4].note, "no requests named planner");
+    merge_fini(&m);
+
+    merge_init(&m);                             /* a closed run: no ITER, no arrivals */
+    add_range(&m, "GET", "/a", 10, 1000, 0, 0);
+    sc_threshold th2[] = {
+        th_of("iteration p95 < 2s", NULL, TH_OF_ITERATION, TH_P95, OP_LT, 2000),
+        th_of("lag p99 < 10ms", NULL, TH_OF_LAG, TH_P99, OP_LT, 10),
+        th_mk("dropped < 1", NULL, TH_DROPPED, OP_LT, 1),
+        /* closed model: service reads latency (stats_row_svc) */
+        th_of("service max <= 1ms", NULL, TH_OF_SERVICE, TH_MAX, OP_LE, 1),
+    };
+    const bool want2[] = { false, false, true, true };
+    th_result out2[4];
+    eval_expect(&m, 10.0, th2, 4, want2, out2);
+    assert_string_equal(out2[0].note, "no iterations");
+    assert_string_equal(out2[1].note, "no arrival started");
+    assert_true(out2[2].value == 0.0);
+    assert_true(out2[3].value == 1.0);
+    merge_fini(&m);
+}
+
 /* ---- WebSocket -------------------------------------------------------------------- */
 
 /* HTTP: GET /a 1..100 ms (5 failures). WebSocket "feed": message 1..100 ms (3 failed),
@@ -290,6 +457,9 @@ int main(void)
         cmocka_unit_test(test_thresholds_no_data),
         cmocka_unit_test(test_thresholds_ws),
         cmocka_unit_test(test_thresholds_ws_no_data),
+        cmocka_unit_test(test_thresholds_open),
+        cmocka_unit_test(test_thresholds_rate_covered),
+        cmocka_unit_test(test_thresholds_open_no_data),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     hist_pool_drain();                  /* chunks parked by merge_reset */
