@@ -3,6 +3,7 @@
  * run. The main thread only handles signals and draws the status line. */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,17 +36,23 @@ static void usage(FILE *f)
 {
     fprintf(f,
 "usage: stampede run SCENARIO.yaml [-u USERS] [-r SPAWN_RATE] [-t DURATION] [--host URL]\n"
+"                    [--arrival-rate RATE]\n"
 "                    [--out DIR] [--threads N] [--set KEY=VALUE]... [--quiet]\n"
 "                    [--master http://HOST:8089 [--expect-workers N] [--expect-timeout 60s]]\n"
 "                    [--ui ADDR:PORT [--ui-auth USER:PASS | --ui-auth-file F] [--ui-host NAMES]]\n"
-"       stampede validate SCENARIO.yaml [--set KEY=VALUE]...\n"
+"       stampede validate SCENARIO.yaml [--set KEY=VALUE]... [--arrival-rate RATE] [-t DURATION]\n"
 "       stampede compare BASE NEW [--tolerance 10%%] [--metric p95,rps,error_rate] [--junit FILE]\n"
 "       stampede report DIR\n"
 "       stampede --version\n"
 "\n"
-"  -u, --users N        ramp to N users (overrides the scenario's stages, Locust's -u)\n"
-"  -r, --spawn-rate R   users started per second during that ramp (default: all at once)\n"
-"  -t, --duration D     whole run length including the ramp (e.g. 90s, 5m, 1h30m)\n"
+"  -u, --users N        ramp to N users (overrides the scenario's stages, Locust's -u);\n"
+"                       open model: the pool of users (load.max_users)\n"
+"  -r, --spawn-rate R   users started per second during that ramp (default: all at once);\n"
+"                       refused in the open model (use --arrival-rate)\n"
+"  -t, --duration D     whole run length including the ramp (e.g. 90s, 5m, 1h30m);\n"
+"                       open model: cuts the stages there or holds the last rate to it\n"
+"      --arrival-rate R open model: one stage at R iterations per second for the whole\n"
+"                       run (50, 50/s, 3000/m, 100/h), replacing the stages\n"
 "      --host URL       base URL replacing the scenario's target\n"
 "      --out DIR        results folder (default results/<name>-<timestamp>)\n"
 "      --threads N      engine threads (default: one per core)\n"
@@ -80,6 +87,56 @@ static int parse_sets(const char *arg, sc_set *sets, int *nsets)
     return 0;
 }
 
+/* --arrival-rate: a rate as the scenario writes one (units_rate), above 0. */
+static int parse_arrival_rate(const char *cmd, const char *arg, double *out)
+{
+    if (units_rate(arg, out) != 0 || !(*out > 0) || *out > SC_MAX_RATE) {
+        fprintf(stderr, "stampede %s: --arrival-rate wants iterations per second above 0 and at "
+                "most %.0f, such as 50, 50/s, 3000/m or 100/h; got \"%s\"\n", cmd, SC_MAX_RATE, arg);
+        return -1;
+    }
+    return 0;
+}
+
+/* The options of one model used on a scenario of the other: 0, or -1 after saying why
+ * (the caller exits 2). */
+static int check_model_options(const char *cmd, const scenario *sc, double spawn_rate,
+                               double arrival_rate)
+{
+    if (sc->model == SC_MODEL_OPEN && spawn_rate > 0) {
+        fprintf(stderr, "stampede %s: -r (spawn rate) has no meaning for \"%s\", an open-model "
+                "scenario: users start as arrivals need them\n"
+                "  hint: --arrival-rate R sets the iterations per second, -u N the pool of users\n",
+                cmd, sc->file ? sc->file : sc->name);
+        return -1;
+    }
+    if (sc->model != SC_MODEL_OPEN && arrival_rate > 0) {
+        fprintf(stderr, "stampede %s: --arrival-rate needs an open-model scenario, and \"%s\" is "
+                "closed (its stages give users)\n"
+                "  hint: use -u N and -r R for users, or give load model: open, max_users and "
+                "stages with rate\n", cmd, sc->file ? sc->file : sc->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* One line about the load: users for the closed model, the schedule for the open one. */
+static void describe_load(const scenario *sc, char *buf, size_t cap)
+{
+    char d[32];
+    units_format_ms(scenario_duration_ms(sc), d, sizeof d);
+    if (sc->model != SC_MODEL_OPEN) {
+        snprintf(buf, cap, "peak %u users, %s", scenario_peak_users(sc), d);
+        return;
+    }
+    double planned = loadshape_area(sc->stages, sc->nstages,
+                                    (double)scenario_duration_ms(sc) * 1000.0);
+    snprintf(buf, cap, "open model: rate up to %g/s, %.0f arrivals planned, pool of %u users, "
+             "backlog %u, %s arrivals, %s", loadshape_peak_rate(sc->stages, sc->nstages),
+             ceil(planned), sc->max_users, sc->max_backlog,
+             sc->arrivals == SC_ARRIVALS_POISSON ? "poisson" : "uniform", d);
+}
+
 static void print_error(const sc_error *e)
 {
     char buf[2048];
@@ -93,8 +150,19 @@ static int cmd_validate(int argc, char **argv)
     sc_set sets[MAX_SETS];
     int nsets = 0;
     const char *file = NULL;
+    double arrival_rate = 0;
+    uint64_t duration_ms = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--arrival-rate") && i + 1 < argc) {
+            if (parse_arrival_rate("validate", argv[++i], &arrival_rate) != 0) return EXIT_USAGE;
+        } else if (!strncmp(argv[i], "--arrival-rate=", 15)) {
+            if (parse_arrival_rate("validate", argv[i] + 15, &arrival_rate) != 0) return EXIT_USAGE;
+        } else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--duration")) && i + 1 < argc) {
+            if (units_duration_ms(argv[++i], &duration_ms) != 0 || duration_ms == 0) {
+                fprintf(stderr, "stampede validate: -t wants a duration like 90s, 5m or 1h30m, got \"%s\"\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
             if (parse_sets(argv[++i], sets, &nsets) != 0) return EXIT_USAGE;
         } else if (!strncmp(argv[i], "--set=", 6)) {
             if (parse_sets(argv[i] + 6, sets, &nsets) != 0) return EXIT_USAGE;
@@ -116,14 +184,24 @@ static int cmd_validate(int argc, char **argv)
     proto_plan plan = { 0 };
     scenario *sc = NULL;
     int rc = EXIT_OK;
-    if (plan_from_file(&plan, file, sets, nsets, &sc, &err) != 0 || scenario_check_run(sc, &err) != 0) {
+    if (plan_from_file(&plan, file, sets, nsets, &sc, &err) != 0) {
         print_error(&err);
         rc = EXIT_USAGE;
+    } else if (check_model_options("validate", sc, 0, arrival_rate) != 0) {
+        rc = EXIT_USAGE;
     } else {
-        char d[32];
-        printf("%s: ok: scenario \"%s\", %d user profiles, peak %u users, %s, %d thresholds\n",
-               file, sc->name, sc->nprofiles, scenario_peak_users(sc),
-               units_format_ms(scenario_duration_ms(sc), d, sizeof d), sc->nthresholds);
+        if (duration_ms)
+            scenario_override_load(sc, 0, 0, duration_ms);
+        scenario_override_rate(sc, arrival_rate, duration_ms);
+        if (scenario_check_run(sc, &err) != 0) {
+            print_error(&err);
+            rc = EXIT_USAGE;
+        } else {
+            char load[256];
+            describe_load(sc, load, sizeof load);
+            printf("%s: ok: scenario \"%s\", %d user profiles, %s, %d thresholds\n",
+                   file, sc->name, sc->nprofiles, load, sc->nthresholds);
+        }
     }
     scenario_free(sc);
     plan_fini(&plan);
@@ -133,6 +211,12 @@ static int cmd_validate(int argc, char **argv)
 
 static void draw_status(const coord_status *s, uint32_t peak, bool final)
 {
+    if (s->open_model) {
+        status_open o = { s->rate_planned, s->rate_achieved, s->dropped, s->lag_p99_ms };
+        status_draw_open(s->elapsed_s, &o, s->users, peak, s->rps, s->p95_ms, s->failures,
+                         s->requests, final);
+        return;
+    }
     status_draw(s->elapsed_s, s->users, peak, s->rps, s->p95_ms, s->failures, s->requests, final);
 }
 
@@ -141,6 +225,7 @@ static int cmd_run(int argc, char **argv)
     static const struct option opts[] = {
         { "users", required_argument, NULL, 'u' },
         { "spawn-rate", required_argument, NULL, 'r' },
+        { "arrival-rate", required_argument, NULL, 'R' },
         { "duration", required_argument, NULL, 't' },
         { "host", required_argument, NULL, 'H' },
         { "out", required_argument, NULL, 'o' },
@@ -158,7 +243,7 @@ static int cmd_run(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     uint32_t users = 0, threads = 0;
-    double rate = 0;
+    double rate = 0, arrival_rate = 0;
     uint64_t duration_ms = 0;
     const char *host = NULL, *out = NULL, *master = NULL, *ui = NULL, *ui_auth = NULL;
     const char *ui_auth_file = NULL, *ui_host = NULL;
@@ -186,6 +271,10 @@ static int cmd_run(int argc, char **argv)
                 fprintf(stderr, "stampede run: -r wants users per second > 0, got \"%s\"\n", optarg);
                 return EXIT_USAGE;
             }
+            break;
+        case 'R':
+            if (parse_arrival_rate("run", optarg, &arrival_rate) != 0)
+                return EXIT_USAGE;
             break;
         case 't':
             if (units_duration_ms(optarg, &duration_ms) != 0 || duration_ms == 0) {
@@ -257,12 +346,22 @@ static int cmd_run(int argc, char **argv)
         plan_fini(&plan);
         return EXIT_USAGE;
     }
+    if (check_model_options("run", sc, rate, arrival_rate) != 0) {
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
     scenario_free(sc);
     plan.host = host ? strdup(host) : NULL;
     plan.users = users;
     plan.rate = rate;
     plan.duration_ms = duration_ms;
+    plan.arrival_rate = arrival_rate;
     sc = plan_scenario(&plan, &serr);       /* with the overrides, for the status line */
+    /* The same as the daemons' plan_scenario does with the PLAN's arrival_rate (doing it
+     * twice gives the same stages), so the status line shows it whatever plan.c does. */
+    if (sc)
+        scenario_override_rate(sc, plan.arrival_rate, plan.duration_ms);
     if (!sc || scenario_check_run(sc, &serr) != 0) {
         print_error(&serr);
         scenario_free(sc);
@@ -377,9 +476,10 @@ static int cmd_run(int argc, char **argv)
     }
     bool tty = isatty(STDERR_FILENO) && !quiet;
     if (!quiet) {
-        char d[32];
-        fprintf(stderr, "stampede: running \"%s\" against %s: peak %u users, %s, %u threads\n",
-                sc->name, sc->target, peak, units_format_ms(scenario_duration_ms(sc), d, sizeof d), threads);
+        char load[256];
+        describe_load(sc, load, sizeof load);
+        fprintf(stderr, "stampede: running \"%s\" against %s: %s, %u threads\n",
+                sc->name, sc->target, load, threads);
     }
     int interrupts = 0;
     uint64_t last_draw = 0;

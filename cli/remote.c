@@ -15,6 +15,7 @@
 #include "cli/status.h"
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,11 @@ typedef struct remote_status {
     int      thresholds_failed;
     char     reason[512];
     char     results_error[512];        /* non-empty: the master could not write the results */
+    /* The open model (issue 11), from the same names as coord_status: open_model (true or
+     * 1), rate_planned, rate_achieved, dropped, lag_p99_ms (null or absent: none started).
+     * A master that sends none of them draws the closed model's line. */
+    bool     open_model;
+    status_open open;
 } remote_status;
 
 /* ---- HTTP ------------------------------------------------------------------------- */
@@ -210,6 +216,8 @@ static char *remote_submission(const remote_cfg *cfg)
     json_object_set_new(j, "host", p->host ? json_string(p->host) : json_null());
     json_object_set_new(j, "users", json_integer(p->users));
     json_object_set_new(j, "rate", json_real(p->rate));
+    /* --arrival-rate (open model), 0 none: the master's API puts it in the PLAN */
+    json_object_set_new(j, "arrival_rate", json_real(p->arrival_rate));
     json_object_set_new(j, "duration_ms", json_integer((json_int_t)p->duration_ms));
     json_object_set_new(j, "expect_workers", json_integer(cfg->expect_workers ? cfg->expect_workers : 1));
     json_object_set_new(j, "expect_timeout_ms", json_integer((json_int_t)cfg->expect_timeout_ms));
@@ -313,6 +321,13 @@ static int remote_poll(remote *r, remote_status *s, char *err, size_t errcap)
     s->requests = (uint64_t)remote_num(j, "requests");
     s->failures = (uint64_t)remote_num(j, "failures");
     s->thresholds_failed = (int)remote_num(j, "thresholds_failed");
+    json_t *om = json_object_get(j, "open_model");
+    s->open_model = json_is_true(om) || (json_is_number(om) && json_number_value(om) != 0);
+    s->open.rate_planned = remote_num(j, "rate_planned");
+    s->open.rate_achieved = remote_num(j, "rate_achieved");
+    s->open.dropped = (uint64_t)remote_num(j, "dropped");
+    json_t *lag = json_object_get(j, "lag_p99_ms");
+    s->open.lag_p99_ms = json_is_number(lag) ? json_number_value(lag) : NAN;
     const char *reason = json_string_value(json_object_get(j, "reason"));
     snprintf(s->reason, sizeof s->reason, "%s", reason ? reason : "");
     const char *rerr = json_string_value(json_object_get(j, "results_error"));
@@ -323,6 +338,11 @@ static int remote_poll(remote *r, remote_status *s, char *err, size_t errcap)
 
 static void remote_draw(const remote_status *s, uint32_t peak, bool final)
 {
+    if (s->open_model) {
+        status_draw_open(s->elapsed_s, &s->open, s->users, peak, s->rps, s->p95_ms, s->failures,
+                         s->requests, final);
+        return;
+    }
     status_draw(s->elapsed_s, s->users, peak, s->rps, s->p95_ms, s->failures, s->requests, final);
 }
 
