@@ -599,6 +599,251 @@ static void test_results_ws(void **state)
     json_decref(s);
 }
 
+/* ---- the open model (issue 11) ------------------------------------------------------ */
+
+static bool file_exists(const char *dir, const char *file);
+
+/* The writable entry (method, name) of m (service times go straight into merged rows,
+ * as merge_add would put them from deltas that carry them). */
+static merge_entry *ent_of(merge_set *m, const char *method, const char *name)
+{
+    for (uint32_t i = 0; i < m->n; i++)
+        if (!strcmp(m->entries[i].method, method) && !strcmp(m->entries[i].name, name))
+            return &m->entries[i];
+    fail_msg("no entry %s %s", method, name);
+    return NULL;
+}
+
+/* POST create-order n requests, latency first, first + step, ... (us), service a tenth
+ * of each (into the row and the set's aggregate); one ITER row "planner" with n - 1
+ * iterations of 2 x latency, 1 failed. */
+static void open_rows(merge_set *m, int n, uint64_t first, uint64_t step)
+{
+    add_range(m, "POST", "create-order", n, first, step, 0);
+    add_range(m, STATS_ITERATION, "planner", n - 1, 2 * first, 2 * step, 1);
+    merge_entry *e = ent_of(m, "POST", "create-order");
+    for (int i = 0; i < n; i++) {
+        hist_record(&e->svc, (first + (uint64_t)i * step) / 10);
+        hist_record(&m->all.svc, (first + (uint64_t)i * step) / 10);
+    }
+}
+
+static json_t *jget2(json_t *o, const char *a, const char *b)
+{
+    json_t *v = json_object_get(o, a);
+    return b ? json_object_get(v, b) : v;
+}
+
+/* An open-model run: schedule.csv per interval (planned and achieved rate, counts, lag,
+ * service percentiles, CPU, the limited flag), summary.json's service_ms, iterations,
+ * schedule and verdict; ITER rows stay out of stats.csv, failures.csv, the history's
+ * Aggregated, requests[] and totals. */
+static void test_results_open_model(void **state)
+{
+    rfix *f = *state;
+    char err[512] = "";
+    results r;
+    assert_int_equal(results_open_ex(&r, f->dir, RESULTS_SCHEDULE, err, sizeof err), 0);
+    const uint64_t t0 = UINT64_C(1704164645000);
+
+    /* interval 1: 10 requests at 10..100 ms (service 1..10 ms), 10 intended, 9 started,
+     * 1 dropped, backlog 3, lag 1..9 ms, CPU 50 %: kept the schedule */
+    open_rows(&f->interval, 10, 10000, 10000);
+    f->interval.sched.intended = 10;
+    f->interval.sched.started = 9;
+    f->interval.sched.dropped = 1;
+    f->interval.sched.backlog_max = 3;
+    for (int i = 1; i <= 9; i++)
+        hist_record(&f->interval.sched.lag, (uint64_t)i * 1000);
+    f->interval.cpu_max = 0.5;
+    assert_false(results_limited(&f->interval));
+    assert_int_equal(results_history(&r, t0 + 1000, 4, 1.0, &f->interval, &f->totals), 0);
+    /* interval 2 (a set of its own: this test does not lean on merge_reset): no
+     * request, 5 arrivals started 20 ms late, CPU 95 %: limited */
+    merge_set iv2;
+    merge_init(&iv2);
+    iv2.sched.intended = 5;
+    iv2.sched.started = 5;
+    hist_record_n(&iv2.sched.lag, 20000, 5);
+    iv2.cpu_max = 0.95;
+    assert_true(results_limited(&iv2));
+    iv2.cpu_max = 0.0;
+    assert_true(results_limited(&iv2));                     /* lag alone */
+    hist_reset(&iv2.sched.lag);
+    hist_record_n(&iv2.sched.lag, RESULTS_LAG_LIMIT_US, 5);
+    assert_false(results_limited(&iv2));                    /* at the limit: kept */
+    hist_reset(&iv2.sched.lag);
+    hist_record_n(&iv2.sched.lag, 20000, 5);
+    iv2.cpu_max = 0.95;
+    assert_int_equal(results_history(&r, t0 + 2000, 4, 1.0, &iv2, &f->totals), 0);
+    merge_fini(&iv2);
+
+    char *sched = slurp(f->dir, "schedule.csv");
+    assert_non_null(sched);
+    char line[1024];
+    assert_true(line_at(sched, 0, line, sizeof line));
+    assert_string_equal(line, "Timestamp,Planned Rate,Achieved Rate,Intended,Started,Dropped,"
+                              "Backlog Max,Lag p50,Lag p99,Lag Max,Service p50,Service p95,"
+                              "Service p99,CPU Max,Limited\r\n");
+    assert_true(line_at(sched, 1, line, sizeof line));
+    assert_string_equal(line, "1704164646,10.0,9.0,10,9,1,3,5,9,9,5,10,10,0.5,0\r\n");
+    assert_true(line_at(sched, 2, line, sizeof line));
+    assert_string_equal(line, "1704164647,5.0,5.0,5,5,0,0,20,20,20,N/A,N/A,N/A,0.95,1\r\n");
+    assert_false(line_at(sched, 3, line, sizeof line));
+    free(sched);
+
+    /* the totals, built as the coordinator folds its intervals */
+    open_rows(&f->totals, 10, 10000, 10000);
+    f->totals.sched.intended = 15;
+    f->totals.sched.started = 14;
+    f->totals.sched.dropped = 1;
+    f->totals.sched.backlog_max = 3;
+    for (int i = 1; i <= 9; i++)
+        hist_record(&f->totals.sched.lag, (uint64_t)i * 1000);
+    hist_record_n(&f->totals.sched.lag, 20000, 5);
+    f->totals.cpu_max = 0.95;
+    f->totals.limited_intervals = 1;
+
+    sc_stage stage = { .duration_ms = 2000, .rate = 7.5 };
+    scenario sc;
+    memset(&sc, 0, sizeof sc);
+    sc.name = "orders";
+    sc.model = SC_MODEL_OPEN;
+    sc.stages = &stage;
+    sc.nstages = 1;
+    sc_threshold th[] = {
+        th_mk("packer: iteration p95 < 2s", "packer", TH_P95, OP_LT, 2000),
+        th_mk("rate >= 7", NULL, TH_RATE, OP_GE, 7),
+    };
+    th[0].of = TH_OF_ITERATION;
+    sc.thresholds = th;
+    sc.nthresholds = 2;
+    th_result thr[2];
+    assert_int_equal(thresholds_eval(&sc, &f->totals, 3.0, thr), 1);
+    results_meta meta = { .sc = &sc, .start_wall_ms = t0, .end_wall_ms = t0 + 3000,
+                          .duration_s = 3.0, .stop_reason = "finished", .th = thr, .nth = 2 };
+    assert_int_equal(results_finish(&r, &meta, &f->totals, err, sizeof err), 0);
+    assert_true(file_exists(f->dir, "schedule.csv"));
+
+    char *stats = slurp(f->dir, "stats.csv");
+    assert_null(strstr(stats, "planner"));
+    assert_null(strstr(stats, STATS_ITERATION));
+    assert_true(line_at(stats, 2, line, sizeof line));       /* create-order, Aggregated */
+    assert_non_null(strstr(line, ",Aggregated,10,0,"));
+    free(stats);
+    char *fails = slurp(f->dir, "failures.csv");
+    assert_string_equal(fails, locust_failures_header);
+    free(fails);
+    char *junit = slurp(f->dir, "junit.xml");
+    assert_non_null(strstr(junit, "measured NaN (no iterations of profile packer)"));
+    free(junit);
+
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.json", f->dir);
+    json_t *s = json_load_file(path, 0, NULL);
+    assert_non_null(s);
+    const merge_entry *co = merge_find(&f->totals, "POST", "create-order");
+    assert_jlatency(jget2(s, "totals", "service_ms"), &f->totals.all.svc);
+    assert_jlatency(jget2(s, "totals", "latency_ms"), &f->totals.all.lat);
+    assert_int_equal(jget_u(jget2(s, "totals", NULL), "requests"), 10);
+    json_t *reqs = json_object_get(s, "requests");
+    assert_int_equal(json_array_size(reqs), 1);
+    assert_jlatency(json_object_get(json_array_get(reqs, 0), "service_ms"), &co->svc);
+    assert_jlatency(json_object_get(json_array_get(reqs, 0), "latency_ms"), &co->lat);
+    assert_int_equal(json_array_size(json_object_get(s, "ws")), 0);   /* ITER is no ws row */
+
+    json_t *its = json_object_get(s, "iterations");
+    assert_int_equal(json_array_size(its), 1);
+    json_t *it = json_array_get(its, 0);
+    assert_string_equal(json_string_value(json_object_get(it, "profile")), "planner");
+    assert_int_equal(jget_u(it, "count"), 9);
+    assert_int_equal(jget_u(it, "failures"), 1);
+    assert_jlatency(json_object_get(it, "latency_ms"),
+                    &merge_find(&f->totals, STATS_ITERATION, "planner")->lat);
+
+    json_t *sch = json_object_get(s, "schedule");
+    assert_string_equal(json_string_value(json_object_get(sch, "model")), "open");
+    assert_int_equal(jget_u(sch, "intended"), 15);
+    assert_int_equal(jget_u(sch, "started"), 14);
+    assert_int_equal(jget_u(sch, "dropped"), 1);
+    assert_int_equal(jget_u(sch, "backlog_max"), 3);
+    assert_int_equal(jget_u(sch, "generator_limited_intervals"), 1);
+    assert_true(json_real_value(jget2(sch, "lag_ms", "p50"))
+                == hist_percentile(&f->totals.sched.lag, 50) / 1000.0);
+    assert_true(fabs(json_real_value(jget2(sch, "lag_ms", "p50")) - 7.0) < 0.01);
+    assert_true(json_real_value(jget2(sch, "lag_ms", "max")) == 20.0);
+    assert_true(json_real_value(jget2(sch, "lag_ms", "p99"))
+                == hist_percentile(&f->totals.sched.lag, 99) / 1000.0);
+    /* the stages cover 2 s of the 3 s run: 15 and 14 arrivals over 2 s */
+    assert_true(json_real_value(json_object_get(sch, "covered_s")) == 2.0);
+    assert_true(json_real_value(json_object_get(sch, "rate_planned")) == 7.5);
+    assert_true(json_real_value(json_object_get(sch, "rate_achieved")) == 7.0);
+
+    json_t *ths = json_object_get(s, "thresholds");
+    assert_true(json_is_null(json_object_get(json_array_get(ths, 0), "value")));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ths, 0), "note")),
+                        "no iterations of profile packer");
+    assert_null(json_object_get(json_array_get(ths, 1), "note"));
+
+    json_t *v = json_object_get(s, "verdict");
+    assert_false(json_is_true(json_object_get(v, "clean")));
+    assert_int_equal(jget_u(v, "thresholds_failed"), 1);
+    assert_int_equal(jget_u(v, "generator_limited_intervals"), 1);
+    json_t *notes = json_object_get(v, "notes");
+    assert_int_equal(json_array_size(notes), 3);
+    assert_string_equal(json_string_value(json_array_get(notes, 0)), "1 threshold failed");
+    assert_non_null(strstr(json_string_value(json_array_get(notes, 1)),
+                           "the generator did not keep the schedule in 1 interval "));
+    assert_non_null(strstr(json_string_value(json_array_get(notes, 2)), "1 arrival was dropped"));
+    json_decref(s);
+}
+
+/* The verdict of a closed run: clean when every threshold held and no interval was
+ * limited; an engine thread above 90 % CPU makes it unclean whatever the thresholds. */
+static void test_results_verdict_closed(void **state)
+{
+    rfix *f = *state;
+    add_range(&f->totals, "GET", "/a", 4, 1000, 1000, 0);
+    scenario sc;
+    memset(&sc, 0, sizeof sc);
+    sc_threshold th = th_mk("p95 < 1s", NULL, TH_P95, OP_LT, 1000);
+    sc.thresholds = &th;
+    sc.nthresholds = 1;
+    th_result thr;
+    assert_int_equal(thresholds_eval(&sc, &f->totals, 1.0, &thr), 0);
+    results_meta meta = { .sc = &sc, .duration_s = 1.0, .stop_reason = "finished",
+                          .th = &thr, .nth = 1 };
+    char *text = results_summary_text(&meta, &f->totals);
+    json_t *s = json_loads(text, 0, NULL);
+    free(text);
+    assert_true(json_is_true(jget2(s, "verdict", "clean")));
+    assert_int_equal(json_array_size(jget2(s, "verdict", "notes")), 0);
+    json_t *sch = json_object_get(s, "schedule");
+    assert_string_equal(json_string_value(json_object_get(sch, "model")), "closed");
+    assert_int_equal(jget_u(sch, "intended"), 0);
+    assert_true(json_is_null(jget2(sch, "lag_ms", "p99")));
+    /* closed model: service equals latency */
+    assert_true(json_equal(jget2(s, "totals", "service_ms"), jget2(s, "totals", "latency_ms")));
+    json_t *r0 = json_array_get(json_object_get(s, "requests"), 0);
+    assert_true(json_equal(json_object_get(r0, "service_ms"), json_object_get(r0, "latency_ms")));
+    assert_int_equal(json_array_size(json_object_get(s, "iterations")), 0);
+    json_decref(s);
+
+    f->totals.limited_intervals = 2;
+    meta.stop_reason = "aborted: every worker was lost";
+    text = results_summary_text(&meta, &f->totals);
+    s = json_loads(text, 0, NULL);
+    free(text);
+    assert_false(json_is_true(jget2(s, "verdict", "clean")));
+    json_t *notes = jget2(s, "verdict", "notes");
+    assert_int_equal(json_array_size(notes), 2);
+    assert_string_equal(json_string_value(json_array_get(notes, 0)),
+                        "the run did not finish: aborted: every worker was lost");
+    assert_non_null(strstr(json_string_value(json_array_get(notes, 1)),
+                           "the generator may have been the bottleneck in 2 intervals"));
+    json_decref(s);
+}
+
 /* A run without a single request: Locust's zeros and N/A, no failures rows, and a
  * summary that is still valid JSON with numbers (no NaN). */
 static void test_results_empty_run(void **state)
@@ -896,6 +1141,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_results_folder, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_results_ws, rfix_setup, rfix_teardown),
+        cmocka_unit_test_setup_teardown(test_results_open_model, rfix_setup, rfix_teardown),
+        cmocka_unit_test_setup_teardown(test_results_verdict_closed, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_results_empty_run, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_results_open_error, rfix_setup, rfix_teardown),
         cmocka_unit_test(test_results_default_dir),
