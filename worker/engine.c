@@ -150,7 +150,12 @@ static void vu_spawn(vu *v)
  * (its iteration row measures a pass of the flow); the open model keeps both (the first
  * arrival on a user waits for the setup: its iteration includes it). A user runs its
  * setup once for the run, also when it ramps down and up again (its captured variables
- * are kept). */
+ * are kept). Open model: an arrival brings its profile (by weight, as users get theirs),
+ * so a user of the pool may run another profile's iteration: it then runs that
+ * profile's setup first (a user logs in as what it is about to do); the pool prefers an
+ * idle user whose setup is the arrival's profile's (worker/engine_open.c); a profile
+ * without setup steps leaves the user's setup as it was. So with one profile that has a
+ * setup, a user's setup runs once. */
 void vu_begin_iteration(vu *v, uint64_t start_us)
 {
     const data_set *d = &v->eng->cfg.sc->data;
@@ -163,10 +168,11 @@ void vu_begin_iteration(vu *v, uint64_t start_us)
     if (v->ws) v->ws->failed = false;
     v->stack[0] = (vu_frame){ .steps = v->prof->flow, .n = v->prof->nflow, .idx = 0, .left = 0 };
     v->depth = 1;
-    if (!v->setup_done && v->prof->nsetup > 0)
+    if (v->prof->nsetup > 0 && v->setup_prof != v->prof) {
         v->stack[v->depth++] = (vu_frame){ .steps = v->prof->setup, .n = v->prof->nsetup,
                                            .setup = true };
-    v->setup_done = true;
+        v->setup_prof = v->prof;
+    }
 }
 
 /* The end of a pass of the flow: the profile's iteration row, lat from the iteration's
@@ -819,7 +825,7 @@ size_t engine_users_bytes(const engine *e)
         n += ((size_t)sl->nready + VU_CHUNK - 1) / VU_CHUNK * sizeof(vu_chunk) +
              (size_t)sl->nready * per_user;
         n += (sl->idle ? (size_t)sl->nready * sizeof *sl->idle : 0) +
-             (size_t)sl->bcap * sizeof *sl->backlog;
+             (size_t)sl->bcap * (sizeof *sl->backlog + sizeof *sl->bprof);
     }
     ENGINE_FOR_VUS(e, v)
         n += v->url_cap + v->hbuf_cap + v->body_cap + v->x.body_cap + v->x.hdrs_cap +

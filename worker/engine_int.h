@@ -37,13 +37,13 @@ typedef struct vu {
     struct engine   *eng;
     uint64_t         k;         /* global user index, 0-based */
     uint32_t         si;        /* its slot: index into engine.slots (stable) */
-    const sc_profile *prof;
+    const sc_profile *prof;     /* closed: fixed (user k's); open: the current arrival's */
     vu_state         state;
     bool             retire;    /* stop after the current step */
     bool             inited;    /* think and yield events ready */
     bool             xfer_ready; /* x initialized: at the user's first http step, so a
                                   * WebSocket-only user holds no curl handle */
-    bool             setup_done; /* the profile's setup ran (once per user for the run) */
+    const sc_profile *setup_prof; /* the profile whose setup this user ran, NULL: none */
     bool             iter_failed; /* a step of the current iteration failed */
     vu_frame         stack[VU_DEPTH + 1];
     int              depth;
@@ -100,8 +100,10 @@ typedef struct eslot {
     uint32_t  *idle;            /* stack of idle users' indices, capacity nready */
     uint32_t   nidle;
     uint64_t  *backlog;         /* ring of waiting arrivals' intended times (monotonic us) */
+    uint16_t  *bprof;           /* and their profiles (index into scenario.profiles) */
     uint32_t   bcap, bhead, bn; /* capacity (the slot's share of max_backlog), first, count */
-    uint64_t   next_m;          /* uniform: the next arrival is a = slot + next_m * T' */
+    uint64_t   next_m;          /* the next arrival is a = slot + next_m * T' (uniform: its
+                                 * index on the curve; both: its profile's turn) */
     double     cum;             /* poisson: the cumulative sum of T' x Exp(1) gaps */
     uint64_t   rng;             /* poisson: the slot's own generator */
     double     next_us;         /* the next arrival's intended time (us after the start),

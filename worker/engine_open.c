@@ -27,6 +27,11 @@
  * takes the oldest waiting arrival (its intended time kept: the wait is in its latency)
  * or goes idle, keeping its connections and captured variables.
  *
+ * Profiles. Each arrival picks its profile by weight (scenario_profile_of of its index
+ * a, as closed-model users get theirs) and runs that profile's flow once; a user that
+ * has not run the profile's setup runs it first (see vu_begin_iteration); the idle
+ * stack is searched OPEN_PROFILE_SCAN deep for a user that ran the profile's setup.
+ *
  * Adoption and release. A slot adopted while the run goes (a worker was lost) takes its
  * arrivals from the first one intended at or after now: the gap while it had no owner
  * is not invented later. A released slot takes no more arrivals; its waiting ones are
@@ -68,11 +73,11 @@ static uint32_t open_share(const engine *e, uint32_t j, uint64_t n)
 static void open_advance(const engine *e, eslot *sl)
 {
     const scenario *sc = e->cfg.sc;
+    sl->next_m++;
     if (sc->arrivals == SC_ARRIVALS_POISSON) {
         sl->cum += (double)e->tprime * rng_exp(&sl->rng);
         sl->next_us = loadshape_area_inverse(sc->stages, sc->nstages, sl->cum);
     } else {
-        sl->next_m++;
         double a = (double)sl->slot + (double)sl->next_m * e->tprime;
         sl->next_us = loadshape_area_inverse(sc->stages, sc->nstages, a);
     }
@@ -89,7 +94,12 @@ int engine_open_slot_init(engine *e, eslot *sl, double from_us)
         sl->bcap = open_share(e, sl->slot, b);
         if (sl->bcap == 0) sl->bcap = 1;
         sl->backlog = malloc((size_t)sl->bcap * sizeof *sl->backlog);
-        if (!sl->backlog) {
+        sl->bprof = malloc((size_t)sl->bcap * sizeof *sl->bprof);
+        if (!sl->backlog || !sl->bprof) {
+            free(sl->backlog);
+            free(sl->bprof);
+            sl->backlog = NULL;
+            sl->bprof = NULL;
             sl->bcap = 0;
             log_error("engine", "out of memory for the backlog of slot %u: it takes no arrivals",
                       sl->slot);
@@ -99,6 +109,7 @@ int engine_open_slot_init(engine *e, eslot *sl, double from_us)
     sl->bhead = sl->bn = 0;
     /* The first arrival at or after from_us: the area up to it says how many came before. */
     double x = from_us > 0 ? loadshape_area(sc->stages, sc->nstages, from_us) : 0;
+    sl->next_m = 0;
     if (sc->arrivals == SC_ARRIVALS_POISSON) {
         sl->rng = (sl->slot + 1) * UINT64_C(0xD1B54A32D192ED03) ^ (e->cfg.run_id | 1);
         if (!sl->rng) sl->rng = 1;
@@ -119,16 +130,31 @@ void engine_open_slot_fini(eslot *sl)
 {
     free(sl->idle);
     free(sl->backlog);
+    free(sl->bprof);
     sl->idle = NULL;
     sl->backlog = NULL;
+    sl->bprof = NULL;
 }
+
+/* How deep the idle stack is searched for a user whose setup is the arrival's profile's
+ * (when that profile has setup steps) before the top one is taken. */
+#define OPEN_PROFILE_SCAN 8
 
 /* A free user of the slot (idle, or one that never ran), or NULL. Allocates a chunk of
  * users when the pool first needs one beyond those allocated (as the closed model's
  * schedule does); never otherwise. */
-static vu *open_free_user(engine *e, eslot *sl)
+static vu *open_free_user(engine *e, eslot *sl, const sc_profile *p)
 {
-    if (sl->nidle > 0) return eslot_vu(sl, sl->idle[--sl->nidle]);
+    if (sl->nidle > 0) {
+        for (uint32_t d = 1; p->nsetup > 0 && d <= sl->nidle && d <= OPEN_PROFILE_SCAN; d++) {
+            uint32_t i = sl->idle[sl->nidle - d];
+            if (eslot_vu(sl, i)->setup_prof != p) continue;
+            sl->idle[sl->nidle - d] = sl->idle[sl->nidle - 1];
+            sl->idle[sl->nidle - 1] = i;
+            break;
+        }
+        return eslot_vu(sl, sl->idle[--sl->nidle]);
+    }
     if (sl->nused >= sl->nvus) return NULL;
     if (sl->nused >= sl->nready && engine_slot_grow(e, sl, sl->nused + 1) != 0) {
         if (!sl->grow_failed)
@@ -144,8 +170,9 @@ static vu *open_free_user(engine *e, eslot *sl)
 
 /* Counts the arrival intended at due as started (its lag) and begins its iteration on
  * v, which was idle, off or new (none of which is counted live). */
-static void open_begin(engine *e, vu *v, uint64_t due, uint64_t now)
+static void open_begin(engine *e, vu *v, const sc_profile *p, uint64_t due, uint64_t now)
 {
+    v->prof = p;
     e->shard.sched.started++;
     hist_record(&e->shard.sched.lag, now > due ? now - due : 0);
     v->retire = false;
@@ -154,17 +181,23 @@ static void open_begin(engine *e, vu *v, uint64_t due, uint64_t now)
     vu_begin_iteration(v, due);
 }
 
-/* One arrival intended at due (monotonic us), handled at now. */
+/* The slot's next arrival (intended at due, monotonic us), handled at now. Its profile:
+ * arrival a = slot + next_m * T' takes scenario_profile_of(a), the smooth weighted
+ * round-robin the closed model deals users by (uniform: a is the arrival's place on the
+ * whole run's curve, so the weights hold over every worker's arrivals together). */
 static void open_arrive(engine *e, eslot *sl, uint64_t due, uint64_t now)
 {
+    const scenario *sc = e->cfg.sc;
+    int pi = scenario_profile_of(sc, sl->slot + sl->next_m * e->tprime);
     e->shard.sched.intended++;
-    vu *v = open_free_user(e, sl);
+    vu *v = open_free_user(e, sl, &sc->profiles[pi]);
     if (v) {
-        open_begin(e, v, due, now);
+        open_begin(e, v, &sc->profiles[pi], due, now);
         vu_run(v);
         return;
     }
     if (sl->bn < sl->bcap) {
+        sl->bprof[(sl->bhead + sl->bn) % sl->bcap] = (uint16_t)pi;
         sl->backlog[(sl->bhead + sl->bn++) % sl->bcap] = due;
         if (++e->waiting > e->shard.sched.backlog_max) e->shard.sched.backlog_max = e->waiting;
         return;
@@ -203,11 +236,12 @@ bool engine_open_next(vu *v)
     eslot *sl = &e->slots[v->si];
     if (sl->bn > 0 && !sl->released) {
         uint64_t due = sl->backlog[sl->bhead];
+        const sc_profile *p = &e->cfg.sc->profiles[sl->bprof[sl->bhead]];
         sl->bhead = (sl->bhead + 1) % sl->bcap;
         sl->bn--;
         e->waiting--;
         e->live--;                      /* open_begin counts it again */
-        open_begin(e, v, due, time_mono_us());
+        open_begin(e, v, p, due, time_mono_us());
         return true;
     }
     v->state = VU_IDLE;
