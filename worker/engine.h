@@ -16,8 +16,32 @@
  * start their flow from the beginning; a released slot's users stop after their
  * current step (their results stay counted here).
  *
+ * Open model (scenario.model SC_MODEL_OPEN, issue 11; worker/engine_open.c has the
+ * whole contract): the stages give arrivals per second. Slot j < T' = min(threads_total,
+ * max_users) takes arrivals j, j + T', ... of the rate curve (common/loadshape.h; poisson:
+ * a per-slot generator's exponential gaps through the same inverse), each at its intended
+ * time on the monotonic clock after start_mono_us, from one precise timer per engine.
+ * An arrival picks its profile by weight, takes a free user of the slot's pool (its share
+ * of max_users, as closed-model users are shared), else waits in the slot's backlog (its
+ * share of max_backlog, preallocated at adoption), else is dropped and counted. A user
+ * runs the arrival's flow once, then takes the next waiting arrival or goes idle
+ * (keeping its connections and captured variables). An adopted slot takes arrivals from
+ * the first one after now; a released one drops what waits (counted) and stops its users
+ * after their current step. `users` in the stats counts busy users.
+ *
+ * Measures (both models unless said): every request and WebSocket figure records lat;
+ * the open model also svc (stats_record_svc): lat from the step's intended start (the
+ * arrival's for the iteration's first step, else the end of the step before; a think
+ * ends at its intended end), svc from the send. Each pass of a profile's flow records
+ * its ("ITER", profile) row: lat from the iteration's intended start (open) or actual
+ * start (closed), failed when a step failed. A profile's setup steps run once per user
+ * before its first iteration (open: within it). shard.sched: intended, started, dropped,
+ * backlog_max, lag (open model), cpu_us and wall_us of the engine thread (both).
+ *
  * Stop: at the end of the stages or on engine_stop, users start no new step; thinking
- * users end at once, users in a request finish it; after the scenario's graceful_stop
+ * users end at once, users in a request finish it (open model: arrivals stop, the
+ * waiting ones are dropped and counted, idle users go off, running iterations go on to
+ * their end); after the scenario's graceful_stop
  * whatever is still in flight is cancelled and counted as cancelled. Then the engine
  * sends its final delta (final = true) and its thread ends. Every request started is
  * either recorded or counted as cancelled.
