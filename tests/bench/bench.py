@@ -40,6 +40,10 @@ Method
   workers x 200 names and merges it into an interval set, folded into the run totals
   when the interval closes, once per simulated second, back to back; CPU share of one core = CPU seconds / simulated
   seconds, with its peak RSS and the delta bytes per second (its header has the rest).
+- Open model (tests/bench/bench_open.py, after the rounds): the highest arrival rate one
+  engine thread (--threads 1, on the generator CPU) holds on GET /ping with lag p99
+  under 1 ms and nothing dropped, by doubling then bisection over 5 s runs within a
+  ~90 s budget, as a ratio of the closed model's req/s (the Stampede row's median).
 - Output: tables on stdout, the same Markdown in results/bench-YYYYmmdd-HHMMSS.md.
 
 Every child has a timeout and its own process group; nginx and the temporary
@@ -63,6 +67,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import bench_open               # the open model's row (same folder: sys.path[0])
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -760,7 +766,7 @@ def report_merge(ctx, m):
     return out
 
 
-def report(ctx, runs, mem, merge, notes, ws_runs=(), ws_mem=(), notes_ws=()):
+def report(ctx, runs, mem, merge, notes, ws_runs=(), ws_mem=(), notes_ws=(), open_res=None):
     now = datetime.datetime.now(datetime.timezone.utc)
     by = {t: [r for r in runs if r.tool == t] for t in TOOLS}
     med = {}
@@ -800,6 +806,9 @@ def report(ctx, runs, mem, merge, notes, ws_runs=(), ws_mem=(), notes_ws=()):
                     "%.2f" % r.load_s, "%.2f" % r.wall_s, "%.2f" % r.cpu_s, fmt(r.rps),
                     fmt(r.per_cpu), ("FAILED: " if not r.ok else "") + r.note]
                    for r in sorted(runs, key=lambda r: (r.round, TOOLS.index(r.tool)))]), ""]
+
+    if open_res is not None:
+        out += bench_open.report_lines(ctx, open_res, med["stampede"][0], table, fmt, USERS)
 
     rows, per_vu, per_user = [], None, None
     mem_lines = len(out)
@@ -845,6 +854,8 @@ def report(ctx, runs, mem, merge, notes, ws_runs=(), ws_mem=(), notes_ws=()):
             % (verdict(ws_ratio, GOAL_WS_RATIO),
                "n/a" if ws_kib is None else ("met" if ws_kib <= GOAL_WS_KIB_PER_VU else "NOT met")),
             ""]
+    if open_res is not None:
+        out += [bench_open.GOAL_OPEN_LINE, "", bench_open.verdict_line(open_res, med["stampede"][0], fmt), ""]
     if notes:
         out += ["## Notes", ""] + ["- " + n for n in notes] + [""]
     text = "\n".join(out)
@@ -957,6 +968,16 @@ def main(argv):
                 log("  %s: %s req/s, %s req per CPU-s%s" % (
                     tool, fmt(r.rps), fmt(r.per_cpu), "" if r.ok else ", FAILED: " + r.note))
 
+        open_res = None
+        if not ws_only:
+            if not target.alive():
+                raise SetupError("nginx stopped answering: " + target.log_text()[-500:])
+            ok = [r for r in runs if r.tool == "stampede" and r.ok]
+            closed_rps = statistics.median([r.rps for r in ok]) if ok else None
+            log("open model: the highest arrival rate one thread holds ...")
+            open_res = bench_open.search(ctx, closed_rps, run_child, log, USERS)
+            log("  " + bench_open.headline(open_res, closed_rps, fmt))
+
         mem = []
         for users in (() if ws_only else (MEM_BASE_USERS, MEM_USERS)):
             if not target.alive():
@@ -1002,13 +1023,14 @@ def main(argv):
                 if re.search(r"\[(emerg|alert|crit|error|warn)\]", l)]
         notes += ["nginx: " + re.sub(r"^\S+ \S+ ", "", l) for l in warn[:5]]
         if ws_only:
-            notes.append("BENCH_ONLY=ws: wrk, Locust, the HTTP memory runs and the merge run "
-                         "were skipped")
-        path = report(ctx, runs, mem, merge, notes, ws_runs, ws_mem, notes_ws)
+            notes.append("BENCH_ONLY=ws: wrk, Locust, the HTTP memory runs, the open model's "
+                         "search and the merge run were skipped")
+        path = report(ctx, runs, mem, merge, notes, ws_runs, ws_mem, notes_ws, open_res)
         log("report written to " + os.path.relpath(path, os.getcwd()))
         ws_ok = (not ws_err and all(r.ok for r in ws_runs) and all(r.ok for _, r in ws_mem))
         return (0 if all(r.ok for r in runs) and all(r.ok for _, r in mem)
-                and (merge.ok or ws_only) and ws_ok else 1)
+                and (merge.ok or ws_only) and ws_ok
+                and (open_res is None or open_res.best is not None) else 1)
     finally:
         wst.stop()
         target.stop()
