@@ -26,21 +26,21 @@
  *   invalid strings and Prometheus such label values, and two names must not end up
  *   as one series.
  *
- * Prometheus:
- * - Families are written in the header's order, each as HELP, TYPE, then its samples;
- *   a family without samples (no run yet, no WebSocket names) keeps its HELP and TYPE.
- * - Per-name families list every HTTP entry (the name cap bounds them), sorted by
- *   (name, method); WebSocket families one row per connection name (any "WS..." entry),
- *   zeros when that name lacks the figure, so the series set stays the same all run.
- * - stampede_ws_connects_total counts connections opened (attempts - failures), equal to
- *   summary.json's ws "connects".
- * - A summary's quantiles are NaN while it has no observation; _sum is the histogram's
- *   exact sum in seconds, _count its number of observations.
- * - stampede_errors_total lists every error kind, 0 included (a stable series set for
- *   rate()); stampede_workers lists the states the workers are in.
- * - Integer counters are printed as integers; other values as the shortest decimal that
- *   reads back to the same double, "NaN", "+Inf" or "-Inf". */
+ * Prometheus: see master/live_metrics.c.
+ *
+ * The open model (issue 11):
+ * - The schedule's whole-run figures (intended, started, dropped, backlog_max, the lag
+ *   histogram) come from the totals (merge_set.sched) when given, else from the status;
+ *   limited_intervals is the larger of the totals' and the status's (the coordinator
+ *   may keep it in either). The last interval's rates and lag p99 come from the status.
+ * - Every name row carries service_p95_ms (equal to p95_ms in the closed model, where
+ *   svc is empty: stats_row_svc); the dashboard shows it in the open model only.
+ * - stampede_schedule_lag_seconds is a summary over the whole run (as the request
+ *   summaries are); the last interval's p99 is the gauge
+ *   stampede_schedule_lag_p99_seconds. stampede_iterations_*_total{} without labels are
+ *   the schedule's arrivals; per profile, stampede_iteration_duration_seconds{profile}. */
 #include "master/live.h"
+#include "master/live_int.h"
 #include "master/thresholds.h"
 
 #include <inttypes.h>
@@ -53,7 +53,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIVE_RUN_ID_LEN 24
 
 /* ---- shared ------------------------------------------------------------------------- */
 
@@ -89,14 +88,8 @@ static int live_utf8_len(const unsigned char *p)
     return n;
 }
 
-/* A growing text buffer; a failed allocation sets oom and later appends do nothing. */
-typedef struct live_buf {
-    char  *p;
-    size_t len, cap;
-    bool   oom;
-} live_buf;
 
-static bool live_reserve(live_buf *b, size_t more)
+bool live_reserve(live_buf *b, size_t more)
 {
     if (b->oom)
         return false;
@@ -115,7 +108,7 @@ static bool live_reserve(live_buf *b, size_t more)
     return true;
 }
 
-static void live_putn(live_buf *b, const char *s, size_t n)
+void live_putn(live_buf *b, const char *s, size_t n)
 {
     if (!live_reserve(b, n))
         return;
@@ -124,13 +117,12 @@ static void live_putn(live_buf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-static void live_puts(live_buf *b, const char *s)
+void live_puts(live_buf *b, const char *s)
 {
     live_putn(b, s, strlen(s));
 }
 
-static void live_printf(live_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void live_printf(live_buf *b, const char *fmt, ...)
+void live_printf(live_buf *b, const char *fmt, ...)
 {
     char tmp[256];
     va_list ap;
@@ -160,7 +152,7 @@ static void live_printf(live_buf *b, const char *fmt, ...)
  * and its two lower-case hex digits, a genuine U+FFFD becomes U+FFFD "u"; all else is
  * copied. A valid name without U+FFFD (every name but odd ones) comes out unchanged.
  * label: also escape \ " and newline as the Prometheus text format wants. */
-static void live_clean(live_buf *b, const char *s, bool label)
+void live_clean(live_buf *b, const char *s, bool label)
 {
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
         int n = live_utf8_len(p);
@@ -186,13 +178,13 @@ static void live_clean(live_buf *b, const char *s, bool label)
     }
 }
 
-static void live_run_id(char *buf, size_t cap, uint64_t run_id)
+void live_run_id(char *buf, size_t cap, uint64_t run_id)
 {
     snprintf(buf, cap, "%" PRIu64, run_id);
 }
 
 /* Entries sort by (name, method), as stats.csv. */
-static int live_cmp_entry(const void *a, const void *b)
+int live_cmp_entry(const void *a, const void *b)
 {
     const merge_entry *x = *(const merge_entry *const *)a, *y = *(const merge_entry *const *)b;
     int c = strcmp(x->name, y->name);
@@ -234,8 +226,8 @@ static int live_cmp_err(const void *a, const void *b)
 
 /* Pointers to the entries of m for which keep() holds, sorted by cmp (caller frees).
  * *n gets the count. NULL on ENOMEM (an empty result is a valid 1-slot allocation). */
-static const merge_entry **live_pick(const merge_set *m, bool (*keep)(const merge_entry *),
-                                     int (*cmp)(const void *, const void *), uint32_t *n)
+const merge_entry **live_pick(const merge_set *m, bool (*keep)(const merge_entry *),
+                              int (*cmp)(const void *, const void *), uint32_t *n)
 {
     uint32_t total = m != NULL ? m->n : 0;
     const merge_entry **v = malloc(((size_t)total + 1) * sizeof *v);
@@ -249,14 +241,19 @@ static const merge_entry **live_pick(const merge_set *m, bool (*keep)(const merg
     return v;
 }
 
-static bool live_is_http(const merge_entry *e)
+bool live_is_http(const merge_entry *e)
 {
     return stats_fig_is_http(e->fig);
 }
 
-static bool live_is_ws(const merge_entry *e)
+bool live_is_ws(const merge_entry *e)
 {
     return stats_fig_is_ws(e->fig);
+}
+
+bool live_is_iter(const merge_entry *e)
+{
+    return e->fig == STATS_FIG_ITERATION;
 }
 
 /* A stats.csv row: an HTTP entry, or a ws connection's "WS" (message latency) entry. */
@@ -327,6 +324,69 @@ static json_t *live_jname_row(live_jb *b, const merge_entry *e, double elapsed_s
     live_jset(b, o, "max_ms", json_real(any ? (double)h->max_us / 1000.0 : 0.0));
     live_jset(b, o, "avg_ms", json_real(any ? hist_mean(h) / 1000.0 : 0.0));
     live_jset(b, o, "rps", live_jreal(elapsed_s > 0 ? (double)e->requests / elapsed_s : 0.0));
+    const hist *sv = stats_row_svc(e);
+    live_jset(b, o, "service_p95_ms",
+              json_real(sv->total > 0 ? (double)hist_percentile(sv, 95) / 1000.0 : 0.0));
+    return o;
+}
+
+/* "iterations": one row per profile (ITER rows, by name), whole run. */
+static json_t *live_jiterations(live_jb *b, const merge_set *t)
+{
+    json_t *arr = json_array();
+    uint32_t n;
+    const merge_entry **rows = live_pick(t, live_is_iter, live_cmp_entry, &n);
+    if (rows == NULL) {
+        b->ok = false;
+        return arr;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const hist *h = &rows[i]->lat;
+        bool any = h->total > 0;
+        json_t *o = json_object();
+        live_jset(b, o, "profile", live_jstr(rows[i]->name));
+        live_jset(b, o, "count", live_juint(rows[i]->requests));
+        live_jset(b, o, "failures", live_juint(rows[i]->failures));
+        live_jset(b, o, "p95_ms", json_real(any ? (double)hist_percentile(h, 95) / 1000.0 : 0.0));
+        live_jset(b, o, "p99_ms", json_real(any ? (double)hist_percentile(h, 99) / 1000.0 : 0.0));
+        live_jappend(b, arr, o);
+    }
+    free(rows);
+    return arr;
+}
+
+/* The whole-run schedule figures (see the decisions above). */
+live_sched live_sched_of(const coord_status *st, const merge_set *t)
+{
+    live_sched s = { st->intended, st->started, st->dropped, st->limited_intervals,
+                     st->backlog_max, NULL };
+    if (t != NULL) {
+        s.intended = t->sched.intended;
+        s.started = t->sched.started;
+        s.dropped = t->sched.dropped;
+        s.backlog_max = t->sched.backlog_max;
+        s.lag = &t->sched.lag;
+        if (t->limited_intervals > s.limited)
+            s.limited = t->limited_intervals;
+    }
+    return s;
+}
+
+/* "schedule": the open model's figures (both models: the closed one has zeros there
+ * but for limited_intervals). */
+static json_t *live_jschedule(live_jb *b, const coord_status *st, const merge_set *t)
+{
+    live_sched s = live_sched_of(st, t);
+    json_t *o = json_object();
+    live_jset(b, o, "model", json_string(st->open_model ? "open" : "closed"));
+    live_jset(b, o, "intended", live_juint(s.intended));
+    live_jset(b, o, "started", live_juint(s.started));
+    live_jset(b, o, "dropped", live_juint(s.dropped));
+    live_jset(b, o, "backlog_max", json_integer(s.backlog_max));
+    live_jset(b, o, "rate_planned", live_jreal(st->rate_planned));
+    live_jset(b, o, "rate_achieved", live_jreal(st->rate_achieved));
+    live_jset(b, o, "lag_p99_ms", live_jreal(st->lag_p99_ms));
+    live_jset(b, o, "generator_limited_intervals", live_juint(s.limited));
     return o;
 }
 
@@ -396,6 +456,8 @@ static json_t *live_jthresholds(live_jb *b, const live_input *in, double elapsed
         live_jset(b, o, "expr", live_jstr(res[i].th->expr));
         live_jset(b, o, "ok", json_boolean(res[i].ok));
         live_jset(b, o, "value", live_jreal(res[i].value));
+        if (res[i].note[0] != '\0')
+            live_jset(b, o, "note", live_jstr(res[i].note));
         live_jappend(b, arr, o);
     }
     merge_fini(&empty);
@@ -446,7 +508,10 @@ char *live_json(const live_input *in)
     live_jset(&b, root, "error_rate",
               json_real(requests ? (double)failures / (double)requests : 0.0));
     live_jset(&b, root, "out_dir", live_jstr(st->out_dir));
+    live_jset(&b, root, "open_model", json_boolean(st->open_model));
+    live_jset(&b, root, "schedule", live_jschedule(&b, st, t));
     live_jset(&b, root, "names", live_jnames(&b, t, elapsed_s));
+    live_jset(&b, root, "iterations", live_jiterations(&b, t));
     live_jset(&b, root, "errors", live_jerrors(&b, t));
     live_jset(&b, root, "thresholds", live_jthresholds(&b, in, elapsed_s));
     live_jset(&b, root, "workers", live_jworkers(&b, in));
@@ -455,303 +520,4 @@ char *live_json(const live_input *in)
         text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(root);
     return text;
-}
-
-/* ---- live_metrics ----------------------------------------------------------------- */
-
-/* # HELP and # TYPE of one family (help texts are ours: nothing to escape). */
-static void live_family(live_buf *b, const char *name, const char *type, const char *help)
-{
-    live_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* A label value between quotes, cleaned and escaped (live_clean). */
-static void live_label_value(live_buf *b, const char *s)
-{
-    live_putn(b, "\"", 1);
-    live_clean(b, s, true);
-    live_putn(b, "\"", 1);
-}
-
-/* A float as Prometheus (Go's ParseFloat) reads it: the shortest %g that reads back to
- * the same double; NaN, +Inf, -Inf spelled as Prometheus does. */
-static void live_float(live_buf *b, double v)
-{
-    if (isnan(v)) {
-        live_puts(b, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        live_puts(b, v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    char t[48];
-    int p;
-    for (p = 1; p < 17; p++) {                  /* significant digits needed */
-        snprintf(t, sizeof t, "%.*e", p - 1, v);
-        if (strtod(t, NULL) == v)
-            break;
-    }
-    snprintf(t, sizeof t, "%.*e", p - 1, v);
-    int exp10 = atoi(strchr(t, 'e') + 1);
-    if (exp10 >= -5 && exp10 < 17) {            /* positional: 86400, 0.1, 0.000123 */
-        int dec = p - 1 - exp10;
-        snprintf(t, sizeof t, "%.*f", dec > 0 ? dec : 0, v);
-    }
-    live_puts(b, t);
-}
-
-/* Labels of one sample: pairs of (name, value), n pairs, plus an optional quantile
- * (the text "0.5"...; NULL for none). Writes "{a="x",b="y"}" or nothing when empty. */
-static void live_labels(live_buf *b, const char *const *kv, int n, const char *quantile)
-{
-    if (n == 0 && quantile == NULL)
-        return;
-    live_putn(b, "{", 1);
-    for (int i = 0; i < n; i++) {
-        if (i > 0)
-            live_putn(b, ",", 1);
-        live_puts(b, kv[2 * i]);
-        live_putn(b, "=", 1);
-        live_label_value(b, kv[2 * i + 1]);
-    }
-    if (quantile != NULL)
-        live_printf(b, "%squantile=\"%s\"", n > 0 ? "," : "", quantile);
-    live_putn(b, "}", 1);
-}
-
-static void live_sample_u(live_buf *b, const char *name, const char *const *kv, int n, uint64_t v)
-{
-    live_puts(b, name);
-    live_labels(b, kv, n, NULL);
-    live_printf(b, " %" PRIu64 "\n", v);
-}
-
-static void live_sample_f(live_buf *b, const char *name, const char *const *kv, int n, double v)
-{
-    live_puts(b, name);
-    live_labels(b, kv, n, NULL);
-    live_putn(b, " ", 1);
-    live_float(b, v);
-    live_putn(b, "\n", 1);
-}
-
-/* One label set of a summary in seconds: quantiles 0.5 0.9 0.95 0.99 (NaN while empty),
- * then NAME_sum and NAME_count. h may be NULL (no observations). */
-static void live_summary(live_buf *b, const char *name, const char *const *kv, int n, const hist *h)
-{
-    static const struct { const char *text; double p; } q[] = {
-        { "0.5", 50 }, { "0.9", 90 }, { "0.95", 95 }, { "0.99", 99 },
-    };
-    bool any = h != NULL && h->total > 0;
-    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-        live_puts(b, name);
-        live_labels(b, kv, n, q[i].text);
-        live_putn(b, " ", 1);
-        live_float(b, any ? (double)hist_percentile(h, q[i].p) / 1e6 : NAN);
-        live_putn(b, "\n", 1);
-    }
-    char nm[96];
-    snprintf(nm, sizeof nm, "%s_sum", name);
-    live_sample_f(b, nm, kv, n, h != NULL ? (double)h->sum_us / 1e6 : 0.0);
-    snprintf(nm, sizeof nm, "%s_count", name);
-    live_sample_u(b, nm, kv, n, h != NULL ? h->total : 0);
-}
-
-/* The figures of one WebSocket connection name, gathered from its entries. */
-typedef struct live_ws {
-    const char *name;
-    const merge_entry *message, *connect, *sent, *recv;
-} live_ws;
-
-/* Groups the sorted ws entries by name into out (capacity n); returns the count. */
-static uint32_t live_ws_groups(const merge_entry **ws, uint32_t n, live_ws *out)
-{
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const merge_entry *e = ws[i];
-        if (k == 0 || strcmp(out[k - 1].name, e->name) != 0)
-            out[k++] = (live_ws){ .name = e->name };
-        live_ws *g = &out[k - 1];
-        switch (e->fig) {
-        case STATS_FIG_WS_MESSAGE: g->message = e; break;
-        case STATS_FIG_WS_CONNECT: g->connect = e; break;
-        case STATS_FIG_WS_SENT:    g->sent = e; break;
-        case STATS_FIG_WS_RECV:    g->recv = e; break;
-        default: break;
-        }
-    }
-    return k;
-}
-
-/* The per-name HTTP families. */
-static void live_m_http(live_buf *b, const merge_entry **http, uint32_t n)
-{
-    live_family(b, "stampede_requests_total", "counter",
-                "HTTP requests completed, failures included, by method and name.");
-    for (uint32_t i = 0; i < n; i++) {
-        const char *kv[] = { "method", http[i]->method, "name", http[i]->name };
-        live_sample_u(b, "stampede_requests_total", kv, 2, http[i]->requests);
-    }
-    live_family(b, "stampede_request_failures_total", "counter",
-                "HTTP requests that failed, by method and name.");
-    for (uint32_t i = 0; i < n; i++) {
-        const char *kv[] = { "method", http[i]->method, "name", http[i]->name };
-        live_sample_u(b, "stampede_request_failures_total", kv, 2, http[i]->failures);
-    }
-    live_family(b, "stampede_response_bytes_total", "counter",
-                "HTTP response body bytes received, by method and name.");
-    for (uint32_t i = 0; i < n; i++) {
-        const char *kv[] = { "method", http[i]->method, "name", http[i]->name };
-        live_sample_u(b, "stampede_response_bytes_total", kv, 2, http[i]->bytes);
-    }
-    live_family(b, "stampede_request_duration_seconds", "summary",
-                "HTTP request latency over the whole run, by method and name.");
-    for (uint32_t i = 0; i < n; i++) {
-        const char *kv[] = { "method", http[i]->method, "name", http[i]->name };
-        live_summary(b, "stampede_request_duration_seconds", kv, 2, &http[i]->lat);
-    }
-}
-
-/* stampede_errors_total{kind}: every kind, summed over all names. */
-static void live_m_errors(live_buf *b, const merge_set *t)
-{
-    uint64_t by_kind[ERR_KIND_COUNT] = { 0 };
-    uint64_t unknown = 0;
-    for (uint32_t i = 0; t != NULL && i < t->nerrs; i++) {
-        const merge_err *e = &t->errs[i];
-        if ((unsigned)e->kind < ERR_KIND_COUNT)
-            by_kind[e->kind] += e->count;
-        else
-            unknown += e->count;
-    }
-    by_kind[ERR_OTHER] += unknown;              /* a newer peer's kind: "other", as its name */
-    live_family(b, "stampede_errors_total", "counter", "Errors by kind, all names.");
-    for (int k = 0; k < ERR_KIND_COUNT; k++) {
-        const char *kv[] = { "kind", stats_err_kind_name((stats_err_kind)k) };
-        live_sample_u(b, "stampede_errors_total", kv, 1, by_kind[k]);
-    }
-}
-
-/* The WebSocket families, one row per connection name. */
-static void live_m_ws(live_buf *b, const live_ws *g, uint32_t n)
-{
-    live_family(b, "stampede_ws_messages_sent_total", "counter",
-                "WebSocket messages sent, by connection name.");
-    for (uint32_t i = 0; i < n; i++) {
-        const char *kv[] = { "name", g[i].name };
-        live_sample_u(b, "stampede_ws_messages_sent_total", kv, 1,
-                      g[i].sent ? g[i].sent->requests : 0);
-    }
-    live_family(b, "stampede_ws_messages_received_total", "counter",
-                "WebSocket messages received, by connection name.");
-    for (uint32_t i = 0; i < n; i++) {
-        const char *kv[] = { "name", g[i].name };
-        live_sample_u(b, "stampede_ws_messages_received_total", kv, 1,
-                      g[i].recv ? g[i].recv->requests : 0);
-    }
-    live_family(b, "stampede_ws_connects_total", "counter",
-                "WebSocket connections opened (reconnects included), by connection name.");
-    for (uint32_t i = 0; i < n; i++) {
-        const merge_entry *c = g[i].connect;
-        uint64_t ok = c != NULL && c->requests >= c->failures ? c->requests - c->failures : 0;
-        const char *kv[] = { "name", g[i].name };
-        live_sample_u(b, "stampede_ws_connects_total", kv, 1, ok);
-    }
-    live_family(b, "stampede_ws_message_duration_seconds", "summary",
-                "WebSocket message latency (send to matching message) over the whole run, "
-                "by connection name.");
-    for (uint32_t i = 0; i < n; i++) {
-        const char *kv[] = { "name", g[i].name };
-        live_summary(b, "stampede_ws_message_duration_seconds", kv, 1,
-                     g[i].message ? &g[i].message->lat : NULL);
-    }
-}
-
-/* The master's protocol counters since it started (PROTOCOL.md 9): messages dropped,
- * failed key proofs, sealed sessions ended by a frame that failed, connections closed
- * for sending no HELLO. */
-static void live_m_protocol(live_buf *b, const coord_status *st)
-{
-    const struct { const char *name, *help; uint64_t v; } rows[] = {
-        { "stampede_protocol_dropped_total",
-          "Messages the master dropped (undecodable, unauthenticated, out of place).", st->proto_dropped },
-        { "stampede_protocol_auth_failures_total",
-          "HELLOs refused for a missing or wrong key proof, or answering no CHALLENGE.",
-          st->proto_auth_failures },
-        { "stampede_protocol_seal_failures_total",
-          "Sealed sessions ended by a message that failed authentication or sequence.",
-          st->proto_seal_failures },
-        { "stampede_protocol_hello_timeouts_total",
-          "Connections closed for sending no HELLO in time.", st->proto_hello_timeouts },
-    };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        live_family(b, rows[i].name, "counter", rows[i].help);
-        live_sample_u(b, rows[i].name, NULL, 0, rows[i].v);
-    }
-}
-
-/* stampede_workers{state}: how many workers are in each state (first-seen order). */
-static void live_m_workers(live_buf *b, const live_input *in)
-{
-    live_family(b, "stampede_workers", "gauge", "Workers by state.");
-    int n = in->workers != NULL ? in->nworkers : 0;
-    for (int i = 0; i < n; i++) {
-        const char *state = in->workers[i].state;
-        bool seen = false;
-        for (int j = 0; j < i && !seen; j++)
-            seen = strcmp(in->workers[j].state, state) == 0;
-        if (seen)
-            continue;
-        uint64_t count = 0;
-        for (int j = i; j < n; j++)
-            count += strcmp(in->workers[j].state, state) == 0;
-        const char *kv[] = { "state", state };
-        live_sample_u(b, "stampede_workers", kv, 1, count);
-    }
-}
-
-char *live_metrics(const live_input *in)
-{
-    static const coord_status idle = { .state = RUN_IDLE };
-    const coord_status *st = in->st != NULL ? in->st : &idle;
-    const merge_set *t = in->totals;
-    live_buf b = { 0 };
-    uint32_t nhttp = 0, nws = 0;
-    const merge_entry **http = live_pick(t, live_is_http, live_cmp_entry, &nhttp);
-    const merge_entry **ws = live_pick(t, live_is_ws, live_cmp_entry, &nws);
-    live_ws *groups = malloc(((size_t)nws + 1) * sizeof *groups);
-    if (http == NULL || ws == NULL || groups == NULL) {
-        free(http);
-        free(ws);
-        free(groups);
-        return NULL;
-    }
-    uint32_t ngroups = live_ws_groups(ws, nws, groups);
-
-    live_family(&b, "stampede_users", "gauge", "Active virtual users (last complete interval).");
-    live_sample_u(&b, "stampede_users", NULL, 0, st->users);
-    live_m_workers(&b, in);
-    char id[LIVE_RUN_ID_LEN] = "";
-    if (st->run_id != 0)
-        live_run_id(id, sizeof id, st->run_id);
-    live_family(&b, "stampede_run_info", "gauge", "The current or last run (always 1).");
-    const char *info[] = { "run_id", id, "scenario", in->scenario ? in->scenario : "",
-                           "state", coord_state_name(st->state) };
-    live_sample_u(&b, "stampede_run_info", info, 3, 1);
-    live_family(&b, "stampede_elapsed_seconds", "gauge", "Seconds since the run started.");
-    live_sample_f(&b, "stampede_elapsed_seconds", NULL, 0, st->elapsed_s);
-    live_m_http(&b, http, nhttp);
-    live_m_errors(&b, t);
-    live_m_ws(&b, groups, ngroups);
-    live_m_protocol(&b, st);
-
-    free(http);
-    free(ws);
-    free(groups);
-    if (b.oom || b.p == NULL) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
 }

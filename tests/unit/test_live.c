@@ -637,12 +637,30 @@ static const char *const families[][2] = {
     { "stampede_ws_messages_received_total", "counter" },
     { "stampede_ws_connects_total", "counter" },
     { "stampede_ws_message_duration_seconds", "summary" },
+    { "stampede_request_service_seconds", "summary" },
+    { "stampede_iterations_intended_total", "counter" },
+    { "stampede_iterations_started_total", "counter" },
+    { "stampede_iterations_dropped_total", "counter" },
+    { "stampede_generator_limited_intervals_total", "counter" },
+    { "stampede_schedule_backlog_max", "gauge" },
+    { "stampede_schedule_planned_rate", "gauge" },
+    { "stampede_schedule_achieved_rate", "gauge" },
+    { "stampede_schedule_lag_p99_seconds", "gauge" },
+    { "stampede_schedule_lag_seconds", "summary" },
     { "stampede_protocol_dropped_total", "counter" },
     { "stampede_protocol_auth_failures_total", "counter" },
     { "stampede_protocol_seal_failures_total", "counter" },
     { "stampede_protocol_hello_timeouts_total", "counter" },
 };
 #define NFAMILIES (sizeof families / sizeof families[0])
+/* Per-profile families: declared always, samples only with ITER rows (the open-model
+ * fixture below has them). */
+static const char *const profile_families[][2] = {
+    { "stampede_iterations_total", "counter" },
+    { "stampede_iteration_failures_total", "counter" },
+    { "stampede_iteration_duration_seconds", "summary" },
+};
+#define NPROFILE_FAMILIES (sizeof profile_families / sizeof profile_families[0])
 
 static void test_metrics_format(void **state)
 {
@@ -653,13 +671,19 @@ static void test_metrics_format(void **state)
     assert_non_null(text);
     exposition x;
     check_exposition(text, &x);
-    assert_int_equal(x.nfam, (int)NFAMILIES);
+    assert_int_equal(x.nfam, (int)(NFAMILIES + NPROFILE_FAMILIES));
     for (size_t i = 0; i < NFAMILIES; i++) {
         family *fam = find_family(&x, families[i][0], strlen(families[i][0]));
         if (fam == NULL)
             fail_msg("family %s missing", families[i][0]);
         assert_string_equal(fam->type, families[i][1]);
         assert_true(fam->nsamples > 0);
+    }
+    for (size_t i = 0; i < NPROFILE_FAMILIES; i++) {
+        family *fam = find_family(&x, profile_families[i][0], strlen(profile_families[i][0]));
+        if (fam == NULL)
+            fail_msg("family %s missing", profile_families[i][0]);
+        assert_string_equal(fam->type, profile_families[i][1]);
     }
     exposition_fini(&x);
     free(text);
@@ -671,7 +695,7 @@ static void test_metrics_format(void **state)
     text = live_metrics(&idle);
     assert_non_null(text);
     check_exposition(text, &x);
-    assert_int_equal(x.nfam, (int)NFAMILIES);
+    assert_int_equal(x.nfam, (int)(NFAMILIES + NPROFILE_FAMILIES));
     assert_true(sample(text, "stampede_users") == 0);
     assert_true(sample(text, "stampede_run_info{run_id=\"\",scenario=\"\",state=\"idle\"}") == 1);
     assert_true(sample(text, "stampede_errors_total{kind=\"connect\"}") == 0);
@@ -924,6 +948,145 @@ static void test_metrics_promtool(void **state)
     free(text);
 }
 
+/* ---- the open model (issue 11) ------------------------------------------------------ */
+
+/* The fixture as an open run: ITER rows for two profiles, service times on POST login
+ * (a tenth of its latency, into the row and the aggregate), the schedule in the totals
+ * and the last interval's figures in the status. */
+static void fixture_open(fixture *f)
+{
+    fixture_init(f);
+    add_range(&f->m, STATS_ITERATION, "planner", 30, 100000, 10000, 2);
+    add_range(&f->m, STATS_ITERATION, "clerk", 5, 2000000, 0, 0);
+    merge_entry *login = NULL;
+    for (uint32_t i = 0; i < f->m.n; i++)
+        if (!strcmp(f->m.entries[i].name, "login"))
+            login = &f->m.entries[i];
+    assert_non_null(login);
+    for (int i = 0; i < 10; i++) {
+        hist_record(&login->svc, (200000 + (uint64_t)i * 10000) / 10);
+        hist_record(&f->m.all.svc, (200000 + (uint64_t)i * 10000) / 10);
+    }
+    f->m.sched.intended = 40;
+    f->m.sched.started = 35;
+    f->m.sched.dropped = 5;
+    f->m.sched.backlog_max = 7;
+    for (int i = 1; i <= 35; i++)
+        hist_record(&f->m.sched.lag, (uint64_t)i * 100);
+    f->m.limited_intervals = 2;
+    f->st.open_model = 1;
+    f->st.rate_planned = 4.0;
+    f->st.rate_achieved = 3.5;
+    f->st.lag_p99_ms = 3.4;
+    f->st.limited_intervals = 1;                /* the totals' 2 win */
+    f->th[2] = th_mk("packer: iteration p95 < 1s", "packer", TH_P95, OP_LT, 1000);
+    f->th[2].of = TH_OF_ITERATION;
+}
+
+static void test_json_open(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f);
+    json_t *j = parse_live(&f.in);
+    assert_true(json_is_true(json_object_get(j, "open_model")));
+    json_t *s = json_object_get(j, "schedule");
+    assert_string_equal(jstr(s, "model"), "open");
+    assert_true(jnum(s, "intended") == 40 && jnum(s, "started") == 35);
+    assert_true(jnum(s, "dropped") == 5 && jnum(s, "backlog_max") == 7);
+    assert_true(jnum(s, "rate_planned") == 4.0 && jnum(s, "rate_achieved") == 3.5);
+    assert_true(jnum(s, "lag_p99_ms") == 3.4);
+    assert_true(jnum(s, "generator_limited_intervals") == 2);
+    assert_int_equal((int)jnum(j, "requests"), 161);          /* ITER rows are no requests */
+
+    json_t *names = json_object_get(j, "names");
+    assert_int_equal(json_array_size(names), 4);              /* no ITER row among them */
+    const merge_entry *login = merge_find(&f.m, "POST", "login"),
+                      *orders = merge_find(&f.m, "GET", "/orders");
+    for (size_t i = 0; i < json_array_size(names); i++) {
+        json_t *r = json_array_get(names, i);
+        if (!strcmp(jstr(r, "name"), "login"))
+            assert_true(jnum(r, "service_p95_ms") == ms_of(&login->svc, 95));
+        if (!strcmp(jstr(r, "name"), "/orders"))              /* no svc: the latency */
+            assert_true(jnum(r, "service_p95_ms") == ms_of(&orders->lat, 95));
+    }
+    json_t *its = json_object_get(j, "iterations");
+    assert_int_equal(json_array_size(its), 2);
+    json_t *clerk = json_array_get(its, 0), *planner = json_array_get(its, 1);
+    assert_string_equal(jstr(clerk, "profile"), "clerk");
+    assert_string_equal(jstr(planner, "profile"), "planner");
+    assert_true(jnum(planner, "count") == 30 && jnum(planner, "failures") == 2);
+    assert_true(jnum(planner, "p99_ms")
+                == ms_of(&merge_find(&f.m, STATS_ITERATION, "planner")->lat, 99));
+    json_t *th = json_array_get(json_object_get(j, "thresholds"), 2);
+    assert_true(json_is_null(json_object_get(th, "value")));
+    assert_string_equal(jstr(th, "note"), "no iterations of profile packer");
+    assert_null(json_object_get(json_array_get(json_object_get(j, "thresholds"), 0), "note"));
+    json_decref(j);
+
+    /* without totals the status's figures stand in */
+    f.in.totals = NULL;
+    j = parse_live(&f.in);
+    s = json_object_get(j, "schedule");
+    assert_true(jnum(s, "intended") == 0 && jnum(s, "generator_limited_intervals") == 1);
+    assert_int_equal(json_array_size(json_object_get(j, "iterations")), 0);
+    json_decref(j);
+    fixture_fini(&f);
+
+    fixture_init(&f);                           /* closed: model "closed", zeros */
+    j = parse_live(&f.in);
+    assert_false(json_is_true(json_object_get(j, "open_model")));
+    assert_string_equal(jstr(json_object_get(j, "schedule"), "model"), "closed");
+    json_decref(j);
+    fixture_fini(&f);
+}
+
+static void test_metrics_open(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f);
+    char *text = live_metrics(&f.in);
+    assert_non_null(text);
+    exposition x;
+    check_exposition(text, &x);
+    for (size_t i = 0; i < NPROFILE_FAMILIES; i++) {
+        family *fam = find_family(&x, profile_families[i][0], strlen(profile_families[i][0]));
+        assert_non_null(fam);
+        assert_true(fam->nsamples > 0);
+    }
+    exposition_fini(&x);
+    assert_true(sample(text, "stampede_iterations_intended_total") == 40);
+    assert_true(sample(text, "stampede_iterations_started_total") == 35);
+    assert_true(sample(text, "stampede_iterations_dropped_total") == 5);
+    assert_true(sample(text, "stampede_generator_limited_intervals_total") == 2);
+    assert_true(sample(text, "stampede_schedule_backlog_max") == 7);
+    assert_true(sample(text, "stampede_schedule_planned_rate") == 4.0);
+    assert_true(sample(text, "stampede_schedule_achieved_rate") == 3.5);
+    assert_true(fabs(sample(text, "stampede_schedule_lag_p99_seconds") - 0.0034) < 1e-12);
+    assert_true(sample(text, "stampede_schedule_lag_seconds{quantile=\"0.99\"}")
+                == (double)hist_percentile(&f.m.sched.lag, 99) / 1e6);
+    assert_true(sample(text, "stampede_schedule_lag_seconds_count") == 35);
+    const merge_entry *login = merge_find(&f.m, "POST", "login");
+    assert_true(sample(text, "stampede_request_service_seconds{method=\"POST\",name=\"login\","
+                             "quantile=\"0.95\"}") == (double)hist_percentile(&login->svc, 95) / 1e6);
+    assert_true(sample(text, "stampede_request_duration_seconds{method=\"POST\",name=\"login\","
+                             "quantile=\"0.95\"}") == (double)hist_percentile(&login->lat, 95) / 1e6);
+    assert_true(sample(text, "stampede_request_service_seconds_count{method=\"POST\",name=\"login\"}")
+                == 10);
+    assert_true(sample(text, "stampede_iterations_total{profile=\"planner\"}") == 30);
+    assert_true(sample(text, "stampede_iteration_failures_total{profile=\"planner\"}") == 2);
+    assert_true(sample(text, "stampede_iterations_total{profile=\"clerk\"}") == 5);
+    assert_true(sample(text, "stampede_iteration_duration_seconds{profile=\"clerk\","
+                             "quantile=\"0.5\"}") == (double)hist_percentile(
+                                 &merge_find(&f.m, STATS_ITERATION, "clerk")->lat, 50) / 1e6);
+    assert_false(has_sample(text, "stampede_requests_total{method=\"ITER\",name=\"planner\"}"));
+    if (access("/usr/bin/promtool", X_OK) == 0)
+        promtool_check(text);
+    free(text);
+    fixture_fini(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -939,6 +1102,8 @@ int main(void)
         cmocka_unit_test(test_metrics_floats),
         cmocka_unit_test(test_clean_distinct),
         cmocka_unit_test(test_metrics_promtool),
+        cmocka_unit_test(test_json_open),
+        cmocka_unit_test(test_metrics_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
