@@ -21,6 +21,22 @@ static inline uint64_t rng_next(uint64_t *state)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
+/* A state for stream b of run a: splitmix64 (Steele, Lea, Flood) over both, so that
+ * neighbouring (a, b) give unrelated streams (xorshift states that differ by a pattern
+ * keep drawing correlated values). Never 0. */
+static inline uint64_t rng_seed(uint64_t a, uint64_t b)
+{
+    uint64_t z = a;
+    for (int i = 0; i < 2; i++) {
+        z += 0x9E3779B97F4A7C15ULL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        z ^= z >> 31;
+        z ^= i == 0 ? b : 0;
+    }
+    return z ? z : 1;
+}
+
 /* Uniform in [0, 1): the top 53 bits of one draw. */
 static inline double rng_unit(uint64_t *state)
 {

@@ -111,8 +111,7 @@ int engine_open_slot_init(engine *e, eslot *sl, double from_us)
     double x = from_us > 0 ? loadshape_area(sc->stages, sc->nstages, from_us) : 0;
     sl->next_m = 0;
     if (sc->arrivals == SC_ARRIVALS_POISSON) {
-        sl->rng = (sl->slot + 1) * UINT64_C(0xD1B54A32D192ED03) ^ (e->cfg.run_id | 1);
-        if (!sl->rng) sl->rng = 1;
+        sl->rng = rng_seed(e->cfg.run_id, sl->slot);
         sl->cum = x + (double)e->tprime * rng_exp(&sl->rng);     /* memoryless */
         sl->next_us = loadshape_area_inverse(sc->stages, sc->nstages, sl->cum);
     } else {

@@ -17,6 +17,9 @@
 #include <curl/curl.h>
 
 #include <pthread.h>
+#include <math.h>
+#include "common/hist.h"
+#include "common/loadshape.h"
 #include "common/scenario.h"
 #include "common/time.h"
 #include "common/util.h"
@@ -26,7 +29,8 @@
 
 /* ---- the fake transport ------------------------------------------------------------
  * worker/http.h implemented over the engine's event_base: a request is answered by
- * fake_respond 1 ms after it starts, from the loop, as libcurl's completions come. The
+ * fake_respond 1 ms (or its delay_ms) after it starts, from the loop, as libcurl's
+ * completions come, with that delay as its total time. The
  * xfer's `easy` handle (void * in curl.h) carries the fake's per-transfer record. */
 typedef struct fake_reply {
     long           status;
@@ -35,6 +39,7 @@ typedef struct fake_reply {
     bool           fail;        /* a transport failure: kind and detail */
     stats_err_kind kind;
     const char    *detail;
+    unsigned       delay_ms;    /* 0: 1 ms */
 } fake_reply;
 
 struct http_loop { struct event_base *base; int active; };
@@ -44,6 +49,7 @@ static fake_reply (*fake_respond)(const http_req *r);
 static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
 static char fake_seen[256][160];    /* "METHOD url [Content-Type]" of each request */
 static unsigned fake_nseen;
+static atomic_uint fake_started;    /* requests started, all of them */
 
 http_loop *http_loop_new(struct event_base *base)
 {
@@ -119,10 +125,12 @@ int http_xfer_start(http_xfer *x, const http_req *r)
     x->body_len = x->hdrs_len = 0;
     if (x->keep_body && rep.body && fake_keep(&x->body, &x->body_len, &x->body_cap, rep.body) != 0) return -1;
     if (x->keep_hdrs && rep.hdrs && fake_keep(&x->hdrs, &x->hdrs_len, &x->hdrs_cap, rep.hdrs) != 0) return -1;
+    unsigned ms = rep.delay_ms ? rep.delay_ms : 1;
     f->r = (http_result){ .failed = rep.fail, .kind = rep.kind, .detail = rep.detail,
-                          .status = rep.fail ? 0 : rep.status, .total_us = 1000,
+                          .status = rep.fail ? 0 : rep.status, .total_us = ms * 1000u,
                           .bytes = rep.body ? strlen(rep.body) : 0 };
-    struct timeval tv = { 0, 1000 };
+    struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
+    atomic_fetch_add(&fake_started, 1);
     event_add(&f->ev, &tv);
     x->active = true;
     x->loop->active++;
@@ -432,6 +440,349 @@ static void test_http_flow_failures(void **state)
     scenario_free(sc);
 }
 
+
+/* ---- the open model (issue 11) ---------------------------------------------------------
+ * Every delta summed as the master would: rows by (method, name) with both histograms,
+ * the schedule block, the engine's cpu and wall time. */
+typedef struct agg_row {
+    char     method[STATS_METHOD_MAX], name[STATS_NAME_MAX];
+    uint64_t requests, failures;
+    hist     lat, svc;
+} agg_row;
+
+typedef struct agg {
+    pthread_mutex_t mu;
+    agg_row  rows[16];
+    int      nrows;
+    uint64_t intended, started, dropped, cpu_us, wall_us, deltas, users_max;
+    uint32_t backlog_max;
+    hist     lag;
+} agg;
+
+static void agg_init(agg *a)
+{
+    memset(a, 0, sizeof *a);
+    pthread_mutex_init(&a->mu, NULL);
+    hist_init(&a->lag);
+    for (int i = 0; i < 16; i++) {
+        hist_init(&a->rows[i].lat);
+        hist_init(&a->rows[i].svc);
+    }
+}
+
+static void agg_fini(agg *a)
+{
+    hist_fini(&a->lag);
+    for (int i = 0; i < 16; i++) {
+        hist_fini(&a->rows[i].lat);
+        hist_fini(&a->rows[i].svc);
+    }
+    pthread_mutex_destroy(&a->mu);
+}
+
+static void agg_emit(void *ud, char *buf, size_t len)
+{
+    agg *a = ud;
+    proto_msg m;
+    if (proto_decode(buf, len, &m) == PROTO_OK && m.type == MSG_STATS) {
+        const proto_stats *st = &m.u.stats;
+        pthread_mutex_lock(&a->mu);
+        for (uint32_t i = 0; i < st->nentries; i++) {
+            const proto_stats_entry *e = &st->entries[i];
+            int j = 0;
+            while (j < a->nrows && (strcmp(a->rows[j].name, e->name) || strcmp(a->rows[j].method, e->method))) j++;
+            if (j == a->nrows && a->nrows < 16) {
+                snprintf(a->rows[j].name, STATS_NAME_MAX, "%s", e->name);
+                snprintf(a->rows[j].method, STATS_METHOD_MAX, "%s", e->method);
+                a->nrows++;
+            }
+            if (j < 16) {
+                a->rows[j].requests += e->requests;
+                a->rows[j].failures += e->failures;
+                if (e->lat.total) hist_add(&a->rows[j].lat, &e->lat);
+                if (e->svc.total) hist_add(&a->rows[j].svc, &e->svc);
+            }
+        }
+        a->intended += st->sched.intended;
+        a->started += st->sched.started;
+        a->dropped += st->sched.dropped;
+        a->cpu_us += st->sched.cpu_us;
+        a->wall_us += st->sched.wall_us;
+        if (st->sched.backlog_max > a->backlog_max) a->backlog_max = st->sched.backlog_max;
+        if (st->users > a->users_max) a->users_max = st->users;
+        hist_add(&a->lag, &st->sched.lag);
+        a->deltas++;
+        pthread_mutex_unlock(&a->mu);
+        proto_msg_free(&m);
+    }
+    free(buf);
+}
+
+static const agg_row *agg_row_of(const agg *a, const char *method, const char *name)
+{
+    for (int j = 0; j < a->nrows; j++)
+        if (!strcmp(a->rows[j].name, name) && !strcmp(a->rows[j].method, method)) return &a->rows[j];
+    return NULL;
+}
+
+/* Runs sc on one engine owning every slot of a run of `threads` slots until its stages
+ * end and it finishes (bounded: 10 s). */
+static void run_open(const scenario *sc, uint32_t threads, agg *a)
+{
+    uint32_t slots[8];
+    for (uint32_t i = 0; i < threads && i < 8; i++) slots[i] = i;
+    atomic_store(&fake_started, 0);
+    fake_nseen = 0;
+    engine_cfg c = { .sc = sc, .target = sc->target, .run_id = 11, .worker_id = "unit",
+                     .slots = slots, .nslots = threads, .threads_total = threads,
+                     .start_mono_us = time_mono_us() + 20000, .interval_ms = 100,
+                     .name_cap = 0, .emit = agg_emit, .emit_ud = a };
+    char err[256];
+    engine *e = engine_start(&c, err, sizeof err);
+    if (!e) fail_msg("engine_start: %s", err);
+    for (int i = 0; i < 1000 && !engine_finished(e); i++) sleep_ms(10);    /* <= 10 s */
+    assert_true(engine_finished(e));
+    engine_join_free(e);
+}
+
+static fake_reply ok_respond(const http_req *r)
+{
+    (void)r;
+    return (fake_reply){ .status = 200, .body = "ok" };
+}
+
+static fake_reply slow_respond(const http_req *r)
+{
+    (void)r;
+    return (fake_reply){ .status = 200, .body = "ok", .delay_ms = 300 };
+}
+
+/* Every row's latency (from the intended start) is never below its service time (from
+ * the send): per row, the count, the minimum, the maximum and the sum. */
+static void assert_lat_covers_svc(const agg *a)
+{
+    for (int j = 0; j < a->nrows; j++) {
+        const agg_row *r = &a->rows[j];
+        if (r->requests == 0) continue;
+        assert_int_equal(r->lat.total, r->requests);
+        assert_int_equal(r->svc.total, r->requests);
+        assert_true(r->lat.min_us >= r->svc.min_us);
+        assert_true(r->lat.max_us >= r->svc.max_us);
+        assert_true(r->lat.sum_us >= r->svc.sum_us);
+    }
+}
+
+/* 200 arrivals per second for one second over two slots: exactly 200 intended (the
+ * area under the curve), each started (the pool of 20 and its backlog hold them) or
+ * dropped, one request and one iteration per started arrival; cpu and wall measured. */
+static void test_open_rate_counted(void **state)
+{
+    (void)state;
+    scenario *sc = parse_text(
+        "name: open-rate\n"
+        "target: http://127.0.0.1:1\n"
+        "load:\n"
+        "  model: open\n"
+        "  max_users: 20\n"
+        "  stages: [ { duration: 0s, rate: 200/s }, { duration: 1s, rate: 200/s } ]\n"
+        "  graceful_stop: 2s\n"
+        "users:\n"
+        "  - name: orders\n"
+        "    flow:\n"
+        "      - http: { name: create, method: POST, url: /orders }\n");
+    fake_respond = ok_respond;
+    agg a;
+    agg_init(&a);
+    run_open(sc, 2, &a);
+    double area = loadshape_area(sc->stages, sc->nstages, 1e12);
+    assert_int_equal(a.intended, (uint64_t)ceil(area));
+    assert_int_equal(a.intended, 200);
+    assert_int_equal(a.intended, a.started + a.dropped);
+    assert_int_equal(a.started, atomic_load(&fake_started));
+    assert_int_equal(a.lag.total, a.started);
+    const agg_row *req = agg_row_of(&a, "POST", "create");
+    const agg_row *it = agg_row_of(&a, STATS_ITERATION, "orders");
+    assert_non_null(req);
+    assert_non_null(it);
+    assert_int_equal(req->requests, a.started);
+    assert_int_equal(it->requests, a.started);
+    assert_int_equal(it->failures, 0);
+    assert_lat_covers_svc(&a);
+    assert_true(a.users_max >= 1 && a.users_max <= 20);
+    assert_true(a.cpu_us > 0);
+    assert_true(a.wall_us > 0);
+    assert_true(a.cpu_us <= a.wall_us + 100000);
+    agg_fini(&a);
+    scenario_free(sc);
+}
+
+/* Poisson arrivals: the same bookkeeping (their number is random around the area). */
+static void test_open_poisson_counted(void **state)
+{
+    (void)state;
+    scenario *sc = parse_text(
+        "name: open-poisson\n"
+        "target: http://127.0.0.1:1\n"
+        "load:\n"
+        "  model: open\n"
+        "  max_users: 20\n"
+        "  arrivals: poisson\n"
+        "  stages: [ { duration: 0s, rate: 300/s }, { duration: 1s, rate: 300/s } ]\n"
+        "users:\n"
+        "  - name: orders\n"
+        "    flow:\n"
+        "      - http: { name: create, method: POST, url: /orders }\n");
+    fake_respond = ok_respond;
+    agg a;
+    agg_init(&a);
+    run_open(sc, 3, &a);
+    print_message("poisson at 300/s for 1 s: %llu arrivals\n", (unsigned long long)a.intended);
+    assert_true(a.intended > 150 && a.intended < 450);      /* mean 300, sd ~17 */
+    assert_int_equal(a.intended, a.started + a.dropped);
+    assert_int_equal(a.started, atomic_load(&fake_started));
+    assert_int_equal(agg_row_of(&a, STATS_ITERATION, "orders")->requests, a.started);
+    agg_fini(&a);
+    scenario_free(sc);
+}
+
+/* A pool of one user, a backlog of two and a server that takes 300 ms: ten arrivals in
+ * half a second cannot all run. The backlog fills (high-water 2), the rest is dropped
+ * and counted (also what still waits when the stages end), and an arrival that waited
+ * carries its wait in its request's latency: lat >= lag + service. */
+static void test_open_backlog_drops(void **state)
+{
+    (void)state;
+    scenario *sc = parse_text(
+        "name: open-backlog\n"
+        "target: http://127.0.0.1:1\n"
+        "load:\n"
+        "  model: open\n"
+        "  max_users: 1\n"
+        "  max_backlog: 2\n"
+        "  stages: [ { duration: 0s, rate: 20 }, { duration: 500ms, rate: 20 } ]\n"
+        "  graceful_stop: 3s\n"
+        "users:\n"
+        "  - name: slow\n"
+        "    flow:\n"
+        "      - http: { name: slow, url: /slow }\n");
+    fake_respond = slow_respond;
+    agg a;
+    agg_init(&a);
+    run_open(sc, 1, &a);
+    print_message("intended %llu started %llu dropped %llu backlog_max %u\n",
+                  (unsigned long long)a.intended, (unsigned long long)a.started,
+                  (unsigned long long)a.dropped, a.backlog_max);
+    assert_int_equal(a.intended, 10);
+    assert_int_equal(a.intended, a.started + a.dropped);
+    assert_int_equal(a.backlog_max, 2);
+    assert_true(a.dropped >= 1);
+    assert_true(a.started >= 2);                /* the first, and one from the backlog */
+    assert_int_equal(a.started, atomic_load(&fake_started));
+    assert_int_equal(a.users_max, 1);
+    const agg_row *r = agg_row_of(&a, "GET", "slow");
+    assert_non_null(r);
+    assert_int_equal(r->requests, a.started);
+    assert_lat_covers_svc(&a);
+    /* the arrival that waited longest: its wait (lag) and a whole service time */
+    assert_true(a.lag.max_us > 0);
+    assert_true(r->lat.max_us >= a.lag.max_us + r->svc.min_us);
+    assert_true(r->svc.min_us >= 300000);
+    assert_int_equal(agg_row_of(&a, STATS_ITERATION, "slow")->requests, a.started);
+    agg_fini(&a);
+    scenario_free(sc);
+}
+
+/* Two profiles with a login as setup: each user of the pool logs in once per profile it
+ * runs (so at most max_users x profiles logins, at least one per profile that ran); one
+ * iteration row per profile, their sum the arrivals started; the iteration includes the
+ * setup (its latency is at least the request's). */
+static void test_open_setup_and_iterations(void **state)
+{
+    (void)state;
+    scenario *sc = parse_text(
+        "name: open-setup\n"
+        "target: http://127.0.0.1:1\n"
+        "load:\n"
+        "  model: open\n"
+        "  max_users: 4\n"
+        "  stages: [ { duration: 0s, rate: 100 }, { duration: 500ms, rate: 100 } ]\n"
+        "users:\n"
+        "  - name: planner\n"
+        "    weight: 3\n"
+        "    setup:\n"
+        "      - http: { name: login, method: POST, url: /auth/login, json: { u: p } }\n"
+        "    flow:\n"
+        "      - http: { name: plan, url: /state }\n"
+        "  - name: viewer\n"
+        "    flow:\n"
+        "      - http: { name: view, url: /state }\n"
+        "      - think: 5ms\n");
+    fake_respond = erp_respond;
+    agg a;
+    agg_init(&a);
+    run_open(sc, 2, &a);
+    const agg_row *login = agg_row_of(&a, "POST", "login");
+    const agg_row *ip = agg_row_of(&a, STATS_ITERATION, "planner");
+    const agg_row *iv = agg_row_of(&a, STATS_ITERATION, "viewer");
+    assert_non_null(login);
+    assert_non_null(ip);
+    assert_non_null(iv);
+    print_message("logins %llu, planner %llu, viewer %llu iterations\n",
+                  (unsigned long long)login->requests, (unsigned long long)ip->requests,
+                  (unsigned long long)iv->requests);
+    assert_true(login->requests >= 1 && login->requests <= 4);
+    assert_int_equal(a.intended, 50);
+    assert_int_equal(a.intended, a.started + a.dropped);
+    assert_int_equal(ip->requests + iv->requests, a.started);
+    assert_true(ip->requests > iv->requests);   /* weights 3:1 */
+    assert_int_equal(agg_row_of(&a, "GET", "plan")->requests, ip->requests);
+    assert_int_equal(agg_row_of(&a, "GET", "view")->requests, iv->requests);
+    assert_int_equal(a.started, atomic_load(&fake_started) - login->requests);
+    assert_true(ip->lat.max_us >= agg_row_of(&a, "GET", "plan")->lat.max_us);
+    assert_lat_covers_svc(&a);
+    agg_fini(&a);
+    scenario_free(sc);
+}
+
+/* The closed model: an iteration row per pass of the flow (from its actual start), the
+ * setup once per user before its first pass, service equal to latency (svc empty). */
+static void test_closed_setup_and_iterations(void **state)
+{
+    (void)state;
+    scenario *sc = parse_text(
+        "name: closed-setup\n"
+        "target: http://127.0.0.1:1\n"
+        "load: { stages: [ { duration: 10ms, users: 3 }, { duration: 400ms, users: 3 } ] }\n"
+        "users:\n"
+        "  - name: u\n"
+        "    setup:\n"
+        "      - http: { name: login, method: POST, url: /auth/login, json: { u: x } }\n"
+        "    flow:\n"
+        "      - http: { name: state, url: /state }\n"
+        "      - http: { name: busy, url: /busy }\n"
+        "      - think: 20ms\n");
+    fake_respond = erp_respond;
+    agg a;
+    agg_init(&a);
+    run_open(sc, 1, &a);
+    const agg_row *login = agg_row_of(&a, "POST", "login");
+    const agg_row *it = agg_row_of(&a, STATS_ITERATION, "u");
+    const agg_row *st = agg_row_of(&a, "GET", "state");
+    assert_non_null(login);
+    assert_non_null(it);
+    assert_non_null(st);
+    assert_int_equal(login->requests, 3);
+    assert_true(it->requests >= 3);
+    assert_true(st->requests >= it->requests);
+    assert_int_equal(it->failures, it->requests);   /* /busy answers 503 every pass */
+    assert_int_equal(st->svc.total, 0);
+    assert_true(it->lat.min_us >= 20000);           /* a pass includes its think */
+    assert_int_equal(a.intended, 0);
+    assert_true(a.cpu_us > 0 && a.wall_us > 0);
+    agg_fini(&a);
+    scenario_free(sc);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -440,6 +791,11 @@ int main(void)
         cmocka_unit_test(test_ramp_down_and_up_reuses),
         cmocka_unit_test(test_http_flow_captures),
         cmocka_unit_test(test_http_flow_failures),
+        cmocka_unit_test(test_open_rate_counted),
+        cmocka_unit_test(test_open_poisson_counted),
+        cmocka_unit_test(test_open_backlog_drops),
+        cmocka_unit_test(test_open_setup_and_iterations),
+        cmocka_unit_test(test_closed_setup_and_iterations),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
