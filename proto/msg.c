@@ -29,7 +29,11 @@
  *   file contents carry their own lengths and may hold any byte. A NULL scenario_file
  *   or scenario is sent as ""; host is nil when NULL and decodes to NULL.
  * - Double fields (plan.rate) accept float32, float64 or a non-negative integer, and
- *   must be finite and >= 0.
+ *   must be finite and >= 0; plan.arrival_rate also <= SC_MAX_RATE.
+ * - Issue 11 appended optional fields, PROTO_VERSION unchanged (a revision-4 peer
+ *   ignores trailing fields): an entry's 7th, svc (sent only when not empty); STATS's
+ *   11th, sched (always sent); PLAN's 16th, arrival_rate (always sent, 0 none). Absent,
+ *   they decode to empty / zero. An entry "ITER" is an entry like any other.
  * - proto_encode_stats skips entries with requests == 0 unless an error row of this
  *   interval points at them (an error must not vanish with its entry); rows with
  *   count 0 are skipped. Error rows are renumbered to the sent entries.
@@ -45,6 +49,7 @@
  *   4096-slot list costs O(n log n), not O(n^2). An empty list is valid on the wire
  *   (whether it makes sense is the receiver's call). Order is kept as sent. */
 #include "proto/msg.h"
+#include "common/loadshape.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -172,16 +177,33 @@ static int pk_hist(msgpack_packer *pk, const hist *h)
     return 0;
 }
 
-static int pk_entry(msgpack_packer *pk, const char *method, const char *name, uint64_t requests,
-                    uint64_t failures, uint64_t bytes, const hist *lat)
+/* [method, name, requests, failures, bytes, lat] and, only when svc is not empty (the
+ * open model), a 7th field svc: a closed-model entry is byte for byte what revision 4
+ * sent before the open model. */
+static int pk_entry(msgpack_packer *pk, const stats_row *e)
 {
-    PK(msgpack_pack_array(pk, 6));
-    PK(pk_fixstr(pk, method, STATS_METHOD_MAX));
-    PK(pk_fixstr(pk, name, STATS_NAME_MAX));
-    PK(msgpack_pack_uint64(pk, requests));
-    PK(msgpack_pack_uint64(pk, failures));
-    PK(msgpack_pack_uint64(pk, bytes));
-    return pk_hist(pk, lat);
+    bool svc = e->svc.total > 0;
+    PK(msgpack_pack_array(pk, svc ? 7 : 6));
+    PK(pk_fixstr(pk, e->method, STATS_METHOD_MAX));
+    PK(pk_fixstr(pk, e->name, STATS_NAME_MAX));
+    PK(msgpack_pack_uint64(pk, e->requests));
+    PK(msgpack_pack_uint64(pk, e->failures));
+    PK(msgpack_pack_uint64(pk, e->bytes));
+    PK(pk_hist(pk, &e->lat));
+    return svc ? pk_hist(pk, &e->svc) : 0;
+}
+
+/* STATS's 11th field: [intended, started, dropped, backlog_max, lag, cpu_us, wall_us]. */
+static int pk_sched(msgpack_packer *pk, const stats_sched *c)
+{
+    PK(msgpack_pack_array(pk, 7));
+    PK(msgpack_pack_uint64(pk, c->intended));
+    PK(msgpack_pack_uint64(pk, c->started));
+    PK(msgpack_pack_uint64(pk, c->dropped));
+    PK(msgpack_pack_uint32(pk, c->backlog_max));
+    PK(pk_hist(pk, &c->lag));
+    PK(msgpack_pack_uint64(pk, c->cpu_us));
+    return msgpack_pack_uint64(pk, c->wall_us);
 }
 
 static int pk_err(msgpack_packer *pk, uint32_t entry, uint32_t kind, const char *detail,
@@ -199,7 +221,7 @@ static int pk_stats_head(msgpack_packer *pk, uint64_t run_id, const char *worker
                          uint64_t interval, uint32_t users, uint64_t cancelled,
                          uint64_t names_folded, bool final)
 {
-    PK(pk_envelope(pk, MSG_STATS, 10));
+    PK(pk_envelope(pk, MSG_STATS, 11));     /* the 11th, sched, follows the errors */
     PK(msgpack_pack_uint64(pk, run_id));
     PK(pk_fixstr(pk, worker ? worker : "", PROTO_ID_MAX));
     PK(msgpack_pack_uint32(pk, thread));
@@ -212,7 +234,7 @@ static int pk_stats_head(msgpack_packer *pk, uint64_t run_id, const char *worker
 
 static int pk_plan(msgpack_packer *pk, const proto_plan *p)
 {
-    PK(pk_envelope(pk, MSG_PLAN, 15));
+    PK(pk_envelope(pk, MSG_PLAN, 16));
     PK(msgpack_pack_uint64(pk, p->run_id));
     PK(pk_cstr(pk, p->scenario_file));
     PK(pk_str(pk, p->scenario ? p->scenario : "", p->scenario ? p->scenario_len : 0));
@@ -246,7 +268,10 @@ static int pk_plan(msgpack_packer *pk, const proto_plan *p)
         PK(pk_cstr(pk, p->env[i].key));
         PK(pk_cstr(pk, p->env[i].value));
     }
-    return 0;
+    /* a value no decoder accepts is sent as 0 (none) rather than making the PLAN
+     * malformed at the worker: plan_scenario (proto/plan.h) refuses it first */
+    double ar = p->arrival_rate;
+    return msgpack_pack_double(pk, isfinite(ar) && ar > 0 && ar <= SC_MAX_RATE ? ar : 0.0);
 }
 
 static int pk_stats(msgpack_packer *pk, const proto_stats *s)
@@ -256,15 +281,14 @@ static int pk_stats(msgpack_packer *pk, const proto_stats *s)
                      s->names_folded, s->final));
     PK(msgpack_pack_array(pk, ne));
     for (uint32_t i = 0; i < ne; i++) {
-        const proto_stats_entry *e = &s->entries[i];
-        PK(pk_entry(pk, e->method, e->name, e->requests, e->failures, e->bytes, &e->lat));
+        PK(pk_entry(pk, &s->entries[i]));
     }
     PK(msgpack_pack_array(pk, nr));
     for (uint32_t i = 0; i < nr; i++) {
         const proto_stats_err *r = &s->errs[i];
         PK(pk_err(pk, r->entry, r->kind, r->detail, r->count));
     }
-    return 0;
+    return pk_sched(pk, &s->sched);
 }
 
 static int pk_msg(msgpack_packer *pk, const proto_msg *m)
@@ -398,8 +422,7 @@ static int pk_shard(msgpack_packer *pk, uint64_t run_id, const char *worker, uin
     for (uint32_t i = 0; i < slots; i++) {
         if (wire_id[i] == UINT32_MAX)
             continue;
-        const stats_entry *e = &s->entries[i];
-        PK(pk_entry(pk, e->method, e->name, e->requests, e->failures, e->bytes, &e->lat));
+        PK(pk_entry(pk, &s->entries[i]));
     }
     PK(msgpack_pack_array(pk, nerrs));
     for (uint32_t k = 0; k < s->nerrs; k++) {
@@ -408,7 +431,7 @@ static int pk_shard(msgpack_packer *pk, uint64_t run_id, const char *worker, uin
             continue;       /* count 0; an entry id outside the shard cannot happen */
         PK(pk_err(pk, wire_id[r->entry], (uint32_t)r->kind, r->detail, r->count));
     }
-    return 0;
+    return pk_sched(pk, &s->sched);
 }
 
 int proto_encode_stats(uint64_t run_id, const char *worker, uint32_t thread, uint64_t interval,
@@ -458,10 +481,13 @@ void proto_msg_free(proto_msg *m)
         free(m->u.slots.slots);
     } else if (m->type == MSG_STATS) {
         proto_stats *s = &m->u.stats;
-        for (uint32_t i = 0; s->entries && i < s->nentries; i++)
+        for (uint32_t i = 0; s->entries && i < s->nentries; i++) {
             hist_fini(&s->entries[i].lat);
+            hist_fini(&s->entries[i].svc);
+        }
         free(s->entries);
         free(s->errs);
+        hist_fini(&s->sched.lag);
     }
     memset(m, 0, sizeof *m);
 }

@@ -7,6 +7,7 @@
  * UTF-8 and each row's figure is read from its method (common/stats.h). Any thread; no
  * global state. On any error nothing is left allocated (proto_msg_free, in msg.c). */
 #include "proto/msg.h"
+#include "common/loadshape.h"
 #include "common/util.h"
 
 #include <math.h>
@@ -353,7 +354,15 @@ static int d_plan(const msgpack_object *f, uint32_t nf, proto_plan *p)
     TRY(d_u64(&f[11], &p->start_at_ms));
     TRY(d_u32(&f[12], &p->interval_ms));
     TRY(d_u32(&f[13], &p->name_cap));
-    return nf > 14 ? d_pairs(&f[14], PROTO_MAX_ENV, &p->env, &p->nenv) : PROTO_OK;
+    if (nf > 14)
+        TRY(d_pairs(&f[14], PROTO_MAX_ENV, &p->env, &p->nenv));
+    /* 16th (issue 11): arrival_rate, finite, 0 <= rate <= SC_MAX_RATE; absent is 0 */
+    if (nf > 15) {
+        TRY(d_double(&f[15], &p->arrival_rate));
+        if (p->arrival_rate > SC_MAX_RATE)
+            return PROTO_EMALFORMED;
+    }
+    return PROTO_OK;
 }
 
 /* [total, clamped, lost, min, max, sum, pairs] into h (initialised by the caller).
@@ -418,9 +427,26 @@ static int d_hist(dec *d, const msgpack_object *o, hist *h)
     return 0;
 }
 
-static int d_stats(dec *d, const msgpack_object *f, proto_stats *s)
+/* STATS's optional 11th field: [intended, started, dropped, backlog_max, lag, cpu_us,
+ * wall_us]; lag follows the histogram rules. No relation between the counts is required
+ * (an arrival intended in one interval may start or drop in the next). */
+static int d_sched(dec *d, const msgpack_object *o, stats_sched *c)
 {
     uint32_t n;
+    TRY(d_array(o, 7, &n));
+    TRY(d_u64(FLD(o, 0), &c->intended));
+    TRY(d_u64(FLD(o, 1), &c->started));
+    TRY(d_u64(FLD(o, 2), &c->dropped));
+    TRY(d_u32(FLD(o, 3), &c->backlog_max));
+    TRY(d_hist(d, FLD(o, 4), &c->lag));
+    TRY(d_u64(FLD(o, 5), &c->cpu_us));
+    return d_u64(FLD(o, 6), &c->wall_us);
+}
+
+static int d_stats(dec *d, const msgpack_object *f, uint32_t nf, proto_stats *s)
+{
+    uint32_t n;
+    hist_init(&s->sched.lag);   /* an absent sched decodes to zero with lag empty */
     TRY(d_u64(&f[0], &s->run_id));
     TRY(d_fixstr(&f[1], s->worker, sizeof s->worker));
     TRY(d_u32(&f[2], &s->thread));
@@ -437,8 +463,10 @@ static int d_stats(dec *d, const msgpack_object *f, proto_stats *s)
         if ((s->entries = calloc(n, sizeof *s->entries)) == NULL)
             return PROTO_ENOMEM;
         s->nentries = n;
-        for (uint32_t i = 0; i < n; i++)
+        for (uint32_t i = 0; i < n; i++) {
             hist_init(&s->entries[i].lat);
+            hist_init(&s->entries[i].svc);
+        }
         for (uint32_t i = 0; i < n; i++) {
             proto_stats_entry *e = &s->entries[i];
             const msgpack_object *o = FLD(&f[8], i);
@@ -455,6 +483,8 @@ static int d_stats(dec *d, const msgpack_object *f, proto_stats *s)
             TRY(d_u64(FLD(o, 3), &e->failures));
             TRY(d_u64(FLD(o, 4), &e->bytes));
             TRY(d_hist(d, FLD(o, 5), &e->lat));
+            if (ne > 6)     /* 7th (issue 11): svc, the service histogram; absent empty */
+                TRY(d_hist(d, FLD(o, 6), &e->svc));
         }
     }
 
@@ -479,7 +509,7 @@ static int d_stats(dec *d, const msgpack_object *f, proto_stats *s)
                 return PROTO_EMALFORMED;
         }
     }
-    return 0;
+    return nf > 10 ? d_sched(d, &f[10], &s->sched) : PROTO_OK;
 }
 
 /* Positional fields each type needs after version and type. */
@@ -487,9 +517,9 @@ static uint32_t d_nfields(int type)
 {
     switch (type) {
     case MSG_HELLO: return 8;
-    case MSG_PLAN: return 14;    /* env (15th) is optional: absent is none */
+    case MSG_PLAN: return 14;    /* env (15th), arrival_rate (16th) optional: absent none */
     case MSG_STOP: return 2;
-    case MSG_STATS: return 10;
+    case MSG_STATS: return 10;   /* sched (11th) optional: absent zero */
     case MSG_DONE: return 4;
     case MSG_REFUSE: return 3;
     case MSG_HEARTBEAT: return 3;
@@ -531,7 +561,7 @@ static int d_msg(const msgpack_object *root, proto_msg *m)
         TRY(d_u64(&f[0], &m->u.stop.run_id));
         return d_u64(&f[1], &m->u.stop.graceful_ms);
     case MSG_STATS:
-        return d_stats(&d, f, &m->u.stats);
+        return d_stats(&d, f, n - 2, &m->u.stats);
     case MSG_DONE:
         TRY(d_u64(&f[0], &m->u.done.run_id));
         TRY(d_fixstr(&f[1], m->u.done.worker, sizeof m->u.done.worker));

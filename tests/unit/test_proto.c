@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <math.h>
 #include <msgpack.h>
 
 #include "proto/msg.h"
@@ -628,6 +629,311 @@ static void test_stats_overflow_entry(void **state)
     stats_shard_fini(&s);
 }
 
+/* Issue 11: the entry's svc, STATS's sched and PLAN's arrival_rate travel and come
+ * back equal; an "ITER" row is an entry like any other; a closed-model entry (svc empty)
+ * is sent without the 7th field. */
+static void test_open_model_roundtrip(void **state)
+{
+    (void)state;
+    stats_shard s;
+    assert_int_equal(stats_shard_init(&s, 8), 0);
+    uint32_t order = stats_id(&s, "POST", "/ppic/manufacturing-orders");
+    uint32_t closed = stats_id(&s, "GET", "/closed");
+    uint32_t iter = stats_id(&s, STATS_ITERATION, "planner");
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 3000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t svc = 300 + x % 40000;
+        stats_record_svc(&s, order, svc + x % 1500000, svc, 100, i % 50 == 0);
+        if (i % 3 == 0)
+            stats_record_svc(&s, iter, 2 * svc + x % 2000000, 2 * svc, 0, i % 150 == 0);
+    }
+    stats_record(&s, closed, 777, 1, false);
+    s.sched.intended = 3100;
+    s.sched.started = 3000;
+    s.sched.dropped = 42;
+    s.sched.backlog_max = 58;
+    for (uint64_t i = 0; i < 3000; i++)
+        hist_record(&s.sched.lag, 5 + (i * 7919) % 250000);
+    s.sched.cpu_us = 612345;
+    s.sched.wall_us = 1000123;
+
+    char *buf;
+    size_t len;
+    proto_msg d;
+    assert_int_equal(proto_encode_stats(9, "w", 2, 4, false, &s, &buf, &len), 0);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    proto_stats *t = &d.u.stats;
+    assert_int_equal(t->nentries, 3);
+    uint32_t ids[] = { order, closed, iter };
+    for (uint32_t i = 0; i < 3; i++) {
+        const stats_entry *e = &s.entries[ids[i]];
+        assert_string_equal(t->entries[i].method, e->method);
+        assert_int_equal(t->entries[i].fig, e->fig);
+        assert_int_equal(t->entries[i].requests, e->requests);
+        assert_int_equal(t->entries[i].failures, e->failures);
+        assert_hist_equal(&t->entries[i].lat, &e->lat);
+        assert_hist_equal(&t->entries[i].svc, &e->svc);
+    }
+    assert_int_equal(t->entries[2].fig, STATS_FIG_ITERATION);
+    assert_true(t->entries[0].svc.total > 0);
+    assert_int_equal(t->entries[1].svc.total, 0);      /* closed row: svc stays empty */
+    assert_ptr_equal(stats_row_svc(&t->entries[1]), &t->entries[1].lat);
+    assert_int_equal(t->sched.intended, 3100);
+    assert_int_equal(t->sched.started, 3000);
+    assert_int_equal(t->sched.dropped, 42);
+    assert_int_equal(t->sched.backlog_max, 58);
+    assert_int_equal(t->sched.cpu_us, 612345);
+    assert_int_equal(t->sched.wall_us, 1000123);
+    assert_hist_equal(&t->sched.lag, &s.sched.lag);
+
+    /* the closed entry is 6 fields on the wire, the open ones 7 */
+    msgpack_unpacked up;
+    size_t off = 0;
+    msgpack_unpacked_init(&up);
+    assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(up.data.via.array.size, 13);
+    const msgpack_object *ents = &up.data.via.array.ptr[10];
+    assert_int_equal(ents->via.array.ptr[0].via.array.size, 7);
+    assert_int_equal(ents->via.array.ptr[1].via.array.size, 6);
+    assert_int_equal(ents->via.array.ptr[2].via.array.size, 7);
+    msgpack_unpacked_destroy(&up);
+
+    /* re-encoding the decoded message gives the same bytes */
+    char *buf2;
+    size_t len2;
+    encode_ok(&d, &buf2, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(buf2, buf, len);
+    free(buf2);
+    proto_msg_free(&d);
+    check_truncations(buf, len);
+    free(buf);
+    stats_shard_fini(&s);
+
+    /* PLAN's arrival_rate; absent (a 15-field PLAN) decodes to 0 */
+    proto_msg m = { .type = MSG_PLAN };
+    m.u.plan.scenario_file = "s.yaml";
+    m.u.plan.scenario = "name: x\n";
+    m.u.plan.scenario_len = 8;
+    m.u.plan.arrival_rate = 123.25;
+    encode_ok(&m, &buf, &len);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_true(d.u.plan.arrival_rate == 123.25);
+    proto_msg_free(&d);
+    pkbuf b;
+    off = 0;
+    msgpack_unpacked_init(&up);
+    assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(up.data.via.array.size, 18);
+    pkb_init(&b);
+    msgpack_pack_array(&b.pk, 17);
+    for (uint32_t k = 0; k < 17; k++)
+        msgpack_pack_object(&b.pk, up.data.via.array.ptr[k]);
+    assert_int_equal(decode_pkb(&b, &d), PROTO_OK);
+    assert_true(d.u.plan.arrival_rate == 0);
+    assert_string_equal(d.u.plan.scenario, "name: x\n");
+    proto_msg_free(&d);
+    msgpack_unpacked_destroy(&up);
+    free(buf);
+}
+
+/* A STATS of the revision before issue 11 (10 fields, 6-field entries) decodes with
+ * sched zeroed (lag empty) and svc empty. */
+static void test_stats_without_sched(void **state)
+{
+    (void)state;
+    uint64_t pairs[] = { 5, 1, 4, 1 };
+    pkbuf b;
+    proto_msg m;
+    pkb_init(&b);
+    pkb_stats_head(&b, 1);
+    msgpack_pack_array(&b.pk, 6);
+    pkb_str(&b, "GET");
+    pkb_str(&b, "/x");
+    msgpack_pack_uint64(&b.pk, 2);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_uint64(&b.pk, 0);
+    pkb_hist(&b, 2, 0, 0, 5, 9, 14, 2, pairs);
+    msgpack_pack_array(&b.pk, 0);
+    assert_int_equal(decode_pkb(&b, &m), PROTO_OK);
+    assert_int_equal(m.u.stats.entries[0].svc.total, 0);
+    assert_int_equal(hist_percentile(stats_row_svc(&m.u.stats.entries[0]), 100), 9);
+    assert_int_equal(m.u.stats.sched.intended, 0);
+    assert_int_equal(m.u.stats.sched.started, 0);
+    assert_int_equal(m.u.stats.sched.dropped, 0);
+    assert_int_equal(m.u.stats.sched.backlog_max, 0);
+    assert_int_equal(m.u.stats.sched.cpu_us, 0);
+    assert_int_equal(m.u.stats.sched.wall_us, 0);
+    assert_int_equal(m.u.stats.sched.lag.total, 0);
+    assert_int_equal(hist_nonzero(&m.u.stats.sched.lag), 0);
+    proto_msg_free(&m);
+}
+
+/* A one-entry STATS whose entry carries a svc histogram given raw, and a sched whose
+ * lag histogram is given raw (lag_total UINT64_MAX: no sched at all). */
+static int decode_open_stats(uint64_t svc_total, uint64_t svc_min, uint64_t svc_max,
+                             unsigned svc_npairs, const uint64_t *svc_pairs, uint64_t lag_total,
+                             uint64_t lag_lost, uint64_t lag_min, uint64_t lag_max,
+                             unsigned lag_npairs, const uint64_t *lag_pairs)
+{
+    uint64_t pairs[] = { 5, 1, 4, 1 };
+    pkbuf b;
+    proto_msg m;
+    pkb_init(&b);
+    pkb_stats_head_x(&b, 1, lag_total == UINT64_MAX ? 0 : 1);
+    msgpack_pack_array(&b.pk, 7);
+    pkb_str(&b, "GET");
+    pkb_str(&b, "/x");
+    msgpack_pack_uint64(&b.pk, 2);
+    msgpack_pack_uint64(&b.pk, 0);
+    msgpack_pack_uint64(&b.pk, 0);
+    pkb_hist(&b, 2, 0, 0, 5, 9, 14, 2, pairs);
+    pkb_hist(&b, svc_total, 0, 0, svc_min, svc_max, svc_min + svc_max, svc_npairs, svc_pairs);
+    msgpack_pack_array(&b.pk, 0);
+    if (lag_total != UINT64_MAX) {
+        msgpack_pack_array(&b.pk, 7);
+        msgpack_pack_uint64(&b.pk, 10);
+        msgpack_pack_uint64(&b.pk, 9);
+        msgpack_pack_uint64(&b.pk, 1);
+        msgpack_pack_uint32(&b.pk, 3);
+        pkb_hist(&b, lag_total, 0, lag_lost, lag_min, lag_max, lag_min + lag_max, lag_npairs,
+                 lag_pairs);
+        msgpack_pack_uint64(&b.pk, 5);
+        msgpack_pack_uint64(&b.pk, 6);
+    }
+    int rv = decode_pkb(&b, &m);
+    if (rv == PROTO_OK) {
+        assert_int_equal(m.u.stats.entries[0].svc.total, svc_total);
+        if (lag_total != UINT64_MAX) {
+            assert_int_equal(m.u.stats.sched.lag.total, lag_total);
+            assert_int_equal(m.u.stats.sched.intended, 10);
+            assert_int_equal(m.u.stats.sched.started, 9);
+            assert_int_equal(m.u.stats.sched.dropped, 1);
+            assert_int_equal(m.u.stats.sched.backlog_max, 3);
+            assert_int_equal(m.u.stats.sched.cpu_us, 5);
+            assert_int_equal(m.u.stats.sched.wall_us, 6);
+        }
+    }
+    proto_msg_free(&m);
+    return rv;
+}
+
+/* The new histograms obey the rules of every histogram; a malformed one drops the
+ * message; arrival_rate must be finite and within 0..SC_MAX_RATE. */
+static void test_open_model_malformed(void **state)
+{
+    (void)state;
+    const uint64_t ok[] = { 4, 1, 4, 1 };              /* idx 4 and 8, counts 1 and 1 */
+    const uint64_t zero_gap[] = { 4, 1, 0, 1 };        /* indexes must ascend */
+    const uint64_t zero_count[] = { 4, 0, 4, 2 };
+    const uint64_t beyond[] = { HIST_NCOUNTS, 2 };
+    assert_int_equal(decode_open_stats(2, 4, 8, 2, ok, 2, 0, 4, 8, 2, ok), PROTO_OK);
+    assert_int_equal(decode_open_stats(2, 4, 8, 2, ok, UINT64_MAX, 0, 0, 0, 0, NULL), PROTO_OK);
+    assert_int_equal(decode_open_stats(2, 4, 8, 2, ok, 0, 0, 0, 0, 0, NULL), PROTO_OK);
+    /* svc breaking the rules */
+    assert_int_equal(decode_open_stats(3, 4, 8, 2, ok, 0, 0, 0, 0, 0, NULL), PROTO_EMALFORMED);
+    assert_int_equal(decode_open_stats(2, 4, 8, 2, zero_gap, 0, 0, 0, 0, 0, NULL), PROTO_EMALFORMED);
+    assert_int_equal(decode_open_stats(2, 4, 8, 2, zero_count, 0, 0, 0, 0, 0, NULL), PROTO_EMALFORMED);
+    assert_int_equal(decode_open_stats(2, 8, 4, 2, ok, 0, 0, 0, 0, 0, NULL), PROTO_EMALFORMED);
+    assert_int_equal(decode_open_stats(2, 5, 8, 2, ok, 0, 0, 0, 0, 0, NULL), PROTO_EMALFORMED);
+    assert_int_equal(decode_open_stats(2, 4, 8, 1, beyond, 0, 0, 0, 0, 0, NULL), PROTO_EMALFORMED);
+    /* a bad lag histogram */
+    assert_int_equal(decode_open_stats(2, 4, 8, 2, ok, 1, 0, 4, 8, 2, ok), PROTO_EMALFORMED);
+    assert_int_equal(decode_open_stats(2, 4, 8, 2, ok, 2, 0, 4, 8, 2, zero_gap), PROTO_EMALFORMED);
+    assert_int_equal(decode_open_stats(2, 4, 8, 2, ok, 2, 0, 4, 9, 2, ok), PROTO_EMALFORMED);
+    assert_int_equal(decode_open_stats(2, 4, 8, 2, ok, 3, 1, 4, 9, 2, ok), PROTO_OK);  /* lost */
+    assert_int_equal(decode_open_stats(2, 4, 8, 2, ok, 2, 0, 4, 8, 1, beyond), PROTO_EMALFORMED);
+
+    /* sched of the wrong shape: too short, a negative count, backlog_max beyond u32 */
+    stats_shard s;
+    assert_int_equal(stats_shard_init(&s, 2), 0);
+    char *buf;
+    size_t len;
+    assert_int_equal(proto_encode_stats(1, "w", 0, 0, false, &s, &buf, &len), 0);
+    msgpack_unpacked up;
+    size_t off = 0;
+    msgpack_unpacked_init(&up);
+    assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(up.data.via.array.size, 13);
+    for (int variant = 0; variant < 3; variant++) {
+        pkbuf b;
+        proto_msg m;
+        pkb_init(&b);
+        msgpack_pack_array(&b.pk, 13);
+        for (uint32_t k = 0; k < 12; k++)
+            msgpack_pack_object(&b.pk, up.data.via.array.ptr[k]);
+        const msgpack_object *sc = &up.data.via.array.ptr[12];
+        msgpack_pack_array(&b.pk, variant == 0 ? 6 : 7);
+        for (uint32_t k = 0; k < (variant == 0 ? 6u : 7u); k++) {
+            if (variant == 1 && k == 1)
+                msgpack_pack_int64(&b.pk, -1);
+            else if (variant == 2 && k == 3)
+                msgpack_pack_uint64(&b.pk, (uint64_t)UINT32_MAX + 1);
+            else
+                msgpack_pack_object(&b.pk, sc->via.array.ptr[k]);
+        }
+        assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+        assert_int_equal(m.type, 0);
+    }
+    msgpack_unpacked_destroy(&up);
+    free(buf);
+    stats_shard_fini(&s);
+
+    /* arrival_rate: negative, NaN, infinite, beyond SC_MAX_RATE, a string */
+    proto_msg pm = { .type = MSG_PLAN };
+    pm.u.plan.scenario_file = "s.yaml";
+    pm.u.plan.scenario = "name: x\n";
+    pm.u.plan.scenario_len = 8;
+    pm.u.plan.arrival_rate = 50;
+    assert_int_equal(proto_encode(&pm, &buf, &len), 0);
+    off = 0;
+    msgpack_unpacked_init(&up);
+    assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(up.data.via.array.size, 18);
+    const double bad[] = { -1.0, -0.5, NAN, INFINITY, -INFINITY, 1e7 * 1.0001 };
+    for (size_t v = 0; v <= sizeof bad / sizeof bad[0]; v++) {
+        pkbuf b;
+        proto_msg m;
+        pkb_init(&b);
+        msgpack_pack_array(&b.pk, 18);
+        for (uint32_t k = 0; k < 17; k++)
+            msgpack_pack_object(&b.pk, up.data.via.array.ptr[k]);
+        if (v < sizeof bad / sizeof bad[0])
+            msgpack_pack_double(&b.pk, bad[v]);
+        else
+            pkb_str(&b, "50/s");
+        assert_int_equal(decode_pkb(&b, &m), PROTO_EMALFORMED);
+        assert_int_equal(m.type, 0);
+    }
+    /* the bound itself and an integer are accepted */
+    for (int v = 0; v < 2; v++) {
+        pkbuf b;
+        proto_msg m;
+        pkb_init(&b);
+        msgpack_pack_array(&b.pk, 18);
+        for (uint32_t k = 0; k < 17; k++)
+            msgpack_pack_object(&b.pk, up.data.via.array.ptr[k]);
+        if (v == 0)
+            msgpack_pack_double(&b.pk, 1e7);
+        else
+            msgpack_pack_uint32(&b.pk, 400);
+        assert_int_equal(decode_pkb(&b, &m), PROTO_OK);
+        assert_true(m.u.plan.arrival_rate == (v == 0 ? 1e7 : 400));
+        proto_msg_free(&m);
+    }
+    msgpack_unpacked_destroy(&up);
+    free(buf);
+    /* the encoder never sends what no decoder takes: NaN and negatives go as 0 */
+    pm.u.plan.arrival_rate = NAN;
+    assert_int_equal(proto_encode(&pm, &buf, &len), 0);
+    proto_msg d;
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_true(d.u.plan.arrival_rate == 0);
+    proto_msg_free(&d);
+    free(buf);
+}
+
 /* ------------------------------------------------------------------------------ */
 /* Envelope rules                                                                   */
 
@@ -653,10 +959,11 @@ static void test_forward_compat(void **state)
     assert_true(m.u.heartbeat.cpu_pct == 12.5);
     proto_msg_free(&m);
 
-    /* Extra elements inside a stats entry, its histogram and an error row. */
+    /* Extra elements inside a stats entry, its histogram and an error row (after the
+     * optional fields issue 11 appended: the entry's svc, the envelope's sched). */
     pkb_init(&b);
-    pkb_stats_head_x(&b, 1, 1);
-    msgpack_pack_array(&b.pk, 7);
+    pkb_stats_head_x(&b, 1, 2);
+    msgpack_pack_array(&b.pk, 8);
     pkb_str(&b, "GET");
     pkb_str(&b, "/x");
     msgpack_pack_uint64(&b.pk, 2);
@@ -671,6 +978,7 @@ static void test_forward_compat(void **state)
     for (int i = 0; i < 4; i++)
         msgpack_pack_uint64(&b.pk, pairs[i]);
     msgpack_pack_nil(&b.pk);                    /* extra in hist */
+    pkb_hist(&b, 2, 0, 0, 4, 8, 12, 2, (const uint64_t[]){ 4, 1, 4, 1 });   /* svc */
     msgpack_pack_true(&b.pk);                   /* extra in entry */
     msgpack_pack_array(&b.pk, 1);
     msgpack_pack_array(&b.pk, 5);
@@ -679,6 +987,13 @@ static void test_forward_compat(void **state)
     pkb_str(&b, "status");
     msgpack_pack_uint64(&b.pk, 1);
     msgpack_pack_double(&b.pk, 1.5);            /* extra in error row */
+    msgpack_pack_array(&b.pk, 8);               /* sched */
+    for (int i = 0; i < 4; i++)
+        msgpack_pack_uint64(&b.pk, 1);
+    pkb_hist(&b, 0, 0, 0, 0, 0, 0, 0, NULL);
+    msgpack_pack_uint64(&b.pk, 1);
+    msgpack_pack_uint64(&b.pk, 1);
+    pkb_str(&b, "extra in sched");
     msgpack_pack_uint32(&b.pk, 123);            /* extra in envelope */
     assert_int_equal(decode_pkb(&b, &m), PROTO_OK);
     assert_int_equal(m.u.stats.nentries, 1);
@@ -1176,9 +1491,11 @@ static void test_wrong_field_types(void **state)
                             (have == MSGPACK_OBJECT_STR && puts_[p] == put_str) ||
                             (have == MSGPACK_OBJECT_FLOAT64 && puts_[p] == put_dbl) ||
                             (have == MSGPACK_OBJECT_BOOLEAN && puts_[p] == put_true);
-                /* plan.host and the proofs take nil; plan.rate takes an integer */
+                /* plan.host and the proofs take nil; plan.rate and plan.arrival_rate
+                 * take an integer */
                 bool lenient = (type == MSG_PLAN && i == 7 && puts_[p] == put_nil) ||
                                (type == MSG_PLAN && i == 9 && puts_[p] == put_int) ||
+                               (type == MSG_PLAN && i == 17 && puts_[p] == put_int) ||
                                (type == MSG_HELLO && i == 9 && puts_[p] == put_nil) ||
                                (type == MSG_WELCOME && i == 3 && puts_[p] == put_nil) ||
                                (type == MSG_HEARTBEAT && i == 4 && puts_[p] == put_int);
@@ -1618,6 +1935,9 @@ int main(void)
         cmocka_unit_test(test_slots_roundtrips),
         cmocka_unit_test(test_stats_shard_roundtrip),
         cmocka_unit_test(test_stats_overflow_entry),
+        cmocka_unit_test(test_open_model_roundtrip),
+        cmocka_unit_test(test_stats_without_sched),
+        cmocka_unit_test(test_open_model_malformed),
         cmocka_unit_test(test_forward_compat),
         cmocka_unit_test(test_missing_field),
         cmocka_unit_test(test_wrong_version),
