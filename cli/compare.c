@@ -17,7 +17,17 @@
  * - The change column is relative to BASE; when BASE is 0 it shows "-", or the
  *   difference in percentage points for error_rate.
  * - JUnit: one testcase per (name, metric) measured on both sides ("new"/"removed"
- *   lines are not comparisons), named "LABEL: METRIC", classname "stampede.compare". */
+ *   lines are not comparisons), named "LABEL: METRIC", classname "stampede.compare".
+ * - The open model (issue 11): every "iterations" entry is a row "ITER PROFILE" (count
+ *   as requests, its failures, latency_ms; rps = iterations per second), in both
+ *   models. service_p50/p95/p99 read "service_ms" only from a summary whose
+ *   schedule.model is "open" (in the closed model service equals latency: the line
+ *   would say the same twice). A summary of the open model adds a row "Schedule" with
+ *   rate_achieved (lower is worse), dropped (a count, higher is worse: 0 -> 3 is a
+ *   regression) and lag_p99 (ms, higher is worse). These metrics are in the default
+ *   set; a line of theirs measured on neither side (a request row's rate_achieved, any
+ *   row of two closed runs) is left out of the table, so closed-model comparisons read
+ *   as before. */
 #include "cli/compare.h"
 
 #include <errno.h>
@@ -31,20 +41,36 @@
 #include "common/util.h"
 #include "master/report.h"
 
-enum cmp_kind { CMP_LAT, CMP_RPS, CMP_ERR, CMP_REQ };
+enum cmp_kind { CMP_LAT, CMP_RPS, CMP_ERR, CMP_REQ, CMP_CNT };
+/* Where a metric is read: the row's latency object, its service object (open model),
+ * or the summary's "schedule" (the Schedule row only). */
+enum cmp_src { CMP_SRC_ROW, CMP_SRC_SVC, CMP_SRC_SCHED };
 
 typedef struct cmp_metric {
-    const char   *name;         /* also the key in latency_ms / message_ms */
+    const char   *name;
     enum cmp_kind kind;
+    enum cmp_src  src;
+    const char   *key;          /* the key in latency_ms / message_ms / service_ms; NULL:
+                                 * name */
+    bool          optional;     /* a line measured on neither side is not printed */
 } cmp_metric;
 
 static const cmp_metric cmp_metrics[] = {
-    { "p50", CMP_LAT },  { "p90", CMP_LAT }, { "p95", CMP_LAT },  { "p99", CMP_LAT },
-    { "p999", CMP_LAT }, { "max", CMP_LAT }, { "mean", CMP_LAT }, { "rps", CMP_RPS },
-    { "error_rate", CMP_ERR }, { "requests", CMP_REQ },
+    { "p50", CMP_LAT, 0, 0, 0 },  { "p90", CMP_LAT, 0, 0, 0 }, { "p95", CMP_LAT, 0, 0, 0 },
+    { "p99", CMP_LAT, 0, 0, 0 },  { "p999", CMP_LAT, 0, 0, 0 }, { "max", CMP_LAT, 0, 0, 0 },
+    { "mean", CMP_LAT, 0, 0, 0 }, { "rps", CMP_RPS, 0, 0, 0 },
+    { "error_rate", CMP_ERR, 0, 0, 0 }, { "requests", CMP_REQ, 0, 0, 0 },
+    { "service_p50", CMP_LAT, CMP_SRC_SVC, "p50", true },
+    { "service_p95", CMP_LAT, CMP_SRC_SVC, "p95", true },
+    { "service_p99", CMP_LAT, CMP_SRC_SVC, "p99", true },
+    { "rate_achieved", CMP_RPS, CMP_SRC_SCHED, NULL, true },
+    { "dropped", CMP_CNT, CMP_SRC_SCHED, NULL, true },
+    { "lag_p99", CMP_LAT, CMP_SRC_SCHED, NULL, true },
 };
 #define CMP_NMETRICS ((int)(sizeof cmp_metrics / sizeof cmp_metrics[0]))
-#define CMP_DEFAULT_METRICS "p95,rps,error_rate"
+#define CMP_DEFAULT_METRICS "p95,rps,error_rate,service_p95,rate_achieved,dropped,lag_p99"
+#define CMP_METRIC_LIST "p50 p90 p95 p99 p999 max mean rps error_rate requests service_p50 " \
+                        "service_p95 service_p99 rate_achieved dropped lag_p99"
 #define CMP_DEFAULT_TOL_PCT 10.0
 
 typedef enum cmp_verdict { CMP_OK, CMP_REGRESSION, CMP_IMPROVED, CMP_NEW, CMP_REMOVED } cmp_verdict;
@@ -59,6 +85,7 @@ typedef struct cmp_row {
     double      val[CMP_NMETRICS];
     bool        has[CMP_NMETRICS];
     bool        matched;        /* NEW side: a BASE row has the same key */
+    bool        sched;          /* the Schedule row: only schedule metrics are shown */
 } cmp_row;
 
 typedef struct cmp_side {
@@ -82,6 +109,7 @@ static void cmp_usage(FILE *f)
             "  BASE, NEW     summary.json files or results folders holding one\n"
             "  --tolerance   allowed change in the worse direction, in %% of BASE (default 10%%)\n"
             "  --metric      comma-separated: p50 p90 p95 p99 p999 max mean rps error_rate requests\n"
+            "                service_p50 service_p95 service_p99 rate_achieved dropped lag_p99\n"
             "  --junit FILE  also write JUnit XML, one failure per regression\n"
             "exit: 0 no regression, 1 regression, 2 usage error or unreadable input\n");
 }
@@ -99,20 +127,32 @@ static bool cmp_num(const json_t *o, const char *key, double *out)
 }
 
 /* Fills r's metrics from o: the counts under req_key / fail_key, the latency object
- * under lat_key, "rps" and "error_rate" when o has them (else derived). */
+ * under lat_key (and the service object under svc_key, NULL: none), "rps" and
+ * "error_rate" when o has them (else derived). Schedule metrics stay unmeasured. */
 static void cmp_fill(cmp_row *r, const json_t *o, const char *req_key, const char *fail_key,
-                     const char *lat_key, double duration_s)
+                     const char *lat_key, const char *svc_key, double duration_s)
 {
     double req = 0, fail = 0, v;
     bool has_req = cmp_num(o, req_key, &req), has_fail = cmp_num(o, fail_key, &fail);
     bool idle = has_req && req <= 0;        /* completed nothing: no latency, no rate */
     const json_t *lat = json_object_get(o, lat_key);
+    const json_t *svc = svc_key != NULL ? json_object_get(o, svc_key) : NULL;
     for (int m = 0; m < CMP_NMETRICS; m++) {
         bool has = false;
         v = 0;
+        if (cmp_metrics[m].src == CMP_SRC_SCHED) {
+            r->has[m] = false;
+            r->val[m] = 0;
+            continue;
+        }
         switch (cmp_metrics[m].kind) {
         case CMP_LAT:
-            has = !idle && cmp_num(lat, cmp_metrics[m].name, &v);
+            if (cmp_metrics[m].src == CMP_SRC_SVC)
+                has = !idle && cmp_num(svc, cmp_metrics[m].key, &v);
+            else
+                has = !idle && cmp_num(lat, cmp_metrics[m].name, &v);
+            break;
+        case CMP_CNT:
             break;
         case CMP_RPS:
             has = cmp_num(o, "rps", &v);
@@ -140,6 +180,23 @@ static void cmp_fill(cmp_row *r, const json_t *o, const char *req_key, const cha
     }
 }
 
+/* The Schedule row's metrics from the summary's "schedule" object. */
+static void cmp_fill_sched(cmp_row *r, const json_t *sch)
+{
+    for (int m = 0; m < CMP_NMETRICS; m++) {
+        double v = 0;
+        bool has = false;
+        if (cmp_metrics[m].src == CMP_SRC_SCHED) {
+            if (!strcmp(cmp_metrics[m].name, "lag_p99"))
+                has = cmp_num(json_object_get(sch, "lag_ms"), "p99", &v);
+            else
+                has = cmp_num(sch, cmp_metrics[m].name, &v);
+        }
+        r->has[m] = has;
+        r->val[m] = v;
+    }
+}
+
 static int cmp_add_row(cmp_side *s, const char *method, const char *name)
 {
     cmp_row *rows = realloc(s->rows, (s->n + 1) * sizeof *rows);
@@ -151,7 +208,8 @@ static int cmp_add_row(cmp_side *s, const char *method, const char *name)
     r->method = method;
     r->name = name;
     int rc = method == NULL ? asprintf(&r->label, "Aggregated")
-                            : asprintf(&r->label, "%s %s", method, name);
+             : name[0] == '\0' ? asprintf(&r->label, "%s", method)
+                              : asprintf(&r->label, "%s %s", method, name);
     if (rc < 0) {
         r->label = NULL;
         return -1;
@@ -201,12 +259,17 @@ static int cmp_load(const char *arg, cmp_side *s, char *err, size_t errcap)
         snprintf(err, errcap, "%s: not a stampede summary.json (needs a \"totals\" object)", path);
         goto fail;
     }
+    const json_t *its = json_object_get(s->root, "iterations");
+    const json_t *sch = json_object_get(s->root, "schedule");
+    const char *model = json_string_value(json_object_get(sch, "model"));
+    bool open = model != NULL && strcmp(model, "open") == 0;
+    const char *svc = open ? "service_ms" : NULL;
     double dur = 0;
     if (!cmp_num(s->root, "duration_s", &dur))
         dur = 0;
     if (cmp_add_row(s, NULL, "Aggregated") != 0)
         goto oom;
-    cmp_fill(&s->rows[0], totals, "requests", "failures", "latency_ms", dur);
+    cmp_fill(&s->rows[0], totals, "requests", "failures", "latency_ms", svc, dur);
 
     size_t i;
     const json_t *o;
@@ -219,7 +282,7 @@ static int cmp_load(const char *arg, cmp_side *s, char *err, size_t errcap)
         }
         if (cmp_add_row(s, method, name) != 0)
             goto oom;
-        cmp_fill(&s->rows[s->n - 1], o, "requests", "failures", "latency_ms", dur);
+        cmp_fill(&s->rows[s->n - 1], o, "requests", "failures", "latency_ms", svc, dur);
     }
     json_array_foreach(ws, i, o) {
         const char *name = json_string_value(json_object_get(o, "name"));
@@ -229,7 +292,23 @@ static int cmp_load(const char *arg, cmp_side *s, char *err, size_t errcap)
         }
         if (cmp_add_row(s, "WS", name) != 0)
             goto oom;
-        cmp_fill(&s->rows[s->n - 1], o, "expects", "expect_failures", "message_ms", dur);
+        cmp_fill(&s->rows[s->n - 1], o, "expects", "expect_failures", "message_ms", NULL, dur);
+    }
+    json_array_foreach(its, i, o) {             /* absent (older summaries): none */
+        const char *name = json_string_value(json_object_get(o, "profile"));
+        if (name == NULL) {
+            snprintf(err, errcap, "%s: iterations[%zu] lacks a profile", path, i);
+            goto fail;
+        }
+        if (cmp_add_row(s, "ITER", name) != 0)
+            goto oom;
+        cmp_fill(&s->rows[s->n - 1], o, "count", "failures", "latency_ms", NULL, dur);
+    }
+    if (open) {
+        if (cmp_add_row(s, "Schedule", "") != 0)
+            goto oom;
+        cmp_fill_sched(&s->rows[s->n - 1], sch);
+        s->rows[s->n - 1].sched = true;
     }
     free(path);
     return 0;
@@ -264,6 +343,8 @@ static cmp_verdict cmp_judge(enum cmp_kind kind, double base, double cur, double
 {
     if (kind == CMP_REQ)
         return CMP_OK;                                  /* informational */
+    if (kind == CMP_CNT && base == 0)                   /* dropped: 0 -> any is worse */
+        return cur > 0 ? CMP_REGRESSION : CMP_OK;
     double worse = kind == CMP_RPS ? base - cur : cur - base;   /* > 0: got worse */
     double limit = tol * fabs(base);
     if (kind == CMP_ERR && limit < tol / 100.0)
@@ -308,6 +389,7 @@ static void cmp_fmt_value(char *buf, size_t cap, const cmp_row *r, int m)
         snprintf(buf, cap, (v == 0 || v * 100 >= 1) ? "%.2f%%" : "%.3f%%", v * 100);
         break;
     case CMP_REQ:
+    case CMP_CNT:
         snprintf(buf, cap, "%.0f", v);
         break;
     }
@@ -421,8 +503,8 @@ static int cmp_parse_metrics(const char *s, int *sel, int *nsel, char *err, size
                 found = m;
         if (len > 0 && found < 0) {
             snprintf(err, errcap,
-                     "unknown metric '%.*s' (known: p50 p90 p95 p99 p999 max mean rps error_rate "
-                     "requests)", (int)(len > 64 ? 64 : len), s);
+                     "unknown metric '%.*s' (known: " CMP_METRIC_LIST ")",
+                     (int)(len > 64 ? 64 : len), s);
             return -1;
         }
         bool dup = false;
@@ -457,6 +539,17 @@ static const char *cmp_opt(int argc, char **argv, int *i, const char *opt, bool 
 }
 
 /* ---- the command ---------------------------------------------------------------- */
+
+/* false for a line of an optional metric measured on neither side (see the top). */
+static bool cmp_shown(const cmp_row *b, const cmp_row *n, int m)
+{
+    const cmp_row *r = b != NULL ? b : n;
+    if (r->sched != (cmp_metrics[m].src == CMP_SRC_SCHED))
+        return false;                   /* the Schedule row has schedule metrics alone */
+    if (!cmp_metrics[m].optional)
+        return true;
+    return (b != NULL && b->has[m]) || (n != NULL && n->has[m]);
+}
 
 int compare_main(int argc, char **argv)
 {
@@ -542,12 +635,14 @@ int compare_main(int argc, char **argv)
         if (n != NULL)
             n->matched = true;
         for (int k = 0; k < nsel; k++)
-            lines[nlines++] = (cmp_line){ &base.rows[i], n, sel[k], CMP_OK };
+            if (cmp_shown(&base.rows[i], n, sel[k]))
+                lines[nlines++] = (cmp_line){ &base.rows[i], n, sel[k], CMP_OK };
     }
     for (size_t i = 0; i < cur.n; i++)
         if (!cur.rows[i].matched)
             for (int k = 0; k < nsel; k++)
-                lines[nlines++] = (cmp_line){ NULL, &cur.rows[i], sel[k], CMP_OK };
+                if (cmp_shown(NULL, &cur.rows[i], sel[k]))
+                    lines[nlines++] = (cmp_line){ NULL, &cur.rows[i], sel[k], CMP_OK };
 
     size_t regressions = 0, improvements = 0;
     int wname = (int)strlen("NAME");

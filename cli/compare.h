@@ -10,7 +10,15 @@
  *   rps                             requests per second: lower is worse
  *   error_rate                      failures / requests: higher is worse
  *   requests                        informational only (never a regression)
- * Default metrics: p95, rps, error_rate. Default tolerance 10%.
+ *   service_p50 service_p95 service_p99  service time in ms (from service_ms, open-model
+ *                                   summaries only): higher is worse
+ *   rate_achieved dropped lag_p99   the open model's schedule (row "Schedule"):
+ *                                   iterations started per second (lower is worse),
+ *                                   arrivals dropped (higher is worse), lag p99 in ms
+ *                                   (higher is worse)
+ * Every "iterations" entry is a row "ITER PROFILE" (count as requests, latency_ms).
+ * Default metrics: p95, rps, error_rate, service_p95, rate_achieved, dropped, lag_p99
+ * (the open-model ones print only where a side measured them). Default tolerance 10%.
  * A change is a regression when the worse direction exceeds the tolerance relative to
  * BASE (|new - base| / base > tolerance; for error_rate, which is often 0, the
  * tolerance is also read as an absolute floor of 0.1 percentage point: 0 -> 0.0005 is

@@ -462,6 +462,76 @@ static void test_derived_rates_and_idle_rows(void **state)
     assert_string_equal(verdict("GET /idle", "rps"), "improved");
 }
 
+/* An open-model summary: totals and one request row with service_ms, one iteration
+ * profile, the schedule. */
+static json_t *open_summary(double svc_p95, double iter_p95, double rate, json_int_t dropped,
+                            double lag_p99)
+{
+    json_t *s = summary(1000, 0, 100, 50);
+    json_t *r = row("GET", "/orders", 1000, 0, 100, 50);
+    json_object_set_new(r, "service_ms", lat(svc_p95));
+    add_row(s, r);
+    json_object_set_new(json_object_get(s, "totals"), "service_ms", lat(svc_p95));
+    json_object_set_new(s, "iterations", json_pack("[{s:s,s:i,s:i,s:o}]", "profile", "planner",
+                                                   "count", 500, "failures", 0,
+                                                   "latency_ms", lat(iter_p95)));
+    json_object_set_new(s, "schedule",
+                        json_pack("{s:s,s:i,s:i,s:I,s:{s:f,s:f,s:f},s:f,s:f}", "model", "open",
+                                  "intended", 500, "started", 500, "dropped", dropped, "lag_ms",
+                                  "p50", lag_p99 / 2, "p99", lag_p99, "max", lag_p99 * 2,
+                                  "rate_planned", 50.0, "rate_achieved", rate));
+    return s;
+}
+
+static void test_open_model(void **state)
+{
+    (void)state;
+    const char *b = save(open_summary(30, 200, 50, 0, 2.0), "base.json");
+    const char *n = save(open_summary(45, 150, 40, 3, 2.1), "new.json");
+    assert_int_equal(run(b, n, NULL), 1);
+    assert_string_equal(verdict("GET /orders", "service_p95"), "REGRESSION");     /* +50% */
+    assert_non_null(strstr(line_of("GET /orders", "service_p95"), "45.000 ms"));
+    assert_string_equal(verdict("Aggregated", "service_p95"), "REGRESSION");
+    assert_string_equal(verdict("GET /orders", "p95"), "ok");                    /* latency */
+    assert_string_equal(verdict("ITER planner", "p95"), "improved");             /* -25% */
+    assert_string_equal(verdict("ITER planner", "rps"), "ok");                   /* 500 / 10 s */
+    assert_non_null(strstr(line_of("ITER planner", "rps"), "50.00/s"));
+    assert_string_equal(verdict("Schedule", "rate_achieved"), "REGRESSION");     /* -20% */
+    assert_non_null(strstr(line_of("Schedule", "rate_achieved"), "40.00/s"));
+    assert_string_equal(verdict("Schedule", "dropped"), "REGRESSION");           /* 0 -> 3 */
+    assert_string_equal(verdict("Schedule", "lag_p99"), "ok");                   /* +5% */
+    assert_null(line_of("Schedule", "p95"));            /* the row has schedule metrics alone */
+    assert_null(line_of("GET /orders", "dropped"));     /* and no other row has them */
+    assert_non_null(strstr(out_text, "compare: 4 regressions, 1 improvements"));
+    /* Aggregated and GET /orders: p95 rps error_rate service_p95; ITER planner: the first
+     * three (no service); Schedule: its three */
+    assert_int_equal(count_str(out_text, "\n"), 1 + (4 + 4 + 3 + 3) + 1);
+
+    /* --metric picks among them; the same summaries with 0 dropped on both sides are ok */
+    b = save(open_summary(30, 200, 50, 0, 2.0), "base.json");
+    n = save(open_summary(30, 200, 50, 0, 2.0), "new.json");
+    assert_int_equal(run(b, n, "--metric", "dropped,lag_p99,service_p99", NULL), 0);
+    assert_string_equal(verdict("Schedule", "dropped"), "ok");
+    assert_string_equal(verdict("GET /orders", "service_p99"), "ok");
+    assert_null(line_of("GET /orders", "p95"));
+}
+
+/* Closed-model summaries (schedule.model "closed", service_ms equal to latency_ms):
+ * no service lines, no Schedule row; iterations still compare. */
+static void test_closed_model_summary(void **state)
+{
+    (void)state;
+    json_t *s = open_summary(30, 200, 0, 0, 0);
+    json_object_set_new(json_object_get(s, "schedule"), "model", json_string("closed"));
+    const char *b = save(json_deep_copy(s), "base.json");
+    const char *n = save(s, "new.json");
+    assert_int_equal(run(b, n, NULL), 0);
+    assert_null(line_of("GET /orders", "service_p95"));
+    assert_null(line_of("Schedule", "rate_achieved"));
+    assert_string_equal(verdict("ITER planner", "p95"), "ok");
+    assert_int_equal(count_str(out_text, "\n"), 1 + (3 + 3 + 3) + 1);
+}
+
 static void test_junit(void **state)
 {
     (void)state;
@@ -582,6 +652,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_results_folder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ws_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_derived_rates_and_idle_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_model_summary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_junit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_names_keep_columns, setup, teardown),
     };
