@@ -3,18 +3,20 @@
  * - a failed decode leaves nothing behind (the message is zeroed);
  * - what decodes keeps the promises receivers rely on: slot lists within
  *   PROTO_MAX_SLOTS, distinct, and (in a plan) below threads_total; no proof bytes
- *   without has_proof;
+ *   without has_proof; a plan's arrival_rate finite within 0..SC_MAX_RATE;
  * - a message that decodes re-encodes to bytes that decode again to the same fields
- *   (slots, nonces, proofs compared one by one) and re-encode identically (the codec
+ *   (slots, nonces, proofs, arrival_rate, the schedule and svc compared one by one) and re-encode identically (the codec
  *   is a fixed point after one normalisation: trailing fields dropped, ints as doubles).
  * It also feeds the same bytes to the sealed-session decoder (proto/seal.h), as a frame
  * for a fixed session: it must refuse anything it did not seal itself (forging a GCM tag
  * is out of the fuzzer's reach) without reading out of bounds, and the bytes sealed by
  * the peer's session must open to exactly themselves, once (a replay fails). */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/loadshape.h"
 #include "proto/msg.h"
 #include "proto/seal.h"
 
@@ -50,7 +52,9 @@ static int invariants_hold(const proto_msg *m)
     case MSG_WELCOME:
         return m->u.welcome.has_proof || all_zero(m->u.welcome.proof, PROTO_PROOF_LEN);
     case MSG_PLAN:
-        return slots_ok(m->u.plan.slots, m->u.plan.nslots, m->u.plan.threads_total);
+        return slots_ok(m->u.plan.slots, m->u.plan.nslots, m->u.plan.threads_total) &&
+               isfinite(m->u.plan.arrival_rate) && m->u.plan.arrival_rate >= 0 &&
+               m->u.plan.arrival_rate <= SC_MAX_RATE;
     case MSG_ADOPT:
     case MSG_RELEASE:
         return slots_ok(m->u.slots.slots, m->u.slots.nslots, UINT64_MAX);
@@ -79,8 +83,17 @@ static int same_fields(const proto_msg *a, const proto_msg *b)
         return strcmp(a->u.welcome.master, b->u.welcome.master) == 0 &&
                memcmp(a->u.welcome.proof, b->u.welcome.proof, PROTO_PROOF_LEN) == 0 &&
                a->u.welcome.has_proof == b->u.welcome.has_proof;
+    case MSG_STATS: {
+        const stats_sched *x = &a->u.stats.sched, *y = &b->u.stats.sched;
+        return x->intended == y->intended && x->started == y->started &&
+               x->dropped == y->dropped && x->backlog_max == y->backlog_max &&
+               x->cpu_us == y->cpu_us && x->wall_us == y->wall_us &&
+               x->lag.total == y->lag.total &&
+               hist_percentile(&x->lag, 99) == hist_percentile(&y->lag, 99);
+    }
     case MSG_PLAN:
-        return a->u.plan.nslots == b->u.plan.nslots &&
+        return a->u.plan.arrival_rate == b->u.plan.arrival_rate &&
+               a->u.plan.nslots == b->u.plan.nslots &&
                a->u.plan.threads_total == b->u.plan.threads_total &&
                (a->u.plan.nslots == 0 ||
                 memcmp(a->u.plan.slots, b->u.plan.slots, a->u.plan.nslots * sizeof(uint32_t)) == 0);
@@ -157,7 +170,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (m.type == MSG_STATS)
         for (uint32_t i = 0; i < m.u.stats.nentries; i++)
             if (hist_percentile(&m.u.stats.entries[i].lat, 99) !=
-                hist_percentile(&m2.u.stats.entries[i].lat, 99))
+                    hist_percentile(&m2.u.stats.entries[i].lat, 99) ||
+                m.u.stats.entries[i].svc.total != m2.u.stats.entries[i].svc.total ||
+                hist_percentile(&m.u.stats.entries[i].svc, 99) !=
+                    hist_percentile(&m2.u.stats.entries[i].svc, 99))
                 abort();
     free(b1);
     free(b2);

@@ -1,6 +1,7 @@
 /* Writes the seed corpus of fuzz_proto: one valid encoded message of each type, into
  * DIR/<type>.msgpack (DIR defaults to tests/fuzz/corpus/proto), plus the variants where
- * an optional field is absent (hello-nokey, welcome-nokey: proof nil). The seeds are
+ * an optional field is absent (hello-nokey, welcome-nokey: proof nil) or present (the
+ * open model: plan-open with arrival_rate, stats-open with svc, ITER and sched). The seeds are
  * deterministic, so regenerating them changes nothing unless the encoding changed.
  *   make bin/gen_proto_corpus && bin/gen_proto_corpus      (linked against the library) */
 #include <stdio.h>
@@ -84,6 +85,19 @@ int main(int argc, char **argv)
     };
     rv |= encode_seed(dir, &plan);
 
+    /* The open model: --arrival-rate in the PLAN's 16th field. */
+    static const char open_yaml[] =
+        "name: erp-throughput\ntarget: http://127.0.0.1:8000\nload:\n  model: open\n"
+        "  max_users: 40\n  stages:\n    - { duration: 10s, rate: 50/s }\nusers:\n"
+        "  - name: planner\n    flow:\n      - http: { url: /ping }\n";
+    proto_msg plan_open = plan;
+    plan_open.u.plan.scenario = (char *)open_yaml;
+    plan_open.u.plan.scenario_len = sizeof open_yaml - 1;
+    plan_open.u.plan.users = 0;
+    plan_open.u.plan.rate = 0;
+    plan_open.u.plan.arrival_rate = 120.5;
+    rv |= encode_seed_as(dir, "plan-open", &plan_open);
+
     proto_msg stop = { .type = MSG_STOP, .u.stop = { .run_id = 1, .graceful_ms = 30000 } };
     rv |= encode_seed(dir, &stop);
 
@@ -106,6 +120,26 @@ int main(int argc, char **argv)
     if (proto_encode_stats(1, "worker-3f2a", 0, 4, false, &s, &buf, &len) != 0)
         return 1;
     rv |= write_seed(dir, "stats", buf, len);
+
+    /* The open model's STATS: svc beside lat, an ITER row and the schedule (sched). */
+    stats_shard_reset(&s);
+    uint32_t iter = stats_id(&s, STATS_ITERATION, "planner");
+    for (uint64_t i = 0; i < 200; i++) {
+        uint64_t svc = 700 + i * i * 29 % 40000;
+        stats_record_svc(&s, orders, svc + i * 997 % 300000, svc, 2048, i % 60 == 0);
+        if (i % 4 == 0)
+            stats_record_svc(&s, iter, 2 * svc + i * 1009 % 300000, 2 * svc, 0, false);
+        hist_record(&s.sched.lag, 40 + i * i * 13 % 30000);
+    }
+    s.sched.intended = 210;
+    s.sched.started = 200;
+    s.sched.dropped = 4;
+    s.sched.backlog_max = 6;
+    s.sched.cpu_us = 412000;
+    s.sched.wall_us = 1000250;
+    if (proto_encode_stats(1, "worker-3f2a", 0, 5, false, &s, &buf, &len) != 0)
+        return 1;
+    rv |= write_seed(dir, "stats-open", buf, len);
     stats_shard_fini(&s);
 
     proto_msg done = { .type = MSG_DONE };
