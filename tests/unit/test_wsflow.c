@@ -929,6 +929,50 @@ static void test_ping(void **st)
     run_free(r);
 }
 
+/* The open model (issue 11): with a step base 100 ms in the past (an arrival that
+ * waited), the connect and the reply carry the wait in their latency and not in their
+ * service time (from the dial, from the send); both histograms filled; nothing failed. */
+static void test_open_model_lat_and_svc(void **st)
+{
+    (void)st;
+    run *r = run_new(SRV_ECHO);
+    r->f.open_model = true;
+    r->f.base_us = time_mono_us() - 100000;
+    connect_step(r);
+    send_step(r, "hello");
+    expect_equals(r, "hello", 2000);
+    close_step(r, 0);
+    run_flow(r);
+    assert_true(r->ended);
+    assert_no_errors(r);
+    assert_false(r->f.failed);
+    static const char *const figs[] = { STATS_WS_CONNECT, STATS_WS_MESSAGE };
+    for (int i = 0; i < 2; i++) {
+        const stats_entry *e = E(r, figs[i]);
+        assert_int_equal(e->requests, 1);
+        assert_int_equal(e->lat.total, 1);
+        assert_int_equal(e->svc.total, 1);
+        assert_true(e->lat.min_us >= e->svc.max_us + 100000);
+    }
+    run_free(r);
+}
+
+/* A failure recorded sets f.failed (the engine's iteration row reads it). */
+static void test_failed_flag(void **st)
+{
+    (void)st;
+    run *r = run_new(SRV_ECHO);
+    connect_step(r);
+    expect_equals(r, "never", 100);
+    close_step(r, 0);
+    run_flow(r);
+    assert_true(r->ended);
+    assert_int_equal(fails(r, STATS_WS_MESSAGE), 1);
+    assert_true(r->f.failed);
+    assert_int_equal(E(r, STATS_WS_MESSAGE)->svc.total, 0);    /* closed model: lat only */
+    run_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -952,6 +996,8 @@ int main(void)
         cmocka_unit_test_teardown(test_capture_failure, teardown),
         cmocka_unit_test_teardown(test_inbox_overflow, teardown),
         cmocka_unit_test_teardown(test_ping, teardown),
+        cmocka_unit_test_teardown(test_open_model_lat_and_svc, teardown),
+        cmocka_unit_test_teardown(test_failed_flag, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
