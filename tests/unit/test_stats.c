@@ -585,6 +585,51 @@ static void test_row_figures(void **state)
     stats_shard_fini(&sh);
 }
 
+/* Issue 11: stats_record_svc fills both histograms (stats_row_svc reads svc, or lat
+ * when svc is empty: the closed model); ITER rows are their own figure, neither HTTP nor
+ * WebSocket; a reset empties the schedule block and keeps its lag histogram usable. */
+static void test_svc_iteration_and_sched(void **state)
+{
+    (void)state;
+    stats_shard sh;
+    assert_int_equal(stats_shard_init(&sh, 8), 0);
+    uint32_t open = stats_id(&sh, "GET", "/open"), closed = stats_id(&sh, "GET", "/closed");
+    uint32_t it = stats_id(&sh, STATS_ITERATION, "planner");
+    stats_record_svc(&sh, open, 5000, 1000, 10, false);
+    stats_record_svc(&sh, open, 9000, 2000, 10, true);
+    stats_record(&sh, closed, 3000, 10, false);
+    stats_record(&sh, it, 12000, 0, true);
+    assert_int_equal(sh.entries[open].requests, 2);
+    assert_int_equal(sh.entries[open].failures, 1);
+    assert_int_equal(sh.entries[open].lat.total, 2);
+    assert_int_equal(sh.entries[open].svc.total, 2);
+    assert_int_equal(sh.entries[open].lat.min_us, 5000);
+    assert_int_equal(sh.entries[open].svc.max_us, 2000);
+    assert_ptr_equal(stats_row_svc(&sh.entries[open]), &sh.entries[open].svc);
+    assert_ptr_equal(stats_row_svc(&sh.entries[closed]), &sh.entries[closed].lat);
+    assert_int_equal(sh.entries[it].fig, STATS_FIG_ITERATION);
+    assert_false(stats_fig_is_http(sh.entries[it].fig));
+    assert_false(stats_fig_is_ws(sh.entries[it].fig));
+    assert_true(stats_fig_is_http(sh.entries[open].fig));
+    sh.sched.intended = 7;
+    sh.sched.started = 5;
+    sh.sched.dropped = 2;
+    sh.sched.backlog_max = 3;
+    sh.sched.cpu_us = 10;
+    sh.sched.wall_us = 20;
+    hist_record(&sh.sched.lag, 1500);
+    stats_shard_reset(&sh);
+    assert_int_equal(sh.entries[open].svc.total, 0);
+    assert_int_equal(sh.sched.intended + sh.sched.started + sh.sched.dropped, 0);
+    assert_int_equal(sh.sched.backlog_max, 0);
+    assert_int_equal(sh.sched.cpu_us + sh.sched.wall_us, 0);
+    assert_int_equal(sh.sched.lag.total, 0);
+    hist_record(&sh.sched.lag, 700);
+    assert_int_equal(sh.sched.lag.total, 1);
+    assert_int_equal(stats_id(&sh, STATS_ITERATION, "planner"), it);     /* ids stable */
+    stats_shard_fini(&sh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_names_utf8_clean),
         cmocka_unit_test(test_shard_bytes_200_names),
         cmocka_unit_test(test_row_figures),
+        cmocka_unit_test(test_svc_iteration_and_sched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
