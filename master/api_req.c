@@ -447,6 +447,18 @@ int api_plan_from_json(json_t *j, proto_plan *p, char *err, size_t errcap)
         }
         p->rate = json_number_value(rate);
     }
+    /* --arrival-rate (open model): iterations/s, 0 none; plan_scenario refuses it on a
+     * closed scenario (proto/plan.h) */
+    json_t *arate = json_object_get(j, "arrival_rate");
+    if (arate && !json_is_null(arate)) {
+        double ar = json_is_number(arate) ? json_number_value(arate) : -1;
+        if (!(ar >= 0 && ar <= SC_MAX_RATE)) {
+            snprintf(err, errcap, "\"arrival_rate\" must be a number of iterations per second "
+                     "between 0 and %g", SC_MAX_RATE);
+            return -1;
+        }
+        p->arrival_rate = ar;
+    }
     return 0;
 nomem:
     snprintf(err, errcap, "out of memory");

@@ -1,4 +1,5 @@
 #include "proto/plan.h"
+#include "common/loadshape.h"
 #include "common/util.h"
 #include <errno.h>
 #include <stdio.h>
@@ -152,8 +153,30 @@ int plan_from_file(proto_plan *p, const char *path, const sc_set *sets, int nset
     return 0;
 }
 
+/* A refusal of the plan's overrides, at the scenario file (they come from the command
+ * line or the run's JSON, not from a line of the file). */
+static scenario *plan_refuse(const proto_plan *p, scenario *sc, sc_error *err, const char *msg,
+                             const char *hint)
+{
+    scenario_free(sc);
+    memset(err, 0, sizeof *err);
+    snprintf(err->file, sizeof err->file, "%s",
+             p->scenario_file ? p->scenario_file : "scenario.yaml");
+    snprintf(err->msg, sizeof err->msg, "%s", msg);
+    snprintf(err->hint, sizeof err->hint, "%s", hint);
+    return NULL;
+}
+
 scenario *plan_scenario(const proto_plan *p, sc_error *err)
 {
+    /* arrival_rate: a decoded PLAN is already within 0..SC_MAX_RATE (proto/msg.h); a
+     * plan built in this process (the CLI, the API) is checked here the same way */
+    if (!(p->arrival_rate >= 0 && p->arrival_rate <= SC_MAX_RATE)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "arrival rate %g is not a rate between 0 and %g per second",
+                 p->arrival_rate, SC_MAX_RATE);
+        return plan_refuse(p, NULL, err, msg, "give --arrival-rate as 50, 50/s, 3000/m or 100/h");
+    }
     if (p->users > SC_MAX_USERS) {
         memset(err, 0, sizeof *err);
         snprintf(err->file, sizeof err->file, "%s",
@@ -184,8 +207,24 @@ scenario *plan_scenario(const proto_plan *p, sc_error *err)
         free(sc->target);
         sc->target = t;
     }
+    /* The model decides which overrides make sense (the CLI says so first, with the same
+     * words; a run submitted through the API gets them here): --arrival-rate only in the
+     * open model, -r only in the closed one (the open model has no spawn rate). */
+    if (p->arrival_rate > 0 && sc->model != SC_MODEL_OPEN)
+        return plan_refuse(p, sc, err, "--arrival-rate applies to the open model, but this "
+                           "scenario's load.model is closed",
+                           "set load.model: open with max_users and rate stages, or use "
+                           "-u USERS -r SPAWN_RATE for the closed model");
+    if (p->rate > 0 && sc->model == SC_MODEL_OPEN)
+        return plan_refuse(p, sc, err, "-r (spawn rate) applies to the closed model, but this "
+                           "scenario's load.model is open",
+                           "give the open model's rate with --arrival-rate R (or its stages' "
+                           "rate); -u sets its pool of users (max_users)");
     if (p->users || p->rate > 0 || p->duration_ms)
         scenario_override_load(sc, p->users, p->rate, p->duration_ms);
+    /* after -t and -u: one stage at the rate for the run's (possibly overridden) duration */
+    if (p->arrival_rate > 0)
+        scenario_override_rate(sc, p->arrival_rate, p->duration_ms);
     return sc;
 }
 

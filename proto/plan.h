@@ -1,7 +1,7 @@
 /* Plans and scenarios. A plan carries the scenario as its YAML text plus the contents
  * of every data file it names, so a worker on another host never reads its own disk
- * for them; plan_scenario turns a plan back into the scenario, applying --set, --host
- * and -u/-r/-t. The master and every worker call the same function on the same plan,
+ * for them; plan_scenario turns a plan back into the scenario, applying --set, --host,
+ * -u/-r/-t and --arrival-rate. The master and every worker call the same function on the same plan,
  * so they run and judge the same scenario. Any thread; no shared state. */
 #ifndef PROTO_PLAN_H
 #define PROTO_PLAN_H
@@ -24,7 +24,12 @@
 int  plan_from_file(proto_plan *p, const char *path, const sc_set *sets, int nsets,
                     scenario **out, sc_error *err);
 /* Parses the plan's scenario with its files, overrides and env values. A users override
- * above SC_MAX_USERS is refused. NULL with err. */
+ * above SC_MAX_USERS is refused (in the open model -u is the pool, max_users, so the same
+ * bound holds for it). Overrides apply in this order: --set (at parse), --host, -u/-r/-t
+ * (scenario_override_load), then arrival_rate (scenario_override_rate: one stage at that
+ * rate for the -t duration, or the scenario's total). Refused with a reason and a hint:
+ * arrival_rate > 0 on a closed-model scenario, rate (-r) > 0 on an open-model one, and
+ * an arrival_rate that is not finite within 0..SC_MAX_RATE. NULL with err. */
 scenario *plan_scenario(const proto_plan *p, sc_error *err);
 /* Copies every owned field of src into dst (deep). 0 or -1. */
 int  plan_copy(proto_plan *dst, const proto_plan *src);

@@ -17,7 +17,9 @@
 #include <math.h>
 #include <msgpack.h>
 
+#include "common/loadshape.h"
 #include "proto/msg.h"
+#include "proto/plan.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -932,6 +934,87 @@ static void test_open_model_malformed(void **state)
     assert_true(d.u.plan.arrival_rate == 0);
     proto_msg_free(&d);
     free(buf);
+}
+
+/* proto/plan.c: arrival_rate applies after -u/-t on an open scenario (one stage at the
+ * rate for the run's duration); it is refused on a closed scenario, as -r is on an open
+ * one, and so is a rate that is not finite within 0..SC_MAX_RATE. */
+static void test_plan_arrival_rate(void **state)
+{
+    (void)state;
+    static const char open_yaml[] =
+        "name: t\ntarget: http://127.0.0.1:8000\nload:\n  model: open\n  max_users: 20\n"
+        "  stages:\n    - { duration: 10s, rate: 10 }\n    - { duration: 20s, rate: 30/s }\n"
+        "users:\n  - name: planner\n    flow:\n      - http: { url: /ping }\n";
+    static const char closed_yaml[] =
+        "name: t\ntarget: http://127.0.0.1:8000\nload:\n  stages:\n"
+        "    - { duration: 10s, users: 5 }\nusers:\n  - name: op\n    flow:\n"
+        "      - http: { url: /ping }\n";
+    proto_plan p = { .scenario_file = "open.yaml", .scenario = (char *)open_yaml,
+                     .scenario_len = sizeof open_yaml - 1 };
+    sc_error err;
+    scenario *sc = plan_scenario(&p, &err);
+    assert_non_null(sc);
+    uint64_t total = loadshape_duration_ms(sc->stages, sc->nstages);
+    assert_int_equal(total, 30000);
+    assert_true(loadshape_peak_rate(sc->stages, sc->nstages) == 30);
+    scenario_free(sc);
+
+    /* --arrival-rate alone: the scenario's duration at that rate */
+    p.arrival_rate = 75;
+    sc = plan_scenario(&p, &err);
+    assert_non_null(sc);
+    assert_int_equal(sc->model, SC_MODEL_OPEN);
+    assert_int_equal(loadshape_duration_ms(sc->stages, sc->nstages), total);
+    assert_true(loadshape_peak_rate(sc->stages, sc->nstages) == 75);
+    assert_true(loadshape_rate_at(sc->stages, sc->nstages, 1.0) == 75);
+    assert_true(fabs(loadshape_area(sc->stages, sc->nstages, 30e6) - 75 * 30.0) < 1e-6);
+    scenario_free(sc);
+
+    /* with -t and -u: the duration is -t's, the pool -u's */
+    p.duration_ms = 4000;
+    p.users = 7;
+    sc = plan_scenario(&p, &err);
+    assert_non_null(sc);
+    assert_int_equal(loadshape_duration_ms(sc->stages, sc->nstages), 4000);
+    assert_true(fabs(loadshape_area(sc->stages, sc->nstages, 4e6) - 75 * 4.0) < 1e-6);
+    assert_int_equal(sc->max_users, 7);
+    assert_int_equal(scenario_peak_users(sc), 7);
+    scenario_free(sc);
+
+    /* -r on the open model: refused with a hint naming --arrival-rate */
+    p.rate = 5;
+    assert_null(plan_scenario(&p, &err));
+    assert_non_null(strstr(err.msg, "-r"));
+    assert_non_null(strstr(err.hint, "--arrival-rate"));
+    assert_string_equal(err.file, "open.yaml");
+    p.rate = 0;
+
+    /* not a rate */
+    const double bad[] = { -1, NAN, INFINITY, 2e7 };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p.arrival_rate = bad[i];
+        memset(&err, 0, sizeof err);
+        assert_null(plan_scenario(&p, &err));
+        assert_true(err.msg[0] != '\0');
+        assert_true(err.hint[0] != '\0');
+    }
+
+    /* a closed scenario refuses --arrival-rate, takes -u/-r as before */
+    proto_plan c = { .scenario_file = "closed.yaml", .scenario = (char *)closed_yaml,
+                     .scenario_len = sizeof closed_yaml - 1, .arrival_rate = 10 };
+    memset(&err, 0, sizeof err);
+    assert_null(plan_scenario(&c, &err));
+    assert_non_null(strstr(err.msg, "--arrival-rate"));
+    assert_non_null(strstr(err.msg, "closed"));
+    assert_string_equal(err.file, "closed.yaml");
+    c.arrival_rate = 0;
+    c.users = 9;
+    c.rate = 3;
+    sc = plan_scenario(&c, &err);
+    assert_non_null(sc);
+    assert_int_equal(scenario_peak_users(sc), 9);
+    scenario_free(sc);
 }
 
 /* ------------------------------------------------------------------------------ */
@@ -1938,6 +2021,7 @@ int main(void)
         cmocka_unit_test(test_open_model_roundtrip),
         cmocka_unit_test(test_stats_without_sched),
         cmocka_unit_test(test_open_model_malformed),
+        cmocka_unit_test(test_plan_arrival_rate),
         cmocka_unit_test(test_forward_compat),
         cmocka_unit_test(test_missing_field),
         cmocka_unit_test(test_wrong_version),
