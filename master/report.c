@@ -5,7 +5,10 @@
  * report's alone), a placeholder the renderer fills, the data element, then uPlot and
  * report.js. Everything is inline; nothing is fetched.
  *
- * Data element: {"summary": <summary.json re-dumped by jansson>, "history": {...}}.
+ * Data element: {"summary": <summary.json re-dumped by jansson>, "history": {...},
+ * "schedule": {...} or null}. The schedule holds schedule.csv's columns (the open
+ * model: t, planned, achieved, backlog, dropped, lag_p99, s50, s95, s99, limited; ten
+ * doubles a row more), null when the folder has none (a closed run, an older folder).
  * The summary goes through json_dump_callback and the history is printed column by
  * column from arrays of doubles, so the only sizeable memory is the history itself
  * (7 doubles a row: ~4.8 MB for a 24 h run at one row a second) plus jansson's tree of
@@ -73,14 +76,32 @@ static const char report_css[] =
 
 enum { REP_T, REP_USERS, REP_RPS, REP_FPS, REP_P50, REP_P95, REP_P99, REP_NCOL };
 
-/* JSON keys of the history arrays, in enum order. */
+/* JSON keys of the history arrays, in enum order, and the stats_history.csv columns
+ * they come from. */
 static const char *const rep_hist_keys[REP_NCOL] = {
     "t", "users", "rps", "fps", "p50", "p95", "p99"
 };
+static const char *const rep_hist_cols[REP_NCOL] = {
+    "Timestamp", "User Count", "Requests/s", "Failures/s", "50%", "95%", "99%"
+};
 
-/* The history as columns; NAN stands for JSON null ("N/A" or no value). */
+/* schedule.csv (the open model, master/results.h): its keys in the data element and
+ * its columns. Timestamp first, as in the history. */
+#define REP_SCHED_NCOL 10
+static const char *const rep_sched_keys[REP_SCHED_NCOL] = {
+    "t", "planned", "achieved", "backlog", "dropped", "lag_p99", "s50", "s95", "s99", "limited"
+};
+static const char *const rep_sched_cols[REP_SCHED_NCOL] = {
+    "Timestamp", "Planned Rate", "Achieved Rate", "Backlog Max", "Dropped", "Lag p99",
+    "Service p50", "Service p95", "Service p99", "Limited"
+};
+#define REP_MAXCOL 12
+
+/* A CSV series as columns (ncol of them, column 0 the time); NAN stands for JSON null
+ * ("N/A" or no value). */
 typedef struct rep_hist {
-    double *col[REP_NCOL];
+    double *col[REP_MAXCOL];
+    int     ncol;
     size_t  n, cap;
 } rep_hist;
 
@@ -179,18 +200,18 @@ static double rep_num(const char *s)
     return *end == '\0' && isfinite(v) ? v : NAN;
 }
 
-static int rep_hist_push(rep_hist *h, const double row[REP_NCOL])
+static int rep_hist_push(rep_hist *h, const double *row)
 {
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 1024;
-        for (int i = 0; i < REP_NCOL; i++) {
+        for (int i = 0; i < h->ncol; i++) {
             double *p = realloc(h->col[i], cap * sizeof *p);
             if (!p) return -1;
             h->col[i] = p;
         }
         h->cap = cap;
     }
-    for (int i = 0; i < REP_NCOL; i++)
+    for (int i = 0; i < h->ncol; i++)
         h->col[i][h->n] = row[i];
     h->n++;
     return 0;
@@ -198,29 +219,28 @@ static int rep_hist_push(rep_hist *h, const double row[REP_NCOL])
 
 static void rep_hist_free(rep_hist *h)
 {
-    for (int i = 0; i < REP_NCOL; i++)
+    for (int i = 0; i < REP_MAXCOL; i++)
         free(h->col[i]);
 }
 
-/* Loads the Aggregated rows of path (Locust's stats_history.csv columns, found by name
- * in the header). A missing or unreadable file leaves h empty: the history is optional.
- * Rows without a numeric Timestamp are skipped; t is seconds since the first row.
- * 0, or -1 when out of memory. */
-static int rep_hist_load(rep_hist *h, const char *path)
+/* Loads the rows of path into h's ncol columns, found by name (names[0] the
+ * timestamp) in the header; a file with a "Name" column (Locust's stats_history.csv)
+ * gives its Aggregated rows only. A missing or unreadable file leaves h empty: the
+ * history and the schedule are optional. Rows without a numeric timestamp are skipped;
+ * t is seconds since the first row. 0, or -1 when out of memory. */
+static int rep_hist_load(rep_hist *h, const char *path, const char *const *names, int ncol)
 {
-    static const char *const names[REP_NCOL] = {
-        "Timestamp", "User Count", "Requests/s", "Failures/s", "50%", "95%", "99%"
-    };
+    h->ncol = ncol;
     FILE *f = fopen(path, "r");
     if (!f) return 0;
     rep_csv c = { .f = f };
-    int idx[REP_NCOL], name_idx = -1, rc = rep_csv_next(&c);
-    for (int i = 0; i < REP_NCOL; i++) idx[i] = -1;
+    int idx[REP_MAXCOL], name_idx = -1, rc = rep_csv_next(&c);
+    for (int i = 0; i < ncol; i++) idx[i] = -1;
     if (rc == 1) {
         for (size_t k = 0; k < c.nf; k++) {
             const char *col = c.buf + c.off[k];
             if (!strcmp(col, "Name")) name_idx = (int)k;
-            for (int i = 0; i < REP_NCOL; i++)
+            for (int i = 0; i < ncol; i++)
                 if (!strcmp(col, names[i])) idx[i] = (int)k;
         }
     }
@@ -229,8 +249,8 @@ static int rep_hist_load(rep_hist *h, const char *path)
         const char *name = rep_csv_get(&c, name_idx);
         if (name_idx >= 0 && (!name || strcmp(name, "Aggregated") != 0))
             continue;                          /* per-name rows (Locust's full history) */
-        double row[REP_NCOL];
-        for (int i = 0; i < REP_NCOL; i++)
+        double row[REP_MAXCOL];
+        for (int i = 0; i < ncol; i++)
             row[i] = rep_num(rep_csv_get(&c, idx[i]));
         if (isnan(row[REP_T])) continue;
         if (isnan(t0)) t0 = row[REP_T];
@@ -304,11 +324,11 @@ static int rep_dump_cb(const char *buf, size_t size, void *data)
     return ferror(f) ? -1 : 0;
 }
 
-static void rep_put_history(FILE *f, const rep_hist *h)
+static void rep_put_history(FILE *f, const rep_hist *h, const char *const *keys)
 {
     fputc('{', f);
-    for (int i = 0; i < REP_NCOL; i++) {
-        fprintf(f, "%s\"%s\":[", i ? "," : "", rep_hist_keys[i]);
+    for (int i = 0; i < h->ncol; i++) {
+        fprintf(f, "%s\"%s\":[", i ? "," : "", keys[i]);
         for (size_t r = 0; r < h->n; r++) {
             double v = h->col[i][r];
             if (r) fputc(',', f);
@@ -321,7 +341,8 @@ static void rep_put_history(FILE *f, const rep_hist *h)
 }
 
 /* The whole page into f. */
-static int rep_put_page(FILE *f, json_t *summary, const rep_hist *h, char *err, size_t errcap)
+static int rep_put_page(FILE *f, json_t *summary, const rep_hist *h, const rep_hist *sch,
+                        char *err, size_t errcap)
 {
     const char *scenario = json_string_value(json_object_get(summary, "scenario"));
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -347,7 +368,12 @@ static int rep_put_page(FILE *f, json_t *summary, const rep_hist *h, char *err, 
         return -1;
     }
     fputs(",\"history\":", f);
-    rep_put_history(f, h);
+    rep_put_history(f, h, rep_hist_keys);
+    fputs(",\"schedule\":", f);
+    if (sch->n > 0)
+        rep_put_history(f, sch, rep_sched_keys);
+    else
+        fputs("null", f);
     fputs("}</script>\n", f);
     if (rep_put_asset(f, "uPlot.min.js", "script", err, errcap) != 0 ||
         rep_put_asset(f, "report.js", "script", err, errcap) != 0)
@@ -417,14 +443,16 @@ int report_write(const char *dir, char *err, size_t errcap)
 
     int rc = -1;
     char *sum_path = NULL, *hist_path = NULL, *out_path = NULL, *tmp_path = NULL;
+    char *sched_path = NULL;
     json_t *summary = NULL;
-    rep_hist h = { 0 };
+    rep_hist h = { 0 }, sch = { 0 };
     FILE *f = NULL;
     if (asprintf(&sum_path, "%s/summary.json", dir) < 0) sum_path = NULL;
     if (asprintf(&hist_path, "%s/stats_history.csv", dir) < 0) hist_path = NULL;
     if (asprintf(&out_path, "%s/report.html", dir) < 0) out_path = NULL;
     if (asprintf(&tmp_path, "%s/report.html.tmp", dir) < 0) tmp_path = NULL;
-    if (!sum_path || !hist_path || !out_path || !tmp_path) {
+    if (asprintf(&sched_path, "%s/schedule.csv", dir) < 0) sched_path = NULL;
+    if (!sum_path || !hist_path || !out_path || !tmp_path || !sched_path) {
         snprintf(err, errcap, "out of memory");
         goto out;
     }
@@ -442,8 +470,12 @@ int report_write(const char *dir, char *err, size_t errcap)
         snprintf(err, errcap, "%s: not a JSON object", sum_path);
         goto out;
     }
-    if (rep_hist_load(&h, hist_path) != 0) {
+    if (rep_hist_load(&h, hist_path, rep_hist_cols, REP_NCOL) != 0) {
         snprintf(err, errcap, "%s: out of memory", hist_path);
+        goto out;
+    }
+    if (rep_hist_load(&sch, sched_path, rep_sched_cols, REP_SCHED_NCOL) != 0) {
+        snprintf(err, errcap, "%s: out of memory", sched_path);
         goto out;
     }
 
@@ -452,7 +484,7 @@ int report_write(const char *dir, char *err, size_t errcap)
         snprintf(err, errcap, "%s: %s", tmp_path, strerror(errno));
         goto out;
     }
-    if (rep_put_page(f, summary, &h, err, errcap) != 0)
+    if (rep_put_page(f, summary, &h, &sch, err, errcap) != 0)
         goto out;
     /* a failed write keeps its errno (ENOSPC says more than EIO); fsync before the
      * rename, as master/results.c does, so report.html is whole once it exists */
@@ -474,6 +506,8 @@ out:
     if (rc != 0 && tmp_path) unlink(tmp_path);
     json_decref(summary);
     rep_hist_free(&h);
+    rep_hist_free(&sch);
+    free(sched_path);
     free(sum_path);
     free(hist_path);
     free(out_path);

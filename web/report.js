@@ -1,10 +1,13 @@
 /* Stampede offline report renderer (master/report.h). Reads the run's data from the
- * JSON script element with id "stampede-data" ({summary, history}) and builds
+ * JSON script element with id "stampede-data" ({summary, history, schedule}) and builds
  * the page inside #report: run metadata, thresholds, three uPlot charts over time, the
  * per-name table (sortable), WebSocket, errors, workers and, when present, the
  * coordinated-omission corrected latencies. Plain DOM, no framework; uPlot is the
  * global the inlined uPlot.iife defines. Text from the data only ever goes through
- * textContent, never innerHTML. */
+ * textContent, never innerHTML. The open model (a "schedule" in the data, issue 11) adds
+ * the schedule's figures and the verdict's notes to the run card, the iterations per
+ * profile, a service p95 column, and three charts: planned vs achieved rate (with the
+ * generator-limited intervals marked), backlog and dropped, latency beside service. */
 (function () {
   "use strict";
 
@@ -186,11 +189,15 @@
                                 text: failed ? failed + " of " + ths.length + " thresholds failed"
                                              : "all " + ths.length + " thresholds passed" });
     var sub = [S.target, fmtTime(S.start)].filter(function (x) { return x && x !== "\u2014"; }).join("  \u00b7  ");
+    var V = obj(S.verdict), lim = V.generator_limited_intervals, gen = null;
+    if (isNum(lim) && lim > 0)      // never reported clean (master/results.h "verdict")
+      gen = el("span", { class: "badge fail rp-verdict", id: "generator-verdict",
+                         text: "not clean: generator limited in " + fmtInt(lim) + " interval" + (lim === 1 ? "" : "s") });
     return el("header", null, [
       el("div", { class: "brand", text: "Stampede" }),
       el("h1", { text: "Run report" + (S.scenario ? ": " + S.scenario : "") }),
       el("span", { class: "muted rp-sub", text: sub }),
-      verdict
+      verdict, gen
     ]);
   }
 
@@ -216,11 +223,26 @@
       ["Workers", fmtInt(arr(S.workers).length)]
     ];
     if (isNum(T.cancelled) && T.cancelled > 0) items.push(["Cancelled", fmtInt(T.cancelled)]);
+    var SC = obj(S.schedule), open = SC.model === "open";
+    if (open) {
+      var SV = obj(T.service_ms), LG = obj(SC.lag_ms);
+      items.push(["Model", "open (arrival rate)"], ["Rate planned", fmtRate(SC.rate_planned) + " it/s"],
+                 ["Rate achieved", fmtRate(SC.rate_achieved) + " it/s"], ["Intended", fmtInt(SC.intended)],
+                 ["Started", fmtInt(SC.started)], ["Dropped", fmtInt(SC.dropped)],
+                 ["Backlog max", fmtInt(SC.backlog_max)], ["Lag p99", fmtMs(LG.p99) + " ms"],
+                 ["Service p95", fmtMs(SV.p95) + " ms"]);
+    }
     var dl = el("dl", { class: "rp-meta" });
     items.forEach(function (it) { dl.appendChild(el("div", null, [el("dt", { text: it[0] }), el("dd", { text: it[1] })])); });
     s.appendChild(dl);
     if (S.stop_reason && S.stop_reason !== "finished")
       s.appendChild(el("p", { class: "notice warn", text: "The run did not finish normally: " + S.stop_reason + "." }));
+    arr(obj(S.verdict).notes).forEach(function (n) {   // the summary's verdict, as written
+      if (typeof n === "string" && !/^the run did not finish/.test(n))
+        s.appendChild(el("p", { class: "notice warn rp-verdict-note", text: n + "." }));
+    });
+    if (open)
+      s.appendChild(el("p", { class: "rp-note", text: "Open model: latency is measured from each arrival's intended start, service from the actual send." }));
     if (isNum(S.missing_requests_max) && S.missing_requests_max > 0)
       s.appendChild(el("p", { class: "notice fail", text: "Workers were lost during the run: up to " +
         fmtInt(S.missing_requests_max) + " completed requests may be missing from these results." }));
@@ -239,6 +261,7 @@
     if (/^(p\d+(\.\d+)?|min|max|mean|avg)$/.test(w)) return fmtMs(v) + " ms";
     if (w === "error_rate") return fmtPct(v);
     if (w === "rps") return fmtRate(v) + " req/s";
+    if (w === "rate") return fmtRate(v) + " it/s";
     return String(+v.toPrecision(6));
   }
 
@@ -249,7 +272,7 @@
       { label: "Threshold", txt: true, key: function (t) { return String(t.expr || ""); },
         fmt: function (t) { return String(t.expr || ""); }, cls: function () { return "name"; } },
       { label: "Measured", key: function (t) { return t.value; },
-        fmt: function (t) { return fmtThresholdValue(t); } },
+        fmt: function (t) { return isNum(t.value) || !t.note ? fmtThresholdValue(t) : "no data: " + t.note; } },
       { label: "Result", key: function (t) { return t.ok ? 1 : 0; },
         fmt: function (t) { return badge(!!t.ok); } }
     ], ths, { id: "thresholds-table",
@@ -259,7 +282,37 @@
 
   var COLORS = { blue: "#2563eb", green: "#16a34a", red: "#dc2626", amber: "#d97706", purple: "#7c3aed" };
 
-  function charts(H, S) {
+  /* The open model's charts from schedule.csv's columns (SCH) and, for latency beside
+   * service, the history's percentiles when both have the same rows. Limited intervals
+   * are marked as red points on the achieved rate. */
+  function scheduleSpecs(H, SCH) {
+    var t = arr(SCH.t), lim = arr(SCH.limited), ach = arr(SCH.achieved);
+    var marks = t.map(function (x, i) { return lim[i] === 1 ? (isNum(ach[i]) ? ach[i] : 0) : null; });
+    var same = arr(H.t).length === t.length;
+    function col(src, k) { var a = arr(src[k]); return a.length === t.length ? a : t.map(function () { return null; }); }
+    return [
+      { id: "rate", title: "Planned vs achieved rate (iterations/s)", t: t,
+        cols: [col(SCH, "planned"), ach.length === t.length ? ach : col(SCH, "achieved"), marks],
+        series: [{ label: "Planned", stroke: COLORS.blue, dash: [6, 4], fmt: fmtRate },
+                 { label: "Achieved", stroke: COLORS.green, fill: "rgba(22,163,74,0.08)", fmt: fmtRate },
+                 { label: "Generator-limited", stroke: COLORS.red, width: 0, points: true,
+                   fmt: function () { return "limited"; } }] },
+      { id: "backlog", title: "Backlog and dropped arrivals, per interval", t: t,
+        cols: [col(SCH, "backlog"), col(SCH, "dropped")],
+        series: [{ label: "Backlog max", stroke: COLORS.amber, fmt: fmtInt },
+                 { label: "Dropped", stroke: COLORS.red, fmt: fmtInt }] },
+      { id: "service", title: "Latency (from intended start) beside service (from send), ms", t: t,
+        cols: [same ? col(H, "p95") : col(SCH, "none"), same ? col(H, "p99") : col(SCH, "none"),
+               col(SCH, "s95"), col(SCH, "s99"), col(SCH, "lag_p99")],
+        series: [{ label: "Latency p95", stroke: COLORS.amber, fmt: fmtMs },
+                 { label: "Latency p99", stroke: COLORS.red, fmt: fmtMs },
+                 { label: "Service p95", stroke: COLORS.blue, dash: [6, 4], fmt: fmtMs },
+                 { label: "Service p99", stroke: COLORS.purple, dash: [6, 4], fmt: fmtMs },
+                 { label: "Lag p99", stroke: "#6b7280", dash: [2, 3], fmt: fmtMs }] }
+    ];
+  }
+
+  function charts(H, S, SCH) {
     var s = section("Over time", "charts"), box = el("div", { class: "rp-charts" });
     s.appendChild(box);
     H = obj(H);
@@ -291,6 +344,18 @@
       });
       plots.push({ holder: holder, spec: sp, data: data });
     });
+    SCH = SCH && typeof SCH === "object" ? SCH : null;
+    if (SCH && arr(SCH.t).length && typeof uPlot === "function") {
+      scheduleSpecs(H, SCH).forEach(function (sp) {
+        var holder = el("div", { class: "chart", "data-chart": sp.id });
+        box.appendChild(el("div", { class: "rp-chartcard" }, [el("h3", { text: sp.title }), holder]));
+        plots.push({ holder: holder, spec: sp, data: [sp.t].concat(sp.cols) });
+      });
+      var nl = arr(SCH.limited).filter(function (x) { return x === 1; }).length;
+      s.appendChild(el("p", { class: "rp-note", id: "limited-note", text: nl
+        ? nl + " interval" + (nl === 1 ? " was" : "s were") + " generator-limited (red points): lag p99 above 10 ms or an engine thread above 90% CPU."
+        : "The generator kept the schedule in every interval." }));
+    }
     if (plots.length) {
       // uPlot measures its container, so draw once the section is in the document.
       setTimeout(function () { drawCharts(plots); }, 0);
@@ -326,8 +391,9 @@
         ],
         series: [{ label: "Elapsed", value: function (u, v) { return fmtElapsed(v); } }].concat(
           sp.series.map(function (x) {
-            return { label: x.label, stroke: x.stroke, fill: x.fill, width: 2, spanGaps: false,
-                     points: { show: false },
+            return { label: x.label, stroke: x.stroke, fill: x.fill, dash: x.dash,
+                     width: x.width != null ? x.width : 2, spanGaps: false,
+                     points: x.points ? { show: true, size: 7, fill: x.stroke } : { show: false },
                      value: function (u, v) { return v == null ? "\u2014" : x.fmt(v); } };
           }))
       };
@@ -350,7 +416,7 @@
       var L = obj(r.latency_ms);
       return { type: String(r.method || ""), name: String(r.name || ""), ws: false,
                requests: r.requests, failures: r.failures, p50: lat(L, "p50"), p95: lat(L, "p95"),
-               p99: lat(L, "p99"), max: lat(L, "max"), mean: lat(L, "mean"),
+               p99: lat(L, "p99"), max: lat(L, "max"), mean: lat(L, "mean"), s95: lat(r.service_ms, "p95"),
                rps: isNum(r.rps) ? r.rps : isNum(dur) && dur > 0 && isNum(r.requests) ? r.requests / dur : null };
     });
     arr(S.ws).forEach(function (w) {
@@ -363,7 +429,7 @@
     var T = obj(S.totals), TL = obj(T.latency_ms);
     var foot = { type: "", name: "Aggregated (HTTP)", requests: T.requests, failures: T.failures,
                  p50: lat(TL, "p50"), p95: lat(TL, "p95"), p99: lat(TL, "p99"), max: lat(TL, "max"),
-                 mean: lat(TL, "mean"), rps: T.rps };
+                 mean: lat(TL, "mean"), rps: T.rps, s95: lat(T.service_ms, "p95") };
     function num(k, f) {
       return { label: k[1], key: function (r) { return r[k[0]]; }, fmt: function (r) { return f(r[k[0]]); } };
     }
@@ -382,11 +448,36 @@
       num(["mean", "Avg (ms)"], fmtMs),
       num(["rps", "req/s"], fmtRate)
     ];
+    if (obj(S.schedule).model === "open")     // service beside latency (open model only)
+      cols.splice(6, 0, num(["s95", "Service p95 (ms)"], fmtMs));
     if (!rows.length) { s.appendChild(empty("No requests were recorded.")); return s; }
     s.appendChild(table(cols, rows, { id: "names", sortable: true, foot: foot,
       rowAttrs: function (r) { return { "data-name": r.name, "data-method": r.type }; } }));
     if (arr(S.ws).length)
       s.appendChild(el("p", { class: "rp-note", text: "WS rows count expects and receives as requests, with message latency; the Aggregated row covers HTTP only." }));
+    return s;
+  }
+
+  // Whole iterations per profile (ITER rows; both models).
+  function iterations(S) {
+    var its = arr(S.iterations);
+    if (!its.length) return null;
+    var s = section("Iterations by profile", "iterations");
+    function ms(k, label) {
+      return { label: label, key: function (r) { return lat(r.latency_ms, k); }, fmt: function (r) { return fmtMs(lat(r.latency_ms, k)); } };
+    }
+    s.appendChild(table([
+      { label: "Profile", txt: true, key: function (r) { return String(r.profile || ""); },
+        fmt: function (r) { return String(r.profile || ""); }, cls: function () { return "name"; } },
+      { label: "Iterations", key: function (r) { return r.count; }, fmt: function (r) { return fmtInt(r.count); } },
+      { label: "Failed", key: function (r) { return r.failures; }, fmt: function (r) { return fmtInt(r.failures); },
+        cls: function (r) { return isNum(r.failures) && r.failures > 0 ? "fail" : ""; } },
+      ms("p50", "Median (ms)"), ms("p95", "p95 (ms)"), ms("p99", "p99 (ms)"), ms("max", "Max (ms)")
+    ], its, { id: "iterations-table", sortable: true,
+              rowAttrs: function (r) { return { "data-profile": String(r.profile || "") }; } }));
+    s.appendChild(el("p", { class: "rp-note", text: obj(S.schedule).model === "open"
+      ? "An iteration runs from its arrival's intended start to the end of the flow; failed: a step failed."
+      : "An iteration runs from its start to the end of the flow; failed: a step failed." }));
     return s;
   }
 
@@ -522,7 +613,7 @@
     var S = obj(D.summary), main = el("main");
     root.appendChild(header(S));
     root.appendChild(main);
-    [metadata(S), thresholds(S), charts(D.history, S), names(S), websocket(S),
+    [metadata(S), thresholds(S), charts(D.history, S, D.schedule), names(S), iterations(S), websocket(S),
      coCorrected(S), errors(S), workers(S)].forEach(function (x) { if (x) main.appendChild(x); });
     root.appendChild(el("div", { class: "footer muted",
       text: "Generated by Stampede from summary.json and stats_history.csv; self-contained, opens offline." }));

@@ -114,7 +114,7 @@ static bool file_exists(const char *dir, const char *name)
 static void remove_dir(char *dir)
 {
     static const char *const names[] = {
-        "summary.json", "stats_history.csv", "report.html", "report.html.tmp"
+        "summary.json", "stats_history.csv", "report.html", "report.html.tmp", "schedule.csv"
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char *p = path_in(dir, names[i]);
@@ -334,6 +334,48 @@ static void test_report_history(void **state)
     remove_dir(dir);
 }
 
+/* schedule.csv (the open model) goes into the data element as "schedule", its columns
+ * by name (N/A as null, t from its first row); a folder without one gets null. */
+static void test_report_schedule(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    write_file(dir, "summary.json", summary_text);
+    char *html = write_report(dir);
+    json_t *d = parse_data(html);
+    assert_true(json_is_null(json_object_get(d, "schedule")));   /* closed run: none */
+    json_decref(d);
+    free(html);
+
+    write_file(dir, "schedule.csv",
+               "Timestamp,Planned Rate,Achieved Rate,Intended,Started,Dropped,Backlog Max,"
+               "Lag p50,Lag p99,Lag Max,Service p50,Service p95,Service p99,CPU Max,Limited\r\n"
+               "1795614664,10.0,9.0,10,9,1,3,5,9,9,5,10,10,0.5,0\r\n"
+               "1795614665,5.0,5.0,5,5,0,0,20,20,20,N/A,N/A,N/A,0.95,1\r\n");
+    html = write_report(dir);
+    d = parse_data(html);
+    json_t *s = json_object_get(d, "schedule");
+    assert_true(json_is_object(s));
+    static const char *const keys[] = { "t", "planned", "achieved", "backlog", "dropped",
+                                        "lag_p99", "s50", "s95", "s99", "limited" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_int_equal(json_array_size(json_object_get(s, keys[i])), 2);
+    assert_int_equal(json_object_size(s), sizeof keys / sizeof keys[0]);
+    assert_true(num_at(json_object_get(s, "t"), 0) == 0 && num_at(json_object_get(s, "t"), 1) == 1);
+    assert_true(num_at(json_object_get(s, "planned"), 0) == 10);
+    assert_true(num_at(json_object_get(s, "achieved"), 0) == 9);
+    assert_true(num_at(json_object_get(s, "backlog"), 0) == 3);
+    assert_true(num_at(json_object_get(s, "dropped"), 0) == 1);
+    assert_true(num_at(json_object_get(s, "lag_p99"), 1) == 20);
+    assert_true(num_at(json_object_get(s, "s95"), 0) == 10);
+    assert_true(json_is_null(json_array_get(json_object_get(s, "s95"), 1)));   /* N/A */
+    assert_true(num_at(json_object_get(s, "limited"), 0) == 0);
+    assert_true(num_at(json_object_get(s, "limited"), 1) == 1);
+    json_decref(d);
+    free(html);
+    remove_dir(dir);
+}
+
 /* A 24 h run at one row a second: every row arrives, nothing has a fixed limit. */
 static void test_report_day_of_history(void **state)
 {
@@ -459,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_report_escapes_script_end),
         cmocka_unit_test(test_report_self_contained),
         cmocka_unit_test(test_report_history),
+        cmocka_unit_test(test_report_schedule),
         cmocka_unit_test(test_report_day_of_history),
         cmocka_unit_test(test_report_replaces_previous),
         cmocka_unit_test(test_report_errors),
