@@ -191,11 +191,9 @@
   /* The series kept for the charts: parallel arrays as /api/series sends them. */
   /* The open model's keys (issue 11: coord_point) come too when /api/series sends them;
    * limited_mark is derived here: the achieved rate of a generator-limited interval. */
-  const series = { runId: undefined, lastT: null, t: [], users: [], rps: [], fps: [], p50: [], p95: [], p99: [],
-                   s50: [], s95: [], s99: [], rate_planned: [], rate_achieved: [], backlog: [], dropped: [],
-                   lag_p99: [], limited: [], limited_mark: [] };
   const SERIES_KEYS = ['t', 'users', 'rps', 'fps', 'p50', 'p95', 'p99', 's50', 's95', 's99', 'rate_planned',
                        'rate_achieved', 'backlog', 'dropped', 'lag_p99', 'limited', 'limited_mark'];
+  const series = Object.fromEntries([['runId', undefined], ['lastT', null], ...SERIES_KEYS.map((k) => [k, []])]);
   const charts = [];
 
   function chartHeight() { return window.innerWidth < 700 ? 180 : 220; }
@@ -291,22 +289,15 @@
       { key: 'fps', label: 'errors/s', color: COLORS.fps, fill: 'rgba(220,38,38,0.10)', fmt: fmtRate },
     ], axisNum);
     /* open model: shown while body.open-model */
-    makeChart('chart-rate', [
-      { key: 'rate_planned', label: 'planned', color: COLORS.rps, dash: [6, 4], fmt: fmtRate },
+    makeChart('chart-rate', [{ key: 'rate_planned', label: 'planned', color: COLORS.rps, dash: [6, 4], fmt: fmtRate },
       { key: 'rate_achieved', label: 'achieved', color: COLORS.p50, fill: 'rgba(22,163,74,0.06)', fmt: fmtRate },
-      { key: 'limited_mark', label: 'generator-limited', color: COLORS.fps, points: true, fmt: () => 'limited' },
-    ], axisNum);
-    makeChart('chart-backlog', [
-      { key: 'backlog', label: 'backlog max', color: COLORS.p95, fmt: fmtInt },
-      { key: 'dropped', label: 'dropped', color: COLORS.fps, fmt: fmtInt },
-    ], axisNum);
-    makeChart('chart-service', [
-      { key: 'p95', label: 'latency p95', color: COLORS.p95, fmt: (v) => fmtMs(v) + ' ms' },
-      { key: 'p99', label: 'latency p99', color: COLORS.p99, fmt: (v) => fmtMs(v) + ' ms' },
-      { key: 's95', label: 'service p95', color: COLORS.rps, dash: [6, 4], fmt: (v) => fmtMs(v) + ' ms' },
-      { key: 's99', label: 'service p99', color: COLORS.users, dash: [6, 4], fmt: (v) => fmtMs(v) + ' ms' },
-      { key: 'lag_p99', label: 'lag p99', color: '#6b7280', dash: [2, 3], fmt: (v) => fmtMs(v) + ' ms' },
-    ], axisNum);
+      { key: 'limited_mark', label: 'generator-limited', color: COLORS.fps, points: true, fmt: () => 'limited' }], axisNum);
+    makeChart('chart-backlog', [{ key: 'backlog', label: 'backlog max', color: COLORS.p95, fmt: fmtInt },
+      { key: 'dropped', label: 'dropped', color: COLORS.fps, fmt: fmtInt }], axisNum);
+    const msf = (v) => fmtMs(v) + ' ms';
+    makeChart('chart-service', [['p95', 'latency p95', COLORS.p95], ['p99', 'latency p99', COLORS.p99],
+      ['s95', 'service p95', COLORS.rps, [6, 4]], ['s99', 'service p99', COLORS.users, [6, 4]],
+      ['lag_p99', 'lag p99', '#6b7280', [2, 3]]].map(([key, label, color, dash]) => ({ key, label, color, dash, fmt: msf })), axisNum);
 
     /* Width follows the card (grid columns, window size); height the viewport class. */
     const resize = (c) => {
@@ -344,10 +335,8 @@
     const t = Array.isArray(j.t) ? j.t : [];
     const col = (k, i) => {
       if (k === 'limited_mark') return col('limited', i) === 1 ? col('rate_achieved', i) : null;
-      const a = j[k];
-      const v = Array.isArray(a) ? a[i] : null;
-      if (typeof v === 'boolean') return v ? 1 : 0;
-      return isNum(v) ? v : null;
+      const v = Array.isArray(j[k]) ? j[k][i] : null;
+      return typeof v === 'boolean' ? +v : isNum(v) ? v : null;
     };
     let added = 0;
     for (let i = 0; i < t.length; i++) {
@@ -515,8 +504,7 @@
       /* a name without a request has no latency (the API sends 0 for it) */
       const ms = (v) => (r.requests === 0 ? '\u2013' : fmtMs(v));
       tr.appendChild(td(ms(r.median_ms), 'num'));
-      tr.appendChild(td(ms(r.p95_ms), 'num'));
-      tr.appendChild(td(ms(r.service_p95_ms), 'num open-only'));
+      tr.append(td(ms(r.p95_ms), 'num'), td(ms(r.service_p95_ms), 'num open-only'));
       tr.appendChild(td(ms(r.p99_ms), 'num'));
       tr.appendChild(td(ms(r.max_ms), 'num'));
       tr.appendChild(td(fmtRate(r.rps), 'num'));
@@ -535,9 +523,7 @@
       tr.appendChild(td(fmtInt(isNum(j.requests) ? j.requests : rows.reduce((s, r) => s + (r.requests || 0), 0)), 'num'));
       const fails = isNum(j.failures) ? j.failures : rows.reduce((s, r) => s + (r.failures || 0), 0);
       tr.appendChild(td(fmtInt(fails), 'num' + (fails > 0 ? ' fail' : '')));
-      for (let i = 0; i < 2; i++) tr.appendChild(td('', 'num'));
-      tr.appendChild(td('', 'num open-only'));
-      for (let i = 0; i < 2; i++) tr.appendChild(td('', 'num'));
+      for (const c of ['num', 'num', 'num open-only', 'num', 'num']) tr.appendChild(td('', c));
       tr.appendChild(td(fmtRate(sumRps), 'num'));
       tf.appendChild(tr);
     }
@@ -657,36 +643,28 @@
   /* The open model's schedule card (issue 11: /api/live "schedule"); body.open-model
    * shows it with the open-model charts and the service column. */
   function renderSchedule(j) {
-    const open = j.open_model === true;
-    const was = document.body.classList.contains('open-model');
+    const open = j.open_model === true, was = document.body.classList.contains('open-model');
     document.body.classList.toggle('open-model', open);
     if (open && !was) window.dispatchEvent(new Event('resize'));   /* charts get their width */
     if (!open) return;
-    const s = j.schedule && typeof j.schedule === 'object' ? j.schedule : {};
-    const items = [
-      ['Rate planned', fmtRate(s.rate_planned) + '/s', false],
-      ['Rate achieved', fmtRate(s.rate_achieved) + '/s',
-       isNum(s.rate_planned) && isNum(s.rate_achieved) && s.rate_achieved < s.rate_planned * 0.95],
-      ['Intended', fmtInt(s.intended), false],
-      ['Started', fmtInt(s.started), false],
-      ['Dropped', fmtInt(s.dropped), isNum(s.dropped) && s.dropped > 0],
-      ['Backlog max', fmtInt(s.backlog_max), false],
-      ['Lag p99', isNum(s.lag_p99_ms) ? fmtMs(s.lag_p99_ms) + ' ms' : '\u2013', isNum(s.lag_p99_ms) && s.lag_p99_ms > 10],
-      ['Limited intervals', fmtInt(s.generator_limited_intervals || 0), s.generator_limited_intervals > 0],
-    ];
+    const s = j.schedule && typeof j.schedule === 'object' ? j.schedule : {}, lim = s.generator_limited_intervals || 0;
     const frag = document.createDocumentFragment();
-    for (const [k, v, bad] of items) {
+    for (const [k, v, bad] of [
+      ['Rate planned', fmtRate(s.rate_planned) + '/s'],
+      ['Rate achieved', fmtRate(s.rate_achieved) + '/s', s.rate_achieved < s.rate_planned * 0.95],
+      ['Intended', fmtInt(s.intended)], ['Started', fmtInt(s.started)],
+      ['Dropped', fmtInt(s.dropped), s.dropped > 0], ['Backlog max', fmtInt(s.backlog_max)],
+      ['Lag p99', isNum(s.lag_p99_ms) ? fmtMs(s.lag_p99_ms) + ' ms' : '\u2013', s.lag_p99_ms > 10],
+      ['Limited intervals', fmtInt(lim), lim > 0]]) {
       const d = el('div');
-      d.appendChild(el('dt', null, k));
-      d.appendChild(el('dd', bad ? { class: 'fail' } : null, v));
+      d.append(el('dt', null, k), el('dd', bad ? { class: 'fail' } : null, v));
       frag.appendChild(d);
     }
     $('schedule').replaceChildren(frag);
     const note = $('schedule-verdict');
-    const lim = s.generator_limited_intervals || 0;
     note.hidden = !(lim > 0);
-    note.className = 'notice' + (lim > 0 ? ' fail' : '');
-    note.textContent = lim > 0 ? `The generator did not keep the schedule in ${fmtInt(lim)} interval${lim === 1 ? '' : 's'} (lag p99 above 10 ms or an engine thread above 90% CPU): latency of those intervals is not the target's alone.` : '';
+    note.className = 'notice fail';
+    note.textContent = lim > 0 ? `The generator did not keep the schedule in ${fmtInt(lim)} interval${lim === 1 ? '' : 's'} (lag p99 above 10 ms or an engine thread above 90% CPU).` : '';
   }
 
   async function pollLive() {
