@@ -21,7 +21,21 @@
  * - Name cap (merge.h): an error row is folded when its entry is not in the set after
  *   the entries were merged (its (method, name) was folded, or ENOMEM).
  * - A set with a cap counts in names_folded a lower bound: the shards' own counts and
- *   the set's are not added, since a name may be folded by both. */
+ *   the set's are not added, since a name may be folded by both.
+ * - svc (issue 11): an empty svc means "equal to lat" (stats_row_svc). Adding a row keeps
+ *   that true of the sum: when only one side has svc, the other side's lat stands in for
+ *   its svc (a sum row then has svc covering every sample), so stats_row_svc of a merged
+ *   row is exact whatever mix of rows went into it. Both empty (the closed model) costs
+ *   nothing.
+ * - ITER rows (STATS_FIG_ITERATION) count against the name cap like HTTP rows, but a
+ *   folded one keeps its method: ("ITER", STATS_OVERFLOW_NAME), admitted even beyond
+ *   MERGE_OVERFLOW_MAX, so iterations never land in ("*", ...) and never in `all`.
+ * - The schedule: merge_add adds a delta's counts, cpu_us, wall_us and lag, and its
+ *   backlog_max (saturating at UINT32_MAX); cpu_max takes the delta's cpu_us / wall_us
+ *   when it is higher (a delta with wall_us 0 says nothing about load). merge_add_set
+ *   adds counts, times, lag and limited_intervals, keeps the larger backlog_max and
+ *   cpu_max (an interval folded into the totals: the worst interval). merge_reset zeroes
+ *   all of it, limited_intervals included. */
 #include "master/merge.h"
 
 #include <stdlib.h>
@@ -42,6 +56,12 @@ static void merge_copy(char *dst, size_t cap, const char *src)
 static bool merge_is_overflow(const char *name)
 {
     return strcmp(name, STATS_OVERFLOW_NAME) == 0;
+}
+
+/* An iteration row's method: it keeps its method when folded (see the top). */
+static bool merge_is_iter(const char *method)
+{
+    return strcmp(method, STATS_ITERATION) == 0;
 }
 
 /* FNV-1a over a NUL-terminated string, continuing from h; the NUL is mixed in too so
@@ -80,13 +100,17 @@ void merge_init(merge_set *m)
 {
     memset(m, 0, sizeof *m);
     hist_init(&m->all.lat);
+    hist_init(&m->all.svc);
+    hist_init(&m->sched.lag);
     merge_copy(m->all.name, sizeof m->all.name, "Aggregated");   /* Locust's total row */
 }
 
 void merge_entry_fini(merge_entry *e)
 {
-    if (e != NULL)
+    if (e != NULL) {
         hist_fini(&e->lat);
+        hist_fini(&e->svc);
+    }
 }
 
 void merge_fini(merge_set *m)
@@ -101,6 +125,7 @@ void merge_fini(merge_set *m)
     free(m->ent_index);
     free(m->err_index);
     free(m->fold_set);
+    hist_fini(&m->sched.lag);
     merge_init(m);
 }
 
@@ -108,6 +133,7 @@ static void merge_entry_zero(merge_entry *e)
 {
     e->requests = e->failures = e->bytes = 0;
     hist_reset(&e->lat);
+    hist_reset(&e->svc);
 }
 
 void merge_reset(merge_set *m)
@@ -119,6 +145,12 @@ void merge_reset(merge_set *m)
     if (m->err_index != NULL)
         memset(m->err_index, 0, ((size_t)m->err_mask + 1) * sizeof *m->err_index);
     m->cancelled = 0;
+    m->sched.intended = m->sched.started = m->sched.dropped = 0;
+    m->sched.backlog_max = 0;
+    m->sched.cpu_us = m->sched.wall_us = 0;
+    hist_reset(&m->sched.lag);
+    m->cpu_max = 0;
+    m->limited_intervals = 0;
     m->names_folded = m->shard_folded = m->folds_here = 0;
     if (m->fold_set != NULL)
         memset(m->fold_set, 0, MERGE_FOLD_SLOTS * sizeof *m->fold_set);
@@ -262,7 +294,7 @@ static bool merge_fold_key(merge_set *m, char *mb, char *nb)
     if (m->name_cap == 0)
         return false;
     if (merge_is_overflow(nb)) {
-        if (m->overflows < MERGE_OVERFLOW_MAX)
+        if (m->overflows < MERGE_OVERFLOW_MAX || merge_is_iter(mb))
             return false;
     } else {
         if (m->named < m->name_cap)
@@ -270,10 +302,11 @@ static bool merge_fold_key(merge_set *m, char *mb, char *nb)
         if (m->known != NULL && merge_lookup(m->known, mb, nb) != 0)
             return false;
         merge_fold_count(m, merge_hash64(mb, nb));
-        if (!stats_is_ws_method(mb))
+        if (!stats_is_ws_method(mb) && !merge_is_iter(mb))
             merge_copy(mb, STATS_METHOD_MAX, "*");
         merge_copy(nb, STATS_NAME_MAX, STATS_OVERFLOW_NAME);
-        if (merge_lookup(m, mb, nb) != 0 || m->overflows < MERGE_OVERFLOW_MAX)
+        if (merge_lookup(m, mb, nb) != 0 || m->overflows < MERGE_OVERFLOW_MAX ||
+            merge_is_iter(mb))
             return true;
     }
     merge_copy(mb, STATS_METHOD_MAX, "*");      /* out of overflow entries */
@@ -305,6 +338,7 @@ static merge_entry *merge_entry_get(merge_set *m, const char *method, const char
     memcpy(e->name, nb, sizeof nb);
     e->fig = stats_fig_of(e->method, &e->close_code);  /* read once, here */
     hist_init(&e->lat);
+    hist_init(&e->svc);
     m->ent_index[merge_ent_slot(m, mb, nb)] = ++m->n;
     return e;
 }
@@ -319,9 +353,9 @@ static int merge_err_addn(merge_set *m, const char *method, const char *name,
     merge_copy(db, sizeof db, detail);
     if (m->name_cap != 0 && merge_lookup(m, mb, nb) == 0) {
         /* its entry was folded: the error follows it (merge.h) */
-        bool ws = stats_is_ws_method(mb);
+        bool keep = stats_is_ws_method(mb) || merge_is_iter(mb);
         merge_copy(nb, sizeof nb, STATS_OVERFLOW_NAME);
-        if (!ws || merge_lookup(m, mb, nb) == 0)
+        if (!keep || merge_lookup(m, mb, nb) == 0)
             merge_copy(mb, sizeof mb, "*");
     }
     for (int pass = 0; pass < 2; pass++) {
@@ -352,14 +386,36 @@ static int merge_err_addn(merge_set *m, const char *method, const char *name,
     return 0;
 }
 
-/* dst += counters and histogram of one row. */
-static int merge_entry_add(merge_entry *dst, uint64_t requests, uint64_t failures,
-                           uint64_t bytes, const hist *lat)
+/* dst += counters and histograms of one row (svc: see the top). */
+static int merge_entry_add(merge_entry *dst, const stats_row *src)
 {
-    dst->requests += requests;
-    dst->failures += failures;
-    dst->bytes += bytes;
-    return hist_add(&dst->lat, lat);
+    int rv = 0;
+    if (src->svc.total > 0 || dst->svc.total > 0) {
+        if (dst->svc.total == 0 && dst->lat.total > 0 && hist_add(&dst->svc, &dst->lat) != 0)
+            rv = -1;
+        if (hist_add(&dst->svc, stats_row_svc(src)) != 0)
+            rv = -1;
+    }
+    dst->requests += src->requests;
+    dst->failures += src->failures;
+    dst->bytes += src->bytes;
+    return hist_add(&dst->lat, &src->lat) != 0 ? -1 : rv;
+}
+
+static uint32_t merge_add_u32(uint32_t a, uint32_t b)
+{
+    return a > UINT32_MAX - b ? UINT32_MAX : a + b;
+}
+
+/* The counts, times and lag of src into dst (backlog_max is the caller's). */
+static int merge_sched_add(stats_sched *dst, const stats_sched *src)
+{
+    dst->intended += src->intended;
+    dst->started += src->started;
+    dst->dropped += src->dropped;
+    dst->cpu_us += src->cpu_us;
+    dst->wall_us += src->wall_us;
+    return src->lag.total ? hist_add(&dst->lag, &src->lag) : 0;
 }
 
 int merge_add(merge_set *m, const proto_stats *d)
@@ -370,10 +426,9 @@ int merge_add(merge_set *m, const proto_stats *d)
         merge_entry *e = merge_entry_get(m, s->method, s->name);
         if (e == NULL)
             return -1;
-        if (merge_entry_add(e, s->requests, s->failures, s->bytes, &s->lat) != 0)
+        if (merge_entry_add(e, s) != 0)
             rv = -1;
-        if (stats_fig_is_http(e->fig)
-            && merge_entry_add(&m->all, s->requests, s->failures, s->bytes, &s->lat) != 0)
+        if (stats_fig_is_http(e->fig) && merge_entry_add(&m->all, s) != 0)
             rv = -1;
     }
     for (uint32_t i = 0; i < d->nerrs; i++) {
@@ -388,6 +443,14 @@ int merge_add(merge_set *m, const proto_stats *d)
             return -1;
     }
     m->cancelled += d->cancelled;
+    if (merge_sched_add(&m->sched, &d->sched) != 0)
+        rv = -1;
+    m->sched.backlog_max = merge_add_u32(m->sched.backlog_max, d->sched.backlog_max);
+    if (d->sched.wall_us > 0) {
+        double load = (double)d->sched.cpu_us / (double)d->sched.wall_us;
+        if (load > m->cpu_max)
+            m->cpu_max = load;
+    }
     if (d->names_folded > m->shard_folded)
         m->shard_folded = d->names_folded;
     merge_note_folded(m);
@@ -402,11 +465,11 @@ int merge_add_set(merge_set *m, const merge_set *other)
         merge_entry *e = merge_entry_get(m, s->method, s->name);
         if (e == NULL)
             return -1;
-        if (merge_entry_add(e, s->requests, s->failures, s->bytes, &s->lat) != 0)
+        if (merge_entry_add(e, s) != 0)
             rv = -1;
     }
-    const merge_entry *a = &other->all;     /* HTTP rows only, as merge_add sums them */
-    if (merge_entry_add(&m->all, a->requests, a->failures, a->bytes, &a->lat) != 0)
+    /* HTTP rows only, as merge_add sums them */
+    if (merge_entry_add(&m->all, &other->all) != 0)
         rv = -1;
     for (uint32_t i = 0; i < other->nerrs; i++) {
         const merge_err *s = &other->errs[i];
@@ -414,6 +477,13 @@ int merge_add_set(merge_set *m, const merge_set *other)
             return -1;
     }
     m->cancelled += other->cancelled;
+    if (merge_sched_add(&m->sched, &other->sched) != 0)
+        rv = -1;
+    if (other->sched.backlog_max > m->sched.backlog_max)
+        m->sched.backlog_max = other->sched.backlog_max;
+    if (other->cpu_max > m->cpu_max)
+        m->cpu_max = other->cpu_max;
+    m->limited_intervals += other->limited_intervals;
     for (uint32_t i = 0; other->fold_set != NULL && i < MERGE_FOLD_SLOTS; i++)
         if (other->fold_set[i] != 0)            /* the names other folded, as distinct */
             merge_fold_count(m, other->fold_set[i]);
@@ -437,6 +507,7 @@ int merge_by_name(const merge_set *m, const char *name, merge_entry *out)
 {
     memset(out, 0, sizeof *out);
     hist_init(&out->lat);
+    hist_init(&out->svc);
     merge_copy(out->name, sizeof out->name, name ? name : "");
     int found = 0, rv = 0;
     for (uint32_t i = 0; name != NULL && i < m->n; i++) {
@@ -448,7 +519,7 @@ int merge_by_name(const merge_set *m, const char *name, merge_entry *out)
         else if (strcmp(out->method, e->method) != 0)
             merge_copy(out->method, sizeof out->method, "*");
         found++;
-        if (merge_entry_add(out, e->requests, e->failures, e->bytes, &e->lat) != 0)
+        if (merge_entry_add(out, e) != 0)
             rv = -1;
     }
     return rv ? rv : found;

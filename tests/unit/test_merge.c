@@ -616,6 +616,263 @@ static void test_merge_cap_errors(void **state)
     merge_fini(&m);
 }
 
+/* ---- issue 11: svc, ITER rows, the schedule ------------------------------------------ */
+
+/* Gives row i of d a service histogram: n samples first_us, first_us + step_us, ...
+ * (also into *also when not NULL). */
+static void td_svc(tdelta *d, uint32_t i, uint64_t n, uint64_t first_us, uint64_t step_us,
+                   hist *also)
+{
+    hist_init(&d->ents[i].svc);
+    for (uint64_t k = 0; k < n; k++) {
+        hist_record(&d->ents[i].svc, first_us + k * step_us);
+        if (also != NULL)
+            hist_record(also, first_us + k * step_us);
+    }
+}
+
+/* td_fini and the rows' svc and the delta's lag. */
+static void td_fini_open(tdelta *d)
+{
+    for (uint32_t i = 0; i < d->ps.nentries; i++)
+        hist_fini(&d->ents[i].svc);
+    hist_fini(&d->ps.sched.lag);
+    td_fini(d);
+}
+
+/* svc adds like lat; a row without svc (closed model: svc = lat) adds its lat to a sum
+ * that has svc, and a sum without svc takes its lat as svc when a row with svc comes,
+ * so stats_row_svc of every merged row equals one histogram fed every service sample.
+ * ITER rows merge by profile, outside Aggregated and outside by-name sums. */
+static void test_merge_svc_and_iter(void **state)
+{
+    (void)state;
+    hist ref_svc, ref_all_lat, ref_all_svc, ref_iter_svc, ref_closed;
+    hist_init(&ref_svc);
+    hist_init(&ref_all_lat);
+    hist_init(&ref_all_svc);
+    hist_init(&ref_iter_svc);
+    hist_init(&ref_closed);
+    merge_set iv, tot;
+    merge_init(&iv);
+    merge_init(&tot);
+
+    /* delta 1: /orders without svc (as a closed shard would send it), /closed alone */
+    tdelta d;
+    td_init(&d);
+    td_entry(&d, "POST", "/orders", 10, 4000, 100, 1, 10, &ref_all_lat);
+    for (uint64_t k = 0; k < 10; k++) {
+        hist_record(&ref_svc, 4000 + k * 100);
+        hist_record(&ref_all_svc, 4000 + k * 100);
+    }
+    td_entry(&d, "GET", "/closed", 5, 900, 10, 0, 0, &ref_closed);
+    for (uint64_t k = 0; k < 5; k++) {
+        hist_record(&ref_all_lat, 900 + k * 10);
+        hist_record(&ref_all_svc, 900 + k * 10);
+    }
+    assert_int_equal(merge_add(&iv, &d.ps), 0);
+    td_fini_open(&d);
+    const merge_entry *o = merge_find(&iv, "POST", "/orders");
+    assert_int_equal(o->svc.total, 0);                     /* nothing but lat yet */
+    assert_ptr_equal(stats_row_svc(o), &o->lat);
+
+    /* delta 2: /orders with svc; an ITER row with svc */
+    td_init(&d);
+    uint32_t r = td_entry(&d, "POST", "/orders", 20, 900000, 1000, 0, 10, &ref_all_lat);
+    td_svc(&d, r, 20, 3000, 50, &ref_svc);
+    for (uint64_t k = 0; k < 20; k++)
+        hist_record(&ref_all_svc, 3000 + k * 50);
+    uint32_t it = td_entry(&d, STATS_ITERATION, "planner", 7, 1500000, 1000, 1, 0, NULL);
+    td_svc(&d, it, 7, 8000, 10, &ref_iter_svc);
+    assert_int_equal(merge_add(&iv, &d.ps), 0);
+    td_fini_open(&d);
+
+    o = merge_find(&iv, "POST", "/orders");
+    assert_int_equal(o->requests, 30);
+    assert_int_equal(o->lat.total, 30);
+    assert_hist_equal(stats_row_svc(o), &ref_svc);
+    assert_hist_equal(&iv.all.svc, &ref_all_svc);
+    assert_hist_equal(&iv.all.lat, &ref_all_lat);
+    assert_int_equal(iv.all.requests, 35);                 /* ITER left out */
+    const merge_entry *c = merge_find(&iv, "GET", "/closed");
+    assert_int_equal(c->svc.total, 0);
+    assert_hist_equal(stats_row_svc(c), &ref_closed);
+    const merge_entry *ie = merge_find(&iv, STATS_ITERATION, "planner");
+    assert_non_null(ie);
+    assert_int_equal(ie->fig, STATS_FIG_ITERATION);
+    assert_int_equal(ie->requests, 7);
+    assert_int_equal(ie->failures, 1);
+    assert_hist_equal(&ie->svc, &ref_iter_svc);
+
+    /* by name: HTTP rows only (no ITER named "planner" joins), svc carried */
+    merge_entry by;
+    assert_int_equal(merge_by_name(&iv, "planner", &by), 0);
+    merge_entry_fini(&by);
+    assert_int_equal(merge_by_name(&iv, "/orders", &by), 1);
+    assert_hist_equal(stats_row_svc(&by), &ref_svc);
+    merge_entry_fini(&by);
+
+    /* folding the interval into the totals twice: everything doubles exactly */
+    assert_int_equal(merge_add_set(&tot, &iv), 0);
+    assert_int_equal(merge_add_set(&tot, &iv), 0);
+    hist_add(&ref_svc, &ref_svc);
+    hist_add(&ref_all_svc, &ref_all_svc);
+    o = merge_find(&tot, "POST", "/orders");
+    assert_int_equal(o->requests, 60);
+    assert_hist_equal(stats_row_svc(o), &ref_svc);
+    assert_hist_equal(&tot.all.svc, &ref_all_svc);
+    assert_int_equal(tot.all.requests, 70);
+    assert_int_equal(merge_find(&tot, STATS_ITERATION, "planner")->requests, 14);
+
+    /* merge_reset empties svc too */
+    merge_reset(&iv);
+    assert_int_equal(merge_find(&iv, "POST", "/orders")->svc.total, 0);
+    assert_int_equal(iv.all.svc.total, 0);
+    assert_int_equal(merge_find(&iv, STATS_ITERATION, "planner")->svc.total, 0);
+
+    merge_fini(&iv);
+    merge_fini(&tot);
+    hist_fini(&ref_svc);
+    hist_fini(&ref_all_lat);
+    hist_fini(&ref_all_svc);
+    hist_fini(&ref_iter_svc);
+    hist_fini(&ref_closed);
+    hist_pool_drain();
+}
+
+/* The schedule: merge_add adds the shards' counts, times, lag and backlog maxima, and
+ * keeps the busiest thread's cpu/wall; merge_add_set (intervals into the totals) adds
+ * counts and limited intervals and keeps the largest backlog and cpu_max; merge_reset
+ * zeroes all of it. */
+static void test_merge_sched(void **state)
+{
+    (void)state;
+    struct { uint64_t in, st, dr; uint32_t bl; uint64_t lag0, nlag, cpu, wall; } sh[] = {
+        { 100, 95, 3, 7, 200, 95, 300000, 1000000 },
+        { 120, 118, 0, 2, 5000, 118, 950000, 1000000 },  /* the busy one: 0.95 */
+        { 0, 0, 0, 0, 0, 0, 0, 0 },                       /* wall 0: says nothing */
+    };
+    hist ref_lag;
+    hist_init(&ref_lag);
+    merge_set iv, tot;
+    merge_init(&iv);
+    merge_init(&tot);
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++) {
+            tdelta d;
+            td_init(&d);
+            td_entry(&d, "GET", "/ping", 1, 100, 0, 0, 0, NULL);
+            stats_sched *c = &d.ps.sched;
+            hist_init(&c->lag);
+            c->intended = sh[i].in;
+            c->started = sh[i].st;
+            c->dropped = sh[i].dr;
+            c->backlog_max = sh[i].bl;
+            c->cpu_us = sh[i].cpu / (round + 1);
+            c->wall_us = sh[i].wall;
+            for (uint64_t k = 0; k < sh[i].nlag; k++) {
+                hist_record(&c->lag, sh[i].lag0 + k * 37);
+                hist_record(&ref_lag, sh[i].lag0 + k * 37);
+            }
+            assert_int_equal(merge_add(&iv, &d.ps), 0);
+            td_fini_open(&d);
+        }
+        assert_int_equal(iv.sched.intended, 220);
+        assert_int_equal(iv.sched.started, 213);
+        assert_int_equal(iv.sched.dropped, 3);
+        assert_int_equal(iv.sched.backlog_max, 9);          /* 7 + 2: side by side */
+        assert_int_equal(iv.sched.lag.total, 213);
+        assert_int_equal(iv.sched.wall_us, 2000000);
+        assert_int_equal(iv.sched.cpu_us, (300000 + 950000) / (round + 1));
+        assert_true(iv.cpu_max > (round ? 0.47 : 0.94) && iv.cpu_max < (round ? 0.48 : 0.96));
+        if (round == 0)
+            iv.limited_intervals = 1;       /* as the coordinator marks a limited one */
+        assert_int_equal(merge_add_set(&tot, &iv), 0);
+        merge_reset(&iv);
+        assert_int_equal(iv.sched.intended, 0);
+        assert_int_equal(iv.sched.started, 0);
+        assert_int_equal(iv.sched.dropped, 0);
+        assert_int_equal(iv.sched.backlog_max, 0);
+        assert_int_equal(iv.sched.lag.total, 0);
+        assert_int_equal(iv.sched.cpu_us, 0);
+        assert_int_equal(iv.sched.wall_us, 0);
+        assert_true(iv.cpu_max == 0);
+        assert_int_equal(iv.limited_intervals, 0);
+    }
+    assert_int_equal(tot.sched.intended, 440);
+    assert_int_equal(tot.sched.started, 426);
+    assert_int_equal(tot.sched.dropped, 6);
+    assert_int_equal(tot.sched.backlog_max, 9);             /* the worst interval */
+    assert_true(tot.cpu_max > 0.94 && tot.cpu_max < 0.96);
+    assert_int_equal(tot.limited_intervals, 1);
+    assert_int_equal(tot.sched.wall_us, 4000000);
+    assert_hist_equal(&tot.sched.lag, &ref_lag);
+    assert_int_equal(tot.all.requests, 6);
+    merge_fini(&iv);
+    merge_fini(&tot);
+    hist_fini(&ref_lag);
+    hist_pool_drain();
+}
+
+/* ITER rows count toward the cap like HTTP rows but fold into ("ITER", overflow), even
+ * when the overflow entries are used up, never into ("*", overflow) or Aggregated. */
+static void test_merge_cap_iter(void **state)
+{
+    (void)state;
+    merge_set m;
+    merge_init(&m);
+    merge_set_cap(&m, 2, NULL);
+    tdelta d;
+    td_init(&d);
+    td_entry(&d, "GET", "/a", 2, 1000, 0, 0, 0, NULL);
+    td_entry(&d, STATS_ITERATION, "planner", 3, 9000, 0, 0, 0, NULL);
+    uint32_t x = td_entry(&d, STATS_ITERATION, "operator", 4, 9000, 0, 2, 0, NULL);
+    td_err(&d, x, ERR_HTTP_STATUS, "500", 2);
+    td_entry(&d, "GET", "/b", 1, 1000, 0, 0, 0, NULL);
+    assert_int_equal(merge_add(&m, &d.ps), 0);
+    td_fini(&d);
+    assert_non_null(merge_find(&m, STATS_ITERATION, "planner"));
+    const merge_entry *io = merge_find(&m, STATS_ITERATION, STATS_OVERFLOW_NAME);
+    assert_non_null(io);
+    assert_int_equal(io->fig, STATS_FIG_ITERATION);
+    assert_int_equal(io->requests, 4);
+    assert_int_equal(merge_find(&m, "*", STATS_OVERFLOW_NAME)->requests, 1);   /* /b */
+    assert_int_equal(m.all.requests, 3);
+    const merge_err *e = find_err(&m, STATS_ITERATION, STATS_OVERFLOW_NAME, ERR_HTTP_STATUS, "500");
+    assert_non_null(e);
+    assert_int_equal(e->count, 2);
+
+    /* with every overflow entry taken (a peer inventing methods), ITER still keeps its own */
+    merge_set f;
+    merge_init(&f);
+    merge_set_cap(&f, 1, NULL);
+    td_init(&d);
+    td_entry(&d, "GET", "/named", 1, 1000, 0, 0, 0, NULL);
+    char meth[16];
+    for (uint32_t i = 0; i < MERGE_OVERFLOW_MAX; i++) {
+        snprintf(meth, sizeof meth, "WS:z%u", i);
+        if (d.ps.nentries == TD_CAP) {
+            assert_int_equal(merge_add(&f, &d.ps), 0);
+            td_fini(&d);
+            td_init(&d);
+        }
+        td_entry(&d, meth, STATS_OVERFLOW_NAME, 1, 1000, 0, 0, 0, NULL);
+    }
+    assert_int_equal(merge_add(&f, &d.ps), 0);
+    td_fini(&d);
+    assert_int_equal(f.overflows, MERGE_OVERFLOW_MAX);
+    td_init(&d);
+    td_entry(&d, STATS_ITERATION, "late", 5, 1000, 0, 0, 0, NULL);
+    uint64_t before = f.all.requests;
+    assert_int_equal(merge_add(&f, &d.ps), 0);
+    td_fini(&d);
+    assert_int_equal(merge_find(&f, STATS_ITERATION, STATS_OVERFLOW_NAME)->requests, 5);
+    assert_null(merge_find(&f, "*", STATS_OVERFLOW_NAME));
+    assert_int_equal(f.all.requests, before);
+    merge_fini(&f);
+    merge_fini(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -629,6 +886,9 @@ int main(void)
         cmocka_unit_test(test_merge_cap_ws_and_overflow),
         cmocka_unit_test(test_merge_cap_known),
         cmocka_unit_test(test_merge_cap_errors),
+        cmocka_unit_test(test_merge_svc_and_iter),
+        cmocka_unit_test(test_merge_sched),
+        cmocka_unit_test(test_merge_cap_iter),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     hist_pool_drain();                  /* chunks parked by merge_reset */
