@@ -218,7 +218,9 @@ int coord_run(coord *c, const coord_run_cfg *cfg, uint64_t *run_id, bool *busy_o
     results res;
     /* A default folder is taken exclusively with a suffix on a clash (two runs in the
      * same second); an explicit one must be new or empty (master/results.h). */
-    if (results_open_ex(&res, dir, cfg->out_dir ? 0 : RESULTS_UNIQUE, err, errcap) != 0) {
+    int rflags = (cfg->out_dir ? 0 : RESULTS_UNIQUE) |
+                 (sc->model == SC_MODEL_OPEN ? RESULTS_SCHEDULE : 0);   /* schedule.csv */
+    if (results_open_ex(&res, dir, rflags, err, errcap) != 0) {
         scenario_free(sc);
         plan_fini(&plan);
         return -1;

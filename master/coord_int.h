@@ -134,6 +134,9 @@ struct coord {
     uint64_t        dropped, late;
     uint32_t        last_users;
     double          last_rps, last_p95_ms;
+    coord_point     last_point;     /* the last closed interval's (coord_interval_closed) */
+    uint64_t        limited_log_ms; /* when a generator-limited interval was last logged */
+    uint64_t        limited_quiet;  /* limited intervals not logged since (rate limit) */
     bool            live_due;       /* an interval closed: rebuild the live texts */
     uint64_t        live_at_ms;     /* when they were last rebuilt */
 };

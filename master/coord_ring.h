@@ -11,8 +11,11 @@
  *   - a delta arrives for an interval RING_SLOTS or more past it (the ring is full), or
  *   - the caller closes everything (the run ends).
  * Closing folds the interval's set into the whole-run totals (once: one histogram add
- * per name rather than per delta) and then calls the close callback with it (history
- * row, dashboard point). An interval no delta reached closes silently.
+ * per name rather than per delta), counts it in the totals' limited_intervals when it is
+ * generator-limited (results_limited: merged lag p99 above 10 ms or an engine thread
+ * above 90 % of a core; both models), and then calls the close callback with it
+ * (history row, dashboard point: ring_point). An interval no delta reached closes
+ * silently (and is not counted: nothing says the generator was late in it).
  * A delta for an interval that is already closed (late) goes to the totals only: it
  * counts in the run's figures, never in a written history row.
  *
@@ -22,6 +25,7 @@
 #define MASTER_COORD_RING_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "master/coord_types.h"
 #include "master/merge.h"
 #include "proto/msg.h"
 
@@ -33,6 +37,7 @@ typedef struct ring_iv {
     uint64_t  idx;
     uint32_t  reports;          /* deltas merged into it */
     uint32_t  users;            /* sum of the deltas' users */
+    bool      limited;          /* set when it closes: generator-limited (see above) */
     merge_set set;
 } ring_iv;
 
@@ -64,4 +69,12 @@ bool ring_add(iv_ring *r, const proto_stats *s);
  * started at start_wall_ms with `expected` engine threads carrying load; all: close
  * every open interval whatever its state. Stops at the first interval not due. */
 void ring_close_ready(iv_ring *r, uint64_t start_wall_ms, uint64_t now_ms, uint32_t expected, bool all);
+/* The dashboard's point of a closed interval (master/coord_types.h coord_point), from its
+ * merged set alone: t the interval's end in seconds since the start; rps, fps and the
+ * latency percentiles (ms) of its HTTP aggregate, and s50/s95/s99 of that aggregate's
+ * service histogram (stats_row_svc: latency in the closed model), NaN when it had no HTTP
+ * request; rate_planned / rate_achieved: intended arrivals / started iterations per
+ * second of the interval; backlog its backlog_max; dropped; lag_p99 in ms (NaN when no
+ * arrival started); cpu_max; limited as the ring set it. Pure: any thread. */
+void ring_point(const ring_iv *iv, uint32_t interval_ms, coord_point *pt);
 #endif

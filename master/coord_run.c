@@ -104,8 +104,39 @@ static void coord_close_ready(coord *c, bool all)
     ring_close_ready(&c->ring, c->start_wall_ms, time_wall_ms(), coord_expected(c), all);
 }
 
+/* A generator-limited interval (results_limited: merged lag p99 above 10 ms, or an
+ * engine thread above 90 % of a core) is logged, at most one line per
+ * COORD_LIMITED_LOG_MS; the lines skipped are counted in the next one. */
+#define COORD_LIMITED_LOG_MS 10000
+
+static void coord_log_limited(coord *c, const ring_iv *s, const coord_point *pt)
+{
+    uint64_t now = time_wall_ms();
+    if (c->limited_log_ms && now < c->limited_log_ms + COORD_LIMITED_LOG_MS) {
+        c->limited_quiet++;
+        return;
+    }
+    char more[64] = "";
+    if (c->limited_quiet)
+        snprintf(more, sizeof more, " (%llu more since the last line)",
+                 (unsigned long long)c->limited_quiet);
+    char lag[32] = "none started";
+    if (!isnan(pt->lag_p99))
+        snprintf(lag, sizeof lag, "%.1f ms", pt->lag_p99);
+    log_warn("master", "interval %llu is generator-limited: lag p99 %s (limit %d ms), busiest "
+             "engine thread at %.0f%% of a core (limit %.0f%%)%s: the generator, not the "
+             "target, may set these figures; add engine threads or workers",
+             (unsigned long long)s->idx, lag, RESULTS_LAG_LIMIT_US / 1000, pt->cpu_max * 100,
+             RESULTS_CPU_LIMIT * 100, more);
+    c->limited_log_ms = now;
+    c->limited_quiet = 0;
+}
+
 /* The ring closed an interval (master/coord_ring.h): its history row, the dashboard's
- * point and the last-interval figures of the status. */
+ * point (ring_point: the open model's rates, backlog, dropped, lag and service
+ * percentiles too) and the last-interval figures of the status. The ring has already
+ * counted a generator-limited interval in the totals (so the history row shows it); a
+ * warning is logged for it here (coord_log_limited). */
 void coord_interval_closed(void *arg, const ring_iv *s, const merge_set *totals)
 {
     coord *c = arg;
@@ -114,16 +145,15 @@ void coord_interval_closed(void *arg, const ring_iv *s, const merge_set *totals)
     if (c->res_open && !c->res.history_err[0] &&
         results_history(&c->res, wall, s->users, iv, &s->set, totals) != 0)
         coord_results_failed(c, c->res.history_err);
+    coord_point pt;
+    ring_point(s, c->interval_ms, &pt);
     c->last_users = s->users;
-    c->last_rps = s->set.all.requests / iv;
+    c->last_rps = pt.rps;
     c->last_p95_ms = hist_percentile(&s->set.all.lat, 95) / 1000.0;
-    coord_point pt = { .t = (s->idx + 1) * iv, .users = s->users, .rps = c->last_rps,
-                       .fps = s->set.all.failures / iv };
-    bool any = s->set.all.requests > 0;
-    pt.p50 = any ? hist_percentile(&s->set.all.lat, 50) / 1000.0 : NAN;
-    pt.p95 = any ? c->last_p95_ms : NAN;
-    pt.p99 = any ? hist_percentile(&s->set.all.lat, 99) / 1000.0 : NAN;
+    c->last_point = pt;
     coord_series_add(c, &pt);
+    if (s->limited)
+        coord_log_limited(c, s, &pt);
     c->live_due = true;
 }
 
@@ -381,6 +411,8 @@ void coord_take(coord *c)
     c->reason[0] = '\0';
     c->last_users = 0;
     c->last_rps = c->last_p95_ms = 0;
+    memset(&c->last_point, 0, sizeof c->last_point);
+    c->limited_log_ms = c->limited_quiet = 0;
     /* A new run starts from empty sets: merge_reset keeps names (for interval reuse),
      * and the last run's names must not reappear with zero counts in this one. */
     merge_fini(&c->totals);

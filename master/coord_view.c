@@ -56,6 +56,18 @@ void coord_publish(coord *c)
     st->proto_auth_failures = c->auth_failures;
     st->proto_seal_failures = c->seal_failures;
     st->proto_hello_timeouts = c->hello_timeouts;
+    /* the open model: whole-run counts from the totals, rates and lag of the last closed
+     * interval; limited_intervals in both models */
+    const stats_sched *sch = &c->totals.sched;
+    st->open_model = c->sc && c->sc->model == SC_MODEL_OPEN;
+    st->intended = sch->intended;
+    st->started = sch->started;
+    st->dropped = sch->dropped;
+    st->backlog_max = sch->backlog_max;
+    st->rate_planned = c->last_point.rate_planned;
+    st->rate_achieved = c->last_point.rate_achieved;
+    st->lag_p99_ms = c->last_point.lag_p99 > 0 ? c->last_point.lag_p99 : 0;   /* NaN: 0 */
+    st->limited_intervals = c->totals.limited_intervals;
     uint64_t mono = time_mono_us();
     c->nwinfo = 0;
     for (int i = 0; i < c->nworkers && c->nwinfo < (int)(sizeof c->winfo / sizeof c->winfo[0]); i++) {

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
@@ -22,6 +23,9 @@ typedef struct closed {
     uint32_t users[64], reports[64];
     uint64_t requests[64];      /* the interval's */
     uint64_t totals[64];        /* the totals' when it closed (it already folded in) */
+    coord_point pt[64];         /* ring_point of it, at the ring's interval */
+    coord_point pt_half[64];    /* ring_point of it, were the interval 500 ms */
+    uint64_t limited_tot[64];   /* the totals' limited_intervals when it closed */
 } closed;
 
 static void on_close(void *arg, const ring_iv *iv, const merge_set *totals)
@@ -33,6 +37,9 @@ static void on_close(void *arg, const ring_iv *iv, const merge_set *totals)
     c->reports[c->n] = iv->reports;
     c->requests[c->n] = iv->set.all.requests;
     c->totals[c->n] = totals->all.requests;
+    ring_point(iv, INTERVAL_MS, &c->pt[c->n]);
+    ring_point(iv, INTERVAL_MS / 2, &c->pt_half[c->n]);
+    c->limited_tot[c->n] = totals->limited_intervals;
     c->n++;
 }
 
@@ -74,6 +81,119 @@ static bool add(fixture *f, uint64_t iv, uint64_t n, uint32_t users)
     bool late = ring_add(&f->ring, &d.ps);
     td_fini(&d);
     return late;
+}
+
+/* One open-model delta of interval iv: n GET /a at lat_us with service svc_us, and the
+ * shard's schedule (lag: nlag samples from lag_us, 1 us apart). */
+typedef struct odelta {
+    uint64_t n, lat_us, svc_us;
+    uint64_t intended, started, dropped;
+    uint32_t backlog;
+    uint64_t lag_us, nlag, cpu_us, wall_us;
+} odelta;
+
+static bool add_open(fixture *f, uint64_t iv, const odelta *o)
+{
+    tdelta d;
+    td_init(&d);
+    uint32_t r = td_entry(&d, "GET", "/a", o->n, o->lat_us, 0, 0, 0, NULL);
+    hist_init(&d.ents[r].svc);
+    if (o->svc_us)                      /* 0: a closed-model row, svc empty */
+        hist_record_n(&d.ents[r].svc, o->svc_us, o->n);
+    stats_sched *c = &d.ps.sched;
+    hist_init(&c->lag);
+    c->intended = o->intended;
+    c->started = o->started;
+    c->dropped = o->dropped;
+    c->backlog_max = o->backlog;
+    for (uint64_t k = 0; k < o->nlag; k++)
+        hist_record(&c->lag, o->lag_us + k);
+    c->cpu_us = o->cpu_us;
+    c->wall_us = o->wall_us;
+    d.ps.interval = iv;
+    d.ps.users = 2;
+    bool late = ring_add(&f->ring, &d.ps);
+    hist_fini(&d.ents[r].svc);
+    hist_fini(&c->lag);
+    td_fini(&d);
+    return late;
+}
+
+/* An open-model interval's point: rates per second of the interval, backlog (the
+ * shards' maxima added), dropped, lag p99, service percentiles beside latency; the
+ * generator-limited rule (lag p99 > 10 ms, or a thread above 90 % CPU) counted once per
+ * limited interval in the totals, in both models; a late delta's backlog does not add
+ * to the totals' largest. */
+static void test_open_model_points_and_limited(void **state)
+{
+    fixture *f = *state;
+    /* interval 0: two threads on time, 0.3 and 0.5 of a core */
+    odelta a = { 40, 900000, 2000, 50, 48, 2, 3, 100, 48, 300000, 1000000 };
+    odelta b = { 60, 800000, 3000, 60, 60, 0, 4, 2000, 60, 500000, 1000000 };
+    assert_false(add_open(f, 0, &a));
+    assert_false(add_open(f, 0, &b));
+    ring_close_ready(&f->ring, START_MS, START_MS + INTERVAL_MS, 2, false);
+    assert_int_equal(f->seen.n, 1);
+    const coord_point *p = &f->seen.pt[0];
+    assert_true(p->t == 1.0);
+    assert_true(p->rate_planned == 110);
+    assert_true(p->rate_achieved == 108);
+    assert_true(f->seen.pt_half[0].rate_planned == 220);
+    assert_true(f->seen.pt_half[0].rps == 200);
+    assert_int_equal(p->backlog, 7);
+    assert_int_equal(p->dropped, 2);
+    assert_true(p->lag_p99 > 1.9 && p->lag_p99 < 2.2);
+    assert_true(p->cpu_max > 0.49 && p->cpu_max < 0.51);
+    assert_false(p->limited);
+    assert_true(p->rps == 100);
+    assert_true(p->p50 > 799 && p->p50 < 802);       /* latency from the intended start */
+    assert_true(p->s99 > 2.99 && p->s99 < 3.01);     /* service from the send */
+    assert_true(p->s50 < p->p50);
+    assert_int_equal(f->seen.limited_tot[0], 0);
+
+    /* interval 1: one thread's arrivals started 40 ms late: limited */
+    odelta late = { 10, 50000, 1000, 10, 10, 0, 9, 40000, 10, 200000, 1000000 };
+    assert_false(add_open(f, 1, &a));
+    assert_false(add_open(f, 1, &late));
+    ring_close_ready(&f->ring, START_MS, START_MS + 2 * INTERVAL_MS, 2, false);
+    assert_int_equal(f->seen.n, 2);
+    assert_true(f->seen.pt[1].limited);
+    assert_true(f->seen.pt[1].lag_p99 > 10);
+    assert_int_equal(f->seen.limited_tot[1], 1);
+
+    /* interval 2: no arrivals (the closed model), a thread at 95 %: limited, lag NaN;
+     * interval 3: at exactly 90 %: not limited */
+    odelta busy = { 100, 700, 0, 0, 0, 0, 0, 0, 0, 950000, 1000000 };
+    odelta edge = { 100, 700, 0, 0, 0, 0, 0, 0, 0, 900000, 1000000 };
+    assert_false(add_open(f, 2, &busy));
+    assert_false(add_open(f, 3, &edge));
+    ring_close_ready(&f->ring, START_MS, START_MS + 4 * INTERVAL_MS, 1, false);
+    assert_int_equal(f->seen.n, 4);
+    assert_true(f->seen.pt[2].limited);
+    assert_true(isnan(f->seen.pt[2].lag_p99));
+    assert_true(f->seen.pt[2].rate_planned == 0);
+    assert_true(f->seen.pt[2].s95 == f->seen.pt[2].p95);    /* svc empty: svc = lat */
+    assert_false(f->seen.pt[3].limited);
+    assert_int_equal(f->seen.limited_tot[3], 2);
+    assert_int_equal(f->totals.limited_intervals, 2);
+
+    /* the totals: counts add, the largest interval backlog; a late delta adds its counts
+     * but its backlog only raises the largest */
+    assert_int_equal(f->totals.sched.intended, 110 + 60);
+    assert_int_equal(f->totals.sched.backlog_max, 12);       /* interval 1: 3 + 9 */
+    odelta straggler = { 1, 100, 100, 5, 5, 0, 11, 10, 5, 1000, 1000000 };
+    assert_true(add_open(f, 0, &straggler));
+    assert_int_equal(f->totals.sched.backlog_max, 12);
+    assert_int_equal(f->totals.sched.intended, 175);
+    straggler.backlog = 30;
+    assert_true(add_open(f, 1, &straggler));
+    assert_int_equal(f->totals.sched.backlog_max, 30);
+
+    /* an interval no delta reached is not counted */
+    assert_false(add_open(f, 6, &edge));
+    ring_close_ready(&f->ring, START_MS, START_MS, 1, true);
+    assert_int_equal(f->seen.n, 5);
+    assert_int_equal(f->totals.limited_intervals, 2);
 }
 
 static void test_closes_when_every_thread_reported(void **state)
@@ -194,6 +314,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_ring_closes_the_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_closes_in_order_skipping_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_starts_from_interval_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_model_points_and_limited, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
