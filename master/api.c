@@ -79,10 +79,11 @@ typedef struct api_job {
     char                  err[1024];
 } api_job;
 
-/* The results files a client may download (api.h); anything else is a 404. */
+/* The results files a client may download (api.h); anything else is a 404.
+ * schedule.csv exists for open-model runs only (a closed run answers 404 for it). */
 static const char *const api_files[] = {
     "summary.json", "stats.csv", "stats_history.csv", "failures.csv", "junit.xml",
-    "report.html",
+    "report.html", "schedule.csv",
 };
 
 /* A JSON string from text that came off the network (worker ids, refusal reasons):
@@ -380,7 +381,8 @@ static void api_get_file(api *a, struct evhttp_request *req, const coord_status 
         if (!strcmp(name, api_files[i])) known = api_files[i];
     if (!known) {
         api_reply_error(req, 404, "no such results file (files: summary.json, stats.csv, "
-                                  "stats_history.csv, failures.csv, junit.xml, report.html)");
+                                  "stats_history.csv, failures.csv, junit.xml, report.html, "
+                                  "schedule.csv)");
         return;
     }
     if (!s->out_dir[0]) {

@@ -454,7 +454,7 @@ int api_plan_from_json(json_t *j, proto_plan *p, char *err, size_t errcap)
         double ar = json_is_number(arate) ? json_number_value(arate) : -1;
         if (!(ar >= 0 && ar <= SC_MAX_RATE)) {
             snprintf(err, errcap, "\"arrival_rate\" must be a number of iterations per second "
-                     "between 0 and %g", SC_MAX_RATE);
+                     "between 0 and %.0f", SC_MAX_RATE);
             return -1;
         }
         p->arrival_rate = ar;

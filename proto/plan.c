@@ -173,7 +173,7 @@ scenario *plan_scenario(const proto_plan *p, sc_error *err)
      * plan built in this process (the CLI, the API) is checked here the same way */
     if (!(p->arrival_rate >= 0 && p->arrival_rate <= SC_MAX_RATE)) {
         char msg[160];
-        snprintf(msg, sizeof msg, "arrival rate %g is not a rate between 0 and %g per second",
+        snprintf(msg, sizeof msg, "arrival rate %g is not a rate between 0 and %.0f per second",
                  p->arrival_rate, SC_MAX_RATE);
         return plan_refuse(p, NULL, err, msg, "give --arrival-rate as 50, 50/s, 3000/m or 100/h");
     }
