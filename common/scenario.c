@@ -732,6 +732,20 @@ uint32_t scenario_peak_users(const scenario *sc)
     return loadshape_peak_users(sc->stages, sc->nstages);
 }
 
+/* Interface stub (issue 12 wave 2): the scenario room replaces it with the real pruning. */
+int scenario_apply_tags(scenario *sc, const char *const *include, int ninclude,
+                        const char *const *exclude, int nexclude, sc_error *err)
+{
+    (void)sc; (void)include; (void)exclude;
+    if (ninclude == 0 && nexclude == 0)
+        return 0;
+    if (err) {
+        memset(err, 0, sizeof *err);
+        snprintf(err->msg, sizeof err->msg, "tags are not supported yet");
+    }
+    return -1;
+}
+
 void scenario_override_rate(scenario *sc, double rate, uint64_t duration_ms)
 {
     if (sc->model != SC_MODEL_OPEN || !(rate > 0))

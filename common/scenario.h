@@ -63,4 +63,16 @@ int      scenario_profile_of(const scenario *sc, uint64_t k);
  * peak users <= rows). 0 or -1 with err. */
 int      scenario_check_run(const scenario *sc, sc_error *err);
 
+/* Tags (issue 12, Locust's -T/--tags and -E/--exclude-tags): steps, pick branches and
+ * profiles may carry `tags: [a, b]`. With include tags (ninclude > 0) only what carries
+ * one of them, or contains something that does, is kept (a profile or container without
+ * tags is kept when something inside it is selected); whatever carries an exclude tag is
+ * removed. Applied once after parsing, before the scenario is shared (the pruned steps
+ * are freed). 0, or -1 with err (e.g. nothing left to run: "no step carries tag X", with
+ * the tags the scenario has as a hint). The CLI applies the user's tags for a local run
+ * and puts them in the PLAN (proto_plan.tags / exclude_tags); plan_scenario applies them
+ * on the master and on every worker. */
+int      scenario_apply_tags(scenario *sc, const char *const *include, int ninclude,
+                             const char *const *exclude, int nexclude, sc_error *err);
+
 #endif

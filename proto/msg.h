@@ -120,7 +120,16 @@ typedef struct proto_plan {
      * run's duration, scenario_override_rate), 0 none. Finite, 0 <= rate <= SC_MAX_RATE
      * or the PLAN is malformed. */
     double      arrival_rate;
+    /* Optional 17th and 18th fields (issue 12): -T/--tags and -E/--exclude-tags, applied
+     * by plan_scenario with scenario_apply_tags. Owned; each <= PROTO_MAX_TAGS strings of
+     * at most PROTO_TAG_MAX bytes. */
+    char      **tags;
+    uint32_t    ntags;
+    char      **exclude_tags;
+    uint32_t    nexclude_tags;
 } proto_plan;
+#define PROTO_MAX_TAGS 64u
+#define PROTO_TAG_MAX  64
 
 typedef struct proto_stop { uint64_t run_id; uint64_t graceful_ms; } proto_stop;
 
