@@ -321,6 +321,9 @@ void vu_run(vu *v)
                                                .owner = s };
             break;
         }
+        default:        /* issue 12's flow-control kinds land in the parser first (wave 2);
+                         * the engine runs them from wave 3 on */
+            break;
         }
     }
 }
