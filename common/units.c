@@ -12,9 +12,10 @@ static const units_row units_time[] = {
 };
 #define UNITS_NTIME (sizeof units_time / sizeof units_time[0])
 
-/* Upper bound on a duration: 10 years. Keeps every later product of a duration with a
- * user count or rate far from uint64 overflow, and no load test runs longer. */
-#define UNITS_MAX_MS (10.0 * 366 * 24 * 3600 * 1000)
+/* Upper bound on a duration: UNITS_MAX_DURATION_MS (common/units.h), 10 years. Keeps
+ * every later product of a duration with a user count or rate far from uint64 overflow,
+ * and no load test runs longer. */
+#define UNITS_MAX_MS ((double)UNITS_MAX_DURATION_MS)
 
 /* Reads an unsigned decimal ("12", "1.5", ".5") at *p; -1 when none. */
 static int units_number(const char **p, double *out)
@@ -63,7 +64,7 @@ static double units_suffix(const char **p)
 /* Grammar: spaces? (number | (number unit)+) spaces?. A bare number is seconds; a
  * number followed by more parts must carry a unit ("1h30" is refused as ambiguous).
  * Sub-millisecond parts add up in microseconds and the total rounds to the nearest ms. */
-int units_duration_ms(const char *text, uint64_t *out_ms)
+static int units_duration_parse(const char *text, double *out_ms)
 {
     if (!text)
         return -1;
@@ -94,11 +95,35 @@ int units_duration_ms(const char *text, uint64_t *out_ms)
         p++;
     if (*p != '\0')
         return -1;
-    double ms = total_us / 1000.0;
-    if (!(ms <= UNITS_MAX_MS))
+    *out_ms = total_us / 1000.0;
+    return 0;
+}
+
+int units_duration_ms(const char *text, uint64_t *out_ms)
+{
+    double ms;
+    if (units_duration_parse(text, &ms) != 0 || !(ms <= UNITS_MAX_MS))
         return -1;
     *out_ms = (uint64_t)llround(ms);
     return 0;
+}
+
+bool units_duration_too_long(const char *text)
+{
+    double ms;
+    return units_duration_parse(text, &ms) == 0 && !(ms <= UNITS_MAX_MS);
+}
+
+void units_duration_problem(const char *opt, const char *text, char *buf, size_t cap)
+{
+    if (!buf || cap == 0)
+        return;
+    if (units_duration_too_long(text))
+        snprintf(buf, cap, "%s \"%s\" is longer than the limit of %llu hours (10 years)", opt,
+                 text, (unsigned long long)(UNITS_MAX_DURATION_MS / 3600000u));
+    else
+        snprintf(buf, cap, "%s wants a duration like 90s, 5m or 1h30m, got \"%s\"", opt,
+                 text ? text : "");
 }
 
 /* Grammar: spaces? number spaces? ("/" spaces? (s | m | h))? spaces?. A bare number is

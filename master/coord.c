@@ -219,7 +219,8 @@ int coord_run(coord *c, const coord_run_cfg *cfg, uint64_t *run_id, bool *busy_o
     /* A default folder is taken exclusively with a suffix on a clash (two runs in the
      * same second); an explicit one must be new or empty (master/results.h). */
     int rflags = (cfg->out_dir ? 0 : RESULTS_UNIQUE) |
-                 (sc->model == SC_MODEL_OPEN ? RESULTS_SCHEDULE : 0);   /* schedule.csv */
+                 (sc->model == SC_MODEL_OPEN ? RESULTS_SCHEDULE : 0) |  /* schedule.csv */
+                 (cfg->full_history ? RESULTS_FULL_HISTORY : 0);
     if (results_open_ex(&res, dir, rflags, err, errcap) != 0) {
         scenario_free(sc);
         plan_fini(&plan);

@@ -47,6 +47,7 @@ typedef struct coord_run_cfg {
     const char *out_dir;        /* results folder; NULL: results/<name>-<time> */
     uint32_t    interval_ms;    /* stats interval, default 1000 */
     uint32_t    name_cap;
+    bool        full_history;   /* --csv-full-history: RESULTS_FULL_HISTORY (master/results.h) */
 } coord_run_cfg;
 
 /* Submits a run (one at a time). 0 with *run_id, or -1 with err (scenario error, a run

@@ -476,8 +476,10 @@ int results_open_ex(results *r, const char *dir, int flags, char *err, size_t er
             r->dir[0] = '\0';
             return -1;
         }
-        if (rc == 0)
+        if (rc == 0) {
+            r->full_history = (flags & RESULTS_FULL_HISTORY) != 0;
             return 0;
+        }
         r->dir[0] = '\0';
         if (rc < 0 || !unique || n >= RESULTS_MAX_SUFFIX)
             return -1;
@@ -489,6 +491,47 @@ int results_open(results *r, const char *dir, char *err, size_t errcap)
     return results_open_ex(r, dir, 0, err, errcap);
 }
 
+/* RESULTS_FULL_HISTORY (--csv-full-history): one row per name seen so far (HTTP, then
+ * WebSocket message rows, each sorted by name and method as stats.csv), before the
+ * Aggregated row. Decision: a name without requests in this interval gets 0.000000 rates
+ * and N/A percentiles (Locust writes 0 percentiles there); its Total columns are its
+ * run so far, as Locust's. -1 only on ENOMEM (write errors are the caller's fflush). */
+static int res_history_names(FILE *f, uint64_t wall_ms, uint32_t users, double interval_s,
+                             const merge_set *interval, const merge_set *totals)
+{
+    const merge_entry **ents;
+    const merge_err **errs;
+    if (results_sorted(totals, &ents, &errs) != 0)
+        return -1;
+    free(errs);
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < totals->n; i++) {
+            const merge_entry *t = ents[i];
+            if (pass == 0 ? !stats_fig_is_http(t->fig) : t->fig != STATS_FIG_WS_MESSAGE)
+                continue;
+            const merge_entry *iv = merge_find(interval, t->method, t->name);
+            uint64_t req = iv ? iv->requests : 0, fail = iv ? iv->failures : 0;
+            fprintf(f, "%llu,%u,", (unsigned long long)(wall_ms / 1000), users);
+            res_csv_str(f, t->method);
+            fputc(',', f);
+            res_csv_str(f, t->name);
+            fprintf(f, ",%2f,%2f", interval_s > 0 ? (double)req / interval_s : 0.0,
+                    interval_s > 0 ? (double)fail / interval_s : 0.0);
+            if (iv)
+                res_csv_pcts(f, iv);
+            else
+                for (int k = 0; k < RES_NPCTS; k++)
+                    fputs(",N/A", f);
+            fprintf(f, ",%llu,%llu", (unsigned long long)t->requests,
+                    (unsigned long long)t->failures);
+            res_csv_summary_cols(f, t);
+            fputs(RES_EOL, f);
+        }
+    }
+    free(ents);
+    return 0;
+}
+
 /* One Aggregated row, flushed so an interrupted run keeps it. */
 int results_history(results *r, uint64_t wall_ms, uint32_t users, double interval_s,
                     const merge_set *interval, const merge_set *totals)
@@ -497,6 +540,10 @@ int results_history(results *r, uint64_t wall_ms, uint32_t users, double interva
     if (f == NULL || r->history_err[0] != '\0') {
         if (r->history_err[0] == '\0')
             snprintf(r->history_err, sizeof r->history_err, "results folder not open");
+        return -1;
+    }
+    if (r->full_history && res_history_names(f, wall_ms, users, interval_s, interval, totals) != 0) {
+        snprintf(r->history_err, sizeof r->history_err, "out of memory writing stats_history.csv");
         return -1;
     }
     const merge_entry *iv = &interval->all;

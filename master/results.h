@@ -95,6 +95,7 @@ typedef struct results {
     FILE *history;              /* stats_history.csv, open during the run */
     FILE *schedule;             /* schedule.csv (RESULTS_SCHEDULE), open during the run */
     char  history_err[512];     /* non-empty once a history row could not be written: why */
+    bool  full_history;         /* RESULTS_FULL_HISTORY */
 } results;
 
 /* Every write is checked (fprintf/fputs/fflush/fsync/fclose/rename: ENOSPC, EIO, ...):
@@ -117,6 +118,11 @@ typedef struct results {
 /* The open model: schedule.csv is created beside stats_history.csv and gets a row per
  * interval (the format above); its failures count as the history's. */
 #define RESULTS_SCHEDULE 2
+/* --csv-full-history (Locust's): stats_history.csv gets, before each interval's
+ * Aggregated row, one row per name seen so far (Type the method, "WS" rows after the
+ * HTTP ones, each sorted as stats.csv): that interval's rates and percentiles (N/A when
+ * the name had no request in it), its run-so-far Total columns. */
+#define RESULTS_FULL_HISTORY 4
 #define RESULTS_MAX_SUFFIX 1000
 
 /* Creates the folder (and parents) and stats_history.csv with its header. 0, or -1
