@@ -462,6 +462,48 @@ static void api_get_asset(struct evhttp_request *req, const char *name)
     if (b) evbuffer_free(b);
 }
 
+/* A number, or null where it is NaN (no request, nothing started). */
+static json_t *api_num_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+json_t *api_series_json(const coord_point *pts, int n, uint64_t run_id)
+{
+    /* one array per key, in this order; see api.h */
+    enum { K_T, K_USERS, K_RPS, K_FPS, K_P50, K_P95, K_P99, K_S50, K_S95, K_S99, K_RP, K_RA,
+           K_BACKLOG, K_DROPPED, K_LAG, K_LIMITED, K_N };
+    static const char *const names[K_N] = { "t", "users", "rps", "fps", "p50", "p95", "p99", "s50",
+                                            "s95", "s99", "rate_planned", "rate_achieved", "backlog",
+                                            "dropped", "lag_p99", "limited" };
+    json_t *o = json_object(), *arr[K_N];
+    for (int k = 0; k < K_N; k++) arr[k] = json_array();
+    for (int i = 0; i < n; i++) {
+        const coord_point *p = &pts[i];
+        json_array_append_new(arr[K_T], json_real(p->t));
+        json_array_append_new(arr[K_USERS], json_integer(p->users));
+        json_array_append_new(arr[K_RPS], json_real(p->rps));
+        json_array_append_new(arr[K_FPS], json_real(p->fps));
+        json_array_append_new(arr[K_P50], api_num_or_null(p->p50));
+        json_array_append_new(arr[K_P95], api_num_or_null(p->p95));
+        json_array_append_new(arr[K_P99], api_num_or_null(p->p99));
+        json_array_append_new(arr[K_S50], api_num_or_null(p->s50));
+        json_array_append_new(arr[K_S95], api_num_or_null(p->s95));
+        json_array_append_new(arr[K_S99], api_num_or_null(p->s99));
+        json_array_append_new(arr[K_RP], json_real(p->rate_planned));
+        json_array_append_new(arr[K_RA], json_real(p->rate_achieved));
+        json_array_append_new(arr[K_BACKLOG], json_integer(p->backlog));
+        json_array_append_new(arr[K_DROPPED], json_integer((json_int_t)p->dropped));
+        json_array_append_new(arr[K_LAG], api_num_or_null(p->lag_p99));
+        json_array_append_new(arr[K_LIMITED], json_integer(p->limited ? 1 : 0));
+    }
+    char id[32];
+    snprintf(id, sizeof id, "%" PRIu64, run_id);
+    json_object_set_new(o, "run_id", run_id ? json_string(id) : json_null());
+    for (int k = 0; k < K_N; k++) json_object_set_new(o, names[k], arr[k]);
+    return o;
+}
+
 /* GET /api/series?after=T: the run's points after T, as parallel arrays. */
 static void api_get_series(api *a, struct evhttp_request *req)
 {
@@ -485,24 +527,9 @@ static void api_get_series(api *a, struct evhttp_request *req)
     }
     uint64_t run_id = 0;
     int n = coord_get_series(a->c, after, pts, COORD_SERIES, &run_id);
-    json_t *t = json_array(), *users = json_array(), *rps = json_array(), *fps = json_array(),
-           *p50 = json_array(), *p95 = json_array(), *p99 = json_array();
-    for (int i = 0; i < n; i++) {
-        json_array_append_new(t, json_real(pts[i].t));
-        json_array_append_new(users, json_integer(pts[i].users));
-        json_array_append_new(rps, json_real(pts[i].rps));
-        json_array_append_new(fps, json_real(pts[i].fps));
-        json_array_append_new(p50, isnan(pts[i].p50) ? json_null() : json_real(pts[i].p50));
-        json_array_append_new(p95, isnan(pts[i].p95) ? json_null() : json_real(pts[i].p95));
-        json_array_append_new(p99, isnan(pts[i].p99) ? json_null() : json_real(pts[i].p99));
-    }
+    json_t *j = api_series_json(pts, n, run_id);
     free(pts);
-    char id[32];
-    snprintf(id, sizeof id, "%" PRIu64, run_id);
-    api_reply_json(req, 200, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-                                       "run_id", run_id ? json_string(id) : json_null(), "t", t,
-                                       "users", users, "rps", rps, "fps", fps, "p50", p50,
-                                       "p95", p95, "p99", p99));
+    api_reply_json(req, 200, j);
 }
 
 /* true when the request may go on (api_guard_check, master/api_req.h); else the refusal

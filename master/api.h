@@ -11,6 +11,10 @@
  *        "env": the env() values the submitting CLI resolved from its own environment (at
  *        most PROTO_MAX_ENV; the master never reads its own for a submitted scenario).
  *        "users": at most SC_MAX_USERS.
+ *        "arrival_rate": iterations/s of an open scenario, 0..SC_MAX_RATE (0: none).
+ *        "tags", "exclude_tags": -T / -E, arrays of at most PROTO_MAX_TAGS non-empty
+ *        strings of at most PROTO_TAG_MAX bytes (into the plan's tags / exclude_tags).
+ *        Anything else there is a 400 with the member named.
  *        201 { "id": "<run id>" } | 400 { "error": "file:line:col: ..." } | 409 busy (a
  *        run in progress, or another submission still being parsed: one at a time, on a
  *        thread of its own, so the rest of the API keeps answering meanwhile)
@@ -35,7 +39,13 @@
  *                                  the last 3600): {"run_id": "decimal", "t": [..], "users":
  *                                  [..], "rps": [..], "fps": [..] (failures/s), "p50":
  *                                  [..], "p95": [..], "p99": [..]} (latencies in ms, of
- *                                  that interval; null where it had no request)
+ *                                  that interval; null where it had no request), and the
+ *                                  open model's (api_series_json): "s50", "s95", "s99"
+ *                                  (service ms, null without a request), "rate_planned",
+ *                                  "rate_achieved" (/s), "backlog", "dropped", "lag_p99"
+ *                                  (ms, null when nothing started), "limited" (0/1);
+ *                                  sent in both models (the closed: rates, backlog and
+ *                                  dropped 0, service equal to latency)
  *   GET  /metrics                  Prometheus text (master/live.h live_metrics)
  * With --ui-auth USER:PASS (or --ui-auth-file F) every path (API, dashboard, /metrics) needs
  * HTTP basic auth: 401 with WWW-Authenticate otherwise. Responses to GET carry
@@ -53,6 +63,8 @@
 #ifndef MASTER_API_H
 #define MASTER_API_H
 #include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
 #include "master/coord.h"
 
 typedef struct api api;
@@ -68,4 +80,8 @@ api *api_start_hosts(coord *c, const char *addr, const char *auth, const char *h
  * api_auth_from_file: refused unless only its owner can read it). 0, or -1 with err. */
 int api_auth_file(const char *path, char *out, size_t cap, char *err, size_t errcap);
 void api_stop(api *a);          /* stops the thread and frees */
+/* /api/series's object for n points of run run_id (0: "run_id" null), one array per key
+ * in point order (see GET /api/series above; NaN becomes null). Pure, any thread; the
+ * caller owns the result (json_decref). NULL only when jansson is out of memory. */
+json_t *api_series_json(const coord_point *pts, int n, uint64_t run_id);
 #endif

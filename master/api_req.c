@@ -317,6 +317,47 @@ int api_get_uint(json_t *o, const char *key, uint64_t min, uint64_t max, uint64_
     return 0;
 }
 
+/* "tags" / "exclude_tags" (-T / -E): an array of at most PROTO_MAX_TAGS non-empty
+ * strings of at most PROTO_TAG_MAX bytes, copied into *out (owned by the plan:
+ * plan_fini frees it). Absent or null: none. Decision: an empty tag is refused (it
+ * could select nothing and would read as a typo), duplicates are kept (harmless). 0, or
+ * -1 with err. */
+static int api_get_tags(json_t *j, const char *key, char ***out, uint32_t *n, char *err, size_t errcap)
+{
+    json_t *a = json_object_get(j, key);
+    if (!a || json_is_null(a)) return 0;
+    if (!json_is_array(a)) {
+        snprintf(err, errcap, "\"%s\" must be an array of tag names (strings)", key);
+        return -1;
+    }
+    size_t cnt = json_array_size(a);
+    if (cnt > PROTO_MAX_TAGS) {
+        snprintf(err, errcap, "too many %s (%zu; at most %u)", key, cnt, PROTO_MAX_TAGS);
+        return -1;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        json_t *t = json_array_get(a, i);
+        if (!json_is_string(t) || json_string_length(t) == 0) {
+            snprintf(err, errcap, "%s[%zu] must be a non-empty string (a tag name)", key, i);
+            return -1;
+        }
+        if (json_string_length(t) > PROTO_TAG_MAX || strlen(json_string_value(t)) != json_string_length(t)) {
+            snprintf(err, errcap, "%s[%zu] must be at most %d bytes, without NUL", key, i, PROTO_TAG_MAX);
+            return -1;
+        }
+    }
+    if (cnt == 0) return 0;
+    if (!(*out = calloc(cnt, sizeof **out))) goto nomem;
+    for (size_t i = 0; i < cnt; i++) {
+        if (!((*out)[i] = strdup(json_string_value(json_array_get(a, i))))) goto nomem;
+        (*n)++;
+    }
+    return 0;
+nomem:
+    snprintf(err, errcap, "out of memory");
+    return -1;
+}
+
 /* Fills p (zeroed by the caller, freed with plan_fini by the caller whatever happens)
  * from a submission. Strings are copied; a file's len is its data's strlen. */
 int api_plan_from_json(json_t *j, proto_plan *p, char *err, size_t errcap)
@@ -459,6 +500,10 @@ int api_plan_from_json(json_t *j, proto_plan *p, char *err, size_t errcap)
         }
         p->arrival_rate = ar;
     }
+    /* -T / -E (issue 12): plan_scenario applies them (scenario_apply_tags) */
+    if (api_get_tags(j, "tags", &p->tags, &p->ntags, err, errcap) != 0 ||
+        api_get_tags(j, "exclude_tags", &p->exclude_tags, &p->nexclude_tags, err, errcap) != 0)
+        return -1;
     return 0;
 nomem:
     snprintf(err, errcap, "out of memory");

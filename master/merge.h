@@ -67,7 +67,12 @@ typedef struct merge_set {
  *   - WebSocket rows (stats_is_ws_method) keep their method ("WS:connect", "WS:c:1000"),
  *     so a folded connection's figures stay WebSocket figures and out of the HTTP totals.
  *     WebSocket entries count toward the same cap as HTTP ones (one cap per run, as the
- *     shard's): a connection name costs one name per figure it has.
+ *     shard's): a connection name costs one name per figure it has;
+ *   - ITER rows (the open and closed models' iterations per profile, method
+ *     STATS_ITERATION) count against the same cap too, and a folded one keeps its
+ *     method: ("ITER", STATS_OVERFLOW_NAME), kept even past MERGE_OVERFLOW_MAX (never
+ *     pushed into ("*", ...)), so iterations never join `all` (the decision is at the
+ *     top of merge.c).
  * Overflow entries (the name STATS_OVERFLOW_NAME, from a shard or made here) are not
  * counted against the cap; at most MERGE_OVERFLOW_MAX of them are kept, a row for any
  * further one goes to ("*", STATS_OVERFLOW_NAME) (only a peer inventing methods gets

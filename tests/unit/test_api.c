@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -572,6 +573,73 @@ static void test_submit_env(void **state)
     free(r.body);
 }
 
+/* Issue 12: "tags" and "exclude_tags" fill the plan's -T / -E; bad shapes are 400s that
+ * name the member. */
+static void test_submit_tags(void **state)
+{
+    (void)state;
+    json_t *j = json_pack("{s:s, s:[s,s], s:[s]}", "scenario", "x", "tags", "smoke", "api",
+                          "exclude_tags", "slow");
+    proto_plan p = { 0 };
+    char err[256] = "";
+    assert_int_equal(api_plan_from_json(j, &p, err, sizeof err), 0);
+    assert_int_equal(p.ntags, 2);
+    assert_string_equal(p.tags[0], "smoke");
+    assert_string_equal(p.tags[1], "api");
+    assert_int_equal(p.nexclude_tags, 1);
+    assert_string_equal(p.exclude_tags[0], "slow");
+    json_decref(j);
+    plan_fini(&p);                      /* tags included (proto/plan.h) */
+
+    /* absent, null and empty arrays: no tags */
+    j = json_pack("{s:s, s:n, s:[]}", "scenario", "x", "tags", "exclude_tags");
+    proto_plan q = { 0 };
+    assert_int_equal(api_plan_from_json(j, &q, err, sizeof err), 0);
+    assert_int_equal(q.ntags, 0);
+    assert_null(q.tags);
+    assert_int_equal(q.nexclude_tags, 0);
+    json_decref(j);
+    plan_fini(&q);
+
+    char longtag[PROTO_TAG_MAX + 2];
+    memset(longtag, 'a', sizeof longtag - 1);
+    longtag[sizeof longtag - 1] = '\0';
+    char longbody[256];
+    snprintf(longbody, sizeof longbody, "{\"scenario\": \"x\", \"exclude_tags\": [\"%s\"]}", longtag);
+    struct { const char *body, *want; } cases[] = {
+        { "{\"scenario\": \"x\", \"tags\": \"smoke\"}", "\"tags\" must be an array" },
+        { "{\"scenario\": \"x\", \"tags\": [\"a\", 7]}", "tags[1]" },
+        { "{\"scenario\": \"x\", \"tags\": [\"\"]}", "tags[0]" },
+        { "{\"scenario\": \"x\", \"exclude_tags\": [null]}", "exclude_tags[0]" },
+        { "{\"scenario\": \"x\", \"exclude_tags\": {}}", "\"exclude_tags\" must be an array" },
+        { longbody, "exclude_tags[0] must be at most" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        reply r = http("POST", "/api/runs", cases[i].body);
+        char e[512];
+        if (r.code != 400) fail_msg("case %zu: HTTP %ld", i, r.code);
+        reply_error(&r, e, sizeof e);
+        if (!strstr(e, cases[i].want)) fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e, cases[i].want);
+        free(r.body);
+    }
+    /* exactly PROTO_TAG_MAX bytes is allowed; PROTO_MAX_TAGS + 1 tags are not */
+    longtag[PROTO_TAG_MAX] = '\0';
+    j = json_pack("{s:s, s:[s]}", "scenario", "x", "tags", longtag);
+    proto_plan r2 = { 0 };
+    assert_int_equal(api_plan_from_json(j, &r2, err, sizeof err), 0);
+    assert_int_equal(r2.ntags, 1);
+    json_decref(j);
+    plan_fini(&r2);
+    json_t *many = json_array();
+    for (unsigned i = 0; i <= PROTO_MAX_TAGS; i++) json_array_append_new(many, json_string("t"));
+    j = json_pack("{s:s, s:o}", "scenario", "x", "tags", many);
+    proto_plan r3 = { 0 };
+    assert_int_equal(api_plan_from_json(j, &r3, err, sizeof err), -1);
+    assert_non_null(strstr(err, "too many tags"));
+    json_decref(j);
+    plan_fini(&r3);
+}
+
 /* Item 10: a web page cannot drive the API: text/plain POSTs, foreign Origins,
  * Sec-Fetch-Site: cross-site and foreign Host names are refused, and no run starts. */
 static void test_cross_site_refused(void **state)
@@ -739,6 +807,55 @@ static void test_results_from_memory(void **state)
     free(r.body);
 }
 
+/* /api/series (api_series_json): every key the dashboard reads, one entry per point, NaN
+ * as null, limited as 0/1, the open model's figures as the points carry them. */
+static void test_series_json(void **state)
+{
+    (void)state;
+    coord_point pts[2];
+    memset(pts, 0, sizeof pts);
+    pts[0] = (coord_point){ .t = 1, .users = 4, .rps = 200, .fps = 2, .p50 = 3, .p95 = 7, .p99 = 9,
+                            .s50 = 1.5, .s95 = 2.5, .s99 = 4.5, .rate_planned = 250, .rate_achieved = 200,
+                            .backlog = 12, .dropped = 50, .lag_p99 = 11.5, .cpu_max = 0.95, .limited = true };
+    pts[1] = (coord_point){ .t = 2, .users = 0, .p50 = NAN, .p95 = NAN, .p99 = NAN, .s50 = NAN,
+                            .s95 = NAN, .s99 = NAN, .lag_p99 = NAN };
+    json_t *j = api_series_json(pts, 2, 42);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "run_id")), "42");
+    static const char *const keys[] = { "t", "users", "rps", "fps", "p50", "p95", "p99", "s50", "s95", "s99",
+                                        "rate_planned", "rate_achieved", "backlog", "dropped", "lag_p99",
+                                        "limited" };
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        json_t *a = json_object_get(j, keys[k]);
+        if (!json_is_array(a) || json_array_size(a) != 2) fail_msg("series lacks %s", keys[k]);
+    }
+#define AT(key, i) json_array_get(json_object_get(j, key), i)
+    assert_true(json_number_value(AT("s50", 0)) == 1.5);
+    assert_true(json_number_value(AT("s95", 0)) == 2.5);
+    assert_true(json_number_value(AT("s99", 0)) == 4.5);
+    assert_true(json_number_value(AT("rate_planned", 0)) == 250);
+    assert_true(json_number_value(AT("rate_achieved", 0)) == 200);
+    assert_int_equal(json_integer_value(AT("backlog", 0)), 12);
+    assert_int_equal(json_integer_value(AT("dropped", 0)), 50);
+    assert_true(json_number_value(AT("lag_p99", 0)) == 11.5);
+    assert_int_equal(json_integer_value(AT("limited", 0)), 1);
+    assert_int_equal(json_integer_value(AT("users", 0)), 4);
+    assert_true(json_number_value(AT("p95", 0)) == 7);
+    /* the second point: nothing measured */
+    static const char *const nulls[] = { "p50", "p95", "p99", "s50", "s95", "s99", "lag_p99" };
+    for (size_t k = 0; k < sizeof nulls / sizeof nulls[0]; k++)
+        if (!json_is_null(AT(nulls[k], 1))) fail_msg("%s of an empty interval is not null", nulls[k]);
+    assert_int_equal(json_integer_value(AT("limited", 1)), 0);
+    assert_true(json_number_value(AT("rate_planned", 1)) == 0);
+#undef AT
+    json_decref(j);
+    /* no points, no run: empty arrays and a null run_id */
+    j = api_series_json(NULL, 0, 0);
+    assert_true(json_is_null(json_object_get(j, "run_id")));
+    assert_int_equal(json_array_size(json_object_get(j, "lag_p99")), 0);
+    json_decref(j);
+}
+
 /* Item 5: a submission is parsed off the API thread; while one is, a second gets 409. */
 static void test_submission_off_thread(void **state)
 {
@@ -765,11 +882,13 @@ int main(void)
         cmocka_unit_test(test_run_lifecycle),
         cmocka_unit_test(test_submit_users_cap),
         cmocka_unit_test(test_submit_env),
+        cmocka_unit_test(test_submit_tags),
         cmocka_unit_test(test_cross_site_refused),
         cmocka_unit_test(test_guard_rules),
         cmocka_unit_test(test_auth_file),
         cmocka_unit_test(test_results_from_memory),
         cmocka_unit_test(test_submission_off_thread),
+        cmocka_unit_test(test_series_json),
         cmocka_unit_test(test_remote_bad_master_url),
         cmocka_unit_test(test_remote_unreachable),
         cmocka_unit_test(test_remote_refused),
