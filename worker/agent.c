@@ -19,6 +19,14 @@
 
 #define AGENT_POLL_MS   50
 #define AGENT_ACK_MS    2000
+/* A master that refuses this worker (REJECT: wrong or missing key, too many threads) or
+ * does not prove the shared key: the agent closes its dialer and dials again after a
+ * wait that doubles from AGENT_BACKOFF_MIN_MS to AGENT_BACKOFF_MAX_MS (issue 12: it used
+ * to redial twice a second forever), logging the master's reason and the wait each
+ * time. A WELCOME that proves the key resets it. Plain connection losses keep nng's own
+ * quick redial (a restarted master is found again at once). */
+#define AGENT_BACKOFF_MIN_MS 500
+#define AGENT_BACKOFF_MAX_MS 60000
 
 struct agent {
     agent_cfg   cfg;
@@ -32,6 +40,7 @@ struct agent {
     atomic_bool ended;
     atomic_uint pipe_id;        /* current pipe to the master (0: none) */
     atomic_bool pipe_lost;      /* set by the pipe callback */
+    atomic_uint dialer_id;      /* the dialer of the current pipe (0: none seen yet) */
     /* agent thread only */
     bool        welcomed;       /* the master proved the key (or none is used) */
     uint8_t     nonce_m[PROTO_NONCE_LEN], nonce_w[PROTO_NONCE_LEN];
@@ -46,6 +55,9 @@ struct agent {
     uint64_t    dropped;        /* messages that did not decode */
     uint64_t    seal_failures;  /* sealed sessions ended by a frame that failed */
     uint64_t    drop_log_us;    /* when a dropped message was last logged */
+    uint32_t    backoff_ms;     /* the next refusal's wait (0: AGENT_BACKOFF_MIN_MS) */
+    uint64_t    retry_at_us;    /* refused: dial again at this instant (0: dialing) */
+    uint32_t    refusals;       /* in a row, since the last WELCOME */
     /* With a shared key, everything after WELCOME is sealed (proto/seal.h). send_mu
      * serializes sealing and sending (the agent thread and every engine's emit), so
      * frames reach the wire in sequence order; the agent thread changes the session
@@ -110,11 +122,49 @@ static void agent_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     agent *a = arg;
     if (ev == NNG_PIPE_EV_ADD_POST) {
+        atomic_store(&a->dialer_id, (unsigned)nng_dialer_id(nng_pipe_dialer(p)));
         atomic_store(&a->pipe_id, (unsigned)nng_pipe_id(p));
     } else if (ev == NNG_PIPE_EV_REM_POST) {
         unsigned cur = (unsigned)nng_pipe_id(p);
         if (atomic_compare_exchange_strong(&a->pipe_id, &cur, 0u)) atomic_store(&a->pipe_lost, true);
     }
+}
+
+/* The master refused this worker (or did not prove the key): no redial until the
+ * backoff's wait is over (AGENT_BACKOFF_MIN_MS at the top). The dialer is closed (its
+ * connection with it) and agent_main dials again at retry_at_us. Agent thread. */
+static void agent_refused(agent *a, const char *reason)
+{
+    uint32_t wait = a->backoff_ms ? a->backoff_ms : AGENT_BACKOFF_MIN_MS;
+    a->backoff_ms = wait >= AGENT_BACKOFF_MAX_MS / 2 ? AGENT_BACKOFF_MAX_MS : wait * 2;
+    a->refusals++;
+    a->welcomed = false;
+    a->retry_at_us = time_mono_us() + (uint64_t)wait * 1000;
+    log_error("worker", "the master refused this worker: %s; dialing again in %.1f s (%u refusals in a row)",
+              reason, wait / 1000.0, a->refusals);
+    agent_set_seal(a, NULL, 0);
+    seal_clear(&a->seal_next);
+    atomic_store(&a->pipe_id, 0u);          /* its closing is no "lost master" */
+    unsigned did = atomic_exchange(&a->dialer_id, 0u);
+    if (did) {
+        nng_dialer d = NNG_DIALER_INITIALIZER;
+        d.id = did;
+        nng_dialer_close(d);                /* closes its connection; nng redials no more */
+    }
+}
+
+/* agent_main: the backoff's wait is over; dial again (a failed dial waits once more). */
+static void agent_redial(agent *a)
+{
+    char err[256];
+    a->retry_at_us = 0;
+    if (transport_dial(a->sock, a->cfg.master_url, a->cfg.tls, err, sizeof err) != 0) {
+        uint32_t wait = a->backoff_ms ? a->backoff_ms : AGENT_BACKOFF_MIN_MS;
+        a->retry_at_us = time_mono_us() + (uint64_t)wait * 1000;
+        log_error("worker", "%s; trying again in %.1f s", err, wait / 1000.0);
+        return;
+    }
+    log_info("worker", "dialing the master again after %u refusals", a->refusals);
 }
 
 static void agent_hello(agent *a, const proto_challenge *ch)
@@ -151,15 +201,17 @@ static void agent_welcome(agent *a, const proto_welcome *w, uint32_t pipe)
         uint8_t want[PROTO_PROOF_LEN];
         auth_welcome_proof(&a->key, a->nonce_w, a->nonce_m, want);
         if (!w->has_proof || !auth_equal(want, w->proof) || !a->seal_next.on) {
-            log_error("worker", "master %s did not prove the shared key: no plan will be accepted from it",
-                      w->master);
-            a->welcomed = false;
+            char why[PROTO_ID_MAX + 64];
+            snprintf(why, sizeof why, "master %s did not prove the shared key", w->master);
+            agent_refused(a, why);      /* no plan would be accepted from it anyway */
             return;
         }
         agent_set_seal(a, &a->seal_next, pipe);   /* everything from now on is sealed */
         seal_clear(&a->seal_next);
     }
     a->welcomed = true;
+    a->backoff_ms = 0;                  /* a proven master: the next refusal starts over */
+    a->refusals = 0;
     log_info("worker", "joined master %s", w->master);
 }
 
@@ -450,8 +502,7 @@ static bool agent_handle(agent *a, const char *buf, size_t len, uint32_t pipe)
         agent_welcome(a, &m.u.welcome, pipe);
         break;
     case MSG_REJECT:
-        log_error("worker", "the master refused this worker: %s", m.u.reject.reason);
-        a->welcomed = false;
+        agent_refused(a, m.u.reject.reason);
         break;
     case MSG_PLAN:
         agent_plan(a, &m.u.plan);
@@ -519,6 +570,7 @@ static void *agent_main(void *arg)
         agent_poll(a, NULL);
         uint64_t now = time_mono_us();
         if (atomic_exchange(&a->pipe_lost, false)) agent_master_lost(a, "connection closed");
+        if (a->retry_at_us && now >= a->retry_at_us) agent_redial(a);
         if (a->welcomed && now - a->last_rx_us > (uint64_t)a->cfg.timeout_ms * 1000)
             agent_master_lost(a, "no heartbeat");
         if (a->welcomed && now - a->last_hb_us >= (uint64_t)a->cfg.heartbeat_ms * 1000) {
