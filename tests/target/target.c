@@ -33,6 +33,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <time.h>
 
@@ -276,6 +277,8 @@ static const char *tgt_reason(int status)
     switch (status) {
     case 200: return "OK";
     case 201: return "Created";
+    case 204: return "No Content";
+    case 403: return "Forbidden";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 404: return "Not Found";
@@ -406,6 +409,21 @@ static bool tgt_authorized(struct evhttp_request *req)
     h += 7;
     while (*h == ' ') h++;
     return *h && tgt_token_known(h);
+}
+
+/* "X-API-Key: <key>" naming a --api-key value (TGT_DEFAULT_API_KEY when none was given). */
+#define TGT_MAX_API_KEYS 16
+static const char *tgt_api_keys[TGT_MAX_API_KEYS];
+static int         tgt_napi_keys;
+#define TGT_DEFAULT_API_KEY "erp-dev-key"
+static bool tgt_api_key_ok(struct evhttp_request *req)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "X-API-Key");
+    if (!h) return false;
+    if (tgt_napi_keys == 0) return strcmp(h, TGT_DEFAULT_API_KEY) == 0;
+    for (int i = 0; i < tgt_napi_keys; i++)
+        if (strcmp(h, tgt_api_keys[i]) == 0) return true;
+    return false;
 }
 
 /* ---------------------------------------------------------------------------------
@@ -650,27 +668,396 @@ static int tgt_on_static(struct evhttp_request *req, const char *path, const cha
     return 200;
 }
 
+/* ---------------------------------------------------------------------------------
+ * Issue 12's routes. Decisions:
+ * - A cookie session (/session/login sets sid and csrf, /session/page wants both): the
+ *   pair is remembered in the token set as "\1sid:<sid>" and "\1csrf:<sid>:<csrf>" (the
+ *   \1 keeps them from ever passing as a bearer token), so the page is 200 only with
+ *   both cookies of one login. Path=/session on both; csrf carries an Expires date (one
+ *   hour ahead), sid none (a session cookie).
+ * - /app/ is a page for HAR recording: its inline script logs in through
+ *   /api/auth/login, lists journal entries, opens one the list returned, creates one from
+ *   it and patches the created one; /app/app.css is its one static asset.
+ * - The journal-entries API of the seed-003 Locust harness (Django REST style, trailing
+ *   slashes): entries 1..TGT_ENTRIES exist from the start and are listed newest first;
+ *   created entries get ids above TGT_ENTRIES and exist from then on (GET/PUT/PATCH/
+ *   DELETE answer for them) but are not listed; DELETE answers 204 and forgets nothing,
+ *   so users sharing ids never see each other's deletes. Answers are computed from the
+ *   id alone (deterministic), except the ids of created entries.
+ * - the /api/ routes want "Authorization: Bearer <token>" (a token from /api/auth/login or
+ *   /auth/login) or "X-API-Key: <key>" (a --api-key value; TGT_DEFAULT_API_KEY when none
+ *   is given). /api/auth/login's token is random per login (JWT-shaped), unlike
+ *   /auth/login's numbered one, so a recording must capture it to replay. */
+
+#define TGT_ENTRIES          10000
+static uint64_t    tgt_entry_seq;
+
+/* nbytes random bytes (at most 32) as lowercase hex into out (2 * nbytes + 1). */
+static void tgt_random_hex(char *out, size_t nbytes)
+{
+    unsigned char b[32];
+    if (nbytes > sizeof b) nbytes = sizeof b;
+    if (RAND_bytes(b, (int)nbytes) != 1) {          /* never seen; still unique per call */
+        static uint64_t n;
+        uint64_t x = time_mono_us() ^ (++n * 0x9e3779b97f4a7c15ull);
+        for (size_t i = 0; i < nbytes; i++) { x = x * 6364136223846793005ull + 1; b[i] = (unsigned char)(x >> 56); }
+    }
+    for (size_t i = 0; i < nbytes; i++) sprintf(out + 2 * i, "%02x", b[i]);
+    out[2 * nbytes] = '\0';
+}
+
+/* base64url without padding of s into out (cap >= 4 * len / 3 + 4). */
+static void tgt_b64url(const char *s, char *out, size_t cap)
+{
+    size_t len = strlen(s);
+    if (cap < 4 * ((len + 2) / 3) + 1) { out[0] = '\0'; return; }
+    int n = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
+    while (n > 0 && out[n - 1] == '=') n--;
+    out[n] = '\0';
+    for (char *p = out; *p; p++) { if (*p == '+') *p = '-'; else if (*p == '/') *p = '_'; }
+}
+
+/* The credentials check of both logins: 0 and *user, or the error status written. */
+static int tgt_credentials(json_t *body, struct evbuffer *out, const char **user)
+{
+    if (!body) return tgt_detail(out, 400, "body must be a JSON object");
+    const char *u = json_string_value(json_object_get(body, "username"));
+    const char *pass = json_string_value(json_object_get(body, "password"));
+    if (!u || !pass) return tgt_detail(out, 400, "username and password are required strings");
+    if (!tgt_username_ok(u)) return tgt_detail(out, 400, "username: 1-64 characters of A-Z a-z 0-9 . _ - @ +");
+    if (strcmp(pass, "secret") != 0 && !(strncmp(pass, "pw-", 3) == 0 && strcmp(pass + 3, u) == 0))
+        return tgt_detail(out, 401, "invalid credentials");
+    *user = u;
+    return 0;
+}
+
+/* POST /api/auth/login {"username","password"}: a random JWT-shaped bearer token. */
+static int tgt_on_api_login(struct evhttp_request *req, const char *path, const char *query,
+                            struct evbuffer *out)
+{
+    (void)path; (void)query;
+    json_t *body = tgt_body_object(req, false);
+    const char *user = NULL;
+    int status = tgt_credentials(body, out, &user);
+    if (status == 0) {
+        char jti[33], sig[33], claims[TGT_USER_MAX + 96], b64[2 * sizeof claims];
+        char tok[sizeof b64 + 96];
+        tgt_random_hex(jti, 16);
+        tgt_random_hex(sig, 16);
+        snprintf(claims, sizeof claims, "{\"sub\":\"%s\",\"jti\":\"%s\"}", user, jti);
+        tgt_b64url(claims, b64, sizeof b64);
+        /* eyJ...: base64url of {"alg":"HS256","typ":"JWT"} */
+        snprintf(tok, sizeof tok, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.%s.%s", b64, sig);
+        if (tgt_token_add(tok) != 0) {
+            status = tgt_detail(out, 503, "out of memory");
+        } else {
+            evbuffer_add_printf(out, "{\"access_token\":\"%s\",\"token_type\":\"bearer\","
+                                "\"expires_in\":3600,\"username\":\"%s\"}", tok, user);
+            tgt_login_count(user);
+            status = 200;
+        }
+    }
+    json_decref(body);
+    return status;
+}
+
+/* The value of cookie name in the request's Cookie headers into out; false when absent
+ * or longer than cap - 1. */
+static bool tgt_cookie_get(struct evhttp_request *req, const char *name, char *out, size_t cap)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    size_t n = strlen(name);
+    for (struct evkeyval *kv = TAILQ_FIRST(h); kv; kv = TAILQ_NEXT(kv, next)) {
+        if (strcasecmp(kv->key, "Cookie") != 0) continue;
+        for (const char *p = kv->value; *p; ) {
+            while (*p == ' ' || *p == ';') p++;
+            size_t len = strcspn(p, ";");
+            if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+                size_t vl = len - n - 1;
+                while (vl > 0 && p[n + vl] == ' ') vl--;
+                if (vl >= cap) return false;
+                memcpy(out, p + n + 1, vl);
+                out[vl] = '\0';
+                return true;
+            }
+            p += len;
+        }
+    }
+    return false;
+}
+
+/* POST /session/login: an empty body (user "guest") or a JSON object, whose username and
+ * password, when given, must pass as for /auth/login. Sets sid and csrf. */
+static int tgt_on_session_login(struct evhttp_request *req, const char *path, const char *query,
+                                struct evbuffer *out)
+{
+    (void)path; (void)query;
+    json_t *body = tgt_body_object(req, true);
+    const char *user = "guest";
+    int status = 0;
+    if (!body) status = tgt_detail(out, 400, "body must be empty or a JSON object");
+    else if (json_object_size(body) > 0) status = tgt_credentials(body, out, &user);
+    if (status == 0) {
+        char sid[33], csrf[33], key[80], expires[64], cookie[160];
+        tgt_random_hex(sid, 16);
+        tgt_random_hex(csrf, 16);
+        snprintf(key, sizeof key, "\001sid:%s", sid);
+        int rc = tgt_token_add(key);
+        snprintf(key, sizeof key, "\001csrf:%s:%s", sid, csrf);
+        if (rc != 0 || tgt_token_add(key) != 0) {
+            status = tgt_detail(out, 503, "out of memory");
+        } else {
+            struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+            time_t t = time(NULL) + 3600;
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            strftime(expires, sizeof expires, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+            snprintf(cookie, sizeof cookie, "sid=%s; Path=/session; HttpOnly; SameSite=Lax", sid);
+            evhttp_add_header(oh, "Set-Cookie", cookie);
+            snprintf(cookie, sizeof cookie, "csrf=%s; Path=/session; Expires=%s", csrf, expires);
+            evhttp_add_header(oh, "Set-Cookie", cookie);
+            evbuffer_add_printf(out, "{\"ok\":true,\"username\":\"%s\"}", user);
+            status = 200;
+        }
+    }
+    json_decref(body);
+    return status;
+}
+
+/* GET /session/page: 200 with the sid and csrf cookies of one login, 403 otherwise. */
+static int tgt_on_session_page(struct evhttp_request *req, const char *path, const char *query,
+                               struct evbuffer *out)
+{
+    (void)path; (void)query;
+    char sid[80], csrf[80], key[200];
+    if (!tgt_cookie_get(req, "sid", sid, sizeof sid) || !tgt_cookie_get(req, "csrf", csrf, sizeof csrf))
+        return tgt_detail(out, 403, "session cookies sid and csrf required");
+    snprintf(key, sizeof key, "\001sid:%s", sid);
+    bool ok = tgt_token_known(key);
+    snprintf(key, sizeof key, "\001csrf:%s:%s", sid, csrf);
+    if (!ok || !tgt_token_known(key)) return tgt_detail(out, 403, "unknown session");
+    evbuffer_add_printf(out, "{\"page\":\"session\",\"sid\":\"%s\"}", sid);
+    return 200;
+}
+
+static const char tgt_app_html[] =
+    "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ERP journal</title>\n"
+    "<link rel=\"icon\" href=\"data:,\">\n<link rel=\"stylesheet\" href=\"/app/app.css\">\n"
+    "</head><body><h1>Journal entries</h1><p id=\"status\">loading</p>\n<script>\n"
+    "const sleep = ms => new Promise(r => setTimeout(r, ms));\n"
+    "async function call(method, url, token, body) {\n"
+    "  const h = { 'Accept': 'application/json' };\n"
+    "  if (token) h['Authorization'] = 'Bearer ' + token;\n"
+    "  if (body !== undefined) h['Content-Type'] = 'application/json';\n"
+    "  const r = await fetch(url, { method, headers: h,\n"
+    "                               body: body === undefined ? undefined : JSON.stringify(body) });\n"
+    "  if (!r.ok) throw new Error(method + ' ' + url + ': ' + r.status);\n"
+    "  return r.json();\n"
+    "}\n"
+    "async function main() {\n"
+    "  const login = await call('POST', '/api/auth/login', null,\n"
+    "                           { username: 'clerk01', password: 'pw-clerk01' });\n"
+    "  const token = login.access_token;\n"
+    "  await sleep(400);\n"
+    "  const list = await call('GET', '/api/journal-entries/?page=1', token);\n"
+    "  const pick = list.results[3];\n"
+    "  await sleep(400);\n"
+    "  const entry = await call('GET', '/api/journal-entries/' + pick.id + '/', token);\n"
+    "  const created = await call('POST', '/api/journal-entries/', token,\n"
+    "      { date: '2026-03-31', description: 'copy of ' + entry.number, source_id: entry.id,\n"
+    "        lines: entry.lines });\n"
+    "  await sleep(400);\n"
+    "  await call('PATCH', '/api/journal-entries/' + created.id + '/', token, { status: 'posted' });\n"
+    "  document.getElementById('status').textContent = 'done ' + created.id;\n"
+    "}\n"
+    "main().catch(e => { document.getElementById('status').textContent = 'error ' + e.message; });\n"
+    "</script></body></html>\n";
+
+static const char tgt_app_css[] =
+    "body { font-family: sans-serif; margin: 2em; }\nh1 { font-size: 1.4em; }\n";
+
+/* GET /, /dashboard/ (the harness's UI pages) and /app/ (the recording page). */
+static int tgt_on_page(struct evhttp_request *req, const char *path, const char *query,
+                       struct evbuffer *out)
+{
+    (void)req; (void)query;
+    if (strcmp(path, "/app/") == 0) {
+        evbuffer_add(out, tgt_app_html, sizeof tgt_app_html - 1);
+    } else {
+        const char *title = strcmp(path, "/") == 0 ? "ERP" : "ERP dashboard";
+        evbuffer_add_printf(out, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>%s"
+                            "</title></head><body><h1>%s</h1><ul><li>Journal entries: %d</li>"
+                            "<li>Open periods: 2026-01..2026-12</li></ul></body></html>\n",
+                            title, title, TGT_ENTRIES);
+    }
+    return 200;
+}
+
+static int tgt_on_app_css(struct evhttp_request *req, const char *path, const char *query,
+                          struct evbuffer *out)
+{
+    (void)req; (void)path; (void)query;
+    evbuffer_add(out, tgt_app_css, sizeof tgt_app_css - 1);
+    return 200;
+}
+
+/* One journal entry, from its id. */
+static void tgt_entry_json(struct evbuffer *out, long id)
+{
+    long cents = 1000 + (id * 7919) % 500000;
+    evbuffer_add_printf(out,
+        "{\"id\":%ld,\"number\":\"JE-2026-%05ld\",\"date\":\"2026-%02ld-%02ld\","
+        "\"description\":\"%s\",\"status\":\"%s\",\"lines\":["
+        "{\"account\":\"%ld\",\"debit\":\"%ld.%02ld\",\"credit\":\"0.00\"},"
+        "{\"account\":\"%ld\",\"debit\":\"0.00\",\"credit\":\"%ld.%02ld\"}]}",
+        id, id, 1 + id % 12, 1 + id % 28, id % 3 ? "fabric purchase" : "payroll accrual",
+        id % 5 ? "posted" : "draft", 1100 + id % 7 * 100, cents / 100, cents % 100,
+        4000 + id % 3 * 100, cents / 100, cents % 100);
+}
+
+/* GET /api/journal-entries/?page=N: TGT_PAGE_SIZE per page, newest (highest id) first. */
+static int tgt_on_entries(struct evhttp_request *req, const char *path, const char *query,
+                          struct evbuffer *out)
+{
+    (void)req; (void)path;
+    long page = tgt_query_long(query, "page", 1);
+    if (page < 1) return tgt_detail(out, 400, "page must be a positive integer");
+    long pages = (TGT_ENTRIES + TGT_PAGE_SIZE - 1) / TGT_PAGE_SIZE;
+    evbuffer_add_printf(out, "{\"count\":%d,", TGT_ENTRIES);
+    if (page < pages) evbuffer_add_printf(out, "\"next\":\"/api/journal-entries/?page=%ld\",", page + 1);
+    else evbuffer_add_printf(out, "\"next\":null,");
+    if (page > 1) evbuffer_add_printf(out, "\"previous\":\"/api/journal-entries/?page=%ld\",", page - 1);
+    else evbuffer_add_printf(out, "\"previous\":null,");
+    evbuffer_add_printf(out, "\"results\":[");
+    for (long i = 0; i < TGT_PAGE_SIZE; i++) {
+        long id = TGT_ENTRIES - (page - 1) * TGT_PAGE_SIZE - i;
+        if (id < 1) break;
+        if (i) evbuffer_add(out, ",", 1);
+        tgt_entry_json(out, id);
+    }
+    evbuffer_add(out, "]}", 2);
+    return 200;
+}
+
+/* POST /api/journal-entries/ (a JSON object): 201 with the new entry's id. */
+static int tgt_on_entry_create(struct evhttp_request *req, const char *path, const char *query,
+                               struct evbuffer *out)
+{
+    (void)path; (void)query;
+    json_t *body = tgt_body_object(req, false);
+    if (!body) return tgt_detail(out, 400, "body must be a JSON object");
+    json_decref(body);
+    unsigned long long id = TGT_ENTRIES + ++tgt_entry_seq;
+    evbuffer_add_printf(out, "{\"id\":%llu,\"number\":\"JE-2026-%05llu\",\"status\":\"draft\"}", id, id);
+    return 201;
+}
+
+/* GET, PUT, PATCH, DELETE /api/journal-entries/{id}/. */
+static int tgt_on_entry(struct evhttp_request *req, const char *path, const char *query,
+                        struct evbuffer *out)
+{
+    (void)query;
+    const char *s = path + strlen("/api/journal-entries/");
+    long id = 0;
+    for (; *s >= '0' && *s <= '9' && id <= 1000000000L; s++) id = id * 10 + (*s - '0');
+    if (strcmp(s, "/") != 0 || id < 1 || (unsigned long long)id > TGT_ENTRIES + tgt_entry_seq)
+        return tgt_detail(out, 404, "journal entry not found");
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m == EVHTTP_REQ_DELETE) return 204;
+    if (m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_PATCH) {
+        json_t *body = tgt_body_object(req, false);
+        if (!body) return tgt_detail(out, 400, "body must be a JSON object");
+        json_decref(body);
+    }
+    tgt_entry_json(out, id);
+    return 200;
+}
+
+/* GET /api/reports/monthly.csv?year=Y&month=M (defaults 2026 and 1): one row per day. */
+static int tgt_on_monthly(struct evhttp_request *req, const char *path, const char *query,
+                          struct evbuffer *out)
+{
+    (void)req; (void)path;
+    long year = tgt_query_long(query, "year", 2026), month = tgt_query_long(query, "month", 1);
+    if (year < 1970 || year > 9999 || month < 1 || month > 12)
+        return tgt_detail(out, 400, "year 1970..9999 and month 1..12 (integers)");
+    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int nd = days[month - 1] + (month == 2 && year % 4 == 0 && (year % 100 || year % 400 == 0));
+    evbuffer_add_printf(out, "date,entries,debit,credit\r\n");
+    for (int d = 1; d <= nd; d++) {
+        long cents = 100000 + (year * 31 + month * 373 + d * 7919) % 9000000;
+        evbuffer_add_printf(out, "%04ld-%02ld-%02d,%d,%ld.%02ld,%ld.%02ld\r\n", year, month, d,
+                            10 + d % 17, cents / 100, cents % 100, cents / 100, cents % 100);
+    }
+    return 200;
+}
+
+/* GET /api/search/?q=TEXT: up to TGT_PAGE_SIZE entries, chosen from the text's hash. */
+static int tgt_on_search(struct evhttp_request *req, const char *path, const char *query,
+                         struct evbuffer *out)
+{
+    (void)req; (void)path;
+    const char *q = NULL;
+    for (const char *p = query; p && *p; ) {
+        if (strncmp(p, "q=", 2) == 0) { q = p + 2; break; }
+        p = strchr(p, '&');
+        if (p) p++;
+    }
+    size_t qlen = q ? strcspn(q, "&") : 0;
+    if (qlen == 0) return tgt_detail(out, 400, "q (the search text) is required");
+    char text[128];
+    snprintf(text, sizeof text, "%.*s", (int)(qlen < sizeof text ? qlen : sizeof text - 1), q);
+    uint64_t h = tgt_hash(text);
+    int n = (int)(h % (TGT_PAGE_SIZE + 1));
+    evbuffer_add_printf(out, "{\"count\":%d,\"results\":[", n);
+    for (int i = 0; i < n; i++) {
+        long id = 1 + (long)((h >> 8) + (uint64_t)i * 7919) % TGT_ENTRIES;
+        evbuffer_add_printf(out, "%s{\"type\":\"journal_entry\",\"id\":%ld,\"number\":\"JE-2026-%05ld\"}",
+                            i ? "," : "", id, id);
+    }
+    evbuffer_add(out, "]}", 2);
+    return 200;
+}
+
 /* Routes by templated path (see tgt_template_path). prefix: the pattern matches paths
  * below it. */
 typedef struct tgt_route {
     enum evhttp_cmd_type method;
     const char *pattern;
-    bool        prefix, auth;
+    bool        prefix;
+    int         auth;           /* TGT_AUTH_* */
     const char *ctype;
     tgt_handler fn;
 } tgt_route;
 
+enum { TGT_AUTH_NONE, TGT_AUTH_BEARER, TGT_AUTH_API /* bearer or X-API-Key */ };
 #define TGT_JSON "application/json"
+#define TGT_HTML "text/html; charset=utf-8"
 static const tgt_route tgt_routes[] = {
-    { EVHTTP_REQ_GET,  "/ping", false, false, "text/plain", tgt_on_ping },
-    { EVHTTP_REQ_GET,  "/static/", true, false, "text/plain", tgt_on_static },
-    { EVHTTP_REQ_POST, "/auth/login", false, false, TGT_JSON, tgt_on_login },
-    { EVHTTP_REQ_GET,  "/ppic/manufacturing-orders", false, true, TGT_JSON, tgt_on_orders },
-    { EVHTTP_REQ_GET,  "/ppic/manufacturing-orders/{id}", false, true, TGT_JSON, tgt_on_order },
-    { EVHTTP_REQ_GET,  "/warehouse/stock", false, true, TGT_JSON, tgt_on_stock },
-    { EVHTTP_REQ_POST, "/production/cutting", false, true, TGT_JSON, tgt_on_cutting },
-    { EVHTTP_REQ_GET,  "/qc/tests", false, true, TGT_JSON, tgt_on_qc },
-    { EVHTTP_REQ_POST, "/reports/production", false, true, TGT_JSON, tgt_on_report },
+    { EVHTTP_REQ_GET,  "/ping", false, TGT_AUTH_NONE, "text/plain", tgt_on_ping },
+    { EVHTTP_REQ_GET,  "/static/", true, TGT_AUTH_NONE, "text/plain", tgt_on_static },
+    { EVHTTP_REQ_POST, "/auth/login", false, TGT_AUTH_NONE, TGT_JSON, tgt_on_login },
+    { EVHTTP_REQ_GET,  "/ppic/manufacturing-orders", false, TGT_AUTH_BEARER, TGT_JSON, tgt_on_orders },
+    { EVHTTP_REQ_GET,  "/ppic/manufacturing-orders/{id}", false, TGT_AUTH_BEARER, TGT_JSON, tgt_on_order },
+    { EVHTTP_REQ_GET,  "/warehouse/stock", false, TGT_AUTH_BEARER, TGT_JSON, tgt_on_stock },
+    { EVHTTP_REQ_POST, "/production/cutting", false, TGT_AUTH_BEARER, TGT_JSON, tgt_on_cutting },
+    { EVHTTP_REQ_GET,  "/qc/tests", false, TGT_AUTH_BEARER, TGT_JSON, tgt_on_qc },
+    { EVHTTP_REQ_POST, "/reports/production", false, TGT_AUTH_BEARER, TGT_JSON, tgt_on_report },
+    { EVHTTP_REQ_POST, "/session/login", false, TGT_AUTH_NONE, TGT_JSON, tgt_on_session_login },
+    { EVHTTP_REQ_GET,  "/session/page", false, TGT_AUTH_NONE, TGT_JSON, tgt_on_session_page },
+    { EVHTTP_REQ_GET,  "/", false, TGT_AUTH_NONE, TGT_HTML, tgt_on_page },
+    { EVHTTP_REQ_GET,  "/dashboard/", false, TGT_AUTH_NONE, TGT_HTML, tgt_on_page },
+    { EVHTTP_REQ_GET,  "/app/", false, TGT_AUTH_NONE, TGT_HTML, tgt_on_page },
+    { EVHTTP_REQ_GET,  "/app/app.css", false, TGT_AUTH_NONE, "text/css", tgt_on_app_css },
+    { EVHTTP_REQ_POST, "/api/auth/login", false, TGT_AUTH_NONE, TGT_JSON, tgt_on_api_login },
+    { EVHTTP_REQ_GET,  "/api/journal-entries/", false, TGT_AUTH_API, TGT_JSON, tgt_on_entries },
+    { EVHTTP_REQ_POST, "/api/journal-entries/", false, TGT_AUTH_API, TGT_JSON, tgt_on_entry_create },
+    { EVHTTP_REQ_GET,  "/api/journal-entries/{id}/", false, TGT_AUTH_API, TGT_JSON, tgt_on_entry },
+    { EVHTTP_REQ_PUT,  "/api/journal-entries/{id}/", false, TGT_AUTH_API, TGT_JSON, tgt_on_entry },
+    { EVHTTP_REQ_PATCH, "/api/journal-entries/{id}/", false, TGT_AUTH_API, TGT_JSON, tgt_on_entry },
+    { EVHTTP_REQ_DELETE, "/api/journal-entries/{id}/", false, TGT_AUTH_API, TGT_JSON, tgt_on_entry },
+    { EVHTTP_REQ_GET,  "/api/reports/monthly.csv", false, TGT_AUTH_API, "text/csv; charset=utf-8", tgt_on_monthly },
+    { EVHTTP_REQ_GET,  "/api/search/", false, TGT_AUTH_API, TGT_JSON, tgt_on_search },
 };
 #define TGT_NROUTES (sizeof tgt_routes / sizeof tgt_routes[0])
 
@@ -688,8 +1075,10 @@ static int tgt_dispatch(struct evhttp_request *req, const char *path, const char
         if (!match) continue;
         path_found = true;
         if (r->method != m) continue;
-        if (r->auth && !tgt_authorized(req))
+        if (r->auth == TGT_AUTH_BEARER && !tgt_authorized(req))
             return tgt_detail(out, 401, "missing or invalid bearer token");
+        if (r->auth == TGT_AUTH_API && !tgt_authorized(req) && !tgt_api_key_ok(req))
+            return tgt_detail(out, 401, "missing or invalid bearer token or X-API-Key");
         *ctype = r->ctype;
         return r->fn(req, path, query, out);
     }
@@ -1484,11 +1873,12 @@ static void tgt_usage(FILE *f)
 {
     fprintf(f,
         "usage: stampede-target [--listen ADDR:PORT] [--delay ROUTE=MS]... [--error ROUTE=RATE]...\n"
-        "                       [--ws-delay MS] [--max-seconds N]\n"
+        "                       [--ws-delay MS] [--api-key KEY]... [--max-seconds N]\n"
         "  --listen ADDR:PORT   IPv4 address and port (default 127.0.0.1:8000; port 0: any free port)\n"
         "  --delay ROUTE=MS     answer requests on ROUTE after MS milliseconds (timer, not sleep)\n"
         "  --error ROUTE=RATE   fail that fraction (0..1) of ROUTE's requests with 503, deterministically\n"
         "  --ws-delay MS        /ws/echo answers each message after MS milliseconds\n"
+        "  --api-key KEY        an X-API-Key the /api/ routes accept (default: erp-dev-key)\n"
         "  --max-seconds N      exit after N seconds whatever happens (default 3600)\n"
         "ROUTE: a path without query; ending in '/' it matches every path below (e.g.\n"
         "/ppic/manufacturing-orders/ for the {id} route); \"*\" matches all. Prints\n"
@@ -1560,6 +1950,14 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--listen")) listen_at = v;
         else if (!strcmp(a, "--delay")) { if (tgt_parse_rule_arg(v, true)) return 2; }
         else if (!strcmp(a, "--error")) { if (tgt_parse_rule_arg(v, false)) return 2; }
+        else if (!strcmp(a, "--api-key")) {
+            if (!*v || strlen(v) > 128 || tgt_napi_keys == TGT_MAX_API_KEYS) {
+                fprintf(stderr, "stampede-target: --api-key wants 1..128 characters, at most %d keys\n",
+                        TGT_MAX_API_KEYS);
+                return 2;
+            }
+            tgt_api_keys[tgt_napi_keys++] = v;
+        }
         else if (!strcmp(a, "--ws-delay")) {
             char *end;
             long ms = strtol(v, &end, 10);

@@ -244,6 +244,74 @@ expect "bad --error rate refused" "$("$BIN" --error /qc/tests=1.5 >/dev/null 2>&
 expect "bad --delay refused" "$("$BIN" --delay qc=5 >/dev/null 2>&1; echo $?)" 2
 expect "bad --listen refused" "$("$BIN" --listen nowhere >/dev/null 2>&1; echo $?)" 2
 
+# --- issue 12: cookie session, /app/ page, the journal-entries API --------------------
+start_target --api-key k-one --api-key k-two
+J="$TMP/jar"
+r=$(curl -s -D "$TMP/hdr" -c "$J" -X POST "$B/session/login" -d '{"username":"ann","password":"secret"}')
+expect "session login body" "$(echo "$r" | js 'd["username"]')" ann
+expect "session login sets sid and csrf" "$(grep -ci '^set-cookie: \(sid\|csrf\)=[0-9a-f]\{32\}; Path=/session' "$TMP/hdr")" 2
+expect "csrf has an expiry, sid none" "$(grep -i '^set-cookie: csrf=' "$TMP/hdr" | grep -c 'Expires=')$(grep -i '^set-cookie: sid=' "$TMP/hdr" | grep -c 'Expires=')" 10
+expect "session page with both cookies" "$(code -b "$J" "$B/session/page")" 200
+expect "session page without cookies" "$(code "$B/session/page")" 403
+sid=$(awk '$6 == "sid" { print $7 }' "$J"); csrf=$(awk '$6 == "csrf" { print $7 }' "$J")
+expect "session page with sid only" "$(code -b "sid=$sid" "$B/session/page")" 403
+expect "session page with a forged csrf" "$(code -b "sid=$sid; csrf=0$csrf" "$B/session/page")" 403
+expect "session page with the pair by hand" "$(code -b "csrf=$csrf; sid=$sid" "$B/session/page")" 200
+expect "session login empty body (guest)" "$(curl -s -X POST "$B/session/login" | js 'd["username"]')" guest
+expect "session login wrong password" "$(code -X POST "$B/session/login" -d '{"username":"ann","password":"x"}')" 401
+expect "session login not JSON" "$(code -X POST "$B/session/login" -d 'x')" 400
+
+expect "GET /app/ is HTML" "$(curl -s -o /dev/null -w '%{content_type}' "$B/app/")" "text/html; charset=utf-8"
+expect "/app/ script logs in through the API" "$(curl -s "$B/app/" | grep -c "/api/auth/login")" 1
+expect "GET /app/app.css" "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$B/app/app.css")" "200 text/css"
+expect "GET / (UI page)" "$(code "$B/")" 200
+expect "GET /dashboard/ (UI page)" "$(code "$B/dashboard/")" 200
+
+a1=$(curl -s -X POST "$B/api/auth/login" -d '{"username":"clerk01","password":"pw-clerk01"}')
+a2=$(curl -s -X POST "$B/api/auth/login" -d '{"username":"clerk01","password":"pw-clerk01"}')
+T1=$(echo "$a1" | js 'd["access_token"]'); T2=$(echo "$a2" | js 'd["access_token"]')
+expect "api login token is JWT-shaped" "$(echo "$T1" | grep -c '^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[0-9a-f]\{32\}$')" 1
+expect "api login tokens random per login" "$([ "$T1" != "$T2" ] && echo differ)" differ
+expect "api login wrong password" "$(code -X POST "$B/api/auth/login" -d '{"username":"clerk01","password":"no"}')" 401
+AH="Authorization: Bearer $T1"
+l=$(curl -s -H "$AH" "$B/api/journal-entries/?page=1")
+expect "entries list newest first" "$(echo "$l" | js '[e["id"] for e in d["results"]][:3]')" "[10000, 9999, 9998]"
+expect "entries list count/next" "$(echo "$l" | js '(d["count"], d["next"], d["previous"])')" "(10000, '/api/journal-entries/?page=2', None)"
+expect "entries last page" "$(curl -s -H "$AH" "$B/api/journal-entries/?page=1000" | js '[e["id"] for e in d["results"]][-1]')" 1
+expect "entries bad page" "$(code -H "$AH" "$B/api/journal-entries/?page=0")" 400
+expect "entry by id" "$(curl -s -H "$AH" "$B/api/journal-entries/9997/" | js 'd["number"]')" JE-2026-09997
+expect "entry with the API key" "$(code -H 'X-API-Key: k-two' "$B/api/journal-entries/42/")" 200
+expect "entry with the default key (not given)" "$(code -H 'X-API-Key: erp-dev-key' "$B/api/journal-entries/42/")" 401
+expect "entry without auth" "$(code "$B/api/journal-entries/42/")" 401
+expect "entry without trailing slash" "$(code -H "$AH" "$B/api/journal-entries/42")" 404
+expect "entry 0" "$(code -H "$AH" "$B/api/journal-entries/0/")" 404
+c=$(curl -s -H "$AH" -X POST "$B/api/journal-entries/" -d '{"date":"2026-03-31"}')
+NEW=$(echo "$c" | js 'd["id"]')
+expect "create entry" "$NEW" 10001
+expect "create entry not JSON" "$(code -H "$AH" -X POST "$B/api/journal-entries/" -d 'x')" 400
+expect "created entry exists" "$(code -H "$AH" "$B/api/journal-entries/$NEW/")" 200
+expect "entry beyond created" "$(code -H "$AH" "$B/api/journal-entries/$((NEW + 1))/")" 404
+expect "PATCH entry" "$(code -H "$AH" -X PATCH "$B/api/journal-entries/$NEW/" -d '{"status":"posted"}')" 200
+expect "PUT entry" "$(code -H "$AH" -X PUT "$B/api/journal-entries/7/" -d '{"description":"x"}')" 200
+expect "PUT entry not JSON" "$(code -H "$AH" -X PUT "$B/api/journal-entries/7/" -d 'x')" 400
+expect "DELETE entry" "$(code -H "$AH" -X DELETE "$B/api/journal-entries/$NEW/")" 204
+expect "POST on an entry" "$(code -H "$AH" -X POST "$B/api/journal-entries/7/" -d '{}')" 405
+csv=$(curl -s -H "$AH" "$B/api/reports/monthly.csv?year=2024&month=2")
+expect "monthly CSV header" "$(echo "$csv" | head -1 | tr -d '\r')" "date,entries,debit,credit"
+expect "monthly CSV rows (leap February)" "$(echo "$csv" | tail -n +2 | grep -c '^2024-02-')" 29
+expect "monthly CSV type" "$(curl -s -o /dev/null -w '%{content_type}' -H "$AH" "$B/api/reports/monthly.csv")" "text/csv; charset=utf-8"
+expect "monthly CSV bad month" "$(code -H "$AH" "$B/api/reports/monthly.csv?month=13")" 400
+s1=$(curl -s -H "$AH" "$B/api/search/?q=fabric"); s2=$(curl -s -H "$AH" "$B/api/search/?q=fabric")
+expect "search deterministic" "$s1" "$s2"
+expect "search count matches results" "$(echo "$s1" | js 'd["count"] == len(d["results"])')" True
+expect "search without q" "$(code -H "$AH" "$B/api/search/")" 400
+c=$(curl -s "$B/__target/counters")
+expect "counted: session page" "$(echo "$c" | js 'd["routes"]["GET /session/page"]["status"]')" "{'200': 2, '403': 3}"
+expect "counted: entry {id} GETs" "$(echo "$c" | js 'd["routes"]["GET /api/journal-entries/{id}/"]["requests"]')" 7
+expect "counted: logins by user" "$(curl -s "$B/__target/logins" | js 'd["clerk01"]')" 2
+stop_target
+expect "bad --api-key refused" "$("$BIN" --api-key '' >/dev/null 2>&1; echo $?)" 2
+
 # --- --max-seconds ------------------------------------------------------------------
 start_target --max-seconds 1 --delay /ping=5000
 curl -s -o /dev/null --max-time 3 "$B/ping" &
