@@ -511,6 +511,9 @@ char *live_json(const live_input *in)
     live_jset(&b, root, "open_model", json_boolean(st->open_model));
     live_jset(&b, root, "schedule", live_jschedule(&b, st, t));
     live_jset(&b, root, "names", live_jnames(&b, t, elapsed_s));
+    /* "total": the Aggregated row (every HTTP request, `all`), the same keys as a name
+     * row, so the dashboard shows its latencies (issue 12); null before a run. */
+    live_jset(&b, root, "total", t != NULL ? live_jname_row(&b, &t->all, elapsed_s) : json_null());
     live_jset(&b, root, "iterations", live_jiterations(&b, t));
     live_jset(&b, root, "errors", live_jerrors(&b, t));
     live_jset(&b, root, "thresholds", live_jthresholds(&b, in, elapsed_s));
