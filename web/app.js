@@ -44,16 +44,9 @@
 
   function isNum(v) { return typeof v === 'number' && Number.isFinite(v); }
   function fmtInt(v) { return isNum(v) ? intFmt.format(v) : '\u2013'; }
-  function fmtFixed(v, d) {
-    return isNum(v) ? v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '\u2013';
-  }
+  function fmtFixed(v, d) { return isNum(v) ? v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '\u2013'; }
   /* Milliseconds: more digits where they mean something (sub-ms localhost latencies). */
-  function fmtMs(v) {
-    if (!isNum(v)) return '\u2013';
-    if (v < 10) return fmtFixed(v, 2);
-    if (v < 100) return fmtFixed(v, 1);
-    return fmtInt(Math.round(v));
-  }
+  function fmtMs(v) { return !isNum(v) ? '\u2013' : v < 10 ? fmtFixed(v, 2) : v < 100 ? fmtFixed(v, 1) : fmtInt(Math.round(v)); }
   function fmtRate(v) { return isNum(v) ? fmtFixed(v, v >= 1000 ? 0 : 1) : '\u2013'; }
   function fmtPct(frac) {
     if (!isNum(frac)) return '\u2013';
@@ -71,10 +64,7 @@
     return h > 0 ? `${h}:${pad(m)}:${pad(r)}` : `${m}:${pad(r)}`;
   }
   function fmtAgo(sec) {
-    if (!isNum(sec)) return '\u2013';
-    if (sec < 60) return `${sec.toFixed(1)} s ago`;
-    if (sec < 3600) return `${Math.floor(sec / 60)} min ago`;
-    return `${(sec / 3600).toFixed(1)} h ago`;
+    return !isNum(sec) ? '\u2013' : sec < 60 ? `${sec.toFixed(1)} s ago` : sec < 3600 ? `${Math.floor(sec / 60)} min ago` : `${(sec / 3600).toFixed(1)} h ago`;
   }
 
   /* "90" (seconds), "90s", "500ms", "5m", "1h30m", "1h 30m 10s" -> milliseconds;
@@ -116,6 +106,8 @@
     return e;
   }
   function td(text, cls, title) { return el('td', { class: cls, title }, text); }
+  /* A table's one row saying it has nothing to show. */
+  function emptyRow(colspan, text) { const tr = el('tr', { class: 'empty' }); tr.appendChild(el('td', { colspan }, text)); return tr; }
 
   /* ---- HTTP ------------------------------------------------------------------------ */
 
@@ -147,11 +139,7 @@
       }
       let json = null;
       try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
-      if (!r.ok) {
-        const msg = (json && typeof json.error === 'string') ? json.error
-                  : (text.trim() || `${r.status} ${r.statusText}`);
-        throw new HttpError(r.status, msg);
-      }
+      if (!r.ok) throw new HttpError(r.status, (json && typeof json.error === 'string') ? json.error : (text.trim() || `${r.status} ${r.statusText}`));
       if (json === null && text) throw new HttpError(r.status, 'the answer is not JSON');
       return json;
     } finally {
@@ -170,12 +158,7 @@
     if (authNeeded) { authNeeded = false; $('auth-note').hidden = true; }
   }
   function noteFailure(err) {
-    if (err instanceof HttpError && err.status === 401) {
-      authNeeded = true;
-      $('auth-note').hidden = false;
-      $('conn').hidden = true;
-      return;
-    }
+    if (err instanceof HttpError && err.status === 401) { authNeeded = true; $('auth-note').hidden = false; $('conn').hidden = true; return; }
     failStreak++;
     /* one lost poll is noise (a restart, a slow answer); two in a row is worth a word */
     if (failStreak >= 2) $('conn').hidden = false;
@@ -384,7 +367,14 @@
     $('scenario').textContent = j.scenario || (j.run_id ? '(unnamed scenario)' : 'no run yet');
     $('elapsed').textContent = fmtClock(j.elapsed_s);
     $('users-now').textContent = fmtInt(isNum(j.users) ? j.users : 0);
-    $('rps-now').textContent = fmtRate(isNum(j.rps) ? j.rps : 0);
+    /* req/s, one figure per meaning (issue 12): "last 1 s" is the last closed interval
+     * (this header while a run goes, the workers table, the chart's points); "run" is
+     * requests / elapsed of the whole run (each name, the Aggregated row, and this header
+     * once the run has ended: the run's average, not its last second). */
+    const ended = !!j.run_id && (state === 'finished' || state === 'aborted');
+    $('rps-now').textContent = fmtRate(ended ? runRate(j, j.requests) : (isNum(j.rps) ? j.rps : 0));
+    $('rps-label').textContent = ended ? 'req/s (run)' : 'req/s (last 1 s)';
+    $('rps-label').title = ended ? 'requests / elapsed time of the whole run' : 'requests in the last closed 1 s interval';
     const fail = $('fail-now');
     fail.textContent = fmtPct(isNum(j.error_rate) ? j.error_rate : 0);
     fail.classList.toggle('fail', isNum(j.error_rate) && j.error_rate > 0);
@@ -410,23 +400,34 @@
     lastState = state;
   }
 
+  /* n / elapsed of the run: what the API's per-name "rps" is (master/live.h). */
+  function runRate(j, n) { return isNum(n) && isNum(j.elapsed_s) && j.elapsed_s > 0 ? n / j.elapsed_s : 0; }
+
+  /* A local `stampede run --ui` cannot take runs: its New-run form is hidden. /api/live's
+   * "local" says so; a master without that field is judged by its one worker, which a
+   * local run always names "local" (cli/main.c). Once seen, it stays. */
+  let localRun = false;
+  function renderLocal(j) {
+    const ws = Array.isArray(j.workers) ? j.workers : [];
+    if (j.local === true || (j.local === undefined && ws.length === 1 && ws[0].id === 'local')) localRun = true;
+    $('start-card').hidden = localRun;
+    $('local-note').hidden = !localRun;
+  }
+
   function renderResults(j) {
     const card = $('results-card');
-    const done = j.run_id && (j.state === 'finished' || j.state === 'aborted');
-    if (!done) { card.hidden = true; return; }
-    card.hidden = false;
+    card.hidden = !(j.run_id && (j.state === 'finished' || j.state === 'aborted'));
+    if (card.hidden) return;
     $('out-dir').textContent = j.out_dir || '\u2013';
     const pid = encodeURIComponent(runPathId(j.run_id));
     const list = $('result-files');
     if (list.dataset.run !== String(j.run_id)) {
       list.textContent = '';
       for (const [name, label] of RESULT_FILES) {
-        const li = el('li');
         const a = el('a', { href: `/api/runs/${pid}/files/${name}`, 'data-file': name }, label);
         if (name === 'report.html') { a.target = '_blank'; a.rel = 'noopener'; a.className = 'primary-link'; }
         else a.setAttribute('download', name);
-        li.appendChild(a);
-        list.appendChild(li);
+        list.appendChild(el('li')).appendChild(a);
       }
       list.dataset.run = String(j.run_id);
     }
@@ -486,16 +487,10 @@
     if (sort.key) rows.sort(compareRows);
     const tb = table.tBodies[0];
     const frag = document.createDocumentFragment();
-    if (rows.length === 0) {
-      const tr = el('tr', { class: 'empty' });
-      tr.appendChild(el('td', { colspan: 10 }, j.run_id ? 'No requests yet.' : 'No run yet: start one above.'));
-      frag.appendChild(tr);
-    }
+    if (rows.length === 0) frag.appendChild(emptyRow(10, j.run_id ? 'No requests yet.' : 'No run yet: start one above.'));
     for (const r of rows) {
       const tr = el('tr', { 'data-name': r.name ?? '', 'data-method': r.method ?? '' });
-      tr.appendChild(td(r.method ?? '', 'method'));
-      tr.appendChild(td(r.name ?? '', 'name', r.name ?? ''));
-      tr.appendChild(td(fmtInt(r.requests), 'num'));
+      tr.append(td(r.method ?? '', 'method'), td(r.name ?? '', 'name', r.name ?? ''), td(fmtInt(r.requests), 'num'));
       const f = td(fmtInt(r.failures), 'num' + (isNum(r.failures) && r.failures > 0 ? ' fail' : ''));
       if (isNum(r.failures) && isNum(r.requests) && r.requests > 0 && r.failures > 0) {
         f.title = fmtPct(r.failures / r.requests) + ' failed';
@@ -503,28 +498,27 @@
       tr.appendChild(f);
       /* a name without a request has no latency (the API sends 0 for it) */
       const ms = (v) => (r.requests === 0 ? '\u2013' : fmtMs(v));
-      tr.appendChild(td(ms(r.median_ms), 'num'));
-      tr.append(td(ms(r.p95_ms), 'num'), td(ms(r.service_p95_ms), 'num open-only'));
-      tr.appendChild(td(ms(r.p99_ms), 'num'));
-      tr.appendChild(td(ms(r.max_ms), 'num'));
-      tr.appendChild(td(fmtRate(r.rps), 'num'));
+      tr.append(td(ms(r.median_ms), 'num'), td(ms(r.p95_ms), 'num'), td(ms(r.service_p95_ms), 'num open-only'),
+        td(ms(r.p99_ms), 'num'), td(ms(r.max_ms), 'num'), td(fmtRate(r.rps), 'num'));
       frag.appendChild(tr);
     }
     tb.replaceChildren(frag);
 
-    /* Aggregated line, as Locust shows it: whole-run counts; latency is per name only. */
+    /* Aggregated line, as Locust shows it: the whole run's counts, its latencies from
+     * /api/live "total" (the merged histogram of every request; a master without it
+     * leaves them blank: percentiles cannot be summed) and req/s (run), the same
+     * requests / elapsed as each name's (not a sum of rows: the rows are capped). */
     const tf = table.tFoot;
     tf.textContent = '';
     if (rows.length > 1 || (rows.length === 1 && isNum(j.requests))) {
-      const tr = el('tr', { class: 'total' });
-      const sumRps = rows.reduce((s, r) => s + (isNum(r.rps) ? r.rps : 0), 0);
-      tr.appendChild(td(''));
-      tr.appendChild(td('Aggregated', 'name'));
-      tr.appendChild(td(fmtInt(isNum(j.requests) ? j.requests : rows.reduce((s, r) => s + (r.requests || 0), 0)), 'num'));
+      const tot = j.total && typeof j.total === 'object' ? j.total : {};
+      const tr = el('tr', { class: 'total', 'data-name': 'Aggregated' });
+      const n = isNum(j.requests) ? j.requests : rows.reduce((s, r) => s + (r.requests || 0), 0);
       const fails = isNum(j.failures) ? j.failures : rows.reduce((s, r) => s + (r.failures || 0), 0);
-      tr.appendChild(td(fmtInt(fails), 'num' + (fails > 0 ? ' fail' : '')));
-      for (const c of ['num', 'num', 'num open-only', 'num', 'num']) tr.appendChild(td('', c));
-      tr.appendChild(td(fmtRate(sumRps), 'num'));
+      const ms = (k) => (n > 0 && isNum(tot[k]) ? fmtMs(tot[k]) : '');
+      tr.append(td(''), td('Aggregated', 'name'), td(fmtInt(n), 'num'), td(fmtInt(fails), 'num' + (fails > 0 ? ' fail' : '')),
+        td(ms('median_ms'), 'num'), td(ms('p95_ms'), 'num'), td(ms('service_p95_ms'), 'num open-only'),
+        td(ms('p99_ms'), 'num'), td(ms('max_ms'), 'num'), td(fmtRate(runRate(j, n)), 'num'));
       tf.appendChild(tr);
     }
   }
@@ -545,10 +539,7 @@
           sort.key = k;
           sort.dir = TEXT_KEYS.has(k) ? 1 : -1;       /* numbers: biggest first */
         }
-        for (const h of table.tHead.rows[0].cells) {
-          h.classList.remove('sort-asc', 'sort-desc');
-          h.removeAttribute('aria-sort');
-        }
+        for (const h of table.tHead.rows[0].cells) { h.classList.remove('sort-asc', 'sort-desc'); h.removeAttribute('aria-sort'); }
         if (sort.key) {
           th.classList.add(sort.dir > 0 ? 'sort-asc' : 'sort-desc');
           th.setAttribute('aria-sort', sort.dir > 0 ? 'ascending' : 'descending');
@@ -565,18 +556,11 @@
   function renderErrors(j) {
     const rows = Array.isArray(j.errors) ? j.errors : [];
     const frag = document.createDocumentFragment();
-    if (rows.length === 0) {
-      const tr = el('tr', { class: 'empty' });
-      tr.appendChild(el('td', { colspan: 5 }, 'No failures.'));
-      frag.appendChild(tr);
-    }
+    if (rows.length === 0) frag.appendChild(emptyRow(5, 'No failures.'));
     for (const e of rows) {
       const tr = el('tr', { 'data-name': e.name ?? '', 'data-method': e.method ?? '', 'data-kind': e.kind ?? '' });
-      tr.appendChild(td(e.method ?? '', 'method'));
-      tr.appendChild(td(e.name ?? '', 'name', e.name ?? ''));
-      tr.appendChild(td(e.kind ?? '', 'kind'));
-      tr.appendChild(td(e.detail ?? '', 'detail', e.detail ?? ''));
-      tr.appendChild(td(fmtInt(e.count), 'num fail'));
+      tr.append(td(e.method ?? '', 'method'), td(e.name ?? '', 'name', e.name ?? ''), td(e.kind ?? '', 'kind'),
+        td(e.detail ?? '', 'detail', e.detail ?? ''), td(fmtInt(e.count), 'num fail'));
       frag.appendChild(tr);
     }
     $('errors').tBodies[0].replaceChildren(frag);
@@ -604,10 +588,8 @@
     for (const t of items) {
       const ok = t.ok === true;
       const li = el('li', { class: ok ? 'ok' : 'fail', 'data-expr': t.expr ?? '' });
-      li.appendChild(el('span', { class: 'mark', 'aria-hidden': 'true' }, ok ? '\u2713' : '\u2717'));
-      li.appendChild(el('code', { class: 'expr' }, t.expr ?? ''));
-      li.appendChild(el('span', { class: 'value' }, fmtThresholdValue(t.expr, t.value)));
-      li.appendChild(el('span', { class: 'verdict' }, ok ? 'pass' : 'fail'));
+      li.append(el('span', { class: 'mark', 'aria-hidden': 'true' }, ok ? '\u2713' : '\u2717'), el('code', { class: 'expr' }, t.expr ?? ''),
+        el('span', { class: 'value' }, fmtThresholdValue(t.expr, t.value)), el('span', { class: 'verdict' }, ok ? 'pass' : 'fail'));
       frag.appendChild(li);
     }
     list.replaceChildren(frag);
@@ -616,25 +598,14 @@
   function renderWorkers(j) {
     const rows = Array.isArray(j.workers) ? j.workers : [];
     const frag = document.createDocumentFragment();
-    if (rows.length === 0) {
-      const tr = el('tr', { class: 'empty' });
-      tr.appendChild(el('td', { colspan: 8 }, 'No worker connected. Start one with: stampede-worker --master tcp://THIS-HOST:5557'));
-      frag.appendChild(tr);
-    }
+    if (rows.length === 0) frag.appendChild(emptyRow(8, 'No worker connected. Start one with: stampede-worker --master tcp://THIS-HOST:5557'));
     for (const w of rows) {
-      const tr = el('tr', { 'data-id': w.id ?? '' });
-      tr.appendChild(td(w.id ?? '', 'id mono', w.id ?? ''));
-      tr.appendChild(td(w.host ?? '', 'host'));
-      tr.appendChild(td(fmtInt(w.threads), 'num'));
-      tr.appendChild(td(fmtInt(w.users), 'num'));
-      tr.appendChild(td(fmtRate(w.rps), 'num'));
-      tr.appendChild(td(isNum(w.cpu_pct) ? fmtFixed(w.cpu_pct, 1) : '\u2013', 'num'));
-      const st = String(w.state ?? '');
-      const stCell = td('', 'state');
+      const tr = el('tr', { 'data-id': w.id ?? '' }), st = String(w.state ?? ''), stCell = td('', 'state');
       stCell.appendChild(el('span', { class: `pill wstate-${st.replace(/[^a-z]/g, '')}` }, st));
-      tr.appendChild(stCell);
       const stale = isNum(w.last_seen_s) && w.last_seen_s > 5 && st !== 'left' && st !== 'lost';
-      tr.appendChild(td(fmtAgo(w.last_seen_s), 'num' + (stale ? ' warn' : '')));
+      tr.append(td(w.id ?? '', 'id mono', w.id ?? ''), td(w.host ?? '', 'host'), td(fmtInt(w.threads), 'num'),
+        td(fmtInt(w.users), 'num'), td(fmtRate(w.rps), 'num'), td(isNum(w.cpu_pct) ? fmtFixed(w.cpu_pct, 1) : '\u2013', 'num'),
+        stCell, td(fmtAgo(w.last_seen_s), 'num' + (stale ? ' warn' : '')));
       frag.appendChild(tr);
     }
     $('workers').tBodies[0].replaceChildren(frag);
@@ -672,6 +643,7 @@
     if (!j || typeof j !== 'object') return;
     live = j;
     renderHeader(j);
+    renderLocal(j);
     renderResults(j);
     renderSchedule(j);
     renderNames(j);
@@ -731,23 +703,16 @@
     box.hidden = !msg;
   }
 
-  function readFileText(file) {
-    if (file.text) return file.text();
-    return new Promise((resolve, reject) => {
-      const r = new FileReader();
-      r.onload = () => resolve(String(r.result));
-      r.onerror = () => reject(r.error);
-      r.readAsText(file);
-    });
-  }
+  /* Blob.text(): every browser since 2020 (Chromium 76, Firefox 69, Safari 14). */
+  function readFileText(file) { return file.text(); }
+
+  /* The form's fields as stored (key in storage -> input id). */
+  const STORED = { yaml: 'scenario-yaml', users: 'users', rate: 'spawn-rate', duration: 'duration', expect: 'expect-workers', host: 'host' };
 
   function saveForm() {
     try {
-      const v = {
-        yaml: $('scenario-yaml').value, file: scenarioFileName, users: $('users').value,
-        rate: $('spawn-rate').value, duration: $('duration').value,
-        expect: $('expect-workers').value, host: $('host').value,
-      };
+      const v = { file: scenarioFileName };
+      for (const [k, id] of Object.entries(STORED)) v[k] = $(id).value;
       localStorage.setItem(STORE_KEY, JSON.stringify(v));
     } catch (e) { /* storage off or full: the form just is not remembered */ }
   }
@@ -756,17 +721,45 @@
     try {
       const v = JSON.parse(localStorage.getItem(STORE_KEY) || 'null');
       if (!v) return;
-      if (typeof v.yaml === 'string') $('scenario-yaml').value = v.yaml;
-      if (typeof v.file === 'string' && v.file) {
-        scenarioFileName = v.file;
-        $('scenario-file-name').textContent = v.file;
-      }
-      if (typeof v.users === 'string') $('users').value = v.users;
-      if (typeof v.rate === 'string') $('spawn-rate').value = v.rate;
-      if (typeof v.duration === 'string') $('duration').value = v.duration;
-      if (typeof v.expect === 'string' && v.expect) $('expect-workers').value = v.expect;
-      if (typeof v.host === 'string') $('host').value = v.host;
+      for (const [k, id] of Object.entries(STORED)) if (typeof v[k] === 'string' && (v[k] || k !== 'expect')) $(id).value = v[k];
+      if (typeof v.file === 'string' && v.file) $('scenario-file-name').textContent = scenarioFileName = v.file;
     } catch (e) { /* ignore */ }
+  }
+
+  /* Data files (issue 12): a scenario names its CSVs by a path relative to its own file
+   * (`csv: data/operators.csv`) and a browser hands over only file names, so each picked
+   * file goes under the path of the scenario's csv: with its base name; a file no csv:
+   * names goes under its own name; a name two csv: paths share is refused (saying which).
+   * The paths are read from the YAML text by a pattern (comments left out): the master
+   * parses the real scenario and names a data file that is still missing. */
+  function csvPaths(yaml) {
+    const out = new Set();
+    for (const line of String(yaml).split('\n')) {
+      const re = /(?:^|[\s{,])csv:\s*(?:"([^"]+)"|'([^']+)'|([^\s,}#]+))/g, code = line.replace(/(^|\s)#.*$/, '');
+      for (let m; (m = re.exec(code));) out.add(m[1] || m[2] || m[3]);
+    }
+    return [...out];
+  }
+  /* [{file, path, named}], or the message of an ambiguous name. */
+  function mapDataFiles(files, yaml) {
+    const paths = csvPaths(yaml), out = [];
+    for (const file of files) {
+      const hits = paths.filter((p) => p.split('/').pop() === file.name);
+      if (hits.length > 1) return `${file.name} matches ${hits.join(' and ')} in the scenario: send them from the command line`;
+      out.push({ file, path: hits[0] || file.name, named: hits.length === 1 });
+    }
+    return out;
+  }
+  /* Under the picker: where each file goes, and the csv: paths no picked file fills. */
+  function renderDataMap() {
+    const files = $('data-files').files || [], yaml = $('scenario-yaml').value, map = mapDataFiles(files, yaml);
+    if (typeof map === 'string') { $('data-map').replaceChildren(el('li', { class: 'fail' }, map)); return; }
+    const items = map.map((m) => el('li', { 'data-path': m.path },
+      m.named ? `${m.file.name} \u2192 ${m.path}` : `${m.file.name} (no csv: names it; sent under its own name)`));
+    for (const p of csvPaths(yaml)) {
+      if (!map.some((m) => m.path === p)) items.push(el('li', { class: 'warn', 'data-missing': p }, `${p}: no file picked yet`));
+    }
+    $('data-map').replaceChildren(...items);
   }
 
   /* Reads a whole non-negative number from an input; '' -> 0. null when invalid. */
@@ -802,8 +795,10 @@
     if (host) body.host = host;
     const data = $('data-files').files;
     if (data && data.length) {
+      const map = mapDataFiles(data, yaml);
+      if (typeof map === 'string') { showStartError('Data files: ' + map); return; }
       body.files = [];
-      for (const f of data) body.files.push({ path: f.name, data: await readFileText(f) });
+      for (const m of map) body.files.push({ path: m.path, data: await readFileText(m.file) });
     }
     saveForm();
 
@@ -852,6 +847,7 @@
 
   function initForm() {
     restoreForm();
+    renderDataMap();
     $('start-form').addEventListener('submit', startRun);
     $('stop').addEventListener('click', () => stopRun(false));
     $('abort').addEventListener('click', () => stopRun(true));
@@ -864,6 +860,7 @@
         $('scenario-file-name').textContent = `${f.name} loaded`;
         showStartError('');
         saveForm();
+        renderDataMap();
       } catch (e) {
         showStartError(`Cannot read ${f.name}: ${e && e.message ? e.message : e}`);
       }
@@ -872,7 +869,9 @@
      * text is cleared. */
     $('scenario-yaml').addEventListener('input', () => {
       if (!$('scenario-yaml').value) { scenarioFileName = null; $('scenario-file-name').textContent = ''; }
+      renderDataMap();
     });
+    $('data-files').addEventListener('change', renderDataMap);
     for (const id of ['users', 'spawn-rate', 'duration', 'expect-workers', 'host']) {
       $(id).addEventListener('change', saveForm);
     }
@@ -891,7 +890,7 @@
   }
 
   /* exposed for tests in a browser console; nothing in the page depends on it */
-  window.stampede = { parseDurationMs, runPathId, fmtClock, poll: pollSoon,
+  window.stampede = { parseDurationMs, runPathId, fmtClock, csvPaths, poll: pollSoon,
                       points: () => ({ run_id: series.runId, t: series.t.slice() }) };
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
