@@ -21,6 +21,8 @@
 #include "proto/plan.h"
 #include "worker/agent.h"
 #include "cli/compare.h"
+#include "cli/endrun.h"
+#include "cli/har.h"
 #include "cli/remote.h"
 #include "master/report.h"
 #include "cli/status.h"
@@ -30,17 +32,22 @@
 #define EXIT_USAGE     2
 #define EXIT_ABORTED   3
 #define MAX_SETS       64
+#define MAX_TAGS       64       /* PROTO_MAX_TAGS */
 #define CLI_UI_LINGER_MS 2000   /* --ui stays up this long after the run ended */
 
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: stampede run SCENARIO.yaml [-u USERS] [-r SPAWN_RATE] [-t DURATION] [--host URL]\n"
-"                    [--arrival-rate RATE]\n"
+"usage: stampede run SCENARIO.yaml [-u USERS] [-r SPAWN_RATE] [-t DURATION] [-H URL]\n"
+"                    [--arrival-rate RATE] [-T TAGS] [-E TAGS]\n"
 "                    [--out DIR] [--threads N] [--set KEY=VALUE]... [--quiet]\n"
+"                    [--csv PREFIX [--csv-full-history]] [--html FILE]\n"
+"                    [--exit-code-on-error N] [--only-summary] [--headless]\n"
 "                    [--master http://HOST:8089 [--expect-workers N] [--expect-timeout 60s]]\n"
 "                    [--ui ADDR:PORT [--ui-auth USER:PASS | --ui-auth-file F] [--ui-host NAMES]]\n"
 "       stampede validate SCENARIO.yaml [--set KEY=VALUE]... [--arrival-rate RATE] [-t DURATION]\n"
+"                         [-T TAGS] [-E TAGS]\n"
+"       stampede import-har FILE.har [-o scenario.yaml] [--host-filter HOST] [--keep-static]\n"
 "       stampede compare BASE NEW [--tolerance 10%%] [--metric p95,rps,error_rate] [--junit FILE]\n"
 "       stampede report DIR\n"
 "       stampede --version\n"
@@ -49,15 +56,26 @@ static void usage(FILE *f)
 "                       open model: the pool of users (load.max_users)\n"
 "  -r, --spawn-rate R   users started per second during that ramp (default: all at once);\n"
 "                       refused in the open model (use --arrival-rate)\n"
-"  -t, --duration D     whole run length including the ramp (e.g. 90s, 5m, 1h30m);\n"
+"  -t, --duration D     whole run length including the ramp (e.g. 90s, 5m, 1h30m;\n"
+"                       Locust's --run-time is the same option);\n"
 "                       open model: cuts the stages there or holds the last rate to it\n"
 "      --arrival-rate R open model: one stage at R iterations per second for the whole\n"
 "                       run (50, 50/s, 3000/m, 100/h), replacing the stages\n"
-"      --host URL       base URL replacing the scenario's target\n"
+"  -H, --host URL       base URL replacing the scenario's target\n"
+"  -T, --tags A,B       run only steps, branches and profiles tagged A or B (repeatable)\n"
+"  -E, --exclude-tags A,B  leave out whatever is tagged A or B (repeatable)\n"
 "      --out DIR        results folder (default results/<name>-<timestamp>)\n"
 "      --threads N      engine threads (default: one per core)\n"
 "      --set KEY=VALUE  override a scenario value by its path (load.graceful_stop=5s)\n"
-"      --quiet          no live status line\n"
+"      --quiet          no live status line and no end table\n"
+"      --only-summary   no live status line; the end table only (Locust's)\n"
+"      --headless       accepted for Locust's command lines; no effect (always headless)\n"
+"      --csv PREFIX     also write Locust's PREFIX_stats.csv, PREFIX_stats_history.csv,\n"
+"                       PREFIX_failures.csv and PREFIX_exceptions.csv\n"
+"      --csv-full-history  a row per name in each interval of stats_history.csv\n"
+"      --html FILE      also copy the run's report.html to FILE\n"
+"      --exit-code-on-error N  exit code of a run with failed requests and no thresholds\n"
+"                       (default 1, as Locust; 0: failures alone do not fail the run)\n"
 "      --master URL     run on a stampede-master's workers (its HTTP API URL)\n"
 "      --expect-workers N  wait for N workers before starting (with --master)\n"
 "      --ui ADDR:PORT   serve the live dashboard, its API and /metrics there during a\n"
@@ -66,8 +84,20 @@ static void usage(FILE *f)
 "      --ui-auth-file F USER:PASS from F's first line instead (mode 0600)\n"
 "      --ui-host NAMES  host names (comma-separated) the --ui dashboard is reached by\n"
 "\n"
-"Exit codes: 0 finished and thresholds held, 1 a threshold failed, 2 usage or scenario\n"
-"error, 3 run aborted.\n");
+"Exit codes: 0 finished and thresholds held (without thresholds: no failed request),\n"
+"1 a threshold failed (without thresholds: requests failed, --exit-code-on-error),\n"
+"2 usage or scenario error, 3 run aborted, results lost, or no request made.\n");
+}
+
+static void usage_validate(FILE *f)
+{
+    fprintf(f,
+"usage: stampede validate SCENARIO.yaml [--set KEY=VALUE]... [--arrival-rate RATE]\n"
+"                         [-t DURATION] [-T TAGS] [-E TAGS]\n"
+"\n"
+"Reads the scenario and its data files, applies the overrides and tags, and checks\n"
+"everything a run would check before it starts; prints a one-line description.\n"
+"Exit codes: 0 valid, 2 not (the message names the file, line and column).\n");
 }
 
 static int parse_sets(const char *arg, sc_set *sets, int *nsets)
@@ -94,6 +124,165 @@ static int parse_arrival_rate(const char *cmd, const char *arg, double *out)
         fprintf(stderr, "stampede %s: --arrival-rate wants iterations per second above 0 and at "
                 "most %.0f, such as 50, 50/s, 3000/m or 100/h; got \"%s\"\n", cmd, SC_MAX_RATE, arg);
         return -1;
+    }
+    return 0;
+}
+
+/* -T/--tags, -E/--exclude-tags: comma-separated, repeatable; empty items are skipped.
+ * Strings point into argv (never freed). 0, or -1 after saying why. */
+typedef struct cli_tags { const char *v[MAX_TAGS]; char *own[MAX_TAGS]; int n; } cli_tags;
+
+static int parse_tags(const char *cmd, const char *opt, const char *arg, cli_tags *t)
+{
+    const char *p = arg;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        if (len > 0) {
+            if (len >= PROTO_TAG_MAX) {
+                fprintf(stderr, "stampede %s: %s: tag \"%.*s\" is longer than %d bytes\n", cmd, opt,
+                        (int)len, p, PROTO_TAG_MAX - 1);
+                return -1;
+            }
+            if (t->n >= MAX_TAGS) {
+                fprintf(stderr, "stampede %s: %s: at most %d tags\n", cmd, opt, MAX_TAGS);
+                return -1;
+            }
+            t->own[t->n] = strndup(p, len);
+            t->v[t->n] = t->own[t->n];
+            t->n++;
+        }
+        p += len;
+        if (*p == ',') p++;
+    }
+    return 0;
+}
+
+static void free_tags(cli_tags *t)
+{
+    for (int i = 0; i < t->n; i++) free(t->own[i]);
+    t->n = 0;
+}
+
+/* Copies the tags into the plan (owned there; plan_fini frees them, proto/msg.h). */
+static void plan_set_tags(proto_plan *plan, const cli_tags *inc, const cli_tags *exc)
+{
+    if (inc->n) {
+        plan->tags = calloc((size_t)inc->n, sizeof *plan->tags);
+        for (int i = 0; plan->tags && i < inc->n; i++) plan->tags[plan->ntags++] = strdup(inc->v[i]);
+    }
+    if (exc->n) {
+        plan->exclude_tags = calloc((size_t)exc->n, sizeof *plan->exclude_tags);
+        for (int i = 0; plan->exclude_tags && i < exc->n; i++)
+            plan->exclude_tags[plan->nexclude_tags++] = strdup(exc->v[i]);
+    }
+}
+
+/* -u: a positive whole number of users. strtoul would take "-5" as 4294967291 (issue 12):
+ * only digits are accepted, at most UINT32_MAX. */
+static int parse_users(const char *arg, uint32_t *out)
+{
+    if (!arg[0] || strspn(arg, "0123456789") != strlen(arg)) return -1;
+    errno = 0;
+    unsigned long long v = strtoull(arg, NULL, 10);
+    if (errno || v == 0 || v > UINT32_MAX) return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* --host: http(s)://HOST[:PORT][/...] with a port, when given, of 1..65535. 0, or -1
+ * after saying why (the daemons would refuse the plan later, after a run's start). */
+static int check_host(const char *host)
+{
+    const char *p;
+    if (!strncmp(host, "http://", 7)) p = host + 7;
+    else if (!strncmp(host, "https://", 8)) p = host + 8;
+    else {
+        fprintf(stderr, "stampede run: --host wants a URL starting with http:// or https://, got \"%s\"\n", host);
+        return -1;
+    }
+    size_t auth = strcspn(p, "/?#");
+    const char *end = p + auth, *colon = NULL;
+    if (*p == '[') {                                    /* [v6]:port */
+        const char *rb = memchr(p, ']', auth);
+        if (rb && rb + 1 < end && rb[1] == ':') colon = rb + 1;
+    } else {
+        colon = memchr(p, ':', auth);
+    }
+    if (auth == 0 || colon == p) {
+        fprintf(stderr, "stampede run: --host \"%s\" has no host name\n", host);
+        return -1;
+    }
+    if (colon) {
+        size_t n = (size_t)(end - colon - 1);
+        unsigned long port = 0;
+        bool digits = n > 0 && n <= 5;
+        for (size_t i = 0; digits && i < n; i++) {
+            if (colon[1 + i] < '0' || colon[1 + i] > '9') digits = false;
+            else port = port * 10 + (unsigned long)(colon[1 + i] - '0');
+        }
+        if (!digits || port == 0 || port > 65535) {
+            fprintf(stderr, "stampede run: --host \"%s\": the port must be 1..65535, got \"%.*s\"\n",
+                    host, (int)n, colon + 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Locust's options without an equivalent of the same spelling: a hint naming ours.
+ * Decision: checked before getopt, on every argument that looks like one of them (with
+ * or without "=value"), so the hint replaces getopt's bare "unrecognized option". */
+static const struct { const char *flag; const char *hint; } locust_hints[] = {
+    { "-f", "the scenario file is the argument after \"run\": stampede run SCENARIO.yaml" },
+    { "--locustfile", "the scenario file is the argument after \"run\": stampede run SCENARIO.yaml" },
+    { "--web-port", "the dashboard: --ui 127.0.0.1:PORT" },
+    { "-P", "the dashboard: --ui 127.0.0.1:PORT" },
+    { "--web-host", "the dashboard: --ui ADDR:PORT" },
+    { "--web-auth", "--ui-auth USER:PASS (or --ui-auth-file F)" },
+    { "--autostart", "a run starts at once; --ui shows it" },
+    { "--autoquit", "a run ends by itself; --ui stays up 2 s after it" },
+    { "--processes", "--threads N (engine threads; default one per core)" },
+    { "--master-bind-port", "start stampede-master --listen tcp://ADDR:PORT; this CLI submits with --master http://HOST:8089" },
+    { "--master-bind-host", "start stampede-master --listen tcp://ADDR:PORT; this CLI submits with --master http://HOST:8089" },
+    { "--master-host", "workers are stampede-worker --master tcp://HOST:PORT; this CLI submits with --master http://HOST:8089" },
+    { "--master-port", "workers are stampede-worker --master tcp://HOST:PORT; this CLI submits with --master http://HOST:8089" },
+    { "--worker", "run stampede-worker --master tcp://HOST:PORT" },
+    { "--expect-workers-max-wait", "--expect-timeout 60s (with --master)" },
+    { "--stop-timeout", "--set load.graceful_stop=30s" },
+    { "-s", "--set load.graceful_stop=30s (Locust's --stop-timeout)" },
+    { "--iterations", "a scenario's loop count, or -t DURATION" },
+    { "-i", "a scenario's loop count, or -t DURATION" },
+    { "--loglevel", "STAMPEDE_LOG=debug|info|warn|error in the environment" },
+    { "-L", "STAMPEDE_LOG=debug|info|warn|error in the environment" },
+    { "--logfile", "logs go to stderr: redirect it (2>FILE)" },
+    { "--reset-stats", "no equivalent: every request of the run is counted" },
+    { "--print-stats", "the live status line is on by default (--quiet turns it off)" },
+    { "--csv-number-of-failures", "failures.csv always lists every error" },
+    { "--config", "the scenario file holds the settings; override them with --set KEY=VALUE" },
+    { "--class-picker", "--set to change profile weights (weight: 0 switches one off)" },
+    { "--list", "stampede validate SCENARIO.yaml describes it" },
+    { "-l", "stampede validate SCENARIO.yaml describes it" },
+    { "--show-task-ratio", "stampede validate SCENARIO.yaml describes it" },
+    { "--user-classes", "-T/--tags on profiles, or --set to weight profiles" },
+    { "--tls-cert", "the dashboard's TLS: put a TLS proxy in front of --ui" },
+    { "--skip-log-setup", "no equivalent needed" },
+};
+
+/* 0, or -1 after printing the hint for the first Locust-only option in argv. */
+static int locust_hint(const char *cmd, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) break;
+        if (a[0] != '-') continue;
+        size_t n = strcspn(a, "=");
+        for (size_t k = 0; k < sizeof locust_hints / sizeof locust_hints[0]; k++) {
+            if (strlen(locust_hints[k].flag) == n && !strncmp(a, locust_hints[k].flag, n)) {
+                fprintf(stderr, "stampede %s: %.*s is a Locust option Stampede does not have\n"
+                        "  hint: %s\n", cmd, (int)n, a, locust_hints[k].hint);
+                return -1;
+            }
+        }
     }
     return 0;
 }
@@ -152,39 +341,63 @@ static int cmd_validate(int argc, char **argv)
     const char *file = NULL;
     double arrival_rate = 0;
     uint64_t duration_ms = 0;
+    cli_tags inc = { .n = 0 }, exc = { .n = 0 };
+    int rc = EXIT_OK;
+    if (locust_hint("validate", argc, argv) != 0) return EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--arrival-rate") && i + 1 < argc) {
-            if (parse_arrival_rate("validate", argv[++i], &arrival_rate) != 0) return EXIT_USAGE;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage_validate(stdout);
+            rc = EXIT_OK;
+            goto out_args;
+        } else if ((!strcmp(argv[i], "-T") || !strcmp(argv[i], "--tags")) && i + 1 < argc) {
+            if (parse_tags("validate", "--tags", argv[++i], &inc) != 0) { rc = EXIT_USAGE; goto out_args; }
+        } else if (!strncmp(argv[i], "--tags=", 7)) {
+            if (parse_tags("validate", "--tags", argv[i] + 7, &inc) != 0) { rc = EXIT_USAGE; goto out_args; }
+        } else if ((!strcmp(argv[i], "-E") || !strcmp(argv[i], "--exclude-tags")) && i + 1 < argc) {
+            if (parse_tags("validate", "--exclude-tags", argv[++i], &exc) != 0) { rc = EXIT_USAGE; goto out_args; }
+        } else if (!strncmp(argv[i], "--exclude-tags=", 15)) {
+            if (parse_tags("validate", "--exclude-tags", argv[i] + 15, &exc) != 0) { rc = EXIT_USAGE; goto out_args; }
+        } else if (!strcmp(argv[i], "--arrival-rate") && i + 1 < argc) {
+            if (parse_arrival_rate("validate", argv[++i], &arrival_rate) != 0) { rc = EXIT_USAGE; goto out_args; }
         } else if (!strncmp(argv[i], "--arrival-rate=", 15)) {
-            if (parse_arrival_rate("validate", argv[i] + 15, &arrival_rate) != 0) return EXIT_USAGE;
+            if (parse_arrival_rate("validate", argv[i] + 15, &arrival_rate) != 0) { rc = EXIT_USAGE; goto out_args; }
         } else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--duration")) && i + 1 < argc) {
             if (units_duration_ms(argv[++i], &duration_ms) != 0 || duration_ms == 0) {
-                fprintf(stderr, "stampede validate: -t wants a duration like 90s, 5m or 1h30m, got \"%s\"\n", argv[i]);
-                return EXIT_USAGE;
+                char why[512];
+                units_duration_problem("-t", argv[i], why, sizeof why);
+                fprintf(stderr, "stampede validate: %s\n", why);
+                rc = EXIT_USAGE;
+                goto out_args;
             }
         } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
-            if (parse_sets(argv[++i], sets, &nsets) != 0) return EXIT_USAGE;
+            if (parse_sets(argv[++i], sets, &nsets) != 0) { rc = EXIT_USAGE; goto out_args; }
         } else if (!strncmp(argv[i], "--set=", 6)) {
-            if (parse_sets(argv[i] + 6, sets, &nsets) != 0) return EXIT_USAGE;
+            if (parse_sets(argv[i] + 6, sets, &nsets) != 0) { rc = EXIT_USAGE; goto out_args; }
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "stampede validate: unknown option %s\n", argv[i]);
-            return EXIT_USAGE;
+            usage_validate(stderr);
+            rc = EXIT_USAGE;
+            goto out_args;
         } else if (!file) {
             file = argv[i];
         } else {
             fprintf(stderr, "stampede validate: one scenario file at a time\n");
-            return EXIT_USAGE;
+            rc = EXIT_USAGE;
+            goto out_args;
         }
     }
     if (!file) {
-        usage(stderr);
-        return EXIT_USAGE;
+        usage_validate(stderr);
+        rc = EXIT_USAGE;
+        goto out_args;
     }
     sc_error err;
     proto_plan plan = { 0 };
     scenario *sc = NULL;
-    int rc = EXIT_OK;
     if (plan_from_file(&plan, file, sets, nsets, &sc, &err) != 0) {
+        print_error(&err);
+        rc = EXIT_USAGE;
+    } else if ((inc.n || exc.n) && scenario_apply_tags(sc, inc.v, inc.n, exc.v, exc.n, &err) != 0) {
         print_error(&err);
         rc = EXIT_USAGE;
     } else if (check_model_options("validate", sc, 0, arrival_rate) != 0) {
@@ -205,7 +418,10 @@ static int cmd_validate(int argc, char **argv)
     }
     scenario_free(sc);
     plan_fini(&plan);
+out_args:
     for (int i = 0; i < nsets; i++) free((char *)sets[i].key);
+    free_tags(&inc);
+    free_tags(&exc);
     return rc;
 }
 
@@ -227,9 +443,18 @@ static int cmd_run(int argc, char **argv)
         { "spawn-rate", required_argument, NULL, 'r' },
         { "arrival-rate", required_argument, NULL, 'R' },
         { "duration", required_argument, NULL, 't' },
+        { "run-time", required_argument, NULL, 't' },      /* Locust's spelling */
         { "host", required_argument, NULL, 'H' },
         { "out", required_argument, NULL, 'o' },
-        { "threads", required_argument, NULL, 'T' },
+        { "threads", required_argument, NULL, 'n' },
+        { "tags", required_argument, NULL, 'T' },
+        { "exclude-tags", required_argument, NULL, 'E' },
+        { "headless", no_argument, NULL, 1000 },
+        { "csv", required_argument, NULL, 1001 },
+        { "csv-full-history", no_argument, NULL, 1002 },
+        { "html", required_argument, NULL, 1003 },
+        { "exit-code-on-error", required_argument, NULL, 1004 },
+        { "only-summary", no_argument, NULL, 1005 },
         { "set", required_argument, NULL, 's' },
         { "quiet", no_argument, NULL, 'q' },
         { "master", required_argument, NULL, 'm' },
@@ -250,17 +475,18 @@ static int cmd_run(int argc, char **argv)
     char ui_auth_buf[1100];
     uint32_t expect_workers = 1;
     uint64_t expect_timeout_ms = 60000;
-    bool quiet = false;
+    bool quiet = false, only_summary = false, full_history = false;
+    endrun_opts eo = { .exit_code_on_error = 1 };
+    cli_tags inc = { .n = 0 }, exc = { .n = 0 };
     sc_set sets[MAX_SETS];
     int nsets = 0, c;
+    if (locust_hint("run", argc, argv) != 0) return EXIT_USAGE;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "u:r:t:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "u:r:t:H:T:E:qh", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'u':
-            errno = 0;
-            users = (uint32_t)strtoul(optarg, &end, 10);
-            if (errno || *end || users == 0) {
+            if (parse_users(optarg, &users) != 0) {
                 fprintf(stderr, "stampede run: -u wants a positive number of users, got \"%s\"\n", optarg);
                 return EXIT_USAGE;
             }
@@ -278,15 +504,49 @@ static int cmd_run(int argc, char **argv)
             break;
         case 't':
             if (units_duration_ms(optarg, &duration_ms) != 0 || duration_ms == 0) {
-                fprintf(stderr, "stampede run: -t wants a duration like 90s, 5m or 1h30m, got \"%s\"\n", optarg);
+                char why[512];
+                units_duration_problem("-t", optarg, why, sizeof why);
+                fprintf(stderr, "stampede run: %s\n", why);
                 return EXIT_USAGE;
             }
             break;
+        case 'T':
+            if (parse_tags("run", "--tags", optarg, &inc) != 0) return EXIT_USAGE;
+            break;
+        case 'E':
+            if (parse_tags("run", "--exclude-tags", optarg, &exc) != 0) return EXIT_USAGE;
+            break;
+        case 1000: break;                               /* --headless: always */
+        case 1001:
+            if (!optarg[0]) {
+                fprintf(stderr, "stampede run: --csv wants a file name prefix (--csv results/run1)\n");
+                return EXIT_USAGE;
+            }
+            eo.csv_prefix = optarg;
+            break;
+        case 1002: full_history = true; break;
+        case 1003:
+            if (!optarg[0]) {
+                fprintf(stderr, "stampede run: --html wants a file name\n");
+                return EXIT_USAGE;
+            }
+            eo.html = optarg;
+            break;
+        case 1004: {
+            long v = strtol(optarg, &end, 10);
+            if (!optarg[0] || *end || v < 0 || v > 255) {
+                fprintf(stderr, "stampede run: --exit-code-on-error wants 0..255, got \"%s\"\n", optarg);
+                return EXIT_USAGE;
+            }
+            eo.exit_code_on_error = (int)v;
+            break;
+        }
+        case 1005: only_summary = true; break;
         case 'H': host = optarg; break;
         case 'o': out = optarg; break;
-        case 'T':
+        case 'n':
             threads = (uint32_t)strtoul(optarg, &end, 10);
-            if (*end || threads == 0 || threads > 1024) {
+            if (!optarg[0] || *end || threads == 0 || threads > 1024 || optarg[0] == '-') {
                 fprintf(stderr, "stampede run: --threads wants 1..1024, got \"%s\"\n", optarg);
                 return EXIT_USAGE;
             }
@@ -329,10 +589,16 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *file = argv[optind];
-    if (host && strncmp(host, "http://", 7) && strncmp(host, "https://", 8)) {
-        fprintf(stderr, "stampede run: --host wants a URL starting with http:// or https://, got \"%s\"\n", host);
+    if (host && check_host(host) != 0)
+        return EXIT_USAGE;
+    if (full_history && !eo.csv_prefix) {
+        fprintf(stderr, "stampede run: --csv-full-history goes with --csv PREFIX\n");
         return EXIT_USAGE;
     }
+    /* Decision: --only-summary is Locust's meaning (no periodic stats, the summary at
+     * the end): no live status line, the end table kept. --quiet drops both. */
+    eo.table = !quiet;
+    bool live = !quiet && !only_summary;
     if (!threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (uint32_t)n : 1;
@@ -346,12 +612,19 @@ static int cmd_run(int argc, char **argv)
         plan_fini(&plan);
         return EXIT_USAGE;
     }
-    if (check_model_options("run", sc, rate, arrival_rate) != 0) {
+    if (check_model_options("run", sc, rate, arrival_rate) != 0 ||
+        ((inc.n || exc.n) && scenario_apply_tags(sc, inc.v, inc.n, exc.v, exc.n, &serr) != 0
+         && (print_error(&serr), 1))) {
         scenario_free(sc);
         plan_fini(&plan);
+        free_tags(&inc);
+        free_tags(&exc);
         return EXIT_USAGE;
     }
     scenario_free(sc);
+    plan_set_tags(&plan, &inc, &exc);
+    free_tags(&inc);
+    free_tags(&exc);
     plan.host = host ? strdup(host) : NULL;
     plan.users = users;
     plan.rate = rate;
@@ -377,7 +650,8 @@ static int cmd_run(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &rs, NULL);
         remote_cfg rcfg = { .master = master, .plan = &plan, .expect_workers = expect_workers,
                             .expect_timeout_ms = expect_timeout_ms, .out_dir = out, .name = sc->name,
-                            .peak_users = peak, .quiet = quiet, .sigs = &rs };
+                            .peak_users = peak, .quiet = quiet, .live = live, .sigs = &rs,
+                            .end = &eo, .full_history = full_history };
         int rrc = remote_run(&rcfg);
         scenario_free(sc);
         plan_fini(&plan);
@@ -447,7 +721,8 @@ static int cmd_run(int argc, char **argv)
         return EXIT_ABORTED;
     }
     coord_run_cfg rc_cfg = { .plan = &plan, .expect_workers = 1, .expect_timeout_ms = 10000,
-                             .out_dir = out, .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP };
+                             .out_dir = out, .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP,
+                             .full_history = full_history };
     if (coord_run(co, &rc_cfg, NULL, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "stampede: %s\n", err);
         agent_join_free(ag);
@@ -474,7 +749,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "stampede: dashboard on http://%.*s:%d/ (metrics: /metrics)\n",
                 (int)(colon - ui), ui, uport);
     }
-    bool tty = isatty(STDERR_FILENO) && !quiet;
+    bool tty = isatty(STDERR_FILENO) && live;
     if (!quiet) {
         char load[256];
         describe_load(sc, load, sizeof load);
@@ -517,6 +792,9 @@ static int cmd_run(int argc, char **argv)
     } else if (st.thresholds_failed > 0) {
         rc = EXIT_THRESHOLD;
     }
+    char *summary = coord_get_summary(co);
+    rc = endrun_finish(st.results_error[0] ? NULL : st.out_dir, summary, rc, &eo);
+    free(summary);
     if (!quiet || rc != EXIT_OK) {
         fprintf(stderr, "stampede: %llu requests, %llu failures; %d threshold(s) failed; %s\n",
                 (unsigned long long)st.requests, (unsigned long long)st.failures, st.thresholds_failed,
@@ -577,6 +855,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "validate")) rc = cmd_validate(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "compare")) rc = compare_main(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "report")) rc = cmd_report(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "import-har")) rc = har_import_main(argc - 1, argv + 1);
     else {
         fprintf(stderr, "stampede: unknown command \"%s\"\n", argv[1]);
         usage(stderr);

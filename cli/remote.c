@@ -38,9 +38,17 @@
 #define REMOTE_MAX_FAILS      10        /* consecutive failed polls: the master is lost */
 #define REMOTE_MAX_REPLY      (1u << 20)
 
+/* report.html comes last: the master renders it from the others. schedule.csv exists
+ * only for open-model runs: its 404 is expected and not reported (remote_optional). */
 static const char *const remote_files[] = {
     "summary.json", "stats.csv", "stats_history.csv", "failures.csv", "junit.xml",
+    "schedule.csv", "report.html",
 };
+
+static bool remote_optional(const char *name)
+{
+    return !strcmp(name, "schedule.csv");
+}
 
 typedef struct remote_buf { char *data; size_t len; } remote_buf;
 
@@ -219,6 +227,16 @@ static char *remote_submission(const remote_cfg *cfg)
     /* --arrival-rate (open model), 0 none: the master's API puts it in the PLAN */
     json_object_set_new(j, "arrival_rate", json_real(p->arrival_rate));
     json_object_set_new(j, "duration_ms", json_integer((json_int_t)p->duration_ms));
+    /* -T/--tags, -E/--exclude-tags (issue 12): the master's API puts them in the PLAN */
+    json_t *tags = json_array(), *xtags = json_array();
+    for (uint32_t i = 0; tags && p->tags && i < p->ntags; i++)
+        json_array_append_new(tags, json_string(p->tags[i]));
+    for (uint32_t i = 0; xtags && p->exclude_tags && i < p->nexclude_tags; i++)
+        json_array_append_new(xtags, json_string(p->exclude_tags[i]));
+    json_object_set_new(j, "tags", tags ? tags : json_array());
+    json_object_set_new(j, "exclude_tags", xtags ? xtags : json_array());
+    /* --csv-full-history: the master's results folder gets the per-name history rows */
+    json_object_set_new(j, "csv_full_history", json_boolean(cfg->full_history));
     json_object_set_new(j, "expect_workers", json_integer(cfg->expect_workers ? cfg->expect_workers : 1));
     json_object_set_new(j, "expect_timeout_ms", json_integer((json_int_t)cfg->expect_timeout_ms));
     if (!(out = json_dumps(j, JSON_COMPACT))) fprintf(stderr, "stampede: out of memory\n");
@@ -434,10 +452,37 @@ static int remote_download(remote *r, const char *dir, bool quiet)
         unlink(tmp);
         if (rc != 0) fprintf(stderr, "stampede: cannot download %s from the master: %s\n", name, r->errbuf);
         else if (code == 404) {
-            if (!quiet) fprintf(stderr, "stampede: the master has no %s for this run\n", name);
+            if (!quiet && !remote_optional(name))
+                fprintf(stderr, "stampede: the master has no %s for this run\n", name);
         } else fprintf(stderr, "stampede: cannot download %s from the master: HTTP %ld\n", name, code);
     }
     return got;
+}
+
+/* dir/name's whole text (NUL-terminated, malloc'd), NULL when it cannot be read. */
+static char *remote_read_file(const char *dir, const char *name)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[65536];
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            size_t nc = (len + n + 1) * 2;
+            char *b = realloc(buf, nc);
+            if (!b) { free(buf); fclose(f); return NULL; }
+            buf = b;
+            cap = nc;
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (buf) buf[len] = '\0';
+    return buf;
 }
 
 /* ---- the run ----------------------------------------------------------------------- */
@@ -471,7 +516,7 @@ int remote_run(const remote_cfg *cfg)
         fprintf(stderr, "stampede: run %s of \"%s\" submitted to %s: peak %u users\n", r.id,
                 cfg->name ? cfg->name : "", r.base, cfg->peak_users);
 
-    bool tty = isatty(STDERR_FILENO) && !cfg->quiet;
+    bool tty = isatty(STDERR_FILENO) && cfg->live;
     bool said_waiting = false, drawn = false;
     int interrupts = 0, fails = 0;
     uint64_t last_poll = 0, last_ok = time_mono_us();
@@ -556,6 +601,12 @@ int remote_run(const remote_cfg *cfg)
     } else {
         int got = remote_download(&r, dir, cfg->quiet);
         if (got == 0) fprintf(stderr, "stampede: no results files could be downloaded from the master\n");
+        /* the end table, failed thresholds, verdict, --csv/--html and the exit code, from
+         * the downloaded summary.json, as a local run does from its own */
+        endrun_opts defaults = { .exit_code_on_error = 1, .table = !cfg->quiet };
+        char *summary = remote_read_file(dir, "summary.json");
+        rc = endrun_finish(summary ? dir : NULL, summary, rc, cfg->end ? cfg->end : &defaults);
+        free(summary);
     }
     if (!cfg->quiet || rc != REMOTE_EXIT_OK) {
         fprintf(stderr, "stampede: %llu requests, %llu failures; %d threshold(s) failed; %s\n",

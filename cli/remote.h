@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "proto/msg.h"
+#include "cli/endrun.h"
 
 typedef struct remote_cfg {
     const char *master;         /* http://host:port of the master's API */
@@ -20,7 +21,10 @@ typedef struct remote_cfg {
     const char *name;           /* scenario name, for the default folder */
     uint32_t    peak_users;
     bool        quiet;
+    bool        live;           /* draw the live status line (not --quiet, --only-summary) */
     const sigset_t *sigs;       /* SIGINT/SIGTERM, blocked; polled with sigtimedwait */
+    const endrun_opts *end;     /* the end of the run (cli/endrun.h); NULL: defaults */
+    bool        full_history;   /* --csv-full-history: "csv_full_history" in the run JSON */
 } remote_cfg;
 
 int remote_run(const remote_cfg *cfg);

@@ -239,9 +239,9 @@ static void test_results_folder(void **state)
     assert_true(line_at(fails, 0, line, sizeof line));
     assert_string_equal(line, locust_failures_header);
     assert_true(line_at(fails, 1, line, sizeof line));
-    assert_string_equal(line, "GET,/a,http_status 503,1\r\n");
+    assert_string_equal(line, "GET,/a,503 Service Unavailable,1\r\n");
     assert_true(line_at(fails, 2, line, sizeof line));
-    assert_string_equal(line, "GET,\"/q,\"\"x\"\"\",connect refused,1\r\n");
+    assert_string_equal(line, "GET,\"/q,\"\"x\"\"\",connect: refused,1\r\n");
     assert_false(line_at(fails, 3, line, sizeof line));
     free(fails);
 
@@ -482,13 +482,13 @@ static void test_results_ws(void **state)
      * "WS:connect" of one name make one row */
     txt = slurp(f->dir, "failures.csv");
     assert_true(line_at(txt, 1, line, sizeof line));
-    assert_string_equal(line, "GET,/a,http_status 503,1\r\n");
+    assert_string_equal(line, "GET,/a,503 Service Unavailable,1\r\n");
     assert_true(line_at(txt, 2, line, sizeof line));
     assert_string_equal(line, "WS,feed,timeout,2\r\n");
     assert_true(line_at(txt, 3, line, sizeof line));
-    assert_string_equal(line, "WS,feed,ws_close 1006,1\r\n");
+    assert_string_equal(line, "WS,feed,ws_close: 1006,1\r\n");
     assert_true(line_at(txt, 4, line, sizeof line));
-    assert_string_equal(line, "WS,feed,ws_upgrade 503,1\r\n");
+    assert_string_equal(line, "WS,feed,ws_upgrade: 503,1\r\n");
     assert_false(line_at(txt, 5, line, sizeof line));
     free(txt);
 
