@@ -55,6 +55,9 @@ typedef struct cworker {
     uint64_t    iv_idx, iv_req; /* the interval it reports now, and its requests so far */
     uint32_t    iv_users;
     uint64_t    max_iv_req;     /* most requests it reported in one interval */
+    uint64_t    ring_idx[RING_SLOTS];  /* the open intervals it reported (slot idx %   */
+    uint32_t    ring_n[RING_SLOTS];    /* RING_SLOTS) and how many deltas: forgotten by the
+                                 * ring when it stops being expected (coord_forget_reports) */
     uint32_t    users_last;
     double      rps_last;
     uint64_t    lost_at_ms;
@@ -132,6 +135,8 @@ struct coord {
     results         res;
     bool            res_open;
     uint64_t        dropped, late;
+    uint64_t        late_requests;  /* HTTP requests of the late deltas (in the totals, in no
+                                 * history row); logged at the end of the run */
     uint32_t        last_users;
     double          last_rps, last_p95_ms;
     coord_point     last_point;     /* the last closed interval's (coord_interval_closed) */
@@ -174,6 +179,9 @@ void coord_stats(coord *c, cworker *w, proto_stats *s);
 void coord_done(coord *c, cworker *w, nng_pipe p, const proto_done *d);
 void coord_refuse(coord *c, cworker *w, const proto_refuse *r);
 void coord_interval_closed(void *arg, const ring_iv *s, const merge_set *totals);
+/* w stops being expected (left, lost, DONE): its deltas in the open intervals stop
+ * counting toward closing them (master/coord_ring.h ring_forget). Idempotent. */
+void coord_forget_reports(coord *c, cworker *w);
 void coord_run_step(coord *c, bool stop, bool abort);
 void coord_take(coord *c);      /* with mu held */
 

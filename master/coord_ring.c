@@ -57,6 +57,7 @@ static ring_iv *ring_slot(iv_ring *r, uint64_t idx)
         s->used = true;
         s->idx = idx;
         s->reports = 0;
+        s->gone = 0;
         s->users = 0;
         s->limited = false;
     }
@@ -80,6 +81,14 @@ bool ring_add(iv_ring *r, const proto_stats *s)
     return false;
 }
 
+void ring_forget(iv_ring *r, uint64_t idx, uint32_t n)
+{
+    if (idx < r->next_idx || idx >= r->next_idx + RING_SLOTS) return;
+    ring_iv *s = &r->iv[idx % RING_SLOTS];
+    if (!s->used || s->idx != idx) return;
+    s->gone = n > s->reports - s->gone ? s->reports : s->gone + n;
+}
+
 void ring_close_ready(iv_ring *r, uint64_t start_wall_ms, uint64_t now_ms, uint32_t expected, bool all)
 {
     for (;;) {
@@ -90,7 +99,7 @@ void ring_close_ready(iv_ring *r, uint64_t start_wall_ms, uint64_t now_ms, uint3
         ring_iv *s = &r->iv[r->next_idx % RING_SLOTS];
         bool have = s->used && s->idx == r->next_idx;
         uint64_t due = start_wall_ms + (r->next_idx + 1) * r->interval_ms + RING_LATE_MS;
-        if (all || (have && s->reports >= expected) || now_ms >= due) ring_close_next(r);
+        if (all || (have && s->reports - s->gone >= expected) || now_ms >= due) ring_close_next(r);
         else return;
     }
 }

@@ -5,7 +5,8 @@
  * Workers send one delta per engine thread per interval (interval k covers
  * [start + k*interval_ms, start + (k+1)*interval_ms)). A delta merges into its
  * interval's set. Intervals close in order, the oldest open one first, when:
- *   - every engine thread expected reported it (reports >= expected), or
+ *   - every engine thread expected reported it (reports - gone >= expected: the deltas
+ *     of engines that are no longer expected do not count, see ring_forget), or
  *   - RING_LATE_MS have passed since its end (a slow or lost worker cannot hold the
  *     history back), or
  *   - a delta arrives for an interval RING_SLOTS or more past it (the ring is full), or
@@ -18,6 +19,16 @@
  * silently (and is not counted: nothing says the generator was late in it).
  * A delta for an interval that is already closed (late) goes to the totals only: it
  * counts in the run's figures, never in a written history row.
+ *
+ * Issue 12 (a worker leaving mid-run gave a history row with 0 users and a fraction of
+ * its second's requests): `expected` drops as soon as a worker leaves, while the deltas
+ * it sent before leaving (its final ones, users 0) stayed counted in the open intervals,
+ * so an interval reached "reports >= expected" on the leaver's deltas alone and closed
+ * before the survivors reported it; their deltas then came late and went to the totals
+ * only. The rule now: only deltas of engines still expected count toward closing. The
+ * coordinator remembers which open intervals each worker reported and, when a worker
+ * stops being expected (left, lost, or DONE), calls ring_forget for them; the deltas
+ * stay merged (their requests are in the row), they only stop counting.
  *
  * Fails: only on ENOMEM inside the merge (logged "out of memory merging stats"; the
  * delta or interval is then partly counted, as before this file existed). */
@@ -36,6 +47,8 @@ typedef struct ring_iv {
     bool      used;             /* holds interval idx, which got at least one delta */
     uint64_t  idx;
     uint32_t  reports;          /* deltas merged into it */
+    uint32_t  gone;             /* of those, deltas of engines no longer expected
+                                 * (ring_forget): they do not count toward closing */
     uint32_t  users;            /* sum of the deltas' users */
     bool      limited;          /* set when it closes: generator-limited (see above) */
     merge_set set;
@@ -65,6 +78,11 @@ void ring_restart(iv_ring *r, uint32_t name_cap, uint32_t interval_ms);
  * ring is full). Returns true when the interval was already closed: s went to the
  * totals only (a late delta). */
 bool ring_add(iv_ring *r, const proto_stats *s);
+/* n of the deltas merged into interval idx came from engines that are no longer
+ * expected (their worker left, was lost or sent DONE): they stop counting toward
+ * `expected` (the interval keeps their figures). Nothing when idx is closed (or was never
+ * opened, or was recycled for a later interval). */
+void ring_forget(iv_ring *r, uint64_t idx, uint32_t n);
 /* Closes, oldest first, every interval that is due (see above) at now_ms for a run that
  * started at start_wall_ms with `expected` engine threads carrying load; all: close
  * every open interval whatever its state. Stops at the first interval not due. */

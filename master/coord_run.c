@@ -32,11 +32,29 @@ static void coord_send_slots(coord *c, cworker *w, proto_type type, uint32_t *sl
     coord_send_to(c, w->pipe, &m);
 }
 
+void coord_forget_reports(coord *c, cworker *w)
+{
+    for (int k = 0; k < RING_SLOTS; k++) {
+        if (w->ring_n[k]) ring_forget(&c->ring, w->ring_idx[k], w->ring_n[k]);
+        w->ring_n[k] = 0;
+    }
+}
+
+/* A new share of a run: nothing reported yet. */
+static void coord_reports_clear(cworker *w)
+{
+    memset(w->ring_n, 0, sizeof w->ring_n);
+    memset(w->ring_idx, 0, sizeof w->ring_idx);
+}
+
 /* Hands the slots of a worker that is gone (lost or left) to the carriers with the
  * fewest slots, one ADOPT per recipient (master/slotplan.h slotplan_gone). Survivors
- * keep their own users. */
+ * keep their own users. First, whatever the run's state, its deltas in the open
+ * intervals stop counting toward closing them (coord_forget_reports: it is no longer
+ * expected, so the survivors' deltas must complete them; issue 12). */
 void coord_replan_gone(coord *c, cworker *gone)
 {
+    coord_forget_reports(c, gone);
     if (!coord_running(c) || c->stop_sent || gone->slots.n == 0) return;
     slot_list *got = calloc((size_t)c->nworkers, sizeof *got);
     if (!got) return;
@@ -77,6 +95,7 @@ void coord_join_run(coord *c, cworker *nw)
     nw->lost_at_ms = 0;
     nw->missing_max = 0;
     nw->last_delta_ms = time_wall_ms();
+    coord_reports_clear(nw);
     for (uint32_t k = 0; k < mv.n; k++)     /* one RELEASE per slot, in the order taken */
         coord_send_slots(c, &c->workers[mv.v[k].from], MSG_RELEASE, &mv.v[k].slot, 1);
     free(mv.v);
@@ -167,6 +186,7 @@ static void coord_send_plans(coord *c)
         w->lost_at_ms = w->missing_max = w->max_iv_req = w->iv_req = w->iv_idx = 0;
         w->users_last = 0;
         w->rps_last = 0;
+        coord_reports_clear(w);
         if (w->alive) w->state = "running";
     }
     /* one slot per engine thread it announced: load in proportion to threads. A run has
@@ -211,6 +231,13 @@ static void coord_send_stop(coord *c)
 static void coord_finish(coord *c, coord_state final)
 {
     coord_close_ready(c, true);
+    /* The bound of stats_history.csv against the totals: the rows hold every request
+     * but those of deltas that came after their interval was written (RING_LATE_MS past
+     * its end, or the ring full); they are in the totals, and said here. */
+    if (c->late)
+        log_warn("master", "%llu stats deltas (%llu requests) came after their interval's "
+                 "history row was written: counted in the totals, not in stats_history.csv",
+                 (unsigned long long)c->late, (unsigned long long)c->late_requests);
     c->end_wall_ms = time_wall_ms();
     if (!c->start_wall_ms) c->start_wall_ms = c->end_wall_ms;    /* never started */
     /* Thresholds judge a run that ran; an aborted one fails by its exit code alone. */
@@ -294,7 +321,18 @@ void coord_stats(coord *c, cworker *w, proto_stats *s)
     }
     w->iv_req += req;
     w->iv_users += s->users;
-    if (ring_add(&c->ring, s)) c->late++;  /* its interval is already written: totals only */
+    if (ring_add(&c->ring, s)) {        /* its interval is already written: totals only */
+        c->late++;
+        c->late_requests += req;
+        return;
+    }
+    /* what it reported, so that its deltas stop counting when it stops being expected */
+    uint32_t k = (uint32_t)(s->interval % RING_SLOTS);
+    if (w->ring_n[k] == 0 || w->ring_idx[k] != s->interval) {
+        w->ring_idx[k] = s->interval;
+        w->ring_n[k] = 0;
+    }
+    w->ring_n[k]++;
 }
 
 /* DONE: the worker's last deltas of the run came before it. "leaving" mid-run moves its
@@ -310,6 +348,7 @@ void coord_done(coord *c, cworker *w, nng_pipe p, const proto_done *d)
             w->state = c->stop_sent ? "stopped" : "finished";
         }
         w->done = true;
+        coord_forget_reports(c, w);     /* no longer expected: the others complete them */
     }
     proto_msg ack = { .type = MSG_ACK };
     ack.u.ack.run_id = d->run_id;
@@ -413,6 +452,7 @@ void coord_take(coord *c)
     c->last_rps = c->last_p95_ms = 0;
     memset(&c->last_point, 0, sizeof c->last_point);
     c->limited_log_ms = c->limited_quiet = 0;
+    c->late = c->late_requests = 0;
     /* A new run starts from empty sets: merge_reset keeps names (for interval reuse),
      * and the last run's names must not reappear with zero counts in this one. */
     merge_fini(&c->totals);

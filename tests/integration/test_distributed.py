@@ -229,6 +229,53 @@ def test_sigterm_worker_leaves_with_exact_totals():
     teardown(m, ws[:2], t)
 
 
+def late_requests(master_log):
+    """Requests of stats deltas that came after their interval's history row was written:
+    the master logs them at the end of the run (master/coord_run.c coord_finish); they are
+    in the totals and in no stats_history.csv row (the documented bound between the two)."""
+    import re
+    m = re.search(r"(\d+) stats deltas \((\d+) requests\) came after", master_log)
+    return int(m.group(2)) if m else 0
+
+
+@test
+def test_worker_leaving_keeps_every_history_row_whole():
+    """Issue 12: a worker leaving mid-run (SIGTERM) gave a stats_history.csv row with 0
+    users that lost the survivors' requests of that second (the ring closed the interval
+    on the leaver's final deltas alone). Every row must count every request of its second
+    (the rows add up to the totals, less what the master says came late: here nothing)
+    and no row before the last may show 0 users."""
+    t = Target()
+    m, ws = cluster(2)
+    path, d = write_scenario(erp_scenario(t, [("500ms", 10), ("7s", 10)]), files={"operators.csv": OPERATORS})
+    out = os.path.join(d, "out")
+    p = subprocess.Popen([os.path.join(BIN, "stampede"), "run", path, "--master", m.api, "--expect-workers", "2",
+                          "--out", out, "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _procs.append(p)
+    time.sleep(3.5)
+    ws[1].signal(signal.SIGTERM)
+    outp, err = p.communicate(timeout=60)
+    check(p.returncode == 0, "exit %d: %s" % (p.returncode, err))
+    s = summary(out)
+    check_exact(s, t.counters())
+    left = [w for w in s["workers"] if w["id"] == "w1"]
+    check(left and left[0]["state"] == "left", "the worker that left should say so: %s" % s["workers"])
+    rows = read_csv(os.path.join(out, "stats_history.csv"))
+    check(len(rows) >= 6, "too few history rows: %d" % len(rows))
+    interval_s = 1.0                    # the master's default stats interval
+    in_rows = round(sum(float(r["Requests/s"]) for r in rows) * interval_s)
+    late = late_requests(m.stderr())
+    check(late == 0, "the master wrote rows before %d requests of theirs arrived" % late)
+    check(in_rows == s["totals"]["requests"] - late,
+          "stats_history.csv rows hold %d requests, the totals %d (%d came late)"
+          % (in_rows, s["totals"]["requests"], late))
+    check(int(rows[-1]["Total Request Count"]) == s["totals"]["requests"],
+          "the last row's Total Request Count %s != totals %d" % (rows[-1]["Total Request Count"], s["totals"]["requests"]))
+    for i, r in enumerate(rows[:-1]):
+        check(int(r["User Count"]) > 0, "row %d (of %d) has 0 users mid-run: %s" % (i, len(rows), r))
+    teardown(m, ws[:1], t)
+
+
 @test
 def test_kill9_master_stops_load_and_workers_rejoin():
     t = Target()

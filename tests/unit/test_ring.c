@@ -1,6 +1,7 @@
 /* Unit tests for master/coord_ring.c, the interval ring and its close policy: an
  * interval closes when every engine thread reported it, or RING_LATE_MS after its end,
- * or when the ring is full, or when the run ends; closing folds it into the totals once;
+ * or when the ring is full, or when the run ends (the deltas of engines no longer
+ * expected do not count: ring_forget); closing folds it into the totals once;
  * a late delta goes to the totals only; empty intervals close silently, in order. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -216,6 +217,44 @@ static void test_closes_when_every_thread_reported(void **state)
     assert_int_equal(f->ring.next_idx, 1);
 }
 
+/* Issue 12: a worker leaving mid-run. Two engines expected; the leaver's final delta of
+ * interval 3 (users 0) arrives, then its DONE makes the expected count 1. Its delta must
+ * no longer count (ring_forget): the interval waits for the survivor's delta and its row
+ * holds both (every request of the second, the survivor's users), nothing comes late. */
+static void test_leaver_does_not_close_for_the_survivor(void **state)
+{
+    fixture *f = *state;
+    for (uint64_t iv = 0; iv < 3; iv++) {       /* both engines report 0..2 */
+        assert_false(add(f, iv, 10, 5));
+        assert_false(add(f, iv, 10, 5));
+        ring_close_ready(&f->ring, START_MS, START_MS + (iv + 1) * INTERVAL_MS, 2, false);
+    }
+    assert_int_equal(f->seen.n, 3);
+    assert_false(add(f, 3, 4, 0));              /* the leaver's final delta */
+    ring_close_ready(&f->ring, START_MS, START_MS + 3500, 2, false);
+    assert_int_equal(f->seen.n, 3);             /* the survivor has not reported */
+    ring_forget(&f->ring, 3, 1);                /* its DONE: no longer expected */
+    ring_close_ready(&f->ring, START_MS, START_MS + 3600, 1, false);
+    assert_int_equal(f->seen.n, 3);             /* still waiting for the survivor */
+    assert_false(add(f, 3, 9, 10));             /* the survivor, with the adopted users */
+    ring_close_ready(&f->ring, START_MS, START_MS + 4 * INTERVAL_MS, 1, false);
+    assert_int_equal(f->seen.n, 4);
+    assert_int_equal(f->seen.idx[3], 3);
+    assert_int_equal(f->seen.requests[3], 13);  /* both deltas in the row */
+    assert_int_equal(f->seen.users[3], 10);
+    assert_int_equal(f->seen.reports[3], 2);
+    assert_int_equal(f->totals.all.requests, 3 * 20 + 13);
+    /* forgetting more than was counted, or a closed or unknown interval, changes nothing */
+    ring_forget(&f->ring, 3, 5);
+    ring_forget(&f->ring, 99, 1);
+    assert_false(add(f, 4, 1, 1));
+    ring_forget(&f->ring, 4, 7);                /* floors at its reports */
+    ring_close_ready(&f->ring, START_MS, START_MS + 4 * INTERVAL_MS + 10, 1, false);
+    assert_int_equal(f->seen.n, 4);             /* 1 - 1 = 0 counted: waits */
+    ring_close_ready(&f->ring, START_MS, START_MS + 4 * INTERVAL_MS + 10, 0, false);
+    assert_int_equal(f->seen.n, 5);             /* nobody expected any more: it closes */
+}
+
 static void test_closes_late_after_its_end(void **state)
 {
     fixture *f = *state;
@@ -310,6 +349,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_closes_when_every_thread_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closes_late_after_its_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leaver_does_not_close_for_the_survivor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_delta_goes_to_totals_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_ring_closes_the_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_closes_in_order_skipping_empty, setup, teardown),
