@@ -2,16 +2,22 @@
 open-model scenarios, without load: configs/erp-throughput.yaml validates and says its
 schedule; --arrival-rate and -t change what validate reports; every misuse of the
 scenario language exits 2 with file:line:col and a hint; -r on an open scenario and
---arrival-rate on a closed one are refused (exit 2, with a hint) before anything starts.
+--arrival-rate on a closed one are refused (exit 2, with a hint) before anything starts;
+a real stampede-master's API refuses a bad "arrival_rate" in a run submission (400).
 
 Real `stampede` processes; nothing here sends a request (the refusals come before a run),
 so no target is needed."""
+import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import ROOT, check, main, run, test, write_scenario  # noqa: E402
+from lib import BIN, ROOT, _procs, check, main, run, test, write_scenario  # noqa: E402
 
 THROUGHPUT = os.path.join(ROOT, "configs", "erp-throughput.yaml")
 PEAK = os.path.join(ROOT, "configs", "erp-peak.yaml")
@@ -83,6 +89,54 @@ def test_model_options_refused_before_a_run():
         check(rc == 2 and "--arrival-rate wants" in err, "--arrival-rate %s: exit %d %r" % (bad, rc, err))
     rc, out, err = run(["validate", PEAK, "--arrival-rate", "5"])
     check(rc == 2 and "--arrival-rate needs an open-model scenario" in err, "validate: %d %r" % (rc, err))
+
+
+
+def post_run(api, body):
+    """POST /api/runs: (HTTP status, decoded JSON answer)."""
+    req = urllib.request.Request(api + "/api/runs", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@test
+def test_api_refuses_bad_arrival_rate():
+    """The run submission's "arrival_rate" (master/api_req.c, proto/plan.c): negative, above
+    SC_MAX_RATE, not a number, or on a closed scenario: 400 with a message, no run."""
+    results = tempfile.mkdtemp(prefix="master-results-")
+    log = tempfile.NamedTemporaryFile(prefix="master-", suffix=".log", delete=False).name
+    m = subprocess.Popen([os.path.join(BIN, "stampede-master"), "--listen", "tcp://127.0.0.1:0",
+                          "--http", "127.0.0.1:0", "--results-dir", results],
+                         stdout=subprocess.PIPE, stderr=open(log, "w"), text=True)
+    _procs.append(m)
+    line = m.stdout.readline()
+    check("api on http://" in line, "master did not start: %r %s" % (line, open(log).read()))
+    api = line.strip().split("api on ")[1]
+    flow = "users:\n  - name: u\n    flow:\n      - http: { url: /ping }\n"
+    open_sc = OPEN_HEAD + "    - { duration: 1s, rate: 5 }\n" + flow
+    closed_sc = ("name: t\ntarget: http://127.0.0.1:9\nload:\n  stages:\n"
+                 "    - { duration: 1s, users: 1 }\n" + flow)
+    cases = [(open_sc, -1, "\"arrival_rate\" must be a number of iterations per second between 0 and"),
+             (open_sc, 1e7 + 1, "\"arrival_rate\" must be a number of iterations per second between 0 and"),
+             (open_sc, "50/s", "\"arrival_rate\" must be a number of iterations per second between 0 and"),
+             (open_sc, True, "\"arrival_rate\" must be a number"),
+             (closed_sc, 5, "--arrival-rate applies to the open model")]
+    for sc, rate, want in cases:
+        code, j = post_run(api, {"scenario": sc, "scenario_file": "t.yaml", "arrival_rate": rate,
+                                 "expect_workers": 1, "expect_timeout_ms": 1000})
+        check(code == 400, "arrival_rate %r: HTTP %d %s" % (rate, code, j))
+        check(want in j.get("error", ""), "arrival_rate %r: %r lacks %r" % (rate, j, want))
+    with urllib.request.urlopen(api + "/api/live", timeout=10) as r:
+        live = json.loads(r.read())
+    check(live.get("state") == "idle" and live.get("run_id") is None,
+          "a refused submission started a run: %s" % live)
+    m.terminate()
+    m.wait(timeout=30)
+
 
 
 if __name__ == "__main__":
