@@ -179,35 +179,6 @@ static void res_csv_summary_cols(FILE *f, const merge_entry *e)
     res_csv_float(f, (double)e->bytes / (double)e->requests);
 }
 
-/* The reason phrase of an HTTP status (RFC 9110 and common extensions), NULL unknown. */
-static const char *res_reason(int code)
-{
-    static const struct { int code; const char *text; } reasons[] = {
-        { 300, "Multiple Choices" }, { 301, "Moved Permanently" }, { 302, "Found" },
-        { 303, "See Other" }, { 304, "Not Modified" }, { 307, "Temporary Redirect" },
-        { 308, "Permanent Redirect" }, { 400, "Bad Request" }, { 401, "Unauthorized" },
-        { 402, "Payment Required" }, { 403, "Forbidden" }, { 404, "Not Found" },
-        { 405, "Method Not Allowed" }, { 406, "Not Acceptable" },
-        { 407, "Proxy Authentication Required" }, { 408, "Request Timeout" },
-        { 409, "Conflict" }, { 410, "Gone" }, { 411, "Length Required" },
-        { 412, "Precondition Failed" }, { 413, "Content Too Large" }, { 414, "URI Too Long" },
-        { 415, "Unsupported Media Type" }, { 416, "Range Not Satisfiable" },
-        { 417, "Expectation Failed" }, { 418, "I'm a teapot" }, { 421, "Misdirected Request" },
-        { 422, "Unprocessable Content" }, { 423, "Locked" }, { 424, "Failed Dependency" },
-        { 425, "Too Early" }, { 426, "Upgrade Required" }, { 428, "Precondition Required" },
-        { 429, "Too Many Requests" }, { 431, "Request Header Fields Too Large" },
-        { 451, "Unavailable For Legal Reasons" }, { 500, "Internal Server Error" },
-        { 501, "Not Implemented" }, { 502, "Bad Gateway" }, { 503, "Service Unavailable" },
-        { 504, "Gateway Timeout" }, { 505, "HTTP Version Not Supported" },
-        { 507, "Insufficient Storage" }, { 508, "Loop Detected" },
-        { 511, "Network Authentication Required" },
-    };
-    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
-        if (reasons[i].code == code)
-            return reasons[i].text;
-    return NULL;
-}
-
 /* failures.csv's Error column, readable as Locust's is (issue 12). Decision: an HTTP
  * status reads "503 Service Unavailable" (Locust: HTTPError('503 Server Error: Service
  * Unavailable for url: ...'), the URL left out: the Name column says which request);
@@ -221,7 +192,7 @@ static void res_err_text(char *buf, size_t cap, const merge_err *e)
         kind = "other";
     if (e->kind == ERR_HTTP_STATUS && e->detail[0] != '\0'
         && strspn(e->detail, "0123456789") == strlen(e->detail) && strlen(e->detail) == 3) {
-        const char *why = res_reason(atoi(e->detail));
+        const char *why = results_http_reason(atoi(e->detail));
         if (why != NULL)
             snprintf(buf, cap, "%s %s", e->detail, why);
         else
@@ -917,27 +888,4 @@ void results_close(results *r)
         fclose(r->schedule);
         r->schedule = NULL;
     }
-}
-
-/* results/<name>-YYYYmmdd-HHMMSS (UTC). Characters of the name that would make a path
- * or a shell word awkward (anything but letters, digits, '.', '_', '-') become '_'. */
-void results_default_dir(const char *name, uint64_t wall_ms, char *buf, size_t cap)
-{
-    char clean[STATS_NAME_MAX];
-    size_t n = 0;
-    for (const char *s = name ? name : ""; *s && n + 1 < sizeof clean; s++) {
-        unsigned char c = (unsigned char)*s;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                  || c == '.' || c == '_' || c == '-';
-        clean[n++] = ok ? (char)c : '_';
-    }
-    clean[n] = '\0';
-    if (n == 0 || strspn(clean, ".") == n)      /* "", ".", ".." are not names */
-        snprintf(clean, sizeof clean, "run");
-    time_t t = (time_t)(wall_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf(buf, cap, "results/%s-%s", clean, stamp);
 }

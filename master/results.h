@@ -163,4 +163,6 @@ char *results_summary_text(const results_meta *meta, const merge_set *totals);
  * "2024-05-01T12:00:00.123Z". */
 int  results_sorted(const merge_set *m, const merge_entry ***ents, const merge_err ***errs);
 void results_iso_time(char *buf, size_t cap, uint64_t wall_ms);
+/* The reason phrase of an HTTP status ("Service Unavailable"), NULL when unknown. */
+const char *results_http_reason(int code);
 #endif
