@@ -69,7 +69,8 @@ double   loadshape_peak_rate(const sc_stage *st, int n);
 int      loadshape_override_rate(const sc_stage *st, int n, double rate,
                                  uint64_t duration_ms, sc_stage out[2]);
 
-/* The profile table: total (the sum of weights[0..n), each >= 1) entries in smooth
+/* The profile table: total (the sum of weights[0..n), >= 1; a weight may be 0: that
+ * profile never appears) entries in smooth
  * weighted round-robin order (as nginx balances upstreams), so that every prefix of
  * users follows the weights as closely as integers allow. A malloc'd array the caller
  * frees, or NULL on ENOMEM. */

@@ -101,6 +101,8 @@ static const sc_key sc_defaults_keys[] = {
     { "insecure", SC_K_BOOL, offsetof(scenario, insecure), 0, 0, "defaults.insecure" },
     { "follow_redirects", SC_K_BOOL, offsetof(scenario, follow_redirects), 0, 0,
       "defaults.follow_redirects" },
+    { "cookies", SC_K_BOOL, offsetof(scenario, cookies), 0, 0, "defaults.cookies" },
+    { "on_failure", SC_K_OWN },
 };
 
 static int sc_defaults(sc_ctx *c, yaml_node_t *n)
@@ -117,6 +119,8 @@ static int sc_defaults(sc_ctx *c, yaml_node_t *n)
             return -1;
         c->defhdrs = v;
     }
+    if ((v = sc_get(c, n, "on_failure", NULL)) && sc_on_failure_read(c, v, &sc->default_on_failure))
+        return -1;
     return 0;
 }
 
@@ -312,7 +316,8 @@ static int sc_data(sc_ctx *c, yaml_node_t *n)
 static const sc_key sc_profile_keys[] = {
     { "name", SC_K_TEXT, offsetof(sc_profile, name), 0, 0, "the profile's name", true,
       "for example: - name: operator" },
-    { "weight", SC_K_U32, offsetof(sc_profile, weight), 1, SC_MAX_WEIGHT, "weight" },
+    { "weight", SC_K_U32, offsetof(sc_profile, weight), 0, SC_MAX_WEIGHT, "weight" },
+    { "tags", SC_K_OWN },
     { "setup", SC_K_OWN },
     { "flow", SC_K_OWN },
 };
@@ -332,6 +337,7 @@ static int sc_users(sc_ctx *c, yaml_node_t *n)
         return sc_fail(c, n, NULL, "out of memory");
     sc->nprofiles = np;
     uint64_t total = 0;
+    yaml_node_t *w0 = NULL;             /* the first weight written, for "all 0" */
     for (int i = 0; i < np; i++) {
         yaml_node_t *u = sc_node(c, n->data.sequence.items.start[i]);
         sc_profile *pr = &sc->profiles[i];
@@ -347,7 +353,12 @@ static int sc_users(sc_ctx *c, yaml_node_t *n)
         pr->weight = 1;
         if (sc_read(c, u, where, k, nk, "weight", pr))
             return -1;
-        yaml_node_t *v = sc_get(c, u, "weight", NULL);
+        yaml_node_t *v = sc_get(c, u, "tags", NULL);
+        if (v && sc_tags_read(c, v, &pr->tags))
+            return -1;
+        v = sc_get(c, u, "weight", NULL);
+        if (!w0)
+            w0 = v;
         total += pr->weight;
         if (total > SC_MAX_WEIGHT)
             return sc_fail(c, v ? v : u, "weights are ratios: 50 and 5 work like 10 and 1",
@@ -377,6 +388,10 @@ static int sc_users(sc_ctx *c, yaml_node_t *n)
             return -1;
         c->endless_msg = c->endless_hint = NULL;
     }
+    if (total == 0)
+        return sc_fail(c, w0 ? w0 : n, "give at least one profile a weight above 0 (weight: 0 switches a "
+                       "profile off, e.g. --set users.0.weight=0)", "every user profile has "
+                       "weight 0, so no user would run");
     sc->total_weight = (uint32_t)total;
     return 0;
 }
@@ -600,6 +615,7 @@ scenario *scenario_parse_env(const char *text, size_t len, const char *file,
         return NULL;
     }
     sc->default_timeout_ms = SC_DEFAULT_TIMEOUT_MS;
+    sc->cookies = true;
     sc->graceful_stop_ms = SC_DEFAULT_GRACEFUL_MS;
     sc->syms.data = &sc->data;
     if (env != NULL) {
@@ -704,6 +720,7 @@ void scenario_free(scenario *sc)
     data_set_fini(&sc->data);
     for (int i = 0; i < sc->nprofiles; i++) {
         free(sc->profiles[i].name);
+        sc_tags_free(&sc->profiles[i].tags);
         sc_steps_free(sc->profiles[i].setup, sc->profiles[i].nsetup);
         sc_steps_free(sc->profiles[i].flow, sc->profiles[i].nflow);
     }
@@ -715,6 +732,7 @@ void scenario_free(scenario *sc)
     }
     free(sc->thresholds);
     tmpl_syms_fini(&sc->syms);
+    free(sc->warnings);
     free(sc);
 }
 
@@ -732,19 +750,7 @@ uint32_t scenario_peak_users(const scenario *sc)
     return loadshape_peak_users(sc->stages, sc->nstages);
 }
 
-/* Interface stub (issue 12 wave 2): the scenario room replaces it with the real pruning. */
-int scenario_apply_tags(scenario *sc, const char *const *include, int ninclude,
-                        const char *const *exclude, int nexclude, sc_error *err)
-{
-    (void)sc; (void)include; (void)exclude;
-    if (ninclude == 0 && nexclude == 0)
-        return 0;
-    if (err) {
-        memset(err, 0, sizeof *err);
-        snprintf(err->msg, sizeof err->msg, "tags are not supported yet");
-    }
-    return -1;
-}
+/* scenario_apply_tags: common/scenario_flow.c */
 
 void scenario_override_rate(scenario *sc, double rate, uint64_t duration_ms)
 {

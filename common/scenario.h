@@ -20,6 +20,12 @@
 
 /* "file:line:col: error: msg\n  hint: hint\n" into buf. */
 void sc_error_format(const sc_error *e, char *buf, size_t cap);
+/* Warnings (issue 12): a parsed scenario may carry sc->warnings[0..nwarnings): it runs,
+ * but probably not as meant (a threshold naming requests no step makes, a -T tag nothing
+ * carries). The CLI prints each, after a successful parse (validate and run alike), as
+ * "file:line:col: warning: msg\n  hint: hint\n" (this function; sc->file names the
+ * file). Daemons ignore them. */
+void sc_warning_format(const scenario *sc, const sc_warning *w, char *buf, size_t cap);
 
 /* Parses text[len] (named file for messages). Returns the scenario, or NULL with *err.
  * env NULL (or env->fn NULL): env() is an error that reveals nothing about the process

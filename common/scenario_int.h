@@ -218,6 +218,22 @@ int  sc_steps(sc_ctx *c, const yaml_node_t *seq, const char *what, sc_step **out
 int  sc_captures(sc_ctx *c, const yaml_node_t *n, sc_capture **out, int *nout, bool ws);
 void sc_captures_free(sc_capture *cp, int n);
 void sc_steps_free(sc_step *s, int n);
+void sc_steps_free_one(sc_step *s);     /* what the step holds, not the step itself */
+
+/* ---- scenario_flow.c: tags, on_failure, pick and if steps, warnings ------------------ */
+
+/* tags: [a, b] (or one word) into *t. */
+int  sc_tags_read(sc_ctx *c, const yaml_node_t *n, sc_tags *t);
+void sc_tags_free(sc_tags *t);
+int  sc_on_failure_read(sc_ctx *c, const yaml_node_t *n, sc_on_failure *out);
+/* pick: [ branches ] into st (kind set by the caller); depth as for sc_steps. */
+int  sc_pick(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth);
+/* if: COND (n) with then: / else: read from the step's mapping (step). */
+int  sc_if(sc_ctx *c, const yaml_node_t *step, const yaml_node_t *n, sc_step *st, int depth);
+void sc_flow_fini(sc_step *s);          /* what a pick or if step holds */
+/* Appends a warning to sc->warnings; -1 on ENOMEM (the warning is lost, nothing else). */
+__attribute__((format(printf, 5, 6)))
+int  sc_warn(scenario *sc, int line, int col, const char *hint, const char *fmt, ...);
 
 /* ---- scenario_ws.c: WebSocket steps -------------------------------------------------- */
 

@@ -61,6 +61,23 @@ int sc_collect(sc_ctx *c, const yaml_node_t *steps, int depth)
             continue;
         SC_FOREACH_PAIR(p, st) {
             yaml_node_t *k = sc_node(c, p->key), *v = sc_node(c, p->value);
+            if (sc_is_scalar(k) && v->type == YAML_SEQUENCE_NODE &&
+                (!strcmp(sc_sval(k), "then") || !strcmp(sc_sval(k), "else"))) {
+                if (sc_collect(c, v, depth + 1))
+                    return -1;
+                continue;
+            }
+            if (sc_is_scalar(k) && v->type == YAML_SEQUENCE_NODE && !strcmp(sc_sval(k), "pick")) {
+                for (yaml_node_item_t *b = v->data.sequence.items.start; b < v->data.sequence.items.top; b++) {
+                    yaml_node_t *bn = sc_node(c, *b);
+                    if (sc_tick(c, bn))
+                        return -1;
+                    if (bn->type == YAML_MAPPING_NODE &&
+                        sc_collect(c, sc_get(c, bn, "steps", NULL), depth + 1))
+                        return -1;
+                }
+                continue;
+            }
             if (!sc_is_scalar(k) || v->type != YAML_MAPPING_NODE)
                 continue;
             if (!strcmp(sc_sval(k), "loop") || !strcmp(sc_sval(k), "group")) {
@@ -354,7 +371,34 @@ static int sc_think(sc_ctx *c, const yaml_node_t *n, sc_step *st)
     return 0;
 }
 
-static const sc_key sc_loop_keys[] = { { "count", SC_K_OWN }, { "steps", SC_K_OWN } };
+static const sc_key sc_loop_keys[] = { { "count", SC_K_OWN }, { "steps", SC_K_OWN },
+                                       { "pacing", SC_K_OWN }, { "rate", SC_K_OWN } };
+
+/* pacing: DURATION or rate: R (passes per second per user, sc_rate's forms) into
+ * pacing_us; at most one of them, more than 0. */
+static int sc_loop_pacing(sc_ctx *c, const yaml_node_t *n, sc_step *st)
+{
+    yaml_node_t *pn = sc_get(c, n, "pacing", NULL), *rn = sc_get(c, n, "rate", NULL);
+    if (pn && rn)
+        return sc_fail(c, rn, "pacing: 2s and rate: 0.5/s say the same; keep one",
+                       "a loop takes pacing or rate, not both");
+    if (pn) {
+        uint64_t ms;
+        if (sc_duration(c, pn, "the loop's pacing (each pass lasts at least this long)", true, &ms))
+            return -1;
+        st->u.loop.pacing_us = ms * 1000u;
+    } else if (rn) {
+        double r;
+        if (sc_rate(c, rn, "the loop's rate (passes per second, per user)", &r))
+            return -1;
+        if (!(r > 0))
+            return sc_fail(c, rn, "leave rate out for no pacing", "the loop's rate must be "
+                           "more than 0");
+        double us = 1e6 / r;
+        st->u.loop.pacing_us = us < 1 ? 1 : (uint64_t)(us + 0.5);
+    }
+    return 0;
+}
 
 static int sc_loop(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
 {
@@ -381,6 +425,8 @@ static int sc_loop(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
     }
     if (st->u.loop.count < 0 && c->endless_msg)
         return sc_fail(c, v ? v : n, c->endless_hint, "%s", c->endless_msg);
+    if (sc_loop_pacing(c, n, st))
+        return -1;
     yaml_node_t *s = sc_need(c, n, "steps", "the loop", "for example: loop: { count: 3, steps: [ ... ] }");
     return !s ? -1 : sc_steps(c, s, "the loop's steps", &st->u.loop.steps, &st->u.loop.nsteps, depth + 1);
 }
@@ -402,30 +448,66 @@ static int sc_group(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
     return !s ? -1 : sc_steps(c, s, "the group's steps", &st->u.group.steps, &st->u.group.nsteps, depth + 1);
 }
 
+/* Keys next to a step's kind (common/scenario_flow.c): any step takes tags, http and ws
+ * steps on_failure, an if step then and else. */
+static const char *const sc_step_mods[] = { "tags", "on_failure", "then", "else" };
+
+static bool sc_is_mod(const yaml_node_t *k)
+{
+    return sc_word_index(k, sc_step_mods, 4) >= 0;
+}
+
 static int sc_parse_step(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth)
 {
-    static const char *const kinds[] = { "http", "think", "loop", "group", "ws" };
+    static const char *const kinds[] = { "http", "think", "loop", "group", "ws", "pick", "if" };
+    enum { NKINDS = 7 };
     char fb[80], hint[160];
     const char *eg = "a step is one of: - http: {...}, - ws: {...}, - think: 1s, - loop: {...}, "
-                     "- group: {...}";
+                     "- group: {...}, - pick: [...], - if: {...}";
     if (sc_tick(c, n))
         return -1;
     if (!n || n->type != YAML_MAPPING_NODE || SC_NPAIRS(n) == 0)
         return sc_fail(c, n, eg, "expected a step, found %s", sc_found(n, fb, sizeof fb));
-    yaml_node_t *k = sc_node(c, n->data.mapping.pairs.start[0].key);
-    yaml_node_t *v = sc_node(c, n->data.mapping.pairs.start[0].value);
+    /* the kind: the first key that is not a modifier */
+    yaml_node_pair_t *kp = NULL;
+    SC_FOREACH_PAIR(p, n) {
+        if (!sc_is_mod(sc_node(c, p->key))) {
+            kp = p;
+            break;
+        }
+    }
+    if (!kp)
+        return sc_fail(c, sc_node(c, n->data.mapping.pairs.start[0].key), eg,
+                       "%s goes next to a step's kind, but this step has none",
+                       sc_found(sc_node(c, n->data.mapping.pairs.start[0].key), fb, sizeof fb));
+    yaml_node_t *k = sc_node(c, kp->key);
+    yaml_node_t *v = sc_node(c, kp->value);
     st->line = (int)k->start_mark.line + 1;
     st->col = (int)k->start_mark.column + 1;
-    int kind = sc_word_index(k, kinds, 5);
+    int kind = sc_word_index(k, kinds, NKINDS);
     if (kind < 0)
         return sc_fail(c, k, sc_did_you_mean(hint, sizeof hint, sc_is_scalar(k) ? sc_sval(k) : NULL,
-                                             kinds, 5, eg),
-                       "unknown step kind %s (known: http, think, loop, group, ws)",
+                                             kinds, NKINDS, eg),
+                       "unknown step kind %s (known: http, think, loop, group, ws, pick, if)",
                        sc_found(k, fb, sizeof fb));
-    if (SC_NPAIRS(n) > 1) {
+    SC_FOREACH_PAIR(p, n) {
         /* a key some step takes (http, loop, group or ws) was meant to be indented */
-        yaml_node_t *k2 = sc_node(c, n->data.mapping.pairs.start[1].key);
+        yaml_node_t *k2 = sc_node(c, p->key);
+        if (p == kp)
+            continue;
         const char *key2 = sc_is_scalar(k2) ? sc_sval(k2) : NULL;
+        int mod = sc_word_index(k2, sc_step_mods, 4);
+        if (mod == 1 && kind != 0 && kind != 4)
+            return sc_fail(c, k2, "on_failure goes with http and ws steps (or in defaults)",
+                           "a '%s' step takes no on_failure", sc_sval(k));
+        if (mod >= 2 && kind != 6)
+            return sc_fail(c, k2, "then: and else: go next to an if: step",
+                           "a '%s' step takes no %s", sc_sval(k), key2);
+        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; mod >= 0 && q < p; q++)
+            if (sc_word_index(sc_node(c, q->key), sc_step_mods + mod, 1) == 0)
+                return sc_fail(c, k2, NULL, "'%s' appears twice in this step", key2);
+        if (mod >= 0)
+            continue;
         bool field = key2 && (sc_key_index(sc_http_keys, SC_NKEYS(sc_http_keys), key2) >= 0 ||
                               sc_key_index(sc_loop_keys, SC_NKEYS(sc_loop_keys), key2) >= 0 ||
                               sc_key_index(sc_group_keys, SC_NKEYS(sc_group_keys), key2) >= 0 ||
@@ -434,6 +516,14 @@ static int sc_parse_step(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth
                                           : "start another step with '- '", sc_sval(k));
         return sc_fail(c, k2, hint, "a step has exactly one kind, but this '%s' step also has "
                        "%s", sc_sval(k), sc_found(k2, fb, sizeof fb));
+    }
+    yaml_node_t *m;
+    if ((m = sc_get(c, n, "tags", NULL)) && sc_tags_read(c, m, &st->tags))
+        return -1;
+    if (kind == 0 || kind == 4) {
+        st->on_failure = c->sc->default_on_failure;
+        if ((m = sc_get(c, n, "on_failure", NULL)) && sc_on_failure_read(c, m, &st->on_failure))
+            return -1;
     }
     switch (kind) {
     case 0:
@@ -448,6 +538,12 @@ static int sc_parse_step(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth
     case 3:
         st->kind = STEP_GROUP;
         return sc_group(c, v, st, depth);
+    case 5:
+        st->kind = STEP_PICK;
+        return sc_pick(c, v, st, depth);
+    case 6:
+        st->kind = STEP_IF;
+        return sc_if(c, n, v, st, depth);
     default:
         st->kind = STEP_WS;
         if (sc_ws_step(c, v, &st->u.ws))
@@ -508,19 +604,27 @@ static void sc_http_fini(sc_http *h)
     sc_captures_free(h->captures, h->ncaptures);
 }
 
+void sc_steps_free_one(sc_step *s)
+{
+    sc_tags_free(&s->tags);
+    switch (s->kind) {
+    case STEP_HTTP:  sc_http_fini(&s->u.http); break;
+    case STEP_WS:    sc_ws_fini(&s->u.ws); break;
+    case STEP_THINK: break;
+    case STEP_LOOP:  sc_steps_free(s->u.loop.steps, s->u.loop.nsteps); break;
+    case STEP_GROUP:
+        free(s->u.group.name);
+        sc_steps_free(s->u.group.steps, s->u.group.nsteps);
+        break;
+    case STEP_PICK: case STEP_IF:
+        sc_flow_fini(s);
+        break;
+    }
+}
+
 void sc_steps_free(sc_step *s, int n)
 {
-    for (int i = 0; s && i < n; i++) {
-        switch (s[i].kind) {
-        case STEP_HTTP:  sc_http_fini(&s[i].u.http); break;
-        case STEP_WS:    sc_ws_fini(&s[i].u.ws); break;
-        case STEP_THINK: break;
-        case STEP_LOOP:  sc_steps_free(s[i].u.loop.steps, s[i].u.loop.nsteps); break;
-        case STEP_GROUP:
-            free(s[i].u.group.name);
-            sc_steps_free(s[i].u.group.steps, s[i].u.group.nsteps);
-            break;
-        }
-    }
+    for (int i = 0; s && i < n; i++)
+        sc_steps_free_one(&s[i]);
     free(s);
 }

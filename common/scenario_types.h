@@ -132,23 +132,124 @@ typedef struct sc_ws {
     bool        listen;
 } sc_ws;
 
+/* ---- flow control (issue 12) ----------------------------------------------------------
+ * The parsed form; the engine (worker/engine.c) runs it. What each field means at run
+ * time is written here, so the engine and the parser agree.
+ *
+ * Tags: `tags: [a, b]` on a step (a key next to the step's kind), on a pick branch and
+ * on a user profile. Words (letters, digits, _ and -), at most SC_MAX_TAGS per list, each
+ * at most SC_TAG_MAX bytes, no duplicates. scenario_apply_tags (common/scenario.h) prunes
+ * by them once before the scenario is shared: the engine never looks at tags. */
+#define SC_MAX_TAGS 64
+#define SC_TAG_MAX  64
+typedef struct sc_tags { char **v; int n; } sc_tags;
+
+/* on_failure: what a user does when an http or ws step fails, i.e. when the step counts
+ * a failure in the stats (no response or no connection, a status or expect that does not
+ * hold, a capture that finds nothing, a ws expect/receive timing out):
+ *   CONTINUE        (the default) go on with the next step, as before;
+ *   STOP_ITERATION  skip the rest of this iteration: closed model, the user starts its
+ *                   flow again from the top (after nothing: no think time is added);
+ *                   open model, the arrival ends there (its ITER row counts as failed).
+ *                   Inside setup it works as STOP_USER (a user whose setup failed has
+ *                   nothing to run its flow with);
+ *   STOP_USER       the user stops (Locust's StopUser): closed model, it stays stopped
+ *                   for the rest of the run (it is not replaced, and a ramp does not
+ *                   restart it); open model, the user's session ends (variables cleared,
+ *                   ws connection closed, cookies dropped) and it goes back to the pool,
+ *                   running setup again before its next arrival.
+ * The iteration's ITER row counts as failed in every case. Set per step
+ * (`on_failure: stop_user` next to `http:`/`ws:`) or for every http/ws step in
+ * `defaults.on_failure`; the step's wins. The parser resolves it: sc_step.on_failure is
+ * what applies, with no lookup at run time. Other step kinds carry CONTINUE. */
+typedef enum { SC_ON_FAILURE_CONTINUE = 0, SC_ON_FAILURE_STOP_ITERATION,
+               SC_ON_FAILURE_STOP_USER } sc_on_failure;
+
+/* The condition of an `if` step (`- if: {...}` with `then:` / `else:` next to it). One
+ * condition per if (nest ifs for and/or):
+ *   { var: X, is: empty }      X was never captured by this user, or captured as ""
+ *   { var: X, is: set }        the opposite
+ *   { var: X, equals: T }      X's current value is the text T, byte for byte (an unset
+ *                              X equals nothing, not even "")
+ *   { var: X, not_equals: T }  the opposite of equals (true when X is unset)
+ *   { status: 200 }            the last HTTP response this user received had that status
+ *   { status_in: [200, 201] }  ... one of those (1 to SC_MAX_STATUS codes)
+ *   { chance: 0.3 }            true with that probability (0..1), drawn from the user's rng
+ * X is a capture variable (slot: its tmpl_syms slot, the index into the user's vars).
+ * "The last HTTP response" is the user's most recent http step with a response, in this
+ * or an earlier iteration; 0 when there is none yet or the last request got no response
+ * (a transport error), so { status: 200 } is then false. */
+typedef enum { SC_COND_EMPTY, SC_COND_SET, SC_COND_EQUALS, SC_COND_NOT_EQUALS,
+               SC_COND_STATUS, SC_COND_CHANCE } sc_cond_kind;
+typedef struct sc_cond {
+    sc_cond_kind kind;
+    char        *var;           /* EMPTY .. NOT_EQUALS: the variable, owned */
+    int          slot;          /* ... its slot */
+    char        *value;         /* EQUALS, NOT_EQUALS: the text, owned (may be "") */
+    int          status[SC_MAX_STATUS];    /* STATUS: accepted codes */
+    int          nstatus;
+    double       chance;        /* CHANCE: 0 <= chance <= 1 */
+} sc_cond;
+
 typedef struct sc_step sc_step;
-typedef enum { STEP_HTTP, STEP_THINK, STEP_LOOP, STEP_GROUP, STEP_WS } sc_step_kind;
+/* A branch of a `pick` step: { weight: N, tags: [...], steps: [...] }. */
+typedef struct sc_branch {
+    uint32_t weight;            /* >= 0, default 1; 0: never chosen (switched off) */
+    sc_tags  tags;
+    sc_step *steps;             /* >= 1 step */
+    int      nsteps;
+    int      line, col;         /* where the branch was written */
+} sc_branch;
+
+/* Step kinds. New kinds go at the end (worker/engine.c's vu_run skips kinds it does not
+ * know yet; worker/allow.c walks every kind).
+ *   STEP_PICK: each time the step runs (each pass of the enclosing flow or loop), exactly
+ *     one branch runs, chosen at random by weight from the user's rng (Locust's
+ *     @task(weight)): draw r uniform in [0, total_weight) and run the first branch whose
+ *     running sum of weights exceeds r. total_weight >= 1 (the parser and
+ *     scenario_apply_tags guarantee it).
+ *   STEP_IF: cond true: the then steps run, else the else steps (either list may be
+ *     empty, not both); then the step after the if. */
+typedef enum { STEP_HTTP, STEP_THINK, STEP_LOOP, STEP_GROUP, STEP_WS,
+               STEP_PICK, STEP_IF } sc_step_kind;
 struct sc_step {
-    sc_step_kind kind;
-    int          line, col;     /* where it was written, 1-based */
+    sc_step_kind  kind;
+    int           line, col;    /* where it was written, 1-based */
+    sc_tags       tags;         /* `tags:` next to the kind */
+    sc_on_failure on_failure;   /* http and ws steps: what applies (step, else defaults);
+                                 * other kinds: CONTINUE */
     union {
         sc_http http;
         struct { uint64_t min_ms, max_ms; } think;          /* fixed when equal */
-        struct { int64_t count; sc_step *steps; int nsteps; } loop; /* count -1: forever */
+        /* count -1: forever. pacing_us > 0: each pass lasts at least that long, measured
+         * from the pass's first step to the end of its last; a shorter pass waits out the
+         * rest before the next pass (or before the step after the loop, for the last
+         * pass); a longer pass is followed at once, with no catch-up (Locust's
+         * constant_pacing). `pacing: 5s` gives it as a duration, `rate: 2/s` as passes per
+         * second per user (Locust's constant_throughput): pacing_us = 1e6 / rate. */
+        struct { int64_t count; sc_step *steps; int nsteps; uint64_t pacing_us; } loop;
         struct { char *name; sc_step *steps; int nsteps; } group;
         sc_ws ws;
+        struct { sc_branch *branches; int nbranches; uint32_t total_weight; } pick;
+        struct { sc_cond cond; sc_step *then_steps; int nthen;
+                 sc_step *else_steps; int nelse; } cond;    /* STEP_IF */
     } u;
 };
 
+/* A warning found at validate: the scenario runs, but probably not as meant (e.g. a
+ * threshold naming requests the scenario never makes). The CLI prints each as
+ * "file:line:col: warning: msg\n  hint: hint" (sc_warning_format, common/scenario.h). */
+typedef struct sc_warning {
+    int  line, col;             /* 1-based; 0 when not about a place in the file */
+    char msg[384];
+    char hint[192];             /* may be empty */
+} sc_warning;
+
 typedef struct sc_profile {
     char    *name;
-    uint32_t weight;            /* >= 1; default 1 */
+    uint32_t weight;            /* >= 0; default 1; 0: switched off (no user runs it).
+                                 * At least one profile has a weight above 0. */
+    sc_tags  tags;
     sc_step *setup;             /* `setup:` steps run once when a user first starts, before
                                  * its first iteration (any model); NULL/0: none */
     int      nsetup;
@@ -174,6 +275,10 @@ typedef struct scenario {
     bool         http2;         /* defaults.http2: negotiate HTTP/2 (ALPN, or prior knowledge for http://) */
     bool         insecure;      /* defaults.insecure: do not verify TLS certificates */
     bool         follow_redirects; /* defaults.follow_redirects (off by default) */
+    bool         cookies;       /* defaults.cookies (on by default): each user keeps a
+                                 * cookie jar (libcurl's engine: Set-Cookie with domain,
+                                 * path, expiry, secure honoured); false: no cookies kept */
+    sc_on_failure default_on_failure;  /* defaults.on_failure (already applied to steps) */
     sc_model     model;
     sc_stage    *stages;        /* closed: users; open: rate (common/loadshape.h) */
     int          nstages;
@@ -194,6 +299,8 @@ typedef struct scenario {
     sc_threshold *thresholds;
     int          nthresholds;
     tmpl_syms    syms;          /* capture variables */
+    sc_warning  *warnings;      /* found at validate (and by scenario_apply_tags); owned */
+    int          nwarnings;
 } scenario;
 
 /* Reads a data file named in the scenario (relative paths are relative to the scenario's

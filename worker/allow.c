@@ -538,6 +538,17 @@ static int allow_check_steps(const allow_list *a, const scenario *sc, const sc_s
         case STEP_WS:
             rv = allow_check_ws_url(a, sc, st, why, cap);
             break;
+        case STEP_PICK:         /* every branch may run, weight 0 ones too (--set) */
+            for (int b = 0; rv == 0 && b < st->u.pick.nbranches; b++)
+                rv = allow_check_steps(a, sc, st->u.pick.branches[b].steps,
+                                       st->u.pick.branches[b].nsteps, pr, why, cap);
+            break;
+        case STEP_IF:
+            rv = allow_check_steps(a, sc, st->u.cond.then_steps, st->u.cond.nthen, pr, why, cap);
+            if (rv == 0)
+                rv = allow_check_steps(a, sc, st->u.cond.else_steps, st->u.cond.nelse, pr,
+                                       why, cap);
+            break;
         case STEP_THINK:
             break;
         }
@@ -558,8 +569,13 @@ int allow_check_scenario(const allow_list *a, const scenario *sc, char *why, siz
         return -1;
     }
     int rv = 0;
-    for (int i = 0; rv == 0 && i < sc->nprofiles; i++)
-        rv = allow_check_steps(a, sc, sc->profiles[i].flow, sc->profiles[i].nflow, &pr, why, cap);
+    for (int i = 0; rv == 0 && i < sc->nprofiles; i++) {
+        rv = allow_check_steps(a, sc, sc->profiles[i].setup, sc->profiles[i].nsetup, &pr,
+                               why, cap);
+        if (rv == 0)
+            rv = allow_check_steps(a, sc, sc->profiles[i].flow, sc->profiles[i].nflow, &pr,
+                                   why, cap);
+    }
     allow_probe_fini(&pr);
     return rv;
 }

@@ -507,6 +507,60 @@ static void test_scenario_ws_urls_as_dialed(void **state)
     assert_int_equal(ws_check(&a, "/ws/feed", why, sizeof why), 0);
 }
 
+/* Issue 12: the check walks into every pick branch (weight 0 too: --set may switch it
+ * on), into an if's then and else, and into a profile's setup. */
+static void flow_check(const char *where, int want, const char *msg)
+{
+    char text[4096];
+    const char *spots[] = { "setup", "branch", "zero", "then", "else" };
+    char urls[5][64];
+    for (int i = 0; i < 5; i++)
+        snprintf(urls[i], sizeof urls[i], "%s",
+                 !strcmp(where, spots[i]) ? "http://10.0.0.9:8000/x" : "/x");
+    snprintf(text, sizeof text,
+             "name: allow-flow\n"
+             "target: http://127.0.0.1:8000\n"
+             "load: { stages: [ { duration: 1m, users: 2 } ] }\n"
+             "users:\n"
+             "  - name: u\n"
+             "    setup: [ { http: { url: \"%s\", capture: { token: { json: $.t } } } } ]\n"
+             "    flow:\n"
+             "      - pick:\n"
+             "          - { weight: 2, steps: [ { http: { url: \"%s\" } } ] }\n"
+             "          - { weight: 0, steps: [ { http: { url: \"%s\" } } ] }\n"
+             "      - if: { var: token, is: set }\n"
+             "        then: [ { http: { url: \"%s\" } } ]\n"
+             "        else: [ { http: { url: \"%s\" } } ]\n",
+             urls[0], urls[1], urls[2], urls[3], urls[4]);
+    sc_error err;
+    scenario *sc = scenario_parse(text, strlen(text), "flow.yaml", NULL, 0, NULL, NULL, &err);
+    if (sc == NULL) {
+        char buf[1024];
+        sc_error_format(&err, buf, sizeof buf);
+        fail_msg("scenario did not parse: %s", buf);
+    }
+    allow_list a;
+    allow_default(&a);
+    char why[1024] = "";
+    int got = allow_check_scenario(&a, sc, why, sizeof why);
+    scenario_free(sc);
+    if (got != want)
+        fail_msg("url in %s: %d, want %d (%s)", where, got, want, why);
+    if (msg != NULL && strstr(why, msg) == NULL)
+        fail_msg("url in %s: \"%s\" lacks \"%s\"", where, why, msg);
+}
+
+static void test_scenario_flow_control(void **state)
+{
+    (void)state;
+    flow_check("nowhere", 0, NULL);
+    flow_check("setup", -1, "url of the http step at flow.yaml:6:");
+    flow_check("branch", -1, "url of the http step at flow.yaml:9:");
+    flow_check("zero", -1, "url of the http step at flow.yaml:10:");
+    flow_check("then", -1, "url of the http step at flow.yaml:12:");
+    flow_check("else", -1, "url of the http step at flow.yaml:13:");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -523,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_scenario_template_urls),
         cmocka_unit_test(test_scenario_env_host),
         cmocka_unit_test(test_scenario_ws_urls_as_dialed),
+        cmocka_unit_test(test_scenario_flow_control),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

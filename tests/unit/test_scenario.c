@@ -844,7 +844,7 @@ static const bad_case bad_cases[] = {
       BASE_HEAD BASE_STAGE "users: []\n", 6, 8, 0, "'users' (the user profiles) is empty", NULL },
     { "weight 0",
       BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP "    weight: 0\n", 10, 13, 0,
-      "weight must be at least 1, found 0", NULL },
+      "every user profile has weight 0", "weight above 0" },   /* issue 12: 0 is allowed */
     { "think range reversed",
       BASE_HEAD BASE_STAGE BASE_USERS "      - think: 3s..1s\n", 9, 16, 0,
       "think range 3s..1s is reversed", NULL },
@@ -1074,6 +1074,86 @@ static const bad_case bad_cases[] = {
     { "ws: threshold figure typo",
       BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "thresholds: [ \"feed: mesage p95 < 1s\" ]\n", 10, 15, 0,
       "unknown ws figure 'mesage'", "'message'" },
+    /* ---- issue 12: flow control, tags, weight 0, on_failure --------------------------- */
+    { "pick: all weights 0",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - pick:\n          - { weight: 0, steps: [ { think: 1s } ] }\n",
+      10, 11, 0, "every branch of this pick has weight 0", "weight above 0" },
+    { "pick: not a list",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - pick: { weight: 1 }\n", 9, 15, 0,
+      "expected a list for 'pick'", "weight: 5" },
+    { "pick: unknown branch key",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - pick: [ { wieght: 2, steps: [ { think: 1s } ] } ]\n", 9, 19, 0,
+      "unknown key 'wieght' in a pick branch", "'weight'" },
+    { "pick: branch without steps",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - pick: [ { weight: 2 } ]\n", 9, 17, 0,
+      "branch 1 of the pick is missing 'steps'", NULL },
+    { "pick: negative weight",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - pick: [ { weight: -1, steps: [ { think: 1s } ] } ]\n", 9, 27, 0,
+      "weight", NULL },
+    { "if: without then or else",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - if: { status: 200 }\n", 9, 13, 0,
+      "neither then nor else", "then:" },
+    { "if: two conditions",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - if: { status: 200, chance: 0.5 }\n        then: [ { think: 1s } ]\n",
+      9, 13, 0, "exactly one condition", "nest" },
+    { "if: unknown variable",
+      BASE_HEAD BASE_STAGE BASE_USERS
+      "      - http: { url: /x, capture: { token: { json: $.t } } }\n"
+      "      - if: { var: tokn, is: empty }\n        then: [ { think: 1s } ]\n",
+      10, 20, 0, "no step captures a variable named 'tokn'", "'token'" },
+    { "if: is takes empty or set",
+      BASE_HEAD BASE_STAGE BASE_USERS
+      "      - http: { url: /x, capture: { token: { json: $.t } } }\n"
+      "      - if: { var: token, is: blank }\n        then: [ { think: 1s } ]\n",
+      10, 31, 0, "if.is must be empty or set", NULL },
+    { "if: chance above 1",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - if: { chance: 30% }\n        then: [ { think: 1s } ]\n",
+      9, 23, 0, "if.chance must be a number from 0 to 1", "chance: 0.3" },
+    { "if: status out of range",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - if: { status: 999 }\n        then: [ { think: 1s } ]\n",
+      9, 23, 0, "if.status", NULL },
+    { "if: is without var",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - if: { status: 200, is: set }\n        then: [ { think: 1s } ]\n",
+      9, 32, 0, "is, equals and not_equals go with var", "var: token" },
+    { "then without if",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x }\n        then: [ { think: 1s } ]\n",
+      10, 9, 0, "a 'http' step takes no then", "next to an if" },
+    { "on_failure on a think step",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - think: 1s\n        on_failure: stop_user\n",
+      10, 9, 0, "a 'think' step takes no on_failure", "http and ws" },
+    { "on_failure typo",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x }\n        on_failure: stop_usr\n",
+      10, 21, 0, "on_failure must be continue, stop_iteration or stop_user", "'stop_user'" },
+    { "defaults.on_failure typo",
+      "name: t\ntarget: http://127.0.0.1:8000\ndefaults: { on_failure: stop }\nload:\n  stages:\n"
+      BASE_STAGE BASE_USERS BASE_STEP, 3, 25, 0, "on_failure must be", NULL },
+    { "tags alone",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - tags: [a]\n", 9, 9, 0,
+      "goes next to a step's kind, but this step has none", NULL },
+    { "tag not a word",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x }\n        tags: [ \"a b\" ]\n", 10, 17, 0,
+      "a tag is a word", NULL },
+    { "tag twice",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { url: /x }\n        tags: [ a, a ]\n", 10, 20, 0,
+      "tag 'a' appears twice", NULL },
+    { "profile tags not a list",
+      BASE_HEAD BASE_STAGE "users:\n  - name: u\n    tags: { a: 1 }\n    flow:\n" BASE_STEP, 8, 11, 0,
+      "expected a list of tags", NULL },
+    { "all profiles weight 0",
+      BASE_HEAD BASE_STAGE "users:\n  - name: u\n    weight: 0\n    flow:\n" BASE_STEP, 8, 13, 0,
+      "every user profile has weight 0", "weight: 0 switches a profile off" },
+    { "loop: pacing and rate",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - loop: { pacing: 2s, rate: 1/s, steps: [ { think: 1s } ] }\n",
+      9, 35, 0, "a loop takes pacing or rate, not both", NULL },
+    { "loop: pacing 0",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - loop: { pacing: 0s, steps: [ { think: 1s } ] }\n",
+      9, 25, 0, "the loop's pacing (each pass lasts at least this long) must be longer than 0", NULL },
+    { "loop: rate 0",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - loop: { rate: 0, steps: [ { think: 1s } ] }\n",
+      9, 23, 0, "the loop's rate must be more than 0", NULL },
+    { "open model: endless paced loop",
+      OPEN_HEAD OPEN_STAGE BASE_USERS "      - loop: { pacing: 1s, steps: [ { think: 1s } ] }\n",
+      11, 15, 0, "never ends", NULL },
 };
 
 static void test_bad_inputs(void **state)
@@ -1851,6 +1931,247 @@ static yaml_node_t *key_doc(sc_ctx *c, scenario *sc, sc_error *err, const char *
     return yaml_document_get_root_node(&c->doc);
 }
 
+/* ---- issue 12: flow control, tags, weight 0, cookies, on_failure ------------------ */
+
+static const char flow_example[] =
+    "name: flow\n"
+    "target: http://127.0.0.1:8000\n"
+    "defaults: { on_failure: stop_iteration, cookies: false }\n"
+    "load: { stages: [ { duration: 1m, users: 4 } ] }\n"
+    "users:\n"
+    "  - name: reader\n"
+    "    weight: 3\n"
+    "    tags: [read]\n"
+    "    setup:\n"
+    "      - http: { name: login, method: POST, url: /login, capture: { token: { json: $.token }, role: { json: $.role } } }\n"
+    "        on_failure: stop_user\n"
+    "    flow:\n"
+    "      - pick:\n"
+    "          - weight: 5\n"
+    "            tags: [list]\n"
+    "            steps: [ { http: { name: list, url: /list } } ]\n"
+    "          - weight: 1\n"
+    "            steps:\n"
+    "              - http: { name: report, url: /report }\n"
+    "                tags: [slow, report]\n"
+    "          - { weight: 0, steps: [ { think: 1s } ] }\n"
+    "      - if: { var: token, is: empty }\n"
+    "        then: [ { http: { name: relogin, url: /login } } ]\n"
+    "        else:\n"
+    "          - if: { var: role, equals: admin }\n"
+    "            then: [ { http: { name: admin, url: /admin } } ]\n"
+    "      - if: { status_in: [200, 201] }\n"
+    "        else: [ { think: 1s } ]\n"
+    "      - if: { chance: 0.25 }\n"
+    "        then: [ { think: 2s } ]\n"
+    "      - loop: { pacing: 5s, count: 3, steps: [ { http: { name: paced, url: /p } } ] }\n"
+    "        tags: [paced]\n"
+    "      - loop: { rate: 4/s, steps: [ { http: { name: rated, url: /r, }, on_failure: continue } ] }\n"
+    "  - name: off\n"
+    "    weight: 0\n"
+    "    flow: [ { http: { name: never, url: /never } } ]\n"
+    "  - name: writer\n"
+    "    tags: [write]\n"
+    "    flow:\n"
+    "      - http: { name: write, method: POST, url: /w }\n"
+    "      - think: 1s\n";
+
+static void test_flow_control(void **state)
+{
+    (void)state;
+    scenario *sc = parse_ok(flow_example);
+    assert_false(sc->cookies);
+    assert_int_equal(sc->default_on_failure, SC_ON_FAILURE_STOP_ITERATION);
+    assert_int_equal(sc->nprofiles, 3);
+    assert_int_equal(sc->profiles[1].weight, 0);
+    assert_int_equal(sc->total_weight, 4);
+    for (uint64_t k = 0; k < 400; k++)          /* weight 0: no user runs it */
+        assert_int_not_equal(scenario_profile_of(sc, k), 1);
+    const sc_profile *r = &sc->profiles[0];
+    assert_int_equal(r->tags.n, 1);
+    assert_string_equal(r->tags.v[0], "read");
+    assert_int_equal(r->setup[0].on_failure, SC_ON_FAILURE_STOP_USER);
+    const sc_step *f = r->flow;
+    assert_int_equal(r->nflow, 6);
+    /* pick */
+    assert_int_equal(f[0].kind, STEP_PICK);
+    assert_int_equal(f[0].line, 13);
+    assert_int_equal(f[0].u.pick.nbranches, 3);
+    assert_int_equal(f[0].u.pick.total_weight, 6);
+    assert_int_equal(f[0].u.pick.branches[0].weight, 5);
+    assert_string_equal(f[0].u.pick.branches[0].tags.v[0], "list");
+    assert_int_equal(f[0].u.pick.branches[0].line, 14);
+    assert_string_equal(f[0].u.pick.branches[0].steps[0].u.http.name, "list");
+    assert_int_equal(f[0].u.pick.branches[0].steps[0].on_failure, SC_ON_FAILURE_STOP_ITERATION);
+    assert_int_equal(f[0].u.pick.branches[1].steps[0].tags.n, 2);
+    assert_int_equal(f[0].u.pick.branches[2].weight, 0);
+    assert_int_equal(f[0].u.pick.branches[2].steps[0].kind, STEP_THINK);
+    /* if on a variable, nested in else */
+    assert_int_equal(f[1].kind, STEP_IF);
+    assert_int_equal(f[1].u.cond.cond.kind, SC_COND_EMPTY);
+    assert_string_equal(f[1].u.cond.cond.var, "token");
+    assert_int_equal(f[1].u.cond.cond.slot, tmpl_syms_find(&sc->syms, "token"));
+    assert_int_equal(f[1].u.cond.nthen, 1);
+    assert_int_equal(f[1].u.cond.nelse, 1);
+    const sc_step *in = &f[1].u.cond.else_steps[0];
+    assert_int_equal(in->kind, STEP_IF);
+    assert_int_equal(in->u.cond.cond.kind, SC_COND_EQUALS);
+    assert_string_equal(in->u.cond.cond.value, "admin");
+    assert_int_equal(in->u.cond.cond.slot, tmpl_syms_find(&sc->syms, "role"));
+    assert_int_equal(in->u.cond.nelse, 0);
+    /* status and chance */
+    assert_int_equal(f[2].u.cond.cond.kind, SC_COND_STATUS);
+    assert_int_equal(f[2].u.cond.cond.nstatus, 2);
+    assert_int_equal(f[2].u.cond.cond.status[1], 201);
+    assert_int_equal(f[2].u.cond.nthen, 0);
+    assert_int_equal(f[3].u.cond.cond.kind, SC_COND_CHANCE);
+    assert_true(f[3].u.cond.cond.chance == 0.25);
+    assert_int_equal(f[3].on_failure, SC_ON_FAILURE_CONTINUE);     /* only http and ws */
+    /* pacing and rate */
+    assert_int_equal(f[4].kind, STEP_LOOP);
+    assert_int_equal(f[4].u.loop.pacing_us, 5000000);
+    assert_int_equal(f[4].u.loop.count, 3);
+    assert_string_equal(f[4].tags.v[0], "paced");
+    assert_int_equal(f[5].u.loop.pacing_us, 250000);
+    assert_int_equal(f[5].u.loop.count, -1);
+    assert_int_equal(f[5].u.loop.steps[0].on_failure, SC_ON_FAILURE_CONTINUE);
+    scenario_free(sc);
+
+    /* defaults: cookies on, on_failure continue; --set switches a profile off */
+    sc = parse_ok(BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP
+                  "  - name: v\n    flow: [ { http: { url: /y } } ]\n");
+    assert_true(sc->cookies);
+    assert_int_equal(sc->profiles[0].flow[0].on_failure, SC_ON_FAILURE_CONTINUE);
+    scenario_free(sc);
+    sc_set off = { "users.0.weight", "0" };
+    sc_error err;
+    sc = parse_set(BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP
+                   "  - name: v\n    flow: [ { http: { url: /y } } ]\n", &off, 1, &err);
+    assert_non_null(sc);
+    for (uint64_t k = 0; k < 10; k++)
+        assert_int_equal(scenario_profile_of(sc, k), 1);
+    scenario_free(sc);
+}
+
+/* Names of the http steps of a flow, depth first, into buf ("a,b,c"). */
+static void flow_names(const sc_step *s, int n, char *buf, size_t cap)
+{
+    for (int i = 0; i < n; i++) {
+        const sc_step *st = &s[i];
+        switch (st->kind) {
+        case STEP_HTTP: {
+            size_t bl = strlen(buf);
+            snprintf(buf + bl, cap - bl, "%s%s", bl ? "," : "", st->u.http.name);
+            break;
+        }
+        case STEP_LOOP:  flow_names(st->u.loop.steps, st->u.loop.nsteps, buf, cap); break;
+        case STEP_GROUP: flow_names(st->u.group.steps, st->u.group.nsteps, buf, cap); break;
+        case STEP_IF:
+            flow_names(st->u.cond.then_steps, st->u.cond.nthen, buf, cap);
+            flow_names(st->u.cond.else_steps, st->u.cond.nelse, buf, cap);
+            break;
+        case STEP_PICK:
+            for (int b = 0; b < st->u.pick.nbranches; b++)
+                flow_names(st->u.pick.branches[b].steps, st->u.pick.branches[b].nsteps, buf, cap);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* The scenario after tags: "profile[setup|flow];..." with http names. */
+static void tagged(const char *const *inc, int ninc, const char *const *exc, int nexc,
+                   char *out, size_t cap, int *rc, sc_error *err)
+{
+    scenario *sc = parse_ok(flow_example);
+    *rc = scenario_apply_tags(sc, inc, ninc, exc, nexc, err);
+    out[0] = '\0';
+    for (int i = 0; *rc == 0 && i < sc->nprofiles; i++) {
+        char s[512] = "", f[512] = "";
+        flow_names(sc->profiles[i].setup, sc->profiles[i].nsetup, s, sizeof s);
+        flow_names(sc->profiles[i].flow, sc->profiles[i].nflow, f, sizeof f);
+        size_t ol = strlen(out);
+        snprintf(out + ol, cap - ol, "%s[%s|%s];", sc->profiles[i].name, s, f);
+    }
+    if (*rc == 0) {         /* the profile table follows the profiles left */
+        uint32_t total = 0;
+        for (int i = 0; i < sc->nprofiles; i++)
+            total += sc->profiles[i].weight;
+        assert_int_equal(sc->total_weight, total);
+        for (uint64_t k = 0; k < total; k++)
+            assert_true(scenario_profile_of(sc, k) < sc->nprofiles);
+    }
+    scenario_free(sc);
+}
+
+static void test_apply_tags(void **state)
+{
+    (void)state;
+    char out[2048];
+    int rc;
+    sc_error err;
+    const char *const read[] = { "read" }, *const write[] = { "write" }, *const slow[] = { "slow" },
+                      *const list[] = { "list" }, *const nope[] = { "nope" },
+                      *const paced_write[] = { "paced", "write" };
+    tagged(NULL, 0, NULL, 0, out, sizeof out, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "reader[login|list,report,relogin,admin,paced,rated];off[|never];"
+                             "writer[|write];");
+    /* a profile's tag keeps all of it; other profiles without a selected step go */
+    tagged(read, 1, NULL, 0, out, sizeof out, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "reader[login|list,report,relogin,admin,paced,rated];");
+    /* a branch's tag: only it is left (the setup stays: include tags do not prune it) */
+    tagged(list, 1, NULL, 0, out, sizeof out, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "reader[login|list];");
+    /* a step's tag, deep inside a branch */
+    tagged(slow, 1, NULL, 0, out, sizeof out, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "reader[login|report];");
+    /* two include tags */
+    tagged(paced_write, 2, NULL, 0, out, sizeof out, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "reader[login|paced];writer[|write];");
+    /* exclusions win over inclusions, and remove profiles, branches and steps */
+    tagged(read, 1, slow, 1, out, sizeof out, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "reader[login|list,relogin,admin,paced,rated];");
+    tagged(NULL, 0, write, 1, out, sizeof out, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "reader[login|list,report,relogin,admin,paced,rated];off[|never];");
+    /* nothing left: an error naming the tags there are */
+    tagged(nope, 1, NULL, 0, out, sizeof out, &rc, &err);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err.msg, "no step carries tag nope"));
+    assert_non_null(strstr(err.hint, "read"));
+    assert_non_null(strstr(err.hint, "slow"));
+    /* excluding the only profiles with weight leaves only the switched-off one */
+    const char *const rw[] = { "read", "write" };
+    tagged(NULL, 0, rw, 2, out, sizeof out, &rc, &err);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err.msg, "the tags leave nothing to run"));
+    assert_non_null(strstr(err.hint, "weight 0"));
+    /* a -T tag nothing carries, next to one that selects: a warning */
+    scenario *sc = parse_ok(flow_example);
+    const char *const two[] = { "list", "nope" };
+    assert_int_equal(scenario_apply_tags(sc, two, 2, NULL, 0, &err), 0);
+    assert_int_equal(sc->nwarnings, 1);
+    char buf[1024];
+    sc_warning_format(sc, &sc->warnings[0], buf, sizeof buf);
+    assert_non_null(strstr(buf, "test.yaml: warning: -T nope: nothing in the scenario carries"));
+    scenario_free(sc);
+    /* tags that remove a ws connect but keep the steps after it */
+    sc = parse_ok(BASE_HEAD BASE_STAGE BASE_USERS "      - ws: { connect: /ws }\n        tags: [c]\n"
+                  "      - ws: { send: hi }\n        tags: [s]\n");
+    const char *const c_tag[] = { "c" };
+    assert_int_equal(scenario_apply_tags(sc, NULL, 0, c_tag, 1, &err), -1);
+    assert_non_null(strstr(err.msg, "remove the ws connect before it"));
+    assert_int_equal(err.line, 11);
+    scenario_free(sc);
+}
+
 static void test_key_table(void **state)
 {
     (void)state;
@@ -1952,6 +2273,8 @@ int main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_env_values_not_echoed),
         cmocka_unit_test(test_key_table),
+        cmocka_unit_test(test_flow_control),
+        cmocka_unit_test(test_apply_tags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
