@@ -34,6 +34,10 @@
  *   ignores trailing fields): an entry's 7th, svc (sent only when not empty); STATS's
  *   11th, sched (always sent); PLAN's 16th, arrival_rate (always sent, 0 none). Absent,
  *   they decode to empty / zero. An entry "ITER" is an entry like any other.
+ * - Issue 12 appended PLAN's 17th and 18th, tags and exclude_tags (arrays of strings,
+ *   always sent, empty when none): at most PROTO_MAX_TAGS, each 1..PROTO_TAG_MAX bytes
+ *   without NUL, else malformed. The encoder sends what it is given; plan_scenario
+ *   refuses a PLAN over those bounds before it is sent.
  * - proto_encode_stats skips entries with requests == 0 unless an error row of this
  *   interval points at them (an error must not vanish with its entry); rows with
  *   count 0 are skipped. Error rows are renumbered to the sent entries.
@@ -232,9 +236,18 @@ static int pk_stats_head(msgpack_packer *pk, uint64_t run_id, const char *worker
     return final ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 }
 
+/* An array of C strings (a NULL entry travels as ""). */
+static int pk_strs(msgpack_packer *pk, char *const *v, uint32_t n)
+{
+    PK(msgpack_pack_array(pk, n));
+    for (uint32_t i = 0; i < n; i++)
+        PK(pk_cstr(pk, v[i] ? v[i] : ""));
+    return 0;
+}
+
 static int pk_plan(msgpack_packer *pk, const proto_plan *p)
 {
-    PK(pk_envelope(pk, MSG_PLAN, 16));
+    PK(pk_envelope(pk, MSG_PLAN, 18));
     PK(msgpack_pack_uint64(pk, p->run_id));
     PK(pk_cstr(pk, p->scenario_file));
     PK(pk_str(pk, p->scenario ? p->scenario : "", p->scenario ? p->scenario_len : 0));
@@ -271,7 +284,10 @@ static int pk_plan(msgpack_packer *pk, const proto_plan *p)
     /* a value no decoder accepts is sent as 0 (none) rather than making the PLAN
      * malformed at the worker: plan_scenario (proto/plan.h) refuses it first */
     double ar = p->arrival_rate;
-    return msgpack_pack_double(pk, isfinite(ar) && ar > 0 && ar <= SC_MAX_RATE ? ar : 0.0);
+    PK(msgpack_pack_double(pk, isfinite(ar) && ar > 0 && ar <= SC_MAX_RATE ? ar : 0.0));
+    /* 17th and 18th (issue 12): tags, exclude_tags; a NULL list travels empty */
+    PK(pk_strs(pk, p->tags, p->tags ? p->ntags : 0));
+    return pk_strs(pk, p->exclude_tags, p->exclude_tags ? p->nexclude_tags : 0);
 }
 
 static int pk_stats(msgpack_packer *pk, const proto_stats *s)
@@ -477,6 +493,12 @@ void proto_msg_free(proto_msg *m)
         free(p->env);
         free(p->host);
         free(p->slots);
+        for (uint32_t i = 0; p->tags && i < p->ntags; i++)
+            free(p->tags[i]);
+        free(p->tags);
+        for (uint32_t i = 0; p->exclude_tags && i < p->nexclude_tags; i++)
+            free(p->exclude_tags[i]);
+        free(p->exclude_tags);
     } else if (m->type == MSG_ADOPT || m->type == MSG_RELEASE) {
         free(m->u.slots.slots);
     } else if (m->type == MSG_STATS) {

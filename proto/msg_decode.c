@@ -315,6 +315,29 @@ static int d_pairs(const msgpack_object *o, uint32_t max, proto_set **out, uint3
     return PROTO_OK;
 }
 
+/* A tag list: at most PROTO_MAX_TAGS strings, each 1..PROTO_TAG_MAX bytes without NUL.
+ * *nout counts the entries allocated so far, for proto_msg_free. */
+static int d_tags(const msgpack_object *o, char ***out, uint32_t *nout)
+{
+    uint32_t n;
+    TRY(d_array(o, 0, &n));
+    if (n > PROTO_MAX_TAGS)
+        return PROTO_EMALFORMED;
+    if (n == 0)
+        return PROTO_OK;
+    if ((*out = calloc(n, sizeof **out)) == NULL)
+        return PROTO_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *e = FLD(o, i);
+        if (e->type != MSGPACK_OBJECT_STR || e->via.str.size == 0 ||
+            e->via.str.size > PROTO_TAG_MAX)
+            return PROTO_EMALFORMED;
+        TRY(d_dup(e, false, &(*out)[i], NULL));
+        (*nout)++;
+    }
+    return PROTO_OK;
+}
+
 /* Fills p; on failure p holds what was allocated so far, for proto_msg_free. */
 static int d_plan(const msgpack_object *f, uint32_t nf, proto_plan *p)
 {
@@ -362,6 +385,11 @@ static int d_plan(const msgpack_object *f, uint32_t nf, proto_plan *p)
         if (p->arrival_rate > SC_MAX_RATE)
             return PROTO_EMALFORMED;
     }
+    /* 17th, 18th (issue 12): tags, exclude_tags; absent: none */
+    if (nf > 16)
+        TRY(d_tags(&f[16], &p->tags, &p->ntags));
+    if (nf > 17)
+        TRY(d_tags(&f[17], &p->exclude_tags, &p->nexclude_tags));
     return PROTO_OK;
 }
 
@@ -517,7 +545,8 @@ static uint32_t d_nfields(int type)
 {
     switch (type) {
     case MSG_HELLO: return 8;
-    case MSG_PLAN: return 14;    /* env (15th), arrival_rate (16th) optional: absent none */
+    case MSG_PLAN: return 14;    /* env (15th), arrival_rate (16th), tags (17th),
+                                  * exclude_tags (18th) optional: absent none */
     case MSG_STOP: return 2;
     case MSG_STATS: return 10;   /* sched (11th) optional: absent zero */
     case MSG_DONE: return 4;

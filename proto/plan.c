@@ -177,6 +177,26 @@ scenario *plan_scenario(const proto_plan *p, sc_error *err)
                  p->arrival_rate, SC_MAX_RATE);
         return plan_refuse(p, NULL, err, msg, "give --arrival-rate as 50, 50/s, 3000/m or 100/h");
     }
+    /* tags: the bounds a decoded PLAN already keeps (proto/msg.h), checked here for a
+     * plan built in this process, so that it never leaves malformed */
+    if (p->ntags > PROTO_MAX_TAGS || p->nexclude_tags > PROTO_MAX_TAGS)
+    {
+        char msg[128], hint[64];
+        snprintf(msg, sizeof msg, "more than %u tags in -T/--tags or -E/--exclude-tags",
+                 PROTO_MAX_TAGS);
+        snprintf(hint, sizeof hint, "name at most %u tags", PROTO_MAX_TAGS);
+        return plan_refuse(p, NULL, err, msg, hint);
+    }
+    for (uint32_t i = 0; i < p->ntags + p->nexclude_tags; i++) {
+        const char *t = i < p->ntags ? p->tags[i] : p->exclude_tags[i - p->ntags];
+        if (!t || !t[0] || strlen(t) > PROTO_TAG_MAX) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "tag '%.64s%s' in %s is empty or longer than %d bytes",
+                     t ? t : "", t && strlen(t) > PROTO_TAG_MAX ? "..." : "",
+                     i < p->ntags ? "-T/--tags" : "-E/--exclude-tags", PROTO_TAG_MAX);
+            return plan_refuse(p, NULL, err, msg, "tags are words such as checkout or slow");
+        }
+    }
     if (p->users > SC_MAX_USERS) {
         memset(err, 0, sizeof *err);
         snprintf(err->file, sizeof err->file, "%s",
@@ -225,6 +245,14 @@ scenario *plan_scenario(const proto_plan *p, sc_error *err)
     /* after -t and -u: one stage at the rate for the run's (possibly overridden) duration */
     if (p->arrival_rate > 0)
         scenario_override_rate(sc, p->arrival_rate, p->duration_ms);
+    /* -T/-E last: the master and every worker prune the same scenario the same way */
+    if ((p->ntags || p->nexclude_tags) &&
+        scenario_apply_tags(sc, (const char *const *)p->tags, (int)p->ntags,
+                            (const char *const *)p->exclude_tags, (int)p->nexclude_tags,
+                            err) != 0) {
+        scenario_free(sc);
+        return NULL;
+    }
     return sc;
 }
 
@@ -235,6 +263,28 @@ static char *plan_dup(const char *s, size_t n)
     return d;
 }
 
+/* A deep copy of a tag list (*n counts what is allocated, for plan_fini). */
+static int plan_copy_tags(char ***dst, uint32_t *n, char *const *src, uint32_t nsrc)
+{
+    if (!src || !nsrc)
+        return 0;
+    if (!(*dst = calloc(nsrc, sizeof **dst)))
+        return -1;
+    for (uint32_t i = 0; i < nsrc; i++, (*n)++)
+        if (!((*dst)[i] = strdup(src[i] ? src[i] : "")))
+            return -1;
+    return 0;
+}
+
+static void plan_free_tags(char ***v, uint32_t *n)
+{
+    for (uint32_t i = 0; *v && i < *n; i++)
+        free((*v)[i]);
+    free(*v);
+    *v = NULL;
+    *n = 0;
+}
+
 int plan_copy(proto_plan *dst, const proto_plan *src)
 {
     *dst = *src;
@@ -242,6 +292,11 @@ int plan_copy(proto_plan *dst, const proto_plan *src)
     dst->files = NULL; dst->nfiles = 0; dst->sets = NULL; dst->nsets = 0;
     dst->env = NULL; dst->nenv = 0;
     dst->slots = NULL; dst->nslots = 0;
+    dst->tags = NULL; dst->ntags = 0; dst->exclude_tags = NULL; dst->nexclude_tags = 0;
+    if (plan_copy_tags(&dst->tags, &dst->ntags, src->tags, src->ntags) ||
+        plan_copy_tags(&dst->exclude_tags, &dst->nexclude_tags, src->exclude_tags,
+                       src->nexclude_tags))
+        goto fail;
     if (src->nslots) {
         if (!(dst->slots = malloc(src->nslots * sizeof *dst->slots))) goto fail;
         memcpy(dst->slots, src->slots, src->nslots * sizeof *dst->slots);
@@ -298,6 +353,8 @@ void plan_fini(proto_plan *p)
     free(p->slots);
     p->slots = NULL;
     p->nslots = 0;
+    plan_free_tags(&p->tags, &p->ntags);
+    plan_free_tags(&p->exclude_tags, &p->nexclude_tags);
     p->scenario = NULL; p->scenario_file = NULL; p->host = NULL;
     p->files = NULL; p->nfiles = 0; p->sets = NULL; p->nsets = 0;
 }

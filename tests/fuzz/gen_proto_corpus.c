@@ -1,7 +1,8 @@
 /* Writes the seed corpus of fuzz_proto: one valid encoded message of each type, into
  * DIR/<type>.msgpack (DIR defaults to tests/fuzz/corpus/proto), plus the variants where
  * an optional field is absent (hello-nokey, welcome-nokey: proof nil) or present (the
- * open model: plan-open with arrival_rate, stats-open with svc, ITER and sched). The seeds are
+ * open model: plan-open with arrival_rate, stats-open with svc, ITER and sched; issue 12:
+ * plan-tags with tags and exclude_tags). The seeds are
  * deterministic, so regenerating them changes nothing unless the encoding changed.
  *   make bin/gen_proto_corpus && bin/gen_proto_corpus      (linked against the library) */
 #include <stdio.h>
@@ -97,6 +98,22 @@ int main(int argc, char **argv)
     plan_open.u.plan.rate = 0;
     plan_open.u.plan.arrival_rate = 120.5;
     rv |= encode_seed_as(dir, "plan-open", &plan_open);
+
+    /* Issue 12: -T/-E in the PLAN's 17th and 18th fields. */
+    static const char tags_yaml[] =
+        "name: tagged\ntarget: http://127.0.0.1:8000\nload: { stages: [ { duration: 10s, users: 2 } ] }\n"
+        "users:\n  - name: op\n    flow:\n      - pick:\n          - { weight: 3, tags: [list], "
+        "steps: [ { http: { url: /a } } ] }\n          - { weight: 1, steps: [ { http: { url: /b } } ] }\n"
+        "      - http: { url: /c }\n        tags: [slow]\n";
+    char *inc[] = { "list", "fast" }, *exc[] = { "slow" };
+    proto_msg plan_tags = plan;
+    plan_tags.u.plan.scenario = (char *)tags_yaml;
+    plan_tags.u.plan.scenario_len = sizeof tags_yaml - 1;
+    plan_tags.u.plan.tags = inc;
+    plan_tags.u.plan.ntags = 2;
+    plan_tags.u.plan.exclude_tags = exc;
+    plan_tags.u.plan.nexclude_tags = 1;
+    rv |= encode_seed_as(dir, "plan-tags", &plan_tags);
 
     proto_msg stop = { .type = MSG_STOP, .u.stop = { .run_id = 1, .graceful_ms = 30000 } };
     rv |= encode_seed(dir, &stop);

@@ -727,7 +727,7 @@ static void test_open_model_roundtrip(void **state)
     off = 0;
     msgpack_unpacked_init(&up);
     assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
-    assert_int_equal(up.data.via.array.size, 18);
+    assert_int_equal(up.data.via.array.size, 20);  /* issue 12 appended tags, exclude_tags */
     pkb_init(&b);
     msgpack_pack_array(&b.pk, 17);
     for (uint32_t k = 0; k < 17; k++)
@@ -892,7 +892,7 @@ static void test_open_model_malformed(void **state)
     off = 0;
     msgpack_unpacked_init(&up);
     assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
-    assert_int_equal(up.data.via.array.size, 18);
+    assert_int_equal(up.data.via.array.size, 20);  /* issue 12 appended tags, exclude_tags */
     const double bad[] = { -1.0, -0.5, NAN, INFINITY, -INFINITY, 1e7 * 1.0001 };
     for (size_t v = 0; v <= sizeof bad / sizeof bad[0]; v++) {
         pkbuf b;
@@ -1015,6 +1015,154 @@ static void test_plan_arrival_rate(void **state)
     assert_non_null(sc);
     assert_int_equal(scenario_peak_users(sc), 9);
     scenario_free(sc);
+}
+
+/* Issue 12: PLAN's 17th and 18th fields, tags and exclude_tags: a round trip, absent
+ * (a 16-field PLAN) is none, hostile lists are malformed, plan_copy copies them and
+ * plan_scenario prunes with them. */
+static void plan_with_tags(pkbuf *b, const msgpack_object *f16, int variant)
+{
+    pkb_init(b);
+    msgpack_pack_array(&b->pk, 20);
+    for (uint32_t k = 0; k < 18; k++)
+        msgpack_pack_object(&b->pk, f16[k]);
+    char big[PROTO_TAG_MAX + 2];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    switch (variant) {
+    case 0:             /* too many tags */
+        msgpack_pack_array(&b->pk, PROTO_MAX_TAGS + 1);
+        for (uint32_t i = 0; i <= PROTO_MAX_TAGS; i++)
+            pkb_str(b, "t");
+        break;
+    case 1:             /* a tag one byte too long */
+        msgpack_pack_array(&b->pk, 1);
+        pkb_str(b, big);
+        break;
+    case 2:             /* an empty tag */
+        msgpack_pack_array(&b->pk, 1);
+        pkb_str(b, "");
+        break;
+    case 3:             /* a number */
+        msgpack_pack_array(&b->pk, 1);
+        msgpack_pack_uint32(&b->pk, 7);
+        break;
+    case 4:             /* not a list */
+        pkb_str(b, "a,b");
+        break;
+    case 5:             /* NUL inside */
+        msgpack_pack_array(&b->pk, 1);
+        msgpack_pack_str(&b->pk, 3);
+        msgpack_pack_str_body(&b->pk, "a\0b", 3);
+        break;
+    default:            /* the bounds themselves */
+        msgpack_pack_array(&b->pk, PROTO_MAX_TAGS);
+        for (uint32_t i = 0; i < PROTO_MAX_TAGS; i++)
+            pkb_str(b, i ? "t" : (big[PROTO_TAG_MAX] = '\0', big));
+        break;
+    }
+    msgpack_pack_array(&b->pk, 0);
+}
+
+static void test_plan_tags(void **state)
+{
+    (void)state;
+    static const char yaml[] =
+        "name: t\ntarget: http://127.0.0.1:8000\nload: { stages: [ { duration: 10s, users: 5 } ] }\n"
+        "users:\n  - name: op\n    flow:\n"
+        "      - http: { name: fast, url: /a }\n        tags: [fast]\n"
+        "      - http: { name: slow, url: /b }\n        tags: [slow]\n";
+    char *tags[] = { "fast", "other" }, *ex[] = { "slow" };
+    proto_msg m = { .type = MSG_PLAN }, d;
+    m.u.plan.scenario_file = "s.yaml";
+    m.u.plan.scenario = (char *)yaml;
+    m.u.plan.scenario_len = sizeof yaml - 1;
+    m.u.plan.tags = tags;
+    m.u.plan.ntags = 2;
+    m.u.plan.exclude_tags = ex;
+    m.u.plan.nexclude_tags = 1;
+    char *buf;
+    size_t len;
+    encode_ok(&m, &buf, &len);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    assert_int_equal(d.u.plan.ntags, 2);
+    assert_string_equal(d.u.plan.tags[0], "fast");
+    assert_string_equal(d.u.plan.tags[1], "other");
+    assert_int_equal(d.u.plan.nexclude_tags, 1);
+    assert_string_equal(d.u.plan.exclude_tags[0], "slow");
+    /* a copy is deep */
+    proto_plan cp;
+    assert_int_equal(plan_copy(&cp, &d.u.plan), 0);
+    assert_ptr_not_equal(cp.tags, d.u.plan.tags);
+    assert_string_equal(cp.tags[1], "other");
+    assert_string_equal(cp.exclude_tags[0], "slow");
+    /* plan_scenario prunes: only the "fast" step is left */
+    sc_error err;
+    scenario *sc = plan_scenario(&cp, &err);
+    assert_non_null(sc);
+    assert_int_equal(sc->profiles[0].nflow, 1);
+    assert_string_equal(sc->profiles[0].flow[0].u.http.name, "fast");
+    scenario_free(sc);
+    plan_fini(&cp);
+    assert_null(cp.tags);
+    assert_null(cp.exclude_tags);
+    /* a tag nothing carries, alone: refused with the tags there are */
+    char *none[] = { "other" };
+    proto_plan q = { .scenario_file = "s.yaml", .scenario = (char *)yaml,
+                     .scenario_len = sizeof yaml - 1, .tags = none, .ntags = 1 };
+    assert_null(plan_scenario(&q, &err));
+    assert_non_null(strstr(err.msg, "no step carries tag other"));
+    assert_non_null(strstr(err.hint, "fast, slow"));
+    proto_msg_free(&d);
+    check_truncations(buf, len);
+
+    /* a PLAN of the revision before (16 fields): no tags */
+    msgpack_unpacked up;
+    size_t off = 0;
+    msgpack_unpacked_init(&up);
+    assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(up.data.via.array.size, 20);
+    pkbuf b;
+    pkb_init(&b);
+    msgpack_pack_array(&b.pk, 18);
+    for (uint32_t k = 0; k < 18; k++)
+        msgpack_pack_object(&b.pk, up.data.via.array.ptr[k]);
+    assert_int_equal(decode_pkb(&b, &d), PROTO_OK);
+    assert_int_equal(d.u.plan.ntags, 0);
+    assert_null(d.u.plan.tags);
+    assert_int_equal(d.u.plan.nexclude_tags, 0);
+    proto_msg_free(&d);
+    /* hostile lists */
+    for (int v = 0; v < 6; v++) {
+        plan_with_tags(&b, up.data.via.array.ptr, v);
+        memset(&d, 0, sizeof d);
+        if (decode_pkb(&b, &d) != PROTO_EMALFORMED)
+            fail_msg("variant %d decoded", v);
+        assert_int_equal(d.type, 0);
+    }
+    plan_with_tags(&b, up.data.via.array.ptr, 6);
+    assert_int_equal(decode_pkb(&b, &d), PROTO_OK);
+    assert_int_equal(d.u.plan.ntags, PROTO_MAX_TAGS);
+    assert_int_equal(strlen(d.u.plan.tags[0]), PROTO_TAG_MAX);
+    proto_msg_free(&d);
+    msgpack_unpacked_destroy(&up);
+    free(buf);
+
+    /* a plan built in this process over the bounds is refused before it is sent */
+    proto_plan p = { .scenario_file = "s.yaml", .scenario = (char *)yaml,
+                     .scenario_len = sizeof yaml - 1 };
+    char *many[PROTO_MAX_TAGS + 1];
+    for (uint32_t i = 0; i <= PROTO_MAX_TAGS; i++)
+        many[i] = "fast";
+    p.tags = many;
+    p.ntags = PROTO_MAX_TAGS + 1;
+    assert_null(plan_scenario(&p, &err));
+    assert_non_null(strstr(err.msg, "more than 64 tags"));
+    char *empty[] = { "" };
+    p.tags = empty;
+    p.ntags = 1;
+    assert_null(plan_scenario(&p, &err));
+    assert_non_null(strstr(err.msg, "empty or longer than"));
 }
 
 /* ------------------------------------------------------------------------------ */
@@ -2022,6 +2170,7 @@ int main(void)
         cmocka_unit_test(test_stats_without_sched),
         cmocka_unit_test(test_open_model_malformed),
         cmocka_unit_test(test_plan_arrival_rate),
+        cmocka_unit_test(test_plan_tags),
         cmocka_unit_test(test_forward_compat),
         cmocka_unit_test(test_missing_field),
         cmocka_unit_test(test_wrong_version),
