@@ -19,6 +19,20 @@
 // and checks its charts (drawn pixels) and its names table (one row per summary.json
 // "requests" row and "ws" name, same Requests count); screenshot report.png.
 //
+// Issue 12's dashboard defects, in the same run: the New-run panel shows on a master
+// (and the local-run note does not); the header's req/s is labelled "last 1 s" while the
+// run goes and "run" once it ended, and then equals the Aggregated row's req/s (run) and
+// requests / elapsed of /api/live; the Aggregated row has its latencies, equal to
+// summary.json's totals. Then the form starts configs/erp-peak.yaml with its data file
+// picked as plain "operators.csv": the page maps it to data/operators.csv (shown under
+// the picker), the run starts and logs in (summary.json has "login" rows).
+//
+// STAMPEDE_MODE=local-open (tests/integration/test_browser.py's second test): the page of
+// a local `stampede run --ui` running an open-model scenario: the New-run panel is hidden
+// and the local note shown, the schedule card has figures, the planned-vs-achieved rate
+// chart and the latency-beside-service chart draw; then STAMPEDE_OUT/report.html draws
+// its charts and the open model's (rate, service; backlog present) without page errors.
+//
 // Prints one JSON line ({"ok": bool, "failures": [...], ...}) and exits 0 when every
 // check held, 1 otherwise. Every wait is bounded; the whole test gives up after 90 s.
 import fs from 'node:fs';
@@ -32,6 +46,10 @@ const TARGET = (process.env.STAMPEDE_TARGET || '').replace(/\/+$/, '');
 const ARTIFACTS = process.env.STAMPEDE_ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), 'stampede-e2e-'));
 const WORKER_ID = process.env.STAMPEDE_WORKER_ID || '';
 const CHROMIUM = process.env.STAMPEDE_CHROMIUM || '/usr/bin/chromium';
+const MODE = process.env.STAMPEDE_MODE || 'master';
+const OUT = process.env.STAMPEDE_OUT || '';          /* local-open: the run's --out folder */
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+const OPEN_CHARTS = ['chart-rate', 'chart-service'];
 const STEP_NAMES = ['ping', 'static', 'orders-denied'];
 const DASH_CHARTS = ['chart-users', 'chart-rps', 'chart-latency', 'chart-errors'];
 const REPORT_CHARTS = ['users', 'rps', 'latency'];
@@ -160,6 +178,25 @@ function compareRows(where, rows, S) {
   return probs;
 }
 
+function toNum(text) {
+  if (text == null) return null;
+  const s = String(text).replace(/[,\s\u00a0\u202f]/g, '');
+  return /^-?\d+(\.\d+)?$/.test(s) ? Number(s) : null;
+}
+
+// The Aggregated row's cells (tfoot of table#names) and the header's req/s figure.
+async function aggAndHeader(page) {
+  return page.evaluate(() => {
+    const tr = document.querySelector('#names tfoot tr.total');
+    return {
+      agg: tr ? [...tr.cells].map((c) => c.textContent.trim()) : null,
+      rps_label: document.getElementById('rps-label').textContent.trim(),
+      rps: document.getElementById('rps-now').textContent.trim(),
+    };
+  });
+}
+const AGG_LAT = { 4: 'p50', 5: 'p95', 7: 'p99', 8: 'max' };   /* cell -> summary latency_ms key */
+
 async function getJson(url) {
   const r = await fetch(url, { headers: { Accept: 'application/json' } });
   if (!r.ok) throw new Error(`GET ${url}: ${r.status}`);
@@ -207,6 +244,11 @@ async function dashboard(ctx) {
   }
   // The page polls /api/live once a second: wait for it to have drawn the idle state.
   await waitFor('the idle state', 10000, async () => (await page.textContent('#state')).trim() === 'idle');
+  // A master takes runs: its New-run panel shows, the local-run note does not.
+  const panes = await page.evaluate(() => ({ start: !document.getElementById('start-card').hidden,
+                                             local: !document.getElementById('local-note').hidden }));
+  result.dashboard.panes = panes;
+  if (!panes.start || panes.local) fail(`dashboard of a master: New-run panel shown ${panes.start}, local note shown ${panes.local}`);
   const before = await canvasInk(page, DASH_CHARTS.map((id) => '#' + id));
   result.dashboard.charts_before = before;
 
@@ -241,10 +283,14 @@ async function dashboard(ctx) {
     const worker = WORKER_ID ? workers.some((w) => w.id === WORKER_ID) : workers.length > 0;
     const errors = await page.$$eval('#errors tbody tr[data-kind]', (trs) => trs.length);
     const lv = await getJson(UI + '/api/live');
-    const done = missing.length === 0 && blank.length === 0 && worker && errors > 0 && lv.elapsed_s >= MIN_RUNNING_S;
-    return { done, elapsed_s: lv.elapsed_s, missing, blank, worker, workers, errors, rows, ink };
+    const ah = await aggAndHeader(page);
+    const aggLat = !!ah.agg && Object.keys(AGG_LAT).every((i) => toNum(ah.agg[i]) !== null);
+    const done = missing.length === 0 && blank.length === 0 && worker && errors > 0 && lv.elapsed_s >= MIN_RUNNING_S && aggLat;
+    return { done, elapsed_s: lv.elapsed_s, missing, blank, worker, workers, errors, rows, ink, ah };
   }, 500);
-  result.dashboard.running = { rows: running.rows, charts: running.ink, workers: running.workers, error_rows: running.errors };
+  result.dashboard.running = { rows: running.rows, charts: running.ink, workers: running.workers, error_rows: running.errors,
+                               aggregated: running.ah.agg, rps_label: running.ah.rps_label };
+  if (running.ah.rps_label !== 'req/s (last 1 s)') fail(`header while running: label "${running.ah.rps_label}", want "req/s (last 1 s)"`);
   await shot(page, 'dashboard-running.png');
 
   const live = await getJson(UI + '/api/live');
@@ -288,6 +334,25 @@ async function dashboard(ctx) {
   result.dashboard.final_rows = await tableRows(page, '#names');
   result.dashboard.summary_totals = { requests: S.totals.requests, failures: S.totals.failures };
   if (!(S.totals.failures > 0)) fail('the run had no failures: the errors chart and table were not exercised');
+  // After the run: the header shows the run's average, the same figure as the Aggregated
+  // row's req/s (run), and the Aggregated latencies are summary.json's totals.
+  let ah = null;
+  await waitFor('the header to show req/s (run)', 5000, async () => {
+    ah = await aggAndHeader(page);
+    return ah.rps_label === 'req/s (run)';
+  }, 300).catch(() => fail(`header after the run: label "${ah && ah.rps_label}", want "req/s (run)"`));
+  result.dashboard.finished = { header: ah, live: { requests: fin.j.requests, elapsed_s: fin.j.elapsed_s } };
+  if (ah && ah.agg) {
+    if (ah.rps !== ah.agg[9]) fail(`header req/s "${ah.rps}" is not the Aggregated row's req/s (run) "${ah.agg[9]}"`);
+    const want = fin.j.requests / fin.j.elapsed_s;
+    if (!(Math.abs(toNum(ah.rps) - want) <= (want >= 1000 ? 0.51 : 0.051))) fail(`header req/s ${ah.rps}, /api/live requests / elapsed_s = ${want}`);
+    for (const [i, k] of Object.entries(AGG_LAT)) {
+      const got = toNum(ah.agg[i]), v = S.totals.latency_ms[k];
+      if (got === null || Math.abs(got - v) > 0.006 + v * 0.01) fail(`Aggregated ${k} cell "${ah.agg[i]}", summary.json totals ${v} ms`);
+    }
+  } else {
+    fail('dashboard: no Aggregated row after the run');
+  }
   const resultsCard = await page.locator('#results-card').isVisible();
   if (!resultsCard) fail('dashboard: the results card (#results-card) is not shown after the run');
   await shot(page, 'dashboard-finished.png');
@@ -336,6 +401,114 @@ async function report(ctx, outDir, S) {
   await page.close();
 }
 
+// A run's summary.json through the API (the master's results folder, by run id).
+async function waitSummary(what, runId, timeoutMs) {
+  return waitFor(what, timeoutMs, async () => {
+    const r = await fetch(`${UI}/api/runs/${runId}/files/summary.json`);
+    return r.ok ? r.json() : { done: false, status: r.status };
+  }, 500);
+}
+
+// The form starts configs/erp-peak.yaml, whose data file is data/operators.csv, with the
+// CSV picked as a plain file: the page must send it under the scenario's path.
+async function erpPeak(ctx) {
+  const page = await ctx.newPage();
+  current = page;
+  const errs = [];
+  page.on('pageerror', (e) => errs.push(String(e && e.message || e)));
+  step = 'open the dashboard for erp-peak';
+  await page.goto(UI + '/', { waitUntil: 'load', timeout: 15000 });
+  await waitFor('a finished state', 10000, async () => (await page.textContent('#state')).trim() !== '');
+  const before = (await getJson(UI + '/api/live')).run_id;
+  step = 'load erp-peak.yaml and its data file';
+  await page.setInputFiles('#scenario-file', path.join(ROOT, 'configs', 'erp-peak.yaml'));
+  await page.setInputFiles('#data-files', path.join(ROOT, 'configs', 'data', 'operators.csv'));
+  const mapped = await waitFor('the data map', 5000, async () => {
+    const li = await page.$$eval('#data-map li', (els) => els.map((e) => ({ path: e.dataset.path || null,
+      missing: e.dataset.missing || null, text: e.textContent })));
+    return { done: li.some((x) => x.path === 'data/operators.csv'), li };
+  });
+  result.erp_peak = { data_map: mapped.li };
+  if (mapped.li.some((x) => x.missing)) fail(`erp-peak: the data map still misses ${JSON.stringify(mapped.li)}`);
+  await page.fill('#users', '6');
+  await page.fill('#spawn-rate', '6');
+  await page.fill('#duration', '4s');
+  await page.fill('#expect-workers', '1');
+  await page.fill('#host', TARGET);
+  await page.click('#start');
+  const started = await waitFor('erp-peak to start', 15000, async () => {
+    const err = page.locator('#start-error');
+    if (await err.isVisible() && (await err.textContent()).trim()) return { done: true, error: (await err.textContent()).trim() };
+    const j = await getJson(UI + '/api/live');
+    return { done: j.run_id !== before && j.run_id !== null, run_id: j.run_id, state: j.state };
+  });
+  if (started.error) throw new Error(`erp-peak: Start refused: ${started.error}`);
+  result.erp_peak.run_id = started.run_id;
+  const S = await waitSummary('erp-peak summary.json', started.run_id, 40000);
+  const login = (S.requests || []).filter((r) => r.name === 'login');
+  const logins = login.reduce((n, r) => n + r.requests, 0), loginFails = login.reduce((n, r) => n + r.failures, 0);
+  result.erp_peak.summary = { scenario: S.scenario, requests: S.totals.requests, logins, login_failures: loginFails };
+  if (!(logins > 0)) fail(`erp-peak: no login requests in summary.json: ${JSON.stringify(result.erp_peak.summary)}`);
+  if (loginFails !== 0) fail(`erp-peak: ${loginFails} logins failed (the operators' CSV rows log in)`);
+  if (errs.length) fail(`erp-peak: page errors: ${errs.join(' | ')}`);
+  await page.close();
+}
+
+// STAMPEDE_MODE=local-open: the page of a local open-model `stampede run --ui`.
+async function localOpen(ctx) {
+  const page = await ctx.newPage();
+  current = page;
+  page.on('pageerror', (e) => result.page_errors.push(String(e && e.message || e)));
+  step = 'open the local dashboard';
+  await page.goto(UI + '/', { waitUntil: 'load', timeout: 15000 });
+  const seen = await waitFor('the open-model schedule and charts', 20000, async () => {
+    const st = (await page.textContent('#state')).trim();
+    const ui = await page.evaluate(() => ({
+      open: document.body.classList.contains('open-model'),
+      start_hidden: document.getElementById('start-card').hidden,
+      local_note: !document.getElementById('local-note').hidden,
+      schedule_visible: document.getElementById('schedule-card').offsetParent !== null,
+      schedule: Object.fromEntries([...document.querySelectorAll('#schedule div')].map((d) =>
+        [d.querySelector('dt').textContent, d.querySelector('dd').textContent])),
+    }));
+    const ink = await canvasInk(page, OPEN_CHARTS.map((id) => '#' + id));
+    const drawn = Object.values(ink).every((i) => i.colored >= MIN_COLORED);
+    const intended = toNum(ui.schedule.Intended);
+    return { done: st === 'running' && ui.open && ui.schedule_visible && intended > 0 && drawn, state: st, ui, ink };
+  }, 500);
+  result.dashboard.open = seen;
+  if (!seen.ui.start_hidden) fail('local run: the New-run panel is shown');
+  if (!seen.ui.local_note) fail('local run: the local-run note is not shown');
+  if (!(toNum(seen.ui.schedule.Started) > 0)) fail(`local run: schedule card ${JSON.stringify(seen.ui.schedule)}`);
+  await shot(page, 'dashboard-open.png');
+  await page.close();
+
+  const file = path.join(OUT, 'report.html');
+  await waitFor('the local run\'s report.html', 40000, async () => fs.existsSync(file), 500);
+  const rp = await ctx.newPage();
+  current = rp;
+  const errs = [];
+  rp.on('pageerror', (e) => errs.push(String(e && e.message || e)));
+  rp.on('console', (m) => { if (m.type() === 'error') errs.push(m.text()); });
+  await rp.route(/^(https?|wss?):/, (route) => route.abort());
+  step = 'open the open-model report.html';
+  await rp.goto('file://' + file, { waitUntil: 'load', timeout: 15000 });
+  const drawnSel = [...REPORT_CHARTS, 'rate', 'service'].map((c) => `div.chart[data-chart="${c}"]`);
+  let ink = {};
+  await waitFor('the open-model report charts', 10000, async () => {
+    ink = await canvasInk(rp, [...drawnSel, 'div.chart[data-chart="backlog"]']);
+    return drawnSel.every((s) => ink[s].colored >= MIN_COLORED);
+  }, 300).catch(() => fail(`report.html (open model): charts not drawn: ${JSON.stringify(ink)}`));
+  const backlog = ink['div.chart[data-chart="backlog"]'];
+  if (!backlog || !(backlog.canvases > 0)) fail(`report.html (open model): no backlog chart: ${JSON.stringify(backlog)}`);
+  const note = await rp.$eval('#limited-note', (e) => e.textContent).catch(() => null);
+  if (!note) fail('report.html (open model): no generator-limited note');
+  if (errs.length) fail(`report.html (open model): errors: ${errs.join(' | ')}`);
+  result.report = { charts: ink, limited_note: note, errors: errs };
+  await shot(rp, 'report-open.png');
+  await rp.close();
+}
+
 async function main() {
   if (!UI || !TARGET) {
     fail('STAMPEDE_UI and STAMPEDE_TARGET must be set');
@@ -352,8 +525,13 @@ async function main() {
   });
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1 });
   try {
-    const { outDir, S } = await dashboard(ctx);
-    await report(ctx, outDir, S);
+    if (MODE === 'local-open') {
+      await localOpen(ctx);
+    } else {
+      const { outDir, S } = await dashboard(ctx);
+      await report(ctx, outDir, S);
+      await erpPeak(ctx);
+    }
   } catch (e) {
     fail(String(e && e.message || e));
     // What the page showed when it went wrong.
