@@ -30,7 +30,11 @@ typedef struct agent_cfg {
 /* Lifecycle, as PROTOCOL.md's worker state machine: connecting -> (CHALLENGE) hello sent
  * -> (WELCOME, proof checked) idle -> (PLAN, allowlist checked) running -> done -> idle.
  * A master silent for timeout_ms (or whose connection drops) is lost: every engine is
- * aborted at once (in-flight requests cancelled), the connection is closed and redialed. */
+ * aborted at once (in-flight requests cancelled), the connection is closed and redialed.
+ * A master that refuses the worker (REJECT: wrong or missing key, too many threads) or
+ * fails to prove the key is not redialed at once: the dialer is closed and a new one
+ * made after a wait doubling from 0.5 s to 60 s, each refusal logged with the master's
+ * reason and the wait; a WELCOME that proves the key resets the wait (agent.c). */
 typedef struct agent agent;
 agent *agent_start(const agent_cfg *cfg, char *err, size_t errcap);
 /* Leave gracefully (SIGTERM): a running run is stopped as STOP does, final deltas and
