@@ -732,7 +732,8 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
         e->sample_log = fopen(path, "w");
     }
     e->opts = (http_opts){ .http2 = sc->http2, .insecure = sc->insecure,
-                           .follow_redirects = sc->follow_redirects };
+                           .follow_redirects = sc->follow_redirects,
+                           .no_cookies = !sc->cookies };   /* issue 12: a jar per user */
     if (cfg->allow) {
         e->opts.allow = engine_allow;
         e->opts.allow_ud = cfg->allow;
@@ -758,9 +759,19 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
     /* Timers on CLOCK_MONOTONIC, not its 4 ms coarse variant: a think time, a backoff
      * or a ws timeout must not end before the time our measurements (time_mono_us) say. */
     if (ec) event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+    /* The open model's arrival timer runs before I/O (issue 11: the lag of an arrival is
+     * how late its callback runs). libevent runs every active callback of one loop pass
+     * before a timer that fell due meanwhile is even seen; with the limit below, after
+     * ENGINE_MAX_CALLBACKS callbacks of priority ENGINE_PRI_IO the loop polls again (no
+     * wait) and a due arrival (ENGINE_PRI_ARRIVAL) runs first. The closed model has no
+     * arrivals: it keeps whole passes (a poll per few callbacks would only cost it). */
+    if (ec && e->open)
+        event_config_set_max_dispatch_interval(ec, NULL, ENGINE_MAX_CALLBACKS, ENGINE_PRI_IO);
     e->base = ec ? event_base_new_with_config(ec) : event_base_new();
     if (ec) event_config_free(ec);
     if (!e->base) goto nomem;
+    /* before any event is assigned: every other event takes the default, ENGINE_PRI_IO */
+    if (event_base_priority_init(e->base, ENGINE_PRIORITIES) != 0) goto nomem;
     engine_open_init(e);
     e->http = http_loop_new(e->base);
     if (!e->http) goto nomem;

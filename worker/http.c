@@ -241,6 +241,10 @@ int http_xfer_init(http_xfer *x, http_loop *l, const http_opts *o, http_done_fn 
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_USERAGENT, "stampede/" STAMPEDE_VERSION);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, o->follow_redirects ? 1L : 0L);
+    /* "" starts the cookie engine with an empty jar and reads no file: this handle's
+     * (this user's) own jar, in memory (worker/http.h) */
+    if (!o->no_cookies)
+        curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
     if (o->insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -307,4 +311,10 @@ void http_xfer_cancel(http_xfer *x)
     curl_multi_remove_handle(x->loop->multi, x->easy);
     x->active = false;
     x->loop->active--;
+}
+
+void http_xfer_drop_cookies(http_xfer *x)
+{
+    if (x->easy && !x->opts.no_cookies)
+        curl_easy_setopt(x->easy, CURLOPT_COOKIELIST, "ALL");
 }

@@ -41,6 +41,14 @@ typedef struct http_opts {
     bool http2;                 /* negotiate HTTP/2 (ALPN on https, prior knowledge on http) */
     bool insecure;              /* skip TLS verification */
     bool follow_redirects;
+    /* Cookies (issue 12): each xfer (one per user) keeps its own cookie jar in libcurl's
+     * cookie engine, on unless no_cookies (the scenario's defaults.cookies: false; the
+     * zero value keeps the jar, like Locust's HttpUser). Every Set-Cookie is honoured as
+     * libcurl does: domain (host-only without one), path, Expires/Max-Age (an expired
+     * cookie is dropped), Secure (https only), HttpOnly kept; a cookie the scenario sets
+     * itself in a Cookie header is sent as written, next to the jar's. The jar lives in
+     * memory only, never read from or written to a file. */
+    bool no_cookies;
     /* Checked before every connect (redirects and re-resolved names included): false
      * refuses the connection, which fails as a connect error. NULL: all allowed. */
     bool (*allow)(const void *ud, const struct sockaddr *sa);
@@ -104,4 +112,7 @@ typedef struct http_req {
 int  http_xfer_start(http_xfer *x, const http_req *r);
 /* Removes an in-flight request; done() is not called. */
 void http_xfer_cancel(http_xfer *x);
+/* Empties the xfer's cookie jar (a user whose session ends, issue 12's stop_user in the
+ * open model). Not while a request is in flight. Nothing when cookies are off. */
+void http_xfer_drop_cookies(http_xfer *x);
 #endif
