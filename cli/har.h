@@ -5,8 +5,11 @@
  * dropped unless --keep-static; names with ids templated; values a response returned and
  * a later request sent turned into captures and template variables (correlation), each
  * commented. Runs on the CLI's thread; reads the whole HAR into memory (bounded by
- * HAR_MAX_BYTES). Returns the process exit code: 0 written, 2 usage or unreadable/invalid
- * HAR (a message on stderr naming the file and what is wrong). */
+ * HAR_MAX_BYTES). Writes the scenario to -o FILE or standard output and one summary
+ * line to stderr. Returns the process exit code: 0 written, 2 usage, unreadable/invalid
+ * HAR or nothing to import (a message on stderr naming the file, and for a bad entry its
+ * index, and what is wrong), 1 the output could not be written. The decisions (what is
+ * kept, dropped, templated and correlated) are written at the top of cli/har.c. */
 #ifndef CLI_HAR_H
 #define CLI_HAR_H
 
