@@ -496,6 +496,9 @@ static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
         /* A typo in a name would silently never match: names without a space or a slash
          * are meant to be a step's, a group's or a ws connection's explicit name. A ws
          * threshold reads its connection's entries, an http one the requests'. */
+        if (th->name && strpbrk(th->name, " /") && th->ws == TH_WS_NONE &&
+            th->metric != TH_OUT_OF_ORDER)
+            sc_warn_threshold_name(c, t, th->name, nm->names, nm->n);
         if (!th->name || strpbrk(th->name, " /"))
             continue;
         bool ws = th->ws != TH_WS_NONE || th->metric == TH_OUT_OF_ORDER;
@@ -662,6 +665,9 @@ scenario *scenario_parse_env(const char *text, size_t len, const char *file,
         rc = sc_build(&c, nsets);
     yaml_document_delete(&c.doc);
     free(c.setnodes);
+    for (int i = 0; i < c.ndefnames; i++)
+        free(c.defnames[i]);
+    free(c.defnames);
     sc->syms.env = NULL;        /* the source is the caller's, for this parse only */
     sc->syms.env_ud = NULL;
     if (rc != 0 || err->msg[0]) {

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "common/loadshape.h"
+#include "common/stats.h"
 
 /* ---- warnings ---------------------------------------------------------------------- */
 
@@ -67,6 +68,59 @@ void sc_warning_format(const scenario *sc, const sc_warning *w, char *buf, size_
         n = snprintf(buf, cap, "warning: %s\n", w->msg);
     if (w->hint[0] && n >= 0 && (size_t)n < cap)
         snprintf(buf + n, cap - (size_t)n, "  hint: %s\n", w->hint);
+}
+
+/* ---- default names, for thresholds ------------------------------------------------ */
+
+void sc_note_default_name(sc_ctx *c, const char *url)
+{
+    char text[2048], name[STATS_NAME_MAX];
+    size_t n = 0;
+    if (url[0] == '/' && c->sc->target)
+        n = (size_t)snprintf(text, sizeof text, "%s", c->sc->target);
+    for (const char *p = url; *p && n + 2 < sizeof text; p++) {
+        const char *e;
+        if (p[0] == '{' && p[1] == '{' && (e = strstr(p, "}}")) != NULL) {
+            text[n++] = '1';            /* a hole: an id, as most are */
+            p = e + 1;
+        } else {
+            text[n++] = *p;
+        }
+    }
+    text[n < sizeof text ? n : sizeof text - 1] = '\0';
+    stats_default_name(text, name, sizeof name);
+    if (c->ndefnames == c->capdefnames) {
+        int cap = c->capdefnames ? c->capdefnames * 2 : 16;
+        char **p = realloc(c->defnames, (size_t)cap * sizeof *p);
+        if (!p)
+            return;                     /* only a warning is at stake */
+        c->defnames = p;
+        c->capdefnames = cap;
+    }
+    if ((c->defnames[c->ndefnames] = strdup(name)) != NULL)
+        c->ndefnames++;
+}
+
+void sc_warn_threshold_name(sc_ctx *c, const yaml_node_t *t, const char *name,
+                            const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], name))
+            return;
+    for (int i = 0; i < c->ndefnames; i++)
+        if (!strcmp(c->defnames[i], name))
+            return;
+    char hint[192];
+    const char *sp = strchr(name, ' ');
+    if (sp && strchr(sp, '/'))
+        snprintf(hint, sizeof hint, "names carry no method: write \"%s: ...\"", sp + 1);
+    else if (!sc_did_you_mean(hint, sizeof hint, name, (const char *const *)c->defnames,
+                              (size_t)c->ndefnames, NULL))
+        snprintf(hint, sizeof hint, "a request without name: is named by its path, ids as "
+                 "{id} (e.g. /api/orders/{id})");
+    sc_warn(c->sc, (int)t->start_mark.line + 1, (int)t->start_mark.column + 1, hint,
+            "threshold \"%s\" is about requests named '%s', but no step makes requests of "
+            "that name: it would read none", sc_sval(t), name);
 }
 
 /* ---- tags and on_failure ----------------------------------------------------------- */

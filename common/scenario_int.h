@@ -59,6 +59,11 @@ typedef struct sc_ctx {
     /* Set while reading steps that must end (an open-model flow, any setup): a loop
      * without a count is refused with this message and hint; NULL: loops may be endless. */
     const char      *endless_msg, *endless_hint;
+    /* The stats names of http steps without name: (their url with each {{ }} hole as
+     * "1", through stats_default_name), for the threshold name warning. Owned by the
+     * parse; freed by scenario_parse_env. */
+    char           **defnames;
+    int              ndefnames, capdefnames;
 } sc_ctx;
 
 /* ---- libyaml nodes ------------------------------------------------------------------ */
@@ -231,6 +236,13 @@ int  sc_pick(sc_ctx *c, const yaml_node_t *n, sc_step *st, int depth);
 /* if: COND (n) with then: / else: read from the step's mapping (step). */
 int  sc_if(sc_ctx *c, const yaml_node_t *step, const yaml_node_t *n, sc_step *st, int depth);
 void sc_flow_fini(sc_step *s);          /* what a pick or if step holds */
+/* Records the default stats name of an http step without name: whose url is text. */
+void sc_note_default_name(sc_ctx *c, const char *url);
+/* A threshold naming requests by a name with a space or a slash (a default name): a
+ * warning when neither names[0..n) (explicit step and group names) nor a default name
+ * of the scenario's http steps is that name. */
+void sc_warn_threshold_name(sc_ctx *c, const yaml_node_t *t, const char *name,
+                            const char *const *names, size_t n);
 /* Appends a warning to sc->warnings; -1 on ENOMEM (the warning is lost, nothing else). */
 __attribute__((format(printf, 5, 6)))
 int  sc_warn(scenario *sc, int line, int col, const char *hint, const char *fmt, ...);

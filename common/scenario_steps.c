@@ -294,6 +294,8 @@ static int sc_http_step(sc_ctx *c, const yaml_node_t *n, sc_http *h)
                        sc_found(u, fb, sizeof fb));
     if (!(h->url = sc_tmpl(c, u, url, strlen(url), TMPL_RAW, "the url")))
         return -1;
+    if (!h->name)
+        sc_note_default_name(c, url);
     /* body: at most one of json, body, form */
     yaml_node_t *jn = sc_get(c, n, "json", NULL), *bn = sc_get(c, n, "body", NULL),
                 *fn = sc_get(c, n, "form", NULL);

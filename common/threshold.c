@@ -1,8 +1,11 @@
 /* Threshold expressions (contract: common/threshold.h).
  *
  * Decisions the header leaves open, written down here:
- * - A latency with no unit is in milliseconds (k6's habit); k6's p(95) and p(99.9) spell
- *   p95 and p999; error_rate takes "0.1%" or a fraction; rps may end in "/s".
+ * - A latency needs its unit (us, ms, s, m, h) and error_rate its % (issue 12: a bare
+ *   "p95 < 500" or "error_rate < 0.1" was read silently as ms and as a fraction, which a
+ *   user coming from elsewhere misreads): a bare number there is an error whose hint
+ *   gives the spelled-out forms ("500ms", "0.1%"). k6's p(95) and p(99.9) spell p95 and
+ *   p999; rps may end in "/s".
  * - An unknown metric's hint lists every metric at the smallest distance (a swap of
  *   neighbours counting one edit, at most 2 edits): "did you mean p50, p95 or p99?".
  * - A word that is no metric but is followed by another word is read as a misspelt ws
@@ -95,8 +98,8 @@ static bool sc_latency_metric(sc_metric m)
 /* "[name:] [figure] metric op value". The name is everything before the last ':'
  * (request names may contain spaces). A ws figure word (message, connect, fanout,
  * reconnect, ping) before the metric makes it a ws threshold; out_of_order is a ws
- * metric of its own. Latencies take us/ms/s/m/h and a bare number is milliseconds (as
- * in k6); error_rate takes a percentage or a fraction; counts take plain numbers. */
+ * metric of its own. Latencies take us/ms/s/m/h, error_rate a percentage; a bare number
+ * is an error for both; counts take plain numbers. */
 int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, size_t errcap,
                              char *hint, size_t hintcap)
 {
@@ -286,8 +289,25 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
     while (ue > u && isspace((unsigned char)ue[-1])) ue--;
     size_t ul = (size_t)(ue - u);
     #define SC_UNIT(s) (ul == strlen(s) && !strncmp(u, s, ul))
+    if (ul == 0 && (sc_latency_metric(m) || m == TH_ERROR_RATE)) {
+        /* the number as written, for the hint */
+        int nl = (int)(end - p);
+        if (m == TH_ERROR_RATE) {
+            snprintf(err, errcap, "error_rate needs a %% after %.*s: a bare number reads as "
+                     "a fraction or a percentage alike", nl, p);
+            snprintf(hint, hintcap, "write %.*s%% for a percentage (or %g%% for the fraction "
+                     "%.*s)", nl, p, v * 100.0, nl, p);
+        } else {
+            snprintf(err, errcap, "%s needs a unit after %.*s (us, ms, s, m or h)",
+                     sc_metrics[mi].name, nl, p);
+            snprintf(hint, hintcap, "write %.*sms for milliseconds (or %.*ss for seconds)",
+                     nl, p, nl, p);
+        }
+        free(name);
+        return -1;
+    }
     if (sc_latency_metric(m)) {
-        if (ul == 0 || SC_UNIT("ms")) ;
+        if (SC_UNIT("ms")) ;
         else if (SC_UNIT("us")) v /= 1000.0;
         else if (SC_UNIT("s")) v *= 1000.0;
         else if (SC_UNIT("m")) v *= 60000.0;
@@ -301,16 +321,14 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
     } else if (m == TH_ERROR_RATE) {
         if (SC_UNIT("%")) {
             v /= 100.0;
-        } else if (ul) {
+        } else {
             snprintf(err, errcap, "unknown unit '%.*s' for error_rate (expected a percentage "
-                     "such as 0.1%% or a fraction such as 0.001)", (int)ul, u);
+                     "such as 0.1%%)", (int)ul, u);
             free(name);
             return -1;
         }
         if (v > 1.0) {
-            snprintf(err, errcap, "error_rate %g is more than 1 (100%%)", v);
-            snprintf(hint, hintcap, "for a percentage write %g%%; a bare number is a fraction "
-                     "(0.01 = 1%%)", v);
+            snprintf(err, errcap, "error_rate %g%% is more than 100%%", v * 100.0);
             free(name);
             return -1;
         }

@@ -36,7 +36,8 @@ typedef struct sc_threshold {
     sc_ws_metric ws;            /* TH_WS_NONE: HTTP (or, for out_of_order, the ws order entry) */
     sc_th_of  of;               /* latency metrics: which histogram (TH_OF_LATENCY default) */
     sc_op     op;
-    double    value;            /* ms for latencies, a fraction for error_rate, else plain */
+    double    value;            /* ms for latencies, a fraction for error_rate, else plain
+                                 * (as written, latencies carry a unit and error_rate a %) */
     int       line, col;
 } sc_threshold;
 

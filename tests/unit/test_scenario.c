@@ -645,7 +645,7 @@ static void test_ws_thresholds(void **state)
         { "feed: reconnect max < 5s", TH_WS_RECONNECT, TH_MAX, OP_LT, 5000 },
         { "feed: ping p95 < 20ms", TH_WS_PING, TH_P95, OP_LT, 20 },
         { "feed: ping p(99.9) <= 1s", TH_WS_PING, TH_P999, OP_LE, 1000 },
-        { "feed:message   avg<3", TH_WS_MESSAGE, TH_MEAN, OP_LT, 3 },
+        { "feed:message   avg<3ms", TH_WS_MESSAGE, TH_MEAN, OP_LT, 3 },
         { "feed: connect error_rate < 1%", TH_WS_CONNECT, TH_ERROR_RATE, OP_LT, 0.01 },
         { "feed: message requests >= 100", TH_WS_MESSAGE, TH_REQUESTS, OP_GE, 100 },
         { "feed: message failures < 1", TH_WS_MESSAGE, TH_FAILURES, OP_LT, 1 },
@@ -1350,12 +1350,12 @@ static void test_thresholds(void **state)
         { "p95 < 500ms", TH_P95, OP_LT, 500, NULL },
         { "p50<=2s", TH_P50, OP_LE, 2000, NULL },
         { "p(99.9) < 1.5s", TH_P999, OP_LT, 1500, NULL },
-        { "p90 > 250", TH_P90, OP_GT, 250, NULL },
+        { "p90 > 250ms", TH_P90, OP_GT, 250, NULL },   /* issue 12: the unit is required */
         { "avg < 1m", TH_MEAN, OP_LT, 60000, NULL },
         { "mean < 800us", TH_MEAN, OP_LT, 0.8, NULL },
         { "min >= 1ms", TH_MIN, OP_GE, 1, NULL },
         { "error_rate < 0.1%", TH_ERROR_RATE, OP_LT, 0.001, NULL },
-        { "error_rate <= 0.05", TH_ERROR_RATE, OP_LE, 0.05, NULL },
+        { "error_rate <= 5%", TH_ERROR_RATE, OP_LE, 0.05, NULL },
         { "rps >= 100/s", TH_RPS, OP_GE, 100, NULL },
         { "requests > 1000", TH_REQUESTS, OP_GT, 1000, NULL },
         { "failures < 1", TH_FAILURES, OP_LT, 1, NULL },
@@ -1385,7 +1385,14 @@ static void test_thresholds(void **state)
         { "p95 < fast", "expected a number", NULL },
         { "p95 < -1ms", "expected a number", NULL },
         { "p95 < 5 parsecs", "unknown unit 'parsecs'", NULL },
-        { "error_rate < 5", "more than 1", "5%" },
+        { "error_rate < 5", "error_rate needs a % after 5", "write 5%" },
+        /* issue 12: a bare number is refused where it is ambiguous */
+        { "error_rate < 0.1", "error_rate needs a % after 0.1", "write 0.1% for a percentage (or 10% for the fraction 0.1)" },
+        { "error_rate <= 0.05", "needs a %", "0.05%" },
+        { "error_rate < 150%", "more than 100%", NULL },
+        { "p95 < 500", "p95 needs a unit after 500", "write 500ms" },
+        { "p90 > 250", "p90 needs a unit", "250ms" },
+        { "login: max < 2", "max needs a unit", "2s" },
         { "error_rate < 1ms", "unknown unit 'ms' for error_rate", NULL },
         { "requests > 10k", "unexpected 'k'", NULL },
         { ": p95 < 1s", "nothing before ':'", NULL },
@@ -2172,6 +2179,43 @@ static void test_apply_tags(void **state)
     scenario_free(sc);
 }
 
+/* Issue 12: a threshold naming requests no step makes is a warning at validate (names
+ * with a space or a slash: default names, the url's path with ids as {id}). */
+static void test_threshold_name_warnings(void **state)
+{
+    (void)state;
+    static const char head[] =
+        BASE_HEAD BASE_STAGE BASE_USERS
+        "      - http: { url: \"/api/orders/{{ user_id }}\" }\n"
+        "      - http: { url: /api/health }\n"
+        "      - http: { name: \"list all\", url: /api/orders }\n"
+        "thresholds:\n";
+    static const struct { const char *th, *msg, *hint; } cases[] = {
+        { "/api/orders/{id}: p95 < 1s", NULL, NULL },
+        { "/api/health: p95 < 1s", NULL, NULL },
+        { "list all: p95 < 1s", NULL, NULL },
+        { "/api/order/{id}: p95 < 1s", "no step makes requests of that name", "'/api/orders/{id}'" },
+        { "GET /api/health: p99 < 1s", "requests named 'GET /api/health'", "names carry no method: write \"/api/health: ...\"" },
+        { "/nowhere/at/all/x: max < 2s", "it would read none", "{id}" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[2048];
+        snprintf(text, sizeof text, "%s  - \"%s\"\n", head, cases[i].th);
+        scenario *sc = parse_ok(text);
+        if (!cases[i].msg) {
+            assert_int_equal(sc->nwarnings, 0);
+        } else {
+            assert_int_equal(sc->nwarnings, 1);
+            char buf[1024];
+            sc_warning_format(sc, &sc->warnings[0], buf, sizeof buf);
+            if (!strstr(buf, "test.yaml:13:5: warning: threshold") || !strstr(buf, cases[i].msg) ||
+                !strstr(buf, cases[i].hint))
+                fail_msg("\"%s\": %s", cases[i].th, buf);
+        }
+        scenario_free(sc);
+    }
+}
+
 static void test_key_table(void **state)
 {
     (void)state;
@@ -2275,6 +2319,7 @@ int main(void)
         cmocka_unit_test(test_key_table),
         cmocka_unit_test(test_flow_control),
         cmocka_unit_test(test_apply_tags),
+        cmocka_unit_test(test_threshold_name_warnings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
