@@ -73,6 +73,32 @@ int loadshape_override(const sc_stage *st, int n, uint32_t users, double rate,
     return k;
 }
 
+int loadshape_cut(const sc_stage *st, int n, uint64_t duration_ms, sc_stage *out)
+{
+    uint64_t total = loadshape_duration_ms(st, n), start = 0;
+    int k = 0;
+    if (duration_ms == 0 || duration_ms >= total) {
+        for (int i = 0; i < n; i++)
+            out[k++] = st[i];
+        if (duration_ms > total)
+            out[k++] = (sc_stage){ .duration_ms = duration_ms - total,
+                                   .users = n ? st[n - 1].users : 0,
+                                   .rate = n ? st[n - 1].rate : 0 };
+        return k;
+    }
+    for (int i = 0; i < n && start < duration_ms; i++) {
+        out[k] = st[i];
+        if (start + st[i].duration_ms > duration_ms) {
+            /* reached at the cut: linear from the previous stage's value */
+            out[k].duration_ms = duration_ms - start;
+            out[k].users = loadshape_users_at(st, n, duration_ms);
+            out[k].rate = loadshape_rate_at(st, n, (double)duration_ms * 1000.0);
+        }
+        start += out[k++].duration_ms;
+    }
+    return k;
+}
+
 /* Each turn every profile gains its weight and the richest pays the total and is chosen. */
 int *loadshape_profile_seq(const uint32_t *weights, int n, uint32_t total)
 {

@@ -41,6 +41,12 @@ uint32_t loadshape_users_at(const sc_stage *st, int n, uint64_t t_ms);
  * or 2). */
 int      loadshape_override(const sc_stage *st, int n, uint32_t users, double rate,
                             uint64_t duration_ms, sc_stage out[2]);
+/* -t alone (issue 12; and the open model's -t): the stages st[n] kept, cut at
+ * duration_ms (the stage running then ends there at the users, or rate, it has reached;
+ * later stages go) or, when the stages are shorter, followed by one stage holding the
+ * last stage's users (rate) up to duration_ms. duration_ms 0 or equal to the total: a
+ * copy. out has room for n + 1 stages; returns how many were written. */
+int      loadshape_cut(const sc_stage *st, int n, uint64_t duration_ms, sc_stage *out);
 /* --- the open model: arrivals from the rate curve, in closed form -------------------
  * The rate r(t) is piecewise linear over the stages (as users are in the closed model).
  * A(t) = the integral of r from 0 to t: the expected number of arrivals intended before

@@ -785,36 +785,18 @@ int scenario_profile_of(const scenario *sc, uint64_t k)
     return loadshape_profile_of(sc->profile_seq, sc->total_weight, k);
 }
 
-/* The open model's -t: the stages cut at duration_ms (the stage running then ends there at
- * the rate it has reached; later ones go), or the last stage's rate held up to it. */
-static void sc_open_duration(scenario *sc, uint64_t duration_ms)
+/* -t alone in the closed model, and -t in the open one: the stages cut at duration_ms,
+ * or the last stage held up to it (loadshape_cut). */
+static void sc_cut_duration(scenario *sc, uint64_t duration_ms)
 {
-    uint64_t total = loadshape_duration_ms(sc->stages, sc->nstages), start = 0;
-    if (duration_ms == 0 || duration_ms == total)
+    if (duration_ms == 0 || duration_ms == loadshape_duration_ms(sc->stages, sc->nstages))
         return;
     sc_stage *p = calloc((size_t)sc->nstages + 1, sizeof *p);
     if (!p)
         return;                                         /* keeps the scenario's own stages */
-    int n = 0;
-    if (duration_ms > total) {
-        memcpy(p, sc->stages, (size_t)sc->nstages * sizeof *p);
-        n = sc->nstages;
-        p[n++] = (sc_stage){ .duration_ms = duration_ms - total,
-                             .rate = sc->nstages ? sc->stages[sc->nstages - 1].rate : 0 };
-    } else {
-        for (int i = 0; i < sc->nstages && start < duration_ms; i++) {
-            p[n] = sc->stages[i];
-            if (start + p[n].duration_ms > duration_ms) {
-                p[n].duration_ms = duration_ms - start;
-                p[n].rate = loadshape_rate_at(sc->stages, sc->nstages,
-                                              (double)duration_ms * 1000.0);
-            }
-            start += p[n++].duration_ms;
-        }
-    }
+    sc->nstages = loadshape_cut(sc->stages, sc->nstages, duration_ms, p);
     free(sc->stages);
     sc->stages = p;
-    sc->nstages = n;
 }
 
 void scenario_override_load(scenario *sc, uint32_t users, double rate, uint64_t duration_ms)
@@ -827,7 +809,13 @@ void scenario_override_load(scenario *sc, uint32_t users, double rate, uint64_t 
             if (!sc->max_backlog_set)
                 sc->max_backlog = sc_default_backlog(sc->max_users);
         }
-        sc_open_duration(sc, duration_ms);
+        sc_cut_duration(sc, duration_ms);
+        return;
+    }
+    /* Issue 12: -t alone keeps the scenario's ramp (Locust's --run-time changes only the
+     * length), cut at the new duration or its last stage held up to it */
+    if (users == 0 && !(rate > 0) && duration_ms) {
+        sc_cut_duration(sc, duration_ms);
         return;
     }
     sc_stage st[2];

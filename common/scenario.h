@@ -48,6 +48,9 @@ void      scenario_free(scenario *sc);
  * longer than the duration is cut). users 0 keeps the scenario's peak; rate 0 means "all
  * at once"; duration 0 keeps the scenario's total duration. users above SC_MAX_USERS are
  * clamped to it (plan_scenario refuses such a PLAN with an error before it gets here).
+ * -t alone (users 0, rate 0, duration_ms > 0; issue 12) keeps the scenario's stages
+ * instead, cut at duration_ms or with the last stage's users held up to it
+ * (loadshape_cut); the CLI says so on its status line.
  * On ENOMEM the scenario keeps its own stages. */
 void scenario_override_load(scenario *sc, uint32_t users, double rate, uint64_t duration_ms);
 /* Open model: --arrival-rate R replaces the stages with one stage at R for the run's

@@ -65,6 +65,51 @@ static void test_override(void **state)
     assert_int_equal(loadshape_peak_users(out, 2), SC_MAX_USERS);
 }
 
+/* Issue 12: -t alone keeps the stages, cut at the duration (the running stage ends at
+ * what it has reached) or with the last stage held up to it. */
+static void test_cut(void **state)
+{
+    (void)state;
+    const sc_stage st[] = { { 10000, 20 }, { 20000, 20 }, { 10000, 0 } };
+    sc_stage out[4];
+    /* cut in the ramp: 5 s of the 10 s ramp to 20 users */
+    assert_int_equal(loadshape_cut(st, 3, 5000, out), 1);
+    assert_int_equal(out[0].duration_ms, 5000);
+    assert_int_equal(out[0].users, 10);
+    assert_int_equal(loadshape_users_at(out, 1, 2500), 5);
+    /* cut in the hold: the ramp kept whole */
+    assert_int_equal(loadshape_cut(st, 3, 15000, out), 2);
+    assert_int_equal(loadshape_duration_ms(out, 2), 15000);
+    assert_int_equal(loadshape_users_at(out, 2, 5000), 10);
+    assert_int_equal(loadshape_users_at(out, 2, 14999), 20);
+    /* cut in the ramp-down: the users reached at the cut */
+    assert_int_equal(loadshape_cut(st, 3, 35000, out), 3);
+    assert_int_equal(out[2].users, 10);
+    assert_int_equal(loadshape_duration_ms(out, 3), 35000);
+    /* at a stage boundary: later stages go */
+    assert_int_equal(loadshape_cut(st, 3, 30000, out), 2);
+    assert_int_equal(out[1].users, 20);
+    /* longer: the last stage's target held */
+    const sc_stage hold[] = { { 10000, 20 }, { 5000, 30 } };
+    assert_int_equal(loadshape_cut(hold, 2, 60000, out), 3);
+    assert_int_equal(out[2].duration_ms, 45000);
+    assert_int_equal(out[2].users, 30);
+    assert_int_equal(loadshape_users_at(out, 3, 59999), 30);
+    /* the same length, or 0: a copy */
+    assert_int_equal(loadshape_cut(hold, 2, 15000, out), 2);
+    assert_int_equal(loadshape_cut(hold, 2, 0, out), 2);
+    assert_int_equal(out[1].users, 30);
+    /* the open model's rates, the same way */
+    sc_stage open[] = { { 10000, 0, 0 }, { 10000, 0, 0 } };
+    open[0].rate = 100;
+    open[1].rate = 100;
+    assert_int_equal(loadshape_cut(open, 2, 5000, out), 1);
+    assert_true(out[0].rate == 50);
+    assert_int_equal(out[0].users, 0);
+    assert_int_equal(loadshape_cut(open, 2, 30000, out), 3);
+    assert_true(out[2].rate == 100);
+}
+
 static void test_profile_table(void **state)
 {
     (void)state;
@@ -189,6 +234,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_users_over_stages),
         cmocka_unit_test(test_override),
+        cmocka_unit_test(test_cut),
         cmocka_unit_test(test_profile_table),
         cmocka_unit_test(test_rate_curve),
         cmocka_unit_test(test_rate_edges),

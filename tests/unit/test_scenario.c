@@ -1277,6 +1277,22 @@ static void test_override_load(void **state)
     assert_int_equal(scenario_users_at(sc, 9999), 9);
     assert_int_equal(scenario_peak_users(sc), 10);
 
+    /* Issue 12: -t alone keeps the scenario's ramp, cut at the new duration or held */
+    scenario *ramp = stages_scenario("    - { duration: 10s, users: 40 }\n"
+                                     "    - { duration: 50s, users: 40 }\n");
+    scenario_override_load(ramp, 0, 0, 5000);
+    assert_int_equal(scenario_duration_ms(ramp), 5000);
+    assert_int_equal(scenario_users_at(ramp, 0), 0);                  /* not all at once */
+    assert_int_equal(scenario_users_at(ramp, 2500), 10);
+    assert_int_equal(scenario_peak_users(ramp), 20);
+    scenario_free(ramp);
+    ramp = stages_scenario("    - { duration: 10s, users: 40 }\n");
+    scenario_override_load(ramp, 0, 0, 30000);
+    assert_int_equal(scenario_duration_ms(ramp), 30000);
+    assert_int_equal(scenario_users_at(ramp, 5000), 20);
+    assert_int_equal(scenario_users_at(ramp, 29999), 40);
+    scenario_free(ramp);
+
     /* Issue 9, item 6: -u above SC_MAX_USERS is clamped to it. */
     scenario_override_load(sc, 4294967295u, 0, 10000);
     assert_int_equal(scenario_peak_users(sc), SC_MAX_USERS);
