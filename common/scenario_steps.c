@@ -256,6 +256,16 @@ static int sc_http_step(sc_ctx *c, const yaml_node_t *n, sc_http *h)
     if (sc_want_map(c, n, "an http step") || sc_check_keys(c, n, where, k, nk) ||
         sc_read(c, n, where, k, nk, "name", h))
         return -1;
+    /* Names are fixed (issue 12): a template there would be sent literally as one name,
+     * and rendered it would make a name per value; the default name folds ids already. */
+    const char *hole = h->name ? strstr(h->name, "{{") : NULL;
+    if (hole) {
+        yaml_node_t *nn = sc_get(c, n, "name", NULL);
+        return sc_fail_at(c, nn, sc_scalar_col(nn, (size_t)(hole - h->name)),
+                          "leave name out: requests are then named by their path with ids as "
+                          "{id} (/items/{id}), or give one fixed name for all of them",
+                          "a step's name is fixed text, but this one holds a template");
+    }
     yaml_node_t *v;
     /* method */
     if ((v = sc_get(c, n, "method", NULL))) {

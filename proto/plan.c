@@ -18,7 +18,8 @@ static int plan_record_read(void *ud, const char *path, char **data, size_t *len
     /* The parser has already joined relative paths to the scenario's directory. */
     char why[256];
     if (util_read_file(path, PLAN_MAX_FILE, data, len, why, sizeof why) != 0) {
-        snprintf(err, errcap, "cannot read %s: %s", path, why);
+        /* the reason alone: the parser's message names the file ("cannot read X: ...") */
+        snprintf(err, errcap, "%s", why);
         return -1;
     }
     proto_plan *p = r->p;
@@ -53,7 +54,7 @@ static int plan_serve_read(void *ud, const char *path, char **data, size_t *len,
         *len = p->files[i].len;
         return 0;
     }
-    snprintf(err, errcap, "data file %s is not in the plan", path);
+    snprintf(err, errcap, "not in the plan");     /* the parser names the file */
     return -1;
 }
 

@@ -1165,6 +1165,33 @@ static void test_plan_tags(void **state)
     assert_non_null(strstr(err.msg, "empty or longer than"));
 }
 
+/* Issue 12: a missing data file is reported once: "cannot read X: <reason>". */
+static void test_plan_missing_csv(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/stampede-plan-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof path, "%s/s.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name: t\ntarget: http://127.0.0.1:8000\nload: { stages: [ { duration: 1m, users: 1 } ] }\n"
+          "data:\n  ops: { csv: nothere.csv }\nusers:\n  - name: u\n"
+          "    flow: [ { http: { url: \"/x/{{ ops.id }}\" } } ]\n", f);
+    fclose(f);
+    proto_plan p = { 0 };
+    sc_error err;
+    assert_int_equal(plan_from_file(&p, path, NULL, 0, NULL, &err), -1);
+    char want[600];
+    snprintf(want, sizeof want, "data feeder 'ops': cannot read %s/nothere.csv: No such file "
+             "or directory", dir);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(err.line, 5);
+    plan_fini(&p);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* ------------------------------------------------------------------------------ */
 /* Envelope rules                                                                   */
 
@@ -2171,6 +2198,7 @@ int main(void)
         cmocka_unit_test(test_open_model_malformed),
         cmocka_unit_test(test_plan_arrival_rate),
         cmocka_unit_test(test_plan_tags),
+        cmocka_unit_test(test_plan_missing_csv),
         cmocka_unit_test(test_forward_compat),
         cmocka_unit_test(test_missing_field),
         cmocka_unit_test(test_wrong_version),

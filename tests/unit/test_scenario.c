@@ -1075,6 +1075,9 @@ static const bad_case bad_cases[] = {
       BASE_HEAD BASE_STAGE BASE_USERS BASE_WS "thresholds: [ \"feed: mesage p95 < 1s\" ]\n", 10, 15, 0,
       "unknown ws figure 'mesage'", "'message'" },
     /* ---- issue 12: flow control, tags, weight 0, on_failure --------------------------- */
+    { "template in a name",
+      BASE_HEAD BASE_STAGE BASE_USERS "      - http: { name: \"item-{{ rand_int(1, 400) }}\", url: /x }\n",
+      9, 29, 0, "a step's name is fixed text, but this one holds a template", "{id}" },
     { "pick: all weights 0",
       BASE_HEAD BASE_STAGE BASE_USERS "      - pick:\n          - { weight: 0, steps: [ { think: 1s } ] }\n",
       10, 11, 0, "every branch of this pick has weight 0", "weight above 0" },
