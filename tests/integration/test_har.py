@@ -265,5 +265,28 @@ def test_synthetic_har_rules_and_errors():
     check(rc == 2 and "--frobnicate" in se, "unknown option: %d %s" % (rc, se))
 
 
+@test
+def test_erp_journal_config_against_target():
+    """configs/erp-journal.yaml (the seed-003 harness) validates and runs against the target's
+    journal routes without failures; the target counted what the run reports, name by name."""
+    cfg = os.path.join(ROOT, "configs", "erp-journal.yaml")
+    rc, so, se = stampede(["validate", cfg])
+    check(rc == 0 and "3 user profiles" in so, "validate: %s %s" % (so, se))
+    t = Target()
+    d = tempfile.mkdtemp(prefix="stampede-journal-")
+    rc, so, se = lib.run(["run", cfg, "--host", t.url, "-u", "10", "-r", "10", "-t", "5s",
+                          "--out", os.path.join(d, "res"), "--quiet"], timeout=60)
+    check(rc == 0, "run exit %d: %s" % (rc, se[-2000:]))
+    summ = lib.summary(os.path.join(d, "res"))
+    check(summ["totals"]["requests"] > 0 and summ["totals"]["failures"] == 0, "totals %s, errors %s"
+          % (summ["totals"], summ["errors"]))
+    c = t.settled_counters()
+    got = {"%s %s" % (r["method"], r["name"]): r["requests"] for r in summ["requests"]}
+    check(got == lib.route_counts(c), "per name: run %s vs target %s" % (got, lib.route_counts(c)))
+    check({"POST /api/auth/login", "GET /api/journal-entries/", "GET /", "GET /api/journal-entries/{id}/"}
+          <= set(got), "names: %s" % sorted(got))
+    t.stop()
+
+
 if __name__ == "__main__":
     main()
