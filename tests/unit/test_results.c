@@ -387,6 +387,57 @@ static uint64_t jget_u(json_t *o, const char *key)
     return (uint64_t)json_integer_value(v);
 }
 
+/* RESULTS_FULL_HISTORY (--csv-full-history): per interval, a row per name seen so far
+ * (sorted by name, then method; Type the method) before Aggregated; a name without
+ * requests in the interval has zero rates and N/A percentiles, its Total columns the
+ * run so far (Locust's StatsCSVFileWriter with full_history). */
+static void test_results_full_history(void **state)
+{
+    rfix *f = *state;
+    char err[512] = "";
+    results r;
+    assert_int_equal(results_open_ex(&r, f->dir, RESULTS_FULL_HISTORY, err, sizeof err), 0);
+    const uint64_t t0 = UINT64_C(1704164645000);
+    fill_a(&f->interval);
+    fill_rest(&f->interval);
+    assert_int_equal(merge_add_set(&f->totals, &f->interval), 0);
+    assert_int_equal(results_history(&r, t0 + 1000, 7, 1.0, &f->interval, &f->totals), 0);
+    merge_reset(&f->interval);
+    fill_a(&f->interval);
+    assert_int_equal(merge_add_set(&f->totals, &f->interval), 0);
+    assert_int_equal(results_history(&r, t0 + 2000, 7, 2.0, &f->interval, &f->totals), 0);
+    results_close(&r);
+    char *txt = slurp(f->dir, "stats_history.csv");
+    assert_non_null(txt);
+    char line[1024];
+    assert_true(line_at(txt, 0, line, sizeof line));
+    assert_string_equal(line, locust_history_header);
+    assert_true(line_at(txt, 1, line, sizeof line));
+    assert_string_equal(line, "1704164646,7,GET,/a,4.000000,1.000000,"
+                              "12,14,14,16,16,16,16,16,16,16,16,4,1,12,13.0,10.0,16.0,10.0\r\n");
+    assert_true(line_at(txt, 2, line, sizeof line));
+    assert_string_equal(line, "1704164646,7,GET,\"/q,\"\"x\"\"\",1.000000,1.000000,"
+                              "0,0,0,0,0,0,0,0,0,0,0,1,1,0,0.1,0.1,0.1,0.0\r\n");
+    assert_true(line_at(txt, 3, line, sizeof line));
+    assert_string_equal(line, "1704164646,7,POST,login,1.000000,0.000000,"
+                              "2,2,2,2,2,2,2,2,2,2,2,1,0,2,1.5,1.5,1.5,0.0\r\n");
+    assert_true(line_at(txt, 4, line, sizeof line));
+    assert_non_null(strstr(line, "1704164646,7,,Aggregated,6.000000,2.000000,"));
+    /* interval 2 (2 s): /a again, the others idle */
+    assert_true(line_at(txt, 5, line, sizeof line));
+    assert_string_equal(line, "1704164647,7,GET,/a,2.000000,0.500000,"
+                              "12,14,14,16,16,16,16,16,16,16,16,8,2,12,13.0,10.0,16.0,10.0\r\n");
+    assert_true(line_at(txt, 6, line, sizeof line));
+    assert_string_equal(line, "1704164647,7,GET,\"/q,\"\"x\"\"\",0.000000,0.000000,"
+                              "N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,1,1,0,0.1,0.1,0.1,0.0\r\n");
+    assert_true(line_at(txt, 7, line, sizeof line));
+    assert_non_null(strstr(line, "1704164647,7,POST,login,0.000000,0.000000,N/A,"));
+    assert_true(line_at(txt, 8, line, sizeof line));
+    assert_non_null(strstr(line, "1704164647,7,,Aggregated,2.000000,0.500000,"));
+    assert_false(line_at(txt, 9, line, sizeof line));
+    free(txt);
+}
+
 /* HTTP: GET /a (fill_a), GET feed 1 x 3 ms. WebSocket "feed": 4 expects at 2,4,6,8 ms
  * (1 timed out), 4 connects at 1 ms (2 failed: timeout, upgrade 503) and a 1006 close
  * noted on the connect entry, 1 reconnect at 500 ms, 10 fanout at 1..10 ms, 2 pings at
@@ -1140,6 +1191,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_results_folder, rfix_setup, rfix_teardown),
+        cmocka_unit_test_setup_teardown(test_results_full_history, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_results_ws, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_results_open_model, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_results_verdict_closed, rfix_setup, rfix_teardown),

@@ -44,6 +44,31 @@ static void test_duration_bad(void **state)
     assert_int_equal(units_duration_ms(NULL, &ms), -1);
 }
 
+/* A well-formed duration above the 10-year limit is told apart from a malformed one,
+ * so -t 9999999h names the limit (issue 12); the limit itself is accepted. */
+static void test_duration_limit(void **state)
+{
+    (void)state;
+    uint64_t ms = 777;
+    assert_true(units_duration_too_long("9999999h"));
+    assert_true(units_duration_too_long("99999999999999h"));
+    assert_int_equal(units_duration_ms("9999999h", &ms), -1);
+    assert_int_equal(ms, 777);
+    assert_false(units_duration_too_long("90s"));
+    assert_false(units_duration_too_long("ninety"));
+    assert_false(units_duration_too_long(NULL));
+    assert_int_equal(units_duration_ms("87840h", &ms), 0);
+    assert_int_equal(ms, UNITS_MAX_DURATION_MS);
+    assert_true(units_duration_too_long("87840h1ms"));
+    char buf[256];
+    units_duration_problem("-t", "9999999h", buf, sizeof buf);
+    assert_string_equal(buf, "-t \"9999999h\" is longer than the limit of 87840 hours (10 years)");
+    units_duration_problem("-t", "ninety", buf, sizeof buf);
+    assert_string_equal(buf, "-t wants a duration like 90s, 5m or 1h30m, got \"ninety\"");
+    units_duration_problem("-t", "9999999h", buf, 8);
+    assert_int_equal(strlen(buf), 7);
+}
+
 static void test_format(void **state)
 {
     (void)state;
@@ -100,6 +125,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duration_ok),
         cmocka_unit_test(test_duration_bad),
+        cmocka_unit_test(test_duration_limit),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_rate),
     };
