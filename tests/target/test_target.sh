@@ -174,12 +174,15 @@ expect "stall bad body" "$(code -X POST -d '{"ms":-1}' "$B/__target/stall")" 400
 expect "stall without body" "$(code -X POST "$B/__target/stall")" 400
 # mono_get URL: fetches URL, prints the CLOCK_MONOTONIC microsecond at which the answer came
 mono_get() { python3 -c 'import sys, time, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10).read(); print(int(time.monotonic() * 1e6))' "$1"; }
-r=$(curl -s -X POST -d '{"ms":700}' "$B/__target/stall")
-expect "stall reply" "$(echo "$r" | js 'd["stall_ms"]')" 700
+r=$(curl -s -X POST -d '{"ms":1500}' "$B/__target/stall")
+expect "stall reply" "$(echo "$r" | js 'd["stall_ms"]')" 1500
 until=$(echo "$r" | js 'd["until_mono_us"]')
 mono_get "$B/ping" >"$TMP/stall1" &
 SP=$!
-sleep 0.25
+# wait (bounded, well inside the stall) for python to start and its request to arrive:
+# a fixed sleep raced python's start-up on a busy machine
+i=0
+while [ $i -lt 24 ] && [ "$(curl -s "$B/__target/counters" | js 'd["pending"]')" != 1 ]; do sleep 0.05; i=$((i + 1)); done
 c=$(curl -s "$B/__target/counters"); a=$(curl -s "$B/__target/arrivals")
 expect "stalled request: arrived and pending, not yet answered" \
     "$(echo "$c" | js '(d["pending"], d["total"])'),$(echo "$a" | js 'd["total"]')" "(1, 6),7"
