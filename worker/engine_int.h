@@ -18,6 +18,15 @@
 #define ENGINE_TICK_MS  50
 #define VU_DEPTH        16      /* nesting of loop/group frames (+1: the setup frame) */
 #define VU_SPIN_MAX     256     /* steps walked without waiting before yielding */
+/* Event priorities (libevent: 0 runs first). The open model's arrival timer is the only
+ * event at ENGINE_PRI_ARRIVAL; every other one (sockets, libcurl's timer, think and
+ * yield, the tick, the interval, WebSocket sessions) has libevent's default for
+ * ENGINE_PRIORITIES queues, ENGINE_PRI_IO. After ENGINE_MAX_CALLBACKS callbacks of
+ * ENGINE_PRI_IO the loop looks for due timers again (see engine_new). */
+#define ENGINE_PRIORITIES    2
+#define ENGINE_PRI_ARRIVAL   0
+#define ENGINE_PRI_IO        1
+#define ENGINE_MAX_CALLBACKS 4
 
 /* VU_IDLE (open model only): between iterations, waiting for an arrival. It keeps its
  * connections and captured variables, is not counted in engine.live (which counts busy

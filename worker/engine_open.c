@@ -58,6 +58,7 @@ static void engine_arrive(evutil_socket_t fd, short what, void *arg)
 void engine_open_init(engine *e)
 {
     event_assign(&e->arrive_ev, e->base, -1, 0, engine_arrive, e);
+    event_priority_set(&e->arrive_ev, ENGINE_PRI_ARRIVAL);
 }
 
 /* The slot's share of n over the T' slots that take arrivals (as users are shared). */
@@ -215,7 +216,9 @@ void engine_open_arrivals(engine *e, uint64_t now)
         eslot *sl = &e->slots[s];
         if (!sl->arrivals || sl->released) continue;
         while (sl->next_us >= 0 && t0 + (uint64_t)llround(sl->next_us) <= now) {
-            open_arrive(e, sl, t0 + (uint64_t)llround(sl->next_us), now);
+            /* the batch is what was due at now; each one's start is read when it begins
+             * (the ones before it in the batch delayed it: that is in its lag) */
+            open_arrive(e, sl, t0 + (uint64_t)llround(sl->next_us), time_mono_us());
             open_advance(e, sl);
             if (e->stopping || e->done) return;
         }
@@ -223,6 +226,11 @@ void engine_open_arrivals(engine *e, uint64_t now)
     }
     event_del(&e->arrive_ev);
     if (next < 0) return;
+    /* Armed for the next arrival's intended time: libevent adds a relative timeout to
+     * its cached time (the pass's start), so both are read afresh here, after the work
+     * above, and the timer falls due at that time, neither before nor after it. */
+    event_base_update_cache_time(e->base);
+    now = time_mono_us();
     uint64_t due = t0 + (uint64_t)llround(next);
     uint64_t d = due > now ? due - now : 0;
     struct timeval tv = { (time_t)(d / 1000000), (suseconds_t)(d % 1000000) };
