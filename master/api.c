@@ -238,6 +238,17 @@ static void api_post_run(api *a, struct evhttp_request *req)
         api_reply_error(req, 400, "%s", err);
         return;
     }
+    /* "csv_full_history": --csv-full-history of the submitting CLI (cli/remote.c): the
+     * per-name rows of stats_history.csv (RESULTS_FULL_HISTORY). Decision: a boolean or
+     * null only (absent/null: false); anything else is a 400 like every other member. */
+    json_t *fh = json_object_get(j, "csv_full_history");
+    if (fh && !json_is_null(fh) && !json_is_boolean(fh)) {
+        json_decref(j);
+        api_job_free(job);
+        api_reply_error(req, 400, "\"csv_full_history\" must be true or false");
+        return;
+    }
+    bool full_history = fh && json_is_true(fh);
     json_decref(j);
     if (expect_timeout == 0) expect_timeout = API_DEFAULT_EXPECT_TIMEOUT_MS;   /* 0: the default */
     job->a = a;
@@ -245,7 +256,8 @@ static void api_post_run(api *a, struct evhttp_request *req)
     job->expect = expect;
     job->cfg = (coord_run_cfg){ .plan = &job->plan, .expect_workers = (uint32_t)expect,
                                 .expect_timeout_ms = expect_timeout, .out_dir = NULL,
-                                .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP };
+                                .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP,
+                                .full_history = full_history };
     /* The parse thread takes no signals either (api_start's rule for the API thread). */
     sigset_t all, old;
     sigfillset(&all);

@@ -8,6 +8,8 @@
  *          "env": [ { "name": "X", "value": "v" } ],
  *          "host": "http://...", "users": 0, "rate": 0, "duration_ms": 0,
  *          "expect_workers": 1, "expect_timeout_ms": 60000 }
+ *        "csv_full_history": true adds the per-name rows to stats_history.csv (as
+ *        --csv-full-history does); a boolean or null, absent: false.
  *        "env": the env() values the submitting CLI resolved from its own environment (at
  *        most PROTO_MAX_ENV; the master never reads its own for a submitted scenario).
  *        "users": at most SC_MAX_USERS.

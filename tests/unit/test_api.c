@@ -267,6 +267,8 @@ static void test_submit_malformed(void **state)
         { "{\"scenario\": \"x\", \"files\": {}}", "\"files\"" },
         { "{\"scenario\": \"x\", \"files\": [{\"path\": \"a\"}]}", "files[0]" },
         { "{\"scenario\": \"x\", \"sets\": [{\"key\": \"a\", \"value\": 1}]}", "sets[0]" },
+        { "{\"scenario\": \"x\", \"csv_full_history\": \"yes\"}", "\"csv_full_history\"" },
+        { "{\"scenario\": \"x\", \"csv_full_history\": 1}", "\"csv_full_history\"" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         reply r = http("POST", "/api/runs", cases[i].body);
