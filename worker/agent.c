@@ -320,9 +320,26 @@ static void agent_plan(agent *a, const proto_plan *p)
         char e[256];
         engine *en = engine_start(&c, e, sizeof e);
         if (!en) {
-            log_error("worker", "%s", e);
-            for (uint32_t j = 0; j < a->nengines; j++) engine_stop(a->engines[j]);
-            break;
+            /* Issue 12: an engine that fails to start never yields exit 0. Decision: one
+             * engine that does not start refuses the whole plan (not only when every one
+             * fails): its slots' users would never run, and a run measuring part of its
+             * load is not the run asked for. The engines already started are aborted
+             * (their schedule has not begun: start_mono is the master's future instant)
+             * and joined before REFUSE, so the master aborts the run with this reason. */
+            char why[400];
+            snprintf(why, sizeof why, "engine thread %u of %u did not start: %.300s", i + 1,
+                     a->cfg.threads, e);
+            log_error("worker", "%s", why);
+            for (uint32_t j = 0; j < a->nengines; j++) engine_abort(a->engines[j]);
+            for (uint32_t j = 0; j < a->nengines; j++) engine_join_free(a->engines[j]);
+            free(mine);
+            free(a->engines);
+            a->engines = NULL;
+            a->nengines = 0;
+            scenario_free(sc);
+            a->sc = NULL;
+            agent_refuse(a, p->run_id, why);
+            return;
         }
         a->engines[a->nengines++] = en;
     }

@@ -29,6 +29,10 @@ typedef struct agent_cfg {
 
 /* Lifecycle, as PROTOCOL.md's worker state machine: connecting -> (CHALLENGE) hello sent
  * -> (WELCOME, proof checked) idle -> (PLAN, allowlist checked) running -> done -> idle.
+ * A plan is refused (REFUSE with the reason; the master aborts the run) when the worker
+ * is busy, the plan breaks a limit or the allowlist, or any of its engine threads does
+ * not start (those started are aborted and joined first: a run never goes on with fewer
+ * engines than the plan was dealt to).
  * A master silent for timeout_ms (or whose connection drops) is lost: every engine is
  * aborted at once (in-flight requests cancelled), the connection is closed and redialed.
  * A master that refuses the worker (REJECT: wrong or missing key, too many threads) or
