@@ -24,6 +24,7 @@
 #include "cli/endrun.h"
 #include "cli/har.h"
 #include "cli/remote.h"
+#include "cli/runinfo.h"
 #include "master/report.h"
 #include "cli/status.h"
 
@@ -309,23 +310,6 @@ static int check_model_options(const char *cmd, const scenario *sc, double spawn
     return 0;
 }
 
-/* One line about the load: users for the closed model, the schedule for the open one. */
-static void describe_load(const scenario *sc, char *buf, size_t cap)
-{
-    char d[32];
-    units_format_ms(scenario_duration_ms(sc), d, sizeof d);
-    if (sc->model != SC_MODEL_OPEN) {
-        snprintf(buf, cap, "peak %u users, %s", scenario_peak_users(sc), d);
-        return;
-    }
-    double planned = loadshape_area(sc->stages, sc->nstages,
-                                    (double)scenario_duration_ms(sc) * 1000.0);
-    snprintf(buf, cap, "open model: rate up to %g/s, %.0f arrivals planned, pool of %u users, "
-             "backlog %u, %s arrivals, %s", loadshape_peak_rate(sc->stages, sc->nstages),
-             ceil(planned), sc->max_users, sc->max_backlog,
-             sc->arrivals == SC_ARRIVALS_POISSON ? "poisson" : "uniform", d);
-}
-
 static void print_error(const sc_error *e)
 {
     char buf[2048];
@@ -400,7 +384,8 @@ static int cmd_validate(int argc, char **argv)
     } else if ((inc.n || exc.n) && scenario_apply_tags(sc, inc.v, inc.n, exc.v, exc.n, &err) != 0) {
         print_error(&err);
         rc = EXIT_USAGE;
-    } else if (check_model_options("validate", sc, 0, arrival_rate) != 0) {
+    } else if (runinfo_warnings(stderr, sc) < 0 /* printed whatever follows; never < 0 */
+               || check_model_options("validate", sc, 0, arrival_rate) != 0) {
         rc = EXIT_USAGE;
     } else {
         if (duration_ms)
@@ -411,7 +396,7 @@ static int cmd_validate(int argc, char **argv)
             rc = EXIT_USAGE;
         } else {
             char load[256];
-            describe_load(sc, load, sizeof load);
+            runinfo_load(sc, load, sizeof load);
             printf("%s: ok: scenario \"%s\", %d user profiles, %s, %d thresholds\n",
                    file, sc->name, sc->nprofiles, load, sc->nthresholds);
         }
@@ -621,6 +606,10 @@ static int cmd_run(int argc, char **argv)
         free_tags(&exc);
         return EXIT_USAGE;
     }
+    /* the parse's warnings and -T's, once (plan_scenario below parses again) */
+    runinfo_warnings(stderr, sc);
+    char tnote[256];
+    bool has_tnote = runinfo_duration_note(sc, users, rate, arrival_rate, duration_ms, tnote, sizeof tnote);
     scenario_free(sc);
     plan_set_tags(&plan, &inc, &exc);
     free_tags(&inc);
@@ -643,6 +632,7 @@ static int cmd_run(int argc, char **argv)
     }
     uint32_t peak = scenario_peak_users(sc);
     if (master) {
+        if (has_tnote && !quiet) fprintf(stderr, "stampede: %s\n", tnote);
         sigset_t rs;
         sigemptyset(&rs);
         sigaddset(&rs, SIGINT);
@@ -752,9 +742,10 @@ static int cmd_run(int argc, char **argv)
     bool tty = isatty(STDERR_FILENO) && live;
     if (!quiet) {
         char load[256];
-        describe_load(sc, load, sizeof load);
+        runinfo_load(sc, load, sizeof load);
         fprintf(stderr, "stampede: running \"%s\" against %s: %s, %u threads\n",
                 sc->name, sc->target, load, threads);
+        if (has_tnote) fprintf(stderr, "stampede: %s\n", tnote);
     }
     int interrupts = 0;
     uint64_t last_draw = 0;
