@@ -725,7 +725,8 @@ static int cmd_run(int argc, char **argv)
     api *ua = NULL;
     if (ui) {
         int uport = 0;
-        if (!(ua = api_start_hosts(co, ui, ui_auth, ui_host, &uport, err, sizeof err))) {
+        api_opts uo = { .addr = ui, .auth = ui_auth, .hosts = ui_host, .local = true };
+        if (!(ua = api_start_opts(co, &uo, &uport, err, sizeof err))) {
             fprintf(stderr, "stampede run: --ui: %s\n", err);
             coord_stop(co, true);
             coord_wait(co, 30000);

@@ -45,6 +45,7 @@
 #include "master/api_conn.h"
 #include "master/api_req.h"
 #include "master/assets.h"
+#include "master/live.h"
 #include "proto/plan.h"
 
 #define API_TIMEOUT_S       30                  /* idle connection */
@@ -62,6 +63,7 @@ struct api {
     api_guard_cfg       guard;                  /* Host / auth / Origin / Content-Type rules */
     api_conns          *conns;                  /* the connection guard */
     struct api_job     *job;                    /* the submission being parsed, or NULL */
+    bool                local;                  /* a local run's --ui (api_opts.local) */
 };
 
 /* One POST /api/runs being parsed by coord_run on its own thread. The API thread owns req
@@ -215,6 +217,12 @@ static void api_job_finish(api *a)
 
 static void api_post_run(api *a, struct evhttp_request *req)
 {
+    if (a->local) {
+        /* Decision: 409 (the coordinator belongs to the CLI's own run and ends with it),
+         * whatever the body says, before it is read. */
+        api_reply_error(req, 409, "a local run's dashboard cannot start runs");
+        return;
+    }
     if (a->job) {
         api_reply_error(req, 409, "another submission is being checked: retry when it is answered");
         return;
@@ -606,7 +614,7 @@ static void api_route(struct evhttp_request *req, void *ud)
         return;
     }
     if (API_IS("/api/live")) {
-        if (get) api_reply_text(req, "application/json", coord_get_live(a->c));
+        if (get) api_reply_text(req, "application/json", live_mark_local(coord_get_live(a->c), a->local));
         else api_method_not_allowed(req, "GET");
         return;
     }
@@ -749,6 +757,13 @@ api *api_start(coord *c, const char *addr, const char *auth, int *port, char *er
 api *api_start_hosts(coord *c, const char *addr, const char *auth, const char *hosts, int *port,
                      char *err, size_t errcap)
 {
+    api_opts o = { .addr = addr, .auth = auth, .hosts = hosts };
+    return api_start_opts(c, &o, port, err, errcap);
+}
+
+api *api_start_opts(coord *c, const api_opts *o, int *port, char *err, size_t errcap)
+{
+    const char *addr = o->addr, *auth = o->auth, *hosts = o->hosts;
     char host[256];
     int want_port;
     if (!addr || api_parse_addr(addr, host, sizeof host, &want_port) != 0) {
@@ -761,6 +776,7 @@ api *api_start_hosts(coord *c, const char *addr, const char *auth, const char *h
         return NULL;
     }
     a->c = c;
+    a->local = o->local;
     a->wake[0] = a->wake[1] = -1;
     if (api_guard_init(&a->guard, auth, host, hosts, err, errcap) != 0) goto fail;
     if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) != 0) {

@@ -19,7 +19,8 @@
  *        Anything else there is a 400 with the member named.
  *        201 { "id": "<run id>" } | 400 { "error": "file:line:col: ..." } | 409 busy (a
  *        run in progress, or another submission still being parsed: one at a time, on a
- *        thread of its own, so the rest of the API keeps answering meanwhile)
+ *        thread of its own, so the rest of the API keeps answering meanwhile; or the API
+ *        of a local run, api_opts.local: "a local run's dashboard cannot start runs")
  *   GET  /api/runs/ID              live merged status (coord_status as JSON, with workers;
  *                                  "results_error": why the results folder could not be
  *                                  written, null when it was)
@@ -36,6 +37,8 @@
  *   GET  /api/live                 the current (or last) run as master/live.h's
  *                                  live_json; {"state": "idle", "run_id": null, ...
  *                                  empty arrays} before any run. Polled once a second.
+ *                                  "local": true on a local run's --ui (api_opts.local),
+ *                                  false on a master (live_mark_local).
  *   GET  /api/series?after=T       the current run's per-interval points with t > T
  *                                  (seconds since its start; T absent: all kept, at most
  *                                  the last 3600): {"run_id": "decimal", "t": [..], "users":
@@ -64,6 +67,7 @@
  * where --http says (default 127.0.0.1:8089). */
 #ifndef MASTER_API_H
 #define MASTER_API_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -78,6 +82,17 @@ api *api_start(coord *c, const char *addr, const char *auth, int *port, char *er
  * besides the bound address, localhost names, IP literals and this host's name. */
 api *api_start_hosts(coord *c, const char *addr, const char *auth, const char *hosts, int *port,
                      char *err, size_t errcap);
+/* All of the options at once. local: the API of a local `stampede run --ui` (cli/main.c):
+ * GET /api/live carries "local": true (false elsewhere) and POST /api/runs is a 409
+ * {"error": "a local run's dashboard cannot start runs"}: the coordinator is the CLI's
+ * own, for its one run. */
+typedef struct api_opts {
+    const char *addr;           /* "HOST:PORT" */
+    const char *auth;           /* "USER:PASS" or NULL */
+    const char *hosts;          /* --ui-host names or NULL */
+    bool        local;
+} api_opts;
+api *api_start_opts(coord *c, const api_opts *o, int *port, char *err, size_t errcap);
 /* --ui-auth-file: USER:PASS from the first line of path into out (master/api_req.h's
  * api_auth_from_file: refused unless only its owner can read it). 0, or -1 with err. */
 int api_auth_file(const char *path, char *out, size_t cap, char *err, size_t errcap);

@@ -524,3 +524,30 @@ char *live_json(const live_input *in)
     json_decref(root);
     return text;
 }
+
+/* Decision: the member goes first, so that the splice needs no parse of the (up to
+ * LIVE_MAX_NAMES rows) text and costs one copy per GET /api/live. */
+char *live_mark_local(char *json, bool local)
+{
+    if (json == NULL)
+        return NULL;
+    size_t n = strlen(json);
+    if (n < 2 || json[0] != '{')
+        return json;                            /* not live_json's object: as it was */
+    const char *member = local ? "\"local\":true" : "\"local\":false";
+    size_t m = strlen(member);
+    bool empty = json[1] == '}';
+    char *out = malloc(n + m + 2);
+    if (out == NULL) {
+        free(json);
+        return NULL;
+    }
+    out[0] = '{';
+    memcpy(out + 1, member, m);
+    size_t k = 1 + m;
+    if (!empty)
+        out[k++] = ',';
+    memcpy(out + k, json + 1, n);               /* the rest and its NUL */
+    free(json);
+    return out;
+}

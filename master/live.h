@@ -12,6 +12,9 @@
  *                    "p99_ms", "max_ms", "avg_ms", "rps" (whole-run average) } ],  HTTP rows
  *                  then one row per WebSocket connection name with method "WS" (message
  *                  latency), like stats.csv; at most LIVE_MAX_NAMES rows, the busiest
+ *     "total":   { the same keys as a "names" row, method "" and name "Aggregated" }: every
+ *                  HTTP request of the run so far (stats.csv's Aggregated row, without
+ *                  WebSocket messages); null before a run (no totals yet)
  *     "errors":  [ { "method", "name", "kind", "detail", "count" } ]  (most frequent first,
  *                  at most LIVE_MAX_ERRORS)
  *     "thresholds": [ { "expr", "ok", "value" } ]   judged on the totals so far (the
@@ -41,6 +44,7 @@
  * totals once the run has ended. */
 #ifndef MASTER_LIVE_H
 #define MASTER_LIVE_H
+#include <stdbool.h>
 #include <stdint.h>
 #include "common/scenario.h"
 #include "master/coord_types.h"
@@ -60,5 +64,11 @@ typedef struct live_input {
 
 /* NULL on ENOMEM. */
 char *live_json(const live_input *in);
+/* /api/live's "local" member (master/api.h): json (a live_json text, taken and freed)
+ * with "local": local added as its first member. true only on the API of a local
+ * `stampede run --ui`, where the dashboard hides the New-run form (POST /api/runs is a
+ * 409 there). A text that is not a JSON object is returned as it was; NULL on ENOMEM or
+ * when json is NULL. */
+char *live_mark_local(char *json, bool local);
 char *live_metrics(const live_input *in);
 #endif

@@ -280,6 +280,45 @@ static void test_submit_malformed(void **state)
     }
 }
 
+/* api_opts.local (a local `stampede run --ui`): /api/live says "local": true and POST
+ * /api/runs is a 409 whatever the body; the master's API (the fixture's) says false and
+ * takes submissions. */
+static void test_local_api(void **state)
+{
+    (void)state;
+    char err[512], saved[64];
+    int port = 0;
+    api_opts o = { .addr = "127.0.0.1:0", .local = true };
+    api *la = api_start_opts(F.c, &o, &port, err, sizeof err);
+    assert_non_null(la);
+    memcpy(saved, F.base, sizeof saved);
+    snprintf(F.base, sizeof F.base, "http://127.0.0.1:%d", port);
+    reply r = http("GET", "/api/live", NULL);
+    assert_int_equal(r.code, 200);
+    json_t *j = reply_json(&r);
+    assert_true(json_is_true(json_object_get(j, "local")));
+    assert_non_null(json_object_get(j, "state"));          /* the rest of live_json */
+    json_decref(j);
+    free(r.body);
+    char *body = submission(SCENARIO, 1000);
+    r = http("POST", "/api/runs", body);
+    free(body);
+    assert_int_equal(r.code, 409);
+    char e[256];
+    assert_string_equal(reply_error(&r, e, sizeof e), "a local run's dashboard cannot start runs");
+    free(r.body);
+    coord_status st;
+    coord_get_status(F.c, &st);
+    assert_false(st.state == RUN_WAITING || st.state == RUN_RUNNING);    /* nothing started */
+    api_stop(la);
+    memcpy(F.base, saved, sizeof saved);
+    r = http("GET", "/api/live", NULL);
+    j = reply_json(&r);
+    assert_true(json_is_false(json_object_get(j, "local")));
+    json_decref(j);
+    free(r.body);
+}
+
 static void test_submit_scenario_error(void **state)
 {
     (void)state;
@@ -881,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_unknown_routes),
         cmocka_unit_test(test_submit_malformed),
         cmocka_unit_test(test_submit_scenario_error),
+        cmocka_unit_test(test_local_api),
         cmocka_unit_test(test_run_lifecycle),
         cmocka_unit_test(test_submit_users_cap),
         cmocka_unit_test(test_submit_env),

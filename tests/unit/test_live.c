@@ -345,6 +345,83 @@ static void test_json_idle(void **state)
     fixture_fini(&f);
 }
 
+/* "total": the Aggregated row, with the same keys as a names[] row (live.h), from the
+ * whole run's `all` entry (HTTP only); null before a run. */
+static void test_json_total(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f);
+    json_t *j = parse_live(&f.in);
+    json_t *t = json_object_get(j, "total");
+    assert_true(json_is_object(t));
+    json_t *row = json_array_get(json_object_get(j, "names"), 0);
+    assert_int_equal(json_object_size(t), json_object_size(row));
+    const char *key;
+    json_t *v;
+    json_object_foreach(row, key, v)
+        if (json_object_get(t, key) == NULL || json_typeof(json_object_get(t, key)) != json_typeof(v))
+            fail_msg("total lacks \"%s\" as a names row has it", key);
+    assert_string_equal(jstr(t, "name"), "Aggregated");
+    assert_string_equal(jstr(t, "method"), f.m.all.method);
+    assert_int_equal((int)jnum(t, "requests"), (int)f.m.all.requests);  /* 161: HTTP only */
+    assert_int_equal((int)jnum(t, "requests"), (int)jnum(j, "requests"));
+    assert_int_equal((int)jnum(t, "failures"), (int)jnum(j, "failures"));
+    assert_true(jnum(t, "median_ms") == ms_of(&f.m.all.lat, 50));
+    assert_true(jnum(t, "p95_ms") == ms_of(&f.m.all.lat, 95));
+    assert_true(jnum(t, "p99_ms") == ms_of(&f.m.all.lat, 99));
+    assert_true(jnum(t, "max_ms") == (double)f.m.all.lat.max_us / 1000.0);
+    assert_true(fabs(jnum(t, "max_ms") - 290.0) <= 0.3);   /* login's slowest */
+    assert_true(fabs(jnum(t, "rps") - 16.1) < 1e-9);        /* 161 / 10 s */
+    json_decref(j);
+    fixture_fini(&f);
+
+    coord_status st;
+    memset(&st, 0, sizeof st);
+    st.state = RUN_IDLE;
+    live_input in = { .st = &st };
+    j = parse_live(&in);
+    assert_true(json_is_null(json_object_get(j, "total")));
+    json_decref(j);
+}
+
+/* live_mark_local: "local" first, the rest unchanged; an empty object stays valid; a
+ * text that is not an object is returned as it was. */
+static void test_mark_local(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f);
+    char *plain = live_json(&f.in);
+    assert_non_null(plain);
+    json_t *want = json_loads(plain, 0, NULL);
+    assert_non_null(want);
+    for (int local = 0; local <= 1; local++) {
+        char *text = live_mark_local(strdup(plain), local);
+        assert_non_null(text);
+        assert_true(!strncmp(text, local ? "{\"local\":true," : "{\"local\":false,", local ? 14 : 15));
+        json_t *j = json_loads(text, 0, NULL);
+        assert_non_null(j);
+        assert_true(json_is_boolean(json_object_get(j, "local")));
+        assert_int_equal(json_is_true(json_object_get(j, "local")), local);
+        json_object_del(j, "local");
+        assert_true(json_equal(j, want));
+        json_decref(j);
+        free(text);
+    }
+    json_decref(want);
+    free(plain);
+    fixture_fini(&f);
+
+    char *e = live_mark_local(strdup("{}"), true);
+    assert_string_equal(e, "{\"local\":true}");
+    free(e);
+    e = live_mark_local(strdup("[1]"), true);
+    assert_string_equal(e, "[1]");
+    free(e);
+    assert_null(live_mark_local(NULL, true));
+}
+
 /* More rows and error rows than the caps: the busiest names, the most frequent errors. */
 static void test_json_caps(void **state)
 {
@@ -1094,6 +1171,8 @@ int main(void)
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_json_errors_thresholds_workers),
         cmocka_unit_test(test_json_idle),
+        cmocka_unit_test(test_json_total),
+        cmocka_unit_test(test_mark_local),
         cmocka_unit_test(test_json_caps),
         cmocka_unit_test(test_json_bad_utf8),
         cmocka_unit_test(test_metrics_format),
