@@ -9,7 +9,10 @@ has a timeout; nothing here starts load (no worker joins), every wait is bounded
 - item 10: a cross-site text/plain POST, a foreign Origin and a foreign Host are refused
   and no run starts; --ui-host adds a name;
 - item 14: --ui-auth-file F works, is refused when others can read it, and the password
-  is not on the command line."""
+  is not on the command line;
+- a local `stampede run --ui` (issue 12): /api/live says "local": true, POST /api/runs
+  is a 409 (a master says "local": false). That one runs load, bounded, against the
+  target on 127.0.0.1."""
 import base64
 import json
 import os
@@ -364,6 +367,54 @@ def ui_auth_file_keeps_the_password_off_the_command_line():
     finally:
         os.unlink(loose)
 
+
+@test
+def local_run_dashboard_cannot_start_runs():
+    """A local `stampede run --ui`: /api/live says "local": true (the dashboard hides its
+    New-run form) and POST /api/runs is a 409 that starts nothing; a master says false."""
+    import subprocess
+    t = lib.Target()
+    path, d = lib.write_scenario(
+        "name: local-ui\ntarget: %s\nload:\n  graceful_stop: 1s\n  stages:\n"
+        "    - { duration: 100ms, users: 1 }\n    - { duration: 4s, users: 1 }\n"
+        "users:\n  - name: u\n    flow:\n      - http: { url: /ping }\n      - think: 100ms\n" % t.url)
+    err_path = os.path.join(d, "stderr")
+    with open(err_path, "w") as ef:
+        p = subprocess.Popen([os.path.join(lib.BIN, "stampede"), "run", path, "--ui", "127.0.0.1:0",
+                              "--out", os.path.join(d, "out"), "--only-summary"],
+                             stdout=subprocess.DEVNULL, stderr=ef)
+    lib._procs.append(p)
+    try:
+        api = None
+        deadline = time.monotonic() + 20
+        while api is None and time.monotonic() < deadline and p.poll() is None:
+            for line in open(err_path).read().splitlines():
+                if "dashboard on http://" in line:
+                    api = line.split("dashboard on ")[1].split("/ ")[0].rstrip("/")
+            time.sleep(0.05)
+        check(api is not None, "no dashboard line: %s" % open(err_path).read())
+
+        class Local:
+            pass
+        loc = Local()
+        loc.api = api
+        live = live_state(loc)
+        check(live.get("local") is True, "a local run's /api/live: local = %r" % live.get("local"))
+        body = json.dumps({"scenario": open(path).read(), "scenario_file": "x.yaml"}).encode()
+        code, text = request(loc, "POST", "/api/runs", {"Content-Type": "application/json"}, body)
+        check(code == 409 and json.loads(text).get("error") == "a local run's dashboard cannot start runs",
+              "POST /api/runs on a local run: %s %s" % (code, text))
+        check(live_state(loc).get("scenario") == "local-ui", "the local run was replaced")
+        check(p.wait(timeout=60) == 0, "the local run: exit %s %s" % (p.returncode, open(err_path).read()))
+    finally:
+        if p.poll() is None:
+            p.kill()
+        t.stop()
+    m = Master(None)
+    try:
+        check(live_state(m).get("local") is False, "a master's /api/live: local = %r" % live_state(m).get("local"))
+    finally:
+        m.kill()
 
 if __name__ == "__main__":
     lib.TESTS[:] = [f for f in lib.TESTS if f.__module__ == "__main__"]   # not the imported files' tests

@@ -8,7 +8,13 @@
 - a Locust-only option gets a hint naming ours;
 - the end table (per name and Aggregated) unless --quiet;
 - run --master: the same exit rule, the end table, and report.html (and the --csv files)
-  in the local results folder.
+  in the local results folder; --csv-full-history reaches the master (per-name rows);
+- an engine that cannot start (libevent given no event mechanism through its own
+  EVENT_NO* variables) refuses the plan: the run is aborted with that reason, exit 3,
+  locally and on a stampede-worker;
+- scenario warnings (a threshold on a default name no step makes, -T naming a tag nothing
+  carries) are printed by validate and run, which go on (validate: exit 0);
+- -t alone says on the console what it did to the scenario's stages (cut or held).
 Load goes only to tests/target on 127.0.0.1; every run lasts a few seconds."""
 import os
 import sys
@@ -154,6 +160,120 @@ def test_master_run_downloads_report_and_exits_like_a_local_run():
     finally:
         teardown(m, ws, t)
 
+
+# libevent reads EVENT_NO<METHOD> unless told not to: with every backend disabled an
+# engine's event_base_new fails, which is the engine failing to start (worker/agent.c).
+NO_EVENT_BACKEND = {"EVENT_NOEPOLL": "1", "EVENT_NOPOLL": "1", "EVENT_NOSELECT": "1",
+                    "EVENT_NODEVPOLL": "1", "EVENT_NOKQUEUE": "1", "EVENT_NOEVPORT": "1"}
+
+
+@test
+def test_an_engine_that_cannot_start_refuses_the_plan():
+    t = Target()
+    path, d = write_scenario(scenario(t.url))
+    rc, out, err = run(["run", path, "--out", os.path.join(d, "a"), "--threads", "2"],
+                       env=NO_EVENT_BACKEND, timeout=60)
+    check(rc == 3, "a local run whose engines cannot start: exit %d: %s" % (rc, err))
+    check("refused the plan" in err and "did not start" in err, "the reason is not said: %s" % err)
+    check(t.counters()["total"] == 0, "requests were made")
+    m, ws = cluster(1, env=NO_EVENT_BACKEND)
+    try:
+        rc, so, err = run(["run", path, "--master", m.api, "--expect-timeout", "20s",
+                           "--out", os.path.join(d, "r"), "--quiet"], timeout=120)
+        check(rc == 3, "--master, a worker whose engine cannot start: exit %d: %s" % (rc, err))
+        check("w0 refused the plan" in err and "did not start" in err, "the reason is not said: %s" % err)
+        check("plan refused" in ws[0].stderr(), "the worker did not log it: %s" % ws[0].stderr())
+        check(t.counters()["total"] == 0, "requests were made")
+    finally:
+        teardown(m, ws, t)
+
+
+def warned_scenario(url):
+    """A threshold on a default name (a path) no step makes: a warning, not an error."""
+    return ("name: warned\ntarget: %s\nload:\n  graceful_stop: 1s\n  stages:\n"
+            "    - { duration: 1s, users: 1 }\nthresholds:\n  - \"/pnig: p95 < 5s\"\n"
+            "  - \"error_rate < 50%%\"\n"
+            "users:\n  - name: u\n    flow:\n      - http: { url: /ping }\n        tags: [fast]\n"
+            "      - think: 100ms\n" % url)
+
+
+@test
+def test_scenario_warnings_are_printed_and_the_run_goes_on():
+    t = Target()
+    path, d = write_scenario(warned_scenario(t.url))
+    where = "%s:8:5: warning: threshold \"/pnig: p95 < 5s\"" % path
+    rc, out, err = run(["validate", path])
+    check(rc == 0 and "ok: scenario" in out, "validate with a warning: exit %d %r %s" % (rc, out, err))
+    check(where in err and "no step makes requests of that name" in err, "no warning: %r" % err)
+    rc, out, err = run(["validate", path, "-T", "fast,nosuch"])
+    check(rc == 0, "validate -T with one unknown tag: exit %d %s" % (rc, err))
+    check("-T nosuch: nothing in the scenario carries that tag" in err and where in err,
+          "-T's warning: %r" % err)
+    rc, out, err = run(["run", path, "-T", "fast,nosuch", "-t", "2s", "--out", os.path.join(d, "a"),
+                        "--quiet"], timeout=60)
+    # it runs: the threshold reading no request fails it (exit 1) and says why
+    check(rc == 1 and "threshold failed: /pnig: p95 < 5s: no requests named /pnig" in err,
+          "run with warnings: exit %d %s" % (rc, err))
+    check(err.count(where) == 1 and err.count("-T nosuch:") == 1, "run's warnings, once each: %r" % err)
+    check(t.counters()["total"] > 0, "the run sent nothing")
+    t.stop()
+
+
+def held_scenario(url, seconds):
+    """Two users at once (a 100 ms ramp), held: a cut run still makes requests."""
+    return ("name: held\ntarget: %s\nload:\n  graceful_stop: 1s\n  stages:\n"
+            "    - { duration: 100ms, users: 2 }\n    - { duration: %dms, users: 2 }\n"
+            "users:\n  - name: u\n    flow:\n      - http: { name: ping, url: /ping }\n"
+            "      - http: { name: qc, url: /qc/tests }\n      - think: 100ms\n" % (url, seconds * 1000 - 100))
+
+
+@test
+def test_t_alone_says_what_it_did_to_the_stages():
+    t = Target()
+    path, d = write_scenario(held_scenario(t.url, 2))
+    rc, out, err = run(["run", path, "-t", "1s", "--out", os.path.join(d, "a"), "--exit-code-on-error", "0"],
+                       timeout=60)
+    check(rc == 0, "-t 1s: exit %d %s" % (rc, err))
+    check("-t 1s: the scenario's stages cut at 1s (they last 2s)" in err, "no cut note: %s" % err)
+    check(summary(os.path.join(d, "a"))["duration_s"] < 2, "not cut: %s" % summary(os.path.join(d, "a")))
+    rc, out, err = run(["run", path, "-t", "3s", "--out", os.path.join(d, "b"), "--exit-code-on-error", "0"],
+                       timeout=60)
+    check("-t 3s: the scenario's stages kept, their last stage's users held to 3s (they last 2s)" in err,
+          "no hold note: %s" % err)
+    rc, out, err = run(["run", path, "-t", "1s", "-u", "3", "--out", os.path.join(d, "c"),
+                        "--exit-code-on-error", "0"], timeout=60)
+    check("the scenario's stages" not in err, "-u replaces the stages, yet a note: %s" % err)
+    rc, out, err = run(["run", path, "-t", "1s", "--quiet", "--out", os.path.join(d, "e"),
+                        "--exit-code-on-error", "0"], timeout=60)
+    check(err == "", "--quiet printed %r" % err)
+    t.stop()
+
+
+@test
+def test_master_run_full_history_and_t_note():
+    t = Target()
+    m, ws = cluster(1)
+    try:
+        path, d = write_scenario(held_scenario(t.url, 3))
+        prefix = os.path.join(d, "F")
+        rc, so, err = run(["run", path, "--master", m.api, "--expect-timeout", "20s", "--out",
+                           os.path.join(d, "f"), "--csv", prefix, "--csv-full-history", "-t", "2s",
+                           "--only-summary", "--exit-code-on-error", "0"], timeout=120)
+        check(rc == 0, "--master --csv-full-history: exit %d: %s" % (rc, err))
+        check("-t 2s: the scenario's stages cut at 2s (they last 3s)" in err, "no -t note: %s" % err)
+        rows = read_csv(prefix + "_stats_history.csv")
+        kinds = {(r["Type"], r["Name"]) for r in rows}
+        check({("GET", "ping"), ("GET", "qc"), ("", "Aggregated")} <= kinds,
+              "--csv-full-history via --master: %s" % sorted(kinds))
+        rows = read_csv(os.path.join(d, "f", "stats_history.csv"))
+        check(any(r["Name"] == "ping" for r in rows), "the master's stats_history.csv has no name rows")
+        rc, so, err = run(["run", path, "--master", m.api, "--expect-timeout", "20s", "--out",
+                           os.path.join(d, "g"), "--quiet", "--exit-code-on-error", "0"], timeout=120)
+        rows = read_csv(os.path.join(d, "g", "stats_history.csv"))
+        check(rows and all(r["Name"] == "Aggregated" for r in rows),
+              "without --csv-full-history, name rows: %s" % {r["Name"] for r in rows})
+    finally:
+        teardown(m, ws, t)
 
 if __name__ == "__main__":
     main()
