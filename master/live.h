@@ -9,7 +9,8 @@
  *     "users": N, "rps": X (last interval), "requests": N, "failures": N,
  *     "error_rate": X (failures / requests, whole run), "out_dir": "...",
  *     "names":   [ { "method", "name", "requests", "failures", "median_ms", "p95_ms",
- *                    "p99_ms", "max_ms", "avg_ms", "rps" (whole-run average) } ],  HTTP rows
+ *                    "p99_ms", "max_ms", "avg_ms", "rps" (whole-run average),
+ *                    "service_p95_ms" (open model's service time; 0 without) } ],  HTTP rows
  *                  then one row per WebSocket connection name with method "WS" (message
  *                  latency), like stats.csv; at most LIVE_MAX_NAMES rows, the busiest
  *     "total":   { the same keys as a "names" row, method "" and name "Aggregated" }: every
