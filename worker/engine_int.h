@@ -27,6 +27,10 @@
 #define ENGINE_PRI_ARRIVAL   0
 #define ENGINE_PRI_IO        1
 #define ENGINE_MAX_CALLBACKS 4
+/* The open model polls without sleeping while its next arrival is due within this many
+ * microseconds (see engine_loop in worker/engine.c). */
+#define ENGINE_SPIN_US       100
+#define ENGINE_IDLE_POLL_US  10      /* a poll shorter than this that ran no step: idle */
 
 /* VU_IDLE (open model only): between iterations, waiting for an arrival. It keeps its
  * connections and captured variables, is not counted in engine.live (which counts busy
@@ -40,6 +44,9 @@ typedef struct vu_frame {
     int64_t        left;        /* loop passes left after this one; -1 forever */
     const sc_step *owner;       /* the loop/group step, NULL for the flow and the setup */
     bool           setup;       /* the profile's setup steps (pushed above the flow) */
+    bool           paced;       /* a paced loop: the wait after this pass is done */
+    uint64_t       pass_us;     /* a paced loop: the pass's start (the user's base_us then:
+                                 * the intended start of its first step), monotonic us */
 } vu_frame;
 
 typedef struct vu {
@@ -54,6 +61,12 @@ typedef struct vu {
                                   * WebSocket-only user holds no curl handle */
     const sc_profile *setup_prof; /* the profile whose setup this user ran, NULL: none */
     bool             iter_failed; /* a step of the current iteration failed */
+    bool             stopped;   /* closed model: stop_user ended it for the run (the
+                                 * schedule does not start it again) */
+    uint8_t          fail_act;  /* flow_action (worker/engine_flow.h) of the step that
+                                 * just failed, applied by vu_run; FLOW_GO_ON: none */
+    long             last_status; /* the status of the user's last HTTP response, 0: none
+                                   * yet or no response (if: { status }) */
     vu_frame         stack[VU_DEPTH + 1];
     int              depth;
     uint64_t         iteration;
@@ -71,7 +84,7 @@ typedef struct vu {
     wsflow          *ws;        /* allocated at the user's first ws step */
     struct event     think_ev;
     struct event     yield_ev;
-    const sc_step   *cur;       /* http step in flight */
+    const sc_step   *cur;       /* http or ws step in flight */
     uint32_t         stat_id;
     uint64_t         t_start_us;
     char            *url, *hbuf, *body;
@@ -153,6 +166,10 @@ struct engine {
     uint32_t           waiting;     /* arrivals waiting over every slot */
     bool               arrivals_over; /* the stages ended or the stop began: none taken */
     struct event       arrive_ev;   /* the next arrival of any slot */
+    uint64_t           arrive_due_us; /* when arrive_ev falls due (monotonic us), 0: not armed */
+    uint64_t           steps;       /* vu_run calls: a poll that ran none found no work */
+    uint64_t           spin_idle_us;  /* time spent in polls that found no work (engine_loop) */
+    uint64_t           spin_prev_us;  /* spin_idle_us at the last emit */
     bool               stopping;
     bool               done;        /* final delta emitted */
     bool               started;

@@ -52,7 +52,9 @@
 static void engine_arrive(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd; (void)what;
-    engine_open_arrivals(arg, time_mono_us());
+    engine *e = arg;
+    e->arrive_due_us = 0;
+    engine_open_arrivals(e, time_mono_us());
 }
 
 void engine_open_init(engine *e)
@@ -225,6 +227,7 @@ void engine_open_arrivals(engine *e, uint64_t now)
         if (sl->next_us >= 0 && (next < 0 || sl->next_us < next)) next = sl->next_us;
     }
     event_del(&e->arrive_ev);
+    e->arrive_due_us = 0;
     if (next < 0) return;
     /* Armed for the next arrival's intended time: libevent adds a relative timeout to
      * its cached time (the pass's start), so both are read afresh here, after the work
@@ -235,6 +238,7 @@ void engine_open_arrivals(engine *e, uint64_t now)
     uint64_t d = due > now ? due - now : 0;
     struct timeval tv = { (time_t)(d / 1000000), (suseconds_t)(d % 1000000) };
     event_add(&e->arrive_ev, &tv);
+    e->arrive_due_us = due;
 }
 
 bool engine_open_next(vu *v)
@@ -289,6 +293,7 @@ void engine_open_stop(engine *e)
     if (e->arrivals_over) return;
     e->arrivals_over = true;
     if (e->base) event_del(&e->arrive_ev);
+    e->arrive_due_us = 0;
     for (uint32_t s = 0; s < e->nslots; s++) open_drop_waiting(e, &e->slots[s]);
     e->stopping = true;                 /* users going off now do not return to the pool */
     for (uint32_t s = 0; s < e->nslots; s++) {
