@@ -1,7 +1,7 @@
 /* The engine's private half (worker/engine.h is the public one): the user, slot and
  * engine records, shared by worker/engine.c (users, flows, the closed model's schedule,
  * lifecycle) and worker/engine_open.c (the open model: arrivals, pool, backlog). Only
- * those two files include it. Everything here lives on the engine thread, except the
+ * those two files include it (and tests/unit/test_engine.c, for its constants). Everything here lives on the engine thread, except the
  * fields engine.h names as shared (the mailbox under its mutex, the atomics). */
 #ifndef WORKER_ENGINE_INT_H
 #define WORKER_ENGINE_INT_H

@@ -25,6 +25,7 @@
 #include "common/util.h"
 #include "proto/msg.h"
 #include "worker/engine.h"
+#include "worker/engine_int.h"     /* ENGINE_SPIN_US */
 #include "worker/http.h"
 
 /* ---- the fake transport ------------------------------------------------------------
@@ -100,6 +101,13 @@ void http_xfer_fini(http_xfer *x)
     free(x->body);
     free(x->hdrs);
     memset(x, 0, sizeof *x);
+}
+
+static atomic_uint fake_cookie_drops;  /* http_xfer_drop_cookies calls (stop_user, open) */
+void http_xfer_drop_cookies(http_xfer *x)
+{
+    (void)x;
+    atomic_fetch_add(&fake_cookie_drops, 1);
 }
 
 static int fake_keep(char **buf, size_t *len, size_t *cap, const char *text)
@@ -744,6 +752,57 @@ static void test_open_setup_and_iterations(void **state)
     scenario_free(sc);
 }
 
+/* Arrivals ENGINE_SPIN_US / 2 apart, so the engine polls instead of sleeping between
+ * them (engine_loop): every arrival is still intended, started or dropped exactly once
+ * (the area under the curve), each started one has its lag, and the polls that found
+ * nothing to do are not reported as CPU: the engine's reported cpu_us stays below the
+ * process's CPU time over the run (which counts them). */
+static void test_open_spin_counted(void **state)
+{
+    (void)state;
+    unsigned rate = (unsigned)(2 * 1000000 / ENGINE_SPIN_US);
+    char text[640];
+    snprintf(text, sizeof text,
+             "name: open-spin\n"
+             "target: http://127.0.0.1:1\n"
+             "load:\n"
+             "  model: open\n"
+             "  max_users: 200\n"
+             "  stages: [ { duration: 0s, rate: %u }, { duration: 300ms, rate: %u } ]\n"
+             "  graceful_stop: 2s\n"
+             "users:\n"
+             "  - name: ping\n"
+             "    flow:\n"
+             "      - http: { name: ping, url: /ping }\n", rate, rate);
+    scenario *sc = parse_text(text);
+    fake_respond = ok_respond;
+    agg a;
+    agg_init(&a);
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    run_open(sc, 1, &a);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    uint64_t proc_us = (uint64_t)(c1.tv_sec - c0.tv_sec) * 1000000u
+                       + (uint64_t)(c1.tv_nsec / 1000) - (uint64_t)(c0.tv_nsec / 1000);
+    double area = loadshape_area(sc->stages, sc->nstages, 1e12);
+    print_message("%u/s: intended %llu started %llu dropped %llu, engine cpu %llu us of "
+                  "wall %llu us, process cpu %llu us\n", rate,
+                  (unsigned long long)a.intended, (unsigned long long)a.started,
+                  (unsigned long long)a.dropped, (unsigned long long)a.cpu_us,
+                  (unsigned long long)a.wall_us, (unsigned long long)proc_us);
+    assert_int_equal(a.intended, (uint64_t)ceil(area));
+    assert_int_equal(a.intended, a.started + a.dropped);
+    assert_true(a.started > 0);
+    assert_int_equal(a.started, atomic_load(&fake_started));
+    assert_int_equal(a.lag.total, a.started);
+    assert_int_equal(agg_row_of(&a, STATS_ITERATION, "ping")->requests, a.started);
+    assert_lat_covers_svc(&a);
+    assert_true(a.cpu_us > 0);
+    assert_true(a.cpu_us < proc_us);
+    agg_fini(&a);
+    scenario_free(sc);
+}
+
 /* The closed model: an iteration row per pass of the flow (from its actual start), the
  * setup once per user before its first pass, service equal to latency (svc empty). */
 static void test_closed_setup_and_iterations(void **state)
@@ -796,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_open_backlog_drops),
         cmocka_unit_test(test_open_setup_and_iterations),
         cmocka_unit_test(test_closed_setup_and_iterations),
+        cmocka_unit_test(test_open_spin_counted),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
