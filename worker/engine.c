@@ -32,6 +32,7 @@
 #include "proto/msg.h"
 #include "worker/allow.h"
 #include "worker/check.h"
+#include "worker/engine_flow.h"
 #include "worker/engine_int.h"
 #include "worker/http.h"
 #include "worker/wsflow.h"
@@ -90,11 +91,14 @@ void vu_off(vu *v)
     engine_maybe_finish(v->eng);
 }
 
+static void vu_step_failed(vu *v, const sc_step *s);
+
 static void vu_ws_done(void *arg)
 {
     vu *v = arg;
     if (v->state != VU_WS) return;
     v->base_us = time_mono_us();        /* the waiting step ended: the next one's base */
+    if (v->ws->failed) vu_step_failed(v, v->cur);
     v->state = VU_READY;
     vu_run(v);
 }
@@ -129,6 +133,7 @@ int vu_init(vu *v)
 static void vu_spawn(vu *v)
 {
     engine *e = v->eng;
+    if (v->stopped) return;             /* stop_user: not restarted for the run */
     if (v->state != VU_OFF) {           /* retiring but not gone yet: keep it */
         v->retire = false;
         return;
@@ -189,6 +194,46 @@ static void vu_end_iteration(vu *v)
         stats_record_svc(&e->shard, id, lat, now - v->iter_actual_us, 0, v->iter_failed);
     else
         stats_record(&e->shard, id, lat, 0, v->iter_failed);
+}
+
+/* A step failed: the iteration is failed, and the step's on_failure is applied by
+ * vu_run before the next step (v->fail_act). The setup frame, when the user runs its
+ * setup, is stack[1] (pushed above the flow's). */
+static void vu_step_failed(vu *v, const sc_step *s)
+{
+    v->iter_failed = true;
+    bool in_setup = v->depth >= 2 && v->stack[1].setup;
+    v->fail_act = (uint8_t)flow_on_failure(s->on_failure, in_setup);
+}
+
+/* on_failure (common/scenario_types.h sc_on_failure). END_ITERATION: the frames above
+ * the flow's go and the flow's frame is finished, so the walker ends the iteration at
+ * once (its row failed; closed: the next pass starts from the top; open: the user takes
+ * the next arrival or goes idle). END_USER, closed model: the iteration row (failed),
+ * then the user goes off for the rest of the run (stopped). END_USER, open model: the
+ * user's session ends (variables cleared, cookies dropped, its ws connection closed
+ * with 1001, its setup run again before its next arrival), then as END_ITERATION. */
+static void vu_fail_apply(vu *v)
+{
+    engine *e = v->eng;
+    flow_action a = (flow_action)v->fail_act;
+    v->fail_act = FLOW_GO_ON;
+    if (a == FLOW_GO_ON) return;
+    if (a == FLOW_END_USER && !e->open) {
+        vu_end_iteration(v);
+        v->stopped = true;
+        vu_off(v);
+        return;
+    }
+    if (a == FLOW_END_USER) {
+        flow_vars_clear(v->vars, (int)e->cfg.sc->syms.nvars);
+        if (v->xfer_ready) http_xfer_drop_cookies(&v->x);
+        if (v->ws && wsflow_release(v->ws)) e->ws_closing++;
+        v->setup_prof = NULL;
+    }
+    v->depth = 1;
+    v->stack[0].idx = v->stack[0].n;
+    v->stack[0].left = 0;
 }
 
 static int vu_start_http(vu *v, const sc_step *s)
@@ -255,12 +300,37 @@ void vu_run(vu *v)
             event_add(&v->yield_ev, &tv);
             return;
         }
+        if (v->fail_act != FLOW_GO_ON) {        /* the step before failed */
+            vu_fail_apply(v);
+            continue;
+        }
         if (v->depth == 0) vu_begin_iteration(v, time_mono_us());   /* closed model */
         vu_frame *f = &v->stack[v->depth - 1];
         if (f->idx >= f->n) {
+            /* a paced loop: a pass shorter than the pacing waits out the rest (a timer,
+             * as a think), from the pass's start (its intended start: base_us when it
+             * began), so passes keep their period without drifting by the timer's
+             * lateness; the next pass (or the step after the loop) then starts at the
+             * pacing's end as its intended start */
+            if (f->owner && f->owner->kind == STEP_LOOP && f->owner->u.loop.pacing_us &&
+                !f->paced) {
+                uint64_t pacing = f->owner->u.loop.pacing_us;
+                uint64_t wait = flow_pacing_wait(pacing, f->pass_us, time_mono_us());
+                f->paced = true;
+                if (wait > 0) {
+                    struct timeval tv = { (time_t)(wait / 1000000),
+                                          (suseconds_t)(wait % 1000000) };
+                    v->state = VU_THINK;
+                    v->base_us = f->pass_us + pacing;
+                    event_add(&v->think_ev, &tv);
+                    return;
+                }
+            }
             if (f->left != 0 && f->n > 0) {     /* next pass of a loop */
                 if (f->left > 0) f->left--;
                 f->idx = 0;
+                f->paced = false;
+                f->pass_us = v->base_us;
                 continue;
             }
             v->depth--;
@@ -281,7 +351,8 @@ void vu_run(vu *v)
                 stats_error(&e->shard, v->stat_id, ERR_OTHER, "request not started");
                 if (e->open) stats_record_svc(&e->shard, v->stat_id, 0, 0, 0, true);
                 else stats_record(&e->shard, v->stat_id, 0, 0, true);
-                v->iter_failed = true;
+                v->last_status = 0;
+                vu_step_failed(v, s);
             }
             break;
         case STEP_THINK: {
@@ -305,7 +376,13 @@ void vu_run(vu *v)
             tmpl_ctx c = vu_ctx(v);
             v->ws->open_model = e->open;
             v->ws->base_us = v->base_us;
+            /* a failure recorded between steps (a drop, a listen) fails the iteration;
+             * this step's on_failure answers for what is recorded while it runs */
+            if (v->ws->failed) v->iter_failed = true;
+            v->ws->failed = false;
+            v->cur = s;
             if (wsflow_step(v->ws, s, &c, v->vars) == WSF_WAIT) v->state = VU_WS;
+            else if (v->ws->failed) vu_step_failed(v, s);
             break;
         }
         case STEP_LOOP:
@@ -319,12 +396,25 @@ void vu_run(vu *v)
                 left = s->u.loop.count < 0 ? -1 : s->u.loop.count - 1;
             }
             v->stack[v->depth++] = (vu_frame){ .steps = steps, .n = n, .idx = 0, .left = left,
+                                               .owner = s, .pass_us = v->base_us };
+            break;
+        }
+        case STEP_PICK: {       /* one branch per run of the step (worker/engine_flow.h) */
+            int b = flow_pick(s, &v->rng);
+            if (b < 0 || v->depth >= VU_DEPTH + 1) break;
+            const sc_branch *br = &s->u.pick.branches[b];
+            v->stack[v->depth++] = (vu_frame){ .steps = br->steps, .n = br->nsteps,
                                                .owner = s };
             break;
         }
-        default:        /* issue 12's flow-control kinds land in the parser first (wave 2);
-                         * the engine runs them from wave 3 on */
+        case STEP_IF: {
+            bool yes = flow_cond(&s->u.cond.cond, v->vars, v->last_status, &v->rng);
+            const sc_step *steps = yes ? s->u.cond.then_steps : s->u.cond.else_steps;
+            int n = yes ? s->u.cond.nthen : s->u.cond.nelse;
+            if (n == 0 || v->depth >= VU_DEPTH + 1) break;
+            v->stack[v->depth++] = (vu_frame){ .steps = steps, .n = n, .owner = s };
             break;
+        }
         }
     }
 }
@@ -358,9 +448,10 @@ static void vu_http_done(http_xfer *x, const http_result *r)
         stats_record(&e->shard, v->stat_id, lat, r->bytes, !ok);
     }
     v->base_us = now;
+    v->last_status = r->failed ? 0 : r->status;
     if (!ok) {
         stats_error(&e->shard, v->stat_id, kind, detail);
-        v->iter_failed = true;
+        vu_step_failed(v, v->cur);
     }
     if (e->sample_log) {        /* test aid: lets a test rebuild percentiles from raw samples */
         const stats_entry *se = &e->shard.entries[v->stat_id];

@@ -662,9 +662,15 @@ static void wsf_arm_timer(wsflow *f, uint64_t ms)
 
 static wsf_rc wsf_connect(wsflow *f, const sc_ws *w)
 {
-    /* a new connection replaces the old one (see common/scenario.h) */
+    /* a new connection replaces the old one (see common/scenario.h); one still closing
+     * after wsflow_release (the open model's stop_user ends a session, then the user
+     * takes its next arrival) is dropped, and the engine told it is gone */
     event_del(&f->retry);
     event_del(&f->ping);
+    if (f->releasing) {
+        f->releasing = false;
+        f->env->released(f->vu);
+    }
     if (f->conn.state != WS_IDLE) ws_fini(&f->conn);
     f->cstep = w;
     f->reconnecting = false;
@@ -827,6 +833,7 @@ wsf_rc wsflow_step(wsflow *f, const sc_step *s, const tmpl_ctx *ctx, tmpl_val *v
 
 bool wsflow_release(wsflow *f)
 {
+    if (f->releasing) return false;     /* a release under way is told (and counted) once */
     event_del(&f->retry);
     event_del(&f->ping);
     f->reconnecting = false;

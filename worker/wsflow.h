@@ -44,7 +44,9 @@
  *
  * Ending: wsflow_release starts a close (1001, going away) when the VU goes off with a
  * connection open; the env's `released` callback tells the engine when the connection
- * is gone (so the engine can finish after clean closes). wsflow_cancel aborts at once
+ * is gone (so the engine can finish after clean closes); a second release while one is
+ * under way returns false (it is told once), and a connect step before the close is over
+ * drops it and tells `released` at once. wsflow_cancel aborts at once
  * (graceful stop over, or master lost): a waiting step is dropped without `done` and
  * counted as cancelled; the connection is released without a close frame. wsflow_fini
  * frees everything (engine teardown; no callbacks). */

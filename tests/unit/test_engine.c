@@ -25,6 +25,7 @@
 #include "common/util.h"
 #include "proto/msg.h"
 #include "worker/engine.h"
+#include "worker/engine_flow.h"
 #include "worker/engine_int.h"     /* ENGINE_SPIN_US */
 #include "worker/http.h"
 
@@ -842,6 +843,257 @@ static void test_closed_setup_and_iterations(void **state)
     scenario_free(sc);
 }
 
+
+/* ---- flow control (issue 12): worker/engine_flow.h and vu_run ------------------------ */
+
+/* pick: one draw per run, by weight; a weight-0 branch never runs. */
+static void test_flow_pick_weights(void **state)
+{
+    (void)state;
+    scenario *sc = parse_text(
+        "name: pick\n"
+        "target: http://127.0.0.1:1\n"
+        "load: { stages: [ { duration: 1s, users: 1 } ] }\n"
+        "users:\n"
+        "  - name: u\n"
+        "    flow:\n"
+        "      - pick:\n"
+        "          - { weight: 5, steps: [ { http: { name: a, url: /a } } ] }\n"
+        "          - { weight: 0, steps: [ { http: { name: off, url: /off } } ] }\n"
+        "          - { steps: [ { http: { name: b, url: /b } } ] }\n");
+    const sc_step *pk = &sc->profiles[0].flow[0];
+    assert_int_equal(pk->kind, STEP_PICK);
+    assert_int_equal(pk->u.pick.total_weight, 6);
+    unsigned n[3] = { 0, 0, 0 };
+    uint64_t rng = 12345;
+    const unsigned draws = 60000;
+    for (unsigned i = 0; i < draws; i++) {
+        int b = flow_pick(pk, &rng);
+        assert_true(b >= 0 && b < 3);
+        n[b]++;
+    }
+    assert_int_equal(n[1], 0);
+    double share = (double)n[0] / draws;            /* 5/6, within 1 % of it */
+    assert_true(fabs(share - 5.0 / 6.0) < 0.01 * 5.0 / 6.0);
+    scenario_free(sc);
+}
+
+/* if: each condition kind over variables, the last status and a chance. */
+static void test_flow_cond_kinds(void **state)
+{
+    (void)state;
+    char a[8] = "admin", e[1] = "";
+    tmpl_val vars[3] = { { .p = a, .len = 5, .cap = 8, .set = true },
+                         { .p = e, .len = 0, .cap = 1, .set = true },
+                         { .p = NULL, .len = 0, .cap = 0, .set = false } };
+    uint64_t rng = 7;
+    sc_cond c = { .kind = SC_COND_EMPTY, .slot = 0 };
+    assert_false(flow_cond(&c, vars, 0, &rng));
+    c.slot = 1; assert_true(flow_cond(&c, vars, 0, &rng));     /* captured as "" */
+    c.slot = 2; assert_true(flow_cond(&c, vars, 0, &rng));     /* never captured */
+    c.kind = SC_COND_SET;
+    c.slot = 0; assert_true(flow_cond(&c, vars, 0, &rng));
+    c.slot = 1; assert_false(flow_cond(&c, vars, 0, &rng));
+    c.slot = 2; assert_false(flow_cond(&c, vars, 0, &rng));
+    c.kind = SC_COND_EQUALS; c.value = "admin";
+    c.slot = 0; assert_true(flow_cond(&c, vars, 0, &rng));
+    c.value = "admi"; assert_false(flow_cond(&c, vars, 0, &rng));
+    c.value = ""; c.slot = 1; assert_true(flow_cond(&c, vars, 0, &rng));
+    c.slot = 2; assert_false(flow_cond(&c, vars, 0, &rng));    /* unset equals nothing */
+    c.kind = SC_COND_NOT_EQUALS; assert_true(flow_cond(&c, vars, 0, &rng));
+    c.slot = 0; c.value = "admin"; assert_false(flow_cond(&c, vars, 0, &rng));
+    c = (sc_cond){ .kind = SC_COND_STATUS, .status = { 200, 201 }, .nstatus = 2 };
+    assert_true(flow_cond(&c, vars, 201, &rng));
+    assert_false(flow_cond(&c, vars, 0, &rng));
+    assert_false(flow_cond(&c, vars, 404, &rng));
+    c = (sc_cond){ .kind = SC_COND_CHANCE, .chance = 0 };
+    unsigned yes = 0;
+    for (int i = 0; i < 1000; i++) yes += flow_cond(&c, vars, 0, &rng);
+    assert_int_equal(yes, 0);
+    c.chance = 1;
+    for (int i = 0; i < 1000; i++) yes += flow_cond(&c, vars, 0, &rng);
+    assert_int_equal(yes, 1000);
+    c.chance = 0.3;
+    yes = 0;
+    for (int i = 0; i < 20000; i++) yes += flow_cond(&c, vars, 0, &rng);
+    assert_true(yes > 5700 && yes < 6300);
+    flow_vars_clear(vars, 3);
+    c = (sc_cond){ .kind = SC_COND_SET, .slot = 0 };
+    assert_false(flow_cond(&c, vars, 0, &rng));
+    assert_ptr_equal(vars[0].p, a);                 /* the buffer is kept */
+}
+
+static void test_flow_on_failure_and_pacing(void **state)
+{
+    (void)state;
+    assert_int_equal(flow_on_failure(SC_ON_FAILURE_CONTINUE, false), FLOW_GO_ON);
+    assert_int_equal(flow_on_failure(SC_ON_FAILURE_CONTINUE, true), FLOW_GO_ON);
+    assert_int_equal(flow_on_failure(SC_ON_FAILURE_STOP_ITERATION, false), FLOW_END_ITERATION);
+    assert_int_equal(flow_on_failure(SC_ON_FAILURE_STOP_ITERATION, true), FLOW_END_USER);
+    assert_int_equal(flow_on_failure(SC_ON_FAILURE_STOP_USER, false), FLOW_END_USER);
+    assert_int_equal(flow_pacing_wait(0, 100, 150), 0);
+    assert_int_equal(flow_pacing_wait(1000, 100, 400), 700);
+    assert_int_equal(flow_pacing_wait(1000, 100, 1100), 0);
+    assert_int_equal(flow_pacing_wait(1000, 100, 5000), 0);     /* no catch-up */
+}
+
+/* The walker: pick and if run in the flow, if on the last status; stop_iteration skips
+ * the rest of the pass (the request after the failed one never goes out), the pass
+ * counts as failed. */
+static void test_flow_closed_pick_if_stop_iteration(void **state)
+{
+    (void)state;
+    scenario *sc = parse_text(
+        "name: flow-closed\n"
+        "target: http://127.0.0.1:1\n"
+        "load: { stages: [ { duration: 10ms, users: 2 }, { duration: 400ms, users: 2 } ] }\n"
+        "users:\n"
+        "  - name: u\n"
+        "    flow:\n"
+        "      - pick:\n"
+        "          - { weight: 3, steps: [ { http: { name: busy, url: /busy } } ] }\n"
+        "          - { weight: 1, steps: [ { http: { name: state, url: /state } } ] }\n"
+        "          - { weight: 0, steps: [ { http: { name: never, url: /state } } ] }\n"
+        "      - if: { status: 503 }\n"
+        "        then: [ { http: { name: after-busy, url: /state } } ]\n"
+        "        else: [ { http: { name: after-state, url: /state } } ]\n"
+        "      - http: { name: down, url: /down }\n"
+        "        on_failure: stop_iteration\n"
+        "      - http: { name: unreached, url: /state }\n"
+        "      - think: 5ms\n");
+    fake_respond = erp_respond;
+    agg a;
+    agg_init(&a);
+    run_open(sc, 1, &a);
+    const agg_row *busy = agg_row_of(&a, "GET", "busy"), *st = agg_row_of(&a, "GET", "state");
+    const agg_row *ab = agg_row_of(&a, "GET", "after-busy"), *as = agg_row_of(&a, "GET", "after-state");
+    const agg_row *down = agg_row_of(&a, "GET", "down"), *it = agg_row_of(&a, STATS_ITERATION, "u");
+    assert_non_null(busy); assert_non_null(st); assert_non_null(ab); assert_non_null(as);
+    assert_non_null(down); assert_non_null(it);
+    assert_null(agg_row_of(&a, "GET", "never"));
+    assert_null(agg_row_of(&a, "GET", "unreached"));
+    /* the stop ends each of the 2 users at its next step: one pass each may be cut */
+    assert_true(ab->requests <= busy->requests && busy->requests - ab->requests <= 2);
+    assert_true(as->requests <= st->requests && st->requests - as->requests <= 2);
+    assert_true(as->requests + ab->requests + 2 >= busy->requests + st->requests);
+    assert_true(busy->requests > st->requests);
+    assert_true(down->requests >= it->requests);
+    assert_int_equal(it->failures, it->requests);
+    agg_fini(&a);
+    scenario_free(sc);
+}
+
+/* stop_user, closed model: a setup that fails stops the user for the run (one login per
+ * user, no flow request); in the flow, the user stops after its first failed pass. */
+static void test_flow_closed_stop_user(void **state)
+{
+    (void)state;
+    scenario *sc = parse_text(
+        "name: flow-stop-user\n"
+        "target: http://127.0.0.1:1\n"
+        "load: { stages: [ { duration: 10ms, users: 4 }, { duration: 300ms, users: 4 } ] }\n"
+        "users:\n"
+        "  - name: bad\n"
+        "    setup:\n"
+        "      - http: { name: login, url: /busy }\n"
+        "        on_failure: stop_iteration\n"
+        "    flow:\n"
+        "      - http: { name: flow-bad, url: /state }\n"
+        "  - name: quitter\n"
+        "    flow:\n"
+        "      - http: { name: q-state, url: /state }\n"
+        "      - http: { name: q-busy, url: /busy }\n"
+        "        on_failure: stop_user\n"
+        "      - http: { name: q-after, url: /state }\n"
+        "      - think: 5ms\n");
+    fake_respond = erp_respond;
+    agg a;
+    agg_init(&a);
+    run_open(sc, 1, &a);
+    const agg_row *login = agg_row_of(&a, "GET", "login"), *qb = agg_row_of(&a, "GET", "q-busy");
+    assert_non_null(login);
+    assert_non_null(qb);
+    assert_int_equal(login->requests, 2);
+    assert_null(agg_row_of(&a, "GET", "flow-bad"));
+    assert_int_equal(qb->requests, 2);
+    assert_null(agg_row_of(&a, "GET", "q-after"));
+    assert_int_equal(agg_row_of(&a, STATS_ITERATION, "bad")->failures, 2);
+    assert_int_equal(agg_row_of(&a, STATS_ITERATION, "quitter")->failures, 2);
+    agg_fini(&a);
+    scenario_free(sc);
+}
+
+/* stop_user, open model: the session ends (cookies dropped, variables cleared) and the
+ * user runs its setup again at its next arrival; the arrival counts as failed. */
+static void test_flow_open_stop_user(void **state)
+{
+    (void)state;
+    scenario *sc = parse_text(
+        "name: flow-open-stop\n"
+        "target: http://127.0.0.1:1\n"
+        "load:\n"
+        "  model: open\n"
+        "  max_users: 2\n"
+        "  stages: [ { duration: 0s, rate: 50 }, { duration: 400ms, rate: 50 } ]\n"
+        "users:\n"
+        "  - name: u\n"
+        "    setup:\n"
+        "      - http: { name: login, method: POST, url: /auth/login, json: { u: x },\n"
+        "                capture: { token: { json: $.access_token } } }\n"
+        "    flow:\n"
+        "      - if: { var: token, equals: tok-42 }\n"
+        "        then: [ { http: { name: with-token, url: /state } } ]\n"
+        "      - http: { name: busy, url: /busy }\n"
+        "        on_failure: stop_user\n");
+    fake_respond = erp_respond;
+    atomic_store(&fake_cookie_drops, 0);
+    agg a;
+    agg_init(&a);
+    run_open(sc, 1, &a);
+    const agg_row *login = agg_row_of(&a, "POST", "login"), *wt = agg_row_of(&a, "GET", "with-token");
+    const agg_row *it = agg_row_of(&a, STATS_ITERATION, "u");
+    assert_non_null(login); assert_non_null(wt); assert_non_null(it);
+    assert_true(a.started >= 10);
+    assert_int_equal(login->requests, a.started);   /* setup again before every arrival */
+    assert_int_equal(wt->requests, a.started);      /* the token captured again each time */
+    assert_int_equal(atomic_load(&fake_cookie_drops), a.started);
+    assert_int_equal(it->failures, a.started);
+    agg_fini(&a);
+    scenario_free(sc);
+}
+
+/* pacing: each pass of a paced loop lasts at least the pacing (a 1 ms request, pacing
+ * 30 ms, 4 passes: an iteration is at least 120 ms); an unpaced loop is not held. */
+static void test_flow_pacing(void **state)
+{
+    (void)state;
+    scenario *sc = parse_text(
+        "name: flow-pacing\n"
+        "target: http://127.0.0.1:1\n"
+        "load: { stages: [ { duration: 10ms, users: 2 }, { duration: 600ms, users: 2 } ] }\n"
+        "users:\n"
+        "  - name: paced\n"
+        "    flow:\n"
+        "      - loop: { count: 4, pacing: 30ms, steps: [ { http: { name: p, url: /state } } ] }\n"
+        "  - name: free\n"
+        "    flow:\n"
+        "      - loop: { count: 4, steps: [ { http: { name: f, url: /state } } ] }\n"
+        "      - think: 20ms\n");
+    fake_respond = erp_respond;
+    agg a;
+    agg_init(&a);
+    run_open(sc, 1, &a);
+    const agg_row *ip = agg_row_of(&a, STATS_ITERATION, "paced");
+    const agg_row *p = agg_row_of(&a, "GET", "p"), *f = agg_row_of(&a, "GET", "f");
+    assert_non_null(ip); assert_non_null(p); assert_non_null(f);
+    assert_true(ip->requests >= 2);
+    assert_true(ip->lat.min_us >= 120000);
+    assert_true(p->requests <= 4 * (ip->requests + 1));
+    assert_true(f->requests > p->requests);
+    agg_fini(&a);
+    scenario_free(sc);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -855,6 +1107,13 @@ int main(void)
         cmocka_unit_test(test_open_backlog_drops),
         cmocka_unit_test(test_open_setup_and_iterations),
         cmocka_unit_test(test_closed_setup_and_iterations),
+        cmocka_unit_test(test_flow_pick_weights),
+        cmocka_unit_test(test_flow_cond_kinds),
+        cmocka_unit_test(test_flow_on_failure_and_pacing),
+        cmocka_unit_test(test_flow_closed_pick_if_stop_iteration),
+        cmocka_unit_test(test_flow_closed_stop_user),
+        cmocka_unit_test(test_flow_open_stop_user),
+        cmocka_unit_test(test_flow_pacing),
         cmocka_unit_test(test_open_spin_counted),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
