@@ -11,8 +11,11 @@
  * follow the curve. Times are microseconds on the monotonic clock (time_mono_us), from
  * cfg.start_mono_us.
  *
- * Timer. One event per engine (engine.arrive_ev), armed for the earliest next arrival of
- * its slots (the base has EVENT_BASE_FLAG_PRECISE_TIMER: sub-millisecond). When it fires,
+ * Timer. One event per engine (engine.arrive_ev), armed for the intended time of the
+ * earliest next arrival of its slots (the base has EVENT_BASE_FLAG_PRECISE_TIMER:
+ * sub-millisecond), at ENGINE_PRI_ARRIVAL: it runs before the I/O callbacks of its loop
+ * pass, and the engine's loop polls without sleeping while it is due within
+ * ENGINE_SPIN_US (worker/engine.c, engine_loop; why there). When it fires,
  * late or not, the arrivals whose intended time is <= now are handled, each exactly once
  * and in order, and each started one records its lag (actual start - intended): nothing
  * is invented and nothing beyond the schedule is caught up. The 50 ms tick and each
