@@ -413,6 +413,13 @@ static void sc_step_names(const sc_step *s, int n, sc_names *out)
             sc_step_names(s[i].u.loop.steps, s[i].u.loop.nsteps, out);
         if (s[i].kind == STEP_GROUP)
             sc_step_names(s[i].u.group.steps, s[i].u.group.nsteps, out);
+        if (s[i].kind == STEP_PICK)
+            for (int b = 0; b < s[i].u.pick.nbranches; b++)
+                sc_step_names(s[i].u.pick.branches[b].steps, s[i].u.pick.branches[b].nsteps, out);
+        if (s[i].kind == STEP_IF) {
+            sc_step_names(s[i].u.cond.then_steps, s[i].u.cond.nthen, out);
+            sc_step_names(s[i].u.cond.else_steps, s[i].u.cond.nelse, out);
+        }
     }
 }
 

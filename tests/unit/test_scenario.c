@@ -2235,6 +2235,34 @@ static void test_threshold_name_warnings(void **state)
     }
 }
 
+/* Names made inside pick branches and if/then/else steps count for the threshold-name
+ * check: no warning for them (erp-journal.yaml's report name is inside a pick). */
+static void test_threshold_names_inside_pick_and_if(void **state)
+{
+    (void)state;
+    static const char text[] =
+        BASE_HEAD BASE_STAGE BASE_USERS
+        "      - pick:\n"
+        "          - steps: [ { http: { name: /rep/monthly.csv, url: /r } } ]\n"
+        "          - steps: [ { http: { url: \"/api/items/{{ user_id }}\" } } ]\n"
+        "      - if: { chance: 0.5 }\n"
+        "        then: [ { http: { name: \"in then\", url: /t } } ]\n"
+        "        else: [ { http: { name: \"in else\", url: /e } } ]\n"
+        "thresholds:\n"
+        "  - \"/rep/monthly.csv: p95 < 1s\"\n"
+        "  - \"/api/items/{id}: p95 < 1s\"\n"
+        "  - \"in then: p95 < 1s\"\n"
+        "  - \"in else: p95 < 1s\"\n"
+        "  - \"/rep/weekly.csv: p95 < 1s\"\n";
+    scenario *sc = parse_ok(text);
+    assert_int_equal(sc->nwarnings, 1);
+    char buf[1024];
+    sc_warning_format(sc, &sc->warnings[0], buf, sizeof buf);
+    if (!strstr(buf, "'/rep/weekly.csv'"))
+        fail_msg("%s", buf);
+    scenario_free(sc);
+}
+
 static void test_key_table(void **state)
 {
     (void)state;
@@ -2339,6 +2367,7 @@ int main(void)
         cmocka_unit_test(test_flow_control),
         cmocka_unit_test(test_apply_tags),
         cmocka_unit_test(test_threshold_name_warnings),
+        cmocka_unit_test(test_threshold_names_inside_pick_and_if),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
