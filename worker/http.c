@@ -23,6 +23,7 @@ struct http_loop {
     struct event_base *base;
     CURLM             *multi;
     struct event       timer;       /* libcurl's single timeout */
+    bool               in_curl;     /* inside curl_multi_socket_action (see http_timer_cb) */
     int                active;      /* transfers in the multi handle */
     http_sock        **socks;       /* by descriptor; grows to the highest fd seen */
     size_t             nsocks;
@@ -100,7 +101,9 @@ static void http_on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd; (void)what;
     http_loop *l = arg;
     int running;
+    l->in_curl = true;
     curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    l->in_curl = false;
     http_check(l);
 }
 
@@ -110,7 +113,9 @@ static void http_on_event(evutil_socket_t fd, short what, void *arg)
     http_loop *l = s->loop;
     int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
     int running;
+    l->in_curl = true;
     curl_multi_socket_action(l->multi, fd, action, &running);
+    l->in_curl = false;
     http_check(l);
 }
 
@@ -120,6 +125,15 @@ static int http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
     http_loop *l = userp;
     if (timeout_ms < 0) {
         evtimer_del(&l->timer);
+    } else if (timeout_ms == 0 && !l->in_curl) {
+        /* "now", asked when a transfer is added (http_xfer_start, from the engine's
+         * callbacks): the timer is made active, at the base's first priority (set in
+         * http_loop_new), so the request is sent in this loop pass rather than after
+         * another poll (an epoll_wait and a timerfd_settime: a third of the open model's
+         * passes). Asked from inside libcurl it waits for the next pass as before, so a
+         * transfer that keeps asking for "now" cannot keep the loop from its sockets. */
+        evtimer_del(&l->timer);
+        event_active(&l->timer, EV_TIMEOUT, 0);
     } else {
         struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
         evtimer_add(&l->timer, &tv);
@@ -156,6 +170,7 @@ http_loop *http_loop_new(struct event_base *base)
         return NULL;
     }
     evtimer_assign(&l->timer, base, http_on_timer, l);
+    event_priority_set(&l->timer, 0);   /* the base's first (of however many it has) */
     curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb);
     curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
     curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
