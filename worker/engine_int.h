@@ -18,10 +18,11 @@
 #define ENGINE_TICK_MS  50
 #define VU_DEPTH        16      /* nesting of loop/group frames (+1: the setup frame) */
 #define VU_SPIN_MAX     256     /* steps walked without waiting before yielding */
-/* Event priorities (libevent: 0 runs first). The open model's arrival timer is the only
- * event at ENGINE_PRI_ARRIVAL; every other one (sockets, libcurl's timer, think and
- * yield, the tick, the interval, WebSocket sessions) has libevent's default for
- * ENGINE_PRIORITIES queues, ENGINE_PRI_IO. After ENGINE_MAX_CALLBACKS callbacks of
+/* Event priorities (libevent: 0 runs first). The open model's arrival timer is at
+ * ENGINE_PRI_ARRIVAL, and so is libcurl's timer (worker/http.c sets it to the base's
+ * first priority, so a request an arrival adds is sent in the same pass); every other
+ * event (sockets, think and yield, the tick, the interval, WebSocket sessions) has
+ * libevent's default for ENGINE_PRIORITIES queues, ENGINE_PRI_IO. After ENGINE_MAX_CALLBACKS callbacks of
  * ENGINE_PRI_IO the loop looks for due timers again (see engine_new). */
 #define ENGINE_PRIORITIES    2
 #define ENGINE_PRI_ARRIVAL   0
