@@ -479,7 +479,7 @@ static void engine_emit(engine *e, bool final)
     size_t len = 0;
     e->shard.users = e->live;
     uint64_t cpu = engine_cpu_us(), wall = time_mono_us();
-    /* the open model's polls that found nothing to do (engine_loop) are idle time */
+    /* the open model's polls that found nothing to do (engine_open_loop) are idle time */
     uint64_t spun = e->spin_idle_us - e->spin_prev_us;
     e->spin_prev_us = e->spin_idle_us;
     e->shard.sched.cpu_us = cpu > e->cpu_prev_us + spun ? cpu - e->cpu_prev_us - spun : 0;
@@ -745,36 +745,6 @@ static void engine_interval(evutil_socket_t fd, short what, void *arg)
     engine_arm_interval(e);
 }
 
-/* The event loop. The closed model: libevent's dispatch. The open model does not sleep
- * while its next arrival is due within ENGINE_SPIN_US: it polls (no wait) pass after
- * pass instead, so the arrival runs when it falls due. Sleeping cost more than the gap
- * it saved: a wake-up from epoll_wait was the largest share of the engine's CPU per
- * request (perf, 4,000/s on one thread: finish_task_switch after
- * schedule_hrtimeout_range_clock, 28 % of the samples) and its latency the tail of the
- * lag. A poll that found nothing to do (no user step ran and it took less than
- * ENGINE_IDLE_POLL_US: a socket or timer callback that ran no step, a WebSocket frame
- * say, is rarely that short) is idle time: it is taken off the thread's CPU time in the
- * stats (sched.cpu_us), so a spinning engine is not reported as busy
- * (generator-limited), while the work it did is. Between arrivals further apart than
- * ENGINE_SPIN_US the loop sleeps as before. The cost: an engine thread whose arrivals
- * come less than ENGINE_SPIN_US apart uses its core whole (rusage, top), which is why
- * an engine thread wants a core of its own (as --threads defaults to). */
-static void engine_loop(engine *e)
-{
-    if (!e->open) {
-        event_base_dispatch(e->base);
-        return;
-    }
-    while (!e->done) {
-        uint64_t now = time_mono_us();
-        bool spin = e->arrive_due_us && e->arrive_due_us <= now + ENGINE_SPIN_US;
-        uint64_t steps = e->steps;
-        if (event_base_loop(e->base, spin ? EVLOOP_NONBLOCK : EVLOOP_ONCE) != 0) break;
-        uint64_t took = time_mono_us() - now;
-        if (spin && e->steps == steps && took < ENGINE_IDLE_POLL_US) e->spin_idle_us += took;
-    }
-}
-
 static void *engine_main(void *arg)
 {
     engine *e = arg;
@@ -784,7 +754,8 @@ static void *engine_main(void *arg)
     event_add(&e->tick_ev, &tick);
     engine_arm_interval(e);
     if (e->open) engine_open_arrivals(e, time_mono_us());
-    engine_loop(e);
+    if (e->open) engine_open_loop(e);   /* polls while an arrival is near: see there */
+    else event_base_dispatch(e->base);
     hist_pool_drain();          /* chunks parked by this thread's shard resets */
     return NULL;
 }

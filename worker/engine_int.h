@@ -29,7 +29,7 @@
 #define ENGINE_PRI_IO        1
 #define ENGINE_MAX_CALLBACKS 4
 /* The open model polls without sleeping while its next arrival is due within this many
- * microseconds (see engine_loop in worker/engine.c). */
+ * microseconds (see engine_open_loop in worker/engine_open.c). */
 #define ENGINE_SPIN_US       100
 #define ENGINE_IDLE_POLL_US  10      /* a poll shorter than this that ran no step: idle */
 
@@ -169,7 +169,7 @@ struct engine {
     struct event       arrive_ev;   /* the next arrival of any slot */
     uint64_t           arrive_due_us; /* when arrive_ev falls due (monotonic us), 0: not armed */
     uint64_t           steps;       /* vu_run calls: a poll that ran none found no work */
-    uint64_t           spin_idle_us;  /* time spent in polls that found no work (engine_loop) */
+    uint64_t           spin_idle_us;  /* time spent in polls that found no work (engine_open_loop) */
     uint64_t           spin_prev_us;  /* spin_idle_us at the last emit */
     bool               stopping;
     bool               done;        /* final delta emitted */
@@ -211,6 +211,8 @@ void engine_open_stop(struct engine *e);
 /* A user's iteration ended (open model): it takes the slot's next waiting arrival
  * (true: a new iteration begun) or goes idle (false). */
 bool engine_open_next(vu *v);
+/* Runs the engine's event loop until the engine is done (open model; the engine thread). */
+void engine_open_loop(struct engine *e);
 /* Frees the slot's open-model arrays (engine teardown). */
 void engine_open_slot_fini(eslot *sl);
 #endif

@@ -15,7 +15,7 @@
  * earliest next arrival of its slots (the base has EVENT_BASE_FLAG_PRECISE_TIMER:
  * sub-millisecond), at ENGINE_PRI_ARRIVAL: it runs before the I/O callbacks of its loop
  * pass, and the engine's loop polls without sleeping while it is due within
- * ENGINE_SPIN_US (worker/engine.c, engine_loop; why there). When it fires,
+ * ENGINE_SPIN_US (engine_open_loop below; why there). When it fires,
  * late or not, the arrivals whose intended time is <= now are handled, each exactly once
  * and in order, and each started one records its lag (actual start - intended): nothing
  * is invented and nothing beyond the schedule is caught up. The 50 ms tick and each
@@ -58,6 +58,32 @@ static void engine_arrive(evutil_socket_t fd, short what, void *arg)
     engine *e = arg;
     e->arrive_due_us = 0;
     engine_open_arrivals(e, time_mono_us());
+}
+
+/* The open model's event loop (the closed model's is libevent's dispatch). It does not
+ * sleep while its next arrival is due within ENGINE_SPIN_US: it polls (no wait) pass after
+ * pass instead, so the arrival runs when it falls due. Sleeping cost more than the gap
+ * it saved: a wake-up from epoll_wait was the largest share of the engine's CPU per
+ * request (perf, 4,000/s on one thread: finish_task_switch after
+ * schedule_hrtimeout_range_clock, 28 % of the samples) and its latency the tail of the
+ * lag. A poll that found nothing to do (no user step ran and it took less than
+ * ENGINE_IDLE_POLL_US: a socket or timer callback that ran no step, a WebSocket frame
+ * say, is rarely that short) is idle time: it is taken off the thread's CPU time in the
+ * stats (sched.cpu_us), so a spinning engine is not reported as busy
+ * (generator-limited), while the work it did is. Between arrivals further apart than
+ * ENGINE_SPIN_US the loop sleeps as before. The cost: an engine thread whose arrivals
+ * come less than ENGINE_SPIN_US apart uses its core whole (rusage, top), which is why
+ * an engine thread wants a core of its own (as --threads defaults to). */
+void engine_open_loop(engine *e)
+{
+    while (!e->done) {
+        uint64_t now = time_mono_us();
+        bool spin = e->arrive_due_us && e->arrive_due_us <= now + ENGINE_SPIN_US;
+        uint64_t steps = e->steps;
+        if (event_base_loop(e->base, spin ? EVLOOP_NONBLOCK : EVLOOP_ONCE) != 0) break;
+        uint64_t took = time_mono_us() - now;
+        if (spin && e->steps == steps && took < ENGINE_IDLE_POLL_US) e->spin_idle_us += took;
+    }
 }
 
 void engine_open_init(engine *e)

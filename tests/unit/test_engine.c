@@ -758,7 +758,7 @@ static void test_open_setup_and_iterations(void **state)
 }
 
 /* Arrivals ENGINE_SPIN_US / 2 apart, so the engine polls instead of sleeping between
- * them (engine_loop): every arrival is still intended, started or dropped exactly once
+ * them (engine_open_loop): every arrival is still intended, started or dropped exactly once
  * (the area under the curve), each started one has its lag, and the polls that found
  * nothing to do are not reported as CPU: the engine's reported cpu_us stays below the
  * process's CPU time over the run (which counts them). */
