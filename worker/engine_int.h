@@ -1,8 +1,10 @@
 /* The engine's private half (worker/engine.h is the public one): the user, slot and
- * engine records, shared by worker/engine.c (users, flows, the closed model's schedule,
- * lifecycle) and worker/engine_open.c (the open model: arrivals, pool, backlog). Only
- * those two files include it (and tests/unit/test_engine.c, for its constants). Everything here lives on the engine thread, except the
- * fields engine.h names as shared (the mailbox under its mutex, the atomics). */
+ * engine records, shared by worker/engine.c (the closed model's schedule, slots,
+ * lifecycle), worker/engine_vu.c (the users' flows) and worker/engine_open.c (the open
+ * model: arrivals, pool, backlog). Only those three files include it (and
+ * tests/unit/test_engine.c, for its constants). Everything here lives on the engine
+ * thread, except the fields engine.h names as shared (the mailbox under its mutex, the
+ * atomics). */
 #ifndef WORKER_ENGINE_INT_H
 #define WORKER_ENGINE_INT_H
 #include <pthread.h>
@@ -184,14 +186,25 @@ static inline vu *eslot_vu(const eslot *sl, uint32_t i)
     return &sl->chunks[i / VU_CHUNK]->vus[i % VU_CHUNK];
 }
 
-/* worker/engine.c, for engine_open.c */
+/* worker/engine_vu.c: the users' flows, for engine.c and engine_open.c. */
+/* Walks the user's flow until it waits, goes idle (open) or goes off. */
 void vu_run(vu *v);
+/* The user goes off (its think/yield events removed, an open model's user back to its
+ * slot's idle stack, its ws connection closed); may finish the engine. */
 void vu_off(vu *v);
+/* Binds the user's think and yield events to the engine's base. 0. */
 int  vu_init(vu *v);
+/* Closed model: the schedule starts user v (or keeps a retiring one). */
+void vu_spawn(vu *v);
+/* wsf_env.done: a ws step that waited is over; the user continues. */
+void vu_ws_done(void *arg);
 /* Starts an iteration (data rows, the flow frame, the setup frame on a user's first
  * one). start_us: the iteration's intended start (open) or the actual start (closed). */
 void vu_begin_iteration(vu *v, uint64_t start_us);
+/* worker/engine.c, for engine_vu.c and engine_open.c */
 int  engine_slot_grow(struct engine *e, eslot *sl, uint32_t want);
+/* Finishes the engine once it is stopping, no user is busy and no connection closes. */
+void engine_maybe_finish(struct engine *e);
 
 /* worker/engine_open.c: the open model. */
 /* Binds the arrival timer to the engine's base (both models; armed only in the open). */
