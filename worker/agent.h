@@ -1,8 +1,12 @@
 /* The worker's side of the protocol (proto/PROTOCOL.md): one agent thread dials the
  * master and keeps redialing, says hello, waits for a plan, starts one engine per
  * thread of the plan, forwards STOP to them, and reports DONE once every engine has
- * emitted its final delta. The engines send their own deltas through the agent's nng
- * socket (nng sockets are thread-safe), so no delta is queued or copied by the agent.
+ * emitted its final delta. An engine hands its encoded deltas to the agent (a bounded
+ * queue under a mutex held only to push or pop: the engine thread never waits for the
+ * socket); the agent thread seals and sends them in the order handed over, before any
+ * message of its own (a DONE never overtakes a final delta), at most AGENT_POLL_MS
+ * (50 ms) after they were handed over. A delta that cannot be queued (the queue full)
+ * or sent is counted and logged, never dropped silently.
  *
  * Used by `stampede-worker` over tcp:// and by a local `stampede run` over inproc://:
  * the same code. Ownership: the agent owns its socket, the running scenario and its
