@@ -805,6 +805,27 @@ static int res_write_summary(const results *r, const results_meta *meta, const m
     return f != NULL ? res_tmp_commit(r, f, "summary.json", err, errcap) : -1;
 }
 
+/* Closes a file written row by row during the run (stats_history.csv, schedule.csv):
+ * flushed, synced and closed; the first failure is kept in history_err, which the
+ * caller reports. *fp is NULL afterwards. */
+static void res_close_series(results *r, FILE **fp, const char *name)
+{
+    if (*fp == NULL)
+        return;
+    FILE *h = *fp;
+    *fp = NULL;
+    errno = 0;
+    int e = 0;
+    if (ferror(h) || fflush(h) != 0 || fsync(fileno(h)) != 0)
+        e = errno ? errno : EIO;
+    if (fclose(h) != 0 && e == 0)
+        e = errno ? errno : EIO;
+    char path[sizeof r->dir + 64];
+    res_path(path, sizeof path, r, name);
+    if (e != 0 && r->history_err[0] == '\0')
+        res_err(r->history_err, sizeof r->history_err, "cannot write", path, e);
+}
+
 int results_finish(results *r, const results_meta *meta, const merge_set *totals,
                    char *err, size_t errcap)
 {
@@ -838,34 +859,8 @@ int results_finish(results *r, const results_meta *meta, const merge_set *totals
     RES_STEP(res_write_summary(r, meta, totals, e2, sizeof e2));
     free(ents);
     free(errs);
-    if (r->history != NULL) {
-        FILE *h = r->history;
-        r->history = NULL;
-        errno = 0;
-        int e = 0;
-        if (ferror(h) || fflush(h) != 0 || fsync(fileno(h)) != 0)
-            e = errno ? errno : EIO;
-        if (fclose(h) != 0 && e == 0)
-            e = errno ? errno : EIO;
-        char path[sizeof r->dir + 64];
-        res_path(path, sizeof path, r, "stats_history.csv");
-        if (e != 0 && r->history_err[0] == '\0')
-            res_err(r->history_err, sizeof r->history_err, "cannot write", path, e);
-    }
-    if (r->schedule != NULL) {
-        FILE *h = r->schedule;
-        r->schedule = NULL;
-        errno = 0;
-        int e = 0;
-        if (ferror(h) || fflush(h) != 0 || fsync(fileno(h)) != 0)
-            e = errno ? errno : EIO;
-        if (fclose(h) != 0 && e == 0)
-            e = errno ? errno : EIO;
-        char path[sizeof r->dir + 64];
-        res_path(path, sizeof path, r, "schedule.csv");
-        if (e != 0 && r->history_err[0] == '\0')
-            res_err(r->history_err, sizeof r->history_err, "cannot write", path, e);
-    }
+    res_close_series(r, &r->history, "stats_history.csv");
+    res_close_series(r, &r->schedule, "schedule.csv");
     if (r->history_err[0] != '\0')
         RES_STEP((snprintf(e2, sizeof e2, "%s", r->history_err), -1));
 #undef RES_STEP
