@@ -5,6 +5,7 @@ to the target this module starts on the loopback interface."""
 import atexit
 import csv
 import json
+import math
 import os
 import signal
 import subprocess
@@ -135,6 +136,24 @@ def summary(outdir):
 def read_csv(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
+
+
+def hist_bucket_high(v):
+    """The highest value of v's histogram bucket, in us (common/hist.h: exact below 1024,
+    then 1024 buckets per power of two)."""
+    if v < 1024:
+        return v
+    shift = v.bit_length() - 11
+    return (((v >> shift) << shift) + (1 << shift)) - 1
+
+
+def hist_percentile(samples, p):
+    """hist_percentile over one histogram fed every sample (the rank rule of common/hist.c),
+    for checking reported percentiles against the engines' raw samples
+    (STAMPEDE_SAMPLE_LOG)."""
+    s = sorted(samples)
+    rank = max(1, min(len(s), math.ceil(p * len(s) / 100.0)))
+    return min(max(hist_bucket_high(s[rank - 1]), s[0]), s[-1])
 
 
 def route_counts(counters):

@@ -15,7 +15,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import BIN, Target, _procs, check, main, read_csv, run, summary, test, write_scenario  # noqa: E402
+from lib import BIN, Target, _procs, check, hist_percentile, main, read_csv, run, summary, test, write_scenario  # noqa: E402
 from test_local import OPERATORS, check_exact, erp_scenario  # noqa: E402
 
 
@@ -114,25 +114,6 @@ def run_remote(m, path, out, n, extra=(), timeout=120, sigint_after=None):
                 "--out", out, "--quiet", *extra], timeout=timeout, sigint_after=sigint_after)
 
 
-def bucket(v):
-    """The histogram's bucket of a value in us (common/hist.h): (index, highest value)."""
-    if v < 1024:
-        return v, v
-    m = v.bit_length() - 1
-    shift = m - 10
-    low = (v >> shift) << shift
-    return ((m - 9) << 10) + ((v >> shift) - 1024), low + (1 << shift) - 1
-
-
-def percentile(samples, p):
-    """hist_percentile over one histogram fed every sample."""
-    s = sorted(samples)
-    import math
-    rank = max(1, min(len(s), math.ceil(p * len(s) / 100.0)))
-    v = bucket(s[rank - 1])[1]
-    return min(max(v, s[0]), s[-1])
-
-
 @test
 def test_three_workers_exact_totals_and_merged_percentiles():
     t = Target()
@@ -157,11 +138,11 @@ def test_three_workers_exact_totals_and_merged_percentiles():
     for r in s["requests"]:
         smp = by_name[(r["method"], r["name"])]
         for p, key in ((50, "p50"), (99, "p99")):
-            want = percentile(smp, p) / 1000.0
+            want = hist_percentile(smp, p) / 1000.0
             check(abs(r["latency_ms"][key] - want) < 1e-6,
                   "%s %s %s: merged %.3f, one histogram %.3f" % (r["method"], r["name"], key, r["latency_ms"][key], want))
     allsmp = [x for v in by_name.values() for x in v]
-    check(abs(s["totals"]["latency_ms"]["p99"] - percentile(allsmp, 99) / 1000.0) < 1e-6, "total p99 differs")
+    check(abs(s["totals"]["latency_ms"]["p99"] - hist_percentile(allsmp, 99) / 1000.0) < 1e-6, "total p99 differs")
     # The sum of users over workers follows the ramp (0 -> 18 over 3 s, then 18).
     rows = read_csv(os.path.join(out, "stats_history.csv"))
     for i, r in enumerate(rows[:5]):

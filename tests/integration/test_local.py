@@ -3,13 +3,12 @@
 Each test starts its own target and checks Stampede's results against what the target
 counted. Runs are short (a few seconds) and bounded by timeouts."""
 import glob
-import math
 import os
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import (SAN_SLACK_MS, Target, check, main, read_csv, route_counts, run, summary, test,  # noqa: E402
+from lib import (SAN_SLACK_MS, Target, check, hist_percentile, main, read_csv, route_counts, run, summary, test,  # noqa: E402
                  write_scenario)
 
 OPERATORS = "username,password\n" + "".join("op%03d,pw-op%03d\n" % (i, i) for i in range(1, 61))
@@ -52,22 +51,6 @@ def erp_scenario(target, stages, graceful="5s", extra=""):
     return ("name: it-erp\ntarget: %s\nload:\n  stages:\n%s  graceful_stop: %s\n%s%s"
             % (target.url, "".join("    - { duration: %s, users: %d }\n" % s for s in stages),
                graceful, ERP_FLOW, extra))
-
-
-def hist_bucket_high(v):
-    """The highest value of v's histogram bucket, in us (common/hist.h: exact below 1024,
-    then 1024 buckets per power of two)."""
-    if v < 1024:
-        return v
-    shift = v.bit_length() - 11
-    return (((v >> shift) << shift) + (1 << shift)) - 1
-
-
-def hist_percentile(samples, p):
-    """hist_percentile over one histogram fed every sample (the rank rule of common/hist.c)."""
-    s = sorted(samples)
-    rank = max(1, min(len(s), math.ceil(p * len(s) / 100.0)))
-    return min(max(hist_bucket_high(s[rank - 1]), s[0]), s[-1])
 
 
 def stampede_counts(s):
