@@ -339,6 +339,7 @@ void stats_shard_reset(stats_shard *s)
     hist lag = s->sched.lag;
     memset(&s->sched, 0, sizeof s->sched);
     s->sched.lag = lag;
+    memset(&s->health, 0, sizeof s->health);
 }
 
 size_t stats_shard_bytes(const stats_shard *s)

@@ -161,6 +161,27 @@ typedef struct stats_sched {
     uint64_t wall_us;           /* the interval's length as the engine thread measured it */
 } stats_sched;
 
+/* The engine thread's own health in one interval (issue 13), for the master's
+ * workers.csv and summary (master/health.h). Filled by the engine at the interval's end
+ * (worker/engine.c engine_emit), zeroed by stats_shard_reset.
+ * Loop lag: a timer on the engine's event loop is armed every STATS_LAG_TICK_MS; its
+ * lateness (when its callback ran - when it fell due, time_mono_us) is one sample. An
+ * engine whose loop is busy (callbacks that run long, a CPU that is not there) fires it
+ * late: that is how late every other timer (think times, timeouts, arrivals) was too. */
+#define STATS_LAG_TICK_MS 100
+typedef struct stats_health {
+    uint64_t lag_max_us;        /* the latest sample of the interval */
+    uint64_t lag_sum_us;        /* sum of the samples */
+    uint32_t lag_n;             /* samples (about interval / STATS_LAG_TICK_MS) */
+    uint32_t conns;             /* HTTP connections (sockets libcurl holds open) and
+                                 * WebSocket connections up, at the interval's end */
+    uint64_t rss_bytes;         /* the process's resident set at the interval's end
+                                 * (/proc/self/statm), 0: unknown */
+    uint64_t proc_cpu_us;       /* the whole process's CPU time in the interval as this
+                                 * thread measured it (CLOCK_PROCESS_CPUTIME_ID, every
+                                 * thread of the worker: engines, agent, libraries) */
+} stats_health;
+
 typedef struct stats_shard {
     stats_entry *entries;       /* name_cap + 1 slots allocated at init */
     uint32_t     nentries, name_cap;
@@ -174,6 +195,7 @@ typedef struct stats_shard {
     uint32_t     users;         /* active VUs at the end of the interval (set by the engine) */
     stats_sched  sched;         /* filled by the engine; zeroed by stats_shard_reset (the
                                  * lag histogram kept sparse like the rows') */
+    stats_health health;        /* filled by the engine; zeroed by stats_shard_reset */
 } stats_shard;
 
 /* Allocates the entry table and index up front. 0, or -1 on ENOMEM. */

@@ -34,6 +34,9 @@
  *   ignores trailing fields): an entry's 7th, svc (sent only when not empty); STATS's
  *   11th, sched (always sent); PLAN's 16th, arrival_rate (always sent, 0 none). Absent,
  *   they decode to empty / zero. An entry "ITER" is an entry like any other.
+ * - Issue 13 appended STATS's 12th, health (always sent; absent: zero). Its figures are
+ *   taken as sent (no relation between them is required): the master's readers guard
+ *   their divisions (lag_n 0) themselves.
  * - Issue 12 appended PLAN's 17th and 18th, tags and exclude_tags (arrays of strings,
  *   always sent, empty when none): at most PROTO_MAX_TAGS, each 1..PROTO_TAG_MAX bytes
  *   without NUL, else malformed. The encoder sends what it is given; plan_scenario
@@ -210,6 +213,18 @@ static int pk_sched(msgpack_packer *pk, const stats_sched *c)
     return msgpack_pack_uint64(pk, c->wall_us);
 }
 
+/* STATS's 12th field: [lag_max_us, lag_sum_us, lag_n, conns, rss_bytes, proc_cpu_us]. */
+static int pk_health(msgpack_packer *pk, const stats_health *h)
+{
+    PK(msgpack_pack_array(pk, 6));
+    PK(msgpack_pack_uint64(pk, h->lag_max_us));
+    PK(msgpack_pack_uint64(pk, h->lag_sum_us));
+    PK(msgpack_pack_uint32(pk, h->lag_n));
+    PK(msgpack_pack_uint32(pk, h->conns));
+    PK(msgpack_pack_uint64(pk, h->rss_bytes));
+    return msgpack_pack_uint64(pk, h->proc_cpu_us);
+}
+
 static int pk_err(msgpack_packer *pk, uint32_t entry, uint32_t kind, const char *detail,
                   uint64_t count)
 {
@@ -225,7 +240,8 @@ static int pk_stats_head(msgpack_packer *pk, uint64_t run_id, const char *worker
                          uint64_t interval, uint32_t users, uint64_t cancelled,
                          uint64_t names_folded, bool final)
 {
-    PK(pk_envelope(pk, MSG_STATS, 11));     /* the 11th, sched, follows the errors */
+    PK(pk_envelope(pk, MSG_STATS, 12));     /* the 11th, sched, follows the errors,
+                                             * the 12th, health, follows sched */
     PK(msgpack_pack_uint64(pk, run_id));
     PK(pk_fixstr(pk, worker ? worker : "", PROTO_ID_MAX));
     PK(msgpack_pack_uint32(pk, thread));
@@ -304,7 +320,8 @@ static int pk_stats(msgpack_packer *pk, const proto_stats *s)
         const proto_stats_err *r = &s->errs[i];
         PK(pk_err(pk, r->entry, r->kind, r->detail, r->count));
     }
-    return pk_sched(pk, &s->sched);
+    PK(pk_sched(pk, &s->sched));
+    return pk_health(pk, &s->health);
 }
 
 static int pk_msg(msgpack_packer *pk, const proto_msg *m)
@@ -447,7 +464,8 @@ static int pk_shard(msgpack_packer *pk, uint64_t run_id, const char *worker, uin
             continue;       /* count 0; an entry id outside the shard cannot happen */
         PK(pk_err(pk, wire_id[r->entry], (uint32_t)r->kind, r->detail, r->count));
     }
-    return pk_sched(pk, &s->sched);
+    PK(pk_sched(pk, &s->sched));
+    return pk_health(pk, &s->health);
 }
 
 int proto_encode_stats(uint64_t run_id, const char *worker, uint32_t thread, uint64_t interval,

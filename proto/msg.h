@@ -163,6 +163,10 @@ typedef struct proto_stats {
      * (common/stats.h stats_sched); sched.lag is owned. A STATS without it decodes with
      * sched zeroed (lag empty). Encoded always by proto_encode_stats. */
     stats_sched sched;
+    /* Optional 12th field (issue 13): the engine thread's health (common/stats.h
+     * stats_health: loop lag, connections, RSS, process CPU). Absent: zeroed. Encoded
+     * always by proto_encode_stats. */
+    stats_health health;
 } proto_stats;
 
 typedef struct proto_done {

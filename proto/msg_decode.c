@@ -471,6 +471,20 @@ static int d_sched(dec *d, const msgpack_object *o, stats_sched *c)
     return d_u64(FLD(o, 6), &c->wall_us);
 }
 
+/* STATS's optional 12th field (issue 13): [lag_max_us, lag_sum_us, lag_n, conns,
+ * rss_bytes, proc_cpu_us]; later elements, if a newer peer appends some, are ignored. */
+static int d_health(const msgpack_object *o, stats_health *h)
+{
+    uint32_t n;
+    TRY(d_array(o, 6, &n));
+    TRY(d_u64(FLD(o, 0), &h->lag_max_us));
+    TRY(d_u64(FLD(o, 1), &h->lag_sum_us));
+    TRY(d_u32(FLD(o, 2), &h->lag_n));
+    TRY(d_u32(FLD(o, 3), &h->conns));
+    TRY(d_u64(FLD(o, 4), &h->rss_bytes));
+    return d_u64(FLD(o, 5), &h->proc_cpu_us);
+}
+
 static int d_stats(dec *d, const msgpack_object *f, uint32_t nf, proto_stats *s)
 {
     uint32_t n;
@@ -537,7 +551,9 @@ static int d_stats(dec *d, const msgpack_object *f, uint32_t nf, proto_stats *s)
                 return PROTO_EMALFORMED;
         }
     }
-    return nf > 10 ? d_sched(d, &f[10], &s->sched) : PROTO_OK;
+    if (nf > 10)
+        TRY(d_sched(d, &f[10], &s->sched));
+    return nf > 11 ? d_health(&f[11], &s->health) : PROTO_OK;   /* absent: zero */
 }
 
 /* Positional fields each type needs after version and type. */
@@ -548,7 +564,7 @@ static uint32_t d_nfields(int type)
     case MSG_PLAN: return 14;    /* env (15th), arrival_rate (16th), tags (17th),
                                   * exclude_tags (18th) optional: absent none */
     case MSG_STOP: return 2;
-    case MSG_STATS: return 10;   /* sched (11th) optional: absent zero */
+    case MSG_STATS: return 10;   /* sched (11th), health (12th) optional: absent zero */
     case MSG_DONE: return 4;
     case MSG_REFUSE: return 3;
     case MSG_HEARTBEAT: return 3;

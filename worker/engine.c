@@ -16,6 +16,9 @@
  *                    (vu_run and these three: worker/engine_vu.c)
  *   engine_ws_released  a connection closed as its VU went off: maybe finish
  *   engine_grace     graceful_stop elapsed: cancel what is in flight, finish
+ *   engine_lag_tick  every STATS_LAG_TICK_MS (100 ms): how late it ran is the loop's lag
+ *                    (common/stats.h stats_health; re-armed from its own run time, so a
+ *                    late pass is one late sample, not a burst of catch-up ones)
  */
 #include "worker/engine.h"
 #include <pthread.h>
@@ -23,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include "common/log.h"
@@ -80,6 +85,63 @@ static uint64_t engine_cpu_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The whole process's CPU time, microseconds. */
+static uint64_t engine_proc_cpu_us(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The process's resident set in bytes (/proc/self/statm's second field, pages), 0 when
+ * unknown. Once per interval: a few system calls, no allocation. */
+static uint64_t engine_rss_bytes(void)
+{
+    char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    unsigned long long size = 0, res = 0;
+    long page = sysconf(_SC_PAGESIZE);
+    if (sscanf(buf, "%llu %llu", &size, &res) != 2 || page <= 0) return 0;
+    return (uint64_t)res * (uint64_t)page;
+}
+
+/* Arms the loop-lag timer STATS_LAG_TICK_MS from now. */
+static void engine_lag_arm(engine *e, uint64_t now)
+{
+    e->lag_due_us = now + STATS_LAG_TICK_MS * 1000u;
+    struct timeval tv = { 0, STATS_LAG_TICK_MS * 1000 };
+    event_add(&e->lag_ev, &tv);
+}
+
+/* The loop-lag sample: how late this callback runs after its due time. */
+static void engine_lag_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    engine *e = arg;
+    uint64_t now = time_mono_us();
+    uint64_t late = now > e->lag_due_us ? now - e->lag_due_us : 0;
+    stats_health *h = &e->shard.health;
+    if (late > h->lag_max_us) h->lag_max_us = late;
+    h->lag_sum_us += late;
+    h->lag_n++;
+    if (!e->done) engine_lag_arm(e, now);
+}
+
+/* The open connections of the engine: libcurl's sockets and the users' WebSocket
+ * connections that are up. Walks the users: once per interval, not per request. */
+static uint32_t engine_conns(engine *e)
+{
+    uint32_t n = http_loop_conns(e->http);
+    ENGINE_FOR_VUS(e, v)
+        if (v->ws && v->ws->conn.connected) n++;
+    return n;
+}
+
 /* users: the users running (closed), the busy ones (open: idle users of the pool are
  * not counted; the pool's size is the scenario's max_users). */
 static void engine_emit(engine *e, bool final)
@@ -87,6 +149,11 @@ static void engine_emit(engine *e, bool final)
     char *buf = NULL;
     size_t len = 0;
     e->shard.users = e->live;
+    uint64_t pcpu = engine_proc_cpu_us();
+    e->shard.health.proc_cpu_us = pcpu > e->pcpu_prev_us ? pcpu - e->pcpu_prev_us : 0;
+    e->pcpu_prev_us = pcpu;
+    e->shard.health.rss_bytes = engine_rss_bytes();
+    e->shard.health.conns = engine_conns(e);
     uint64_t cpu = engine_cpu_us(), wall = time_mono_us();
     /* the open model's polls that found nothing to do (engine_open_loop) are idle time */
     uint64_t spun = e->spin_idle_us - e->spin_prev_us;
@@ -113,6 +180,7 @@ static void engine_finish(engine *e)
     event_del(&e->interval_ev);
     event_del(&e->grace_ev);
     event_del(&e->arrive_ev);
+    event_del(&e->lag_ev);
     engine_emit(e, true);
     atomic_store(&e->finished, true);
     event_base_loopbreak(e->base);
@@ -360,7 +428,9 @@ static void *engine_main(void *arg)
     struct timeval tick = { 0, ENGINE_TICK_MS * 1000 };
     e->cpu_prev_us = engine_cpu_us();
     e->wall_prev_us = time_mono_us();
+    e->pcpu_prev_us = engine_proc_cpu_us();
     event_add(&e->tick_ev, &tick);
+    engine_lag_arm(e, time_mono_us());
     engine_arm_interval(e);
     if (e->open) engine_open_arrivals(e, time_mono_us());
     if (e->open) engine_open_loop(e);   /* polls while an arrival is near: see there */
@@ -410,6 +480,7 @@ static void engine_free(engine *e)
         event_del(&e->interval_ev);
         event_del(&e->grace_ev);
         event_del(&e->arrive_ev);
+        event_del(&e->lag_ev);
         event_base_free(e->base);
     }
     stats_shard_fini(&e->shard);
@@ -490,6 +561,7 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
     event_assign(&e->tick_ev, e->base, -1, EV_PERSIST, engine_tick, e);
     event_assign(&e->interval_ev, e->base, -1, 0, engine_interval, e);
     event_assign(&e->grace_ev, e->base, -1, 0, engine_grace, e);
+    event_assign(&e->lag_ev, e->base, -1, 0, engine_lag_tick, e);
     if (pthread_create(&e->th, NULL, engine_main, e) != 0) {
         snprintf(err, errcap, "cannot start engine thread");
         engine_free(e);

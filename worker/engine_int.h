@@ -163,6 +163,9 @@ struct engine {
     uint32_t          *iter_ids;    /* per profile: the id of its ("ITER", name) row
                                      * (UINT32_MAX past the name cap) */
     uint64_t           cpu_prev_us, wall_prev_us; /* at the last emit (sched.cpu/wall_us) */
+    uint64_t           pcpu_prev_us;  /* the process's CPU time at the last emit (health) */
+    struct event       lag_ev;      /* the loop-lag timer (STATS_LAG_TICK_MS, health) */
+    uint64_t           lag_due_us;  /* when lag_ev falls due (monotonic us) */
     /* Open model */
     bool               open;
     uint32_t           tprime;      /* T' = min(threads_total, max_users) */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include "common/log.h"
 #include "common/util.h"
 
@@ -27,6 +28,8 @@ struct http_loop {
     int                active;      /* transfers in the multi handle */
     http_sock        **socks;       /* by descriptor; grows to the highest fd seen */
     size_t             nsocks;
+    uint32_t           conns;       /* sockets libcurl opened and has not closed yet
+                                     * (http_open_socket, http_close_socket) */
 };
 
 static http_sock *http_sock_get(http_loop *l, curl_socket_t fd)
@@ -214,6 +217,8 @@ void http_loop_free(http_loop *l)
 
 int http_loop_active(const http_loop *l) { return l->active; }
 
+uint32_t http_loop_conns(const http_loop *l) { return l->conns; }
+
 static size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     http_xfer *x = ud;
@@ -239,7 +244,8 @@ static size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-/* Every connection libcurl opens passes the allowlist first. */
+/* Every connection libcurl opens passes the allowlist first, and is counted (the
+ * engine's open connections, common/stats.h stats_health) until http_close_socket. */
 static curl_socket_t http_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
     http_xfer *x = ud;
@@ -248,7 +254,18 @@ static curl_socket_t http_open_socket(void *ud, curlsocktype purpose, struct cur
         x->refused = true;
         return CURL_SOCKET_BAD;
     }
-    return socket(a->family, a->socktype, a->protocol);
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+    if (fd != CURL_SOCKET_BAD) x->loop->conns++;
+    return fd;
+}
+
+/* libcurl closes a socket it opened (a connection's end, the cache's eviction, a lost
+ * race of happy eyeballs): the handle that opened it may be gone, the loop is not. */
+static int http_close_socket(void *ud, curl_socket_t fd)
+{
+    http_loop *l = ud;
+    if (l->conns > 0) l->conns--;
+    return close(fd);
 }
 
 int http_xfer_init(http_xfer *x, http_loop *l, const http_opts *o, http_done_fn done, void *ud)
@@ -261,10 +278,10 @@ int http_xfer_init(http_xfer *x, http_loop *l, const http_opts *o, http_done_fn 
     x->ud = ud;
     x->opts = *o;
     CURL *e = x->easy;
-    if (o->allow) {
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_open_socket);
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
-    }
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, http_close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, l);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);

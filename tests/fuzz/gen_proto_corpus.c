@@ -2,7 +2,7 @@
  * DIR/<type>.msgpack (DIR defaults to tests/fuzz/corpus/proto), plus the variants where
  * an optional field is absent (hello-nokey, welcome-nokey: proof nil) or present (the
  * open model: plan-open with arrival_rate, stats-open with svc, ITER and sched; issue 12:
- * plan-tags with tags and exclude_tags). The seeds are
+ * plan-tags with tags and exclude_tags; issue 13: stats-open with health). The seeds are
  * deterministic, so regenerating them changes nothing unless the encoding changed.
  *   make bin/gen_proto_corpus && bin/gen_proto_corpus      (linked against the library) */
 #include <stdio.h>
@@ -154,6 +154,9 @@ int main(int argc, char **argv)
     s.sched.backlog_max = 6;
     s.sched.cpu_us = 412000;
     s.sched.wall_us = 1000250;
+    /* issue 13: the engine's health (STATS's 12th field) */
+    s.health = (stats_health){ .lag_max_us = 12500, .lag_sum_us = 31000, .lag_n = 10,
+                               .conns = 40, .rss_bytes = 41943040, .proc_cpu_us = 455000 };
     if (proto_encode_stats(1, "worker-3f2a", 0, 5, false, &s, &buf, &len) != 0)
         return 1;
     rv |= write_seed(dir, "stats-open", buf, len);

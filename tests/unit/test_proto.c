@@ -694,7 +694,7 @@ static void test_open_model_roundtrip(void **state)
     size_t off = 0;
     msgpack_unpacked_init(&up);
     assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
-    assert_int_equal(up.data.via.array.size, 13);
+    assert_int_equal(up.data.via.array.size, 14);   /* issue 13 appended health */
     const msgpack_object *ents = &up.data.via.array.ptr[10];
     assert_int_equal(ents->via.array.ptr[0].via.array.size, 7);
     assert_int_equal(ents->via.array.ptr[1].via.array.size, 6);
@@ -738,6 +738,83 @@ static void test_open_model_roundtrip(void **state)
     proto_msg_free(&d);
     msgpack_unpacked_destroy(&up);
     free(buf);
+}
+
+/* Issue 13: STATS's 12th field, health, travels and comes back equal; a STATS of the
+ * revision before (11 fields: sched, no health) decodes with health zeroed; a health
+ * with more elements than six is read (the rest ignored); a short one or one of the
+ * wrong type is malformed. */
+static void pkb_sched_empty(pkbuf *b)
+{
+    msgpack_pack_array(&b->pk, 7);
+    for (int i = 0; i < 4; i++) msgpack_pack_uint64(&b->pk, 0);
+    pkb_hist(b, 0, 0, 0, 0, 0, 0, 0, NULL);
+    msgpack_pack_uint64(&b->pk, 0);
+    msgpack_pack_uint64(&b->pk, 0);
+}
+
+static int decode_health(int nhealth, bool as_map, proto_msg *m)
+{
+    pkbuf b;
+    pkb_init(&b);
+    pkb_stats_head_x(&b, 0, nhealth >= 0 ? 2 : 1);
+    msgpack_pack_array(&b.pk, 0);       /* errs */
+    pkb_sched_empty(&b);
+    if (nhealth >= 0) {
+        if (as_map) msgpack_pack_map(&b.pk, 0);
+        else {
+            msgpack_pack_array(&b.pk, (uint32_t)nhealth);
+            for (int i = 0; i < nhealth; i++) msgpack_pack_uint64(&b.pk, 100u + (unsigned)i);
+        }
+    }
+    return decode_pkb(&b, m);
+}
+
+static void test_stats_health(void **state)
+{
+    (void)state;
+    stats_shard s;
+    assert_int_equal(stats_shard_init(&s, 8), 0);
+    stats_record(&s, stats_id(&s, "GET", "/ping"), 800, 2, false);
+    s.health = (stats_health){ .lag_max_us = 35123, .lag_sum_us = 91000, .lag_n = 20,
+                               .conns = 57, .rss_bytes = 123456789012ull,
+                               .proc_cpu_us = 1987654 };
+    char *buf;
+    size_t len;
+    proto_msg d;
+    assert_int_equal(proto_encode_stats(9, "w", 0, 7, false, &s, &buf, &len), 0);
+    assert_int_equal(proto_decode(buf, len, &d), PROTO_OK);
+    const stats_health *h = &d.u.stats.health;
+    assert_int_equal(h->lag_max_us, 35123);
+    assert_int_equal(h->lag_sum_us, 91000);
+    assert_int_equal(h->lag_n, 20);
+    assert_int_equal(h->conns, 57);
+    assert_int_equal(h->rss_bytes, 123456789012ull);
+    assert_int_equal(h->proc_cpu_us, 1987654);
+    char *buf2;
+    size_t len2;
+    encode_ok(&d, &buf2, &len2);        /* re-encoded: the same bytes */
+    assert_int_equal(len2, len);
+    assert_memory_equal(buf2, buf, len);
+    free(buf2);
+    proto_msg_free(&d);
+    check_truncations(buf, len);
+    free(buf);
+    stats_shard_reset(&s);              /* the interval's health goes with the reset */
+    assert_int_equal(s.health.lag_n, 0);
+    assert_int_equal(s.health.rss_bytes, 0);
+    stats_shard_fini(&s);
+
+    assert_int_equal(decode_health(-1, false, &d), PROTO_OK);   /* absent: zero */
+    assert_int_equal(d.u.stats.health.lag_max_us, 0);
+    assert_int_equal(d.u.stats.health.conns, 0);
+    proto_msg_free(&d);
+    assert_int_equal(decode_health(8, false, &d), PROTO_OK);    /* longer: read */
+    assert_int_equal(d.u.stats.health.lag_max_us, 100);
+    assert_int_equal(d.u.stats.health.proc_cpu_us, 105);
+    proto_msg_free(&d);
+    assert_int_equal(decode_health(5, false, &d), PROTO_EMALFORMED);
+    assert_int_equal(decode_health(0, true, &d), PROTO_EMALFORMED);
 }
 
 /* A STATS of the revision before issue 11 (10 fields, 6-field entries) decodes with
@@ -857,7 +934,7 @@ static void test_open_model_malformed(void **state)
     size_t off = 0;
     msgpack_unpacked_init(&up);
     assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
-    assert_int_equal(up.data.via.array.size, 13);
+    assert_int_equal(up.data.via.array.size, 14);   /* issue 13's health: left out below */
     for (int variant = 0; variant < 3; variant++) {
         pkbuf b;
         proto_msg m;
@@ -1220,7 +1297,7 @@ static void test_forward_compat(void **state)
     /* Extra elements inside a stats entry, its histogram and an error row (after the
      * optional fields issue 11 appended: the entry's svc, the envelope's sched). */
     pkb_init(&b);
-    pkb_stats_head_x(&b, 1, 2);
+    pkb_stats_head_x(&b, 1, 3);
     msgpack_pack_array(&b.pk, 8);
     pkb_str(&b, "GET");
     pkb_str(&b, "/x");
@@ -1252,6 +1329,10 @@ static void test_forward_compat(void **state)
     msgpack_pack_uint64(&b.pk, 1);
     msgpack_pack_uint64(&b.pk, 1);
     pkb_str(&b, "extra in sched");
+    msgpack_pack_array(&b.pk, 7);               /* health (issue 13) */
+    for (int i = 0; i < 6; i++)
+        msgpack_pack_uint64(&b.pk, 1);
+    pkb_str(&b, "extra in health");
     msgpack_pack_uint32(&b.pk, 123);            /* extra in envelope */
     assert_int_equal(decode_pkb(&b, &m), PROTO_OK);
     assert_int_equal(m.u.stats.nentries, 1);
@@ -2218,6 +2299,7 @@ int main(void)
         cmocka_unit_test(test_slot_checks),
         cmocka_unit_test(test_encode_refuses_too_many_slots),
         cmocka_unit_test(test_stats_names_cleaned_to_utf8),
+        cmocka_unit_test(test_stats_health),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
