@@ -39,15 +39,17 @@
 #define REMOTE_MAX_REPLY      (1u << 20)
 
 /* report.html comes last: the master renders it from the others. schedule.csv exists
- * only for open-model runs: its 404 is expected and not reported (remote_optional). */
+ * only for open-model runs, workers.csv only for runs that started: their 404 is
+ * expected and not reported (remote_optional). */
 static const char *const remote_files[] = {
     "summary.json", "stats.csv", "stats_history.csv", "failures.csv", "junit.xml",
-    "schedule.csv", "report.html",
+    "schedule.csv", "workers.csv", "report.html",
 };
 
 static bool remote_optional(const char *name)
 {
-    return !strcmp(name, "schedule.csv");
+    return !strcmp(name, "schedule.csv") || !strcmp(name, "workers.csv");  /* a run that
+                                         * never started has no workers.csv */
 }
 
 typedef struct remote_buf { char *data; size_t len; } remote_buf;

@@ -86,6 +86,7 @@ typedef struct api_job {
 static const char *const api_files[] = {
     "summary.json", "stats.csv", "stats_history.csv", "failures.csv", "junit.xml",
     "report.html", "schedule.csv",
+    "workers.csv",              /* issue 13: the workers' own health (master/health.h) */
 };
 
 /* A JSON string from text that came off the network (worker ids, refusal reasons):
@@ -402,7 +403,7 @@ static void api_get_file(api *a, struct evhttp_request *req, const coord_status 
     if (!known) {
         api_reply_error(req, 404, "no such results file (files: summary.json, stats.csv, "
                                   "stats_history.csv, failures.csv, junit.xml, report.html, "
-                                  "schedule.csv)");
+                                  "schedule.csv, workers.csv)");
         return;
     }
     if (!s->out_dir[0]) {

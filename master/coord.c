@@ -165,6 +165,7 @@ void coord_free(coord *c)
     }
     merge_fini(&c->totals);
     ring_fini(&c->ring);
+    health_fini(&c->health);
     for (int i = 0; i < c->nworkers; i++) slot_list_free(&c->workers[i].slots);
     free(c->workers);
     free(c->views);

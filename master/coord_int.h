@@ -29,6 +29,7 @@
 #include <nng/nng.h>
 #include "master/coord.h"
 #include "master/coord_ring.h"
+#include "master/health.h"
 #include "master/merge.h"
 #include "master/results.h"
 #include "master/slotplan.h"
@@ -132,6 +133,7 @@ struct coord {
     char            reason[512];
     merge_set       totals;
     iv_ring         ring;           /* the open intervals (master/coord_ring.h) */
+    health          health;         /* the workers' own health (master/health.h) */
     results         res;
     bool            res_open;
     uint64_t        dropped, late;

@@ -173,6 +173,7 @@ void coord_interval_closed(void *arg, const ring_iv *s, const merge_set *totals)
     coord_series_add(c, &pt);
     if (s->limited)
         coord_log_limited(c, s, &pt);
+    health_close(&c->health, s->idx, wall);     /* workers.csv rows, flagged workers logged */
     c->live_due = true;
 }
 
@@ -201,6 +202,9 @@ static void coord_send_plans(coord *c)
         log_warn("master", "worker %s sits this run out: the run already has %u slots, the most a plan carries",
                  w->hello.id, PROTO_MAX_SLOTS);
     }
+    char herr[1280];            /* workers.csv beside stats_history.csv (master/health.h) */
+    if (health_start(&c->health, c->res_open ? c->res.dir : NULL, herr, sizeof herr) != 0)
+        coord_results_failed(c, herr);
     c->start_wall_ms = time_wall_ms() + COORD_START_LEAD_MS;
     c->natural_end_ms = c->start_wall_ms + scenario_duration_ms(c->sc) + c->sc->graceful_stop_ms + 15000;
     for (int i = 0; i < c->nworkers; i++) {
@@ -231,6 +235,9 @@ static void coord_send_stop(coord *c)
 static void coord_finish(coord *c, coord_state final)
 {
     coord_close_ready(c, true);
+    char herr[1280];
+    if (health_finish(&c->health, time_wall_ms(), herr, sizeof herr) != 0 && c->res_open)
+        coord_results_failed(c, herr);
     /* The bound of stats_history.csv against the totals: the rows hold every request
      * but those of deltas that came after their interval was written (RING_LATE_MS past
      * its end, or the ring full); they are in the totals, and said here. */
@@ -268,7 +275,8 @@ static void coord_finish(coord *c, coord_state final)
                               .end_wall_ms = c->end_wall_ms, .duration_s = dur,
                               .peak_users = scenario_peak_users(c->sc), .stop_reason = c->reason,
                               .th = th, .nth = th ? nth : 0, .workers = rw, .nworkers = nrw,
-                              .missing_requests_max = missing };
+                              .missing_requests_max = missing,
+                              .health = health_summary_of(&c->health) };
         char err[512];
         char *text = results_summary_text(&meta, &c->totals);
         if (results_finish(&c->res, &meta, &c->totals, err, sizeof err) != 0)
@@ -326,6 +334,7 @@ void coord_stats(coord *c, cworker *w, proto_stats *s)
         c->late_requests += req;
         return;
     }
+    health_add(&c->health, w->hello.id, w->hello.host, s);
     /* what it reported, so that its deltas stop counting when it stops being expected */
     uint32_t k = (uint32_t)(s->interval % RING_SLOTS);
     if (w->ring_n[k] == 0 || w->ring_idx[k] != s->interval) {
@@ -461,6 +470,7 @@ void coord_take(coord *c)
      * per run, not per engine): names beyond it fold into the overflow entry. */
     merge_set_cap(&c->totals, c->name_cap, NULL);
     ring_restart(&c->ring, c->name_cap, c->interval_ms);
+    health_start(&c->health, NULL, NULL, 0);    /* the last run's health forgotten */
     c->state = RUN_WAITING;
     c->end_wall_ms = 0;
     c->live_due = true;         /* the dashboard and /metrics show the new run at once */

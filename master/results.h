@@ -48,6 +48,11 @@
  *   generator-limited; notes say why not ("the generator did not keep the schedule in
  *   N intervals" in the open model, "the generator may have been the bottleneck in N
  *   intervals" in the closed one, "3 thresholds failed", "stopped: ...");
+ * - issue 13 (master/health.h): each workers[] entry the health summary knows gets a
+ *   "health" object (max and mean of CPU %, process CPU %, RSS MiB, loop lag max and
+ *   mean, connections; flagged interval counts); "verdict" gets "workers_flagged" (workers
+ *   with an interval above 90 % CPU or with its event loop over 10 ms late) and a note
+ *   per flagged worker, and is not clean when it is above 0;
  * - thresholds[] objects get "note" when value is null (th_result.note).
  * - schedule.csv (results_open_ex with RESULTS_SCHEDULE: the open model): one row per
  *   interval, written and flushed with the history row:
@@ -64,6 +69,7 @@
 #include "common/scenario.h"
 #include "master/merge.h"
 #include "master/thresholds.h"
+struct health_summary;
 
 typedef struct results_worker {
     char     id[64];
@@ -88,6 +94,9 @@ typedef struct results_meta {
     const results_worker *workers;
     int         nworkers;
     uint64_t    missing_requests_max; /* bound on requests lost with workers that died */
+    const struct health_summary *health; /* the workers' own health (master/health.h): a
+                                 * "health" object in each workers[] entry it knows and
+                                 * the verdict's flagged workers; NULL: none */
 } results_meta;
 
 typedef struct results {

@@ -25,6 +25,7 @@
 #include "master/results.h"
 #include "common/time.h"
 #include "common/util.h"
+#include "master/health.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -313,7 +314,9 @@ static json_t *res_jverdict(const results_meta *meta, const merge_set *t)
         json_array_append_new(notes, json_string(buf));
     }
     json_t *o = json_object();
-    json_object_set_new(o, "clean", json_boolean(finished && failed == 0 && lim == 0));
+    int flagged = health_json_verdict(meta->health, notes);    /* master/health.h */
+    json_object_set_new(o, "clean", json_boolean(finished && failed == 0 && lim == 0 && flagged == 0));
+    json_object_set_new(o, "workers_flagged", json_integer(flagged));
     json_object_set_new(o, "thresholds_failed", json_integer(failed));
     json_object_set_new(o, "generator_limited_intervals", res_juint(lim));
     json_object_set_new(o, "notes", notes);
@@ -422,6 +425,9 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
             json_object_set_new(o, "lost_at_s", json_real(w->lost_at_s));
             json_object_set_new(o, "missing_requests_max", res_juint(w->missing_requests_max));
         }
+        json_t *health = health_json_worker(meta->health, w->id);  /* master/health.h */
+        if (health)
+            json_object_set_new(o, "health", health);
         json_array_append_new(ws, o);
     }
     json_object_set_new(root, "workers", ws);
