@@ -193,6 +193,7 @@ void endrun_notes(FILE *f, const char *summary)
     json_t *vd = json_object_get(j, "verdict");
     if (json_is_false(json_object_get(vd, "clean"))
         && (endrun_num(vd, "generator_limited_intervals") > 0
+            || endrun_num(vd, "workers_flagged") > 0      /* master/health.h */
             || endrun_num(json_object_get(j, "schedule"), "dropped") > 0)) {
         /* the notes the thresholds and the stop reason do not already say */
         json_t *n;

@@ -53,6 +53,15 @@ typedef struct coord_worker_info {
     char     state[16];         /* "idle", "running", "lost", "left", ... */
     double   last_seen_s;       /* seconds since its last message */
     double   cpu_pct;           /* its process CPU, % of one core (last heartbeat) */
+    /* Its own health in its last closed interval of the run (master/health.h); all zero
+     * and has_health false before one closed. */
+    bool     has_health;
+    double   engine_cpu_pct;    /* busiest engine thread, % of one core */
+    double   rss_mib;
+    double   loop_lag_ms;       /* the latest loop timer of the interval */
+    uint32_t conns;             /* HTTP + WebSocket connections open */
+    bool     flagged;           /* that interval was flagged (CPU > 90 %, lag > 10 ms) */
+    uint64_t flagged_intervals; /* in the run so far */
 } coord_worker_info;
 
 /* The dashboard's series: one point per closed interval of the current run, the last

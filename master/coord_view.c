@@ -84,6 +84,21 @@ void coord_publish(coord *c)
         snprintf(o->state, sizeof o->state, "%s", w->alive || w->in_run ? (w->state ? w->state : "idle") : "gone");
         o->last_seen_s = (mono - w->last_seen_us) / 1e6;
         o->cpu_pct = w->cpu_pct;
+        const health_worker *hw = health_summary_find(health_summary_of(&c->health), w->hello.id);
+        o->has_health = hw != NULL && hw->intervals > 0;
+        if (o->has_health) {
+            o->engine_cpu_pct = hw->last.cpu_pct;
+            o->rss_mib = hw->last.rss_mib;
+            o->loop_lag_ms = hw->last.lag_max_ms;
+            o->conns = hw->last.conns;
+            o->flagged = hw->last.flag_cpu || hw->last.flag_lag;
+            o->flagged_intervals = hw->flagged;
+        } else {
+            o->engine_cpu_pct = o->rss_mib = o->loop_lag_ms = 0;
+            o->conns = 0;
+            o->flagged = false;
+            o->flagged_intervals = 0;
+        }
     }
     if (c->res_open) snprintf(st->out_dir, sizeof st->out_dir, "%s", c->res.dir);
     pthread_mutex_unlock(&c->mu);

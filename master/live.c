@@ -477,6 +477,13 @@ static json_t *live_jworkers(live_jb *b, const live_input *in)
         live_jset(b, o, "users", json_integer(w->users));
         live_jset(b, o, "rps", live_jreal(w->rps));
         live_jset(b, o, "cpu_pct", live_jreal(w->cpu_pct));
+        /* its health in its last closed interval (master/health.h), null before one */
+        live_jset(b, o, "engine_cpu_pct", w->has_health ? live_jreal(w->engine_cpu_pct) : json_null());
+        live_jset(b, o, "rss_mib", w->has_health ? live_jreal(w->rss_mib) : json_null());
+        live_jset(b, o, "loop_lag_ms", w->has_health ? live_jreal(w->loop_lag_ms) : json_null());
+        live_jset(b, o, "connections", w->has_health ? json_integer(w->conns) : json_null());
+        live_jset(b, o, "flagged", json_boolean(w->has_health && w->flagged));
+        live_jset(b, o, "flagged_intervals", json_integer((json_int_t)w->flagged_intervals));
         live_jset(b, o, "state", live_jstr(w->state));
         live_jset(b, o, "last_seen_s", live_jreal(w->last_seen_s));
         live_jappend(b, arr, o);

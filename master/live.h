@@ -21,7 +21,10 @@
  *     "thresholds": [ { "expr", "ok", "value" } ]   judged on the totals so far (the
  *                  final verdict is the results'), [] without thresholds
  *     "workers": [ { "id", "host", "threads", "users", "rps", "cpu_pct", "state",
- *                    "last_seen_s" } ] }
+ *                    "last_seen_s", "engine_cpu_pct", "rss_mib", "loop_lag_ms",
+ *                    "connections", "flagged", "flagged_intervals" } ] }
+ *                  (issue 13: its health in its last closed interval, master/health.h;
+ *                  the four figures null before one closed; flagged: that interval was)
  *   "rps" of a name is requests / elapsed_s (0 when elapsed_s is 0).
  *
  * live_metrics: Prometheus text exposition format 0.0.4 (what `promtool check metrics`

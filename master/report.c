@@ -55,6 +55,7 @@ static const char report_css[] =
     ".stampede-report .rp-charts{display:flex;flex-direction:column;gap:20px;}\n"
     ".stampede-report .rp-charts h3{margin:0 0 4px;color:#374151;}\n"
     ".stampede-report .chart{min-height:60px;}\n"
+    ".stampede-report h3.rp-health{margin:18px 0 6px;}\n"
     ".stampede-report .chart .uplot{margin:0 auto;}\n"
     ".stampede-report .chart .rp-empty{padding:24px 0;text-align:center;}\n"
     ".stampede-report table.data td.name{font-family:ui-monospace,SFMono-Regular,Menlo,"

@@ -598,17 +598,32 @@
   function renderWorkers(j) {
     const rows = Array.isArray(j.workers) ? j.workers : [];
     const frag = document.createDocumentFragment();
-    if (rows.length === 0) frag.appendChild(emptyRow(8, 'No worker connected. Start one with: stampede-worker --master tcp://THIS-HOST:5557'));
+    if (rows.length === 0) frag.appendChild(emptyRow(12, 'No worker connected. Start one with: stampede-worker --master tcp://THIS-HOST:5557'));
+    const flagged = [];
     for (const w of rows) {
-      const tr = el('tr', { 'data-id': w.id ?? '' }), st = String(w.state ?? ''), stCell = td('', 'state');
+      const tr = el('tr', { 'data-id': w.id ?? '', class: w.flagged ? 'flagged' : null }), st = String(w.state ?? ''), stCell = td('', 'state');
       stCell.appendChild(el('span', { class: `pill wstate-${st.replace(/[^a-z]/g, '')}` }, st));
+      if (w.flagged_intervals > 0) {
+        stCell.appendChild(el('span', { class: 'pill wflag', title: 'intervals with an engine above 90% CPU or its event loop over 10 ms late' },
+          `flagged ${fmtInt(w.flagged_intervals)}`));
+        flagged.push(w);
+      }
       const stale = isNum(w.last_seen_s) && w.last_seen_s > 5 && st !== 'left' && st !== 'lost';
+      /* issue 13: its health in its last closed interval (null before one) */
       tr.append(td(w.id ?? '', 'id mono', w.id ?? ''), td(w.host ?? '', 'host'), td(fmtInt(w.threads), 'num'),
         td(fmtInt(w.users), 'num'), td(fmtRate(w.rps), 'num'), td(isNum(w.cpu_pct) ? fmtFixed(w.cpu_pct, 1) : '\u2013', 'num'),
+        td(isNum(w.engine_cpu_pct) ? fmtFixed(w.engine_cpu_pct, 1) : '\u2013', 'num' + (w.engine_cpu_pct > 90 ? ' fail' : '')),
+        td(isNum(w.rss_mib) ? fmtFixed(w.rss_mib, 1) : '\u2013', 'num'),
+        td(isNum(w.loop_lag_ms) ? fmtMs(w.loop_lag_ms) : '\u2013', 'num' + (w.loop_lag_ms > 10 ? ' fail' : '')),
+        td(fmtInt(w.connections), 'num'),
         stCell, td(fmtAgo(w.last_seen_s), 'num' + (stale ? ' warn' : '')));
       frag.appendChild(tr);
     }
     $('workers').tBodies[0].replaceChildren(frag);
+    const note = $('workers-verdict');
+    note.hidden = flagged.length === 0;
+    note.textContent = flagged.length === 0 ? '' : flagged.map((w) => `Worker ${w.id} was flagged in ${fmtInt(w.flagged_intervals)} interval${w.flagged_intervals === 1 ? '' : 's'}`).join('; ') +
+      ' (an engine above 90% CPU or its event loop over 10 ms late): the generator may have been the bottleneck.';
   }
 
   /* The open model's schedule card (issue 11: /api/live "schedule"); body.open-model

@@ -564,7 +564,48 @@
       { label: "Missing (max)", key: function (w) { return w.missing_requests_max; },
         fmt: function (w) { return isNum(w.missing_requests_max) ? fmtInt(w.missing_requests_max) : "\u2014"; } }
     ], ws, { id: "workers-table", sortable: true }));
+    health(s, ws);
     return s;
+  }
+
+  /* Issue 13: each worker's own health over the run (summary.json workers[].health:
+   * max and mean per interval of its busiest engine's CPU, its process CPU, RSS, loop
+   * lag and connections; flagged intervals: an engine above 90% CPU or its event loop
+   * over 10 ms late). Nothing when no worker has it (an older folder). */
+  function health(s, ws) {
+    var hs = ws.filter(function (w) { return w && w.health && typeof w.health === "object"; });
+    if (!hs.length) return;
+    function h(w) { return obj(w.health); }
+    // one column per figure: "max / mean" over the worker's intervals, sorted by max
+    function mm(key, label, fmt, limit) {
+      return { label: label, key: function (w) { return obj(h(w)[key]).max; },
+        fmt: function (w) { var o = obj(h(w)[key]); return fmt(o.max) + " / " + fmt(o.mean); },
+        cls: function (w) { return limit && obj(h(w)[key]).max > limit ? "fail" : null; } };
+    }
+    function f1(v) { return isNum(v) ? v.toFixed(1) : "\u2014"; }
+    s.appendChild(el("h3", { class: "rp-health", text: "Generator health (per interval)" }));
+    s.appendChild(table([
+      { label: "Worker", txt: true, key: function (w) { return String(w.id || ""); }, fmt: function (w) { return String(w.id || ""); },
+        cls: function () { return "name"; } },
+      { label: "Intervals", key: function (w) { return h(w).intervals; }, fmt: function (w) { return fmtInt(h(w).intervals); } },
+      { label: "Flagged", key: function (w) { return h(w).flagged_intervals; }, fmt: function (w) { return fmtInt(h(w).flagged_intervals); },
+        cls: function (w) { return h(w).flagged_intervals > 0 ? "fail" : null; } },
+      mm("cpu_pct", "Engine CPU %", f1, 90), mm("process_cpu_pct", "Process CPU %", f1), mm("rss_mib", "RSS MiB", f1),
+      mm("loop_lag_max_ms", "Loop lag ms", fmtMs, 10), mm("connections", "Connections", f1)
+    ], hs, { id: "health-table", sortable: true }));
+    hs.forEach(function (w) {
+      var x = h(w);
+      if (!(x.flagged_intervals > 0)) return;
+      var why = [];
+      if (x.flagged_cpu_intervals > 0) why.push("an engine above 90% CPU in " + fmtInt(x.flagged_cpu_intervals));
+      if (x.flagged_lag_intervals > 0) why.push("its event loop over 10 ms late in " + fmtInt(x.flagged_lag_intervals));
+      s.appendChild(el("p", { class: "notice fail", text: "Worker " + String(w.id || "") + " was flagged in " +
+        fmtInt(x.flagged_intervals) + " of " + fmtInt(x.intervals) + " intervals (" + why.join(", ") +
+        "): the generator may have been the bottleneck." }));
+    });
+    s.appendChild(el("p", { class: "rp-note", text: "Each figure: max / mean over the worker's intervals. Engine CPU: the worker's busiest engine thread, % of one core. " +
+      "Loop lag: how late its engines' 100 ms loop timer fired at worst in an interval (max: the worst interval; " +
+      "mean: the mean of the intervals' worst). Per interval in workers.csv." }));
   }
 
   /* "co_corrected": a latency object, or an object carrying one in "latency_ms" (and
