@@ -469,6 +469,7 @@ typedef struct agg {
     agg_row  rows[16];
     int      nrows;
     uint64_t intended, started, dropped, cpu_us, wall_us, deltas, users_max;
+    uint64_t lag_n, lag_max_us, rss_max, proc_cpu_us;    /* issue 13: stats_health */
     uint32_t backlog_max;
     hist     lag;
 } agg;
@@ -522,6 +523,10 @@ static void agg_emit(void *ud, char *buf, size_t len)
         a->dropped += st->sched.dropped;
         a->cpu_us += st->sched.cpu_us;
         a->wall_us += st->sched.wall_us;
+        a->lag_n += st->health.lag_n;
+        if (st->health.lag_max_us > a->lag_max_us) a->lag_max_us = st->health.lag_max_us;
+        if (st->health.rss_bytes > a->rss_max) a->rss_max = st->health.rss_bytes;
+        a->proc_cpu_us += st->health.proc_cpu_us;
         if (st->sched.backlog_max > a->backlog_max) a->backlog_max = st->sched.backlog_max;
         if (st->users > a->users_max) a->users_max = st->users;
         hist_add(&a->lag, &st->sched.lag);
@@ -844,6 +849,11 @@ static void test_closed_setup_and_iterations(void **state)
     assert_true(it->lat.min_us >= 20000);           /* a pass includes its think */
     assert_int_equal(a.intended, 0);
     assert_true(a.cpu_us > 0 && a.wall_us > 0);
+    /* issue 13: the engine's health rode along: its 100 ms loop timer fired about once
+     * per 100 ms of the 410 ms run, the process's RSS and CPU were read */
+    assert_true(a.lag_n >= 2 && a.lag_n <= 40);
+    assert_true(a.rss_max > 1024 * 1024);
+    assert_true(a.proc_cpu_us >= a.cpu_us / 2);
     agg_fini(&a);
     scenario_free(sc);
 }
