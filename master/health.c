@@ -205,11 +205,12 @@ static void health_row(health *h, const health_worker *w, uint64_t idx, uint64_t
         health_set_err(h, "cannot write", h->path, errno);
 }
 
-/* The console line of a flagged interval, at most one per HEALTH_LOG_MS. */
+/* The console line of a flagged interval: a worker's first always, the others at most
+ * one per HEALTH_LOG_MS (all workers together). */
 static void health_log(health *h, const health_worker *w, uint64_t idx, const health_fig *f)
 {
     uint64_t now = time_wall_ms();
-    if (h->log_ms && now < h->log_ms + HEALTH_LOG_MS) {
+    if (w->flagged > 1 && h->log_ms && now < h->log_ms + HEALTH_LOG_MS) {
         h->log_quiet++;
         return;
     }

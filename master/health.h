@@ -40,8 +40,9 @@
  * tracked; counted in untracked). health_summary_load rebuilds the same summary from a
  * folder's workers.csv (the crash rebuild); figures then have the file's precision.
  *
- * Console: a flagged interval is logged by health_close, at most one line per
- * HEALTH_LOG_MS, the skipped ones counted in the next line.
+ * Console: a flagged interval is logged by health_close: the first of each worker
+ * always, later ones at most one line per HEALTH_LOG_MS, the skipped ones counted in the
+ * next line.
  *
  * Threads: a `health` belongs to the coordinator thread (master/coord_run.c feeds it);
  * health_summary_* and health_json_* are pure and run on any thread.

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -48,43 +49,77 @@ def workers_csv(out):
     return read_csv(path)
 
 
+class LateProbe:
+    """How late a 10 ms sleep of this (otherwise idle) process wakes, at worst, while a
+    run goes: how much the machine itself delays a timer. A loop the machine kept waiting
+    is rightly flagged; the light-run test then cannot tell the generator's lag from the
+    machine's and tries again."""
+
+    def __init__(self):
+        self.worst_ms = 0.0
+        self.stop = threading.Event()
+        self.th = threading.Thread(target=self._run, daemon=True)
+        self.th.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            time.sleep(0.01)
+            self.worst_ms = max(self.worst_ms, (time.monotonic() - t0 - 0.01) * 1000)
+
+    def done(self):
+        self.stop.set()
+        self.th.join(timeout=5)
+        return self.worst_ms
+
+
 def local_light(t):
     path, d = write_scenario(ping_scenario(t, 10, 4))
     out = os.path.join(d, "out")
+    probe = LateProbe()
     rc, _, err = run(["run", path, "--out", out, "--quiet"], timeout=60)
+    machine_late_ms = probe.done()
     check(rc == 0, "exit %d: %s" % (rc, err[-2000:]))
-    return summary(out), workers_csv(out), err
+    return summary(out), workers_csv(out), err, machine_late_ms
 
 
 @test
 def test_light_local_run_is_not_flagged():
     # A loop can be late because the machine is (a shared CI box, a sanitized build):
-    # then it is flagged, rightly, for lag alone. Up to three runs; one must be clean.
+    # then it is flagged, rightly, for lag alone. Up to three runs: one must be clean,
+    # unless the machine itself was late (LateProbe) in every one of them.
     for attempt in range(3):
         t = Target()
-        s, rows, err = local_light(t)
+        s, rows, err, machine_late_ms = local_light(t)
         h = s["workers"][0].get("health") if s["workers"] else None
-        if not (h and h["flagged_intervals"] and not h["flagged_cpu_intervals"]) or attempt == 2:
+        check(h is not None, "no health in the local worker: %s" % s["workers"])
+        check(h["flagged_cpu_intervals"] == 0, "a light run was flagged for CPU: %s" % h)
+        if h["flagged_intervals"] == 0:
             break
-        print("    (attempt %d: flagged for loop lag %.1f ms; the machine, not the load)"
-              % (attempt + 1, h["loop_lag_max_ms"]["max"]), flush=True)
-        t.stop()
+        check(machine_late_ms > 3, "a light run was flagged for loop lag (%.1f ms) while the machine kept "
+              "time (worst %.1f ms): %s\n%s" % (h["loop_lag_max_ms"]["max"], machine_late_ms, h, err[-1500:]))
+        print("    (attempt %d: loop lag %.1f ms; the machine was late by up to %.1f ms too)"
+              % (attempt + 1, h["loop_lag_max_ms"]["max"], machine_late_ms), flush=True)
+        if attempt < 2:
+            t.stop()
     check(s["totals"]["requests"] == route_counts(t.counters()).get("GET /ping"),
           "totals %d, target %s" % (s["totals"]["requests"], t.counters()))
     check(len(s["workers"]) == 1 and s["workers"][0]["id"] == "local", "workers: %s" % s["workers"])
-    check(h is not None, "no health in the local worker: %s" % s["workers"][0])
-    check(h["flagged_intervals"] == 0, "a light run was flagged: %s\n%s" % (h, err[-1500:]))
-    check(s["verdict"]["clean"] and s["verdict"]["workers_flagged"] == 0, "verdict: %s" % s["verdict"])
+    clean = h["flagged_intervals"] == 0
+    check(s["verdict"]["clean"] == clean and s["verdict"]["workers_flagged"] == (0 if clean else 1),
+          "verdict: %s" % s["verdict"])
     check(h["intervals"] >= 4 and h["intervals"] == len(rows), "intervals %d, rows %d" % (h["intervals"], len(rows)))
     check(1 < h["rss_mib"]["max"] < 2048 and h["rss_mib"]["mean"] > 1, "rss: %s" % h["rss_mib"])
     check(1 <= h["connections"]["max"] <= 10 + 2, "connections: %s" % h["connections"])
-    check(0 <= h["loop_lag_max_ms"]["max"] <= 10, "loop lag: %s" % h["loop_lag_max_ms"])
+    check(0 <= h["loop_lag_max_ms"]["max"] <= (10 if clean else 1000), "loop lag: %s" % h["loop_lag_max_ms"])
     check(h["loop_lag_mean_ms"]["max"] <= h["loop_lag_max_ms"]["max"], "lag mean above max: %s" % h)
     check(0 <= h["cpu_pct"]["max"] <= 90, "cpu: %s" % h["cpu_pct"])
     check(h["process_cpu_pct"]["max"] > 0, "process cpu: %s" % h["process_cpu_pct"])
     for r in rows:
-        check(r["Worker"] == "local" and r["Flagged"] == "0" and r["Flag Reason"] == "", "row: %s" % r)
+        check(r["Worker"] == "local" and r["Flag Reason"] in ("", "lag"), "row: %s" % r)
+        check((r["Flagged"] == "1") == (float(r["Loop Lag Max ms"]) > 10), "flag and lag disagree: %s" % r)
         check(float(r["RSS MiB"]) > 1, "row rss: %s" % r)
+    check(sum(r["Flagged"] == "1" for r in rows) == h["flagged_intervals"], "flagged rows and summary differ")
     check([int(r["Interval"]) for r in rows] == list(range(len(rows))), "intervals out of order: %s" % rows)
     # the row figures and the summary agree (the summary's max is the rows' max)
     check(abs(max(float(r["RSS MiB"]) for r in rows) - h["rss_mib"]["max"]) < 0.01, "rss max differs")
