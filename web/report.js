@@ -193,6 +193,9 @@
     if (isNum(lim) && lim > 0)      // never reported clean (master/results.h "verdict")
       gen = el("span", { class: "badge fail rp-verdict", id: "generator-verdict",
                          text: "not clean: generator limited in " + fmtInt(lim) + " interval" + (lim === 1 ? "" : "s") });
+    else if (isNum(V.workers_flagged) && V.workers_flagged > 0)   // issue 13: flagged workers
+      gen = el("span", { class: "badge fail rp-verdict", id: "generator-verdict",
+                         text: "not clean: " + fmtInt(V.workers_flagged) + " worker" + (V.workers_flagged === 1 ? "" : "s") + " flagged" });
     return el("header", null, [
       el("div", { class: "brand", text: "Stampede" }),
       el("h1", { text: "Run report" + (S.scenario ? ": " + S.scenario : "") }),
