@@ -132,14 +132,11 @@ static void engine_lag_tick(evutil_socket_t fd, short what, void *arg)
     if (!e->done) engine_lag_arm(e, now);
 }
 
-/* The open connections of the engine: libcurl's sockets and the users' WebSocket
- * connections that are up. Walks the users: once per interval, not per request. */
-static uint32_t engine_conns(engine *e)
+/* The open connections of the engine: the sockets libcurl holds and those of the users'
+ * WebSocket connections (both counted as they open and close, not by a walk). */
+static uint32_t engine_conns(const engine *e)
 {
-    uint32_t n = http_loop_conns(e->http);
-    ENGINE_FOR_VUS(e, v)
-        if (v->ws && v->ws->conn.connected) n++;
-    return n;
+    return http_loop_conns(e->http) + e->wsenv.conns;
 }
 
 /* users: the users running (closed), the busy ones (open: idle users of the pool are

@@ -268,6 +268,8 @@ static void ws_release(ws_conn *c)
     if (c->bev) {
         bufferevent_free(c->bev);   /* closes the socket; frees the SSL (CLOSE_ON_FREE) */
         c->bev = NULL;
+        if (c->opts.live && *c->opts.live > 0)
+            (*c->opts.live)--;
     }
     if (c->wslay) {
         wslay_event_context_free(c->wslay);
@@ -771,6 +773,8 @@ int ws_connect(ws_conn *c, struct event_base *base, const char *url, const ws_op
         goto fail_uri;
     }
     c->state = WS_CONNECTING;
+    if (c->opts.live)
+        (*c->opts.live)++;          /* until ws_release frees the bufferevent */
     event_assign(&c->timer, base, -1, 0, ws_timer_cb, c);
     bufferevent_setcb(c->bev, ws_read_cb, ws_write_cb, ws_event_cb, c);
     if (ws_write_request(c, bufferevent_get_output(c->bev), evhttp_uri_get_path(u),

@@ -83,6 +83,9 @@ typedef struct ws_opts {
     size_t      max_msg_bytes;   /* 0: WS_DEFAULT_MAX_MSG */
     const ws_callbacks *cb;      /* borrowed, outlives the connection */
     void       *ud;              /* the VU */
+    uint32_t   *live;            /* non-NULL: +1 while the connection holds its socket
+                                  * (ws_connect to its release), the engine's count of
+                                  * open connections; borrowed, outlives it */
 } ws_opts;
 
 typedef enum ws_state { WS_IDLE, WS_CONNECTING, WS_OPEN, WS_CLOSING } ws_state;

@@ -425,7 +425,8 @@ static int wsf_dial(wsflow *f)
     }
     ws_opts o = { .headers = f->hptr, .nheaders = f->nh, .subprotocol = w->subprotocol,
                   .ssl_ctx = tls ? wsf_ssl(f->env) : NULL, .addr = sa, .addrlen = salen,
-                  .timeout_ms = w->timeout_ms, .cb = &wsf_callbacks, .ud = f };
+                  .timeout_ms = w->timeout_ms, .cb = &wsf_callbacks, .ud = f,
+                  .live = &f->env->conns };
     if (ws_connect(&f->conn, f->env->base, f->url, &o, err, sizeof err) != 0) {
         wsf_rec(f, f->id_conn, !f->reconnecting, time_mono_us(), 0, 0, true);
         wsf_error(f, sh, f->id_conn, ERR_OTHER, err);

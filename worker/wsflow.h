@@ -91,6 +91,7 @@ typedef struct wsf_env {
     void (*done)(void *vu);                 /* a WSF_WAIT step is over */
     void (*released)(void *vu);             /* after wsflow_release: the connection is gone */
     FILE                    *sample_log;    /* test aid (STAMPEDE_SAMPLE_LOG), may be NULL */
+    uint32_t                 conns;         /* connections holding a socket now (ws_opts.live) */
 } wsf_env;
 /* Frees what the environment created (the SSL_CTX). */
 void wsf_env_fini(wsf_env *env);
