@@ -167,7 +167,9 @@ typedef struct stats_sched {
  * Loop lag: a timer on the engine's event loop is armed every STATS_LAG_TICK_MS; its
  * lateness (when its callback ran - when it fell due, time_mono_us) is one sample. An
  * engine whose loop is busy (callbacks that run long, a CPU that is not there) fires it
- * late: that is how late every other timer (think times, timeouts, arrivals) was too. */
+ * late: that is how late every other timer (think times, timeouts, arrivals) was too.
+ * Samples taken before the run's synchronized start (the engine waiting for it) are in
+ * no interval and not counted. */
 #define STATS_LAG_TICK_MS 100
 typedef struct stats_health {
     uint64_t lag_max_us;        /* the latest sample of the interval */

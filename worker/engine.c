@@ -126,9 +126,12 @@ static void engine_lag_tick(evutil_socket_t fd, short what, void *arg)
     uint64_t now = time_mono_us();
     uint64_t late = now > e->lag_due_us ? now - e->lag_due_us : 0;
     stats_health *h = &e->shard.health;
-    if (late > h->lag_max_us) h->lag_max_us = late;
-    h->lag_sum_us += late;
-    h->lag_n++;
+    if (now >= e->cfg.start_mono_us) {     /* the wait for the synchronized start is in
+                                             * no interval (interval 0 begins at start) */
+        if (late > h->lag_max_us) h->lag_max_us = late;
+        h->lag_sum_us += late;
+        h->lag_n++;
+    }
     if (!e->done) engine_lag_arm(e, now);
 }
 
