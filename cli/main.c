@@ -16,6 +16,7 @@
 #include "common/scenario.h"
 #include "common/time.h"
 #include "common/units.h"
+#include "common/util.h"
 #include "master/api.h"
 #include "master/coord.h"
 #include "proto/plan.h"
@@ -67,6 +68,9 @@ static void usage(FILE *f)
 "  -E, --exclude-tags A,B  leave out whatever is tagged A or B (repeatable)\n"
 "      --out DIR        results folder (default results/<name>-<timestamp>)\n"
 "      --threads N      engine threads (default: one per core)\n"
+"      --engine-cpus L  pin engine thread i to the i-th CPU of L (taskset's form:\n"
+"                       1 or 0,2 or 2-5; reused in turn when shorter); the other\n"
+"                       threads stay where the process runs\n"
 "      --set KEY=VALUE  override a scenario value by its path (load.graceful_stop=5s)\n"
 "      --quiet          no live status line and no end table\n"
 "      --only-summary   no live status line; the end table only (Locust's)\n"
@@ -432,6 +436,7 @@ static int cmd_run(int argc, char **argv)
         { "host", required_argument, NULL, 'H' },
         { "out", required_argument, NULL, 'o' },
         { "threads", required_argument, NULL, 'n' },
+        { "engine-cpus", required_argument, NULL, 1100 },
         { "tags", required_argument, NULL, 'T' },
         { "exclude-tags", required_argument, NULL, 'E' },
         { "headless", no_argument, NULL, 1000 },
@@ -453,6 +458,7 @@ static int cmd_run(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     uint32_t users = 0, threads = 0;
+    int engine_cpus[1024], nengine_cpus = 0;
     double rate = 0, arrival_rate = 0;
     uint64_t duration_ms = 0;
     const char *host = NULL, *out = NULL, *master = NULL, *ui = NULL, *ui_auth = NULL;
@@ -527,6 +533,16 @@ static int cmd_run(int argc, char **argv)
             break;
         }
         case 1005: only_summary = true; break;
+        case 1100: {
+            char cerr[160];
+            nengine_cpus = util_cpu_list(optarg, engine_cpus, (int)(sizeof engine_cpus / sizeof *engine_cpus),
+                                         cerr, sizeof cerr);
+            if (nengine_cpus < 0) {
+                fprintf(stderr, "stampede run: --engine-cpus: %s\n", cerr);
+                return EXIT_USAGE;
+            }
+            break;
+        }
         case 'H': host = optarg; break;
         case 'o': out = optarg; break;
         case 'n':
@@ -631,6 +647,13 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     uint32_t peak = scenario_peak_users(sc);
+    if (master && nengine_cpus) {
+        fprintf(stderr, "stampede run: --engine-cpus places this process's engines; with --master the "
+                        "workers run them: give it to stampede-worker\n");
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
     if (master) {
         if (has_tnote && !quiet) fprintf(stderr, "stampede: %s\n", tnote);
         sigset_t rs;
@@ -701,7 +724,8 @@ static int cmd_run(int argc, char **argv)
     allow_list everywhere;
     char aerr[128];
     allow_parse(&everywhere, "0.0.0.0/0,::/0", aerr, sizeof aerr);
-    agent_cfg ac = { .master_url = url, .threads = threads, .id = "local", .allow = &everywhere };
+    agent_cfg ac = { .master_url = url, .threads = threads, .id = "local", .allow = &everywhere,
+                     .engine_cpus = engine_cpus, .nengine_cpus = (uint32_t)nengine_cpus };
     agent *ag = agent_start(&ac, err, sizeof err);
     if (!ag) {
         fprintf(stderr, "stampede: %s\n", err);
