@@ -25,6 +25,8 @@
 #include "cli/har.h"
 #include "cli/remote.h"
 #include "cli/runinfo.h"
+#include "master/checkpoint.h"
+#include "master/rebuild.h"
 #include "master/report.h"
 #include "cli/status.h"
 
@@ -806,14 +808,33 @@ static int cmd_run(int argc, char **argv)
     return rc;
 }
 
-/* stampede report DIR: re-renders DIR/report.html from DIR's summary.json and history. */
+/* stampede report DIR: re-renders DIR/report.html from DIR's summary.json and history.
+ * A folder without summary.json but with a checkpoint (a run that died) gets its
+ * results rebuilt from it (master/rebuild.h); the exit code is then the run's: 0, or 1
+ * when a threshold failed on what the checkpoint covers. */
 static int cmd_report(int argc, char **argv)
 {
     if (argc != 2 || argv[1][0] == '-') {
         fprintf(stderr, "usage: stampede report DIR\n");
         return EXIT_USAGE;
     }
-    char err[512];
+    char err[1400], path[1200];
+    snprintf(path, sizeof path, "%s/summary.json", argv[1]);
+    if (access(path, F_OK) != 0) {
+        snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, argv[1]);
+        if (access(path, F_OK) == 0) {
+            rebuild_info ri;
+            if (rebuild_from_checkpoint(argv[1], &ri, err, sizeof err) != 0) {
+                fprintf(stderr, "stampede: report: cannot rebuild from the checkpoint: %s\n", err);
+                return EXIT_USAGE;
+            }
+            printf("rebuilt from checkpoint: %llu intervals, %.1f s covered, %llu requests; "
+                   "%d of %d thresholds failed\n", (unsigned long long)ri.intervals, ri.covered_s,
+                   (unsigned long long)ri.requests, ri.thresholds_failed, ri.thresholds);
+            printf("report: %s/report.html\n", argv[1]);
+            return ri.thresholds_failed > 0 ? EXIT_THRESHOLD : EXIT_OK;
+        }
+    }
     if (report_write(argv[1], err, sizeof err) != 0) {
         fprintf(stderr, "stampede: report: %s\n", err);
         return EXIT_USAGE;
