@@ -59,7 +59,9 @@ static void fill(merge_set *m)
     d.ps.sched.cpu_us = 400000;
     d.ps.sched.wall_us = 1000000;
     hist_record_n(&d.ps.sched.lag, 2500, 97);
-    td_merge(m, &d);
+    td_merge(m, &d);                            /* frees the rows' lat histograms */
+    hist_fini(&d.ents[it].svc);
+    hist_fini(&d.ps.sched.lag);
     m->limited_intervals = 2;
     m->cpu_max = 0.93;
 }
