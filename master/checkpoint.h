@@ -12,7 +12,7 @@
  * Format (version 1): one msgpack array
  *   ["stampede-checkpoint", 1, run_id, scenario name, scenario file, target, model
  *    (0 closed, 1 open), start_wall_ms, covered_wall_ms (end of the last closed
- *    interval), intervals closed, interval_ms, peak_users, stages_ms, name_cap,
+ *    interval), intervals covered, interval_ms, peak_users, stages_ms, name_cap,
  *    [threshold expressions], [workers: [id, host, threads, requests, state,
  *    lost_at_ms, missing_max]], missing_requests_max, cpu_max, limited_intervals,
  *    [errors: [method, name, kind, detail, count]], [totals: bin, ...]]
@@ -65,7 +65,7 @@ typedef struct checkpoint_run {
     const char *target;             /* effective base URL (NULL: sc->target) */
     uint64_t start_wall_ms;
     uint64_t covered_wall_ms;       /* end of the last closed interval */
-    uint64_t intervals;             /* intervals closed */
+    uint64_t intervals;             /* intervals covered: the last closed one's index + 1 */
     uint32_t interval_ms;
     uint32_t name_cap;
     const results_worker *workers;

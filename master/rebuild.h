@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 typedef struct rebuild_info {
-    uint64_t intervals;         /* closed intervals the checkpoint covers */
+    uint64_t intervals;         /* intervals covered (the last closed one's index + 1) */
     double   covered_s;         /* the seconds they cover */
     uint64_t requests;          /* HTTP requests in the rebuilt totals */
     int      thresholds;        /* thresholds judged */
