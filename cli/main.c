@@ -834,6 +834,12 @@ static int cmd_report(int argc, char **argv)
             printf("report: %s/report.html\n", argv[1]);
             return ri.thresholds_failed > 0 ? EXIT_THRESHOLD : EXIT_OK;
         }
+        snprintf(path, sizeof path, "%s/" CHECKPOINT_SCENARIO_FILE, argv[1]);
+        if (access(path, F_OK) == 0) {      /* a run's folder, left before it started */
+            fprintf(stderr, "stampede: report: %s has no summary.json and no " CHECKPOINT_FILE
+                    ": its run ended before it started (nothing to rebuild)\n", argv[1]);
+            return EXIT_USAGE;
+        }
     }
     if (report_write(argv[1], err, sizeof err) != 0) {
         fprintf(stderr, "stampede: report: %s\n", err);

@@ -1,8 +1,9 @@
 /* The run's checkpoint: DIR/checkpoint.msgpack holds everything needed to rebuild the
  * results up to the last closed interval, so that a run killed with SIGKILL, a master
  * that dies or a power loss loses at most the interval in progress (and the requests in
- * flight). The coordinator rewrites it after every closed interval (after its
- * stats_history.csv row): DIR/checkpoint.msgpack.tmp is written, fsync'd and renamed
+ * flight). The coordinator writes it when the plans go out (nothing covered yet) and
+ * rewrites it after every closed interval (after its stats_history.csv row):
+ * DIR/checkpoint.msgpack.tmp is written, fsync'd and renamed
  * over the old one, then the folder is fsync'd, so a reader sees the previous
  * checkpoint or the new one, never half of one. It is rewritten, never appended: its
  * size follows the run's names and latency spread, not the run's length. It stays

@@ -152,9 +152,10 @@ static void coord_log_limited(coord *c, const ring_iv *s, const coord_point *pt)
     c->limited_quiet = 0;
 }
 
-/* After each closed interval: DIR/checkpoint.msgpack rewritten (master/checkpoint.h) with
- * the totals so far and the workers of the run, so that `stampede report DIR` can
- * rebuild the results of a run that dies. A failure is reported once per run (the
+/* After each closed interval, and once when the plans go out (nothing covered yet):
+ * DIR/checkpoint.msgpack rewritten (master/checkpoint.h) with the totals so far and the
+ * workers of the run, so that `stampede report DIR` can rebuild the results of a run
+ * that dies. A failure is reported once per run (the
  * status's results_error) and retried at the next interval. */
 static void coord_checkpoint(coord *c, uint64_t covered_wall_ms, uint64_t intervals)
 {
@@ -249,6 +250,7 @@ static void coord_send_plans(coord *c)
         coord_send_plan(c, w);
     }
     c->state = RUN_RUNNING;
+    coord_checkpoint(c, c->start_wall_ms, 0);  /* a run killed in its first interval rebuilds too */
     log_info("master", "run %llu planned on %d workers, %u slots",
              (unsigned long long)c->run_id, coord_alive_workers(c), c->threads_total);
 }

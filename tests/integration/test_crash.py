@@ -165,6 +165,23 @@ def test_failed_threshold_exit_1():
     s = summary(out)
     check(s["interrupted"] and not s["thresholds"][0]["ok"] and s["verdict"]["thresholds_failed"] == 1,
           "thresholds %s" % s["thresholds"])
+    # killed before its first interval closed: the checkpoint of the start rebuilds
+    # an empty run (nothing covered; the threshold fails on no data)
+    text0 = scenario(t, thresholds=("p95 < 10s",))
+    path0, d0 = write_scenario(text0)
+    out0 = os.path.join(d0, "out")
+    p = subprocess.Popen([os.path.join(BIN, "stampede"), "run", path0, "--out", out0, "--quiet"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _procs.append(p)
+    wait_checkpoint(out0, time.time(), 0)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=10)
+    rc, so, se = run(["report", out0], timeout=60)
+    s0 = summary(out0)
+    check(s0["interrupted"] and s0["covered_s"] >= 0 and os.path.exists(os.path.join(out0, "report.html")),
+          "killed at the start: exit %d %s %s" % (rc, so, se))
+    check(rc == (1 if s0["totals"]["requests"] == 0 else 0), "killed at the start: exit %d, %d requests"
+          % (rc, s0["totals"]["requests"]))
     # a folder without summary.json or checkpoint is refused as before
     os.remove(os.path.join(out, "summary.json"))
     os.remove(os.path.join(out, "checkpoint.msgpack"))
