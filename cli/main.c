@@ -23,11 +23,9 @@
 #include "cli/compare.h"
 #include "cli/endrun.h"
 #include "cli/har.h"
+#include "cli/report_cmd.h"
 #include "cli/remote.h"
 #include "cli/runinfo.h"
-#include "master/checkpoint.h"
-#include "master/rebuild.h"
-#include "master/report.h"
 #include "cli/status.h"
 
 #define EXIT_OK        0
@@ -808,47 +806,6 @@ static int cmd_run(int argc, char **argv)
     return rc;
 }
 
-/* stampede report DIR: re-renders DIR/report.html from DIR's summary.json and history.
- * A folder without summary.json but with a checkpoint (a run that died) gets its
- * results rebuilt from it (master/rebuild.h); the exit code is then the run's: 0, or 1
- * when a threshold failed on what the checkpoint covers. */
-static int cmd_report(int argc, char **argv)
-{
-    if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: stampede report DIR\n");
-        return EXIT_USAGE;
-    }
-    char err[1400], path[1200];
-    snprintf(path, sizeof path, "%s/summary.json", argv[1]);
-    if (access(path, F_OK) != 0) {
-        snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, argv[1]);
-        if (access(path, F_OK) == 0) {
-            rebuild_info ri;
-            if (rebuild_from_checkpoint(argv[1], &ri, err, sizeof err) != 0) {
-                fprintf(stderr, "stampede: report: cannot rebuild from the checkpoint: %s\n", err);
-                return EXIT_USAGE;
-            }
-            printf("rebuilt from checkpoint: %llu intervals, %.1f s covered, %llu requests; "
-                   "%d of %d thresholds failed\n", (unsigned long long)ri.intervals, ri.covered_s,
-                   (unsigned long long)ri.requests, ri.thresholds_failed, ri.thresholds);
-            printf("report: %s/report.html\n", argv[1]);
-            return ri.thresholds_failed > 0 ? EXIT_THRESHOLD : EXIT_OK;
-        }
-        snprintf(path, sizeof path, "%s/" CHECKPOINT_SCENARIO_FILE, argv[1]);
-        if (access(path, F_OK) == 0) {      /* a run's folder, left before it started */
-            fprintf(stderr, "stampede: report: %s has no summary.json and no " CHECKPOINT_FILE
-                    ": its run ended before it started (nothing to rebuild)\n", argv[1]);
-            return EXIT_USAGE;
-        }
-    }
-    if (report_write(argv[1], err, sizeof err) != 0) {
-        fprintf(stderr, "stampede: report: %s\n", err);
-        return EXIT_USAGE;
-    }
-    printf("report: %s/report.html\n", argv[1]);
-    return EXIT_OK;
-}
-
 int main(int argc, char **argv)
 {
     log_init_from_env();
@@ -873,7 +830,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "run")) rc = cmd_run(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "validate")) rc = cmd_validate(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "compare")) rc = compare_main(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "report")) rc = cmd_report(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "report")) rc = report_cmd_main(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "import-har")) rc = har_import_main(argc - 1, argv + 1);
     else {
         fprintf(stderr, "stampede: unknown command \"%s\"\n", argv[1]);
