@@ -1,7 +1,10 @@
 /* The results folder of a run (DESIGN.md "Results"): written as the run goes
  * (stats_history.csv gets a row per interval, flushed, so an interrupted 24 h run keeps
  * everything up to its last interval) and completed at the end (summary.json, stats.csv,
- * failures.csv, junit.xml, then report.html from those files: master/report.h). Column names and order of the CSVs are Locust's (2.x):
+ * failures.csv, junit.xml, then report.html from those files: master/report.h). The
+ * coordinator also keeps scenario.yaml and checkpoint.msgpack there (master/checkpoint.h),
+ * from which `stampede report` rebuilds the end files of a run that died
+ * (master/rebuild.h). Column names and order of the CSVs are Locust's (2.x):
  *   stats.csv:         Type,Name,Request Count,Failure Count,Median Response Time,
  *                      Average Response Time,Min Response Time,Max Response Time,
  *                      Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,
