@@ -24,9 +24,9 @@
 #include "cli/compare.h"
 #include "cli/endrun.h"
 #include "cli/har.h"
+#include "cli/report_cmd.h"
 #include "cli/remote.h"
 #include "cli/runinfo.h"
-#include "master/report.h"
 #include "cli/status.h"
 
 #define EXIT_OK        0
@@ -830,22 +830,6 @@ static int cmd_run(int argc, char **argv)
     return rc;
 }
 
-/* stampede report DIR: re-renders DIR/report.html from DIR's summary.json and history. */
-static int cmd_report(int argc, char **argv)
-{
-    if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: stampede report DIR\n");
-        return EXIT_USAGE;
-    }
-    char err[512];
-    if (report_write(argv[1], err, sizeof err) != 0) {
-        fprintf(stderr, "stampede: report: %s\n", err);
-        return EXIT_USAGE;
-    }
-    printf("report: %s/report.html\n", argv[1]);
-    return EXIT_OK;
-}
-
 int main(int argc, char **argv)
 {
     log_init_from_env();
@@ -870,7 +854,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "run")) rc = cmd_run(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "validate")) rc = cmd_validate(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "compare")) rc = compare_main(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "report")) rc = cmd_report(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "report")) rc = report_cmd_main(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "import-har")) rc = har_import_main(argc - 1, argv + 1);
     else {
         fprintf(stderr, "stampede: unknown command \"%s\"\n", argv[1]);

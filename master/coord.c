@@ -12,6 +12,7 @@
 #include <nng/protocol/pair1/pair.h>
 #include "common/log.h"
 #include "common/time.h"
+#include "master/checkpoint.h"
 #include "proto/plan.h"
 
 /* One received message: opened (coord_auth.c), then handed to the part that owns it. */
@@ -222,6 +223,13 @@ int coord_run(coord *c, const coord_run_cfg *cfg, uint64_t *run_id, bool *busy_o
                  (sc->model == SC_MODEL_OPEN ? RESULTS_SCHEDULE : 0) |  /* schedule.csv */
                  (cfg->full_history ? RESULTS_FULL_HISTORY : 0);
     if (results_open_ex(&res, dir, rflags, err, errcap) != 0) {
+        scenario_free(sc);
+        plan_fini(&plan);
+        return -1;
+    }
+    /* the scenario text as run, for `stampede report` and for the record */
+    if (checkpoint_save_scenario(res.dir, plan.scenario, plan.scenario_len, err, errcap) != 0) {
+        results_close(&res);
         scenario_free(sc);
         plan_fini(&plan);
         return -1;

@@ -134,6 +134,7 @@ struct coord {
     iv_ring         ring;           /* the open intervals (master/coord_ring.h) */
     results         res;
     bool            res_open;
+    bool            ckpt_failed;    /* a checkpoint write failed this run (reported once) */
     uint64_t        dropped, late;
     uint64_t        late_requests;  /* HTTP requests of the late deltas (in the totals, in no
                                  * history row); logged at the end of the run */
