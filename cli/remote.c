@@ -237,6 +237,8 @@ static char *remote_submission(const remote_cfg *cfg)
     json_object_set_new(j, "exclude_tags", xtags ? xtags : json_array());
     /* --csv-full-history: the master's results folder gets the per-name history rows */
     json_object_set_new(j, "csv_full_history", json_boolean(cfg->full_history));
+    json_t *lab = cfg->labels_json ? json_loads(cfg->labels_json, 0, NULL) : NULL;
+    if (lab) json_object_set_new(j, "labels", lab);
     json_object_set_new(j, "expect_workers", json_integer(cfg->expect_workers ? cfg->expect_workers : 1));
     json_object_set_new(j, "expect_timeout_ms", json_integer((json_int_t)cfg->expect_timeout_ms));
     if (!(out = json_dumps(j, JSON_COMPACT))) fprintf(stderr, "stampede: out of memory\n");

@@ -25,6 +25,7 @@ typedef struct remote_cfg {
     const sigset_t *sigs;       /* SIGINT/SIGTERM, blocked; polled with sigtimedwait */
     const endrun_opts *end;     /* the end of the run (cli/endrun.h); NULL: defaults */
     bool        full_history;   /* --csv-full-history: "csv_full_history" in the run JSON */
+    const char *labels_json;    /* --label K=V: "labels" in the run JSON ({"K": "V"}); NULL none */
 } remote_cfg;
 
 int remote_run(const remote_cfg *cfg);
