@@ -51,6 +51,7 @@ static json_t *hist_http(const char *method, const char *url, char *err, size_t 
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
     if (!strcmp(method, "POST")) curl_easy_setopt(h, CURLOPT_POSTFIELDS, "{}");
+    else if (!strcmp(method, "DELETE")) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
     CURLcode rc = curl_easy_perform(h);
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
@@ -305,4 +306,67 @@ int history_compare_baseline(int argc, char **argv)
     json_array_foreach(json_object_get(reg, "notes"), i, n) printf("note: %s\n", json_string_value(n));
     json_decref(s);
     return out.regressed ? 1 : 0;
+}
+
+int schedule_main(int argc, char **argv)
+{
+    const char *master = NULL, *verb = argc > 1 ? argv[1] : "";
+    long long id = 0;
+    bool as_json = false;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--master") && i + 1 < argc) master = argv[++i];
+        else if (!strcmp(argv[i], "--json")) as_json = true;
+        else if (!strcmp(verb, "rm") && !id) {
+            char *end;
+            id = strtoll(argv[i], &end, 10);
+            if (*end || id <= 0) id = -1;
+        } else id = -1;
+    }
+    if (!master || (strcmp(verb, "list") && strcmp(verb, "rm")) || id < 0 || (!strcmp(verb, "rm") && !id)) {
+        fprintf(stderr, "usage: stampede schedule add --master URL --cron EXPR [--tz ZONE] SCENARIO.yaml [run options]\n"
+                        "       stampede schedule list --master URL [--json]\n"
+                        "       stampede schedule rm --master URL ID\n");
+        return 2;
+    }
+    char url[4096], err[1024];
+    size_t n = (size_t)snprintf(url, sizeof url, "%s", master);
+    while (n > 0 && url[n - 1] == '/') url[--n] = 0;
+    if (id) snprintf(url + n, sizeof url - n, "/api/schedules/%lld", id);
+    else snprintf(url + n, sizeof url - n, "/api/schedules");
+    json_t *j = hist_http(id ? "DELETE" : "GET", url, err, sizeof err);
+    if (!j) {
+        fprintf(stderr, "stampede schedule: %s\n", err);
+        return strstr(err, "answered") ? 2 : 3;
+    }
+    if (id) printf("schedule %lld removed\n", id);
+    else if (as_json) {
+        char *t = json_dumps(j, JSON_INDENT(2));
+        if (t) puts(t);
+        free(t);
+    } else {
+        printf("%-4s %-18s %-16s %-24s %-20s %5s %7s  %s\n", "ID", "CRON", "TZ", "SCENARIO", "NEXT (UTC)", "RUNS",
+               "SKIPPED", "LAST");
+        size_t i;
+        json_t *s;
+        json_array_foreach(json_object_get(j, "schedules"), i, s) {
+            char next[32] = "-";
+            json_t *nx = json_object_get(s, "next");
+            if (json_is_integer(nx)) {
+                time_t t = (time_t)(json_integer_value(nx) / 1000);
+                struct tm tm;
+                gmtime_r(&t, &tm);
+                strftime(next, sizeof next, "%Y-%m-%d %H:%M", &tm);
+            }
+            const char *tz = json_string_value(json_object_get(s, "tz"));
+            const char *last = json_string_value(json_object_get(s, "last_status"));
+            printf("%-4lld %-18s %-16s %-24.24s %-20s %5lld %7lld  %s\n",
+                   (long long)json_integer_value(json_object_get(s, "id")),
+                   json_string_value(json_object_get(s, "cron")), tz && *tz ? tz : "UTC",
+                   json_string_value(json_object_get(s, "scenario")) ? json_string_value(json_object_get(s, "scenario")) : "",
+                   next, (long long)json_integer_value(json_object_get(s, "runs")),
+                   (long long)json_integer_value(json_object_get(s, "skipped")), last ? last : "-");
+        }
+    }
+    json_decref(j);
+    return 0;
 }

@@ -21,5 +21,9 @@
 #ifndef CLI_HISTORY_H
 #define CLI_HISTORY_H
 int history_main(int argc, char **argv);
+/* stampede schedule list --master URL [--json] | schedule rm --master URL ID ("add" is
+ * cli/main.c's: it takes `stampede run`'s options). 0, 2 usage or refused, 3 master
+ * unreachable. */
+int schedule_main(int argc, char **argv);
 int history_compare_baseline(int argc, char **argv);
 #endif

@@ -66,6 +66,8 @@ static void usage(FILE *f)
 "       stampede compare BASE NEW [--tolerance 10%%] [--metric p95,rps,error_rate] [--junit FILE]\n"
 "       stampede compare --baseline DIR [--history FILE]\n"
 "       stampede history [--master URL | --db FILE] [--scenario NAME] [--label K=V]... [--json]\n"
+"       stampede schedule add --master URL --cron \"0 22 * * *\" [--tz ZONE] SCENARIO.yaml [run options]\n"
+"       stampede schedule list --master URL [--json] | schedule rm --master URL ID\n"
 "                        [--show ID | --set-baseline ID]\n"
 "       stampede report DIR\n"
 "       stampede --version\n"
@@ -445,6 +447,9 @@ static void draw_status(const coord_status *s, uint32_t peak, bool final)
     status_draw(s->elapsed_s, s->users, peak, s->rps, s->p95_ms, s->failures, s->requests, final);
 }
 
+/* `stampede schedule add`: set by cmd_schedule_add, read by cmd_run (one call). */
+static const char *sched_cron, *sched_tz;
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -701,6 +706,13 @@ static int cmd_run(int argc, char **argv)
         plan_fini(&plan);
         return EXIT_USAGE;
     }
+    if (sched_cron && !master) {
+        free(labels_json);
+        fprintf(stderr, "stampede schedule add: schedules live on a master: give --master http://HOST:8089\n");
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
     if (master && nengine_cpus) {
         free(labels_json);
         fprintf(stderr, "stampede run: --engine-cpus places this process's engines; with --master the "
@@ -719,7 +731,8 @@ static int cmd_run(int argc, char **argv)
         remote_cfg rcfg = { .master = master, .plan = &plan, .expect_workers = expect_workers,
                             .expect_timeout_ms = expect_timeout_ms, .out_dir = out, .name = sc->name,
                             .peak_users = peak, .quiet = quiet, .live = live, .sigs = &rs,
-                            .end = &eo, .full_history = full_history, .labels_json = labels_json };
+                            .end = &eo, .full_history = full_history, .labels_json = labels_json,
+                            .schedule_cron = sched_cron, .schedule_tz = sched_tz };
         int rrc = remote_run(&rcfg);
         scenario_free(sc);
         plan_fini(&plan);
@@ -894,6 +907,30 @@ static int cmd_run(int argc, char **argv)
 }
 
 /* stampede report DIR: re-renders DIR/report.html from DIR's summary.json and history. */
+/* stampede schedule add --master URL --cron EXPR [--tz ZONE] SCENARIO.yaml [run options]:
+ * the run's own options as `stampede run --master` takes them (cli/history.h). */
+static int cmd_schedule_add(int argc, char **argv)
+{
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest) return EXIT_ABORTED;
+    int n = 0;
+    rest[n++] = "run";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--cron") && i + 1 < argc) sched_cron = argv[++i];
+        else if (!strcmp(argv[i], "--tz") && i + 1 < argc) sched_tz = argv[++i];
+        else rest[n++] = argv[i];
+    }
+    if (!sched_cron) {
+        fprintf(stderr, "usage: stampede schedule add --master URL --cron \"0 22 * * *\" [--tz Europe/Berlin] "
+                        "SCENARIO.yaml [-u N] [-r R] [-t D] [--host URL] [--set K=V]... [--label K=V]...\n");
+        free(rest);
+        return EXIT_USAGE;
+    }
+    int rc = cmd_run(n, rest);
+    free(rest);
+    return rc;
+}
+
 static int cmd_report(int argc, char **argv)
 {
     if (argc != 2 || argv[1][0] == '-') {
@@ -936,6 +973,8 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "report")) rc = cmd_report(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "import-har")) rc = har_import_main(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "history")) rc = history_main(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "schedule") && argc > 2 && !strcmp(argv[2], "add")) rc = cmd_schedule_add(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "schedule")) rc = schedule_main(argc - 1, argv + 1);
     else {
         fprintf(stderr, "stampede: unknown command \"%s\"\n", argv[1]);
         usage(stderr);

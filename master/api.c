@@ -677,8 +677,12 @@ static void api_route(struct evhttp_request *req, void *ud)
 #undef API_IS
     api_hist_reply hr;
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evbuffer *body = evhttp_request_get_input_buffer(req);
+    size_t blen = body ? evbuffer_get_length(body) : 0;
+    const char *btext = blen ? (const char *)evbuffer_pullup(body, -1) : NULL;
     if (api_history_serve(a->history, a->local, m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD ? API_H_GET
-                          : m == EVHTTP_REQ_POST ? API_H_POST : API_H_OTHER, path, plen, query, &hr)) {
+                          : m == EVHTTP_REQ_POST ? API_H_POST : m == EVHTTP_REQ_DELETE ? API_H_DELETE
+                          : API_H_OTHER, path, plen, query, btext, blen, &hr)) {
         if (hr.allow) evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", hr.allow);
         api_reply_json(req, hr.code, hr.body);
         return;

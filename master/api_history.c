@@ -7,6 +7,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include "master/history.h"
+#include "master/schedule.h"
 
 static void reply_text(api_hist_reply *out, int code, char *text, const char *err)
 {
@@ -83,9 +84,85 @@ static bool parse_id(const char *s, size_t n, long long *id)
     return *id > 0;
 }
 
-bool api_history_serve(const char *history_path, bool readonly, int method, const char *path, size_t plen,
-                       const char *query, api_hist_reply *out)
+/* /api/schedules and /api/schedules/ID. */
+static void serve_schedules(const char *history_path, bool readonly, int method, const char *rest, size_t rlen,
+                            const char *body, size_t blen, api_hist_reply *out)
 {
+    char err[1024];
+    if (rlen == 0) {
+        if (method == API_H_GET) {
+            char *t = schedule_list_json(history_path, err, sizeof err);
+            reply_text(out, t ? 200 : 500, t, err);
+            return;
+        }
+        if (method != API_H_POST) {
+            out->allow = "GET, POST";
+            reply_err(out, 405, "method not allowed here (allowed: GET, POST)");
+            return;
+        }
+        if (readonly) {
+            reply_err(out, 409, "a local run's dashboard cannot add schedules: use a stampede-master");
+            return;
+        }
+        json_error_t je;
+        json_t *j = body && blen ? json_loadb(body, blen, 0, &je) : NULL;
+        json_t *run = json_object_get(j, "run");
+        const char *cron = json_string_value(json_object_get(j, "cron"));
+        const char *tz = json_string_value(json_object_get(j, "tz"));
+        if (!j || !json_is_object(j) || !cron || !json_is_object(run)) {
+            json_decref(j);
+            reply_err(out, 400, "a schedule is {\"cron\": \"0 22 * * *\", \"tz\": \"Europe/Berlin\", \"run\": "
+                                "{the POST /api/runs body}}");
+            return;
+        }
+        char *rt = json_dumps(run, JSON_COMPACT);
+        int64_t id, next;
+        bool bad;
+        if (!rt) reply_err(out, 500, "out of memory");
+        else if (schedule_add(history_path, cron, tz ? tz : "", rt, &id, &next, &bad, err, sizeof err) != 0)
+            reply_err(out, bad ? 400 : 500, err);
+        else {
+            out->code = 201;
+            out->body = json_pack("{s:I,s:I}", "id", (json_int_t)id, "next", (json_int_t)next);
+        }
+        free(rt);
+        json_decref(j);
+        return;
+    }
+    long long id;
+    if (rest[0] != '/' || !parse_id(rest + 1, rlen - 1, &id)) {
+        reply_err(out, 404, "no such schedule (DELETE /api/schedules/ID)");
+        return;
+    }
+    if (method != API_H_DELETE) {
+        out->allow = "DELETE";
+        reply_err(out, 405, "method not allowed here (allowed: DELETE)");
+        return;
+    }
+    if (readonly) {
+        reply_err(out, 409, "a local run's dashboard cannot remove schedules");
+        return;
+    }
+    bool missing;
+    if (schedule_remove(history_path, id, &missing, err, sizeof err) != 0) reply_err(out, missing ? 404 : 500, err);
+    else {
+        out->code = 200;
+        out->body = json_pack("{s:I,s:b}", "id", (json_int_t)id, "removed", 1);
+    }
+}
+
+bool api_history_serve(const char *history_path, bool readonly, int method, const char *path, size_t plen,
+                       const char *query, const char *body, size_t blen, api_hist_reply *out)
+{
+    static const char scheds[] = "/api/schedules";
+    if (plen >= sizeof scheds - 1 && !memcmp(path, scheds, sizeof scheds - 1) &&
+        (plen == sizeof scheds - 1 || path[sizeof scheds - 1] == '/')) {
+        memset(out, 0, sizeof *out);
+        if (!history_path) reply_err(out, 404, "this master keeps no history, so no schedules (--no-history)");
+        else serve_schedules(history_path, readonly, method, path + sizeof scheds - 1, plen - (sizeof scheds - 1),
+                             body, blen, out);
+        return true;
+    }
     static const char hist[] = "/api/history", trends[] = "/api/trends";
     bool is_list = plen == sizeof hist - 1 && !memcmp(path, hist, plen);
     bool is_one = plen > sizeof hist && !memcmp(path, hist, sizeof hist - 1) && path[sizeof hist - 1] == '/';

@@ -7,6 +7,10 @@
  *   GET  /api/trends?scenario=NAME&name=REQ&metric=p95&limit=N   one point per run,
  *        oldest first (name absent or "Aggregated": the totals; metric p50 p90 p95 p99
  *        max rps requests failures error_rate service_p95)
+ *   GET    /api/schedules                               master/schedule.h's list
+ *   POST   /api/schedules  {"cron", "tz" (optional), "run": the POST /api/runs body}
+ *                          -> 201 {"id", "next"} (400 with the reason for a bad one)
+ *   DELETE /api/schedules/ID
  * The bodies are master/history.h's JSON. Each request opens its own connection to the
  * history file (SQLite: readers do not wait for the coordinator's writes) and closes
  * it; readonly (a local run's --ui): the POST is a 409. No history (--no-history): 404
@@ -18,7 +22,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
-enum { API_H_GET, API_H_POST, API_H_OTHER };
+enum { API_H_GET, API_H_POST, API_H_DELETE, API_H_OTHER };
 
 typedef struct api_hist_reply {
     int         code;
@@ -29,5 +33,5 @@ typedef struct api_hist_reply {
 /* true when path (plen bytes, no trailing '/') is a history route; out filled. query:
  * the URI's query string or NULL. */
 bool api_history_serve(const char *history, bool readonly, int method, const char *path, size_t plen,
-                       const char *query, api_hist_reply *out);
+                       const char *query, const char *body, size_t blen, api_hist_reply *out);
 #endif

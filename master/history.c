@@ -8,7 +8,9 @@
  *   names(run_id, method, name, requests, failures, rps, p50, p90, p95, p99, max,
  *         service_p95)
  *   intervals(run_id, t, rps, fps, p50, p95, p99)
- * Schedules (master/schedule.h) keep their own tables in the same file. */
+ *   schedules(id, cron, tz, scenario, run, created_ms, next_ms, runs, skipped,
+ *             last_start_ms, last_status), schedule_events(id, schedule_id, at_ms,
+ *             event, detail): master/schedule.c's, created here with the rest. */
 #include "master/history.h"
 #include <errno.h>
 #include <math.h>
@@ -50,6 +52,15 @@ static const char *const SCHEMA_V1[] = {
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, t REAL, rps REAL, fps REAL,"
     " p50 REAL, p95 REAL, p99 REAL)",
     "CREATE INDEX IF NOT EXISTS intervals_run ON intervals(run_id)",
+    "CREATE TABLE IF NOT EXISTS schedules("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, cron TEXT NOT NULL, tz TEXT NOT NULL DEFAULT '',"
+    " scenario TEXT, run TEXT NOT NULL, created_ms INTEGER, next_ms INTEGER, runs INTEGER NOT NULL DEFAULT 0,"
+    " skipped INTEGER NOT NULL DEFAULT 0, last_start_ms INTEGER, last_status TEXT)",
+    "CREATE TABLE IF NOT EXISTS schedule_events("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " schedule_id INTEGER NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,"
+    " at_ms INTEGER, event TEXT, detail TEXT)",
+    "CREATE INDEX IF NOT EXISTS schedule_events_of ON schedule_events(schedule_id, id)",
     NULL,
 };
 
@@ -176,6 +187,11 @@ fail:
     if (h->db) sqlite3_close(h->db);
     free(h);
     return NULL;
+}
+
+struct sqlite3 *history_db(history *h)
+{
+    return h->db;
 }
 
 void history_close(history *h)

@@ -49,6 +49,8 @@ typedef struct history history;
  * (the API of a local --ui, `stampede history --db`). NULL with err. */
 history *history_open(const char *path, bool readonly, char *err, size_t errcap);
 void     history_close(history *h);
+/* The connection itself, for master/schedule.c (its tables live in the same file). */
+struct sqlite3 *history_db(history *h);
 
 typedef struct history_label { const char *key, *value; } history_label;
 

@@ -21,6 +21,7 @@
 #include "master/api.h"
 #include "master/coord.h"
 #include "master/history.h"
+#include "master/schedule.h"
 #include "proto/auth.h"
 #include "proto/transport.h"
 
@@ -265,12 +266,17 @@ int main(int argc, char **argv)
     char http_host[256];
     const char *colon = strrchr(http, ':');
     snprintf(http_host, sizeof http_host, "%.*s", (int)(colon - http), http);   /* api_start checked it */
+    /* Schedules (master/schedule.h) start runs from the history's timetable. */
+    schedule_timer *timer = NULL;
+    if (hist_path[0] && !(timer = schedule_start(cd, hist_path, err, sizeof err)))
+        log_warn("master", "%s: scheduled runs will not start", err);
     printf("master listening on %s, api on http://%s:%d\n", url, http_host, http_port);
     fflush(stdout);
 
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0) {}
     log_info("master", "signal %d: shutting down", sig);
+    schedule_stop(timer);           /* no run starts while the master goes */
     coord_status st;
     coord_get_status(cd, &st);
     if (st.state == RUN_WAITING || st.state == RUN_RUNNING || st.state == RUN_STOPPING) {
