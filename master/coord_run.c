@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "master/checkpoint.h"
+#include "master/record.h"
 #include "master/thresholds.h"
 #include "proto/plan.h"
 
@@ -269,6 +270,28 @@ static void coord_send_stop(coord *c)
     }
 }
 
+/* The run into the history, compared with its baseline, the webhook told
+ * (master/record.h). A history that cannot take it is logged; the results stand. */
+static void coord_record(coord *c)
+{
+    if (c->no_history || !c->res.dir[0]) return;
+    record_cfg rc = { .history = c->history[0] ? c->history : NULL,
+                      .notify_url = c->notify_url[0] ? c->notify_url : NULL,
+                      .labels_json = c->labels_json };
+    record_out out;
+    char err[600], note[512];
+    if (record_run(&rc, c->res.dir, &out, err, sizeof err) != 0) {
+        snprintf(note, sizeof note, "not recorded in the history: %.400s", err);
+        log_warn("master", "run %llu %s", (unsigned long long)c->run_id, note);
+    } else {
+        snprintf(note, sizeof note, "%s", out.summary);
+        log_info("master", "%s", out.summary);
+    }
+    pthread_mutex_lock(&c->mu);
+    snprintf(c->status.history_note, sizeof c->status.history_note, "%s", note);
+    pthread_mutex_unlock(&c->mu);
+}
+
 static void coord_finish(coord *c, coord_state final)
 {
     coord_close_ready(c, true);
@@ -315,6 +338,7 @@ static void coord_finish(coord *c, coord_state final)
         if (results_finish(&c->res, &meta, &c->totals, err, sizeof err) != 0)
             coord_results_failed(c, err);
         c->res_open = false;
+        coord_record(c);
         pthread_mutex_lock(&c->mu);
         free(c->summary);
         c->summary = text;      /* kept: the totals outlive a disk that refused them */
@@ -482,6 +506,7 @@ void coord_take(coord *c)
     memset(&c->pend.plan, 0, sizeof c->pend.plan);
     const coord_run_cfg *cfg = &c->pend.cfg;
     c->run_id = c->pend.run_id;
+    snprintf(c->labels_json, sizeof c->labels_json, "%s", c->pend_labels);
     c->expect = cfg->expect_workers ? cfg->expect_workers : 1;
     c->expect_deadline_ms = time_wall_ms() + (cfg->expect_timeout_ms ? cfg->expect_timeout_ms : 60000);
     c->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
