@@ -1,7 +1,9 @@
 /* `stampede report DIR`: re-renders DIR/report.html from DIR's summary.json and history
  * (master/report.h); a folder without summary.json but with a checkpoint (a run that
  * died: master/checkpoint.h) gets its results rebuilt from it (master/rebuild.h) and says
- * so ("rebuilt from checkpoint: N intervals, T s covered, ...").
+ * so ("rebuilt from checkpoint: N intervals, T s covered, ..."), then records the
+ * rebuilt run in the history beside the folder (master/record.h: DIR's parent's
+ * history.db; status "interrupted"), compared with its baseline like any run.
  *
  * Exit code (report_cmd_main's return): 0 written; 1 rebuilt from a checkpoint and a
  * threshold failed on what it covers (the run's own semantics); 2 usage, nothing to
