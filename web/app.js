@@ -953,6 +953,13 @@
     return out;
   }
 
+  /* A page opened at #runs or #schedules asks before the first live poll answered:
+   * whether this is a local run's read-only dashboard comes from /api/live. */
+  async function knowLocal() {
+    if (live) return;
+    try { const j = await api('GET', '/api/live'); if (j && typeof j === 'object' && !live) renderLocal(j); } catch (e) { /* the poll says */ }
+  }
+
   /* ---- Runs page: GET /api/history, /api/history/ID, /api/trends ---------------------- */
 
   let runs = [];                         /* the listing shown, newest first */
@@ -978,6 +985,7 @@
     q.append('limit', '200');
     const mine = ++runsLoading;
     try {
+      await knowLocal();
       const j = await api('GET', '/api/history?' + q.toString());
       if (mine !== runsLoading) return;               /* a newer filter answered first */
       runs = j && Array.isArray(j.runs) ? j.runs : [];
@@ -1308,9 +1316,10 @@
 
   async function loadSchedules() {
     const mine = ++schedLoading;
-    $('sched-add-card').hidden = localRun;
-    $('sched-readonly').hidden = !localRun;
     try {
+      await knowLocal();
+      $('sched-add-card').hidden = localRun;
+      $('sched-readonly').hidden = !localRun;
       const j = await api('GET', '/api/schedules');
       if (mine !== schedLoading) return;
       boxError('sched-error', '');
