@@ -34,6 +34,10 @@ typedef struct coord_opts {
     const char *results_dir;    /* default parent of run folders; NULL: "results" */
     uint32_t    heartbeat_ms;   /* default 1000 */
     uint32_t    timeout_ms;     /* a worker silent this long is lost; default 3000 */
+    /* The run history (master/record.h): every run's folder is recorded when it ends. */
+    const char *history;        /* the history file; NULL: <parent of the run's folder>/history.db */
+    bool        no_history;     /* record nothing */
+    const char *notify_url;     /* webhook told of every finished run; NULL: none */
 } coord_opts;
 
 /* Listens and starts the coordinator thread. NULL with err. */
@@ -48,6 +52,8 @@ typedef struct coord_run_cfg {
     uint32_t    interval_ms;    /* stats interval, default 1000 */
     uint32_t    name_cap;
     bool        full_history;   /* --csv-full-history: RESULTS_FULL_HISTORY (master/results.h) */
+    const char *labels_json;    /* the run's labels ({"k": "v"}, record_labels_json); copied;
+                                 * NULL: none */
 } coord_run_cfg;
 
 /* Submits a run (one at a time). 0 with *run_id, or -1 with err (scenario error, a run
