@@ -13,7 +13,9 @@
 #include "common/loadshape.h"
 #include "common/scenario.h"
 #include "common/threshold.h"
+#include "common/log.h"
 #include "master/checkpoint.h"
+#include "master/health.h"
 #include "master/results.h"
 #include "master/thresholds.h"
 
@@ -79,15 +81,21 @@ int rebuild_from_checkpoint(const char *dir, rebuild_info *info, char *err, size
     /* ---- HOOK: the health and monitor summaries of the rebuilt run ---------------
      * Load them from the folder here (each loader treats a missing file as an empty
      * summary) and point meta at them before results_finish:
-     *   struct health_summary hs;  health_summary_load(dir, &hs, why, sizeof why);
-     *   meta.health = &hs;
      *   struct monitor_summary ms; monitor_summary_load(dir, &ms, why, sizeof why);
      *   meta.monitor = &ms;
      * (and free them after results_finish). ----------------------------------------- */
+    /* the workers' health from DIR/workers.csv (master/health.h): a file that does not
+     * read is left out, said on the console; the totals are rebuilt all the same */
+    struct health_summary hs;
+    if (health_summary_load(dir, &hs, why, sizeof why) != 0)
+        log_warn("report", "%s: the workers' health is left out of the rebuilt summary", why);
+    meta.health = &hs;
     results r;
     memset(&r, 0, sizeof r);
     snprintf(r.dir, sizeof r.dir, "%s", dir);
-    if (results_finish(&r, &meta, &d.totals, err, errcap) != 0)
+    int frv = results_finish(&r, &meta, &d.totals, err, errcap);
+    health_summary_free(&hs);
+    if (frv != 0)
         goto out;
     info->intervals = d.intervals;
     info->covered_s = covered_s;

@@ -164,5 +164,35 @@ def test_stopped_worker_is_flagged():
     teardown(m, ws, t)
 
 
+@test
+def test_rebuild_after_kill_keeps_health():
+    """A local run killed with SIGKILL: `stampede report DIR` rebuilds summary.json from
+    the checkpoint, and each worker's health from workers.csv (health_summary_load)."""
+    t = Target()
+    path, d = write_scenario(ping_scenario(t, 6, 20))
+    out = os.path.join(d, "out")
+    p = subprocess.Popen([os.path.join(BIN, "stampede"), "run", path, "--out", out, "--quiet"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _procs.append(p)
+    csv_path = os.path.join(out, "workers.csv")
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if os.path.exists(csv_path) and len(open(csv_path).read().splitlines()) >= 4:
+            break
+        time.sleep(0.1)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=10)
+    rc, so, err = run(["report", out], timeout=60)
+    check(rc in (0, 1) and os.path.exists(os.path.join(out, "summary.json")), "report: exit %d %s %s" % (rc, so, err))
+    s = summary(out)
+    rows = workers_csv(out)
+    check(s.get("interrupted") is True, "not marked interrupted: %s" % {k: s.get(k) for k in ("interrupted", "stop_reason")})
+    h = s["workers"][0].get("health") if s["workers"] else None
+    check(h and h["intervals"] == len(rows) >= 3, "rebuilt health %s, %d rows" % (h, len(rows)))
+    check(abs(h["rss_mib"]["max"] - max(float(r["RSS MiB"]) for r in rows)) < 1e-9, "rss max differs: %s" % h)
+    check(h["flagged_intervals"] == sum(r["Flagged"] == "1" for r in rows), "flagged differ: %s" % h)
+    t.stop()
+
+
 if __name__ == "__main__":
     main()
