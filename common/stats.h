@@ -160,6 +160,10 @@ typedef struct stats_sched {
                                  * (CLOCK_THREAD_CPUTIME_ID) */
     uint64_t wall_us;           /* the interval's length as the engine thread measured it */
 } stats_sched;
+/* cpu_us / wall_us over less than this much wall time (a run's final delta, cut short
+ * when the engine stops: 20 ms of finishing users read as 100 %) is no measure of an
+ * engine's load: master/merge.c's cpu_max and master/health.c's CPU % leave it out. */
+#define STATS_LOAD_MIN_WALL_US 100000
 
 /* The engine thread's own health in one interval (issue 13), for the master's
  * workers.csv and summary (master/health.h). Filled by the engine at the interval's end

@@ -276,7 +276,7 @@ void health_add(health *h, const char *id, const char *host, const proto_stats *
         a->idx = s->interval;
     }
     const stats_health *x = &s->health;
-    if (s->sched.wall_us > 0) {
+    if (s->sched.wall_us >= STATS_LOAD_MIN_WALL_US) {  /* a final delta cut short: no load */
         double load = (double)s->sched.cpu_us / (double)s->sched.wall_us;
         double proc = (double)x->proc_cpu_us / (double)s->sched.wall_us;
         if (load > a->cpu_max)

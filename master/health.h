@@ -7,7 +7,9 @@
  * Per worker and interval (health_fig), from the deltas of its engine threads:
  *   CPU %          the busiest engine thread's cpu_us / wall_us, % of one core: exactly
  *                  what merge_set.cpu_max takes over every thread of every worker
- *                  (master/results.h results_limited), here per worker
+ *                  (master/results.h results_limited), here per worker; a delta of less
+ *                  than STATS_LOAD_MIN_WALL_US (a run's final one, cut short) does not
+ *                  count (0 when it is the only one), nor for Process CPU %
  *   Process CPU %  the worker process's CPU time in the interval / wall_us, % of one
  *                  core (every thread of the process: may exceed 100 with several
  *                  engines); the largest any of its threads measured

@@ -32,7 +32,8 @@
  *   MERGE_OVERFLOW_MAX, so iterations never land in ("*", ...) and never in `all`.
  * - The schedule: merge_add adds a delta's counts, cpu_us, wall_us and lag, and its
  *   backlog_max (saturating at UINT32_MAX); cpu_max takes the delta's cpu_us / wall_us
- *   when it is higher (a delta with wall_us 0 says nothing about load). merge_add_set
+ *   when it is higher (a delta shorter than STATS_LOAD_MIN_WALL_US, a run's final one
+ *   cut short, says nothing about load: common/stats.h). merge_add_set
  *   adds counts, times, lag and limited_intervals, keeps the larger backlog_max and
  *   cpu_max (an interval folded into the totals: the worst interval). merge_reset zeroes
  *   all of it, limited_intervals included. */
@@ -452,7 +453,7 @@ int merge_add(merge_set *m, const proto_stats *d)
     if (merge_sched_add(&m->sched, &d->sched) != 0)
         rv = -1;
     m->sched.backlog_max = merge_add_u32(m->sched.backlog_max, d->sched.backlog_max);
-    if (d->sched.wall_us > 0) {
+    if (d->sched.wall_us >= STATS_LOAD_MIN_WALL_US) {   /* a final delta cut short: no load */
         double load = (double)d->sched.cpu_us / (double)d->sched.wall_us;
         if (load > m->cpu_max)
             m->cpu_max = load;
