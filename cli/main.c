@@ -657,6 +657,7 @@ static int cmd_run(int argc, char **argv)
                             .end = &eo, .full_history = full_history, .labels_json = labels_json,
                             .schedule_cron = sched_cron, .schedule_tz = sched_tz };
         int rrc = remote_run(&rcfg);
+        free(labels_json);
         scenario_free(sc);
         plan_fini(&plan);
         for (int i = 0; i < nsets; i++) free((char *)sets[i].key);
