@@ -29,10 +29,20 @@
 
 /* ---- the summary ------------------------------------------------------------------ */
 
+/* A worker's key: its id cut to PROTO_ID_MAX and cleaned to valid UTF-8, as stored (so
+ * an id that is not valid UTF-8 still finds its one entry). */
+static void hs_key(char *key, const char *id)
+{
+    snprintf(key, PROTO_ID_MAX, "%s", id ? id : "");
+    util_utf8_clean(key);
+}
+
 static health_worker *hs_find(const struct health_summary *hs, const char *id)
 {
+    char key[PROTO_ID_MAX];
+    hs_key(key, id);
     for (int i = 0; i < hs->n; i++)
-        if (strcmp(hs->w[i].id, id) == 0)
+        if (strcmp(hs->w[i].id, key) == 0)
             return &hs->w[i];
     return NULL;
 }
@@ -60,9 +70,8 @@ static int hs_get(struct health_summary *hs, const char *id, const char *host)
     }
     w = &hs->w[hs->n];
     memset(w, 0, sizeof *w);
-    snprintf(w->id, sizeof w->id, "%s", id);
+    hs_key(w->id, id);
     snprintf(w->host, sizeof w->host, "%s", host ? host : "");
-    util_utf8_clean(w->id);
     util_utf8_clean(w->host);
     return hs->n++;
 }

@@ -328,6 +328,20 @@ static void test_bounds(void **state)
     health_close(&h, HEALTH_OPEN, 0);
     assert_int_equal(w0->intervals, 2);
     assert_int_equal(w0->last_idx, HEALTH_OPEN);
+    /* an id that is not valid UTF-8 keeps one entry, found by the same raw id */
+    health_fini(&h);
+    memset(&h, 0, sizeof h);
+    assert_int_equal(health_start(&h, NULL, err, sizeof err), 0);
+    for (uint64_t iv = 0; iv < 3; iv++) {
+        proto_stats b = delta(iv, 1000, 0, 0, 0, 1, MIB);
+        health_add(&h, "w\xff\xfe", "h\xc0", &b);
+        health_close(&h, iv, 0);
+    }
+    assert_int_equal(health_summary_of(&h)->n, 1);
+    const health_worker *bad = health_summary_find(health_summary_of(&h), "w\xff\xfe");
+    assert_non_null(bad);
+    assert_int_equal(bad->intervals, 3);
+    assert_string_equal(bad->id, "w??");
     /* a delta without wall time or lag samples: zeros, no division by zero */
     proto_stats z;
     memset(&z, 0, sizeof z);
