@@ -112,11 +112,15 @@ static uint64_t engine_rss_bytes(void)
     return (uint64_t)res * (uint64_t)page;
 }
 
-/* Arms the loop-lag timer STATS_LAG_TICK_MS from now. */
+/* Arms the loop-lag timer STATS_LAG_TICK_MS from now. libevent counts a timeout added
+ * in a callback from the time its loop pass began (its cached time): brought to now
+ * first, so that libevent's due time is lag_due_us and a pass that ran long before this
+ * callback does not hide the next sample's lateness. */
 static void engine_lag_arm(engine *e, uint64_t now)
 {
     e->lag_due_us = now + STATS_LAG_TICK_MS * 1000u;
     struct timeval tv = { 0, STATS_LAG_TICK_MS * 1000 };
+    event_base_update_cache_time(e->base);
     event_add(&e->lag_ev, &tv);
 }
 
