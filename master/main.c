@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <curl/curl.h>
 #include "common/log.h"
@@ -239,11 +240,17 @@ int main(int argc, char **argv)
             }
             snprintf(hist_path, sizeof hist_path, "%.1000s/history.db", rd);
         }
+        /* A file that is there and not ours (foreign, corrupt, a newer schema) stops the
+         * master: it is someone's data. One that cannot be made (a full or read-only
+         * disk) does not: the master runs, every run says it was not recorded and why,
+         * and a later run records once the disk takes it. */
+        bool existed = access(hist_path, F_OK) == 0;
         history *h = history_open(hist_path, false, err, sizeof err);
-        if (!h) {
+        if (!h && existed) {
             fprintf(stderr, "stampede-master: %s\n", err);
             return 1;
         }
+        if (!h) log_warn("master", "%s: runs will not be recorded until it can be written", err);
         history_close(h);
     }
     coord_opts co = { .url = url, .key = key.len ? &key : NULL, .tls = use_tls ? &tls : NULL,
