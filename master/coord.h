@@ -34,6 +34,9 @@ typedef struct coord_opts {
     const char *results_dir;    /* default parent of run folders; NULL: "results" */
     uint32_t    heartbeat_ms;   /* default 1000 */
     uint32_t    timeout_ms;     /* a worker silent this long is lost; default 3000 */
+    const char *allow_monitor;  /* --allow-monitor CIDR,...: the networks a scenario's
+                                 * monitor may fetch from (master/monitor.h); NULL:
+                                 * loopback. A bad list fails coord_start. */
 } coord_opts;
 
 /* Listens and starts the coordinator thread. NULL with err. */

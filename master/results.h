@@ -88,6 +88,8 @@ typedef struct results_meta {
     const results_worker *workers;
     int         nworkers;
     uint64_t    missing_requests_max; /* bound on requests lost with workers that died */
+    const struct monitor_summary *monitor;  /* master/monitor.h: summary.json "monitor"
+                                 * and "monitor_targets"; NULL: none (empty arrays) */
 } results_meta;
 
 typedef struct results {
