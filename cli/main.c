@@ -46,6 +46,7 @@ static void usage(FILE *f)
 "                    [--exit-code-on-error N] [--only-summary] [--headless]\n"
 "                    [--master http://HOST:8089 [--expect-workers N] [--expect-timeout 60s]]\n"
 "                    [--ui ADDR:PORT [--ui-auth USER:PASS | --ui-auth-file F] [--ui-host NAMES]]\n"
+"                    [--allow-monitor CIDR,...]\n"
 "       stampede validate SCENARIO.yaml [--set KEY=VALUE]... [--arrival-rate RATE] [-t DURATION]\n"
 "                         [-T TAGS] [-E TAGS]\n"
 "       stampede import-har FILE.har [-o scenario.yaml] [--host-filter HOST] [--keep-static]\n"
@@ -84,6 +85,8 @@ static void usage(FILE *f)
 "      --ui-auth U:P    HTTP basic auth for --ui (visible to local users in ps)\n"
 "      --ui-auth-file F USER:PASS from F's first line instead (mode 0600)\n"
 "      --ui-host NAMES  host names (comma-separated) the --ui dashboard is reached by\n"
+"      --allow-monitor CIDR,...  networks the scenario's monitor: section may scrape\n"
+"                       (default 127.0.0.0/8,::1; the list replaces the default)\n"
 "\n"
 "Exit codes: 0 finished and thresholds held (without thresholds: no failed request),\n"
 "1 a threshold failed (without thresholds: requests failed, --exit-code-on-error),\n"
@@ -449,6 +452,7 @@ static int cmd_run(int argc, char **argv)
         { "ui-auth", required_argument, NULL, 'A' },
         { "ui-auth-file", required_argument, NULL, 'F' },
         { "ui-host", required_argument, NULL, 'N' },
+        { "allow-monitor", required_argument, NULL, 1006 },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -456,7 +460,7 @@ static int cmd_run(int argc, char **argv)
     double rate = 0, arrival_rate = 0;
     uint64_t duration_ms = 0;
     const char *host = NULL, *out = NULL, *master = NULL, *ui = NULL, *ui_auth = NULL;
-    const char *ui_auth_file = NULL, *ui_host = NULL;
+    const char *ui_auth_file = NULL, *ui_host = NULL, *allow_monitor = NULL;
     char ui_auth_buf[1100];
     uint32_t expect_workers = 1;
     uint64_t expect_timeout_ms = 60000;
@@ -527,6 +531,7 @@ static int cmd_run(int argc, char **argv)
             break;
         }
         case 1005: only_summary = true; break;
+        case 1006: allow_monitor = optarg; break;
         case 'H': host = optarg; break;
         case 'o': out = optarg; break;
         case 'n':
@@ -688,7 +693,7 @@ static int cmd_run(int argc, char **argv)
 
     char err[1024];
     int rc = EXIT_OK;
-    coord_opts copts = { .url = url, .id = "local" };
+    coord_opts copts = { .url = url, .id = "local", .allow_monitor = allow_monitor };
     coord *co = coord_start(&copts, err, sizeof err);
     if (!co) {
         fprintf(stderr, "stampede: %s\n", err);

@@ -218,6 +218,7 @@ static int prom_sample_line(prom_rd *r, prom_doc *doc)
         return prom_fail(r, "more than %d samples", PROM_MAX_SERIES);
     if (!(s.name = prom_name(&p, r->end, true, &why)))
         return prom_fail(r, "%s", why);
+    const char *gap = p;            /* the blank before the value must not be empty */
     prom_skip_blank(&p, r->end);
     if (p < r->end && *p == '{') {
         p++;
@@ -270,12 +271,13 @@ static int prom_sample_line(prom_rd *r, prom_doc *doc)
             prom_series_fini(&s);
             return prom_fail(r, "expected ',' or '}' after a label value");
         }
+        gap = p;
+        prom_skip_blank(&p, r->end);
     }
-    if (p >= r->end || (*p != ' ' && *p != '\t')) {
+    if (p == gap || p >= r->end) {
         prom_series_fini(&s);
         return prom_fail(r, "expected a space, then the value");
     }
-    prom_skip_blank(&p, r->end);
     const char *v = p;
     while (p < r->end && *p != ' ' && *p != '\t')
         p++;

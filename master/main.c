@@ -32,6 +32,7 @@ static void master_usage(FILE *f)
     fprintf(f,
 "usage: stampede-master [--listen tcp://0.0.0.0:5557] [--http 127.0.0.1:8089] [--key-file F]\n"
 "                       [--tls-cert F --tls-key F --tls-ca F] [--results-dir DIR] [--id NAME]\n"
+"                       [--allow-monitor CIDR,...]\n"
 "\n"
 "  --listen URL       where workers connect: tcp://HOST:PORT or tls+tcp://HOST:PORT\n"
 "                     (default " MASTER_DEFAULT_LISTEN "; loopback only without a key or TLS)\n"
@@ -43,6 +44,8 @@ static void master_usage(FILE *f)
 "                     TLS with client certificates signed by the CA (implies tls+tcp://)\n"
 "  --results-dir DIR  parent of run folders (default results)\n"
 "  --id NAME          master id shown to workers (default: host name)\n"
+"  --allow-monitor CIDR,...  networks a scenario's monitor: section may scrape\n"
+"                     (default 127.0.0.0/8,::1; the list replaces the default)\n"
 "\n"
 "Prints \"master listening on URL, api on http://HOST:PORT\" when ready; SIGINT/SIGTERM\n"
 "stops a run in progress gracefully and exits.\n");
@@ -92,12 +95,14 @@ int main(int argc, char **argv)
         { "ui-auth", required_argument, NULL, 'A' },
         { "ui-auth-file", required_argument, NULL, 'F' },
         { "ui-host", required_argument, NULL, 'U' },
+        { "allow-monitor", required_argument, NULL, 'M' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *listen = MASTER_DEFAULT_LISTEN, *http = MASTER_DEFAULT_HTTP, *key_file = NULL;
     const char *results_dir = NULL, *id = NULL, *ui_auth = NULL, *ui_auth_file = NULL, *ui_host = NULL;
+    const char *allow_monitor = NULL;
     transport_tls tls = { 0 };
     int c;
     log_init_from_env();
@@ -114,6 +119,7 @@ int main(int argc, char **argv)
         case 'A': ui_auth = optarg; break;
         case 'F': ui_auth_file = optarg; break;
         case 'U': ui_host = optarg; break;
+        case 'M': allow_monitor = optarg; break;
         case 'V': printf("stampede-master %s\n", STAMPEDE_VERSION); return 0;
         case 'h': master_usage(stdout); return 0;
         default: master_usage(stderr); return 2;
@@ -194,7 +200,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     coord_opts co = { .url = url, .key = key.len ? &key : NULL, .tls = use_tls ? &tls : NULL,
-                      .id = id, .results_dir = results_dir };
+                      .id = id, .results_dir = results_dir, .allow_monitor = allow_monitor };
     coord *cd = coord_start(&co, err, sizeof err);
     if (!cd) {
         fprintf(stderr, "stampede-master: %s\n", err);
