@@ -343,6 +343,7 @@ static bool mon_fig_value(mon_fig *f, const prom_doc *d, double now, double *out
             bool ok = false;
             if (f->has_prev && all > f->prev2 && kept >= f->prev) {
                 *out = 100.0 * (kept - f->prev) / (all - f->prev2);
+                if (*out > 100) *out = 100;     /* rounding in the exporter's sums */
                 ok = true;
             }
             f->prev = kept;

@@ -31,7 +31,8 @@
  *   up          1 when the scrape worked, 0 when it failed
  *   cpu         busy % of all CPUs: over node_cpu_seconds_total, 100 x the growth of
  *               the seconds of every mode but idle and iowait / the growth of all modes'
- *               seconds, between this scrape and the previous one (from the 2nd scrape)
+ *               seconds, between this scrape and the previous one (from the 2nd scrape;
+ *               at most 100: the exporter's float sums can overshoot by a hair)
  *   memory      used %: 100 x (1 - node_memory_MemAvailable_bytes /
  *               node_memory_MemTotal_bytes)
  *   load        node_load1
