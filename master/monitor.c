@@ -956,3 +956,132 @@ oom:
     snprintf(err, errcap, "out of memory");
     return -1;
 }
+
+/* ---- report.html's series ----------------------------------------------------------------------- */
+
+static bool mon_word(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+/* One data row of monitor.csv; false for the header, a torn line or a bad row. */
+static bool mon_csv_row(const char *line, double *ts, char *tg, char *mt, double *v)
+{
+    char tsb[32], val[64];
+    const char *p = line;
+    size_t l = strlen(line);
+    if (l == 0 || line[l - 1] != '\n')
+        return false;
+    if (!mon_csv_field(&p, tsb, sizeof tsb) || *p++ != ',' ||
+        !mon_csv_field(&p, tg, MONITOR_NAME_MAX) || *p++ != ',' ||
+        !mon_csv_field(&p, mt, MONITOR_NAME_MAX) || *p++ != ',' ||
+        !mon_csv_field(&p, val, sizeof val))
+        return false;
+    char *e;
+    *ts = strtod(tsb, &e);
+    if (e == tsb || *e)
+        return false;
+    *v = strtod(val, &e);
+    return e != val && !*e && isfinite(*v) && isfinite(*ts);
+}
+
+typedef struct mon_rs {
+    char   target[MONITOR_NAME_MAX], metric[MONITOR_NAME_MAX];
+    size_t n, k, seen;          /* samples; per bucket; seen in pass two */
+    double *t, *v;
+    size_t nout;
+} mon_rs;
+
+static mon_rs *mon_rs_find(mon_rs *rs, int n, const char *tg, const char *mt)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(rs[i].target, tg) && !strcmp(rs[i].metric, mt))
+            return &rs[i];
+    return NULL;
+}
+
+int monitor_report_data(const char *dir, double t0, int maxpoints, FILE *f)
+{
+    char path[1100], line[512], tg[MONITOR_NAME_MAX], mt[MONITOR_NAME_MAX];
+    snprintf(path, sizeof path, "%s/monitor.csv", dir);
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        fputs("null", f);
+        return 0;
+    }
+    if (maxpoints < 1)
+        maxpoints = 1;
+    mon_rs *rs = calloc(MONITOR_REPORT_SERIES, sizeof *rs);
+    int nrs = 0, rc = 0;
+    double ts, v;
+    if (!rs)
+        rc = -1;
+    while (rc == 0 && fgets(line, sizeof line, in)) {          /* pass one: counts */
+        if (!mon_csv_row(line, &ts, tg, mt, &v) || !mon_word(tg) || !mon_word(mt))
+            continue;
+        if (isnan(t0))
+            t0 = ts;
+        mon_rs *r = mon_rs_find(rs, nrs, tg, mt);
+        if (!r && nrs < MONITOR_REPORT_SERIES) {
+            r = &rs[nrs++];
+            snprintf(r->target, sizeof r->target, "%s", tg);
+            snprintf(r->metric, sizeof r->metric, "%s", mt);
+        }
+        if (r)
+            r->n++;
+    }
+    for (int i = 0; rc == 0 && i < nrs; i++) {
+        mon_rs *r = &rs[i];
+        r->k = (r->n + (size_t)maxpoints - 1) / (size_t)maxpoints;
+        size_t nb = (r->n + r->k - 1) / r->k;
+        if (!(r->t = malloc(nb * sizeof *r->t)) || !(r->v = malloc(nb * sizeof *r->v)))
+            rc = -1;
+    }
+    rewind(in);
+    while (rc == 0 && fgets(line, sizeof line, in)) {          /* pass two: buckets */
+        if (!mon_csv_row(line, &ts, tg, mt, &v) || !mon_word(tg) || !mon_word(mt))
+            continue;
+        mon_rs *r = mon_rs_find(rs, nrs, tg, mt);
+        if (!r || r->seen >= r->n)
+            continue;                   /* beyond the cap, or rows appended meanwhile */
+        size_t b = r->seen / r->k;
+        if (r->seen % r->k == 0) {
+            r->t[b] = ts - t0;
+            r->v[b] = v;
+            r->nout = b + 1;
+        } else if (v > r->v[b]) {
+            r->v[b] = v;
+        }
+        r->seen++;
+    }
+    fclose(in);
+    if (rc == 0) {
+        fputc('[', f);
+        for (int i = 0; i < nrs; i++) {
+            mon_rs *r = &rs[i];
+            fprintf(f, "%s{\"target\":\"%s\",\"metric\":\"%s\",\"t\":[", i ? "," : "",
+                    r->target, r->metric);
+            for (size_t j = 0; j < r->nout; j++)
+                fprintf(f, "%s%.10g", j ? "," : "", r->t[j]);
+            fputs("],\"v\":[", f);
+            for (size_t j = 0; j < r->nout; j++)
+                fprintf(f, "%s%.10g", j ? "," : "", r->v[j]);
+            fputs("]}", f);
+        }
+        fputc(']', f);
+    } else {
+        fputs("null", f);
+    }
+    for (int i = 0; rs && i < nrs; i++) {
+        free(rs[i].t);
+        free(rs[i].v);
+    }
+    free(rs);
+    return rc;
+}

@@ -127,6 +127,18 @@ char *monitor_live_json(monitor *m);
  * -1 with err only when the file exists and cannot be read. */
 int  monitor_summary_load(const char *dir, monitor_summary *out, char *err, size_t errcap);
 
+/* report.html's monitor charts (master/report.c): writes to f a JSON array, one object
+ * per (target, metric) in the order monitor.csv first names them,
+ *   {"target":T,"metric":M,"t":[seconds since t0,...],"v":[V,...]}
+ * with at most maxpoints points each (a longer series is cut into maxpoints buckets of
+ * consecutive samples; each bucket gives its first time and its largest value, so a
+ * peak a "never above" threshold judged stays visible); "null" when the folder has no
+ * monitor.csv. t0: unix seconds of the history's first row (NaN: monitor.csv's first).
+ * Names that are not words (letters, digits, _ -) are skipped: nothing in the output
+ * needs escaping. At most MONITOR_REPORT_SERIES series. 0, or -1 on ENOMEM. */
+#define MONITOR_REPORT_SERIES 1024
+int  monitor_report_data(const char *dir, double t0, int maxpoints, FILE *f);
+
 /* summary.json: sets "monitor" [{target, metric, samples, first, last, min, mean, max,
  * growth_pct}] and "monitor_targets" [{target, url, scrapes, failures, last_error}] on
  * root (a jansson json_t *, given as void * so that this header needs no jansson). ms
