@@ -402,6 +402,11 @@ static int cmd_validate(int argc, char **argv)
             runinfo_load(sc, load, sizeof load);
             printf("%s: ok: scenario \"%s\", %d user profiles, %s, %d thresholds\n",
                    file, sc->name, sc->nprofiles, load, sc->nthresholds);
+            if (sc->monitor.ntargets)       /* master/monitor.h */
+                printf("  monitor: %d target%s every %llus (fetched only inside "
+                       "--allow-monitor, loopback by default)\n", sc->monitor.ntargets,
+                       sc->monitor.ntargets == 1 ? "" : "s",
+                       (unsigned long long)(sc->monitor.interval_ms / 1000));
         }
     }
     scenario_free(sc);
@@ -636,6 +641,13 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     uint32_t peak = scenario_peak_users(sc);
+    if (master && allow_monitor) {
+        fprintf(stderr, "stampede run: --allow-monitor is the master's in a run with --master "
+                "(stampede-master --allow-monitor CIDR,...)\n");
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
     if (master) {
         if (has_tnote && !quiet) fprintf(stderr, "stampede: %s\n", tnote);
         sigset_t rs;

@@ -11,7 +11,10 @@
   named on the console, ok false in summary.json;
 - a URL outside --allow-monitor is refused before the run (exit 2, the reason names the
   target and the list; nothing is fetched, no results folder), and --allow-monitor
-  replaces the loopback default.
+  replaces the loopback default;
+- the same on stampede-master with a worker: the master scrapes (monitor.csv in its
+  folder, "monitor" in the summary the CLI receives) and refuses a URL outside its own
+  --allow-monitor at submit.
 Load goes only to tests/target on 127.0.0.1; each run lasts a few seconds."""
 import os
 import socket
@@ -21,7 +24,10 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import Target, _procs, check, main, read_csv, route_counts, run, summary, test, write_scenario  # noqa: E402
+from lib import TESTS, Target, _procs, check, main, read_csv, route_counts, run, summary, test, write_scenario  # noqa: E402
+# The cluster helpers; importing them registers their module's tests too: drop those.
+from test_distributed import cluster, run_remote, teardown  # noqa: E402
+del TESTS[:]
 
 NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 _node = {}
@@ -87,7 +93,7 @@ def test_node_exporter_target_and_a_down_scrape():
                                                             "monitor app.up min >= 1"],
                                       extra_targets="    - name: down\n      url: %s\n" % down))
     rc, out, err = run(["validate", path])
-    check(rc == 0, "validate: %d %s" % (rc, err))
+    check(rc == 0 and "monitor: 3 targets every 1s" in out, "validate: %d %s %s" % (rc, out, err))
     outdir = os.path.join(d, "out")
     rc, out, err = run(["run", path, "--out", outdir, "--quiet"], timeout=60)
     check(rc == 0, "a down scrape target must not fail the run: exit %d: %s" % (rc, err))
@@ -158,6 +164,35 @@ def test_outside_allow_monitor_refused():
           "--allow-monitor 10.0.0.0/8 refuses loopback: %d %s" % (rc, err))
     rc, out, err = run(["run", path, "--allow-monitor", "nonsense"], timeout=30)
     check(rc != 0 and "--allow-monitor" in err, "a bad list: %d %s" % (rc, err))
+    # with --master the list is the master's own option
+    rc, out, err = run(["run", path, "--master", "http://127.0.0.1:1", "--allow-monitor",
+                        "127.0.0.0/8"], timeout=30)
+    check(rc == 2 and "stampede-master --allow-monitor" in err, "--master: %d %s" % (rc, err))
+
+
+@test
+def test_master_scrapes_and_refuses():
+    host = node_exporter()
+    t = Target()
+    m, ws = cluster(1)
+    try:
+        path, d = write_scenario(scenario(t, host, thresholds=["monitor host.memory < 100%"], seconds=3))
+        out = os.path.join(d, "out")
+        rc, so, err = run_remote(m, path, out, 1, timeout=60)
+        check(rc == 0, "distributed run with a monitor: exit %d: %s" % (rc, err))
+        s = summary(out)
+        check(stat(s, "host", "memory")["samples"] >= 2 and 0 < stat(s, "host", "memory")["max"] <= 100,
+              "the master's summary: %s" % s["monitor"])
+        check(s["thresholds"][0]["ok"] is True, "threshold: %s" % s["thresholds"])
+        mcsv = [os.path.join(r, "monitor.csv") for r, _, fs in os.walk(m.results) if "monitor.csv" in fs]
+        check(len(mcsv) == 1 and len(read_csv(mcsv[0])) > 4, "monitor.csv in the master's folder: %s" % mcsv)
+        far = "    - name: far\n      url: http://10.255.255.1:9100/metrics\n"
+        path, d = write_scenario(scenario(t, host, seconds=1, extra_targets=far))
+        rc, so, err = run_remote(m, path, os.path.join(d, "out"), 1, timeout=60)
+        check(rc == 2 and "monitor target 'far'" in err and "outside --allow-monitor" in err,
+              "the master refuses at submit: %d %s" % (rc, err))
+    finally:
+        teardown(m, ws)
 
 
 if __name__ == "__main__":
