@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,11 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* libcurl's global state before any thread (the monitor scrapes with it) */
+    if (curl_global_init(CURL_GLOBAL_ALL) != 0) {
+        fprintf(stderr, "stampede-master: libcurl failed to initialise\n");
+        return 3;
+    }
     coord_opts co = { .url = url, .key = key.len ? &key : NULL, .tls = use_tls ? &tls : NULL,
                       .id = id, .results_dir = results_dir, .allow_monitor = allow_monitor };
     coord *cd = coord_start(&co, err, sizeof err);

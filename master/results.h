@@ -49,6 +49,10 @@
  *   N intervals" in the open model, "the generator may have been the bottleneck in N
  *   intervals" in the closed one, "3 thresholds failed", "stopped: ...");
  * - thresholds[] objects get "note" when value is null (th_result.note).
+ * - "monitor": [{target, metric, samples, first, last, min, mean, max, growth_pct}] and
+ *   "monitor_targets": [{target, url, scrapes, failures, last_error}] (issue 13; written
+ *   by master/monitor.h monitor_summary_json from results_meta.monitor; both [] without
+ *   a monitor section); monitor.csv is the monitor's own file (master/monitor.h).
  * - schedule.csv (results_open_ex with RESULTS_SCHEDULE: the open model): one row per
  *   interval, written and flushed with the history row:
  *     Timestamp,Planned Rate,Achieved Rate,Intended,Started,Dropped,Backlog Max,
