@@ -265,6 +265,7 @@ static void coord_finish(coord *c, coord_state final)
         monitor_stop(c->mon, &c->mon_sum);
         monitor_free(c->mon);
         c->mon = NULL;
+        if (c->mon_sum.csv_error[0]) coord_results_failed(c, c->mon_sum.csv_error);
     }
     if (nth && th) failed = thresholds_eval_monitor(c->sc, &c->mon_sum, th);
     results_worker *rw = calloc((size_t)(c->nworkers ? c->nworkers : 1), sizeof *rw);

@@ -464,47 +464,38 @@ static void mon_round(monitor *m, uint64_t wall_ms)
     if (atomic_load(&m->quit))
         return;                         /* abandoned: nothing half-counted */
 
+    /* Parse and derive outside the mutex (the figures' previous values are this
+     * thread's alone); then count and record under it, briefly. */
     double now = mon_now();
     int cap = 0;
     for (int i = 0; i < m->nt; i++)
         cap += m->t[i].nfigs;
     mon_row *rows = calloc((size_t)(cap ? cap : 1), sizeof *rows);
+    char (*why)[256] = calloc((size_t)(m->nt ? m->nt : 1), sizeof *why);
     int nrows = 0;
-    pthread_mutex_lock(&m->mu);
-    for (int i = 0; i < m->nt; i++) {
+    for (int i = 0; rows && why && i < m->nt; i++) {
         mon_target *t = &m->t[i];
-        monitor_tstat *ts = &m->sum.targets[i];
-        char why[256] = "";
         long status = 0;
         if (!t->h)
-            snprintf(why, sizeof why, "out of memory");
+            snprintf(why[i], sizeof why[i], "out of memory");
         else if (!t->done || t->res != CURLE_OK) {
             if (t->refused_addr)
-                snprintf(why, sizeof why, "the address is outside --allow-monitor");
+                snprintf(why[i], sizeof why[i], "the address is outside --allow-monitor");
             else if (t->too_big)
-                snprintf(why, sizeof why, "body larger than %u bytes", (unsigned)PROM_MAX_BODY);
+                snprintf(why[i], sizeof why[i], "body larger than %u bytes", (unsigned)PROM_MAX_BODY);
             else
-                snprintf(why, sizeof why, "%s", t->errbuf[0] ? t->errbuf
+                snprintf(why[i], sizeof why[i], "%s", t->errbuf[0] ? t->errbuf
                          : curl_easy_strerror(t->done ? t->res : CURLE_OPERATION_TIMEDOUT));
         } else if (curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status), status != 200) {
-            snprintf(why, sizeof why, "HTTP status %ld", status);
+            snprintf(why[i], sizeof why[i], "HTTP status %ld", status);
         }
         prom_doc doc = { 0 };
-        if (!why[0]) {
+        if (!why[i][0]) {
             char perr[200];
             if (prom_parse(t->body ? t->body : "", t->len, &doc, perr, sizeof perr) != 0)
-                snprintf(why, sizeof why, "not Prometheus text: %s", perr);
+                snprintf(why[i], sizeof why[i], "not Prometheus text: %s", perr);
         }
-        ts->scrapes++;
-        bool up = !why[0];
-        if (!up) {
-            ts->failures++;
-            snprintf(ts->last_error, sizeof ts->last_error, "%s", why);
-            if (ts->failures == 1 || ts->failures % 60 == 0)
-                log_warn("monitor", "scrape of %s (%s) failed: %s (%llu of %llu scrapes "
-                         "failed)", t->sc->name, t->sc->url, why,
-                         (unsigned long long)ts->failures, (unsigned long long)ts->scrapes);
-        }
+        bool up = !why[i][0];
         for (int j = 0; j < t->nfigs; j++) {
             mon_fig *f = &t->figs[j];
             double v;
@@ -515,18 +506,44 @@ static void mon_round(monitor *m, uint64_t wall_ms)
             } else {
                 have = up && mon_fig_value(f, &doc, now, &v) && isfinite(v);
             }
-            if (!have)
-                continue;
-            mon_stat_add(&m->sum.stats[f->stat], v);
-            mon_fig_point(f, now - m->t0, v);
-            if (rows)
+            if (have)
                 rows[nrows++] = (mon_row){ i, j, v };
         }
         prom_doc_free(&doc);
     }
+    if (!rows || !why) {                /* out of memory: this round is lost */
+        free(rows);
+        free(why);
+        return;
+    }
+    uint64_t failures[SC_MON_MAX_TARGETS] = { 0 }, scrapes[SC_MON_MAX_TARGETS] = { 0 };
+    pthread_mutex_lock(&m->mu);
+    for (int i = 0; i < m->nt; i++) {
+        monitor_tstat *ts = &m->sum.targets[i];
+        ts->scrapes++;
+        if (why[i][0]) {
+            ts->failures++;
+            snprintf(ts->last_error, sizeof ts->last_error, "%s", why[i]);
+        }
+        if (i < SC_MON_MAX_TARGETS) {
+            failures[i] = ts->failures;
+            scrapes[i] = ts->scrapes;
+        }
+    }
+    for (int k = 0; k < nrows; k++) {
+        mon_fig *f = &m->t[rows[k].target].figs[rows[k].fig];
+        mon_stat_add(&m->sum.stats[f->stat], rows[k].v);
+        mon_fig_point(f, now - m->t0, rows[k].v);
+    }
     pthread_mutex_unlock(&m->mu);
+    for (int i = 0; i < m->nt && i < SC_MON_MAX_TARGETS; i++)
+        if (why[i][0] && (failures[i] == 1 || failures[i] % 60 == 0))
+            log_warn("monitor", "scrape of %s (%s) failed: %s (%llu of %llu scrapes failed)",
+                     m->t[i].sc->name, m->t[i].sc->url, why[i], (unsigned long long)failures[i],
+                     (unsigned long long)scrapes[i]);
+    free(why);
 
-    if (m->csv && rows) {
+    if (m->csv) {
         for (int k = 0; k < nrows; k++) {
             fprintf(m->csv, "%llu,", (unsigned long long)(wall_ms / 1000));
             mon_csv_str(m->csv, m->t[rows[k].target].sc->name);
@@ -749,6 +766,13 @@ char *monitor_live_json(monitor *m)
     if (!m)
         return NULL;
     json_t *root = json_object(), *figs = json_array(), *tgs = json_array();
+    int nfigs = 0;
+    for (int i = 0; i < m->nt; i++)
+        nfigs += m->t[i].nfigs;
+    /* the latest points of each figure, MONITOR_LIVE_POINTS in all at most */
+    int per = nfigs ? MONITOR_LIVE_POINTS / nfigs : MONITOR_SERIES_MAX;
+    if (per > MONITOR_SERIES_MAX) per = MONITOR_SERIES_MAX;
+    if (per < 2) per = 2;
     pthread_mutex_lock(&m->mu);
     for (int i = 0; i < m->nt; i++) {
         mon_target *t = &m->t[i];
@@ -764,7 +788,7 @@ char *monitor_live_json(monitor *m)
             json_object_set_new(o, "min", mon_jreal(s->min));
             json_object_set_new(o, "max", mon_jreal(s->max));
             json_object_set_new(o, "mean", mon_jreal(monitor_stat_mean(s)));
-            for (int k = 0; k < f->sn; k++) {
+            for (int k = f->sn > per ? f->sn - per : 0; k < f->sn; k++) {
                 int idx = (f->shead + k) % MONITOR_SERIES_MAX;
                 json_array_append_new(jt, json_real(round(f->st[idx] * 10) / 10));
                 json_array_append_new(jv, mon_jreal(f->sv[idx]));

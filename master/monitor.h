@@ -21,7 +21,8 @@
  *   body over PROM_MAX_BODY, a body the parser refuses) is counted per target with its
  *   reason (the last one kept) and written as up = 0; it never fails the run.
  * - monitor.csv that cannot be written: the monitor keeps scraping and summarizing;
- *   the reason is logged once and kept (monitor_summary.csv_error).
+ *   the reason is logged once and kept (monitor_summary.csv_error), and the coordinator
+ *   reports it at the end as any results file that could not be written.
  *
  * Fetching: libcurl's multi interface, every target at once, only http and https,
  * redirects not followed, a timeout of min(interval x 0.8, 10 s), a body cap of
@@ -63,6 +64,7 @@
 
 #define MONITOR_NAME_MAX 65         /* target names and metric names, with the NUL */
 #define MONITOR_SERIES_MAX 120      /* points per figure kept for the live view */
+#define MONITOR_LIVE_POINTS 4000    /* points of all figures together in /api/live */
 
 typedef struct monitor_stat {
     char     target[MONITOR_NAME_MAX];
@@ -116,7 +118,8 @@ void monitor_free(monitor *m);
 int  monitor_snapshot(monitor *m, monitor_summary *out);
 /* The live view's text: a JSON array, one object per figure,
  *   {"target":T,"metric":M,"last":V,"min":V,"max":V,"mean":V,"t":[s,...],"v":[V,...]}
- * (t: seconds since the monitor started; at most MONITOR_SERIES_MAX points, the latest),
+ * (t: seconds since the monitor started; the latest points, at most MONITOR_SERIES_MAX
+ * per figure and MONITOR_LIVE_POINTS in all, at least 2 per figure),
  * then the targets {"target":T,"scrapes":N,"failures":N,"last_error":E} in a second
  * array: {"figures":[...],"targets":[...]}. malloc'd; NULL on ENOMEM or m NULL. */
 char *monitor_live_json(monitor *m);
