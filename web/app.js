@@ -570,6 +570,8 @@
    * error_rate a fraction, rps requests/s, counts plain). */
   function fmtThresholdValue(expr, v) {
     if (!isNum(v)) return 'no data';
+    const mon = /^\s*monitor\s+[\w-]+\.(\w+)(\s+growth)?/.exec(String(expr || ''));   /* issue 13 */
+    if (mon) return fmtFixed(v, 2) + (mon[2] || mon[1] === 'cpu' || mon[1] === 'memory' ? ' %' : '');
     const metric = String(expr || '').split(':').pop();
     if (/\berror_rate\b/.test(metric)) return fmtPct(v);
     if (/\brps\b/.test(metric)) return `${fmtRate(v)} req/s`;

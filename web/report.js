@@ -259,6 +259,8 @@
   function fmtThresholdValue(t) {
     var v = t.value;
     if (!isNum(v)) return "no data";
+    var mon = /^\s*monitor\s+[\w-]+\.(\w+)(\s+growth)?/.exec(String(t.expr || ""));   // issue 13
+    if (mon) return String(+v.toPrecision(6)) + (mon[2] || mon[1] === "cpu" || mon[1] === "memory" ? "%" : "");
     var m = /([a-z_0-9.]+)\s*(<=|>=|<|>)/i.exec(String(t.expr || "")), w = m ? m[1].toLowerCase() : "";
     if (/^(p\d+(\.\d+)?|min|max|mean|avg)$/.test(w)) return fmtMs(v) + " ms";
     if (w === "error_rate") return fmtPct(v);
