@@ -245,6 +245,51 @@ static void test_load_and_json(void **state)
     rmdir(dir);
 }
 
+/* report.html's series: downsampled to maxpoints with each bucket's peak; t on the
+ * history's clock; names that are not words left out; no monitor.csv: null. */
+static void test_report_data(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/stampede-test-monrep-XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    assert_int_equal(monitor_report_data(dir, NAN, 100, m), 0);
+    fclose(m);
+    assert_string_equal(buf, "null");
+    free(buf);
+    snprintf(path, sizeof path, "%s/monitor.csv", dir);
+    FILE *f = fopen(path, "w");
+    fputs("Timestamp,Target,Metric,Value\r\n", f);
+    for (int i = 0; i < 5000; i++)
+        fprintf(f, "%d,host,cpu,%d\r\n%d,\"x<y\",up,1\r\n", 1000 + i, i == 4321 ? 99 : 10, 1000 + i);
+    fputs("9999,host,cpu,5", f);                                /* torn */
+    fclose(f);
+    m = open_memstream(&buf, &len);
+    assert_int_equal(monitor_report_data(dir, 990, 100, m), 0);
+    fclose(m);
+    assert_null(strchr(buf, '<'));
+    json_error_t je;
+    json_t *a = json_loads(buf, 0, &je);
+    if (!a)
+        fail_msg("%s: %s", je.text, buf);
+    assert_int_equal(json_array_size(a), 1);
+    json_t *s = json_array_get(a, 0), *t = json_object_get(s, "t"), *v = json_object_get(s, "v");
+    assert_int_equal(json_array_size(t), 100);
+    assert_int_equal(json_array_size(v), 100);
+    assert_true(json_number_value(json_array_get(t, 0)) == 10);         /* 1000 - 990 */
+    double peak = 0;
+    for (size_t i = 0; i < json_array_size(v); i++)
+        if (json_number_value(json_array_get(v, i)) > peak)
+            peak = json_number_value(json_array_get(v, i));
+    assert_true(peak == 99);                                           /* kept */
+    json_decref(a);
+    free(buf);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_allow(void **state)
 {
     (void)state;
@@ -274,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_section_refusals),
         cmocka_unit_test(test_judge),
         cmocka_unit_test(test_load_and_json),
+        cmocka_unit_test(test_report_data),
         cmocka_unit_test(test_allow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
