@@ -266,6 +266,10 @@ static void coord_finish(coord *c, coord_state final)
         monitor_free(c->mon);
         c->mon = NULL;
         if (c->mon_sum.csv_error[0]) coord_results_failed(c, c->mon_sum.csv_error);
+    } else {                    /* no monitor ran in this run: nothing of an earlier one */
+        monitor_summary_fini(&c->mon_sum);
+        free(c->mon_live);
+        c->mon_live = NULL;
     }
     if (nth && th) failed = thresholds_eval_monitor(c->sc, &c->mon_sum, th);
     results_worker *rw = calloc((size_t)(c->nworkers ? c->nworkers : 1), sizeof *rw);
