@@ -54,6 +54,7 @@ typedef struct mon_target {
     mon_fig  *figs;
     int       nfigs;
     CURL     *h;
+    struct curl_slist *hdrs;    /* Accept: the text format */
     char     *body;
     size_t    len, cap;
     bool      too_big, refused_addr;
@@ -286,6 +287,9 @@ static int mon_easy_setup(mon_target *t, uint64_t interval_ms)
     curl_easy_setopt(h, CURLOPT_USERAGENT, "stampede-monitor/" STAMPEDE_VERSION);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PROM_MAX_BODY);
+    if (!(t->hdrs = curl_slist_append(NULL, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1")))
+        return -1;
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->hdrs);
     return 0;
 }
 
@@ -736,6 +740,7 @@ void monitor_free(monitor *m)
         free(t->figs);
         if (t->h)
             curl_easy_cleanup(t->h);
+        curl_slist_free_all(t->hdrs);
         free(t->body);
     }
     free(m->t);
