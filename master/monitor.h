@@ -9,7 +9,9 @@
  * thread) owns; its thread only reads the scenario's sc_monitor (which must outlive
  * monitor_stop) and writes its own state under its own mutex. monitor_snapshot and
  * monitor_live_json may be called from any thread while it runs; monitor_stop joins the
- * thread and fills the summary; monitor_free releases everything.
+ * thread and fills the summary; monitor_free releases everything. Files: the scraper
+ * in master/monitor.c; the summary's arithmetic, its JSON and the monitor.csv readers
+ * in master/monitor_summary.c.
  *
  * What fails, and how:
  * - A URL whose host does not resolve into the allowed networks (--allow-monitor
@@ -93,6 +95,8 @@ typedef struct monitor_summary {
  * both 0, NaN when first is 0 and last is not (summary.json writes null; a "growth <"
  * threshold then fails). n == 0: every figure NaN. */
 double monitor_stat_mean(const monitor_stat *s);
+/* Adds one sample (the first sets first, min and max). */
+void   monitor_stat_add(monitor_stat *s, double v);
 double monitor_stat_growth(const monitor_stat *s);
 const monitor_stat *monitor_summary_find(const monitor_summary *ms, const char *target,
                                          const char *metric);
