@@ -16,6 +16,7 @@
   folder, "monitor" in the summary the CLI receives) and refuses a URL outside its own
   --allow-monitor at submit.
 Load goes only to tests/target on 127.0.0.1; each run lasts a few seconds."""
+import json
 import os
 import socket
 import subprocess
@@ -129,6 +130,12 @@ def test_node_exporter_target_and_a_down_scrape():
     check(stat(s, "down", "up")["max"] == 0, "down.up is 0")
     check(all(x["ok"] for x in s["thresholds"]), "thresholds held: %s" % s["thresholds"])
     check("down" in err and "failed" in err, "the console says the scrape failed: %s" % err)
+    # report.html carries the series for its charts (the data element's "monitor")
+    html = open(os.path.join(outdir, "report.html")).read()
+    data = json.loads(html.split('<script type="application/json" id="stampede-data">')[1].split("</script>")[0])
+    series = {(x["target"], x["metric"]): x for x in data["monitor"]}
+    check(len(series[("host", "cpu")]["v"]) == stat(s, "host", "cpu")["samples"],
+          "report.html's host.cpu series: %s" % series.get(("host", "cpu")))
 
 
 @test
