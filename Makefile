@@ -7,12 +7,13 @@
 # choose other object and binary folders.
 
 PKGS      := libevent libevent_pthreads libevent_openssl libcurl msgpack yaml-0.1 jansson libssl libcrypto \
-             libpcre2-8
+             libpcre2-8 sqlite3
 DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libnng-dev \
              libmsgpack-dev libyaml-dev libjansson-dev libcmocka-dev libwslay-dev \
              python3 python3-websockets curl nginx-light libssl-dev openssl \
              nodejs npm chromium prometheus libpcre2-dev python3-locust \
-             prometheus-node-exporter
+             prometheus-node-exporter \
+             libsqlite3-dev tzdata sqlite3
 BENCH_PKGS := wrk python3-locust nginx-light util-linux procps
 FUZZ_PKGS := clang libclang-rt-14-dev
 

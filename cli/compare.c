@@ -29,6 +29,7 @@
  *   row of two closed runs) is left out of the table, so closed-model comparisons read
  *   as before. */
 #include "cli/compare.h"
+#include "cli/history.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -553,6 +554,8 @@ static bool cmp_shown(const cmp_row *b, const cmp_row *n, int m)
 
 int compare_main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)          /* --baseline DIR: against the history's baseline */
+        if (!strcmp(argv[i], "--baseline")) return history_compare_baseline(argc, argv);
     const char *paths[2] = { NULL, NULL };
     int npaths = 0;
     const char *junit = NULL, *metric_arg = NULL;

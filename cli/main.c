@@ -16,6 +16,7 @@
 #include "common/scenario.h"
 #include "common/time.h"
 #include "common/units.h"
+#include "common/util.h"
 #include "master/api.h"
 #include "master/coord.h"
 #include "proto/plan.h"
@@ -23,9 +24,12 @@
 #include "cli/compare.h"
 #include "cli/endrun.h"
 #include "cli/har.h"
+#include "cli/history.h"
+#include "cli/report_cmd.h"
 #include "cli/remote.h"
 #include "cli/runinfo.h"
-#include "master/report.h"
+#include "master/history.h"
+#include "master/record.h"
 #include "cli/status.h"
 
 #define EXIT_OK        0
@@ -36,12 +40,22 @@
 #define MAX_TAGS       64       /* PROTO_MAX_TAGS */
 #define CLI_UI_LINGER_MS 2000   /* --ui stays up this long after the run ended */
 
+/* The run's results folder (coord_status.out_dir, set when the run was submitted):
+ * its parent holds the default history. */
+static const char *st_dir_for_history(coord *co)
+{
+    static coord_status st;
+    coord_get_status(co, &st);
+    return st.out_dir;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
 "usage: stampede run SCENARIO.yaml [-u USERS] [-r SPAWN_RATE] [-t DURATION] [-H URL]\n"
 "                    [--arrival-rate RATE] [-T TAGS] [-E TAGS]\n"
 "                    [--out DIR] [--threads N] [--set KEY=VALUE]... [--quiet]\n"
+"                    [--label K=V]... [--history FILE | --no-history]\n"
 "                    [--csv PREFIX [--csv-full-history]] [--html FILE]\n"
 "                    [--exit-code-on-error N] [--only-summary] [--headless]\n"
 "                    [--master http://HOST:8089 [--expect-workers N] [--expect-timeout 60s]]\n"
@@ -51,6 +65,11 @@ static void usage(FILE *f)
 "                         [-T TAGS] [-E TAGS]\n"
 "       stampede import-har FILE.har [-o scenario.yaml] [--host-filter HOST] [--keep-static]\n"
 "       stampede compare BASE NEW [--tolerance 10%%] [--metric p95,rps,error_rate] [--junit FILE]\n"
+"       stampede compare --baseline DIR [--history FILE]\n"
+"       stampede history [--master URL | --db FILE] [--scenario NAME] [--label K=V]... [--json]\n"
+"       stampede schedule add --master URL --cron \"0 22 * * *\" [--tz ZONE] SCENARIO.yaml [run options]\n"
+"       stampede schedule list --master URL [--json] | schedule rm --master URL ID\n"
+"                        [--show ID | --set-baseline ID]\n"
 "       stampede report DIR\n"
 "       stampede --version\n"
 "\n"
@@ -68,7 +87,14 @@ static void usage(FILE *f)
 "  -E, --exclude-tags A,B  leave out whatever is tagged A or B (repeatable)\n"
 "      --out DIR        results folder (default results/<name>-<timestamp>)\n"
 "      --threads N      engine threads (default: one per core)\n"
+"      --engine-cpus L  pin engine thread i to the i-th CPU of L (taskset's form:\n"
+"                       1 or 0,2 or 2-5; reused in turn when shorter); the other\n"
+"                       threads stay where the process runs\n"
 "      --set KEY=VALUE  override a scenario value by its path (load.graceful_stop=5s)\n"
+"      --label K=V      a label of this run in the history (commit=abc123; repeatable)\n"
+"      --history FILE   the history the run is recorded in (default: history.db in the\n"
+"                       results folder's parent, results/history.db)\n"
+"      --no-history     do not record the run\n"
 "      --quiet          no live status line and no end table\n"
 "      --only-summary   no live status line; the end table only (Locust's)\n"
 "      --headless       accepted for Locust's command lines; no effect (always headless)\n"
@@ -429,6 +455,9 @@ static void draw_status(const coord_status *s, uint32_t peak, bool final)
     status_draw(s->elapsed_s, s->users, peak, s->rps, s->p95_ms, s->failures, s->requests, final);
 }
 
+/* `stampede schedule add`: set by cmd_schedule_add, read by cmd_run (one call). */
+static const char *sched_cron, *sched_tz;
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -440,6 +469,10 @@ static int cmd_run(int argc, char **argv)
         { "host", required_argument, NULL, 'H' },
         { "out", required_argument, NULL, 'o' },
         { "threads", required_argument, NULL, 'n' },
+        { "engine-cpus", required_argument, NULL, 1100 },
+        { "label", required_argument, NULL, 1101 },
+        { "history", required_argument, NULL, 1102 },
+        { "no-history", no_argument, NULL, 1103 },
         { "tags", required_argument, NULL, 'T' },
         { "exclude-tags", required_argument, NULL, 'E' },
         { "headless", no_argument, NULL, 1000 },
@@ -462,6 +495,11 @@ static int cmd_run(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     uint32_t users = 0, threads = 0;
+    int engine_cpus[1024], nengine_cpus = 0;
+    const char *labels[HISTORY_MAX_LABELS + 1];
+    int nlabels = 0;
+    const char *history_file = NULL;
+    bool no_history = false;
     double rate = 0, arrival_rate = 0;
     uint64_t duration_ms = 0;
     const char *host = NULL, *out = NULL, *master = NULL, *ui = NULL, *ui_auth = NULL;
@@ -537,6 +575,25 @@ static int cmd_run(int argc, char **argv)
         }
         case 1005: only_summary = true; break;
         case 1006: allow_monitor = optarg; break;
+        case 1101:
+            if (nlabels > HISTORY_MAX_LABELS) {
+                fprintf(stderr, "stampede run: at most %d --label\n", HISTORY_MAX_LABELS);
+                return EXIT_USAGE;
+            }
+            labels[nlabels++] = optarg;
+            break;
+        case 1102: history_file = optarg; break;
+        case 1103: no_history = true; break;
+        case 1100: {
+            char cerr[160];
+            nengine_cpus = util_cpu_list(optarg, engine_cpus, (int)(sizeof engine_cpus / sizeof *engine_cpus),
+                                         cerr, sizeof cerr);
+            if (nengine_cpus < 0) {
+                fprintf(stderr, "stampede run: --engine-cpus: %s\n", cerr);
+                return EXIT_USAGE;
+            }
+            break;
+        }
         case 'H': host = optarg; break;
         case 'o': out = optarg; break;
         case 'n':
@@ -641,7 +698,41 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     uint32_t peak = scenario_peak_users(sc);
+    char *labels_json = NULL;
+    {
+        char lerr[300];
+        if (!(labels_json = record_labels_json(labels, nlabels, lerr, sizeof lerr))) {
+            fprintf(stderr, "stampede run: %s\n", lerr);
+            scenario_free(sc);
+            plan_fini(&plan);
+            return EXIT_USAGE;
+        }
+    }
+    if (master && (history_file || no_history)) {
+        free(labels_json);
+        fprintf(stderr, "stampede run: with --master the master keeps the history (its --results-dir/history.db): "
+                        "--history and --no-history are its options\n");
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
+    if (sched_cron && !master) {
+        free(labels_json);
+        fprintf(stderr, "stampede schedule add: schedules live on a master: give --master http://HOST:8089\n");
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
+    if (master && nengine_cpus) {
+        free(labels_json);
+        fprintf(stderr, "stampede run: --engine-cpus places this process's engines; with --master the "
+                        "workers run them: give it to stampede-worker\n");
+        scenario_free(sc);
+        plan_fini(&plan);
+        return EXIT_USAGE;
+    }
     if (master && allow_monitor) {
+        free(labels_json);
         fprintf(stderr, "stampede run: --allow-monitor is the master's in a run with --master "
                 "(stampede-master --allow-monitor CIDR,...)\n");
         scenario_free(sc);
@@ -658,7 +749,8 @@ static int cmd_run(int argc, char **argv)
         remote_cfg rcfg = { .master = master, .plan = &plan, .expect_workers = expect_workers,
                             .expect_timeout_ms = expect_timeout_ms, .out_dir = out, .name = sc->name,
                             .peak_users = peak, .quiet = quiet, .live = live, .sigs = &rs,
-                            .end = &eo, .full_history = full_history };
+                            .end = &eo, .full_history = full_history, .labels_json = labels_json,
+                            .schedule_cron = sched_cron, .schedule_tz = sched_tz };
         int rrc = remote_run(&rcfg);
         scenario_free(sc);
         plan_fini(&plan);
@@ -705,7 +797,8 @@ static int cmd_run(int argc, char **argv)
 
     char err[1024];
     int rc = EXIT_OK;
-    coord_opts copts = { .url = url, .id = "local", .allow_monitor = allow_monitor };
+    coord_opts copts = { .url = url, .id = "local", .history = history_file, .no_history = no_history,
+                         .allow_monitor = allow_monitor };
     coord *co = coord_start(&copts, err, sizeof err);
     if (!co) {
         fprintf(stderr, "stampede: %s\n", err);
@@ -718,7 +811,8 @@ static int cmd_run(int argc, char **argv)
     allow_list everywhere;
     char aerr[128];
     allow_parse(&everywhere, "0.0.0.0/0,::/0", aerr, sizeof aerr);
-    agent_cfg ac = { .master_url = url, .threads = threads, .id = "local", .allow = &everywhere };
+    agent_cfg ac = { .master_url = url, .threads = threads, .id = "local", .allow = &everywhere,
+                     .engine_cpus = engine_cpus, .nengine_cpus = (uint32_t)nengine_cpus };
     agent *ag = agent_start(&ac, err, sizeof err);
     if (!ag) {
         fprintf(stderr, "stampede: %s\n", err);
@@ -729,7 +823,7 @@ static int cmd_run(int argc, char **argv)
     }
     coord_run_cfg rc_cfg = { .plan = &plan, .expect_workers = 1, .expect_timeout_ms = 10000,
                              .out_dir = out, .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP,
-                             .full_history = full_history };
+                             .full_history = full_history, .labels_json = labels_json };
     if (coord_run(co, &rc_cfg, NULL, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "stampede: %s\n", err);
         agent_join_free(ag);
@@ -742,7 +836,13 @@ static int cmd_run(int argc, char **argv)
     api *ua = NULL;
     if (ui) {
         int uport = 0;
-        api_opts uo = { .addr = ui, .auth = ui_auth, .hosts = ui_host, .local = true };
+        char ui_hist[4200] = "";
+        if (!no_history) {
+            if (history_file) snprintf(ui_hist, sizeof ui_hist, "%s", history_file);
+            else record_default_history(st_dir_for_history(co), ui_hist, sizeof ui_hist);
+        }
+        api_opts uo = { .addr = ui, .auth = ui_auth, .hosts = ui_host, .local = true,
+                        .history = ui_hist[0] ? ui_hist : NULL };
         if (!(ua = api_start_opts(co, &uo, &uport, err, sizeof err))) {
             fprintf(stderr, "stampede run: --ui: %s\n", err);
             coord_stop(co, true);
@@ -810,6 +910,8 @@ static int cmd_run(int argc, char **argv)
                 st.reason);
     }
     printf("results: %s\n", st.out_dir);
+    if (st.history_note[0] && !quiet) fprintf(stderr, "stampede: %s\n", st.history_note);
+    free(labels_json);
     if (ua) {
         fflush(stdout);
         usleep(CLI_UI_LINGER_MS * 1000);   /* a polling dashboard sees the final state */
@@ -823,20 +925,28 @@ static int cmd_run(int argc, char **argv)
     return rc;
 }
 
-/* stampede report DIR: re-renders DIR/report.html from DIR's summary.json and history. */
-static int cmd_report(int argc, char **argv)
+/* stampede schedule add --master URL --cron EXPR [--tz ZONE] SCENARIO.yaml [run options]:
+ * the run's own options as `stampede run --master` takes them (cli/history.h). */
+static int cmd_schedule_add(int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: stampede report DIR\n");
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest) return EXIT_ABORTED;
+    int n = 0;
+    rest[n++] = "run";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--cron") && i + 1 < argc) sched_cron = argv[++i];
+        else if (!strcmp(argv[i], "--tz") && i + 1 < argc) sched_tz = argv[++i];
+        else rest[n++] = argv[i];
+    }
+    if (!sched_cron) {
+        fprintf(stderr, "usage: stampede schedule add --master URL --cron \"0 22 * * *\" [--tz Europe/Berlin] "
+                        "SCENARIO.yaml [-u N] [-r R] [-t D] [--host URL] [--set K=V]... [--label K=V]...\n");
+        free(rest);
         return EXIT_USAGE;
     }
-    char err[512];
-    if (report_write(argv[1], err, sizeof err) != 0) {
-        fprintf(stderr, "stampede: report: %s\n", err);
-        return EXIT_USAGE;
-    }
-    printf("report: %s/report.html\n", argv[1]);
-    return EXIT_OK;
+    int rc = cmd_run(n, rest);
+    free(rest);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -863,8 +973,11 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "run")) rc = cmd_run(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "validate")) rc = cmd_validate(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "compare")) rc = compare_main(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "report")) rc = cmd_report(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "report")) rc = report_cmd_main(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "import-har")) rc = har_import_main(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "history")) rc = history_main(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "schedule") && argc > 2 && !strcmp(argv[2], "add")) rc = cmd_schedule_add(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "schedule")) rc = schedule_main(argc - 1, argv + 1);
     else {
         fprintf(stderr, "stampede: unknown command \"%s\"\n", argv[1]);
         usage(stderr);

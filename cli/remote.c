@@ -237,6 +237,8 @@ static char *remote_submission(const remote_cfg *cfg)
     json_object_set_new(j, "exclude_tags", xtags ? xtags : json_array());
     /* --csv-full-history: the master's results folder gets the per-name history rows */
     json_object_set_new(j, "csv_full_history", json_boolean(cfg->full_history));
+    json_t *lab = cfg->labels_json ? json_loads(cfg->labels_json, 0, NULL) : NULL;
+    if (lab) json_object_set_new(j, "labels", lab);
     json_object_set_new(j, "expect_workers", json_integer(cfg->expect_workers ? cfg->expect_workers : 1));
     json_object_set_new(j, "expect_timeout_ms", json_integer((json_int_t)cfg->expect_timeout_ms));
     if (!(out = json_dumps(j, JSON_COMPACT))) fprintf(stderr, "stampede: out of memory\n");
@@ -288,6 +290,48 @@ static int remote_submit(remote *r, const remote_cfg *cfg)
         remote_error_text(&reply, msg, sizeof msg);
         fprintf(stderr, "stampede: master at %s answered %ld: %s\n", r->base, code, msg);
         out = code == 404 ? REMOTE_EXIT_USAGE : REMOTE_EXIT_ABORTED;
+    }
+    free(reply.data);
+    return out;
+}
+
+/* POST /api/schedules {cron, tz, run}: the run becomes a schedule of the master. */
+static int remote_schedule(remote *r, const remote_cfg *cfg)
+{
+    char *run = remote_submission(cfg);
+    if (!run) return REMOTE_EXIT_USAGE;
+    json_t *j = json_pack("{s:s,s:s,s:o}", "cron", cfg->schedule_cron, "tz",
+                          cfg->schedule_tz ? cfg->schedule_tz : "", "run", json_loads(run, 0, NULL));
+    free(run);
+    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!body) {
+        fprintf(stderr, "stampede: out of memory\n");
+        return REMOTE_EXIT_ABORTED;
+    }
+    remote_buf reply = { 0 };
+    long code = 0;
+    int rc = remote_call(r, "POST", "/api/schedules", body, &code, &reply, NULL);
+    free(body);
+    char msg[1024];
+    int out = REMOTE_EXIT_OK;
+    if (rc != 0) {
+        fprintf(stderr, "stampede: cannot reach master at %s: %s\n", r->base, r->errbuf);
+        out = REMOTE_EXIT_ABORTED;
+    } else if (code == 201) {
+        json_t *a = json_loadb(reply.data ? reply.data : "", reply.len, 0, NULL);
+        time_t next = (time_t)(json_integer_value(json_object_get(a, "next")) / 1000);
+        struct tm tm;
+        char when[64] = "?";
+        if (gmtime_r(&next, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+        printf("schedule %lld added on %s: \"%s\"%s%s, next start %s\n",
+               (long long)json_integer_value(json_object_get(a, "id")), r->base, cfg->schedule_cron,
+               cfg->schedule_tz && *cfg->schedule_tz ? " in " : "", cfg->schedule_tz ? cfg->schedule_tz : "", when);
+        json_decref(a);
+    } else {
+        remote_error_text(&reply, msg, sizeof msg);
+        fprintf(stderr, "stampede schedule add: the master at %s answered %ld: %s\n", r->base, code, msg);
+        out = code == 400 || code == 404 ? REMOTE_EXIT_USAGE : REMOTE_EXIT_ABORTED;
     }
     free(reply.data);
     return out;
@@ -510,7 +554,12 @@ int remote_run(const remote_cfg *cfg)
     }
     r.json_hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     r.json_hdrs = curl_slist_append(r.json_hdrs, "Expect:");     /* no 100-continue round trip */
-    int rc = remote_submit(&r, cfg);
+    int rc;
+    if (cfg->schedule_cron) {
+        rc = remote_schedule(&r, cfg);
+        goto out;
+    }
+    rc = remote_submit(&r, cfg);
     if (rc != REMOTE_EXIT_OK) goto out;
     if (!cfg->quiet)
         fprintf(stderr, "stampede: run %s of \"%s\" submitted to %s: peak %u users\n", r.id,

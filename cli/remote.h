@@ -25,6 +25,11 @@ typedef struct remote_cfg {
     const sigset_t *sigs;       /* SIGINT/SIGTERM, blocked; polled with sigtimedwait */
     const endrun_opts *end;     /* the end of the run (cli/endrun.h); NULL: defaults */
     bool        full_history;   /* --csv-full-history: "csv_full_history" in the run JSON */
+    const char *labels_json;    /* --label K=V: "labels" in the run JSON ({"K": "V"}); NULL none */
+    /* `stampede schedule add` (cli/history.h): instead of running it now, the run is
+     * given to the master as a schedule (POST /api/schedules {cron, tz, run}); the reply's
+     * id and next start are printed and remote_run returns. NULL: run it now. */
+    const char *schedule_cron, *schedule_tz;
 } remote_cfg;
 
 int remote_run(const remote_cfg *cfg);

@@ -1,5 +1,6 @@
 #include "common/util.h"
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,4 +140,57 @@ size_t util_utf8_clean(char *s)
         }
     }
     return bad;
+}
+
+int util_cpu_list(const char *s, int *out, int max, char *err, size_t errcap)
+{
+    int n = 0;
+    const char *p = s ? s : "";
+    if (!*p) {
+        snprintf(err, errcap, "an empty CPU list: give CPUs as 1 or 0,2 or 2-5");
+        return -1;
+    }
+    while (*p) {
+        const char *part = p;
+        long lo = -1, hi;
+        char *end;
+        if (*p < '0' || *p > '9') goto bad;
+        lo = strtol(p, &end, 10);
+        hi = lo;
+        p = end;
+        if (*p == '-') {
+            p++;
+            if (*p < '0' || *p > '9') goto bad;
+            hi = strtol(p, &end, 10);
+            p = end;
+        }
+        if (*p && *p != ',') goto bad;
+        if (lo >= UTIL_CPU_MAX || hi >= UTIL_CPU_MAX) {
+            snprintf(err, errcap, "\"%.*s\": CPU numbers run below %d", (int)(p - part), part, UTIL_CPU_MAX);
+            return -1;
+        }
+        if (hi < lo) {
+            snprintf(err, errcap, "\"%.*s\": a range runs low-high", (int)(p - part), part);
+            return -1;
+        }
+        for (long c = lo; c <= hi; c++) {
+            bool seen = false;
+            for (int i = 0; i < n && !seen; i++) seen = out[i] == (int)c;
+            if (seen) continue;
+            if (n == max) {
+                snprintf(err, errcap, "more than %d CPUs", max);
+                return -1;
+            }
+            out[n++] = (int)c;
+        }
+        if (*p == ',') {
+            p++;
+            if (!*p) goto bad;
+        }
+        continue;
+bad:
+        snprintf(err, errcap, "\"%s\" is not a CPU list: give CPUs as 1 or 0,2 or 2-5", s);
+        return -1;
+    }
+    return n;
 }

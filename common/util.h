@@ -25,4 +25,11 @@ void util_xml_escape(FILE *f, const char *s);
  * Well-formed multi-byte sequences are kept. Returns the number of bytes replaced (0:
  * s was valid). NULL is a valid empty string. Any thread; no allocation. */
 size_t util_utf8_clean(char *s);
+/* A CPU list as taskset(1) and cpuset(7) write it: "1", "0,2", "2-5", "0-1,6" (decimal
+ * CPU numbers < UTIL_CPU_MAX, ranges low-high inclusive, no spaces). Fills out[] with the
+ * CPUs in the order written (duplicates kept out), at most max. Returns how many, or -1
+ * with a message naming the bad part ("\"7-3\": a range runs low-high", "more than N
+ * CPUs"). Pure; any thread. Used by --engine-cpus (stampede run, stampede-worker). */
+#define UTIL_CPU_MAX 4096
+int util_cpu_list(const char *s, int *out, int max, char *err, size_t errcap);
 #endif

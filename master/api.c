@@ -45,7 +45,10 @@
 #include "master/api_conn.h"
 #include "master/api_req.h"
 #include "master/assets.h"
+#include "master/api_history.h"
+#include "master/history.h"
 #include "master/live.h"
+#include "master/record.h"
 #include "proto/plan.h"
 
 #define API_TIMEOUT_S       30                  /* idle connection */
@@ -64,6 +67,7 @@ struct api {
     api_conns          *conns;                  /* the connection guard */
     struct api_job     *job;                    /* the submission being parsed, or NULL */
     bool                local;                  /* a local run's --ui (api_opts.local) */
+    char               *history;                /* api_opts.history (malloc'd) or NULL */
 };
 
 /* One POST /api/runs being parsed by coord_run on its own thread. The API thread owns req
@@ -79,6 +83,7 @@ typedef struct api_job {
     bool                  busy;
     uint64_t              run_id;
     char                  err[1024];
+    char                 *labels;       /* the run's labels as JSON text (malloc'd), or NULL */
 } api_job;
 
 /* The results files a client may download (api.h); anything else is a 404.
@@ -191,6 +196,7 @@ static void *api_job_thread(void *ud)
 static void api_job_free(api_job *job)
 {
     plan_fini(&job->plan);              /* coord_run deep-copied what it keeps */
+    free(job->labels);
     free(job);
 }
 
@@ -257,6 +263,31 @@ static void api_post_run(api *a, struct evhttp_request *req)
         return;
     }
     bool full_history = fh && json_is_true(fh);
+    /* "labels": {"K": "V", ...} (--label K=V of the submitting CLI, issue 14): kept in the
+     * run's history row; keys and values as master/record.h record_labels_json checks. */
+    json_t *lab = json_object_get(j, "labels");
+    if (lab && !json_is_null(lab)) {
+        const char *kv[HISTORY_MAX_LABELS + 1];
+        char buf[HISTORY_MAX_LABELS + 1][400];
+        int n = 0;
+        const char *k;
+        json_t *v;
+        bool ok = json_is_object(lab);
+        json_object_foreach(lab, k, v) {
+            if (!ok) break;
+            if (!json_is_string(v) || n > HISTORY_MAX_LABELS) { ok = false; break; }
+            snprintf(buf[n], sizeof buf[n], "%.100s=%.290s", k, json_string_value(v));
+            kv[n] = buf[n];
+            n++;
+        }
+        if (ok) job->labels = record_labels_json(kv, n, err, sizeof err);
+        if (!ok || !job->labels) {
+            json_decref(j);
+            api_job_free(job);
+            api_reply_error(req, 400, "\"labels\" must be an object of strings: %s", ok ? err : "K: \"V\"");
+            return;
+        }
+    }
     json_decref(j);
     if (expect_timeout == 0) expect_timeout = API_DEFAULT_EXPECT_TIMEOUT_MS;   /* 0: the default */
     job->a = a;
@@ -265,7 +296,7 @@ static void api_post_run(api *a, struct evhttp_request *req)
     job->cfg = (coord_run_cfg){ .plan = &job->plan, .expect_workers = (uint32_t)expect,
                                 .expect_timeout_ms = expect_timeout, .out_dir = NULL,
                                 .interval_ms = 1000, .name_cap = STATS_DEFAULT_NAME_CAP,
-                                .full_history = full_history };
+                                .full_history = full_history, .labels_json = job->labels };
     /* The parse thread takes no signals either (api_start's rule for the API thread). */
     sigset_t all, old;
     sigfillset(&all);
@@ -644,6 +675,18 @@ static void api_route(struct evhttp_request *req, void *ud)
         return;
     }
 #undef API_IS
+    api_hist_reply hr;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evbuffer *body = evhttp_request_get_input_buffer(req);
+    size_t blen = body ? evbuffer_get_length(body) : 0;
+    const char *btext = blen ? (const char *)evbuffer_pullup(body, -1) : NULL;
+    if (api_history_serve(a->history, a->local, m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD ? API_H_GET
+                          : m == EVHTTP_REQ_POST ? API_H_POST : m == EVHTTP_REQ_DELETE ? API_H_DELETE
+                          : API_H_OTHER, path, plen, query, btext, blen, &hr)) {
+        if (hr.allow) evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", hr.allow);
+        api_reply_json(req, hr.code, hr.body);
+        return;
+    }
     static const char runs[] = "/api/runs/";
     if (plen > sizeof runs - 1 && !memcmp(path, runs, sizeof runs - 1)) {
         const char *id = path + sizeof runs - 1;
@@ -746,6 +789,7 @@ static void api_free(api *a)
     if (a->wake[0] >= 0) close(a->wake[0]);
     if (a->wake[1] >= 0) close(a->wake[1]);
     api_guard_fini(&a->guard);
+    free(a->history);
     free(a);
 }
 
@@ -778,6 +822,11 @@ api *api_start_opts(coord *c, const api_opts *o, int *port, char *err, size_t er
     a->c = c;
     a->local = o->local;
     a->wake[0] = a->wake[1] = -1;
+    if (o->history && !(a->history = strdup(o->history))) {
+        snprintf(err, errcap, "out of memory");
+        api_free(a);
+        return NULL;
+    }
     if (api_guard_init(&a->guard, auth, host, hosts, err, errcap) != 0) goto fail;
     if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(err, errcap, "pipe: %s", strerror(errno));

@@ -91,6 +91,10 @@ typedef struct api_opts {
     const char *auth;           /* "USER:PASS" or NULL */
     const char *hosts;          /* --ui-host names or NULL */
     bool        local;
+    const char *history;        /* the history file the /api/history, /api/trends and
+                                 * /api/schedules routes serve (master/api_history.h);
+                                 * NULL: they answer 404 "no history". Read-only on a local
+                                 * --ui (local true): POSTs there are 409 */
 } api_opts;
 api *api_start_opts(coord *c, const api_opts *o, int *port, char *err, size_t errcap);
 /* --ui-auth-file: USER:PASS from the first line of path into out (master/api_req.h's

@@ -12,6 +12,7 @@
 #include <nng/protocol/pair1/pair.h>
 #include "common/log.h"
 #include "common/time.h"
+#include "master/checkpoint.h"
 #include "proto/plan.h"
 
 /* One received message: opened (coord_auth.c), then handed to the part that owns it. */
@@ -115,6 +116,9 @@ coord *coord_start(const coord_opts *o, char *err, size_t errcap)
     else if (gethostname(c->id, sizeof c->id - 1) != 0) snprintf(c->id, sizeof c->id, "master");
     snprintf(c->results_dir, sizeof c->results_dir, "%s", o->results_dir ? o->results_dir : "results");
     c->heartbeat_ms = o->heartbeat_ms ? o->heartbeat_ms : 1000;
+    snprintf(c->history, sizeof c->history, "%s", o->history ? o->history : "");
+    c->no_history = o->no_history;
+    snprintf(c->notify_url, sizeof c->notify_url, "%s", o->notify_url ? o->notify_url : "");
     c->timeout_ms = o->timeout_ms ? o->timeout_ms : 3000;
     if (monitor_allow_parse(&c->mon_allow, o->allow_monitor, err, errcap) != 0) {
         char why[256];
@@ -241,12 +245,21 @@ int coord_run(coord *c, const coord_run_cfg *cfg, uint64_t *run_id, bool *busy_o
         plan_fini(&plan);
         return -1;
     }
+    /* the scenario text as run, for `stampede report` and for the record */
+    if (checkpoint_save_scenario(res.dir, plan.scenario, plan.scenario_len, err, errcap) != 0) {
+        results_close(&res);
+        scenario_free(sc);
+        plan_fini(&plan);
+        return -1;
+    }
     pthread_mutex_lock(&c->mu);
     c->pend.sc = sc;
     c->pend.plan = plan;
     c->pend.res = res;
     c->pend.cfg = *cfg;
     c->pend.cfg.plan = NULL;
+    snprintf(c->pend_labels, sizeof c->pend_labels, "%s", cfg->labels_json ? cfg->labels_json : "{}");
+    c->pend.cfg.labels_json = NULL;
     c->pend.cfg.out_dir = NULL;
     c->pend.run_id = ((time_wall_ms() << 12) ^ ((uint64_t)rand() & 0xfff)) & ((UINT64_C(1) << 53) - 1);
     if (run_id) *run_id = c->pend.run_id;
@@ -256,6 +269,7 @@ int coord_run(coord *c, const coord_run_cfg *cfg, uint64_t *run_id, bool *busy_o
     c->status.state = RUN_WAITING;
     c->status.thresholds_failed = 0;
     c->status.reason[0] = '\0';
+    c->status.history_note[0] = '\0';
     c->status.results_error[0] = '\0';
     snprintf(c->status.out_dir, sizeof c->status.out_dir, "%s", res.dir);
     pthread_mutex_unlock(&c->mu);

@@ -37,6 +37,10 @@ typedef struct coord_opts {
     const char *allow_monitor;  /* --allow-monitor CIDR,...: the networks a scenario's
                                  * monitor may fetch from (master/monitor.h); NULL:
                                  * loopback. A bad list fails coord_start. */
+    /* The run history (master/record.h): every run's folder is recorded when it ends. */
+    const char *history;        /* the history file; NULL: <parent of the run's folder>/history.db */
+    bool        no_history;     /* record nothing */
+    const char *notify_url;     /* webhook told of every finished run; NULL: none */
 } coord_opts;
 
 /* Listens and starts the coordinator thread. NULL with err. */
@@ -51,6 +55,8 @@ typedef struct coord_run_cfg {
     uint32_t    interval_ms;    /* stats interval, default 1000 */
     uint32_t    name_cap;
     bool        full_history;   /* --csv-full-history: RESULTS_FULL_HISTORY (master/results.h) */
+    const char *labels_json;    /* the run's labels ({"k": "v"}, record_labels_json); copied;
+                                 * NULL: none */
 } coord_run_cfg;
 
 /* Submits a run (one at a time). 0 with *run_id, or -1 with err (scenario error, a run

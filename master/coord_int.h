@@ -107,6 +107,11 @@ struct coord {
     auth_key        key;
     char            id[PROTO_ID_MAX];
     char            results_dir[512];
+    char            history[1024];  /* coord_opts.history ("" : the default) */
+    bool            no_history;
+    char            notify_url[1024];
+    char            labels_json[4096];  /* the current run's labels (from coord_run_cfg) */
+    char            pend_labels[4096];
     uint32_t        heartbeat_ms, timeout_ms;
     uint64_t        last_hb_us, hb_seq;
     cpending        pending[COORD_MAX_PENDING];
@@ -135,6 +140,7 @@ struct coord {
     iv_ring         ring;           /* the open intervals (master/coord_ring.h) */
     results         res;
     bool            res_open;
+    bool            ckpt_failed;    /* a checkpoint write failed this run (reported once) */
     uint64_t        dropped, late;
     uint64_t        late_requests;  /* HTTP requests of the late deltas (in the totals, in no
                                  * history row); logged at the end of the run */

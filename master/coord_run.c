@@ -14,6 +14,8 @@
 #include <string.h>
 #include "common/log.h"
 #include "common/time.h"
+#include "master/checkpoint.h"
+#include "master/record.h"
 #include "master/thresholds.h"
 #include "proto/plan.h"
 
@@ -151,6 +153,44 @@ static void coord_log_limited(coord *c, const ring_iv *s, const coord_point *pt)
     c->limited_quiet = 0;
 }
 
+/* After each closed interval, and once when the plans go out (nothing covered yet):
+ * DIR/checkpoint.msgpack rewritten (master/checkpoint.h) with the totals so far and the
+ * workers of the run, so that `stampede report DIR` can rebuild the results of a run
+ * that dies. A failure is reported once per run (the
+ * status's results_error) and retried at the next interval. */
+static void coord_checkpoint(coord *c, uint64_t covered_wall_ms, uint64_t intervals)
+{
+    if (!c->res_open || c->res.dir[0] == '\0')
+        return;
+    results_worker *rw = calloc((size_t)(c->nworkers ? c->nworkers : 1), sizeof *rw);
+    int nrw = 0;
+    uint64_t missing = 0;
+    for (int i = 0; rw && i < c->nworkers; i++) {
+        const cworker *w = &c->workers[i];
+        if (!w->in_run) continue;
+        snprintf(rw[nrw].id, sizeof rw[nrw].id, "%s", w->hello.id);
+        snprintf(rw[nrw].host, sizeof rw[nrw].host, "%s", w->hello.host);
+        rw[nrw].threads = w->hello.threads;
+        rw[nrw].requests = w->requests;
+        rw[nrw].state = w->state;
+        rw[nrw].lost_at_ms = w->lost_at_ms;
+        rw[nrw].missing_requests_max = w->missing_max;
+        missing += w->missing_max;
+        nrw++;
+    }
+    checkpoint_run run = { .run_id = c->run_id, .sc = c->sc, .target = c->sc->target,
+                           .start_wall_ms = c->start_wall_ms, .covered_wall_ms = covered_wall_ms,
+                           .intervals = intervals, .interval_ms = c->interval_ms,
+                           .name_cap = c->name_cap, .workers = rw, .nworkers = nrw,
+                           .missing_requests_max = missing };
+    char err[512];
+    if (checkpoint_save(c->res.dir, &run, &c->totals, err, sizeof err) != 0 && !c->ckpt_failed) {
+        c->ckpt_failed = true;
+        coord_results_failed(c, err);
+    }
+    free(rw);
+}
+
 /* The ring closed an interval (master/coord_ring.h): its history row, the dashboard's
  * point (ring_point: the open model's rates, backlog, dropped, lag and service
  * percentiles too) and the last-interval figures of the status. The ring has already
@@ -164,6 +204,7 @@ void coord_interval_closed(void *arg, const ring_iv *s, const merge_set *totals)
     if (c->res_open && !c->res.history_err[0] &&
         results_history(&c->res, wall, s->users, iv, &s->set, totals) != 0)
         coord_results_failed(c, c->res.history_err);
+    coord_checkpoint(c, wall, s->idx + 1);
     coord_point pt;
     ring_point(s, c->interval_ms, &pt);
     c->last_users = s->users;
@@ -223,6 +264,7 @@ static void coord_send_plans(coord *c)
         coord_send_plan(c, w);
     }
     c->state = RUN_RUNNING;
+    coord_checkpoint(c, c->start_wall_ms, 0);  /* a run killed in its first interval rebuilds too */
     coord_monitor_start(c);
     log_info("master", "run %llu planned on %d workers, %u slots",
              (unsigned long long)c->run_id, coord_alive_workers(c), c->threads_total);
@@ -240,6 +282,28 @@ static void coord_send_stop(coord *c)
         m.u.stop.graceful_ms = c->sc->graceful_stop_ms;
         coord_send_to(c, w->pipe, &m);
     }
+}
+
+/* The run into the history, compared with its baseline, the webhook told
+ * (master/record.h). A history that cannot take it is logged; the results stand. */
+static void coord_record(coord *c)
+{
+    if (c->no_history || !c->res.dir[0]) return;
+    record_cfg rc = { .history = c->history[0] ? c->history : NULL,
+                      .notify_url = c->notify_url[0] ? c->notify_url : NULL,
+                      .labels_json = c->labels_json };
+    record_out out;
+    char err[600], note[512];
+    if (record_run(&rc, c->res.dir, &out, err, sizeof err) != 0) {
+        snprintf(note, sizeof note, "not recorded in the history: %.400s", err);
+        log_warn("master", "run %llu %s", (unsigned long long)c->run_id, note);
+    } else {
+        snprintf(note, sizeof note, "%s", out.summary);
+        log_info("master", "%s", out.summary);
+    }
+    pthread_mutex_lock(&c->mu);
+    snprintf(c->status.history_note, sizeof c->status.history_note, "%s", note);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void coord_finish(coord *c, coord_state final)
@@ -302,6 +366,7 @@ static void coord_finish(coord *c, coord_state final)
         if (results_finish(&c->res, &meta, &c->totals, err, sizeof err) != 0)
             coord_results_failed(c, err);
         c->res_open = false;
+        coord_record(c);
         pthread_mutex_lock(&c->mu);
         free(c->summary);
         c->summary = text;      /* kept: the totals outlive a disk that refused them */
@@ -469,6 +534,7 @@ void coord_take(coord *c)
     memset(&c->pend.plan, 0, sizeof c->pend.plan);
     const coord_run_cfg *cfg = &c->pend.cfg;
     c->run_id = c->pend.run_id;
+    snprintf(c->labels_json, sizeof c->labels_json, "%s", c->pend_labels);
     c->expect = cfg->expect_workers ? cfg->expect_workers : 1;
     c->expect_deadline_ms = time_wall_ms() + (cfg->expect_timeout_ms ? cfg->expect_timeout_ms : 60000);
     c->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
@@ -481,6 +547,7 @@ void coord_take(coord *c)
     memset(&c->last_point, 0, sizeof c->last_point);
     c->limited_log_ms = c->limited_quiet = 0;
     c->late = c->late_requests = 0;
+    c->ckpt_failed = false;
     /* A new run starts from empty sets: merge_reset keeps names (for interval reuse),
      * and the last run's names must not reappear with zero counts in this one. */
     merge_fini(&c->totals);

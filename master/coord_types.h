@@ -30,6 +30,8 @@ typedef struct coord_status {
     char     reason[512];       /* why aborted, or the stop reason */
     uint64_t proto_dropped;     /* protocol counters since the master started */
     uint64_t proto_auth_failures, proto_seal_failures, proto_hello_timeouts;
+    char     history_note[512]; /* the run's line about the history (master/record.h
+                                 * record_out.summary, or why it was not recorded) */
     char     results_error[512];/* non-empty: the results folder could not be written (why);
                                  * the totals stay readable through coord_get_summary */
     /* The open model (issue 11): 0 in the closed model but for limited_intervals. */

@@ -11,14 +11,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <curl/curl.h>
 #include "common/log.h"
 #include "master/api.h"
 #include "master/coord.h"
+#include "master/history.h"
+#include "master/schedule.h"
 #include "proto/auth.h"
 #include "proto/transport.h"
 
@@ -34,6 +37,7 @@ static void master_usage(FILE *f)
 "usage: stampede-master [--listen tcp://0.0.0.0:5557] [--http 127.0.0.1:8089] [--key-file F]\n"
 "                       [--tls-cert F --tls-key F --tls-ca F] [--results-dir DIR] [--id NAME]\n"
 "                       [--allow-monitor CIDR,...]\n"
+"                       [--history FILE | --no-history] [--notify URL]\n"
 "\n"
 "  --listen URL       where workers connect: tcp://HOST:PORT or tls+tcp://HOST:PORT\n"
 "                     (default " MASTER_DEFAULT_LISTEN "; loopback only without a key or TLS)\n"
@@ -47,6 +51,10 @@ static void master_usage(FILE *f)
 "  --id NAME          master id shown to workers (default: host name)\n"
 "  --allow-monitor CIDR,...  networks a scenario's monitor: section may scrape\n"
 "                     (default 127.0.0.0/8,::1; the list replaces the default)\n"
+"  --history FILE     the run history (SQLite; default DIR/history.db of --results-dir)\n"
+"  --no-history       record no run (the history API answers 404)\n"
+"  --notify URL       POST a JSON message to URL when a run ends (verdict, regressions,\n"
+"                     thresholds; http:// or https://)\n"
 "\n"
 "Prints \"master listening on URL, api on http://HOST:PORT\" when ready; SIGINT/SIGTERM\n"
 "stops a run in progress gracefully and exits.\n");
@@ -97,6 +105,9 @@ int main(int argc, char **argv)
         { "ui-auth-file", required_argument, NULL, 'F' },
         { "ui-host", required_argument, NULL, 'U' },
         { "allow-monitor", required_argument, NULL, 'M' },
+        { "history", required_argument, NULL, 'D' },
+        { "no-history", no_argument, NULL, 'N' },
+        { "notify", required_argument, NULL, 'n' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -104,6 +115,8 @@ int main(int argc, char **argv)
     const char *listen = MASTER_DEFAULT_LISTEN, *http = MASTER_DEFAULT_HTTP, *key_file = NULL;
     const char *results_dir = NULL, *id = NULL, *ui_auth = NULL, *ui_auth_file = NULL, *ui_host = NULL;
     const char *allow_monitor = NULL;
+    const char *history_file = NULL, *notify = NULL;
+    bool no_history = false;
     transport_tls tls = { 0 };
     int c;
     log_init_from_env();
@@ -121,6 +134,9 @@ int main(int argc, char **argv)
         case 'F': ui_auth_file = optarg; break;
         case 'U': ui_host = optarg; break;
         case 'M': allow_monitor = optarg; break;
+        case 'D': history_file = optarg; break;
+        case 'N': no_history = true; break;
+        case 'n': notify = optarg; break;
         case 'V': printf("stampede-master %s\n", STAMPEDE_VERSION); return 0;
         case 'h': master_usage(stdout); return 0;
         default: master_usage(stderr); return 2;
@@ -199,21 +215,56 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_ALL);      /* the --notify webhook (master/record.c) */
 
-    /* libcurl's global state before any thread (the monitor scrapes with it) */
-    if (curl_global_init(CURL_GLOBAL_ALL) != 0) {
-        fprintf(stderr, "stampede-master: libcurl failed to initialise\n");
-        return 3;
+    /* The history: opened once here so that a foreign or corrupt file stops the master
+     * with its reason before anything runs (master/history.h; the file is left as it is). */
+    char hist_path[1200] = "";
+    if (history_file && no_history) {
+        fprintf(stderr, "stampede-master: give --history FILE or --no-history, not both\n");
+        return 2;
+    }
+    if (notify && strncmp(notify, "http://", 7) && strncmp(notify, "https://", 8)) {
+        fprintf(stderr, "stampede-master: --notify wants an http:// or https:// URL, got \"%s\"\n", notify);
+        return 2;
+    }
+    if (!no_history) {
+        if (history_file) snprintf(hist_path, sizeof hist_path, "%s", history_file);
+        else {
+            const char *rd = results_dir ? results_dir : "results";
+            char part[1100];
+            snprintf(part, sizeof part, "%.1000s/", rd);
+            for (char *q = part + 1; *q; q++) {         /* mkdir -p */
+                if (*q != '/') continue;
+                *q = '\0';
+                if (mkdir(part, 0755) != 0 && errno != EEXIST) {
+                    fprintf(stderr, "stampede-master: cannot create %s: %s\n", part, strerror(errno));
+                    return 1;
+                }
+                *q = '/';
+            }
+            snprintf(hist_path, sizeof hist_path, "%.1000s/history.db", rd);
+        }
+        history *h = history_open(hist_path, false, err, sizeof err);
+        if (!h) {
+            fprintf(stderr, "stampede-master: %s\n", err);
+            return 1;
+        }
+        history_close(h);
     }
     coord_opts co = { .url = url, .key = key.len ? &key : NULL, .tls = use_tls ? &tls : NULL,
-                      .id = id, .results_dir = results_dir, .allow_monitor = allow_monitor };
+                      .id = id, .results_dir = results_dir, .history = hist_path[0] ? hist_path : NULL,
+                      .no_history = no_history, .notify_url = notify,
+                      .allow_monitor = allow_monitor };
     coord *cd = coord_start(&co, err, sizeof err);
     if (!cd) {
         fprintf(stderr, "stampede-master: %s\n", err);
         return 1;
     }
     int http_port = 0;
-    api *a = api_start_hosts(cd, http, ui_auth, ui_host, &http_port, err, sizeof err);
+    api_opts ao = { .addr = http, .auth = ui_auth, .hosts = ui_host,
+                    .history = hist_path[0] ? hist_path : NULL };
+    api *a = api_start_opts(cd, &ao, &http_port, err, sizeof err);
     if (!a) {
         fprintf(stderr, "stampede-master: %s\n", err);
         coord_free(cd);
@@ -222,12 +273,17 @@ int main(int argc, char **argv)
     char http_host[256];
     const char *colon = strrchr(http, ':');
     snprintf(http_host, sizeof http_host, "%.*s", (int)(colon - http), http);   /* api_start checked it */
+    /* Schedules (master/schedule.h) start runs from the history's timetable. */
+    schedule_timer *timer = NULL;
+    if (hist_path[0] && !(timer = schedule_start(cd, hist_path, err, sizeof err)))
+        log_warn("master", "%s: scheduled runs will not start", err);
     printf("master listening on %s, api on http://%s:%d\n", url, http_host, http_port);
     fflush(stdout);
 
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0) {}
     log_info("master", "signal %d: shutting down", sig);
+    schedule_stop(timer);           /* no run starts while the master goes */
     coord_status st;
     coord_get_status(cd, &st);
     if (st.state == RUN_WAITING || st.state == RUN_RUNNING || st.state == RUN_STOPPING) {

@@ -386,6 +386,12 @@ static int merge_err_addn(merge_set *m, const char *method, const char *name,
     return 0;
 }
 
+int merge_add_err(merge_set *m, const char *method, const char *name, stats_err_kind kind,
+                  const char *detail, uint64_t count)
+{
+    return merge_err_addn(m, method, name, kind < ERR_KIND_COUNT ? kind : ERR_OTHER, detail, count);
+}
+
 /* dst += counters and histograms of one row (svc: see the top). */
 static int merge_entry_add(merge_entry *dst, const stats_row *src)
 {

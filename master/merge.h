@@ -104,6 +104,11 @@ void merge_reset(merge_set *m);
 int  merge_add(merge_set *m, const proto_stats *d);
 /* m += other (for folding an interval into totals, or tests). other != m. */
 int  merge_add_set(merge_set *m, const merge_set *other);
+/* m's error row (method, name, kind, detail) += count, made when new, under the same
+ * folding rules as merge_add's error rows (for a set rebuilt from a file:
+ * master/checkpoint.h). 0, or -1 on ENOMEM. */
+int  merge_add_err(merge_set *m, const char *method, const char *name, stats_err_kind kind,
+                   const char *detail, uint64_t count);
 const merge_entry *merge_find(const merge_set *m, const char *method, const char *name);
 /* Sum of HTTP entries (stats_fig HTTP) whose name equals name (any method) into
  * out, which it initializes (method "*" when several methods matched): returns how many

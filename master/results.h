@@ -1,7 +1,10 @@
 /* The results folder of a run (DESIGN.md "Results"): written as the run goes
  * (stats_history.csv gets a row per interval, flushed, so an interrupted 24 h run keeps
  * everything up to its last interval) and completed at the end (summary.json, stats.csv,
- * failures.csv, junit.xml, then report.html from those files: master/report.h). Column names and order of the CSVs are Locust's (2.x):
+ * failures.csv, junit.xml, then report.html from those files: master/report.h). The
+ * coordinator also keeps scenario.yaml and checkpoint.msgpack there (master/checkpoint.h),
+ * from which `stampede report` rebuilds the end files of a run that died
+ * (master/rebuild.h). Column names and order of the CSVs are Locust's (2.x):
  *   stats.csv:         Type,Name,Request Count,Failure Count,Median Response Time,
  *                      Average Response Time,Min Response Time,Max Response Time,
  *                      Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,
@@ -53,6 +56,10 @@
  *   "monitor_targets": [{target, url, scrapes, failures, last_error}] (issue 13; written
  *   by master/monitor.h monitor_summary_json from results_meta.monitor; both [] without
  *   a monitor section); monitor.csv is the monitor's own file (master/monitor.h).
+ * - "interrupted" (issue 13): true only in a summary rebuilt by `stampede report DIR`
+ *   from the checkpoint of a run that died (master/rebuild.h; stop_reason "interrupted",
+ *   duration_s = covered_s); "covered_s": the seconds the closed intervals cover (the
+ *   run's duration_s for a run that ended).
  * - schedule.csv (results_open_ex with RESULTS_SCHEDULE: the open model): one row per
  *   interval, written and flushed with the history row:
  *     Timestamp,Planned Rate,Achieved Rate,Intended,Started,Dropped,Backlog Max,
@@ -94,6 +101,11 @@ typedef struct results_meta {
     uint64_t    missing_requests_max; /* bound on requests lost with workers that died */
     const struct monitor_summary *monitor;  /* master/monitor.h: summary.json "monitor"
                                  * and "monitor_targets"; NULL: none (empty arrays) */
+    /* A run rebuilt from its checkpoint after it died (master/rebuild.h): summary.json's
+     * "interrupted" (false for a run that ended, however it ended) and "covered_s", the
+     * seconds its closed intervals cover (0 here: the run's duration_s). */
+    bool        interrupted;
+    double      covered_s;
 } results_meta;
 
 typedef struct results {

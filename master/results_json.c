@@ -340,6 +340,8 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
     json_object_set_new(root, "end_ms", res_juint(meta->end_wall_ms));
     json_object_set_new(root, "duration_s", res_jreal(dur));
     json_object_set_new(root, "stop_reason", res_jstr(meta->stop_reason));
+    json_object_set_new(root, "interrupted", json_boolean(meta->interrupted));
+    json_object_set_new(root, "covered_s", res_jreal(meta->covered_s > 0 ? meta->covered_s : dur));
     json_object_set_new(root, "peak_users", json_integer(meta->peak_users));
 
     const merge_entry *a = &t->all;

@@ -217,4 +217,10 @@ int  proto_decode(const char *buf, size_t len, proto_msg *m);
 void proto_msg_free(proto_msg *m);
 const char *proto_type_name(int type);
 const char *proto_strerror(int rv);
+/* The decoder's first step, for other msgpack readers of hostile bytes (the results
+ * folder's checkpoint, master/checkpoint.h): 0 when p[len] is exactly one msgpack object
+ * whose every declared count and length fits in the bytes left, nested at most 16 deep;
+ * then *objects (may be NULL) gets the number of objects in it, which bounds what
+ * msgpack_unpack_next allocates. -1 otherwise. Pure, any thread. */
+int proto_prescan(const uint8_t *p, size_t len, uint64_t *objects);
 #endif

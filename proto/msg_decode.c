@@ -34,9 +34,9 @@ static uint64_t be(const uint8_t *p, unsigned n)
 /* Walks the object iteratively: open[d] counts the objects still expected at depth d
  * (depth 0 is the one top-level object). Each object is at least one byte, so a count
  * larger than the bytes left is a lie; a map of n pairs holds 2n objects. */
-static int proto_prescan(const uint8_t *p, size_t len)
+int proto_prescan(const uint8_t *p, size_t len, uint64_t *objects)
 {
-    uint64_t open[PROTO_MAX_DEPTH + 1];
+    uint64_t open[PROTO_MAX_DEPTH + 1], nobj = 0;
     int depth = 0;
     size_t pos = 0;
     open[0] = 1;
@@ -46,6 +46,7 @@ static int proto_prescan(const uint8_t *p, size_t len)
         if (depth < 0)
             break;
         open[depth]--;
+        nobj++;
         if (pos >= len)
             return -1;
         uint8_t b = p[pos++];
@@ -110,6 +111,8 @@ static int proto_prescan(const uint8_t *p, size_t len)
             pos += (size_t)skip;
         }
     }
+    if (objects != NULL)
+        *objects = nobj;
     return pos == len ? 0 : -1;
 }
 
@@ -627,7 +630,7 @@ int proto_decode(const char *buf, size_t len, proto_msg *m)
     memset(m, 0, sizeof *m);
     if (len > PROTO_MAX_MSG)
         return PROTO_ETOOBIG;
-    if (buf == NULL || len == 0 || proto_prescan((const uint8_t *)buf, len) != 0)
+    if (buf == NULL || len == 0 || proto_prescan((const uint8_t *)buf, len, NULL) != 0)
         return PROTO_EMALFORMED;
 
     msgpack_unpacked up;

@@ -370,7 +370,9 @@ static void agent_plan(agent *a, const proto_plan *p)
                          .slots = mine, .nslots = n, .threads_total = p->threads_total,
                          .start_mono_us = start_mono, .interval_ms = p->interval_ms ? p->interval_ms : 1000,
                          .name_cap = p->name_cap ? p->name_cap : STATS_DEFAULT_NAME_CAP,
-                         .emit = agent_emit, .emit_ud = a, .allow = &a->allow };
+                         .emit = agent_emit, .emit_ud = a, .allow = &a->allow,
+                         .pin = a->cfg.nengine_cpus > 0,
+                         .cpu = a->cfg.nengine_cpus ? a->cfg.engine_cpus[i % a->cfg.nengine_cpus] : 0 };
         char e[256];
         engine *en = engine_start(&c, e, sizeof e);
         if (!en) {

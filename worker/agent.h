@@ -29,6 +29,13 @@ typedef struct agent_cfg {
     const allow_list *allow;    /* target networks; NULL: loopback only */
     uint32_t    heartbeat_ms;   /* default 1000 */
     uint32_t    timeout_ms;     /* master silent this long is lost; default 3000 */
+    const int  *engine_cpus;    /* --engine-cpus: engine i runs on engine_cpus[i % n]
+                                 * (engine_cfg.cpu); NULL or n 0: not pinned. Borrowed:
+                                 * outlives the agent. The agent's own thread, nng's and
+                                 * the coordinator's stay where the process runs, so
+                                 * an engine can have its CPU to itself (bench's open
+                                 * row; a dedicated load host) */
+    uint32_t    nengine_cpus;
 } agent_cfg;
 
 /* Lifecycle, as PROTOCOL.md's worker state machine: connecting -> (CHALLENGE) hello sent

@@ -18,7 +18,9 @@
  *   engine_grace     graceful_stop elapsed: cancel what is in flight, finish
  */
 #include "worker/engine.h"
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,9 +356,25 @@ static void engine_interval(evutil_socket_t fd, short what, void *arg)
     engine_arm_interval(e);
 }
 
+/* The engine thread's name, and its CPU when --engine-cpus asked (engine_cfg.pin). */
+static void engine_place(engine *e)
+{
+    pthread_setname_np(pthread_self(), "stampede-eng");
+    if (!e->cfg.pin) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (e->cfg.cpu >= 0 && e->cfg.cpu < CPU_SETSIZE) CPU_SET(e->cfg.cpu, &set);
+    int rc = e->cfg.cpu >= 0 && e->cfg.cpu < CPU_SETSIZE
+             ? pthread_setaffinity_np(pthread_self(), sizeof set, &set) : EINVAL;
+    if (rc != 0)
+        log_warn("engine", "cannot pin the engine thread to CPU %d (%s): it runs unpinned",
+                 e->cfg.cpu, strerror(rc));
+}
+
 static void *engine_main(void *arg)
 {
     engine *e = arg;
+    engine_place(e);
     struct timeval tick = { 0, ENGINE_TICK_MS * 1000 };
     e->cpu_prev_us = engine_cpu_us();
     e->wall_prev_us = time_mono_us();

@@ -84,6 +84,11 @@ typedef struct engine_cfg {
     engine_emit_fn emit;
     void       *emit_ud;
     const struct allow_list *allow; /* every connect is checked against it; NULL: none */
+    bool        pin;            /* the engine thread pins itself to CPU `cpu`
+                                 * (--engine-cpus; a CPU it may not use is a warning, the
+                                 * thread then runs unpinned); false (zeroed): no pinning.
+                                 * The thread is named "stampede-eng" either way (top -H) */
+    int         cpu;
 } engine_cfg;
 
 typedef struct engine engine;

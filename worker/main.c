@@ -1,6 +1,7 @@
 /* stampede-worker: dials the master and keeps dialing, runs the plans it is given.
  *   stampede-worker --master tcp://HOST:5557 [--key-file F] [--allow CIDR,...]
- *                   [--threads N] [--id NAME] [--tls-cert F --tls-key F --tls-ca F]
+ *                   [--threads N] [--engine-cpus LIST] [--id NAME]
+ *                   [--tls-cert F --tls-key F --tls-ca F]
  * SIGTERM or SIGINT: leave gracefully (a running share finishes its requests within the
  * scenario's graceful_stop, final statistics and DONE "leaving" go to the master). */
 #include <getopt.h>
@@ -14,17 +15,21 @@
 #include <curl/curl.h>
 #include "common/log.h"
 #include "common/time.h"
+#include "common/util.h"
 #include "worker/agent.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
 "usage: stampede-worker --master tcp://HOST:5557 [--key-file F] [--allow CIDR,...]\n"
-"                       [--threads N] [--id NAME] [--tls-cert F --tls-key F --tls-ca F]\n"
+"                       [--threads N] [--engine-cpus LIST] [--id NAME]\n"
+"                       [--tls-cert F --tls-key F --tls-ca F]\n"
 "  --master URL    the master's worker port: tcp://HOST:PORT or tls+tcp://HOST:PORT\n"
 "  --key-file F    shared key (both sides prove it; never sent)\n"
 "  --allow LIST    target networks this worker may load (default 127.0.0.0/8,::1/128)\n"
 "  --threads N     engine threads (default: one per core)\n"
+"  --engine-cpus L pin engine thread i to the i-th CPU of L (1 or 0,2 or 2-5; reused in\n"
+"                  turn when shorter); the agent's and nng's threads stay unpinned\n"
 "  --id NAME       worker id (default HOST-PID)\n"
 "  --tls-cert/--tls-key/--tls-ca  certificates for tls+tcp:// (mutual)\n");
 }
@@ -36,11 +41,13 @@ int main(int argc, char **argv)
         { "allow", required_argument, NULL, 'a' },  { "threads", required_argument, NULL, 'T' },
         { "id", required_argument, NULL, 'i' },     { "tls-cert", required_argument, NULL, 'c' },
         { "tls-key", required_argument, NULL, 'K' }, { "tls-ca", required_argument, NULL, 'C' },
+        { "engine-cpus", required_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
     };
     const char *master = NULL, *key_file = NULL, *allow_spec = NULL, *id = NULL;
     transport_tls tls = { 0 };
     uint32_t threads = 0;
+    int engine_cpus[1024], nengine_cpus = 0;
     int c;
     log_init_from_env();
     if (log_level < LOG_INFO && !getenv("STAMPEDE_LOG")) log_level = LOG_INFO;
@@ -61,6 +68,16 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'P': {
+            char cerr[160];
+            nengine_cpus = util_cpu_list(optarg, engine_cpus, (int)(sizeof engine_cpus / sizeof *engine_cpus),
+                                         cerr, sizeof cerr);
+            if (nengine_cpus < 0) {
+                fprintf(stderr, "stampede-worker: --engine-cpus: %s\n", cerr);
+                return 2;
+            }
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -104,7 +121,8 @@ int main(int argc, char **argv)
         return 3;
     }
     agent_cfg ac = { .master_url = master, .threads = threads, .id = id, .key = key.len ? &key : NULL,
-                     .tls = want_tls ? &tls : NULL, .allow = &allow };
+                     .tls = want_tls ? &tls : NULL, .allow = &allow,
+                     .engine_cpus = engine_cpus, .nengine_cpus = (uint32_t)nengine_cpus };
     agent *a = agent_start(&ac, err, sizeof err);
     if (!a) {
         fprintf(stderr, "stampede-worker: %s\n", err);

@@ -41,9 +41,11 @@ Method
   when the interval closes, once per simulated second, back to back; CPU share of one core = CPU seconds / simulated
   seconds, with its peak RSS and the delta bytes per second (its header has the rest).
 - Open model (tests/bench/bench_open.py, after the rounds): the highest arrival rate one
-  engine thread (--threads 1, on the generator CPU) holds on GET /ping with lag p99
-  under 1 ms and nothing dropped, by doubling then bisection over 5 s runs within a
-  ~90 s budget, as a ratio of the closed model's req/s (the Stampede row's median).
+  engine thread (--threads 1, --engine-cpus: the engine alone on the generator CPU, the
+  process's other threads beside nginx) holds on GET /ping with lag p99 under 1 ms and
+  nothing dropped, by doubling then bisection over 5 s runs within a ~90 s budget, as a
+  ratio of the closed model's req/s in the same placement (median of 3 runs, measured
+  there; the Stampede row's median is printed beside it).
 - Output: tables on stdout, the same Markdown in results/bench-YYYYmmdd-HHMMSS.md.
 
 Every child has a timeout and its own process group; nginx and the temporary

@@ -4,11 +4,13 @@ Each test starts its own target and checks Stampede's results against what the t
 counted. Runs are short (a few seconds) and bounded by timeouts."""
 import glob
 import os
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import (SAN_SLACK_MS, Target, check, hist_percentile, main, read_csv, route_counts, run, summary, test,  # noqa: E402
+from lib import (BIN, SAN_SLACK_MS, Target, _procs, check, hist_percentile, main, read_csv, route_counts, run, summary, test,  # noqa: E402
                  write_scenario)
 
 OPERATORS = "username,password\n" + "".join("op%03d,pw-op%03d\n" % (i, i) for i in range(1, 61))
@@ -80,6 +82,44 @@ def test_totals_equal_target_counters():
     check_exact(s, t.counters())
     check(s["totals"]["failures"] == 0, "unexpected failures: %s" % s["errors"])
     check(s["totals"]["cancelled"] == 0, "requests cancelled at a graceful stop: %s" % s["totals"]["cancelled"])
+    t.stop()
+
+
+@test
+def test_engine_cpus_pins_engine_threads_only():
+    """--engine-cpus 0: each engine thread (named stampede-eng) runs on CPU 0 alone while
+    the process's other threads keep the process's CPUs; totals still equal the target's;
+    a bad list exits 2 before anything runs."""
+    rc, out, err = run(["run", "/nonexistent.yaml", "--engine-cpus", "3-1"], timeout=30)
+    check(rc == 2 and "--engine-cpus" in err and "low-high" in err, "bad list: exit %d %r" % (rc, err))
+    t = Target()
+    path, d = write_scenario(erp_scenario(t, [("1s", 8), ("3s", 8)]), files={"operators.csv": OPERATORS})
+    out = os.path.join(d, "out")
+    p = subprocess.Popen([os.path.join(BIN, "stampede"), "run", path, "--out", out, "--quiet",
+                          "--threads", "2", "--engine-cpus", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _procs.append(p)
+    seen = {}
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and p.poll() is None and len(seen) < 2:
+        for tid in os.listdir("/proc/%d/task" % p.pid):
+            try:
+                with open("/proc/%d/task/%s/comm" % (p.pid, tid)) as f:
+                    comm = f.read().strip()
+                with open("/proc/%d/task/%s/status" % (p.pid, tid)) as f:
+                    allowed = [ln.split()[1] for ln in f if ln.startswith("Cpus_allowed_list")][0]
+            except (OSError, IndexError):
+                continue
+            if comm == "stampede-eng":
+                seen[tid] = allowed
+            elif comm == "stampede":
+                check(allowed != "0" or os.cpu_count() == 1,
+                      "a non-engine thread was pinned too: %s %s" % (tid, allowed))
+        time.sleep(0.1)
+    o, e = p.communicate(timeout=60)
+    check(p.returncode == 0, "exit %d: %s" % (p.returncode, e))
+    check(len(seen) == 2 and set(seen.values()) == {"0"}, "engine threads and their CPUs: %s" % seen)
+    check_exact(summary(out), t.counters())
     t.stop()
 
 

@@ -14,7 +14,9 @@
   replaces the loopback default;
 - the same on stampede-master with a worker: the master scrapes (monitor.csv in its
   folder, "monitor" in the summary the CLI receives) and refuses a URL outside its own
-  --allow-monitor at submit.
+  --allow-monitor at submit;
+- a local run killed with SIGKILL after three scrapes: `stampede report DIR` rebuilds
+  summary.json's "monitor" from monitor.csv and judges the monitor thresholds on it.
 Load goes only to tests/target on 127.0.0.1; each run lasts a few seconds."""
 import json
 import os
@@ -25,7 +27,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import TESTS, Target, _procs, check, main, read_csv, route_counts, run, summary, test, write_scenario  # noqa: E402
+from lib import BIN, TESTS, Target, _procs, check, main, read_csv, route_counts, run, summary, test, write_scenario  # noqa: E402
 # The cluster helpers; importing them registers their module's tests too: drop those.
 from test_distributed import cluster, run_remote, teardown  # noqa: E402
 del TESTS[:]
@@ -200,6 +202,37 @@ def test_master_scrapes_and_refuses():
               "the master refuses at submit: %d %s" % (rc, err))
     finally:
         teardown(m, ws)
+
+
+@test
+def test_killed_run_rebuilt_with_its_monitor():
+    host = node_exporter()
+    t = Target()
+    path, d = write_scenario(scenario(t, host, seconds=30, thresholds=["monitor host.memory < 100%",
+                                                                        "monitor host.memory < 1%"]))
+    out = os.path.join(d, "out")
+    p = subprocess.Popen([os.path.join(BIN, "stampede"), "run", path, "--out", out, "--quiet"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _procs.append(p)
+    csv_path = os.path.join(out, "monitor.csv")
+    deadline = time.time() + 15
+    while time.time() < deadline:           # three rounds of host.memory, then SIGKILL
+        if os.path.exists(csv_path) and open(csv_path).read().count(",host,memory,") >= 3:
+            break
+        time.sleep(0.2)
+    p.kill()
+    p.wait(timeout=10)
+    mem = [r for r in read_csv(csv_path) if r["Target"] == "host" and r["Metric"] == "memory"]
+    check(len(mem) >= 3, "monitor.csv before the kill: %d rows" % len(mem))
+    rc, so, err = run(["report", out], timeout=60)
+    check(rc == 1, "rebuilt with a failed monitor threshold: exit %d %s %s" % (rc, so, err))
+    s = summary(out)
+    check(s.get("interrupted") is True, "interrupted: %s" % s.get("interrupted"))
+    m = stat(s, "host", "memory")
+    check(m["samples"] == len(mem) and abs(m["max"] - max(float(r["Value"]) for r in mem)) < 1e-6,
+          "the rebuilt monitor summary is monitor.csv's: %s vs %d rows" % (m, len(mem)))
+    check(s["thresholds"][0]["ok"] is True and s["thresholds"][1]["ok"] is False,
+          "monitor thresholds judged on what was scraped: %s" % s["thresholds"])
 
 
 if __name__ == "__main__":

@@ -112,6 +112,32 @@ static void test_result_is_valid_for_every_byte_pair(void **state)
         }
 }
 
+/* util_cpu_list: taskset's forms, order kept, duplicates dropped, each misuse refused. */
+static void test_cpu_list(void **state)
+{
+    (void)state;
+    int cpu[8];
+    char err[160];
+    assert_int_equal(util_cpu_list("1", cpu, 8, err, sizeof err), 1);
+    assert_int_equal(cpu[0], 1);
+    assert_int_equal(util_cpu_list("3,0-2,1", cpu, 8, err, sizeof err), 4);
+    assert_int_equal(cpu[0], 3);
+    assert_int_equal(cpu[1], 0);
+    assert_int_equal(cpu[3], 2);
+    const char *bad[] = { "", "a", "1,", ",1", "1-", "-1", "1 2", "1--2", "2x" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = 0;
+        assert_int_equal(util_cpu_list(bad[i], cpu, 8, err, sizeof err), -1);
+        assert_non_null(strstr(err, "CPU"));
+    }
+    assert_int_equal(util_cpu_list("5-3", cpu, 8, err, sizeof err), -1);
+    assert_non_null(strstr(err, "low-high"));
+    assert_int_equal(util_cpu_list("0-8", cpu, 8, err, sizeof err), -1);
+    assert_non_null(strstr(err, "more than 8"));
+    assert_int_equal(util_cpu_list("99999", cpu, 8, err, sizeof err), -1);
+    assert_non_null(strstr(err, "below"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -122,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_surrogates),
         cmocka_unit_test(test_above_max),
         cmocka_unit_test(test_result_is_valid_for_every_byte_pair),
+        cmocka_unit_test(test_cpu_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
