@@ -755,6 +755,7 @@ static int cmd_run(int argc, char **argv)
         scenario_free(sc);
         plan_fini(&plan);
         for (int i = 0; i < nsets; i++) free((char *)sets[i].key);
+        free(labels_json);
         return rrc;
     }
     if (ui_auth_file && !ui_auth) {
@@ -763,6 +764,7 @@ static int cmd_run(int argc, char **argv)
             fprintf(stderr, "stampede run: %s\n", ferr);
             scenario_free(sc);
             plan_fini(&plan);
+            free(labels_json);
             return EXIT_USAGE;
         }
         ui_auth = ui_auth_buf;
@@ -770,18 +772,21 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "stampede run: give --ui-auth or --ui-auth-file, not both\n");
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     if ((ui_auth || ui_host) && !ui) {
         fprintf(stderr, "stampede run: --ui-auth, --ui-auth-file and --ui-host go with --ui\n");
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     if (expect_workers > 1) {
         fprintf(stderr, "stampede run: --expect-workers needs --master (a local run has one worker)\n");
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     char url[64];
@@ -804,6 +809,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "stampede: %s\n", err);
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_ABORTED;
     }
     /* The worker allowlist guards a worker against a master's plans; in a local run
@@ -819,6 +825,7 @@ static int cmd_run(int argc, char **argv)
         coord_free(co);
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_ABORTED;
     }
     coord_run_cfg rc_cfg = { .plan = &plan, .expect_workers = 1, .expect_timeout_ms = 10000,
@@ -830,6 +837,7 @@ static int cmd_run(int argc, char **argv)
         coord_free(co);
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     /* --ui: the master's dashboard, API and /metrics, on this run's coordinator. */
@@ -851,6 +859,7 @@ static int cmd_run(int argc, char **argv)
             coord_free(co);
             scenario_free(sc);
             plan_fini(&plan);
+            free(labels_json);
             return EXIT_USAGE;
         }
         const char *colon = strrchr(ui, ':');
