@@ -185,6 +185,36 @@ static void test_bounds(void **state)
     free(many);
 }
 
+/* Many families: each sample finds its own family's TYPE (the table is searched by
+ * halves), by its name or without a histogram's suffix; names that are prefixes of
+ * others do not shadow them. */
+static void test_many_types(void **state)
+{
+    (void)state;
+    size_t cap = 1 << 20, n = 0;
+    char *t = malloc(cap);
+    static const char *const kinds[] = { "counter", "gauge", "histogram" };
+    for (int i = 999; i >= 0; i--)
+        n += (size_t)snprintf(t + n, cap - n, "# TYPE m%d %s\n", i, kinds[i % 3]);
+    for (int i = 0; i < 1000; i++)
+        n += (size_t)snprintf(t + n, cap - n, "m%d 1\nm%d_count 2\n", i, i);
+    prom_doc d;
+    char err[200];
+    assert_int_equal(prom_parse(t, n, &d, err, sizeof err), 0);
+    assert_int_equal(d.n, 2000);
+    for (int i = 0; i < 1000; i++) {
+        const prom_series *a = &d.s[2 * i], *b = &d.s[2 * i + 1];
+        assert_int_equal(a->type, (prom_type)(i % 3 == 0 ? PROM_COUNTER : i % 3 == 1 ? PROM_GAUGE
+                                              : PROM_HISTOGRAM));
+        assert_int_equal(a->counter, i % 3 == 0);
+        /* m7_count: no TYPE of its own (m7 is typed): the family m7's via the suffix */
+        assert_int_equal(b->type, a->type);
+        assert_int_equal(b->counter, i % 3 == 2 || i % 3 == 0);
+    }
+    prom_doc_free(&d);
+    free(t);
+}
+
 static void test_selectors(void **state)
 {
     (void)state;
@@ -232,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_parse_corners),
         cmocka_unit_test(test_parse_refusals),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_many_types),
         cmocka_unit_test(test_selectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
