@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/queue.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -91,6 +92,11 @@ static void serve_schedules(const char *history_path, bool readonly, int method,
     char err[1024];
     if (rlen == 0) {
         if (method == API_H_GET) {
+            if (access(history_path, F_OK) != 0) {      /* no history yet: no schedules */
+                out->code = 200;
+                out->body = json_pack("{s:[]}", "schedules");
+                return;
+            }
             char *t = schedule_list_json(history_path, err, sizeof err);
             reply_text(out, t ? 200 : 500, t, err);
             return;
@@ -205,6 +211,19 @@ bool api_history_serve(const char *history_path, bool readonly, int method, cons
     if (parse_query(query, &q, err, sizeof err) != 0) {
         evhttp_clear_headers(&q.kv);
         reply_err(out, 400, err);
+        return true;
+    }
+    /* A history that does not exist yet (a local --ui before its first run is recorded)
+     * reads as an empty one. */
+    if (!baseline && access(history_path, F_OK) != 0) {
+        evhttp_clear_headers(&q.kv);
+        out->code = 200;
+        if (is_list) out->body = json_pack("{s:[]}", "runs");
+        else if (is_trends && q.scenario)
+            out->body = json_pack("{s:s,s:s,s:s,s:n,s:[]}", "scenario", q.scenario, "name",
+                                  q.name ? q.name : "Aggregated", "metric", q.metric ? q.metric : "p95",
+                                  "baseline", "points");
+        else reply_err(out, is_trends ? 400 : 404, is_trends ? "trends want ?scenario=NAME" : "no run in the history yet");
         return true;
     }
     history *h = history_open(history_path, readonly || !baseline, err, sizeof err);

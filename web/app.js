@@ -846,6 +846,18 @@
     return n;
   }
 
+  /* The POST /api/runs body (master/api_req.h api_plan_from_json); a schedule's "run"
+   * (POST /api/schedules) is the same body. */
+  function runBody(yaml, fileName, users, rate, durationMs, expect, host) {
+    const body = {
+      scenario: yaml,
+      scenario_file: fileName || 'dashboard.yaml',
+      users, rate, duration_ms: durationMs, expect_workers: expect,
+    };
+    if (host) body.host = host;
+    return body;
+  }
+
   async function startRun(ev) {
     ev.preventDefault();
     showStartError('');
@@ -862,12 +874,7 @@
     if (!Number.isInteger(expect) || expect < 1) { showStartError('Expect workers must be a whole number, 1 or more.'); return; }
     const host = $('host').value.trim();
 
-    const body = {
-      scenario: yaml,
-      scenario_file: scenarioFileName || 'dashboard.yaml',
-      users, rate, duration_ms: durationMs, expect_workers: expect,
-    };
-    if (host) body.host = host;
+    const body = runBody(yaml, scenarioFileName, users, rate, durationMs, expect, host);
     const data = $('data-files').files;
     if (data && data.length) {
       const map = mapDataFiles(data, yaml);
@@ -955,17 +962,551 @@
     });
   }
 
+  /* ---- pages: Live, Runs, Schedules (issue 14) ---------------------------------------- */
+
+  /* The header's nav switches pages by the URL's hash (#live, #runs, #schedules); the
+   * live view keeps polling underneath, so its charts are whole when it shows again. */
+  const PAGES = ['live', 'runs', 'schedules'];
+  let page = 'live';
+  let schedTimer = null;
+
+  function showPage(name) {
+    if (!PAGES.includes(name)) name = 'live';
+    const was = page;
+    page = name;
+    for (const p of PAGES) $(`page-${p}`).hidden = p !== name;
+    for (const a of $('nav').querySelectorAll('a[data-page]')) {
+      const on = a.dataset.page === name;
+      a.classList.toggle('active', on);
+      if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    }
+    clearInterval(schedTimer);
+    schedTimer = null;
+    if (name === 'live' && was !== 'live') window.dispatchEvent(new Event('resize'));
+    if (name === 'runs') loadRuns();
+    if (name === 'schedules') {
+      /* an empty add form starts from the New-run form's scenario and host */
+      if (!$('sched-yaml').value.trim()) $('sched-yaml').value = $('scenario-yaml').value;
+      if (!$('sched-host').value.trim()) $('sched-host').value = $('host').value;
+      loadSchedules();
+      schedTimer = setInterval(loadSchedules, 10000);     /* next starts, runs, events */
+    }
+  }
+
+  function boxError(id, msg) {
+    const box = $(id);
+    box.textContent = msg || '';
+    box.hidden = !msg;
+  }
+  /* An API failure as the page says it (the server's 400/404/409 message as is). */
+  function errText(e) {
+    if (e instanceof HttpError) {
+      if (e.status === 401) { noteFailure(e); return 'Authentication is required: reload the page and sign in.'; }
+      return e.message;
+    }
+    return 'Cannot reach the master: ' + (e && e.message ? e.message : String(e));
+  }
+
+  /* ms since the epoch -> "2026-12-03 17:04:05" in the browser's zone, or in UTC. */
+  function fmtStamp(ms, utc) {
+    if (!isNum(ms)) return '\u2013';
+    const d = new Date(ms), pad = (n) => String(n).padStart(2, '0');
+    const [Y, M, D, h, m, s] = utc
+      ? [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
+      : [d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
+    return `${Y}-${pad(M)}-${pad(D)} ${pad(h)}:${pad(m)}:${pad(s)}${utc ? ' UTC' : ''}`;
+  }
+
+  /* "k=v k2=v2" or "k=v, k2=v2" -> [[k, v], ...]; a string saying what is wrong. */
+  function parseLabels(text) {
+    const out = [];
+    for (const part of String(text || '').split(/[\s,]+/).filter(Boolean)) {
+      const eq = part.indexOf('=');
+      if (eq < 1) return `"${part}" is not a label: write KEY=VALUE`;
+      out.push([part.slice(0, eq), part.slice(eq + 1)]);
+    }
+    return out;
+  }
+
+  /* A page opened at #runs or #schedules asks before the first live poll answered:
+   * whether this is a local run's read-only dashboard comes from /api/live. */
+  async function knowLocal() {
+    if (live) return;
+    try { const j = await api('GET', '/api/live'); if (j && typeof j === 'object' && !live) renderLocal(j); } catch (e) { /* the poll says */ }
+  }
+
+  /* ---- Runs page: GET /api/history, /api/history/ID, /api/trends ---------------------- */
+
+  let runs = [];                         /* the listing shown, newest first */
+  const scenariosSeen = new Set();
+  let picked = [];                       /* ids ticked for the comparison, in click order */
+  let runsLoading = 0;
+
+  function fillScenarios() {
+    const sel = $('runs-scenario'), cur = sel.value;
+    const opts = [el('option', { value: '' }, 'all scenarios')];
+    for (const s of [...scenariosSeen].sort((a, b) => a.localeCompare(b))) opts.push(el('option', { value: s }, s));
+    sel.replaceChildren(...opts);
+    sel.value = scenariosSeen.has(cur) ? cur : '';
+  }
+
+  async function loadRuns() {
+    const labels = parseLabels($('runs-label').value);
+    if (typeof labels === 'string') { boxError('runs-error', 'Label filter: ' + labels); return; }
+    const q = new URLSearchParams();
+    const scen = $('runs-scenario').value;
+    if (scen) q.append('scenario', scen);
+    for (const [k, v] of labels) q.append('label', `${k}=${v}`);
+    q.append('limit', '200');
+    const mine = ++runsLoading;
+    try {
+      await knowLocal();
+      const j = await api('GET', '/api/history?' + q.toString());
+      if (mine !== runsLoading) return;               /* a newer filter answered first */
+      runs = j && Array.isArray(j.runs) ? j.runs : [];
+      boxError('runs-error', '');
+      for (const r of runs) if (typeof r.scenario === 'string') scenariosSeen.add(r.scenario);
+      fillScenarios();
+      picked = picked.filter((id) => runs.some((r) => r.id === id));
+      renderRuns();
+      renderCompare();
+      loadTrends();
+    } catch (e) {
+      if (mine !== runsLoading) return;
+      boxError('runs-error', errText(e));
+      runs = [];
+      renderRuns();
+    }
+  }
+
+  function regressionCell(r) {
+    const c = td('', 'regression');
+    const g = r.regression && typeof r.regression === 'object' ? r.regression : null;
+    if (!g) {
+      c.textContent = '\u2013';
+      c.title = 'not compared: its scenario had no baseline when it ended';
+      return c;
+    }
+    const list = Array.isArray(g.regressions) ? g.regressions : [];
+    if (g.regressed) {
+      c.appendChild(el('span', { class: 'pill pill-fail' }, 'REGRESSED'));
+      c.title = `against run #${g.baseline}: ` + list.map((x) =>
+        `${x.name || 'Aggregated'} ${x.metric} ${isNum(x.change_pct) ? (x.change_pct > 0 ? '+' : '') + x.change_pct.toFixed(1) + '%' : ''}`).join('; ');
+    } else {
+      c.appendChild(el('span', { class: 'pill pill-ok' }, g.run === g.baseline ? 'baseline' : 'ok'));
+      const notes = Array.isArray(g.notes) ? g.notes : [];
+      c.title = `no regression against run #${g.baseline}` + (notes.length ? ': ' + notes.join('; ') : '');
+    }
+    return c;
+  }
+
+  function renderRuns() {
+    const frag = document.createDocumentFragment();
+    if (runs.length === 0) frag.appendChild(emptyRow(13, 'No runs recorded yet (or none matches the filter).'));
+    for (const r of runs) {
+      const tr = el('tr', { 'data-id': r.id, 'data-scenario': r.scenario ?? '', class: r.baseline ? 'is-baseline' : null });
+      const box = el('input', { type: 'checkbox', class: 'pick', 'aria-label': `compare run ${r.id}`, 'data-id': r.id });
+      box.checked = picked.includes(r.id);
+      const pickCell = td('', 'pick');
+      pickCell.appendChild(box);
+      const status = td('', 'status');
+      status.appendChild(el('span', { class: `pill rstatus-${String(r.status ?? '').replace(/[^a-z]/g, '')}` }, r.status ?? ''));
+      const tf = r.verdict && isNum(r.verdict.thresholds_failed) ? r.verdict.thresholds_failed : 0;
+      if (tf > 0) status.appendChild(el('span', { class: 'fail small' }, ` ${tf} threshold${tf === 1 ? '' : 's'} failed`));
+      const load = isNum(r.rate) && r.model === 'open' ? `${fmtRate(r.rate)}/s` : isNum(r.users) ? `${fmtInt(r.users)} users` : '\u2013';
+      const failFrac = isNum(r.requests) && r.requests > 0 && isNum(r.failures) ? r.failures / r.requests : null;
+      const labels = r.labels && typeof r.labels === 'object' ? Object.entries(r.labels) : [];
+      const labCell = td('', 'labels');
+      for (const [k, v] of labels) labCell.appendChild(el('span', { class: 'tag' }, `${k}=${v}`));
+      const base = td('', 'baseline');
+      if (r.baseline) {
+        base.appendChild(el('span', { class: 'pill pill-base', 'data-baseline': r.id }, '\u2605 baseline'));
+      } else {
+        const b = el('button', { type: 'button', class: 'btn btn-small', 'data-action': 'baseline', 'data-id': r.id,
+          title: `make run ${r.id} the baseline of ${r.scenario}` }, 'Make baseline');
+        b.hidden = localRun;
+        base.appendChild(b);
+      }
+      tr.append(pickCell, td(r.id, 'num mono'), td(fmtStamp(r.start), 'nowrap', fmtStamp(r.start, true)), status,
+        td(r.scenario ?? '', 'name', r.results_dir ?? ''), td(load, 'num'), td(fmtInt(r.requests), 'num'),
+        td(fmtPct(failFrac), 'num' + (failFrac > 0 ? ' fail' : '')), td(fmtRate(r.rps), 'num'), td(fmtMs(r.p95), 'num'),
+        regressionCell(r), labCell, base);
+      frag.appendChild(tr);
+    }
+    $('runs').tBodies[0].replaceChildren(frag);
+    $('runs-count').textContent = runs.length ? `${runs.length} run${runs.length === 1 ? '' : 's'}, newest first` : '';
+  }
+
+  async function makeBaseline(id, btn) {
+    btn.disabled = true;
+    try {
+      await api('POST', `/api/history/${encodeURIComponent(id)}/baseline`, {});
+      boxError('runs-error', '');
+      await loadRuns();
+    } catch (e) {
+      boxError('runs-error', `Run ${id} cannot be made the baseline: ${errText(e)}`);
+      btn.disabled = false;
+    }
+  }
+
+  /* ---- trends ---------------------------------------------------------------------- */
+
+  const TRENDS = [
+    { metric: 'p95', id: 'trend-p95', label: 'p95', color: COLORS.p95, scale: 1, fmt: (v) => fmtMs(v) + ' ms' },
+    { metric: 'rps', id: 'trend-rps', label: 'req/s', color: COLORS.rps, scale: 1, fmt: fmtRate },
+    { metric: 'error_rate', id: 'trend-error_rate', label: 'error rate', color: COLORS.fps, scale: 100,
+      fmt: (v) => fmtFixed(v, 2) + '%' },
+  ];
+  const trendCharts = {};                /* metric -> {u, box} */
+  let trendsLoading = 0;
+  let namesFor = null;                   /* the run whose names fill the select */
+
+  /* The scenario the trends are of: the filter's, else the newest run's. */
+  function trendScenario() {
+    return $('runs-scenario').value || (runs[0] && runs[0].scenario) || '';
+  }
+
+  /* The name select: Aggregated, then the names of the scenario's newest run. */
+  async function fillTrendNames(scen) {
+    const newest = runs.find((r) => r.scenario === scen);
+    if (!newest || namesFor === newest.id) return;
+    namesFor = newest.id;
+    const one = await api('GET', `/api/history/${encodeURIComponent(newest.id)}`);
+    const sel = $('trend-name'), cur = sel.value;
+    const names = [...new Set((one && Array.isArray(one.requests_by_name) ? one.requests_by_name : [])
+      .map((n) => n.name).filter((n) => typeof n === 'string' && n !== 'Aggregated'))];
+    sel.replaceChildren(el('option', { value: 'Aggregated' }, 'Aggregated'), ...names.map((n) => el('option', { value: n }, n)));
+    sel.value = names.includes(cur) ? cur : 'Aggregated';
+  }
+
+  async function loadTrends() {
+    const scen = trendScenario();
+    $('trend-scenario').textContent = scen ? `of ${scen}` : '';
+    const mine = ++trendsLoading;
+    if (!scen) { boxError('trends-error', ''); for (const t of TRENDS) drawTrend(t, [], null); return; }
+    try {
+      await fillTrendNames(scen);
+      const name = $('trend-name').value || 'Aggregated';
+      const answers = await Promise.all(TRENDS.map((t) => api('GET', '/api/trends?' + new URLSearchParams(
+        { scenario: scen, name, metric: t.metric, limit: '200' }).toString())));
+      if (mine !== trendsLoading) return;
+      boxError('trends-error', '');
+      TRENDS.forEach((t, i) => drawTrend(t, answers[i] && Array.isArray(answers[i].points) ? answers[i].points : [],
+        answers[i] ? answers[i].baseline : null));
+    } catch (e) {
+      if (mine !== trendsLoading) return;
+      namesFor = null;
+      boxError('trends-error', errText(e));
+    }
+  }
+
+  /* One chart per metric: x is the run's place (oldest first, labelled by its id), the
+   * metric's points, the baseline run's value as a dashed line and its point marked. */
+  function drawTrend(t, points, baselineId) {
+    const box = $(t.id);
+    const old = trendCharts[t.metric];
+    if (old) { old.u.destroy(); delete trendCharts[t.metric]; }
+    box.replaceChildren();
+    box.dataset.points = String(points.length);
+    box.dataset.baseline = baselineId === null || baselineId === undefined ? '' : String(baselineId);
+    if (typeof uPlot !== 'function') { box.appendChild(el('p', { class: 'muted' }, 'charts unavailable (uPlot did not load)')); return; }
+    if (points.length === 0) { box.appendChild(el('p', { class: 'muted empty-chart' }, 'No run of this scenario has this name yet.')); return; }
+    const ids = points.map((p) => p.id);
+    const xs = points.map((_, i) => i);
+    const ys = points.map((p) => (isNum(p.value) ? p.value * t.scale : null));
+    const bi = ids.indexOf(baselineId);
+    const bv = bi >= 0 ? ys[bi] : null;
+    const baseLine = xs.map(() => (bi >= 0 && isNum(bv) ? bv : null));
+    const baseMark = xs.map((i) => (i === bi ? ys[i] : null));
+    const axisFont = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+    const label = (i) => (Number.isInteger(i) && i >= 0 && i < ids.length ? `#${ids[i]}` : '');
+    const u = new uPlot({
+      width: Math.max(200, Math.floor(box.clientWidth) || 400),
+      height: chartHeight(),
+      pxAlign: 0,
+      cursor: { points: { size: 6 } },
+      scales: { x: { time: false, range: (u, lo, hi) => [lo - 0.5, hi + 0.5] }, y: { range: zeroBased } },
+      legend: { live: true },
+      axes: [
+        { font: axisFont, stroke: '#6b7280', grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e5e7eb', width: 1, size: 4 },
+          incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], space: 40, values: (u, splits) => splits.map(label) },
+        { font: axisFont, stroke: '#6b7280', grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e5e7eb', width: 1, size: 4 },
+          values: (u, splits) => splits.map(axisNum), size: 52 },
+      ],
+      series: [
+        { label: 'run', value: (u, v) => label(v) || '\u2013' },
+        { label: t.label, stroke: t.color, width: 2, points: { show: true, size: 6, fill: t.color },
+          value: (u, v) => (isNum(v) ? t.fmt(v) : '\u2013') },
+        { label: bi >= 0 ? `baseline #${baselineId}` : 'no baseline', stroke: '#111827', width: 1, dash: [6, 4],
+          points: { show: false }, value: (u, v) => (isNum(v) ? t.fmt(v) : '\u2013') },
+        { label: 'baseline run', stroke: '#111827', width: 0, points: { show: true, size: 11, fill: '#fbbf24', stroke: '#111827' },
+          value: (u, v) => (isNum(v) ? 'baseline' : '\u2013') },
+      ],
+    }, [xs, ys, baseLine, baseMark], box);
+    trendCharts[t.metric] = { u, box };
+  }
+
+  function resizeTrends() {
+    for (const c of Object.values(trendCharts)) {
+      const w = Math.floor(c.box.clientWidth);
+      if (w > 0 && (w !== c.u.width || chartHeight() !== c.u.height)) c.u.setSize({ width: w, height: chartHeight() });
+    }
+  }
+
+  /* ---- two runs side by side ------------------------------------------------------- */
+
+  /* The comparison mirrors cli/compare.c's rule (stampede compare BASE NEW): per
+   * (method, name), Aggregated first, then BASE's rows, then the rows only NEW has; a
+   * metric regresses when it got worse by more than the tolerance (10 % of BASE, the CLI's
+   * default): latencies higher, rps lower, error_rate higher with an absolute floor of
+   * tolerance/100 (0.1 percentage point); requests and failures are shown, not judged;
+   * latencies and error_rate are not measured on a row without a request; the change is
+   * relative to BASE ("-" when BASE is 0, percentage points for error_rate). */
+  const CMP_TOL = 0.10;
+  const CMP_METRICS = [
+    { key: 'requests', kind: 'info', fmt: fmtInt },
+    { key: 'failures', kind: 'info', fmt: fmtInt },
+    { key: 'error_rate', kind: 'err', fmt: (v) => fmtPct(v) },
+    { key: 'p50', kind: 'lat', fmt: (v) => fmtMs(v) + ' ms' },
+    { key: 'p95', kind: 'lat', fmt: (v) => fmtMs(v) + ' ms' },
+    { key: 'p99', kind: 'lat', fmt: (v) => fmtMs(v) + ' ms' },
+    { key: 'rps', kind: 'rps', fmt: fmtRate },
+  ];
+
+  function cmpValue(row, m) {
+    if (!row) return null;
+    const n = row.requests;
+    if (m.key === 'error_rate') return isNum(n) && n > 0 && isNum(row.failures) ? row.failures / n : null;
+    if (m.kind === 'lat' && !(isNum(n) && n > 0)) return null;
+    return isNum(row[m.key]) ? row[m.key] : null;
+  }
+
+  function cmpJudge(kind, base, cur, tol) {
+    if (kind === 'info') return 'ok';
+    const worse = kind === 'rps' ? base - cur : cur - base;
+    let limit = tol * Math.abs(base);
+    if (kind === 'err' && limit < tol / 100) limit = tol / 100;
+    const slack = limit * 1e-9 + 1e-12;
+    if (worse > limit + slack) return 'REGRESSION';
+    if (-worse > limit + slack) return 'improved';
+    return 'ok';
+  }
+
+  function cmpChange(kind, base, cur) {
+    if (base === null || cur === null) return '-';
+    if (base === 0) return cur === 0 ? '+0.0%' : kind === 'err' ? `${cur - base >= 0 ? '+' : ''}${((cur - base) * 100).toFixed(2)}pp` : '-';
+    const pct = (cur - base) / Math.abs(base) * 100;
+    return `${pct >= 0 ? '+' : ''}${pct.toFixed(Math.abs(pct) < 10000 ? 1 : 0)}%`;
+  }
+
+  /* [{label, method, name, base row|null, new row|null}] */
+  function cmpRows(a, b) {
+    const key = (r) => `${r.method ?? ''} ${r.name ?? ''}`;
+    const agg = (run) => ({ method: '', name: 'Aggregated', requests: run.requests, failures: run.failures,
+      p50: run.p50, p95: run.p95, p99: run.p99, rps: run.rps });
+    const out = [{ label: 'Aggregated', base: agg(a), cur: agg(b) }];
+    const an = Array.isArray(a.requests_by_name) ? a.requests_by_name : [], bn = Array.isArray(b.requests_by_name) ? b.requests_by_name : [];
+    const bmap = new Map(bn.map((r) => [key(r), r])), seen = new Set();
+    for (const r of an) { out.push({ label: `${r.method ?? ''} ${r.name ?? ''}`.trim(), base: r, cur: bmap.get(key(r)) || null }); seen.add(key(r)); }
+    for (const r of bn) if (!seen.has(key(r))) out.push({ label: `${r.method ?? ''} ${r.name ?? ''}`.trim(), base: null, cur: r });
+    return out;
+  }
+
+  /* Exposed for tests: the comparison of two GET /api/history/ID answers. */
+  function compareRuns(a, b, tol = CMP_TOL) {
+    const lines = [];
+    for (const row of cmpRows(a, b)) {
+      for (const m of CMP_METRICS) {
+        const bv = cmpValue(row.base, m), nv = cmpValue(row.cur, m);
+        if (bv === null && nv === null) continue;
+        const verdict = bv !== null && nv !== null ? cmpJudge(m.kind, bv, nv, tol) : nv !== null ? 'new' : 'removed';
+        lines.push({ name: row.label, metric: m.key, base: bv, value: nv, change: cmpChange(m.kind, bv, nv), verdict, m });
+      }
+    }
+    return lines;
+  }
+
+  let cmpShown = '';
+  async function renderCompare() {
+    const card = $('compare-card');
+    if (picked.length !== 2) { card.hidden = true; cmpShown = ''; return; }
+    const key = picked.slice().sort((x, y) => x - y).join(',');
+    if (key === cmpShown && !card.hidden) return;
+    try {
+      const [x, y] = await Promise.all(picked.map((id) => api('GET', `/api/history/${encodeURIComponent(id)}`)));
+      const [a, b] = (x.start ?? 0) <= (y.start ?? 0) ? [x, y] : [y, x];     /* the older is the base */
+      if (picked.length !== 2 || !picked.includes(a.id) || !picked.includes(b.id)) return;
+      const lines = compareRuns(a, b);
+      const frag = document.createDocumentFragment();
+      for (const l of lines) {
+        const bad = l.verdict === 'REGRESSION';
+        const tr = el('tr', { 'data-name': l.name, 'data-metric': l.metric, 'data-verdict': l.verdict, class: bad ? 'regressed' : null });
+        tr.append(td(l.name, 'name', l.name), td(l.metric, 'method'), td(l.base === null ? '-' : l.m.fmt(l.base), 'num'),
+          td(l.value === null ? '-' : l.m.fmt(l.value), 'num'), td(l.change, 'num'),
+          td(l.verdict, bad ? 'fail' : l.verdict === 'improved' ? 'ok' : ''));
+        frag.appendChild(tr);
+      }
+      $('compare').tBodies[0].replaceChildren(frag);
+      $('compare-base').textContent = `Base #${a.id}`;
+      $('compare-new').textContent = `New #${b.id}`;
+      const n = lines.filter((l) => l.verdict === 'REGRESSION').length, imp = lines.filter((l) => l.verdict === 'improved').length;
+      $('compare-title').textContent = `Run #${a.id} (base) and run #${b.id} side by side`;
+      $('compare-summary').textContent = `${fmtStamp(a.start)} and ${fmtStamp(b.start)}: ${n} regression${n === 1 ? '' : 's'}, ` +
+        `${imp} improvement${imp === 1 ? '' : 's'} (tolerance ${CMP_TOL * 100}%, as stampede compare)`;
+      card.hidden = false;
+      card.dataset.ids = `${a.id},${b.id}`;
+      cmpShown = key;
+      boxError('runs-error', '');
+    } catch (e) {
+      boxError('runs-error', 'Comparison: ' + errText(e));
+    }
+  }
+
+  function initRuns() {
+    $('runs-filter').addEventListener('submit', (ev) => { ev.preventDefault(); namesFor = null; loadRuns(); });
+    $('runs-scenario').addEventListener('change', () => { namesFor = null; loadRuns(); });
+    $('trend-name').addEventListener('change', loadTrends);
+    $('runs').addEventListener('click', (ev) => {
+      const btn = ev.target.closest('button[data-action="baseline"]');
+      if (btn) makeBaseline(Number(btn.dataset.id), btn);
+    });
+    $('runs').addEventListener('change', (ev) => {
+      const box = ev.target.closest('input.pick');
+      if (!box) return;
+      const id = Number(box.dataset.id);
+      picked = picked.filter((x) => x !== id);
+      if (box.checked) picked.push(id);
+      while (picked.length > 2) picked.shift();       /* a third tick replaces the first */
+      for (const b of $('runs').querySelectorAll('input.pick')) b.checked = picked.includes(Number(b.dataset.id));
+      renderCompare();
+    });
+    window.addEventListener('resize', resizeTrends);
+  }
+
+  /* ---- Schedules page: GET/POST/DELETE /api/schedules ------------------------------- */
+
+  let schedLoading = 0;
+  /* the browser's zone, which the "local" times are in */
+  const LOCAL_ZONE = (() => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local'; } catch (e) { return 'local'; } })();
+
+  async function loadSchedules() {
+    const mine = ++schedLoading;
+    try {
+      await knowLocal();
+      $('sched-add-card').hidden = localRun;
+      $('sched-readonly').hidden = !localRun;
+      const j = await api('GET', '/api/schedules');
+      if (mine !== schedLoading) return;
+      boxError('sched-error', '');
+      renderSchedules(j && Array.isArray(j.schedules) ? j.schedules : []);
+    } catch (e) {
+      if (mine !== schedLoading) return;
+      boxError('sched-error', errText(e));
+    }
+  }
+
+  function renderSchedules(list) {
+    const frag = document.createDocumentFragment();
+    if (list.length === 0) frag.appendChild(emptyRow(10, 'No schedule yet: add one below, or with `stampede schedule add`.'));
+    for (const s of list) {
+      const tr = el('tr', { 'data-id': s.id, 'data-cron': s.cron ?? '', 'data-tz': s.tz ?? '' });
+      const next = td('', 'next nowrap');
+      next.append(el('div', { class: 'local' }, `${fmtStamp(s.next)} ${LOCAL_ZONE}`), el('div', { class: 'utc muted small' }, fmtStamp(s.next, true)));
+      const evs = td('', 'events');
+      const events = Array.isArray(s.events) ? s.events.slice(0, 3) : [];
+      if (events.length === 0) evs.textContent = '\u2013';
+      for (const e of events) {
+        evs.appendChild(el('div', { class: `event ev-${String(e.event ?? '').replace(/[^a-z]/g, '')}`, title: e.detail ?? '' },
+          `${fmtStamp(e.at)} ${e.event ?? ''}${e.detail ? ': ' + e.detail : ''}`));
+      }
+      const last = td(s.last_status ? String(s.last_status) : '\u2013', 'status', isNum(s.last_start) ? `started ${fmtStamp(s.last_start)}` : '');
+      const rm = td('', 'actions');
+      const b = el('button', { type: 'button', class: 'btn btn-small btn-danger-outline', 'data-action': 'remove', 'data-id': s.id,
+        title: `remove schedule ${s.id}` }, 'Remove');
+      b.hidden = localRun;
+      rm.appendChild(b);
+      tr.append(td(s.id, 'num mono'), td(s.cron ?? '', 'mono'), td(s.tz || 'UTC'), td(s.scenario ?? '', 'name', s.scenario ?? ''),
+        next, td(fmtInt(s.runs), 'num'), td(fmtInt(s.skipped), 'num' + (s.skipped > 0 ? ' warn' : '')), last, evs, rm);
+      frag.appendChild(tr);
+    }
+    $('schedules').tBodies[0].replaceChildren(frag);
+  }
+
+  async function addSchedule(ev) {
+    ev.preventDefault();
+    boxError('sched-add-error', '');
+    $('sched-add-ok').hidden = true;
+    const cron = $('sched-cron').value.trim(), tz = $('sched-tz').value.trim(), yaml = $('sched-yaml').value;
+    if (!cron) { boxError('sched-add-error', 'Cron: write five fields, e.g. "0 22 * * *" (every day at 22:00).'); return; }
+    if (!yaml.trim()) { boxError('sched-add-error', 'The scenario is empty: paste its YAML.'); return; }
+    const users = readCount('sched-users', false);
+    if (users === null) { boxError('sched-add-error', 'Users must be a whole number (empty: as the scenario says).'); return; }
+    const rate = readCount('sched-rate', true);
+    if (rate === null) { boxError('sched-add-error', 'Spawn rate must be a number of users per second.'); return; }
+    const durationMs = parseDurationMs($('sched-duration').value);
+    if (durationMs === null) { boxError('sched-add-error', 'Duration: use e.g. 90, 90s, 5m or 1h30m (empty: as the scenario says).'); return; }
+    const labels = parseLabels($('sched-labels').value);
+    if (typeof labels === 'string') { boxError('sched-add-error', 'Labels: ' + labels); return; }
+    const run = runBody(yaml, 'schedule.yaml', users, rate, durationMs, 1, $('sched-host').value.trim());
+    if (labels.length) run.labels = Object.fromEntries(labels);
+    const body = { cron, run };
+    if (tz) body.tz = tz;
+    const btn = $('sched-add');
+    btn.disabled = true;
+    try {
+      const r = await api('POST', '/api/schedules', body);
+      const ok = $('sched-add-ok');
+      ok.textContent = `Schedule ${r && r.id} added; next start ${r && isNum(r.next) ? `${fmtStamp(r.next)} (${fmtStamp(r.next, true)})` : 'unknown'}.`;
+      ok.hidden = false;
+      await loadSchedules();
+    } catch (e) {
+      boxError('sched-add-error', errText(e));
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  async function removeSchedule(id, btn) {
+    btn.disabled = true;
+    try {
+      await api('DELETE', `/api/schedules/${encodeURIComponent(id)}`);
+      boxError('sched-error', '');
+    } catch (e) {
+      boxError('sched-error', `Schedule ${id} was not removed: ${errText(e)}`);
+    }
+    await loadSchedules();
+  }
+
+  function initSchedules() {
+    $('sched-form').addEventListener('submit', addSchedule);
+    $('schedules').addEventListener('click', (ev) => {
+      const btn = ev.target.closest('button[data-action="remove"]');
+      if (btn) removeSchedule(Number(btn.dataset.id), btn);
+    });
+    $('sched-duration').addEventListener('input', () => {
+      $('sched-duration').classList.toggle('invalid', parseDurationMs($('sched-duration').value) === null);
+    });
+  }
+
+  function initPages() {
+    initRuns();
+    initSchedules();
+    window.addEventListener('hashchange', () => showPage(location.hash.slice(1)));
+    showPage(location.hash.slice(1));
+  }
+
   /* ---- boot ------------------------------------------------------------------------ */
 
   function boot() {
     initForm();
     initSorting();
     initCharts();
+    initPages();
     pollSoon();
   }
 
   /* exposed for tests in a browser console; nothing in the page depends on it */
-  window.stampede = { parseDurationMs, runPathId, fmtClock, csvPaths, poll: pollSoon,
+  window.stampede = { parseDurationMs, runPathId, fmtClock, csvPaths, poll: pollSoon, compareRuns,
                       points: () => ({ run_id: series.runId, t: series.t.slice() }) };
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
