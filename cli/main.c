@@ -348,6 +348,7 @@ static int cmd_validate(int argc, char **argv)
             runinfo_load(sc, load, sizeof load);
             printf("%s: ok: scenario \"%s\", %d user profiles, %s, %d thresholds\n",
                    file, sc->name, sc->nprofiles, load, sc->nthresholds);
+            runinfo_monitor(stdout, sc);
         }
     }
     scenario_free(sc);
@@ -405,6 +406,7 @@ static int cmd_run(int argc, char **argv)
         { "ui-auth", required_argument, NULL, 'A' },
         { "ui-auth-file", required_argument, NULL, 'F' },
         { "ui-host", required_argument, NULL, 'N' },
+        { "allow-monitor", required_argument, NULL, 1006 },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -417,7 +419,7 @@ static int cmd_run(int argc, char **argv)
     double rate = 0, arrival_rate = 0;
     uint64_t duration_ms = 0;
     const char *host = NULL, *out = NULL, *master = NULL, *ui = NULL, *ui_auth = NULL;
-    const char *ui_auth_file = NULL, *ui_host = NULL;
+    const char *ui_auth_file = NULL, *ui_host = NULL, *allow_monitor = NULL;
     char ui_auth_buf[1100];
     uint32_t expect_workers = 1;
     uint64_t expect_timeout_ms = 60000;
@@ -488,6 +490,7 @@ static int cmd_run(int argc, char **argv)
             break;
         }
         case 1005: only_summary = true; break;
+        case 1006: allow_monitor = optarg; break;
         case 1101:
             if (nlabels > HISTORY_MAX_LABELS) {
                 fprintf(stderr, "stampede run: at most %d --label\n", HISTORY_MAX_LABELS);
@@ -558,6 +561,11 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     if (full_history && !eo.csv_prefix) {
         fprintf(stderr, "stampede run: --csv-full-history goes with --csv PREFIX\n");
+        return EXIT_USAGE;
+    }
+    if (master && allow_monitor) {
+        fprintf(stderr, "stampede run: --allow-monitor is the master's in a run with --master "
+                "(stampede-master --allow-monitor CIDR,...)\n");
         return EXIT_USAGE;
     }
     /* Decision: --only-summary is Locust's meaning (no periodic stats, the summary at
@@ -660,6 +668,7 @@ static int cmd_run(int argc, char **argv)
         scenario_free(sc);
         plan_fini(&plan);
         for (int i = 0; i < nsets; i++) free((char *)sets[i].key);
+        free(labels_json);
         return rrc;
     }
     if (ui_auth_file && !ui_auth) {
@@ -668,6 +677,7 @@ static int cmd_run(int argc, char **argv)
             fprintf(stderr, "stampede run: %s\n", ferr);
             scenario_free(sc);
             plan_fini(&plan);
+            free(labels_json);
             return EXIT_USAGE;
         }
         ui_auth = ui_auth_buf;
@@ -675,18 +685,21 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "stampede run: give --ui-auth or --ui-auth-file, not both\n");
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     if ((ui_auth || ui_host) && !ui) {
         fprintf(stderr, "stampede run: --ui-auth, --ui-auth-file and --ui-host go with --ui\n");
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     if (expect_workers > 1) {
         fprintf(stderr, "stampede run: --expect-workers needs --master (a local run has one worker)\n");
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     char url[64];
@@ -702,12 +715,14 @@ static int cmd_run(int argc, char **argv)
 
     char err[1024];
     int rc = EXIT_OK;
-    coord_opts copts = { .url = url, .id = "local", .history = history_file, .no_history = no_history };
+    coord_opts copts = { .url = url, .id = "local", .history = history_file, .no_history = no_history,
+                         .allow_monitor = allow_monitor };
     coord *co = coord_start(&copts, err, sizeof err);
     if (!co) {
         fprintf(stderr, "stampede: %s\n", err);
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_ABORTED;
     }
     /* The worker allowlist guards a worker against a master's plans; in a local run
@@ -723,6 +738,7 @@ static int cmd_run(int argc, char **argv)
         coord_free(co);
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_ABORTED;
     }
     coord_run_cfg rc_cfg = { .plan = &plan, .expect_workers = 1, .expect_timeout_ms = 10000,
@@ -734,6 +750,7 @@ static int cmd_run(int argc, char **argv)
         coord_free(co);
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     /* --ui: the master's dashboard, API and /metrics, on this run's coordinator. */
@@ -755,6 +772,7 @@ static int cmd_run(int argc, char **argv)
             coord_free(co);
             scenario_free(sc);
             plan_fini(&plan);
+            free(labels_json);
             return EXIT_USAGE;
         }
         const char *colon = strrchr(ui, ':');

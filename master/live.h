@@ -21,7 +21,9 @@
  *     "thresholds": [ { "expr", "ok", "value" } ]   judged on the totals so far (the
  *                  final verdict is the results'), [] without thresholds
  *     "workers": [ { "id", "host", "threads", "users", "rps", "cpu_pct", "state",
- *                    "last_seen_s" } ] }
+ *                    "last_seen_s" } ],
+ *     "monitor": { "figures": [...], "targets": [...] } (master/monitor.h
+ *                  monitor_live_json), null without a monitor section }
  *   "rps" of a name is requests / elapsed_s (0 when elapsed_s is 0).
  *
  * live_metrics: Prometheus text exposition format 0.0.4 (what `promtool check metrics`
@@ -61,6 +63,10 @@ typedef struct live_input {
     const merge_set         *totals;    /* whole run so far; NULL before a run */
     const coord_worker_info *workers;
     int                      nworkers;
+    /* The monitor (master/monitor.h): monitor_live_json's text, put in as "monitor"
+     * (null when NULL), and the summary so far, which judges the monitor thresholds. */
+    const char              *monitor_json;
+    const struct monitor_summary *monitor;
 } live_input;
 
 /* NULL on ENOMEM. */

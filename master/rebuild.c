@@ -14,6 +14,7 @@
 #include "common/scenario.h"
 #include "common/threshold.h"
 #include "master/checkpoint.h"
+#include "master/monitor.h"
 #include "master/results.h"
 #include "master/thresholds.h"
 
@@ -42,6 +43,7 @@ int rebuild_from_checkpoint(const char *dir, rebuild_info *info, char *err, size
     }
     int rv = -1;
     uint32_t nth = d.nthresholds;
+    monitor_summary ms = { 0 };
     sc_threshold *th = calloc(nth ? nth : 1, sizeof *th);
     th_result *res = calloc(nth ? nth : 1, sizeof *res);
     if (th == NULL || res == NULL) {
@@ -81,9 +83,16 @@ int rebuild_from_checkpoint(const char *dir, rebuild_info *info, char *err, size
      * summary) and point meta at them before results_finish:
      *   struct health_summary hs;  health_summary_load(dir, &hs, why, sizeof why);
      *   meta.health = &hs;
-     *   struct monitor_summary ms; monitor_summary_load(dir, &ms, why, sizeof why);
-     *   meta.monitor = &ms;
      * (and free them after results_finish). ----------------------------------------- */
+    /* The monitor's figures from monitor.csv (master/monitor.h: every round the run
+     * flushed, up to its death) judge the monitor thresholds. */
+    if (monitor_summary_load(dir, &ms, why, sizeof why) != 0) {
+        snprintf(err, errcap, "%s", why);
+        goto out;
+    }
+    if (nth)
+        failed = thresholds_eval_monitor(&sc, &ms, res);
+    meta.monitor = &ms;
     results r;
     memset(&r, 0, sizeof r);
     snprintf(r.dir, sizeof r.dir, "%s", dir);
@@ -99,9 +108,12 @@ out:
     for (uint32_t i = 0; th != NULL && i < nth; i++) {
         free(th[i].expr);
         free(th[i].name);
+        free(th[i].mon_target);
+        free(th[i].mon_metric);
     }
     free(th);
     free(res);
+    monitor_summary_fini(&ms);
     checkpoint_data_fini(&d);
     return rv;
 }
