@@ -12,6 +12,7 @@ DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libnng
              libmsgpack-dev libyaml-dev libjansson-dev libcmocka-dev libwslay-dev \
              python3 python3-websockets curl nginx-light libssl-dev openssl \
              nodejs npm chromium prometheus libpcre2-dev python3-locust \
+             prometheus-node-exporter \
              libsqlite3-dev tzdata sqlite3
 BENCH_PKGS := wrk python3-locust nginx-light util-linux procps
 FUZZ_PKGS := clang libclang-rt-14-dev

@@ -179,64 +179,6 @@ static int check_host(const char *host)
     return 0;
 }
 
-/* Locust's options without an equivalent of the same spelling: a hint naming ours.
- * Decision: checked before getopt, on every argument that looks like one of them (with
- * or without "=value"), so the hint replaces getopt's bare "unrecognized option". */
-static const struct { const char *flag; const char *hint; } locust_hints[] = {
-    { "-f", "the scenario file is the argument after \"run\": stampede run SCENARIO.yaml" },
-    { "--locustfile", "the scenario file is the argument after \"run\": stampede run SCENARIO.yaml" },
-    { "--web-port", "the dashboard: --ui 127.0.0.1:PORT" },
-    { "-P", "the dashboard: --ui 127.0.0.1:PORT" },
-    { "--web-host", "the dashboard: --ui ADDR:PORT" },
-    { "--web-auth", "--ui-auth USER:PASS (or --ui-auth-file F)" },
-    { "--autostart", "a run starts at once; --ui shows it" },
-    { "--autoquit", "a run ends by itself; --ui stays up 2 s after it" },
-    { "--processes", "--threads N (engine threads; default one per core)" },
-    { "--master-bind-port", "start stampede-master --listen tcp://ADDR:PORT; this CLI submits with --master http://HOST:8089" },
-    { "--master-bind-host", "start stampede-master --listen tcp://ADDR:PORT; this CLI submits with --master http://HOST:8089" },
-    { "--master-host", "workers are stampede-worker --master tcp://HOST:PORT; this CLI submits with --master http://HOST:8089" },
-    { "--master-port", "workers are stampede-worker --master tcp://HOST:PORT; this CLI submits with --master http://HOST:8089" },
-    { "--worker", "run stampede-worker --master tcp://HOST:PORT" },
-    { "--expect-workers-max-wait", "--expect-timeout 60s (with --master)" },
-    { "--stop-timeout", "--set load.graceful_stop=30s" },
-    { "-s", "--set load.graceful_stop=30s (Locust's --stop-timeout)" },
-    { "--iterations", "a scenario's loop count, or -t DURATION" },
-    { "-i", "a scenario's loop count, or -t DURATION" },
-    { "--loglevel", "STAMPEDE_LOG=debug|info|warn|error in the environment" },
-    { "-L", "STAMPEDE_LOG=debug|info|warn|error in the environment" },
-    { "--logfile", "logs go to stderr: redirect it (2>FILE)" },
-    { "--reset-stats", "no equivalent: every request of the run is counted" },
-    { "--print-stats", "the live status line is on by default (--quiet turns it off)" },
-    { "--csv-number-of-failures", "failures.csv always lists every error" },
-    { "--config", "the scenario file holds the settings; override them with --set KEY=VALUE" },
-    { "--class-picker", "--set to change profile weights (weight: 0 switches one off)" },
-    { "--list", "stampede validate SCENARIO.yaml describes it" },
-    { "-l", "stampede validate SCENARIO.yaml describes it" },
-    { "--show-task-ratio", "stampede validate SCENARIO.yaml describes it" },
-    { "--user-classes", "-T/--tags on profiles, or --set to weight profiles" },
-    { "--tls-cert", "the dashboard's TLS: put a TLS proxy in front of --ui" },
-    { "--skip-log-setup", "no equivalent needed" },
-};
-
-/* 0, or -1 after printing the hint for the first Locust-only option in argv. */
-static int locust_hint(const char *cmd, int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) break;
-        if (a[0] != '-') continue;
-        size_t n = strcspn(a, "=");
-        for (size_t k = 0; k < sizeof locust_hints / sizeof locust_hints[0]; k++) {
-            if (strlen(locust_hints[k].flag) == n && !strncmp(a, locust_hints[k].flag, n)) {
-                fprintf(stderr, "stampede %s: %.*s is a Locust option Stampede does not have\n"
-                        "  hint: %s\n", cmd, (int)n, a, locust_hints[k].hint);
-                return -1;
-            }
-        }
-    }
-    return 0;
-}
-
 /* The options of one model used on a scenario of the other: 0, or -1 after saying why
  * (the caller exits 2). */
 static int check_model_options(const char *cmd, const scenario *sc, double spawn_rate,
@@ -348,6 +290,7 @@ static int cmd_validate(int argc, char **argv)
             runinfo_load(sc, load, sizeof load);
             printf("%s: ok: scenario \"%s\", %d user profiles, %s, %d thresholds\n",
                    file, sc->name, sc->nprofiles, load, sc->nthresholds);
+            runinfo_monitor(stdout, sc);
         }
     }
     scenario_free(sc);
@@ -405,6 +348,7 @@ static int cmd_run(int argc, char **argv)
         { "ui-auth", required_argument, NULL, 'A' },
         { "ui-auth-file", required_argument, NULL, 'F' },
         { "ui-host", required_argument, NULL, 'N' },
+        { "allow-monitor", required_argument, NULL, 1006 },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -417,7 +361,7 @@ static int cmd_run(int argc, char **argv)
     double rate = 0, arrival_rate = 0;
     uint64_t duration_ms = 0;
     const char *host = NULL, *out = NULL, *master = NULL, *ui = NULL, *ui_auth = NULL;
-    const char *ui_auth_file = NULL, *ui_host = NULL;
+    const char *ui_auth_file = NULL, *ui_host = NULL, *allow_monitor = NULL;
     char ui_auth_buf[1100];
     uint32_t expect_workers = 1;
     uint64_t expect_timeout_ms = 60000;
@@ -488,6 +432,7 @@ static int cmd_run(int argc, char **argv)
             break;
         }
         case 1005: only_summary = true; break;
+        case 1006: allow_monitor = optarg; break;
         case 1101:
             if (nlabels > HISTORY_MAX_LABELS) {
                 fprintf(stderr, "stampede run: at most %d --label\n", HISTORY_MAX_LABELS);
@@ -558,6 +503,11 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     if (full_history && !eo.csv_prefix) {
         fprintf(stderr, "stampede run: --csv-full-history goes with --csv PREFIX\n");
+        return EXIT_USAGE;
+    }
+    if (master && allow_monitor) {
+        fprintf(stderr, "stampede run: --allow-monitor is the master's in a run with --master "
+                "(stampede-master --allow-monitor CIDR,...)\n");
         return EXIT_USAGE;
     }
     /* Decision: --only-summary is Locust's meaning (no periodic stats, the summary at
@@ -657,10 +607,10 @@ static int cmd_run(int argc, char **argv)
                             .end = &eo, .full_history = full_history, .labels_json = labels_json,
                             .schedule_cron = sched_cron, .schedule_tz = sched_tz };
         int rrc = remote_run(&rcfg);
-        free(labels_json);
         scenario_free(sc);
         plan_fini(&plan);
         for (int i = 0; i < nsets; i++) free((char *)sets[i].key);
+        free(labels_json);
         return rrc;
     }
     if (ui_auth_file && !ui_auth) {
@@ -669,6 +619,7 @@ static int cmd_run(int argc, char **argv)
             fprintf(stderr, "stampede run: %s\n", ferr);
             scenario_free(sc);
             plan_fini(&plan);
+            free(labels_json);
             return EXIT_USAGE;
         }
         ui_auth = ui_auth_buf;
@@ -676,18 +627,21 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "stampede run: give --ui-auth or --ui-auth-file, not both\n");
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     if ((ui_auth || ui_host) && !ui) {
         fprintf(stderr, "stampede run: --ui-auth, --ui-auth-file and --ui-host go with --ui\n");
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     if (expect_workers > 1) {
         fprintf(stderr, "stampede run: --expect-workers needs --master (a local run has one worker)\n");
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     char url[64];
@@ -703,12 +657,14 @@ static int cmd_run(int argc, char **argv)
 
     char err[1024];
     int rc = EXIT_OK;
-    coord_opts copts = { .url = url, .id = "local", .history = history_file, .no_history = no_history };
+    coord_opts copts = { .url = url, .id = "local", .history = history_file, .no_history = no_history,
+                         .allow_monitor = allow_monitor };
     coord *co = coord_start(&copts, err, sizeof err);
     if (!co) {
         fprintf(stderr, "stampede: %s\n", err);
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_ABORTED;
     }
     /* The worker allowlist guards a worker against a master's plans; in a local run
@@ -724,6 +680,7 @@ static int cmd_run(int argc, char **argv)
         coord_free(co);
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_ABORTED;
     }
     coord_run_cfg rc_cfg = { .plan = &plan, .expect_workers = 1, .expect_timeout_ms = 10000,
@@ -735,6 +692,7 @@ static int cmd_run(int argc, char **argv)
         coord_free(co);
         scenario_free(sc);
         plan_fini(&plan);
+        free(labels_json);
         return EXIT_USAGE;
     }
     /* --ui: the master's dashboard, API and /metrics, on this run's coordinator. */
@@ -756,6 +714,7 @@ static int cmd_run(int argc, char **argv)
             coord_free(co);
             scenario_free(sc);
             plan_fini(&plan);
+            free(labels_json);
             return EXIT_USAGE;
         }
         const char *colon = strrchr(ui, ':');

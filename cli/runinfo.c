@@ -56,3 +56,12 @@ bool runinfo_duration_note(const scenario *sc, uint32_t users, double rate, doub
                  "(they last %s)", d, open ? "rate" : "users", d, s);
     return true;
 }
+
+void runinfo_monitor(FILE *f, const scenario *sc)
+{
+    if (sc->monitor.ntargets == 0)          /* master/monitor.h scrapes it */
+        return;
+    fprintf(f, "  monitor: %d target%s every %llus (fetched only inside --allow-monitor, "
+            "loopback by default)\n", sc->monitor.ntargets, sc->monitor.ntargets == 1 ? "" : "s",
+            (unsigned long long)(sc->monitor.interval_ms / 1000));
+}

@@ -6,6 +6,7 @@
  *                      each; printed after a successful parse, whatever follows
  *   runinfo_load       one line about the load: users for the closed model, the schedule
  *                      for the open one
+ *   runinfo_monitor    a line about the monitor: section (issue 13), nothing without one
  *   runinfo_duration_note  what -t did to the scenario's stages when they are kept
  *                      (closed: no -u and no -r; open: no --arrival-rate): cut at the new
  *                      duration, or the last stage held up to it (loadshape_cut)
@@ -24,6 +25,8 @@
 int  runinfo_warnings(FILE *f, const scenario *sc);
 /* The load line of sc (as overridden) into buf. */
 void runinfo_load(const scenario *sc, char *buf, size_t cap);
+/* "  monitor: 2 targets every 5s (...)\n" to f when the scenario has a monitor section. */
+void runinfo_monitor(FILE *f, const scenario *sc);
 /* sc: the scenario as parsed, before -u/-r/-t/--arrival-rate. When -t (duration_ms > 0)
  * keeps its stages, writes "-t D: the scenario's stages cut at D (they last S)" or
  * "-t D: the scenario's stages kept, their last stage's users (rate) held to D (they

@@ -1,5 +1,6 @@
 /* The `stampede` command's usage texts: cli/usage.h. */
 #include "cli/usage.h"
+#include <string.h>
 
 void usage(FILE *f)
 {
@@ -12,6 +13,7 @@ void usage(FILE *f)
 "                    [--exit-code-on-error N] [--only-summary] [--headless]\n"
 "                    [--master http://HOST:8089 [--expect-workers N] [--expect-timeout 60s]]\n"
 "                    [--ui ADDR:PORT [--ui-auth USER:PASS | --ui-auth-file F] [--ui-host NAMES]]\n"
+"                    [--allow-monitor CIDR,...]\n"
 "       stampede validate SCENARIO.yaml [--set KEY=VALUE]... [--arrival-rate RATE] [-t DURATION]\n"
 "                         [-T TAGS] [-E TAGS]\n"
 "       stampede import-har FILE.har [-o scenario.yaml] [--host-filter HOST] [--keep-static]\n"
@@ -62,6 +64,8 @@ void usage(FILE *f)
 "      --ui-auth U:P    HTTP basic auth for --ui (visible to local users in ps)\n"
 "      --ui-auth-file F USER:PASS from F's first line instead (mode 0600)\n"
 "      --ui-host NAMES  host names (comma-separated) the --ui dashboard is reached by\n"
+"      --allow-monitor CIDR,...  networks the scenario's monitor: section may scrape\n"
+"                       (default 127.0.0.0/8,::1; the list replaces the default)\n"
 "\n"
 "Exit codes: 0 finished and thresholds held (without thresholds: no failed request),\n"
 "1 a threshold failed (without thresholds: requests failed, --exit-code-on-error),\n"
@@ -77,4 +81,62 @@ void usage_validate(FILE *f)
 "Reads the scenario and its data files, applies the overrides and tags, and checks\n"
 "everything a run would check before it starts; prints a one-line description.\n"
 "Exit codes: 0 valid, 2 not (the message names the file, line and column).\n");
+}
+
+/* Locust's options without an equivalent of the same spelling: a hint naming ours.
+ * Decision: checked before getopt, on every argument that looks like one of them (with
+ * or without "=value"), so the hint replaces getopt's bare "unrecognized option". */
+static const struct { const char *flag; const char *hint; } locust_hints[] = {
+    { "-f", "the scenario file is the argument after \"run\": stampede run SCENARIO.yaml" },
+    { "--locustfile", "the scenario file is the argument after \"run\": stampede run SCENARIO.yaml" },
+    { "--web-port", "the dashboard: --ui 127.0.0.1:PORT" },
+    { "-P", "the dashboard: --ui 127.0.0.1:PORT" },
+    { "--web-host", "the dashboard: --ui ADDR:PORT" },
+    { "--web-auth", "--ui-auth USER:PASS (or --ui-auth-file F)" },
+    { "--autostart", "a run starts at once; --ui shows it" },
+    { "--autoquit", "a run ends by itself; --ui stays up 2 s after it" },
+    { "--processes", "--threads N (engine threads; default one per core)" },
+    { "--master-bind-port", "start stampede-master --listen tcp://ADDR:PORT; this CLI submits with --master http://HOST:8089" },
+    { "--master-bind-host", "start stampede-master --listen tcp://ADDR:PORT; this CLI submits with --master http://HOST:8089" },
+    { "--master-host", "workers are stampede-worker --master tcp://HOST:PORT; this CLI submits with --master http://HOST:8089" },
+    { "--master-port", "workers are stampede-worker --master tcp://HOST:PORT; this CLI submits with --master http://HOST:8089" },
+    { "--worker", "run stampede-worker --master tcp://HOST:PORT" },
+    { "--expect-workers-max-wait", "--expect-timeout 60s (with --master)" },
+    { "--stop-timeout", "--set load.graceful_stop=30s" },
+    { "-s", "--set load.graceful_stop=30s (Locust's --stop-timeout)" },
+    { "--iterations", "a scenario's loop count, or -t DURATION" },
+    { "-i", "a scenario's loop count, or -t DURATION" },
+    { "--loglevel", "STAMPEDE_LOG=debug|info|warn|error in the environment" },
+    { "-L", "STAMPEDE_LOG=debug|info|warn|error in the environment" },
+    { "--logfile", "logs go to stderr: redirect it (2>FILE)" },
+    { "--reset-stats", "no equivalent: every request of the run is counted" },
+    { "--print-stats", "the live status line is on by default (--quiet turns it off)" },
+    { "--csv-number-of-failures", "failures.csv always lists every error" },
+    { "--config", "the scenario file holds the settings; override them with --set KEY=VALUE" },
+    { "--class-picker", "--set to change profile weights (weight: 0 switches one off)" },
+    { "--list", "stampede validate SCENARIO.yaml describes it" },
+    { "-l", "stampede validate SCENARIO.yaml describes it" },
+    { "--show-task-ratio", "stampede validate SCENARIO.yaml describes it" },
+    { "--user-classes", "-T/--tags on profiles, or --set to weight profiles" },
+    { "--tls-cert", "the dashboard's TLS: put a TLS proxy in front of --ui" },
+    { "--skip-log-setup", "no equivalent needed" },
+};
+
+/* 0, or -1 after printing the hint for the first Locust-only option in argv. */
+int locust_hint(const char *cmd, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) break;
+        if (a[0] != '-') continue;
+        size_t n = strcspn(a, "=");
+        for (size_t k = 0; k < sizeof locust_hints / sizeof locust_hints[0]; k++) {
+            if (strlen(locust_hints[k].flag) == n && !strncmp(a, locust_hints[k].flag, n)) {
+                fprintf(stderr, "stampede %s: %.*s is a Locust option Stampede does not have\n"
+                        "  hint: %s\n", cmd, (int)n, a, locust_hints[k].hint);
+                return -1;
+            }
+        }
+    }
+    return 0;
 }

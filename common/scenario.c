@@ -470,6 +470,11 @@ static int sc_thresholds(sc_ctx *c, yaml_node_t *n)
         sc->nthresholds++;
         th->line = (int)t->start_mark.line + 1;
         th->col = (int)t->start_mark.column + 1;
+        if (th->metric == TH_MONITOR) {         /* common/scenario_monitor.c */
+            if ((rc = sc_monitor_check_threshold(c, t, th)) != 0)
+                break;
+            continue;
+        }
         /* The schedule's figures exist only in the open model. */
         if ((th->of == TH_OF_LAG || th->metric == TH_DROPPED || th->metric == TH_RATE) &&
             sc->model != SC_MODEL_OPEN) {
@@ -541,7 +546,7 @@ static const sc_key sc_top_keys[] = {
     { "name", SC_K_TEXT, offsetof(scenario, name), 0, 0, "'name'", true,
       "add name: my-test at the top" },
     { "target", SC_K_OWN }, { "defaults", SC_K_OWN }, { "load", SC_K_OWN }, { "data", SC_K_OWN },
-    { "users", SC_K_OWN }, { "thresholds", SC_K_OWN },
+    { "users", SC_K_OWN }, { "thresholds", SC_K_OWN }, { "monitor", SC_K_OWN },
 };
 
 static int sc_build(sc_ctx *c, int nsets)
@@ -587,6 +592,9 @@ static int sc_build(sc_ctx *c, int nsets)
     if ((v = sc_get(c, root, "defaults", NULL)) && !sc_is_null(v) && sc_defaults(c, v))
         return -1;
     if (sc_users(c, users))
+        return -1;
+    sc->monitor.interval_ms = SC_MON_DEFAULT_INTERVAL_MS;
+    if ((v = sc_get(c, root, "monitor", NULL)) && sc_monitor_read(c, v))
         return -1;
     if ((v = sc_get(c, root, "thresholds", NULL)) && sc_thresholds(c, v))
         return -1;
@@ -742,8 +750,11 @@ void scenario_free(scenario *sc)
     for (int i = 0; i < sc->nthresholds; i++) {
         free(sc->thresholds[i].expr);
         free(sc->thresholds[i].name);
+        free(sc->thresholds[i].mon_target);
+        free(sc->thresholds[i].mon_metric);
     }
     free(sc->thresholds);
+    sc_monitor_fini(&sc->monitor);
     tmpl_syms_fini(&sc->syms);
     free(sc->warnings);
     free(sc);

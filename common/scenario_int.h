@@ -247,6 +247,14 @@ void sc_warn_threshold_name(sc_ctx *c, const yaml_node_t *t, const char *name,
 __attribute__((format(printf, 5, 6)))
 int  sc_warn(scenario *sc, int line, int col, const char *hint, const char *fmt, ...);
 
+/* ---- scenario_monitor.c: the monitor section ---------------------------------------- */
+
+int  sc_monitor_read(sc_ctx *c, const yaml_node_t *n);
+void sc_monitor_fini(sc_monitor *m);
+/* A monitor threshold's target and metric exist (the section is read first); -1 after
+ * an error at node t. */
+int  sc_monitor_check_threshold(sc_ctx *c, const yaml_node_t *t, const sc_threshold *th);
+
 /* ---- scenario_ws.c: WebSocket steps -------------------------------------------------- */
 
 extern const char *const sc_ws_kinds[];    /* "connect", ... in sc_ws_kind order */

@@ -265,6 +265,47 @@ typedef enum { SC_MODEL_CLOSED = 0, SC_MODEL_OPEN } sc_model;
 /* load.arrivals (open model): evenly spaced, or exponential gaps with the same mean. */
 typedef enum { SC_ARRIVALS_UNIFORM = 0, SC_ARRIVALS_POISSON } sc_arrivals;
 
+/* The `monitor:` section (issue 13): Prometheus text endpoints of the system under test,
+ * scraped by the master (or a local run) every interval for the run's length
+ * (master/monitor.h does the scraping; common/scenario_monitor.c parses this).
+ *
+ *   monitor:
+ *     interval: 5s              # default 5s; 1s .. 1h
+ *     targets:                  # 1 .. SC_MON_MAX_TARGETS
+ *       - name: app-host        # a word (letters, digits, _ and -), unique
+ *         url: http://127.0.0.1:9100/metrics    # http:// or https:// only
+ *       - name: app
+ *         url: http://127.0.0.1:8080/metrics
+ *         metrics:              # optional; alias: selector (common/promtext.h),
+ *           db_pool_in_use: 'db_pool_connections{state="in_use"}'   # at most
+ *           requests: http_requests_total                           # SC_MON_MAX_METRICS
+ *
+ * Every target also gets, when its body has the node_exporter families they read, the
+ * derived metrics named in SC_MON_DERIVED (what each is: master/monitor.h). An alias
+ * may take a derived name: the alias then wins. */
+#define SC_MON_MAX_TARGETS  16
+#define SC_MON_MAX_METRICS  32
+#define SC_MON_DEFAULT_INTERVAL_MS 5000u
+#define SC_MON_DERIVED { "up", "cpu", "memory", "load", "network_rx", "network_tx", \
+                         "disk_read", "disk_write" }
+#define SC_MON_NDERIVED 8
+typedef struct sc_mon_metric {
+    char *alias;                /* a word: letters, digits, _ */
+    char *selector;             /* as written; checked by prom_sel_parse */
+} sc_mon_metric;
+typedef struct sc_mon_target {
+    char          *name;
+    char          *url;
+    sc_mon_metric *metrics;
+    int            nmetrics;
+    int            line, col;   /* where the target was written */
+} sc_mon_target;
+typedef struct sc_monitor {
+    uint64_t       interval_ms; /* SC_MON_DEFAULT_INTERVAL_MS when not given */
+    sc_mon_target *targets;     /* ntargets 0: no monitor section */
+    int            ntargets;
+} sc_monitor;
+
 typedef struct scenario {
     char        *file;          /* path it came from */
     char        *name;
@@ -298,6 +339,7 @@ typedef struct scenario {
     int         *profile_seq;   /* total_weight entries: profile of user k is profile_seq[k % total_weight] */
     sc_threshold *thresholds;
     int          nthresholds;
+    sc_monitor   monitor;       /* the system under test, watched (ntargets 0: none) */
     tmpl_syms    syms;          /* capture variables */
     sc_warning  *warnings;      /* found at validate (and by scenario_apply_tags); owned */
     int          nwarnings;

@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ static const struct { const char *name; sc_metric m; } sc_metrics[] = {
     { "avg", TH_MEAN }, { "error_rate", TH_ERROR_RATE }, { "rps", TH_RPS },
     { "requests", TH_REQUESTS }, { "failures", TH_FAILURES },
     { "out_of_order", TH_OUT_OF_ORDER }, { "dropped", TH_DROPPED }, { "rate", TH_RATE },
+    { "monitor", TH_MONITOR },
 };
 
 /* The histogram words before a latency metric (issue 11): "service p95", "iteration
@@ -100,6 +102,127 @@ static bool sc_latency_metric(sc_metric m)
  * reconnect, ping) before the metric makes it a ws threshold; out_of_order is a ws
  * metric of its own. Latencies take us/ms/s/m/h, error_rate a percentage; a bare number
  * is an error for both; counts take plain numbers. */
+static const char *const sc_aggs[] = { "auto", "min", "mean", "max", "last", "growth" };
+
+const char *scenario_mon_agg_name(sc_mon_agg a)
+{
+    return (unsigned)a < sizeof sc_aggs / sizeof sc_aggs[0] ? sc_aggs[a] : "?";
+}
+
+sc_mon_agg scenario_mon_agg(const sc_threshold *th)
+{
+    if (th->agg != TH_AGG_AUTO)
+        return th->agg;
+    return th->op == OP_LT || th->op == OP_LE ? TH_AGG_MAX : TH_AGG_MIN;
+}
+
+/* "monitor TARGET.METRIC [AGG] op VALUE[%]" (common/threshold.h). p is past "monitor". */
+static int sc_parse_monitor(const char *expr, const char *p, sc_threshold *out, char *err,
+                            size_t errcap, char *hint, size_t hintcap)
+{
+    static const char eg[] = "write \"monitor app-host.cpu < 80%\" or \"monitor app.db_pool "
+                             "max < 95\" (aggregations: min, mean, max, last, growth)";
+    while (isspace((unsigned char)*p)) p++;
+    const char *t = p;
+    while (isalnum((unsigned char)*p) || *p == '_' || *p == '-') p++;
+    size_t tl = (size_t)(p - t);
+    if (tl == 0 || *p != '.' || tl > 64) {
+        snprintf(err, errcap, "expected TARGET.METRIC after 'monitor' (a monitor target's "
+                 "name, a dot, one of its metrics), found '%.20s'", t);
+        snprintf(hint, hintcap, "%s", eg);
+        return -1;
+    }
+    const char *m = ++p;
+    while (isalnum((unsigned char)*p) || *p == '_') p++;
+    size_t ml = (size_t)(p - m);
+    if (ml == 0 || ml > 64 || !(isspace((unsigned char)*p) || strchr("<>=!", *p))) {
+        snprintf(err, errcap, "expected a metric name (letters, digits, _) after '%.*s.', "
+                 "found '%.20s'", (int)tl, t, m);
+        snprintf(hint, hintcap, "%s", eg);
+        return -1;
+    }
+    while (isspace((unsigned char)*p)) p++;
+    sc_mon_agg agg = TH_AGG_AUTO;
+    if (isalpha((unsigned char)*p)) {
+        const char *a = p;
+        while (isalnum((unsigned char)*p) || *p == '_') p++;
+        size_t al = (size_t)(p - a);
+        char w[16];
+        if (al < sizeof w) {
+            memcpy(w, a, al);
+            w[al] = '\0';
+            if (!strcmp(w, "avg"))
+                agg = TH_AGG_MEAN;
+            for (size_t i = 1; i < sizeof sc_aggs / sizeof sc_aggs[0]; i++)
+                if (!strcmp(w, sc_aggs[i]))
+                    agg = (sc_mon_agg)i;
+        }
+        if (agg == TH_AGG_AUTO) {
+            const char *near = al < sizeof w ? nearest_name(w, sc_aggs + 1, 5) : NULL;
+            snprintf(err, errcap, "unknown aggregation '%.*s' (known: min, mean, max, last, "
+                     "growth)", (int)(al > 20 ? 20 : al), a);
+            if (near)
+                snprintf(hint, hintcap, "did you mean '%s'?", near);
+            else
+                snprintf(hint, hintcap, "%s", eg);
+            return -1;
+        }
+        while (isspace((unsigned char)*p)) p++;
+    }
+    sc_op op;
+    if (p[0] == '<' && p[1] == '=') op = OP_LE, p += 2;
+    else if (p[0] == '>' && p[1] == '=') op = OP_GE, p += 2;
+    else if (p[0] == '<') op = OP_LT, p++;
+    else if (p[0] == '>') op = OP_GT, p++;
+    else {
+        snprintf(err, errcap, "expected a comparison (<, <=, > or >=) after %.*s.%.*s, found "
+                 "'%.20s'", (int)tl, t, (int)ml, m, p);
+        snprintf(hint, hintcap, "%s", eg);
+        return -1;
+    }
+    while (isspace((unsigned char)*p)) p++;
+    char *end;
+    errno = 0;
+    double v = strtod(p, &end);
+    bool neg = *p == '-';
+    const char *digits = neg ? p + 1 : p;
+    if (end == p || errno || !isfinite(v) || fabs(v) > 1e15 || *p == '+' ||
+        !isdigit((unsigned char)(*digits == '.' ? digits[1] : *digits))) {
+        snprintf(err, errcap, "expected a number after the comparison, found '%.20s'", p);
+        snprintf(hint, hintcap, "%s", eg);
+        return -1;
+    }
+    p = end;
+    while (isspace((unsigned char)*p)) p++;
+    if (*p == '%') {
+        p++;
+        while (isspace((unsigned char)*p)) p++;
+    }
+    if (*p) {
+        snprintf(err, errcap, "unexpected '%.20s' after the number (a monitor threshold takes "
+                 "a plain number, or one with %%)", p);
+        snprintf(hint, hintcap, "%s", eg);
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    out->expr = strdup(expr);
+    out->mon_target = strndup(t, tl);
+    out->mon_metric = strndup(m, ml);
+    if (!out->expr || !out->mon_target || !out->mon_metric) {
+        free(out->expr);
+        free(out->mon_target);
+        free(out->mon_metric);
+        memset(out, 0, sizeof *out);
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    out->metric = TH_MONITOR;
+    out->op = op;
+    out->value = v;
+    out->agg = agg;
+    return 0;
+}
+
 int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, size_t errcap,
                              char *hint, size_t hintcap)
 {
@@ -109,6 +232,13 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
     if (!expr || !*expr) {
         snprintf(err, errcap, "empty threshold");
         return -1;
+    }
+    /* "monitor T.M ...": a request named "monitor" is written "monitor: ..." (a ':') */
+    {
+        const char *q = expr;
+        while (isspace((unsigned char)*q)) q++;
+        if (!strncmp(q, "monitor", 7) && isspace((unsigned char)q[7]) && !strchr(expr, ':'))
+            return sc_parse_monitor(expr, q + 7, out, err, errcap, hint, hintcap);
     }
     const char *colon = strrchr(expr, ':'), *p = colon ? colon + 1 : expr;
     char *name = NULL;
@@ -233,6 +363,13 @@ int scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, siz
         return -1;
     }
     sc_metric m = sc_metrics[mi].m;
+    if (m == TH_MONITOR) {
+        snprintf(err, errcap, "a monitor threshold names a monitor target and one of its "
+                 "metrics, with no ':'");
+        snprintf(hint, hintcap, "write \"monitor app-host.cpu < 80%%\"");
+        free(name);
+        return -1;
+    }
     if (m == TH_OUT_OF_ORDER && (ws != TH_WS_NONE || !name)) {
         if (ws != TH_WS_NONE) {
             snprintf(err, errcap, "out_of_order takes no ws figure word ('%s')",

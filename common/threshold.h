@@ -15,7 +15,19 @@ typedef enum { TH_P50, TH_P90, TH_P95, TH_P99, TH_P999, TH_MIN, TH_MAX, TH_MEAN,
                TH_DROPPED,      /* "dropped < 1": arrivals dropped over the run (no name) */
                TH_RATE,         /* "rate >= 48": iterations started per second over the
                                  * run (achieved; no name) */
+               TH_MONITOR,      /* "monitor app-host.cpu < 80%": a figure of the system
+                                 * under test (mon_target, mon_metric, agg; below) */
 } sc_metric;
+/* Monitor thresholds (issue 13): "monitor TARGET.METRIC [AGG] op VALUE[%]", TARGET a
+ * monitor target's name, METRIC one of its metrics (an alias of its metrics: mapping or
+ * a derived name: common/scenario_types.h sc_monitor), AGG how the run's samples are
+ * folded: min, mean (or avg), max, last, growth (growth_pct: (last - first) / |first| x
+ * 100). Without AGG a "<"/"<=" comparison reads max and a ">"/">=" one reads min: the
+ * bound must hold at every scrape ("cpu < 80%" means never above 80, as Locust and k6
+ * users read it). A trailing % is decoration (cpu and memory are already percentages,
+ * growth is one): the number is compared as written. */
+typedef enum { TH_AGG_AUTO = 0, TH_AGG_MIN, TH_AGG_MEAN, TH_AGG_MAX, TH_AGG_LAST,
+               TH_AGG_GROWTH } sc_mon_agg;
 /* Which histogram a latency metric reads (issue 11): "p95" (latency, from the intended
  * start), "service p95" (from the actual send), "iteration p95" (whole iterations; with
  * a name, "planner: iteration p99", that profile's), "lag p99" (schedule lag: actual
@@ -39,6 +51,9 @@ typedef struct sc_threshold {
     double    value;            /* ms for latencies, a fraction for error_rate, else plain
                                  * (as written, latencies carry a unit and error_rate a %) */
     int       line, col;
+    char     *mon_target;       /* TH_MONITOR: the target's name, owned; else NULL */
+    char     *mon_metric;       /* TH_MONITOR: the metric's name, owned; else NULL */
+    sc_mon_agg agg;             /* TH_MONITOR: as written (TH_AGG_AUTO: none) */
 } sc_threshold;
 
 /* Parses one expression: "[name:] [figure] metric op value". The name is everything
@@ -49,6 +64,10 @@ typedef struct sc_threshold {
  * maybe a hint ("did you mean p95?"; empty otherwise). */
 int      scenario_parse_threshold(const char *expr, sc_threshold *out, char *err, size_t errcap,
                                   char *hint, size_t hintcap);
+/* The aggregation a monitor threshold reads: agg, or for TH_AGG_AUTO max (< and <=) or
+ * min (> and >=). Its name: "min", "mean", "max", "last", "growth". */
+sc_mon_agg  scenario_mon_agg(const sc_threshold *th);
+const char *scenario_mon_agg_name(sc_mon_agg a);
 /* The metric's name as summary.json writes it ("p95", "mean", "error_rate"), "?" if none. */
 const char *scenario_metric_name(sc_metric m);
 #endif

@@ -120,6 +120,13 @@ coord *coord_start(const coord_opts *o, char *err, size_t errcap)
     c->no_history = o->no_history;
     snprintf(c->notify_url, sizeof c->notify_url, "%s", o->notify_url ? o->notify_url : "");
     c->timeout_ms = o->timeout_ms ? o->timeout_ms : 3000;
+    if (monitor_allow_parse(&c->mon_allow, o->allow_monitor, err, errcap) != 0) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, errcap, "--allow-monitor: %s", why);
+        free(c);
+        return NULL;
+    }
     pthread_mutex_init(&c->mu, NULL);
     c->series = calloc(COORD_SERIES, sizeof *c->series);
     pthread_cond_init(&c->cv, NULL);
@@ -160,6 +167,9 @@ void coord_free(coord *c)
     pthread_join(c->th, NULL);
     nng_close(c->sock);
     if (c->res_open) results_close(&c->res);
+    monitor_free(c->mon);
+    monitor_summary_fini(&c->mon_sum);
+    free(c->mon_live);
     scenario_free(c->sc);
     plan_fini(&c->plan);
     if (c->run_req) {
@@ -202,6 +212,11 @@ int coord_run(coord *c, const coord_run_cfg *cfg, uint64_t *run_id, bool *busy_o
     }
     if (scenario_check_run(sc, &se) != 0) {
         sc_error_format(&se, err, errcap);
+        scenario_free(sc);
+        return -1;
+    }
+    /* The monitor fetches only allowed networks: refused here, before anything runs. */
+    if (monitor_check_allow(&sc->monitor, &c->mon_allow, err, errcap) != 0) {
         scenario_free(sc);
         return -1;
     }

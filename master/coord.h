@@ -34,6 +34,9 @@ typedef struct coord_opts {
     const char *results_dir;    /* default parent of run folders; NULL: "results" */
     uint32_t    heartbeat_ms;   /* default 1000 */
     uint32_t    timeout_ms;     /* a worker silent this long is lost; default 3000 */
+    const char *allow_monitor;  /* --allow-monitor CIDR,...: the networks a scenario's
+                                 * monitor may fetch from (master/monitor.h); NULL:
+                                 * loopback. A bad list fails coord_start. */
     /* The run history (master/record.h): every run's folder is recorded when it ends. */
     const char *history;        /* the history file; NULL: <parent of the run's folder>/history.db */
     bool        no_history;     /* record nothing */

@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 #include <nng/nng.h>
 #include "master/coord.h"
+#include "master/monitor.h"
 #include "master/coord_ring.h"
 #include "master/health.h"
 #include "master/merge.h"
@@ -152,6 +153,11 @@ struct coord {
     uint64_t        limited_quiet;  /* limited intervals not logged since (rate limit) */
     bool            live_due;       /* an interval closed: rebuild the live texts */
     uint64_t        live_at_ms;     /* when they were last rebuilt */
+    /* The monitor (master/monitor.h): started with the plans, stopped at the finish. */
+    allow_list      mon_allow;      /* --allow-monitor; set at start, read-only after */
+    monitor        *mon;            /* NULL: no monitor section, or it could not start */
+    monitor_summary mon_sum;        /* the last run's, filled when it stops */
+    char           *mon_live;       /* monitor_live_json's latest text (kept after the run) */
 };
 
 /* --- coord_registry.c ---------------------------------------------------------------- */

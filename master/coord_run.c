@@ -218,6 +218,19 @@ void coord_interval_closed(void *arg, const ring_iv *s, const merge_set *totals)
     c->live_due = true;
 }
 
+/* The scenario's monitor (master/monitor.h), for the run's length. One that cannot
+ * start is logged and the run goes on without it (the monitor never fails a run). */
+static void coord_monitor_start(coord *c)
+{
+    monitor_summary_fini(&c->mon_sum);
+    free(c->mon_live);
+    c->mon_live = NULL;
+    if (c->sc->monitor.ntargets == 0 || !c->res_open) return;
+    char err[512];
+    c->mon = monitor_start(&c->sc->monitor, &c->mon_allow, c->res.dir, err, sizeof err);
+    if (!c->mon) log_warn("master", "the monitor did not start: %s", err);
+}
+
 static void coord_send_plans(coord *c)
 {
     for (int i = 0; i < c->nworkers; i++) {
@@ -256,6 +269,7 @@ static void coord_send_plans(coord *c)
     }
     c->state = RUN_RUNNING;
     coord_checkpoint(c, c->start_wall_ms, 0);  /* a run killed in its first interval rebuilds too */
+    coord_monitor_start(c);
     log_info("master", "run %llu planned on %d workers, %u slots",
              (unsigned long long)c->run_id, coord_alive_workers(c), c->threads_total);
 }
@@ -316,6 +330,19 @@ static void coord_finish(coord *c, coord_state final)
     th_result *th = nth ? calloc((size_t)nth, sizeof *th) : NULL;
     double dur = c->end_wall_ms > c->start_wall_ms ? (c->end_wall_ms - c->start_wall_ms) / 1000.0 : 0;
     int failed = nth && th ? thresholds_eval(c->sc, &c->totals, dur, th) : 0;
+    if (c->mon) {
+        char *last = monitor_live_json(c->mon);
+        if (last) { free(c->mon_live); c->mon_live = last; }
+        monitor_stop(c->mon, &c->mon_sum);
+        monitor_free(c->mon);
+        c->mon = NULL;
+        if (c->mon_sum.csv_error[0]) coord_results_failed(c, c->mon_sum.csv_error);
+    } else {                    /* no monitor ran in this run: nothing of an earlier one */
+        monitor_summary_fini(&c->mon_sum);
+        free(c->mon_live);
+        c->mon_live = NULL;
+    }
+    if (nth && th) failed = thresholds_eval_monitor(c->sc, &c->mon_sum, th);
     results_worker *rw = calloc((size_t)(c->nworkers ? c->nworkers : 1), sizeof *rw);
     int nrw = 0;
     uint64_t missing = 0;
@@ -340,7 +367,8 @@ static void coord_finish(coord *c, coord_state final)
                               .peak_users = scenario_peak_users(c->sc), .stop_reason = c->reason,
                               .th = th, .nth = th ? nth : 0, .workers = rw, .nworkers = nrw,
                               .missing_requests_max = missing,
-                              .health = health_summary_of(&c->health) };
+                              .health = health_summary_of(&c->health),
+                              .monitor = c->sc->monitor.ntargets ? &c->mon_sum : NULL };
         char err[512];
         char *text = results_summary_text(&meta, &c->totals);
         if (results_finish(&c->res, &meta, &c->totals, err, sizeof err) != 0)

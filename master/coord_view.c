@@ -117,7 +117,18 @@ void coord_refresh_live(coord *c)
     pthread_mutex_unlock(&c->mu);
     live_input in = { .st = &st, .scenario = c->sc ? c->sc->name : NULL, .sc = c->sc,
                       .totals = c->run_id ? &c->totals : NULL, .workers = w, .nworkers = nw };
+    /* the monitor's figures (master/monitor.h): while it runs, a snapshot; after, the
+     * run's summary and its last live text */
+    monitor_summary snap = { 0 };
+    if (c->mon) {
+        char *mj = monitor_live_json(c->mon);
+        if (mj) { free(c->mon_live); c->mon_live = mj; }
+        monitor_snapshot(c->mon, &snap);
+    }
+    in.monitor_json = c->mon_live;
+    in.monitor = c->mon ? &snap : c->sc && c->sc->monitor.ntargets ? &c->mon_sum : NULL;
     char *j = live_json(&in), *m = live_metrics(&in);
+    monitor_summary_fini(&snap);
     pthread_mutex_lock(&c->mu);
     if (j) { free(c->live_json); c->live_json = j; j = NULL; }
     if (m) { free(c->live_metrics); c->live_metrics = m; m = NULL; }

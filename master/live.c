@@ -451,6 +451,8 @@ static json_t *live_jthresholds(live_jb *b, const live_input *in, double elapsed
     merge_set empty;
     merge_init(&empty);
     thresholds_eval(sc, in->totals != NULL ? in->totals : &empty, elapsed_s, res);
+    if (in->monitor != NULL)
+        thresholds_eval_monitor(sc, in->monitor, res);
     for (int i = 0; i < sc->nthresholds; i++) {
         json_t *o = json_object();
         live_jset(b, o, "expr", live_jstr(res[i].th->expr));
@@ -525,6 +527,8 @@ char *live_json(const live_input *in)
     live_jset(&b, root, "errors", live_jerrors(&b, t));
     live_jset(&b, root, "thresholds", live_jthresholds(&b, in, elapsed_s));
     live_jset(&b, root, "workers", live_jworkers(&b, in));
+    json_t *mon = in->monitor_json != NULL ? json_loads(in->monitor_json, 0, NULL) : NULL;
+    live_jset(&b, root, "monitor", mon != NULL ? mon : json_null());
     char *text = NULL;
     if (b.ok && root != NULL)
         text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15));

@@ -22,9 +22,11 @@
  *                  final verdict is the results'), [] without thresholds
  *     "workers": [ { "id", "host", "threads", "users", "rps", "cpu_pct", "state",
  *                    "last_seen_s", "engine_cpu_pct", "rss_mib", "loop_lag_ms",
- *                    "connections", "flagged", "flagged_intervals" } ] }
+ *                    "connections", "flagged", "flagged_intervals" } ],
  *                  (issue 13: its health in its last closed interval, master/health.h;
  *                  the four figures null before one closed; flagged: that interval was)
+ *     "monitor": { "figures": [...], "targets": [...] } (master/monitor.h
+ *                  monitor_live_json), null without a monitor section }
  *   "rps" of a name is requests / elapsed_s (0 when elapsed_s is 0).
  *
  * live_metrics: Prometheus text exposition format 0.0.4 (what `promtool check metrics`
@@ -64,6 +66,10 @@ typedef struct live_input {
     const merge_set         *totals;    /* whole run so far; NULL before a run */
     const coord_worker_info *workers;
     int                      nworkers;
+    /* The monitor (master/monitor.h): monitor_live_json's text, put in as "monitor"
+     * (null when NULL), and the summary so far, which judges the monitor thresholds. */
+    const char              *monitor_json;
+    const struct monitor_summary *monitor;
 } live_input;
 
 /* NULL on ENOMEM. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <curl/curl.h>
 #include "common/log.h"
@@ -36,6 +37,7 @@ static void master_usage(FILE *f)
     fprintf(f,
 "usage: stampede-master [--listen tcp://0.0.0.0:5557] [--http 127.0.0.1:8089] [--key-file F]\n"
 "                       [--tls-cert F --tls-key F --tls-ca F] [--results-dir DIR] [--id NAME]\n"
+"                       [--allow-monitor CIDR,...]\n"
 "                       [--history FILE | --no-history] [--notify URL]\n"
 "\n"
 "  --listen URL       where workers connect: tcp://HOST:PORT or tls+tcp://HOST:PORT\n"
@@ -48,6 +50,8 @@ static void master_usage(FILE *f)
 "                     TLS with client certificates signed by the CA (implies tls+tcp://)\n"
 "  --results-dir DIR  parent of run folders (default results)\n"
 "  --id NAME          master id shown to workers (default: host name)\n"
+"  --allow-monitor CIDR,...  networks a scenario's monitor: section may scrape\n"
+"                     (default 127.0.0.0/8,::1; the list replaces the default)\n"
 "  --history FILE     the run history (SQLite; default DIR/history.db of --results-dir)\n"
 "  --no-history       record no run (the history API answers 404)\n"
 "  --notify URL       POST a JSON message to URL when a run ends (verdict, regressions,\n"
@@ -101,6 +105,7 @@ int main(int argc, char **argv)
         { "ui-auth", required_argument, NULL, 'A' },
         { "ui-auth-file", required_argument, NULL, 'F' },
         { "ui-host", required_argument, NULL, 'U' },
+        { "allow-monitor", required_argument, NULL, 'M' },
         { "history", required_argument, NULL, 'D' },
         { "no-history", no_argument, NULL, 'N' },
         { "notify", required_argument, NULL, 'n' },
@@ -110,6 +115,7 @@ int main(int argc, char **argv)
     };
     const char *listen = MASTER_DEFAULT_LISTEN, *http = MASTER_DEFAULT_HTTP, *key_file = NULL;
     const char *results_dir = NULL, *id = NULL, *ui_auth = NULL, *ui_auth_file = NULL, *ui_host = NULL;
+    const char *allow_monitor = NULL;
     const char *history_file = NULL, *notify = NULL;
     bool no_history = false;
     transport_tls tls = { 0 };
@@ -128,6 +134,7 @@ int main(int argc, char **argv)
         case 'A': ui_auth = optarg; break;
         case 'F': ui_auth_file = optarg; break;
         case 'U': ui_host = optarg; break;
+        case 'M': allow_monitor = optarg; break;
         case 'D': history_file = optarg; break;
         case 'N': no_history = true; break;
         case 'n': notify = optarg; break;
@@ -239,16 +246,23 @@ int main(int argc, char **argv)
             }
             snprintf(hist_path, sizeof hist_path, "%.1000s/history.db", rd);
         }
+        /* A file that is there and not ours (foreign, corrupt, a newer schema) stops the
+         * master: it is someone's data. One that cannot be made (a full or read-only
+         * disk) does not: the master runs, every run says it was not recorded and why,
+         * and a later run records once the disk takes it. */
+        bool existed = access(hist_path, F_OK) == 0;
         history *h = history_open(hist_path, false, err, sizeof err);
-        if (!h) {
+        if (!h && existed) {
             fprintf(stderr, "stampede-master: %s\n", err);
             return 1;
         }
+        if (!h) log_warn("master", "%s: runs will not be recorded until it can be written", err);
         history_close(h);
     }
     coord_opts co = { .url = url, .key = key.len ? &key : NULL, .tls = use_tls ? &tls : NULL,
                       .id = id, .results_dir = results_dir, .history = hist_path[0] ? hist_path : NULL,
-                      .no_history = no_history, .notify_url = notify };
+                      .no_history = no_history, .notify_url = notify,
+                      .allow_monitor = allow_monitor };
     coord *cd = coord_start(&co, err, sizeof err);
     if (!cd) {
         fprintf(stderr, "stampede-master: %s\n", err);

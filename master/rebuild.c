@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "master/checkpoint.h"
 #include "master/health.h"
+#include "master/monitor.h"
 #include "master/results.h"
 #include "master/thresholds.h"
 
@@ -44,6 +45,7 @@ int rebuild_from_checkpoint(const char *dir, rebuild_info *info, char *err, size
     }
     int rv = -1;
     uint32_t nth = d.nthresholds;
+    monitor_summary ms = { 0 };
     sc_threshold *th = calloc(nth ? nth : 1, sizeof *th);
     th_result *res = calloc(nth ? nth : 1, sizeof *res);
     if (th == NULL || res == NULL) {
@@ -78,12 +80,17 @@ int rebuild_from_checkpoint(const char *dir, rebuild_info *info, char *err, size
                           .nworkers = (int)d.nworkers,
                           .missing_requests_max = d.missing_requests_max,
                           .interrupted = true, .covered_s = covered_s };
-    /* ---- HOOK: the health and monitor summaries of the rebuilt run ---------------
-     * Load them from the folder here (each loader treats a missing file as an empty
-     * summary) and point meta at them before results_finish:
-     *   struct monitor_summary ms; monitor_summary_load(dir, &ms, why, sizeof why);
-     *   meta.monitor = &ms;
-     * (and free them after results_finish). ----------------------------------------- */
+    /* ---- the health and monitor summaries of the rebuilt run (each loader treats a
+     * missing file as an empty summary), pointed at by meta before results_finish ---- */
+    /* The monitor's figures from monitor.csv (master/monitor.h: every round the run
+     * flushed, up to its death) judge the monitor thresholds. */
+    if (monitor_summary_load(dir, &ms, why, sizeof why) != 0) {
+        snprintf(err, errcap, "%s", why);
+        goto out;
+    }
+    if (nth)
+        failed = thresholds_eval_monitor(&sc, &ms, res);
+    meta.monitor = &ms;
     /* the workers' health from DIR/workers.csv (master/health.h): a file that does not
      * read is left out, said on the console; the totals are rebuilt all the same */
     struct health_summary hs;
@@ -107,9 +114,12 @@ out:
     for (uint32_t i = 0; th != NULL && i < nth; i++) {
         free(th[i].expr);
         free(th[i].name);
+        free(th[i].mon_target);
+        free(th[i].mon_metric);
     }
     free(th);
     free(res);
+    monitor_summary_fini(&ms);
     checkpoint_data_fini(&d);
     return rv;
 }

@@ -5,7 +5,9 @@
  * report.html (master/report.h, which also reads the stats_history.csv and schedule.csv
  * the run left). The summary says "interrupted": true, stop_reason "interrupted",
  * "covered_s" and duration_s the seconds the closed intervals cover, and thresholds are
- * judged on the covered totals over that duration (thresholds_eval). Workers that were
+ * judged on the covered totals over that duration (thresholds_eval); monitor thresholds
+ * on monitor.csv's rows, every round the run flushed before it died (master/monitor.h
+ * monitor_summary_load, which also fills summary.json's "monitor"). Workers that were
  * running at the last checkpoint are listed with the state "interrupted".
  *
  * What the rebuilt totals can miss (the in-flight bound, README "Results that survive a

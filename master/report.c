@@ -6,7 +6,9 @@
  * report.js. Everything is inline; nothing is fetched.
  *
  * Data element: {"summary": <summary.json re-dumped by jansson>, "history": {...},
- * "schedule": {...} or null}. The schedule holds schedule.csv's columns (the open
+ * "schedule": {...} or null, "monitor": [...] or null}. The monitor's series come from
+ * monitor.csv (master/monitor.h monitor_report_data), at most REPORT_MONITOR_POINTS
+ * points each (each the largest of its run of samples: peaks stay visible). The schedule holds schedule.csv's columns (the open
  * model: t, planned, achieved, backlog, dropped, lag_p99, s50, s95, s99, limited; ten
  * doubles a row more), null when the folder has none (a closed run, an older folder).
  * The summary goes through json_dump_callback and the history is printed column by
@@ -16,6 +18,7 @@
  * \u003c (valid inside any JSON string, and "<" appears nowhere else in JSON), so no
  * data can close the script element or open a comment in it. */
 #include "master/report.h"
+#include "master/monitor.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -97,6 +100,7 @@ static const char *const rep_sched_cols[REP_SCHED_NCOL] = {
     "Service p50", "Service p95", "Service p99", "Limited"
 };
 #define REP_MAXCOL 12
+#define REPORT_MONITOR_POINTS 2000
 
 /* A CSV series as columns (ncol of them, column 0 the time); NAN stands for JSON null
  * ("N/A" or no value). */
@@ -104,6 +108,7 @@ typedef struct rep_hist {
     double *col[REP_MAXCOL];
     int     ncol;
     size_t  n, cap;
+    double  t0;                 /* the first row's timestamp (NaN: no row) */
 } rep_hist;
 
 /* One CSV record at a time: fields NUL-separated in buf, their starts in off. Quoted
@@ -258,6 +263,7 @@ static int rep_hist_load(rep_hist *h, const char *path, const char *const *names
         row[REP_T] -= t0;
         if (rep_hist_push(h, row) != 0) rc = -1;
     }
+    h->t0 = t0;
     free(c.buf);
     free(c.off);
     fclose(f);
@@ -343,7 +349,7 @@ static void rep_put_history(FILE *f, const rep_hist *h, const char *const *keys)
 
 /* The whole page into f. */
 static int rep_put_page(FILE *f, json_t *summary, const rep_hist *h, const rep_hist *sch,
-                        char *err, size_t errcap)
+                        const char *dir, char *err, size_t errcap)
 {
     const char *scenario = json_string_value(json_object_get(summary, "scenario"));
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -375,6 +381,12 @@ static int rep_put_page(FILE *f, json_t *summary, const rep_hist *h, const rep_h
         rep_put_history(f, sch, rep_sched_keys);
     else
         fputs("null", f);
+    /* "monitor": the monitor's series (master/monitor.h), null without monitor.csv */
+    fputs(",\"monitor\":", f);
+    if (monitor_report_data(dir, h->n ? h->t0 : NAN, REPORT_MONITOR_POINTS, f) != 0) {
+        snprintf(err, errcap, "%s/monitor.csv: out of memory", dir);
+        return -1;
+    }
     fputs("}</script>\n", f);
     if (rep_put_asset(f, "uPlot.min.js", "script", err, errcap) != 0 ||
         rep_put_asset(f, "report.js", "script", err, errcap) != 0)
@@ -485,7 +497,7 @@ int report_write(const char *dir, char *err, size_t errcap)
         snprintf(err, errcap, "%s: %s", tmp_path, strerror(errno));
         goto out;
     }
-    if (rep_put_page(f, summary, &h, &sch, err, errcap) != 0)
+    if (rep_put_page(f, summary, &h, &sch, dir, err, errcap) != 0)
         goto out;
     /* a failed write keeps its errno (ENOSPC says more than EIO); fsync before the
      * rename, as master/results.c does, so report.html is whole once it exists */

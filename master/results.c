@@ -735,6 +735,10 @@ static void res_measured(char *buf, size_t cap, const th_result *t)
     case TH_OUT_OF_ORDER:
         snprintf(buf, cap, "measured %.0f", t->value);
         return;
+    case TH_MONITOR:                            /* master/monitor.h: as scraped */
+        snprintf(buf, cap, "measured %.6g (%s of %s.%s)", t->value,
+                 scenario_mon_agg_name(scenario_mon_agg(th)), th->mon_target, th->mon_metric);
+        return;
     default:                                    /* latencies, in ms */
         res_pyfloat(v, sizeof v, t->value);
         snprintf(buf, cap, "measured %sms", v);

@@ -57,6 +57,10 @@
  *   with an interval above 90 % CPU or with its event loop over 10 ms late) and a note
  *   per flagged worker, and is not clean when it is above 0;
  * - thresholds[] objects get "note" when value is null (th_result.note).
+ * - "monitor": [{target, metric, samples, first, last, min, mean, max, growth_pct}] and
+ *   "monitor_targets": [{target, url, scrapes, failures, last_error}] (issue 13; written
+ *   by master/monitor.h monitor_summary_json from results_meta.monitor; both [] without
+ *   a monitor section); monitor.csv is the monitor's own file (master/monitor.h).
  * - "interrupted" (issue 13): true only in a summary rebuilt by `stampede report DIR`
  *   from the checkpoint of a run that died (master/rebuild.h; stop_reason "interrupted",
  *   duration_s = covered_s); "covered_s": the seconds the closed intervals cover (the
@@ -101,6 +105,8 @@ typedef struct results_meta {
     const results_worker *workers;
     int         nworkers;
     uint64_t    missing_requests_max; /* bound on requests lost with workers that died */
+    const struct monitor_summary *monitor;  /* master/monitor.h: summary.json "monitor"
+                                 * and "monitor_targets"; NULL: none (empty arrays) */
     /* A run rebuilt from its checkpoint after it died (master/rebuild.h): summary.json's
      * "interrupted" (false for a run that ended, however it ended) and "covered_s", the
      * seconds its closed intervals cover (0 here: the run's duration_s). */

@@ -26,6 +26,7 @@
 #include "common/time.h"
 #include "common/util.h"
 #include "master/health.h"
+#include "master/monitor.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -435,6 +436,7 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
     json_object_set_new(root, "workers", ws);
     json_object_set_new(root, "names_folded", res_juint(t->names_folded));
     json_object_set_new(root, "missing_requests_max", res_juint(meta->missing_requests_max));
+    monitor_summary_json(root, meta->monitor);      /* master/monitor.h */
     return root;
 }
 

@@ -23,9 +23,16 @@
  *   (nothing started: NaN). "dropped" is a count and never NaN (0 in the closed model,
  *   where nothing is dropped); "rate" is started / thresholds_covered_s, NaN when that
  *   is not positive.
+ * - Monitor thresholds (issue 13): thresholds_eval leaves them failed with NaN ("no
+ *   monitor figures") so that a caller that forgets the monitor never passes one;
+ *   thresholds_eval_monitor judges them on the monitor's summary: the aggregation the
+ *   threshold reads (common/threshold.h scenario_mon_agg) of (target, metric); a figure
+ *   with no sample is NaN ("no samples of app-host.cpu: 3 of 3 scrapes failed"), and a
+ *   growth from a first sample of 0 to something else is +Inf (it fails "growth <").
  * - Every NaN carries a note saying what was missing, for junit.xml, summary.json and
  *   the live view. */
 #include "master/thresholds.h"
+#include "master/monitor.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -67,6 +74,7 @@ static double th_measure_h(sc_metric m, const merge_entry *e, const hist *h, dou
     case TH_OUT_OF_ORDER: return (double)e->failures;   /* e is the WS:order entry */
     case TH_DROPPED:
     case TH_RATE:   return NAN;     /* schedule figures: not per entry (issue 11) */
+    case TH_MONITOR: return NAN;    /* the monitor's figures: thresholds_eval_monitor */
     }
     return NAN;
 }
@@ -179,7 +187,10 @@ int thresholds_eval(const scenario *sc, const merge_set *totals, double duration
         const size_t ncap = sizeof out[i].note;
         double v;
         note[0] = '\0';
-        if (th->metric == TH_DROPPED) {
+        if (th->metric == TH_MONITOR) {
+            v = NAN;                /* until thresholds_eval_monitor judges it */
+            snprintf(note, ncap, "no monitor figures");
+        } else if (th->metric == TH_DROPPED) {
             v = (double)totals->sched.dropped;
         } else if (th->metric == TH_RATE) {
             double cov = thresholds_covered_s(sc, duration_s);
@@ -220,6 +231,53 @@ int thresholds_eval(const scenario *sc, const merge_set *totals, double duration
         out[i].th = th;
         out[i].value = v;
         out[i].ok = !isnan(v) && th_compare(v, th->op, th->value);
+        if (!out[i].ok)
+            failed++;
+    }
+    return failed;
+}
+
+int thresholds_eval_monitor(const scenario *sc, const monitor_summary *ms, th_result *out)
+{
+    int failed = 0;
+    for (int i = 0; i < sc->nthresholds; i++) {
+        const sc_threshold *th = &sc->thresholds[i];
+        if (th->metric == TH_MONITOR) {
+            const monitor_stat *s = monitor_summary_find(ms, th->mon_target, th->mon_metric);
+            char *note = out[i].note;
+            const size_t ncap = sizeof out[i].note;
+            double v = NAN;
+            note[0] = '\0';
+            if (s == NULL || s->n == 0) {
+                const monitor_tstat *t = NULL;
+                for (int j = 0; ms && j < ms->ntargets; j++)
+                    if (!strcmp(ms->targets[j].name, th->mon_target))
+                        t = &ms->targets[j];
+                if (t && t->failures)
+                    snprintf(note, ncap, "no samples of %s.%s: %llu of %llu scrapes failed "
+                             "(%.80s)", th->mon_target, th->mon_metric,
+                             (unsigned long long)t->failures, (unsigned long long)t->scrapes,
+                             t->last_error);
+                else
+                    snprintf(note, ncap, "no samples of %s.%s", th->mon_target, th->mon_metric);
+            } else {
+                switch (scenario_mon_agg(th)) {
+                case TH_AGG_MIN:    v = s->min; break;
+                case TH_AGG_MEAN:   v = monitor_stat_mean(s); break;
+                case TH_AGG_LAST:   v = s->last; break;
+                case TH_AGG_GROWTH:
+                    v = monitor_stat_growth(s);
+                    if (isnan(v))
+                        v = INFINITY;   /* from 0 to something */
+                    break;
+                case TH_AGG_MAX:
+                case TH_AGG_AUTO:   v = s->max; break;
+                }
+            }
+            out[i].th = th;
+            out[i].value = v;
+            out[i].ok = !isnan(v) && th_compare(v, th->op, th->value);
+        }
         if (!out[i].ok)
             failed++;
     }

@@ -31,6 +31,12 @@ typedef struct th_result {
  * sc may be NULL (then duration_s). */
 double thresholds_covered_s(const scenario *sc, double duration_s);
 
-/* out has sc->nthresholds slots. Returns the number that failed. */
+/* out has sc->nthresholds slots. Returns the number that failed. Monitor thresholds
+ * ("monitor app-host.cpu < 80%") fail here with NaN ("no monitor figures") until
+ * thresholds_eval_monitor judges them. */
 int thresholds_eval(const scenario *sc, const merge_set *totals, double duration_s, th_result *out);
+/* After thresholds_eval on the same out: judges the monitor thresholds on ms (NULL: as
+ * no samples) and returns the number of all thresholds that now fail. */
+struct monitor_summary;
+int thresholds_eval_monitor(const scenario *sc, const struct monitor_summary *ms, th_result *out);
 #endif

@@ -570,6 +570,8 @@
    * error_rate a fraction, rps requests/s, counts plain). */
   function fmtThresholdValue(expr, v) {
     if (!isNum(v)) return 'no data';
+    const mon = /^\s*monitor\s+[\w-]+\.(\w+)(\s+growth)?/.exec(String(expr || ''));   /* issue 13 */
+    if (mon) return fmtFixed(v, 2) + (mon[2] || mon[1] === 'cpu' || mon[1] === 'memory' ? ' %' : '');
     const metric = String(expr || '').split(':').pop();
     if (/\berror_rate\b/.test(metric)) return fmtPct(v);
     if (/\brps\b/.test(metric)) return `${fmtRate(v)} req/s`;
@@ -653,6 +655,78 @@
     note.textContent = lim > 0 ? `The generator did not keep the schedule in ${fmtInt(lim)} interval${lim === 1 ? '' : 's'} (lag p99 above 10 ms or an engine thread above 90% CPU).` : '';
   }
 
+  /* The system under test, watched (issue 13: /api/live "monitor", master/monitor.h):
+   * a card after the charts, made on first use and hidden without a monitor section: a
+   * chart of the percentages (cpu, memory of every target) over the monitor's own clock
+   * (seconds since it started, rounded to the second), a row per figure with its last,
+   * min, mean and max, and the targets whose scrapes failed (counted, never fatal). */
+  let monChart = null, monKeys = '';
+  const MON_COLORS = ['#7c3aed', '#2563eb', '#16a34a', '#d97706', '#dc2626', '#0891b2'];
+  function fmtMonValue(metric, v) {
+    if (!isNum(v)) return '\u2013';
+    if (metric === 'cpu' || metric === 'memory') return fmtFixed(v, 1) + ' %';
+    return Math.abs(v) >= 1000 ? fmtInt(Math.round(v)) : fmtFixed(v, 2);
+  }
+  function renderMonitor(j) {
+    const m = j.monitor && typeof j.monitor === 'object' ? j.monitor : null;
+    let card = $('monitor-card');
+    if (!m) { if (card) card.hidden = true; return; }
+    if (!card) {
+      card = el('section', { class: 'card', id: 'monitor-card' });
+      const wrap = el('div', { class: 'table-wrap' }), table = el('table', { id: 'monitor', class: 'data' });
+      const head = el('tr');
+      for (const [h, num] of [['Target'], ['Metric'], ['Last', 1], ['Min', 1], ['Mean', 1], ['Max', 1]])
+        head.appendChild(el('th', num ? { class: 'num' } : null, h));
+      const thead = el('thead');
+      thead.appendChild(head);
+      table.append(thead, el('tbody'));
+      wrap.appendChild(table);
+      card.append(el('h2', null, 'System under test (monitor)'), el('div', { class: 'chart', id: 'chart-monitor' }),
+        wrap, el('p', { class: 'muted', id: 'monitor-targets' }));
+      const charts = document.querySelector('section.charts');
+      if (charts) charts.after(card); else document.body.appendChild(card);
+    }
+    card.hidden = false;
+    const figs = Array.isArray(m.figures) ? m.figures : [], tgs = Array.isArray(m.targets) ? m.targets : [];
+    const frag = document.createDocumentFragment();
+    if (figs.length === 0) frag.appendChild(emptyRow(6, 'No figure scraped yet.'));
+    for (const f of figs) {
+      const tr = el('tr', { 'data-key': `${f.target}.${f.metric}` });
+      tr.append(td(f.target ?? '', 'name'), td(f.metric ?? ''), td(fmtMonValue(f.metric, f.last), 'num'),
+        td(fmtMonValue(f.metric, f.min), 'num'), td(fmtMonValue(f.metric, f.mean), 'num'), td(fmtMonValue(f.metric, f.max), 'num'));
+      frag.appendChild(tr);
+    }
+    $('monitor').tBodies[0].replaceChildren(frag);
+    const bad = tgs.filter((t) => t.failures > 0);
+    $('monitor-targets').textContent = bad.length
+      ? bad.map((t) => `${t.target}: ${fmtInt(t.failures)} of ${fmtInt(t.scrapes)} scrapes failed (${t.last_error || 'no reason'})`).join('; ')
+      : `${tgs.length} target${tgs.length === 1 ? '' : 's'}, every scrape answered.`;
+    if (typeof uPlot !== 'function') return;
+    const pct = figs.filter((f) => (f.metric === 'cpu' || f.metric === 'memory') && Array.isArray(f.t));
+    const keys = pct.map((f) => `${f.target}.${f.metric}`).join(',');
+    const xs = [...new Set(pct.flatMap((f) => f.t.map((t) => Math.round(t))))].sort((a, b) => a - b);
+    const data = [xs, ...pct.map((f) => {
+      const by = new Map(f.t.map((t, i) => [Math.round(t), f.v[i]]));
+      return xs.map((x) => (by.has(x) ? by.get(x) : null));
+    })];
+    if (monChart && monKeys === keys) { monChart.setData(data); return; }
+    if (monChart) { monChart.destroy(); monChart = null; }
+    monKeys = keys;
+    const box = $('chart-monitor');
+    box.replaceChildren();
+    if (pct.length === 0) { box.appendChild(el('p', { class: 'muted' }, 'No cpu or memory figure (node_exporter) among the targets.')); return; }
+    monChart = new uPlot({
+      width: Math.max(200, box.clientWidth || 400), height: chartHeight(),
+      scales: { x: { time: false }, y: { range: () => [0, 100] } },
+      axes: [{ values: (u, s) => s.map((v) => fmtClock(v)), space: 60,
+               incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400] },
+             { values: (u, s) => s.map((v) => v + '%'), size: 52 }],
+      series: [{ label: 'time', value: (u, v) => (v == null ? '\u2013' : fmtClock(v)) },
+        ...pct.map((f, i) => ({ label: `${f.target} ${f.metric}`, stroke: MON_COLORS[i % MON_COLORS.length], width: 1.5,
+          spanGaps: true, value: (u, v) => (v == null ? '\u2013' : fmtFixed(v, 1) + ' %') }))],
+    }, data, box);
+  }
+
   async function pollLive() {
     const j = await api('GET', '/api/live');
     if (!j || typeof j !== 'object') return;
@@ -665,6 +739,7 @@
     renderErrors(j);
     renderThresholds(j);
     renderWorkers(j);
+    renderMonitor(j);
     fetchReason(j);
     /* Before the first run the live text lists no worker yet (it is rebuilt per
      * interval of a run): show the connected ones from /api/workers meanwhile. */

@@ -7,7 +7,9 @@
  * textContent, never innerHTML. The open model (a "schedule" in the data, issue 11) adds
  * the schedule's figures and the verdict's notes to the run card, the iterations per
  * profile, a service p95 column, and three charts: planned vs achieved rate (with the
- * generator-limited intervals marked), backlog and dropped, latency beside service. */
+ * generator-limited intervals marked), backlog and dropped, latency beside service. The
+ * monitor (issue 13, "monitor" in the data) adds a chart per scraped figure after those,
+ * on the same clock and cursor, and a section with summary.json's monitor tables. */
 (function () {
   "use strict";
 
@@ -260,6 +262,8 @@
   function fmtThresholdValue(t) {
     var v = t.value;
     if (!isNum(v)) return "no data";
+    var mon = /^\s*monitor\s+[\w-]+\.(\w+)(\s+growth)?/.exec(String(t.expr || ""));   // issue 13
+    if (mon) return String(+v.toPrecision(6)) + (mon[2] || mon[1] === "cpu" || mon[1] === "memory" ? "%" : "");
     var m = /([a-z_0-9.]+)\s*(<=|>=|<|>)/i.exec(String(t.expr || "")), w = m ? m[1].toLowerCase() : "";
     if (/^(p\d+(\.\d+)?|min|max|mean|avg)$/.test(w)) return fmtMs(v) + " ms";
     if (w === "error_rate") return fmtPct(v);
@@ -315,7 +319,58 @@
     ];
   }
 
-  function charts(H, S, SCH) {
+  /* The monitor (issue 13): one small chart per figure of monitor.csv (D.monitor:
+   * [{target, metric, t, v}], t on the history's clock), in the "Over time" charts so the
+   * cursor runs beside the latency. cpu and memory are percentages; the rest as scraped
+   * (rates per second for counters). */
+  function fmtMon(metric) {
+    if (metric === "cpu" || metric === "memory") return function (v) { return fmtPct(v / 100); };
+    if (/^(network|disk)_/.test(metric)) return function (v) { return fmtBytes(v) + "/s"; };
+    return function (v) { return Math.abs(v) >= 1000 ? fmtInt(Math.round(v)) : String(Math.round(v * 100) / 100); };
+  }
+
+  function monitorSpecs(MON) {
+    var palette = [COLORS.purple, COLORS.blue, COLORS.green, COLORS.amber, COLORS.red];
+    return arr(MON).filter(function (m) { return m && arr(m.t).length && m.metric !== "up"; })
+      .map(function (m, i) {
+        var title = String(m.target) + " \u00b7 " + String(m.metric) +
+          (m.metric === "cpu" || m.metric === "memory" ? " (%)" : "");
+        return { id: "mon-" + m.target + "-" + m.metric, title: title, t: arr(m.t), cols: [arr(m.v)], height: 170,
+                 series: [{ label: String(m.metric), stroke: palette[i % palette.length], fmt: fmtMon(m.metric) }] };
+      });
+  }
+
+  function monitorTable(S) {
+    var ms = arr(S.monitor), tg = arr(S.monitor_targets);
+    if (!ms.length && !tg.length) return null;
+    var s = section("System under test (monitor)", "monitor");
+    function num(k, m) { return function (r) { var v = r[k]; return isNum(v) ? fmtMon(r.metric)(v) : "\u2014"; }; }
+    s.appendChild(table([
+      { label: "Target", txt: true, key: function (r) { return String(r.target || ""); }, fmt: function (r) { return String(r.target || ""); },
+        cls: function () { return "name"; } },
+      { label: "Metric", txt: true, key: function (r) { return String(r.metric || ""); }, fmt: function (r) { return String(r.metric || ""); } },
+      { label: "First", key: function (r) { return r.first; }, fmt: num("first") },
+      { label: "Last", key: function (r) { return r.last; }, fmt: num("last") },
+      { label: "Min", key: function (r) { return r.min; }, fmt: num("min") },
+      { label: "Mean", key: function (r) { return r.mean; }, fmt: num("mean") },
+      { label: "Max", key: function (r) { return r.max; }, fmt: num("max") },
+      { label: "Growth", key: function (r) { return r.growth_pct; },
+        fmt: function (r) { return isNum(r.growth_pct) ? (r.growth_pct >= 0 ? "+" : "") + r.growth_pct.toFixed(1) + "%" : "\u2014"; } }
+    ], ms, { id: "monitor-table", sortable: true }));
+    s.appendChild(table([
+      { label: "Target", txt: true, key: function (r) { return String(r.target || ""); }, fmt: function (r) { return String(r.target || ""); },
+        cls: function () { return "name"; } },
+      { label: "URL", txt: true, key: function (r) { return String(r.url || ""); }, fmt: function (r) { return String(r.url || ""); } },
+      { label: "Scrapes", key: function (r) { return r.scrapes; }, fmt: function (r) { return fmtInt(r.scrapes); } },
+      { label: "Failed", key: function (r) { return r.failures; }, fmt: function (r) { return fmtInt(r.failures); } },
+      { label: "Last error", txt: true, key: function (r) { return String(r.last_error || ""); },
+        fmt: function (r) { return String(r.last_error || "\u2014"); } }
+    ], tg, { id: "monitor-targets-table", sortable: true }));
+    s.appendChild(el("p", { class: "rp-note", text: "A failed scrape is counted, never fatal by itself; the charts are under \u201cOver time\u201d." }));
+    return s;
+  }
+
+  function charts(H, S, SCH, MON) {
     var s = section("Over time", "charts"), box = el("div", { class: "rp-charts" });
     s.appendChild(box);
     H = obj(H);
@@ -359,6 +414,13 @@
         ? nl + " interval" + (nl === 1 ? " was" : "s were") + " generator-limited (red points): lag p99 above 10 ms or an engine thread above 90% CPU."
         : "The generator kept the schedule in every interval." }));
     }
+    if (typeof uPlot === "function") {
+      monitorSpecs(MON).forEach(function (sp) {
+        var holder = el("div", { class: "chart", "data-chart": sp.id });
+        box.appendChild(el("div", { class: "rp-chartcard" }, [el("h3", { text: sp.title }), holder]));
+        plots.push({ holder: holder, spec: sp, data: [sp.t].concat(sp.cols) });
+      });
+    }
     if (plots.length) {
       // uPlot measures its container, so draw once the section is in the document.
       setTimeout(function () { drawCharts(plots); }, 0);
@@ -379,7 +441,7 @@
       var sp = p.spec;
       var opts = {
         width: chartWidth(p.holder),
-        height: 260,
+        height: sp.height || 260,
         cursor: sync ? { sync: { key: sync.key } } : {},
         legend: { live: true },
         scales: { x: { time: false }, y: { range: function (u, min, max) {
@@ -407,7 +469,7 @@
       if (pending) return;
       pending = setTimeout(function () {
         pending = null;
-        plots.forEach(function (p) { if (p.plot) p.plot.setSize({ width: chartWidth(p.holder), height: 260 }); });
+        plots.forEach(function (p) { if (p.plot) p.plot.setSize({ width: chartWidth(p.holder), height: p.spec.height || 260 }); });
       }, 100);
     });
   }
@@ -657,8 +719,8 @@
     var S = obj(D.summary), main = el("main");
     root.appendChild(header(S));
     root.appendChild(main);
-    [metadata(S), thresholds(S), charts(D.history, S, D.schedule), names(S), iterations(S), websocket(S),
-     coCorrected(S), errors(S), workers(S)].forEach(function (x) { if (x) main.appendChild(x); });
+    [metadata(S), thresholds(S), charts(D.history, S, D.schedule, D.monitor), monitorTable(S), names(S),
+     iterations(S), websocket(S), coCorrected(S), errors(S), workers(S)].forEach(function (x) { if (x) main.appendChild(x); });
     root.appendChild(el("div", { class: "footer muted",
       text: "Generated by Stampede from summary.json and stats_history.csv; self-contained, opens offline." }));
   }

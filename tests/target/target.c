@@ -36,6 +36,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/time.h"
@@ -1820,6 +1821,85 @@ static void tgt_on_control(struct evhttp_request *req, const char *path)
 }
 
 /* ---------------------------------------------------------------------------------
+ * GET /metrics: the target's own figures in the Prometheus text format (0.0.4), what a
+ * `monitor:` section scrapes (master/monitor.h). Not counted (like /__target/), so
+ * totals checked against the counters stay exact while a monitor scrapes. Families:
+ *   http_requests_total               counter  answered requests (the counters' total;
+ *                                              POST /__target/reset sets it back to 0)
+ *   http_requests_in_flight           gauge    requests held by a delay or a stall
+ *   db_pool_size                      gauge    TGT_DB_POOL, a simulated pool's size
+ *   db_pool_connections{state}        gauge    "in_use" and "idle": the simulated pool,
+ *       in use = min(TGT_DB_POOL, in-flight requests + requests per second since the
+ *       previous scrape / TGT_DB_RPS_PER_CONN), as a pool behind the API would be
+ *   websocket_connections_open        gauge
+ *   process_resident_memory_bytes     gauge    /proc/self/statm's resident pages
+ *   process_cpu_seconds_total         counter  user + system time (getrusage) */
+#define TGT_DB_POOL         100
+#define TGT_DB_RPS_PER_CONN 50.0
+
+static void tgt_on_metrics(struct evhttp_request *req)
+{
+    static uint64_t last_total, last_us;
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        tgt_reply_detail(req, 405, "GET /metrics");
+        return;
+    }
+    uint64_t now = time_mono_us();
+    double rps = 0;
+    if (last_us && now > last_us && tgt_total >= last_total)
+        rps = (double)(tgt_total - last_total) / ((double)(now - last_us) / 1e6);
+    last_total = tgt_total;
+    last_us = now;
+    double in_use = (double)tgt_npending + rps / TGT_DB_RPS_PER_CONN;
+    if (in_use > TGT_DB_POOL) in_use = TGT_DB_POOL;
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
+        fclose(f);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    struct evbuffer *out = evbuffer_new();
+    if (!out) {
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    evbuffer_add_printf(out,
+        "# HELP http_requests_total Requests answered (control endpoints and /metrics aside).\n"
+        "# TYPE http_requests_total counter\n"
+        "http_requests_total %llu\n"
+        "# HELP http_requests_in_flight Requests held by a delay or a stall.\n"
+        "# TYPE http_requests_in_flight gauge\n"
+        "http_requests_in_flight %llu\n"
+        "# HELP db_pool_size Connections of the simulated database pool.\n"
+        "# TYPE db_pool_size gauge\n"
+        "db_pool_size %d\n"
+        "# HELP db_pool_connections Simulated database pool connections by state.\n"
+        "# TYPE db_pool_connections gauge\n"
+        "db_pool_connections{state=\"in_use\"} %.0f\n"
+        "db_pool_connections{state=\"idle\"} %.0f\n"
+        "# HELP websocket_connections_open WebSocket connections open now.\n"
+        "# TYPE websocket_connections_open gauge\n"
+        "websocket_connections_open %llu\n"
+        "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+        "# TYPE process_resident_memory_bytes gauge\n"
+        "process_resident_memory_bytes %lld\n"
+        "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
+        "# TYPE process_cpu_seconds_total counter\n"
+        "process_cpu_seconds_total %.3f\n",
+        (unsigned long long)tgt_total, (unsigned long long)tgt_npending, TGT_DB_POOL,
+        in_use, TGT_DB_POOL - in_use, (unsigned long long)tgt_ws_open,
+        (long long)rss * (long long)sysconf(_SC_PAGESIZE), cpu);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+/* ---------------------------------------------------------------------------------
  * Every request comes here (evhttp's generic callback). */
 
 static void tgt_on_request(struct evhttp_request *req, void *arg)
@@ -1830,6 +1910,7 @@ static void tgt_on_request(struct evhttp_request *req, void *arg)
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     if (!path || !*path) path = "/";
     if (strncmp(path, "/__target/", 10) == 0) { tgt_on_control(req, path); return; }
+    if (strcmp(path, "/metrics") == 0) { tgt_on_metrics(req); return; }
     if (strncmp(path, "/ws/", 4) == 0) { tgt_ws_upgrade(req, path, query); return; }
     tgt_arrival(&tgt_arr_http);
 
