@@ -105,6 +105,13 @@ static void fixture_init(fixture *f)
     f->w[0].cpu_pct = 87.5;
     snprintf(f->w[0].state, sizeof f->w[0].state, "running");
     f->w[0].last_seen_s = 0.25;
+    f->w[0].has_health = true;                  /* issue 13: its last interval's health */
+    f->w[0].engine_cpu_pct = 96.5;
+    f->w[0].rss_mib = 42.25;
+    f->w[0].loop_lag_ms = 35.5;
+    f->w[0].conns = 30;
+    f->w[0].flagged = true;
+    f->w[0].flagged_intervals = 3;
     snprintf(f->w[1].id, sizeof f->w[1].id, "w-b");
     snprintf(f->w[1].host, sizeof f->w[1].host, "host-b");
     f->w[1].threads = 2;
@@ -301,6 +308,17 @@ static void test_json_errors_thresholds_workers(void **state)
     assert_string_equal(jstr(w0, "state"), "running");
     assert_true(jnum(w0, "last_seen_s") == 0.25);
     assert_true(json_is_null(json_object_get(w1, "cpu_pct")));   /* NaN is not JSON */
+    assert_true(jnum(w0, "engine_cpu_pct") == 96.5);                /* issue 13 */
+    assert_true(jnum(w0, "rss_mib") == 42.25);
+    assert_true(jnum(w0, "loop_lag_ms") == 35.5);
+    assert_int_equal((int)jnum(w0, "connections"), 30);
+    assert_true(json_is_true(json_object_get(w0, "flagged")));
+    assert_int_equal((int)jnum(w0, "flagged_intervals"), 3);
+    const char *hkeys[] = { "engine_cpu_pct", "rss_mib", "loop_lag_ms", "connections" };
+    for (size_t k = 0; k < sizeof hkeys / sizeof hkeys[0]; k++)      /* none yet: null */
+        assert_true(json_is_null(json_object_get(w1, hkeys[k])));
+    assert_true(json_is_false(json_object_get(w1, "flagged")));
+    assert_int_equal((int)jnum(w1, "flagged_intervals"), 0);
     assert_string_equal(jstr(json_array_get(ws, 2), "state"), "lost");
     json_decref(j);
 
