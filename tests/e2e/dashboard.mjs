@@ -296,6 +296,14 @@ async function dashboard(ctx) {
   const live = await getJson(UI + '/api/live');
   result.run_id = live.run_id;
   if (live.state !== 'running') fail(`/api/live state before Stop: ${live.state}`);
+  // Issue 13: the workers' own health, once an interval closed (MIN_RUNNING_S is past).
+  const lw = (live.workers || []).find((w) => !WORKER_ID || w.id === WORKER_ID);
+  if (!lw || !(lw.rss_mib > 0) || !(lw.connections >= 0) || typeof lw.loop_lag_ms !== 'number' ||
+      typeof lw.engine_cpu_pct !== 'number' || typeof lw.flagged !== 'boolean')
+    fail(`/api/live workers: no health figures (${JSON.stringify(lw)})`);
+  const rssCells = await page.$$eval('#workers tbody tr[data-id] td:nth-child(8)', (tds) => tds.map((t) => t.textContent.trim()));
+  if (!rssCells.length || !rssCells.some((t) => /^[0-9][0-9,]*\.[0-9]$/.test(t)))
+    fail(`dashboard workers table: no RSS MiB figure (${JSON.stringify(rssCells)})`);
 
   step = 'Stop';
   await page.locator('#stop').click({ timeout: 5000 });
@@ -394,6 +402,10 @@ async function report(ctx, outDir, S) {
   if (dataOk !== 'ok') fail(`report.html: script#stampede-data ${dataOk}`);
   const rows = await tableRows(page, 'table#names');
   compareRows('report.html table#names', rows, S).forEach(fail);
+  // Issue 13: a generator-health row per worker that has one in summary.json
+  const healthRows = await page.$$eval('#health-table tbody tr', (trs) => trs.length);
+  const withHealth = (S.workers || []).filter((w) => w && w.health).length;
+  if (healthRows !== withHealth) fail(`report.html: ${healthRows} generator-health rows, summary.json has ${withHealth}`);
   if (errs.length) fail(`report.html: page errors: ${errs.join(' | ')}`);
   if (external.length) fail(`report.html: fetched from the network: ${external.join(', ')}`);
   result.report = { charts: ink, rows, page_errors: errs, external };
