@@ -34,6 +34,11 @@
  * seconds and bytes), label values escaped (\\ \" \n). Families:
  *   stampede_users                               gauge    active virtual users
  *   stampede_workers{state}                      gauge    workers by state
+ *   stampede_worker_engine_cpu_ratio{worker}, stampede_worker_rss_bytes{worker},
+ *   stampede_worker_loop_lag_seconds{worker}, stampede_worker_connections{worker}
+ *                                                gauges   its health in its last closed
+ *                                                interval (issue 13; workers with one)
+ *   stampede_worker_flagged_intervals_total{worker} counter its flagged intervals
  *   stampede_run_info{run_id,scenario,state}     gauge    1
  *   stampede_elapsed_seconds                     gauge
  *   stampede_requests_total{method,name}         counter  HTTP requests (failures included)

@@ -354,6 +354,40 @@ static void live_m_workers(live_buf *b, const live_input *in)
     }
 }
 
+/* Issue 13: each worker's own health in its last closed interval (master/health.h),
+ * for the workers that have one: engine CPU as a fraction of one core, RSS in bytes, the
+ * loop lag in seconds, connections, and its flagged intervals so far. */
+static void live_m_worker_health(live_buf *b, const live_input *in)
+{
+    static const struct { const char *name, *type, *help; } fam[] = {
+        { "stampede_worker_engine_cpu_ratio", "gauge",
+          "A worker's busiest engine thread in its last closed interval, fraction of one core." },
+        { "stampede_worker_rss_bytes", "gauge", "A worker process's resident memory." },
+        { "stampede_worker_loop_lag_seconds", "gauge",
+          "How late a worker's engine loop timer fired at worst in its last closed interval." },
+        { "stampede_worker_connections", "gauge", "HTTP and WebSocket connections a worker holds open." },
+        { "stampede_worker_flagged_intervals_total", "counter",
+          "A worker's intervals above 90% engine CPU or with its loop over 10 ms late." },
+    };
+    int n = in->workers != NULL ? in->nworkers : 0;
+    for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+        live_family(b, fam[f].name, fam[f].type, fam[f].help);
+        for (int i = 0; i < n; i++) {
+            const coord_worker_info *w = &in->workers[i];
+            if (!w->has_health)
+                continue;
+            const char *kv[] = { "worker", w->id };
+            switch (f) {
+            case 0: live_sample_f(b, fam[f].name, kv, 1, w->engine_cpu_pct / 100.0); break;
+            case 1: live_sample_u(b, fam[f].name, kv, 1, (uint64_t)(w->rss_mib * 1048576.0 + 0.5)); break;
+            case 2: live_sample_f(b, fam[f].name, kv, 1, w->loop_lag_ms / 1000.0); break;
+            case 3: live_sample_u(b, fam[f].name, kv, 1, w->conns); break;
+            default: live_sample_u(b, fam[f].name, kv, 1, w->flagged_intervals); break;
+            }
+        }
+    }
+}
+
 char *live_metrics(const live_input *in)
 {
     static const coord_status idle = { .state = RUN_IDLE };
@@ -378,6 +412,7 @@ char *live_metrics(const live_input *in)
     live_family(&b, "stampede_users", "gauge", "Active virtual users (last complete interval).");
     live_sample_u(&b, "stampede_users", NULL, 0, st->users);
     live_m_workers(&b, in);
+    live_m_worker_health(&b, in);
     char id[LIVE_RUN_ID_LEN] = "";
     if (st->run_id != 0)
         live_run_id(id, sizeof id, st->run_id);

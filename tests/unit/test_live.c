@@ -721,6 +721,11 @@ static bool has_sample(const char *text, const char *series)
 static const char *const families[][2] = {
     { "stampede_users", "gauge" },
     { "stampede_workers", "gauge" },
+    { "stampede_worker_engine_cpu_ratio", "gauge" },        /* issue 13 */
+    { "stampede_worker_rss_bytes", "gauge" },
+    { "stampede_worker_loop_lag_seconds", "gauge" },
+    { "stampede_worker_connections", "gauge" },
+    { "stampede_worker_flagged_intervals_total", "counter" },
     { "stampede_run_info", "gauge" },
     { "stampede_elapsed_seconds", "gauge" },
     { "stampede_requests_total", "counter" },
@@ -809,6 +814,13 @@ static void test_metrics_values(void **state)
 
     assert_true(sample(text, "stampede_users") == 42);
     assert_true(sample(text, "stampede_workers{state=\"running\"}") == 2);
+    /* issue 13: the workers' health, for those with one (w-a) */
+    assert_true(sample(text, "stampede_worker_engine_cpu_ratio{worker=\"w-a\"}") == 0.965);
+    assert_true(sample(text, "stampede_worker_rss_bytes{worker=\"w-a\"}") == 42.25 * 1048576);
+    assert_true(sample(text, "stampede_worker_loop_lag_seconds{worker=\"w-a\"}") == 0.0355);
+    assert_true(sample(text, "stampede_worker_connections{worker=\"w-a\"}") == 30);
+    assert_true(sample(text, "stampede_worker_flagged_intervals_total{worker=\"w-a\"}") == 3);
+    assert_null(strstr(text, "stampede_worker_rss_bytes{worker=\"w-b\"}"));
     assert_true(sample(text, "stampede_workers{state=\"lost\"}") == 1);
     assert_true(sample(text, "stampede_run_info{run_id=\"305441741\","
                              "scenario=\"erp-peak\",state=\"running\"}") == 1);
