@@ -5,8 +5,9 @@ Usage: python3 tests/soak/soak.py [BIN_DIR]
   env SOAK_MINUTES  load duration in minutes (default 30; at least 3: minute 2 is the
                     baseline)
       SOAK_OUT      results folder (default results/soak-<UTC time>)
-      SOAK_USERS    HTTP users per generator (default 25: each passes its 200 requests
-                    once a second, about 5,000 requests/s per generator)
+      SOAK_USERS    HTTP users per generator (default 50: each passes its 200 requests
+                    once a second, about 10,000 requests/s per generator, a
+                    third of a core each)
       SOAK_WS_USERS WebSocket users per generator (default 4)
 
 What runs (every process separate, everything on 127.0.0.1, every wait bounded):
@@ -18,7 +19,8 @@ both runs with the scenario tests/soak/scenario.yaml.in: 200 HTTP request names,
 error kinds (connect refused on a loopback port bound but never listening, a timeout on
 a delayed route, an http_status from a 404, a failed expect, a WebSocket upgrade refused
 with 404) and WebSocket users on /ws/echo that connect, exchange 100 messages, close
-and connect again.
+and connect again. The master's dashboard endpoints are polled every 2 s as an open
+dashboard would.
 
 Every 10 s the RSS (VmRSS of /proc/PID/status) of each process goes into DIR/rss.csv
 (elapsed_s,process,pid,rss_kib; elapsed from the runs' start). At the end: DIR/rss.svg
@@ -213,7 +215,7 @@ def main():
     bin_dir = sys.argv[1] if len(sys.argv) > 1 else "bin"
     bin_dir = os.path.abspath(bin_dir)
     minutes = int(os.environ.get("SOAK_MINUTES", "30"))
-    users = int(os.environ.get("SOAK_USERS", "25"))
+    users = int(os.environ.get("SOAK_USERS", "50"))
     ws_users = int(os.environ.get("SOAK_WS_USERS", "4"))
     if minutes < 3 or minutes > 24 * 60 or users < 1 or ws_users < 1:
         die("SOAK_MINUTES wants 3..1440 (minute 2 is the baseline), SOAK_USERS and SOAK_WS_USERS >= 1")
@@ -272,16 +274,33 @@ def main():
                ("target-local", target_l), ("target-remote", target_r)]
     labels = [lab for lab, _ in watched]
     samples = []
+    polls = {"ok": 0, "failed": 0}
     cpu = {}                    # label -> (elapsed, cpu seconds) at the baseline and the end
     log("%d min of load, output in %s" % (minutes, out))
     with open(os.path.join(out, "rss.csv"), "w") as csv:
         csv.write("elapsed_s,process,pid,rss_kib\r\n")
         next_t = 0.0
+        next_poll, last_t = 0.0, None
         while True:
             now = time.monotonic() - t0
             runs_done = local.poll() is not None and client.poll() is not None
             if runs_done or now > run_timeout:
                 break
+            if now >= next_poll:
+                # what an open dashboard asks of the master every 2 s, so that its paths
+                # are part of the soak
+                try:
+                    get_json(api + "/api/live")
+                    q = "" if last_t is None else "?after=%s" % last_t
+                    ser = get_json(api + "/api/series" + q)
+                    if ser.get("t"):
+                        last_t = ser["t"][-1]
+                    with urllib.request.urlopen(api + "/metrics", timeout=5) as r:
+                        r.read()
+                    polls["ok"] += 1
+                except (OSError, ValueError):
+                    polls["failed"] += 1
+                next_poll = now + 2
             if now >= next_t:
                 for lab, p in watched:
                     kib = rss_kib(p.pid) if p.poll() is None else None
@@ -341,8 +360,10 @@ def main():
     md = ["# Soak %s" % os.path.basename(out), "",
           "%d min of load (a sample of each process every %d s, %d in all; baseline minute 2 = %d s, end = "
           "the last sample while the load ran, %.0f s; CPU from minute 2 to the end). %d HTTP users and %d WebSocket users per generator; "
-          "every process on 127.0.0.1, the generator on one engine thread each."
-          % (minutes, SAMPLE_S, len(samples), BASELINE_S, max([e for e, *_ in samples] or [0]), users, ws_users),
+          "every process on 127.0.0.1, the generator on one engine thread each; the master's "
+          "dashboard endpoints (/api/live, /api/series, /metrics) polled every 2 s: %d polls, %d failed."
+          % (minutes, SAMPLE_S, len(samples), BASELINE_S, max([e for e, *_ in samples] or [0]), users, ws_users,
+             polls["ok"], polls["failed"]),
           "", "Verdict: **%s** (growth below %g %% for %s)%s" % ("PASS" if ok else "FAIL", LIMIT_PCT, ", ".join(JUDGED),
                                                           "; the runs did not finish in time" if timed_out else ""),
           "", "| process | RSS minute 2 (MiB) | RSS end (MiB) | peak (MiB) | growth | verdict | CPU (% of a core) |",
