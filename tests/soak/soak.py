@@ -341,8 +341,17 @@ def main():
             counts[lab] = c
         except OSError as e:
             counts[lab] = {"error": str(e)}
+    for p in (worker, master, target_l, target_r):     # a clean stop (sanitizer builds
+        if p.poll() is None:                          # check for leaks at exit)
+            p.send_signal(signal.SIGTERM)
+    for lab, p in (("worker", worker), ("master", master), ("target-local", target_l), ("target-remote", target_r)):
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            log("%s did not stop on SIGTERM within 30 s" % lab)
     cleanup()
     closed.close()
+    stop_codes = {lab: p.returncode for lab, p in watched}
 
     svg_chart(samples, labels, os.path.join(out, "rss.svg"), end_s)
     rows, ok = [], True
@@ -389,6 +398,7 @@ def main():
         md.append("| %s | %d | %d | %.0f | %d | %s | %d | %d / %d | %s |" % (
             lab, f["requests"], f["failures"], f["rps"], f["names"], tc.get("total", "?"), f["ws_connects"],
             f["ws_sent"], f["ws_received"], kinds))
+    md += ["", "Exit statuses: " + ", ".join("%s %s" % kv for kv in stop_codes.items()) + "."]
     md += ["", "Files: rss.csv (the samples), rss.svg (the chart), local/ and remote/ (each run's results), "
            "master-results/, scenario-*.yaml, *.log.", ""]
     with open(os.path.join(out, "soak.md"), "w") as f:
