@@ -172,11 +172,13 @@ def svg_chart(samples, labels, path, load_s):
     while m * 60 <= tmax:
         out.append('<text x="%.1f" y="%d" text-anchor="middle">%d</text>' % (x(m * 60), H - B + 18, m))
         m += mstep
-    for xe, lab in ((BASELINE_S, "minute 2"), (load_s, "end of load")):
+    for xe, lab, dx, anchor in ((BASELINE_S, "minute 2", 3, "start"), (load_s, "end of load", -3, "end")):
         if xe <= tmax:
             out.append('<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#9ca3af" stroke-dasharray="4 3"/>'
                        % (x(xe), x(xe), T, H - B))
-            out.append('<text x="%.1f" y="%d" fill="#6b7280">%s</text>' % (x(xe) + 3, T + 12, lab))
+            out.append('<text x="%.1f" y="%d" fill="#6b7280" text-anchor="%s">%s</text>'
+                       % (x(xe) + dx, T + 12, anchor, lab))
+    out.append('<text x="%d" y="%d" text-anchor="middle">minutes</text>' % ((L + W - R) // 2, H - 10))
     out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="black"/>' % (L, W - R, H - B, H - B))
     out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="black"/>' % (L, L, T, H - B))
     for i, lab in enumerate(labels):
@@ -186,8 +188,8 @@ def svg_chart(samples, labels, path, load_s):
         c = colors[i % len(colors)]
         out.append('<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>'
                    % (c, " ".join("%.1f,%.1f" % (x(e), y(mib)) for e, mib in pts)))
-        out.append('<rect x="%d" y="%d" width="12" height="3" fill="%s"/>' % (W - R + 12, T + 20 * i + 4, c))
-        out.append('<text x="%d" y="%d">%s</text>' % (W - R + 30, T + 20 * i + 10, lab))
+        out.append('<rect x="%d" y="%d" width="12" height="3" fill="%s"/>' % (W - R + 12, T + 20 * i + 24, c))
+        out.append('<text x="%d" y="%d">%s</text>' % (W - R + 30, T + 20 * i + 30, lab))
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
