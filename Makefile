@@ -194,6 +194,14 @@ bench: deps deps-bench
 	$(MAKE) all bench-bins
 	@sh tests/bench/bench.sh $(B)
 
+# make soak: a compressed endurance run (SOAK_MINUTES, default 30) sampling the RSS of
+# every process each 10 s into SOAK_OUT (default results/soak-<time>): rss.csv, rss.svg
+# and soak.md with each process' growth from minute 2 to the end (tests/soak/soak.py).
+.PHONY: soak
+soak: deps
+	$(MAKE) all
+	@python3 tests/soak/soak.py $(B)
+
 # fuzz-bins builds the targets only (what tests/fuzz/build.sh asks for); fuzz installs
 # clang first and goes through build.sh (`sh tests/fuzz/build.sh run SECONDS` runs them).
 fuzz-bins: $(FUZZ_BIN)

@@ -96,6 +96,16 @@ static void hist_give_dense(hist *h)
     h->chunk = NULL;
 }
 
+int hist_fill(hist *h)
+{
+    if (h->chunk == NULL)
+        return 0;
+    for (uint32_t c = 0; c < HIST_NCHUNKS; c++)
+        if (h->chunk[c] == NULL && (h->chunk[c] = hist_chunk_take()) == NULL)
+            return -1;
+    return 0;
+}
+
 void hist_pool_drain(void)
 {
     hist_pool *pl = &hist_tls_pool;

@@ -88,6 +88,13 @@ uint64_t hist_percentile(const hist *h, double p);
 double   hist_mean(const hist *h);          /* sum_us / total; 0 when empty */
 size_t   hist_bytes(const hist *h);         /* heap bytes held (pairs, table, chunks) */
 bool     hist_is_dense(const hist *h);
+/* A dense histogram gets every chunk it still lacks (zeroed: HIST_NCHUNKS of them, 185
+ * KiB in all), so it allocates nothing more whatever values come; a sparse one is left
+ * alone. For whole-run totals (master/merge.h merge_fill_dense): a chunk taken at a
+ * latency's first visit makes a long run's memory creep up with every new stretch of
+ * its tail; filled at once, it is flat. 0, or -1 when a chunk could not be had (those
+ * had are kept; the rest come at first touch, as before). */
+int      hist_fill(hist *h);
 size_t   hist_nonzero(const hist *h);       /* number of non-zero counters */
 
 /* Non-zero counters in value order. Borrows h, which must not change meanwhile. */

@@ -578,9 +578,11 @@ static void api_get_series(api *a, struct evhttp_request *req)
         return;
     }
     uint64_t run_id = 0;
-    int n = coord_get_series(a->c, after, pts, COORD_SERIES, &run_id);
+    double step_s = 0;
+    int n = coord_get_series(a->c, after, pts, COORD_SERIES, &run_id, &step_s);
     json_t *j = api_series_json(pts, n, run_id);
     free(pts);
+    json_object_set_new(j, "step_s", json_real(step_s));   /* the dashboard refetches when it changes */
     api_reply_json(req, 200, j);
 }
 

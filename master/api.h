@@ -40,8 +40,11 @@
  *                                  "local": true on a local run's --ui (api_opts.local),
  *                                  false on a master (live_mark_local).
  *   GET  /api/series?after=T       the current run's per-interval points with t > T
- *                                  (seconds since its start; T absent: all kept, at most
- *                                  the last 3600): {"run_id": "decimal", "t": [..], "users":
+ *                                  (seconds since its start; T absent: all kept, the
+ *                                  whole run in at most 3600 points, "step_s" seconds
+ *                                  each: it doubles when they fill up, master/
+ *                                  coord_series.h): {"run_id": "decimal", "step_s": S,
+ *                                  "t": [..], "users":
  *                                  [..], "rps": [..], "fps": [..] (failures/s), "p50":
  *                                  [..], "p95": [..], "p99": [..]} (latencies in ms, of
  *                                  that interval; null where it had no request), and the

@@ -128,7 +128,7 @@ coord *coord_start(const coord_opts *o, char *err, size_t errcap)
         return NULL;
     }
     pthread_mutex_init(&c->mu, NULL);
-    c->series = calloc(COORD_SERIES, sizeof *c->series);
+    coord_series_init(&c->series);     /* without points the dashboard has no curve */
     pthread_cond_init(&c->cv, NULL);
     merge_init(&c->totals);
     ring_init(&c->ring, &c->totals, coord_interval_closed, c);
@@ -185,7 +185,7 @@ void coord_free(coord *c)
     free(c->views);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
-    free(c->series);
+    coord_series_free(&c->series);
     free(c->live_json);
     free(c->summary);
     free(c->live_metrics);

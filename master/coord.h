@@ -72,8 +72,10 @@ void coord_get_status(coord *c, coord_status *out);
 /* Snapshot of up to max workers (connected, and those of the current run). Returns n. */
 int coord_get_workers(coord *c, coord_worker_info *out, int max);
 /* The dashboard's series: copies up to max points with t > after_s (oldest first) into out; *run_id gets the
- * run they belong to. Returns the count. */
-int coord_get_series(coord *c, double after_s, coord_point *out, int max, uint64_t *run_id);
+ * run they belong to, *step_s the seconds each point covers now (it doubles whenever the
+ * series fills up: master/coord_series.h). Returns the count. */
+int coord_get_series(coord *c, double after_s, coord_point *out, int max, uint64_t *run_id,
+                     double *step_s);
 /* Malloc'd copies of the latest master/live.h texts (rebuilt every interval and when a
  * run ends): live_json / live_metrics. NULL on ENOMEM. */
 char *coord_get_live(coord *c);

@@ -30,6 +30,7 @@
 #include "master/coord.h"
 #include "master/monitor.h"
 #include "master/coord_ring.h"
+#include "master/coord_series.h"
 #include "master/health.h"
 #include "master/merge.h"
 #include "master/results.h"
@@ -91,8 +92,7 @@ struct coord {
     uint32_t        added[COORD_MAX_GONE];
     int             nadded;
     coord_worker_info winfo[64];    /* snapshot for coord_get_workers */
-    coord_point    *series;         /* COORD_SERIES ring for the dashboard */
-    int             series_n, series_head;
+    coord_series    series;         /* the dashboard's (master/coord_series.h) */
     uint64_t        series_run;
     char           *live_json, *live_metrics;   /* latest master/live.h texts */
     char           *summary;        /* the last finished run's summary.json text */

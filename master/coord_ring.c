@@ -36,7 +36,8 @@ static void ring_close_next(iv_ring *r)
 {
     ring_iv *s = &r->iv[r->next_idx % RING_SLOTS];
     if (s->used && s->idx == r->next_idx) {
-        if (merge_add_set(r->totals, &s->set) != 0) log_error("master", "out of memory merging stats");
+        if (merge_add_set(r->totals, &s->set) != 0 || merge_fill_dense(r->totals) != 0)
+            log_error("master", "out of memory merging stats");
         s->limited = results_limited(&s->set);
         if (s->limited) r->totals->limited_intervals++;
         if (r->on_close) r->on_close(r->arg, s, r->totals);

@@ -66,9 +66,10 @@ typedef struct coord_worker_info {
     uint64_t flagged_intervals; /* in the run so far */
 } coord_worker_info;
 
-/* The dashboard's series: one point per closed interval of the current run, the last
- * COORD_SERIES kept. t: seconds since the start (end of the interval); latencies in ms
- * of that interval's HTTP requests, NaN when it had none. */
+/* The dashboard's series: one point per closed interval of the current run while
+ * COORD_SERIES fit, then one per 2, 4, ... intervals so that the whole run stays covered
+ * (master/coord_series.h merges them). t: seconds since the start (end of what the point
+ * covers); latencies in ms of those intervals' HTTP requests, NaN when they had none. */
 #define COORD_SERIES 3600
 typedef struct coord_point {
     double   t;

@@ -16,13 +16,9 @@ void coord_series_add(coord *c, const coord_point *pt)
     pthread_mutex_lock(&c->mu);
     if (c->series_run != c->run_id) {
         c->series_run = c->run_id;
-        c->series_n = c->series_head = 0;
+        coord_series_reset(&c->series);
     }
-    if (c->series) {
-        c->series[(c->series_head + c->series_n) % COORD_SERIES] = *pt;
-        if (c->series_n < COORD_SERIES) c->series_n++;
-        else c->series_head = (c->series_head + 1) % COORD_SERIES;
-    }
+    coord_series_push(&c->series, pt);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -140,13 +136,15 @@ void coord_refresh_live(coord *c)
 
 /* --- API (any thread) ------------------------------------------------------------------ */
 
-int coord_get_series(coord *c, double after_s, coord_point *out, int max, uint64_t *run_id)
+int coord_get_series(coord *c, double after_s, coord_point *out, int max, uint64_t *run_id,
+                     double *step_s)
 {
     int n = 0;
     pthread_mutex_lock(&c->mu);
     *run_id = c->series_run;
-    for (int i = 0; i < c->series_n && n < max; i++) {
-        const coord_point *p = &c->series[(c->series_head + i) % COORD_SERIES];
+    *step_s = c->series.step * (c->interval_ms / 1000.0);
+    for (int i = 0; i < c->series.n && n < max; i++) {
+        const coord_point *p = &c->series.pts[i];
         if (p->t > after_s) out[n++] = *p;
     }
     pthread_mutex_unlock(&c->mu);

@@ -510,6 +510,16 @@ const merge_entry *merge_find(const merge_set *m, const char *method, const char
 
 /* A linear pass: thresholds and reports call this a few times per run, not per delta.
  * WebSocket entries are skipped: a name's HTTP figures never mix with its ws ones. */
+int merge_fill_dense(merge_set *m)
+{
+    int rv = 0;
+    for (uint32_t i = 0; i < m->n; i++)
+        if (hist_fill(&m->entries[i].lat) != 0 || hist_fill(&m->entries[i].svc) != 0) rv = -1;
+    if (hist_fill(&m->all.lat) != 0 || hist_fill(&m->all.svc) != 0 || hist_fill(&m->sched.lag) != 0)
+        rv = -1;
+    return rv;
+}
+
 int merge_by_name(const merge_set *m, const char *name, merge_entry *out)
 {
     memset(out, 0, sizeof *out);

@@ -109,6 +109,13 @@ int  merge_add_set(merge_set *m, const merge_set *other);
  * master/checkpoint.h). 0, or -1 on ENOMEM. */
 int  merge_add_err(merge_set *m, const char *method, const char *name, stats_err_kind kind,
                    const char *detail, uint64_t count);
+/* The whole-run totals, after each fold: every histogram of m that has turned dense
+ * (more than HIST_SPARSE_MAX distinct buckets) gets all its chunks at once (hist_fill),
+ * so the totals' memory steps up once per busy name instead of creeping up with every
+ * new stretch of latency a long run visits: at most 2 x 185 KiB per name. Interval sets
+ * are not filled (they go back to sparse every interval). -1 on ENOMEM (logged by the
+ * caller; the chunks then come at first touch). */
+int  merge_fill_dense(merge_set *m);
 const merge_entry *merge_find(const merge_set *m, const char *method, const char *name);
 /* Sum of HTTP entries (stats_fig HTTP) whose name equals name (any method) into
  * out, which it initializes (method "*" when several methods matched): returns how many

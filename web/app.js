@@ -176,7 +176,10 @@
    * limited_mark is derived here: the achieved rate of a generator-limited interval. */
   const SERIES_KEYS = ['t', 'users', 'rps', 'fps', 'p50', 'p95', 'p99', 's50', 's95', 's99', 'rate_planned',
                        'rate_achieved', 'backlog', 'dropped', 'lag_p99', 'limited', 'limited_mark'];
-  const series = Object.fromEntries([['runId', undefined], ['lastT', null], ...SERIES_KEYS.map((k) => [k, []])]);
+  /* step: the seconds each kept point covers (/api/series' step_s); the master halves
+   * the resolution whenever its series fills up, so a 24 h run stays whole. */
+  const series = Object.fromEntries([['runId', undefined], ['lastT', null], ['step', null],
+                                     ...SERIES_KEYS.map((k) => [k, []])]);
   const charts = [];
 
   function chartHeight() { return window.innerWidth < 700 ? 180 : 220; }
@@ -307,14 +310,19 @@
   function resetSeries(runId) {
     series.runId = runId;
     series.lastT = null;
+    series.step = null;
     for (const k of SERIES_KEYS) series[k] = [];
   }
 
   /* Appends the points of one /api/series answer. Returns false when the answer belongs
-   * to another run than the kept points (the caller resets and asks for all of it). */
+   * to another run than the kept points, or when the master has coarsened its series
+   * since (another step_s): the caller resets and asks for all of it. */
   function appendSeries(j) {
     const runId = j.run_id === undefined ? null : j.run_id;
     if (runId !== series.runId) return false;
+    const step = isNum(j.step_s) ? j.step_s : null;
+    if (series.t.length && step !== series.step) return false;
+    series.step = step;
     const t = Array.isArray(j.t) ? j.t : [];
     const col = (k, i) => {
       if (k === 'limited_mark') return col('limited', i) === 1 ? col('rate_achieved', i) : null;

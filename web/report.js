@@ -370,10 +370,44 @@
     return s;
   }
 
+  /* A long run (24 h at 1 s: 86,400 rows) is drawn from at most SCREEN_POINTS points:
+   * every k consecutive rows become one, the files keep every row. Rates are averaged,
+   * counts added, and users, backlog, percentiles, lag and the limited flag keep the
+   * largest of the k (a percentile of the union cannot be computed from the rows'; the
+   * larger never hides a slow stretch); t is the last row's. */
+  var SCREEN_POINTS = 3600;
+  var HIST_HOW = { users: "max", rps: "mean", fps: "mean", p50: "max", p95: "max", p99: "max" };
+  var SCHED_HOW = { planned: "mean", achieved: "mean", backlog: "max", dropped: "sum", lag_p99: "max",
+                    s50: "max", s95: "max", s99: "max", limited: "max" };
+
+  function screenSeries(src, how) {
+    var t = arr(src.t), n = t.length, k = Math.ceil(n / SCREEN_POINTS);
+    if (k <= 1) return { cols: src, k: 1, n: n };
+    var out = { t: [] };
+    Object.keys(how).forEach(function (key) { out[key] = []; });
+    for (var i = 0; i < n; i += k) {
+      var end = Math.min(n, i + k);
+      out.t.push(t[end - 1]);
+      Object.keys(how).forEach(function (key) {
+        var a = arr(src[key]), acc = null, cnt = 0;
+        if (a.length !== n) { out[key].push(null); return; }
+        for (var j = i; j < end; j++) {
+          if (!isNum(a[j])) continue;
+          acc = acc === null ? a[j] : how[key] === "max" ? Math.max(acc, a[j]) : acc + a[j];
+          cnt++;
+        }
+        out[key].push(acc !== null && how[key] === "mean" ? acc / cnt : acc);
+      });
+    }
+    return { cols: out, k: k, n: n };
+  }
+
   function charts(H, S, SCH, MON) {
     var s = section("Over time", "charts"), box = el("div", { class: "rp-charts" });
     s.appendChild(box);
-    H = obj(H);
+    var scr = screenSeries(obj(H), HIST_HOW);
+    H = scr.cols;
+    if (SCH && typeof SCH === "object") SCH = screenSeries(SCH, SCHED_HOW).cols;
     var t = arr(H.t), has = t.length > 0 && typeof uPlot === "function";
     var specs = [
       { id: "users", title: "Users", unit: "",
@@ -426,7 +460,9 @@
       setTimeout(function () { drawCharts(plots); }, 0);
     }
     if (has && S && isNum(S.duration_s))
-      s.appendChild(el("p", { class: "rp-note", text: "One point per interval; latency percentiles are the interval's own (not cumulative). Drag to zoom, double-click to reset." }));
+      s.appendChild(el("p", { class: "rp-note", id: "charts-note", text: scr.k > 1
+        ? "One point per " + scr.k + " intervals, drawn from the " + fmtInt(scr.n) + " rows of stats_history.csv (which keeps every interval): rates are their mean, users and latency percentiles their largest. Drag to zoom, double-click to reset."
+        : "One point per interval; latency percentiles are the interval's own (not cumulative). Drag to zoom, double-click to reset." }));
     return s;
   }
 

@@ -1049,6 +1049,38 @@ static void test_memory_16_threads_200_names(void **state)
                  at[4], at[MEM_INTERVALS - 1]);
 }
 
+/* hist_fill: a sparse histogram is left alone; a dense one gets every chunk at once
+ * (so it allocates nothing more, whatever values come) and keeps its counts. */
+static void test_fill_dense(void **state)
+{
+    (void)state;
+    hist h;
+    hist_init(&h);
+    hist_record(&h, 100);
+    assert_int_equal(hist_fill(&h), 0);
+    assert_false(hist_is_dense(&h));
+    for (uint64_t v = 1; v <= 2 * HIST_SPARSE_MAX; v++)
+        hist_record(&h, v * 37);
+    assert_true(hist_is_dense(&h));
+    uint64_t p50 = hist_percentile(&h, 50), p99 = hist_percentile(&h, 99);
+    size_t nz = hist_nonzero(&h);
+    assert_true(hist_bytes(&h) < HIST_NCHUNKS * CHUNK_BYTES);
+    assert_int_equal(hist_fill(&h), 0);
+    size_t full = hist_bytes(&h);
+    assert_true(full >= HIST_NCHUNKS * CHUNK_BYTES + TABLE_BYTES);
+    assert_int_equal(hist_percentile(&h, 50), p50);
+    assert_int_equal(hist_percentile(&h, 99), p99);
+    assert_int_equal(hist_nonzero(&h), nz);
+    hist_record(&h, HIST_MAX_US);                  /* the far tail: no new memory */
+    hist_record(&h, 3);
+    assert_int_equal(hist_bytes(&h), full);
+    assert_int_equal(h.lost, 0);
+    assert_int_equal(hist_fill(&h), 0);            /* idempotent */
+    assert_int_equal(hist_bytes(&h), full);
+    hist_fini(&h);
+    hist_pool_drain();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1068,6 +1100,7 @@ int main(void)
         cmocka_unit_test(test_add_at),
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_memory_16_threads_200_names),
+        cmocka_unit_test(test_fill_dense),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

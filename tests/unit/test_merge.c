@@ -873,9 +873,33 @@ static void test_merge_cap_iter(void **state)
     merge_fini(&m);
 }
 
+/* merge_fill_dense: a busy name's dense totals histogram (and the aggregate) get every
+ * chunk, a quiet name's sparse one stays small; figures unchanged. */
+static void test_fill_dense_totals(void **state)
+{
+    (void)state;
+    merge_set m;
+    merge_init(&m);
+    add_range(&m, "GET", "busy", 2000, 100, 97, 0);      /* 2000 distinct buckets: dense */
+    add_range(&m, "GET", "quiet", 3, 100, 10, 0);
+    const merge_entry *busy = merge_find(&m, "GET", "busy"), *quiet = merge_find(&m, "GET", "quiet");
+    assert_non_null(busy);
+    assert_non_null(quiet);
+    uint64_t p99 = hist_percentile(&busy->lat, 99);
+    assert_true(hist_is_dense(&busy->lat) && !hist_is_dense(&quiet->lat));
+    assert_int_equal(merge_fill_dense(&m), 0);
+    assert_true(hist_bytes(&busy->lat) >= HIST_NCHUNKS * HIST_CHUNK_LEN * sizeof(uint64_t));
+    assert_true(hist_bytes(&m.all.lat) >= HIST_NCHUNKS * HIST_CHUNK_LEN * sizeof(uint64_t));
+    assert_true(hist_bytes(&quiet->lat) < 1024);
+    assert_int_equal(hist_percentile(&busy->lat, 99), p99);
+    assert_int_equal(busy->lat.total, 2000);
+    merge_fini(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fill_dense_totals),
         cmocka_unit_test(test_merge_deltas),
         cmocka_unit_test(test_merge_reset),
         cmocka_unit_test(test_merge_by_name),
