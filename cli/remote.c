@@ -43,13 +43,16 @@
  * expected and not reported (remote_optional). */
 static const char *const remote_files[] = {
     "summary.json", "stats.csv", "stats_history.csv", "failures.csv", "junit.xml",
-    "schedule.csv", "workers.csv", "report.html",
+    "schedule.csv", "workers.csv", "monitor.csv", "scenario.yaml", "report.html",
 };
 
 static bool remote_optional(const char *name)
 {
-    return !strcmp(name, "schedule.csv") || !strcmp(name, "workers.csv");  /* a run that
-                                         * never started has no workers.csv */
+    /* schedule.csv: open model only; workers.csv: a run that never started has none;
+     * monitor.csv: a scenario with a monitor section only; scenario.yaml: a master from
+     * before it was written */
+    return !strcmp(name, "schedule.csv") || !strcmp(name, "workers.csv") || !strcmp(name, "monitor.csv") ||
+           !strcmp(name, "scenario.yaml");
 }
 
 typedef struct remote_buf { char *data; size_t len; } remote_buf;

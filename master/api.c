@@ -92,6 +92,7 @@ static const char *const api_files[] = {
     "summary.json", "stats.csv", "stats_history.csv", "failures.csv", "junit.xml",
     "report.html", "schedule.csv",
     "workers.csv",              /* issue 13: the workers' own health (master/health.h) */
+    "monitor.csv", "scenario.yaml", /* issue 13: the monitor's figures, the scenario as run */
 };
 
 /* A JSON string from text that came off the network (worker ids, refusal reasons):
