@@ -1,10 +1,39 @@
 #!/bin/sh
 # Runs every integration test file; each prints "NAME: N passed, N failed".
+#
+# Two lanes, side by side, to keep CI's wall time down (most files wait on runs of a few
+# seconds rather than use the CPU): LIGHT files, which drive little load and assert no
+# timing tighter than seconds (the history's minute-long schedule test among them), run
+# one after another in the background; every other file runs one after another in the
+# foreground, as before: the timing-sensitive ones (the open model's lag, percentiles of
+# fixed delays, pacing, kill -9 bounds, loop-lag flags) and the browser tests never share
+# a moment with each other, only with a light file. The background lane's output is
+# printed when it ends. A file not named in LIGHT runs in the foreground.
 cd "$(dirname "$0")/../.." || exit 1
+LIGHT="test_history test_protocol_limits test_relay test_api_security test_results_safety
+test_worker_key test_limits test_cookies test_compare test_env_secrets test_open_cli
+test_readme test_build test_har test_crash"
 status=0
+light_log=$(mktemp)
+(
+  st=0
+  for n in $LIGHT; do
+    f=tests/integration/$n.py
+    [ -f "$f" ] || continue
+    python3 "$f" || st=1
+  done
+  exit $st
+) >"$light_log" 2>&1 &
+light_pid=$!
 for f in tests/integration/test_*.py; do
+  n=$(basename "$f" .py)
+  case " $(echo $LIGHT) " in *" $n "*) continue ;; esac
   python3 "$f" || status=1
 done
 bash tests/target/test_target.sh "${BIN:-bin}/stampede-target" || status=1
 /usr/bin/python3 tests/target/test_ws.py "${BIN:-bin}/stampede-target" || status=1
+wait $light_pid || status=1
+echo "== the light lane (run beside the files above):"
+cat "$light_log"
+rm -f "$light_log"
 exit $status
