@@ -46,14 +46,11 @@
 #include "master/api_req.h"
 #include "master/assets.h"
 #include "master/api_history.h"
-#include "master/history.h"
 #include "master/live.h"
-#include "master/record.h"
 #include "proto/plan.h"
 
 #define API_TIMEOUT_S       30                  /* idle connection */
 #define API_MAX_WORKERS     1024                /* listed by one answer */
-#define API_DEFAULT_EXPECT_TIMEOUT_MS 60000
 
 struct api {
     coord              *c;
@@ -244,54 +241,18 @@ static void api_post_run(api *a, struct evhttp_request *req)
         return;
     }
     char err[1024] = "";
-    uint64_t expect = 1, expect_timeout = API_DEFAULT_EXPECT_TIMEOUT_MS;
-    if (api_plan_from_json(j, &job->plan, err, sizeof err) != 0
-        || api_get_uint(j, "expect_workers", 1, 100000, 1, &expect, err, sizeof err) != 0
-        || api_get_uint(j, "expect_timeout_ms", 0, UINT64_C(1) << 50, API_DEFAULT_EXPECT_TIMEOUT_MS,
-                        &expect_timeout, err, sizeof err) != 0) {
-        json_decref(j);
+    api_run_req rr;
+    int prc = api_run_from_json(j, NULL, &rr, err, sizeof err);
+    json_decref(j);
+    job->plan = rr.plan;                /* the job owns them now (api_job_free) */
+    job->labels = rr.labels;
+    if (prc != 0) {
         api_job_free(job);
         api_reply_error(req, 400, "%s", err);
         return;
     }
-    /* "csv_full_history": --csv-full-history of the submitting CLI (cli/remote.c): the
-     * per-name rows of stats_history.csv (RESULTS_FULL_HISTORY). Decision: a boolean or
-     * null only (absent/null: false); anything else is a 400 like every other member. */
-    json_t *fh = json_object_get(j, "csv_full_history");
-    if (fh && !json_is_null(fh) && !json_is_boolean(fh)) {
-        json_decref(j);
-        api_job_free(job);
-        api_reply_error(req, 400, "\"csv_full_history\" must be true or false");
-        return;
-    }
-    bool full_history = fh && json_is_true(fh);
-    /* "labels": {"K": "V", ...} (--label K=V of the submitting CLI, issue 14): kept in the
-     * run's history row; keys and values as master/record.h record_labels_json checks. */
-    json_t *lab = json_object_get(j, "labels");
-    if (lab && !json_is_null(lab)) {
-        const char *kv[HISTORY_MAX_LABELS + 1];
-        char buf[HISTORY_MAX_LABELS + 1][400];
-        int n = 0;
-        const char *k;
-        json_t *v;
-        bool ok = json_is_object(lab);
-        json_object_foreach(lab, k, v) {
-            if (!ok) break;
-            if (!json_is_string(v) || n > HISTORY_MAX_LABELS) { ok = false; break; }
-            snprintf(buf[n], sizeof buf[n], "%.100s=%.290s", k, json_string_value(v));
-            kv[n] = buf[n];
-            n++;
-        }
-        if (ok) job->labels = record_labels_json(kv, n, err, sizeof err);
-        if (!ok || !job->labels) {
-            json_decref(j);
-            api_job_free(job);
-            api_reply_error(req, 400, "\"labels\" must be an object of strings: %s", ok ? err : "K: \"V\"");
-            return;
-        }
-    }
-    json_decref(j);
-    if (expect_timeout == 0) expect_timeout = API_DEFAULT_EXPECT_TIMEOUT_MS;   /* 0: the default */
+    uint64_t expect = rr.expect, expect_timeout = rr.expect_timeout_ms;
+    bool full_history = rr.full_history;
     job->a = a;
     job->req = req;
     job->expect = expect;

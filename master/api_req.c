@@ -15,6 +15,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include "common/scenario.h"
+#include "master/history.h"
+#include "master/record.h"
 #include "proto/plan.h"
 
 /* ---- the header block ---------------------------------------------------------------- */
@@ -508,4 +510,62 @@ int api_plan_from_json(json_t *j, proto_plan *p, char *err, size_t errcap)
 nomem:
     snprintf(err, errcap, "out of memory");
     return -1;
+}
+
+int api_run_from_json(json_t *j, const char *extra_label, api_run_req *r, char *err, size_t errcap)
+{
+    memset(r, 0, sizeof *r);
+    if (api_plan_from_json(j, &r->plan, err, errcap) != 0
+        || api_get_uint(j, "expect_workers", 1, 100000, 1, &r->expect, err, errcap) != 0
+        || api_get_uint(j, "expect_timeout_ms", 0, UINT64_C(1) << 50, API_DEFAULT_EXPECT_TIMEOUT_MS,
+                        &r->expect_timeout_ms, err, errcap) != 0)
+        return -1;
+    if (r->expect_timeout_ms == 0) r->expect_timeout_ms = API_DEFAULT_EXPECT_TIMEOUT_MS;
+    /* "csv_full_history": --csv-full-history of the submitting CLI (cli/remote.c): the
+     * per-name rows of stats_history.csv (RESULTS_FULL_HISTORY). Decision: a boolean or
+     * null only (absent/null: false); anything else is a 400 like every other member. */
+    json_t *fh = json_object_get(j, "csv_full_history");
+    if (fh && !json_is_null(fh) && !json_is_boolean(fh)) {
+        snprintf(err, errcap, "\"csv_full_history\" must be true or false");
+        return -1;
+    }
+    r->full_history = fh && json_is_true(fh);
+    /* "labels": --label K=V of the submitting CLI (issue 14), kept in the run's history
+     * row. */
+    json_t *lab = json_object_get(j, "labels");
+    const char *kv[HISTORY_MAX_LABELS + 2];
+    char buf[HISTORY_MAX_LABELS + 1][400];
+    int n = 0;
+    size_t elen = extra_label ? strcspn(extra_label, "=") : 0;
+    if (lab && !json_is_null(lab)) {
+        const char *k;
+        json_t *v;
+        bool ok = json_is_object(lab);
+        json_object_foreach(lab, k, v) {
+            if (!ok) break;
+            if (!json_is_string(v) || n > HISTORY_MAX_LABELS) { ok = false; break; }
+            if (extra_label && strlen(k) == elen && !strncmp(k, extra_label, elen)) continue;
+            snprintf(buf[n], sizeof buf[n], "%.100s=%.290s", k, json_string_value(v));
+            kv[n] = buf[n];
+            n++;
+        }
+        if (!ok) {
+            snprintf(err, errcap, "\"labels\" must be an object of strings: K: \"V\"");
+            return -1;
+        }
+    }
+    if (extra_label) kv[n++] = extra_label;
+    char lerr[300];
+    if (!(r->labels = record_labels_json(kv, n, lerr, sizeof lerr))) {
+        snprintf(err, errcap, "\"labels\" must be an object of strings: %s", lerr);
+        return -1;
+    }
+    return 0;
+}
+
+void api_run_req_fini(api_run_req *r)
+{
+    plan_fini(&r->plan);
+    free(r->labels);
+    memset(r, 0, sizeof *r);
 }

@@ -81,6 +81,22 @@ int api_plan_from_json(json_t *j, proto_plan *p, char *err, size_t errcap);
 int api_get_uint(json_t *o, const char *key, uint64_t min, uint64_t max, uint64_t def,
                  uint64_t *out, char *err, size_t errcap);
 
+/* A whole run submission (the POST /api/runs body; a schedule's stored run,
+ * master/schedule.h): the plan (api_plan_from_json), "expect_workers" (1..100000, default
+ * 1), "expect_timeout_ms" (0 or absent: API_DEFAULT_EXPECT_TIMEOUT_MS), "csv_full_history"
+ * (true, false or null) and "labels" ({"K": "V"}: record_labels_json's rules), with
+ * extra_label ("K=V", or NULL) added in place of a label of the same key. r is zeroed
+ * here; api_run_req_fini frees it whatever happened. 0, or -1 with err (a 400's text). */
+#define API_DEFAULT_EXPECT_TIMEOUT_MS 60000
+typedef struct api_run_req {
+    proto_plan plan;
+    uint64_t   expect, expect_timeout_ms;
+    bool       full_history;
+    char      *labels;          /* JSON object text, malloc'd */
+} api_run_req;
+int  api_run_from_json(json_t *j, const char *extra_label, api_run_req *r, char *err, size_t errcap);
+void api_run_req_fini(api_run_req *r);
+
 /* Reads USER:PASS from the first line of path (trailing whitespace trimmed) into out.
  * Refused when the file is readable or writable by group or others (chmod 600), when it
  * is not a regular file, or when the line has no ':'. 0, or -1 with err. */

@@ -15,25 +15,11 @@
 #include "common/time.h"
 #include "master/api_req.h"
 #include "master/history.h"
-#include "master/record.h"
 #include "proto/plan.h"
 
-/* The run of a schedule, parsed as POST /api/runs parses it. 0, or -1 with err. */
-typedef struct sched_run {
-    proto_plan plan;
-    uint64_t   expect, expect_timeout;
-    bool       full_history;
-    char      *labels;          /* JSON object text */
-} sched_run;
-
-static void sched_run_fini(sched_run *r)
-{
-    plan_fini(&r->plan);
-    free(r->labels);
-    memset(r, 0, sizeof *r);
-}
-
-static int sched_run_parse(const char *text, int64_t schedule_id, sched_run *r, char *err, size_t errcap)
+/* The run of a schedule, parsed as POST /api/runs parses it (master/api_req.h), with
+ * the label schedule=ID when schedule_id > 0. 0, or -1 with err. */
+static int sched_run_parse(const char *text, int64_t schedule_id, api_run_req *r, char *err, size_t errcap)
 {
     memset(r, 0, sizeof *r);
     json_error_t je;
@@ -43,37 +29,11 @@ static int sched_run_parse(const char *text, int64_t schedule_id, sched_run *r, 
         json_decref(j);
         return -1;
     }
-    int rc = -1;
-    if (api_plan_from_json(j, &r->plan, err, errcap) != 0 ||
-        api_get_uint(j, "expect_workers", 1, 100000, 1, &r->expect, err, errcap) != 0 ||
-        api_get_uint(j, "expect_timeout_ms", 0, UINT64_C(1) << 50, 60000, &r->expect_timeout, err, errcap) != 0)
-        goto out;
-    json_t *fh = json_object_get(j, "csv_full_history");
-    r->full_history = fh && json_is_true(fh);
-    /* the run's labels, and schedule=ID */
-    const char *kv[HISTORY_MAX_LABELS + 1];
-    char buf[HISTORY_MAX_LABELS + 1][400];
-    int n = 0;
-    json_t *lab = json_object_get(j, "labels");
-    const char *k;
-    json_t *v;
-    json_object_foreach(lab, k, v) {
-        if (!json_is_string(v) || n >= HISTORY_MAX_LABELS - 1) continue;
-        if (!strcmp(k, "schedule")) continue;
-        snprintf(buf[n], sizeof buf[n], "%.100s=%.290s", k, json_string_value(v));
-        kv[n] = buf[n];
-        n++;
-    }
-    if (schedule_id > 0) {
-        snprintf(buf[n], sizeof buf[n], "schedule=%lld", (long long)schedule_id);
-        kv[n] = buf[n];
-        n++;
-    }
-    if (!(r->labels = record_labels_json(kv, n, err, errcap))) goto out;
-    rc = 0;
-out:
+    char label[64];
+    snprintf(label, sizeof label, "schedule=%lld", (long long)schedule_id);
+    int rc = api_run_from_json(j, schedule_id > 0 ? label : NULL, r, err, errcap);
     json_decref(j);
-    if (rc != 0) sched_run_fini(r);
+    if (rc != 0) api_run_req_fini(r);
     return rc;
 }
 
@@ -94,20 +54,20 @@ int schedule_add(const char *history_path, const char *cron, const char *tz, con
         snprintf(err, errcap, "unknown time zone \"%.100s\": an IANA name such as Europe/Berlin or UTC", tz);
         return -1;
     }
-    sched_run r;
+    api_run_req r;
     if (sched_run_parse(run_json, 0, &r, err, errcap) != 0) return -1;
     sc_error se;
     scenario *sc = plan_scenario(&r.plan, &se);
     if (!sc || scenario_check_run(sc, &se) != 0) {
         sc_error_format(&se, err, errcap);
         scenario_free(sc);
-        sched_run_fini(&r);
+        api_run_req_fini(&r);
         return -1;
     }
     char name[256];
     snprintf(name, sizeof name, "%s", sc->name);
     scenario_free(sc);
-    sched_run_fini(&r);
+    api_run_req_fini(&r);
     int64_t now_s = (int64_t)(time_wall_ms() / 1000);
     int64_t next = cron_next(&ce, tz, now_s);
     if (next < 0) {
@@ -282,7 +242,7 @@ static void schedule_fire(schedule_timer *t, sqlite3 *db, int64_t sid, const cha
         event = status = "skipped";
         snprintf(detail, sizeof detail, "run %llu was in progress", (unsigned long long)cs.run_id);
     } else {
-        sched_run r;
+        api_run_req r;
         char err[1024];
         uint64_t run_id = 0;
         bool was_busy = false;
@@ -291,7 +251,7 @@ static void schedule_fire(schedule_timer *t, sqlite3 *db, int64_t sid, const cha
             snprintf(detail, sizeof detail, "%s", err);
         } else {
             coord_run_cfg cfg = { .plan = &r.plan, .expect_workers = (uint32_t)r.expect,
-                                  .expect_timeout_ms = r.expect_timeout, .interval_ms = 1000,
+                                  .expect_timeout_ms = r.expect_timeout_ms, .interval_ms = 1000,
                                   .name_cap = STATS_DEFAULT_NAME_CAP, .full_history = r.full_history,
                                   .labels_json = r.labels };
             if (coord_run(t->c, &cfg, &run_id, &was_busy, err, sizeof err) == 0) {
@@ -301,7 +261,7 @@ static void schedule_fire(schedule_timer *t, sqlite3 *db, int64_t sid, const cha
                 event = status = was_busy ? "skipped" : "failed";
                 snprintf(detail, sizeof detail, "%s", err);
             }
-            sched_run_fini(&r);
+            api_run_req_fini(&r);
         }
     }
     log_info("master", "schedule %lld (%s): %s, %s", (long long)sid, cron, event, detail);
