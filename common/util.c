@@ -194,3 +194,50 @@ bad:
     }
     return n;
 }
+
+void util_csv_put(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+bool util_csv_get(const char **p, char *buf, size_t cap)
+{
+    const char *s = *p;
+    size_t n = 0;
+    if (*s == '"') {
+        s++;
+        for (;;) {
+            if (!*s)
+                return false;
+            if (*s == '"') {
+                if (s[1] != '"') {
+                    s++;
+                    break;
+                }
+                s++;
+            }
+            if (n + 1 >= cap)
+                return false;
+            buf[n++] = *s++;
+        }
+    } else {
+        while (*s && *s != ',' && *s != '\r' && *s != '\n') {
+            if (n + 1 >= cap)
+                return false;
+            buf[n++] = *s++;
+        }
+    }
+    buf[n] = '\0';
+    *p = s;
+    return true;
+}

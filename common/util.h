@@ -2,6 +2,7 @@
  * buffers. No state; any thread. */
 #ifndef COMMON_UTIL_H
 #define COMMON_UTIL_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -25,6 +26,14 @@ void util_xml_escape(FILE *f, const char *s);
  * Well-formed multi-byte sequences are kept. Returns the number of bytes replaced (0:
  * s was valid). NULL is a valid empty string. Any thread; no allocation. */
 size_t util_utf8_clean(char *s);
+/* CSV as Python's csv module writes it (the results folder's files, Locust's format):
+ * util_csv_put writes s as one field, quoted only when it holds a comma, a quote or a
+ * line break (a quote doubled inside). util_csv_get reads the field at *p (quoted or not)
+ * into buf and leaves *p on what follows it (',', a line end or the end): false when a
+ * quote is not closed or the field does not fit cap bytes. */
+void util_csv_put(FILE *f, const char *s);
+bool util_csv_get(const char **p, char *buf, size_t cap);
+
 /* A CPU list as taskset(1) and cpuset(7) write it: "1", "0,2", "2-5", "0-1,6" (decimal
  * CPU numbers < UTIL_CPU_MAX, ranges low-high inclusive, no spaces). Fills out[] with the
  * CPUs in the order written (duplicates kept out), at most max. Returns how many, or -1

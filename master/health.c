@@ -175,22 +175,6 @@ int health_start(health *h, const char *dir, char *err, size_t errcap)
     return 0;
 }
 
-/* One CSV field, quoted when it holds a delimiter, a quote or a line break. */
-static void health_csv_str(FILE *f, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static const char *health_reason(const health_fig *f)
 {
     return f->flag_cpu && f->flag_lag ? "cpu+lag" : f->flag_cpu ? "cpu" : f->flag_lag ? "lag" : "";
@@ -203,9 +187,9 @@ static void health_row(health *h, const health_worker *w, uint64_t idx, uint64_t
         return;
     FILE *o = h->csv;
     fprintf(o, "%llu,%llu,", (unsigned long long)(wall_ms / 1000), (unsigned long long)idx);
-    health_csv_str(o, w->id);
+    util_csv_put(o, w->id);
     fputc(',', o);
-    health_csv_str(o, w->host);
+    util_csv_put(o, w->host);
     fprintf(o, ",%.2f,%.2f,%.2f,%.3f,%.3f,%u,%d,%s" HEALTH_EOL, f->cpu_pct, f->proc_cpu_pct,
             f->rss_mib, f->lag_max_ms, f->lag_mean_ms, f->conns,
             f->flag_cpu || f->flag_lag ? 1 : 0, health_reason(f));

@@ -244,28 +244,17 @@ static void scenario_hash(const char *dir, const char *name, char out[65])
     for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* A field of a CSV line (Python csv quoting: "..." with "" inside); *p advances past it
- * and its comma. The field is copied into buf (cut to cap). */
+/* A field of a CSV line (common/util.h util_csv_get) and the comma after it. A field that
+ * does not read (an unclosed quote, longer than cap) is taken as empty and the rest of
+ * the line skipped: the row then lacks what it needs and is left out. */
 static void csv_field(const char **p, char *buf, size_t cap)
 {
-    const char *s = *p;
-    size_t n = 0;
-    if (*s == '"') {
-        s++;
-        while (*s) {
-            if (*s == '"' && s[1] == '"') { if (n + 1 < cap) buf[n++] = '"'; s += 2; continue; }
-            if (*s == '"') { s++; break; }
-            if (n + 1 < cap) buf[n++] = *s;
-            s++;
-        }
+    if (!util_csv_get(p, buf, cap)) {
+        buf[0] = 0;
+        *p += strcspn(*p, "\r\n");
+        return;
     }
-    while (*s && *s != ',' && *s != '\r' && *s != '\n') {
-        if (n + 1 < cap) buf[n++] = *s;
-        s++;
-    }
-    buf[n] = 0;
-    if (*s == ',') s++;
-    *p = s;
+    if (**p == ',') (*p)++;
 }
 
 enum { C_TS, C_TYPE, C_NAME, C_RPS, C_FPS, C_P50, C_P95, C_P99, C_N };

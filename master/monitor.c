@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "common/util.h"
 #include "common/log.h"
 #include "common/promtext.h"
 #include "common/time.h"
@@ -366,22 +367,6 @@ static void mon_fig_point(mon_fig *f, double t, double v)
 
 /* ---- CSV ------------------------------------------------------------------------------------ */
 
-/* A field quoted only when it holds a comma, a quote or a line break (Python's csv). */
-static void mon_csv_str(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* ---- the thread ------------------------------------------------------------------------------ */
 
 typedef struct mon_row { int target, fig; double v; } mon_row;
@@ -505,9 +490,9 @@ static void mon_round(monitor *m, uint64_t wall_ms)
     if (m->csv) {
         for (int k = 0; k < nrows; k++) {
             fprintf(m->csv, "%llu,", (unsigned long long)(wall_ms / 1000));
-            mon_csv_str(m->csv, m->t[rows[k].target].sc->name);
+            util_csv_put(m->csv, m->t[rows[k].target].sc->name);
             fputc(',', m->csv);
-            mon_csv_str(m->csv, m->t[rows[k].target].figs[rows[k].fig].name);
+            util_csv_put(m->csv, m->t[rows[k].target].figs[rows[k].fig].name);
             fprintf(m->csv, ",%.10g\r\n", rows[k].v);
         }
         if (fflush(m->csv) != 0 || ferror(m->csv)) {

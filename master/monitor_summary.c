@@ -5,6 +5,7 @@
  * no globals; the readers only read the file and never trust it (a torn last line, a
  * field too long, a name that is not a word: skipped or the end of the reading). */
 #include "master/monitor.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -114,40 +115,6 @@ void monitor_summary_json(void *root_v, const monitor_summary *ms)
 
 /* ---- rebuilding from monitor.csv ---------------------------------------------------------------- */
 
-/* One CSV field at *p (quoted or not) into buf; false at a malformed field. */
-static bool mon_csv_field(const char **p, char *buf, size_t cap)
-{
-    const char *s = *p;
-    size_t n = 0;
-    if (*s == '"') {
-        s++;
-        for (;;) {
-            if (!*s)
-                return false;
-            if (*s == '"') {
-                if (s[1] == '"') {
-                    s++;
-                } else {
-                    s++;
-                    break;
-                }
-            }
-            if (n + 1 >= cap)
-                return false;
-            buf[n++] = *s++;
-        }
-    } else {
-        while (*s && *s != ',' && *s != '\r' && *s != '\n') {
-            if (n + 1 >= cap)
-                return false;
-            buf[n++] = *s++;
-        }
-    }
-    buf[n] = '\0';
-    *p = s;
-    return true;
-}
-
 static monitor_tstat *mon_load_target(monitor_summary *ms, const char *name, int *cap)
 {
     for (int i = 0; i < ms->ntargets; i++)
@@ -190,10 +157,10 @@ int monitor_summary_load(const char *dir, monitor_summary *out, char *err, size_
             continue;                       /* header */
         const char *p = line;
         char ts[32], tg[MONITOR_NAME_MAX], mt[MONITOR_NAME_MAX], val[64];
-        if (!mon_csv_field(&p, ts, sizeof ts) || *p++ != ',' ||
-            !mon_csv_field(&p, tg, sizeof tg) || *p++ != ',' ||
-            !mon_csv_field(&p, mt, sizeof mt) || *p++ != ',' ||
-            !mon_csv_field(&p, val, sizeof val))
+        if (!util_csv_get(&p, ts, sizeof ts) || *p++ != ',' ||
+            !util_csv_get(&p, tg, sizeof tg) || *p++ != ',' ||
+            !util_csv_get(&p, mt, sizeof mt) || *p++ != ',' ||
+            !util_csv_get(&p, val, sizeof val))
             break;
         char *e;
         double v = strtod(val, &e);
@@ -254,10 +221,10 @@ static bool mon_csv_row(const char *line, double *ts, char *tg, char *mt, double
     size_t l = strlen(line);
     if (l == 0 || line[l - 1] != '\n')
         return false;
-    if (!mon_csv_field(&p, tsb, sizeof tsb) || *p++ != ',' ||
-        !mon_csv_field(&p, tg, MONITOR_NAME_MAX) || *p++ != ',' ||
-        !mon_csv_field(&p, mt, MONITOR_NAME_MAX) || *p++ != ',' ||
-        !mon_csv_field(&p, val, sizeof val))
+    if (!util_csv_get(&p, tsb, sizeof tsb) || *p++ != ',' ||
+        !util_csv_get(&p, tg, MONITOR_NAME_MAX) || *p++ != ',' ||
+        !util_csv_get(&p, mt, MONITOR_NAME_MAX) || *p++ != ',' ||
+        !util_csv_get(&p, val, sizeof val))
         return false;
     char *e;
     *ts = strtod(tsb, &e);

@@ -132,22 +132,6 @@ static unsigned long long res_ms_int(uint64_t us)
     return (unsigned long long)((us + 500) / 1000);
 }
 
-/* One CSV field, quoted when it holds a delimiter, a quote or a line break. */
-static void res_csv_str(FILE *f, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* The 11 percentile fields of e, each preceded by a comma. */
 static void res_csv_pcts(FILE *f, const merge_entry *e)
 {
@@ -525,9 +509,9 @@ static int res_history_names(FILE *f, uint64_t wall_ms, uint32_t users, double i
             const merge_entry *iv = merge_find(interval, t->method, t->name);
             uint64_t req = iv ? iv->requests : 0, fail = iv ? iv->failures : 0;
             fprintf(f, "%llu,%u,", (unsigned long long)(wall_ms / 1000), users);
-            res_csv_str(f, t->method);
+            util_csv_put(f, t->method);
             fputc(',', f);
-            res_csv_str(f, t->name);
+            util_csv_put(f, t->name);
             fprintf(f, ",%2f,%2f", interval_s > 0 ? (double)req / interval_s : 0.0,
                     interval_s > 0 ? (double)fail / interval_s : 0.0);
             if (iv)
@@ -641,9 +625,9 @@ int results_sorted(const merge_set *m, const merge_entry ***ents, const merge_er
 
 static void res_stats_row(FILE *f, const merge_entry *e, double duration_s)
 {
-    res_csv_str(f, e->method);
+    util_csv_put(f, e->method);
     fputc(',', f);
-    res_csv_str(f, e->name);
+    util_csv_put(f, e->name);
     fprintf(f, ",%llu,%llu", (unsigned long long)e->requests, (unsigned long long)e->failures);
     res_csv_summary_cols(f, e);
     fputc(',', f);
@@ -693,11 +677,11 @@ static int res_write_failures(const results *r, const merge_set *t, const merge_
             continue;
         char text[STATS_DETAIL_MAX + 32];
         res_err_text(text, sizeof text, e);
-        res_csv_str(f, res_shown_method(e->method));
+        util_csv_put(f, res_shown_method(e->method));
         fputc(',', f);
-        res_csv_str(f, e->name);
+        util_csv_put(f, e->name);
         fputc(',', f);
-        res_csv_str(f, text);
+        util_csv_put(f, text);
         fprintf(f, ",%llu" RES_EOL, (unsigned long long)count);
     }
     return res_tmp_commit(r, f, "failures.csv", err, errcap);
