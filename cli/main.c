@@ -29,6 +29,7 @@
 #include "cli/remote.h"
 #include "cli/runinfo.h"
 #include "master/history.h"
+#include "master/labels.h"
 #include "master/record.h"
 #include "cli/status.h"
 #include "cli/usage.h"
@@ -564,7 +565,7 @@ static int cmd_run(int argc, char **argv)
     char *labels_json = NULL;
     {
         char lerr[300];
-        if (!(labels_json = record_labels_json(labels, nlabels, lerr, sizeof lerr))) {
+        if (!(labels_json = labels_to_json(labels, nlabels, lerr, sizeof lerr))) {
             fprintf(stderr, "stampede run: %s\n", lerr);
             scenario_free(sc);
             plan_fini(&plan);

@@ -15,8 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include "common/scenario.h"
-#include "master/history.h"
-#include "master/record.h"
+#include "master/labels.h"
 #include "proto/plan.h"
 
 /* ---- the header block ---------------------------------------------------------------- */
@@ -533,8 +532,8 @@ int api_run_from_json(json_t *j, const char *extra_label, api_run_req *r, char *
     /* "labels": --label K=V of the submitting CLI (issue 14), kept in the run's history
      * row. */
     json_t *lab = json_object_get(j, "labels");
-    const char *kv[HISTORY_MAX_LABELS + 2];
-    char buf[HISTORY_MAX_LABELS + 1][400];
+    const char *kv[LABELS_MAX + 2];
+    char buf[LABELS_MAX + 1][400];
     int n = 0;
     size_t elen = extra_label ? strcspn(extra_label, "=") : 0;
     if (lab && !json_is_null(lab)) {
@@ -543,7 +542,7 @@ int api_run_from_json(json_t *j, const char *extra_label, api_run_req *r, char *
         bool ok = json_is_object(lab);
         json_object_foreach(lab, k, v) {
             if (!ok) break;
-            if (!json_is_string(v) || n > HISTORY_MAX_LABELS) { ok = false; break; }
+            if (!json_is_string(v) || n > LABELS_MAX) { ok = false; break; }
             if (extra_label && strlen(k) == elen && !strncmp(k, extra_label, elen)) continue;
             snprintf(buf[n], sizeof buf[n], "%.100s=%.290s", k, json_string_value(v));
             kv[n] = buf[n];
@@ -556,7 +555,7 @@ int api_run_from_json(json_t *j, const char *extra_label, api_run_req *r, char *
     }
     if (extra_label) kv[n++] = extra_label;
     char lerr[300];
-    if (!(r->labels = record_labels_json(kv, n, lerr, sizeof lerr))) {
+    if (!(r->labels = labels_to_json(kv, n, lerr, sizeof lerr))) {
         snprintf(err, errcap, "\"labels\" must be an object of strings: %s", lerr);
         return -1;
     }

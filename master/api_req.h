@@ -84,7 +84,7 @@ int api_get_uint(json_t *o, const char *key, uint64_t min, uint64_t max, uint64_
 /* A whole run submission (the POST /api/runs body; a schedule's stored run,
  * master/schedule.h): the plan (api_plan_from_json), "expect_workers" (1..100000, default
  * 1), "expect_timeout_ms" (0 or absent: API_DEFAULT_EXPECT_TIMEOUT_MS), "csv_full_history"
- * (true, false or null) and "labels" ({"K": "V"}: record_labels_json's rules), with
+ * (true, false or null) and "labels" ({"K": "V"}: master/labels.h's rules), with
  * extra_label ("K=V", or NULL) added in place of a label of the same key. r is zeroed
  * here; api_run_req_fini frees it whatever happened. 0, or -1 with err (a 400's text). */
 #define API_DEFAULT_EXPECT_TIMEOUT_MS 60000

@@ -55,7 +55,7 @@ typedef struct coord_run_cfg {
     uint32_t    interval_ms;    /* stats interval, default 1000 */
     uint32_t    name_cap;
     bool        full_history;   /* --csv-full-history: RESULTS_FULL_HISTORY (master/results.h) */
-    const char *labels_json;    /* the run's labels ({"k": "v"}, record_labels_json); copied;
+    const char *labels_json;    /* the run's labels ({"k": "v"}, master/labels.h); copied;
                                  * NULL: none */
 } coord_run_cfg;
 

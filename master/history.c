@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 #include "common/time.h"
 #include "common/util.h"
+#include "master/labels.h"
 #include "master/report.h"
 
 #define HISTORY_APP "stampede-history"
@@ -339,17 +340,6 @@ static const char *status_of(json_t *s)
     return "stopped";
 }
 
-static bool label_ok(const history_label *l)
-{
-    size_t kn = l->key ? strlen(l->key) : 0;
-    if (kn == 0 || kn > 64 || !l->value || strlen(l->value) > 256) return false;
-    for (const char *c = l->key; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '_' || *c == '.' || *c == '-'))
-            return false;
-    return true;
-}
-
 static int find_dir(history *h, const char *dir, int64_t *id)
 {
     sqlite3_stmt *st = NULL;
@@ -374,7 +364,7 @@ int history_record(history *h, const char *dir, const history_label *labels, int
         return -1;
     }
     for (int i = 0; i < nlabels; i++)
-        if (!label_ok(&labels[i])) {
+        if (!labels_ok(labels[i].key, labels[i].key ? strlen(labels[i].key) : 0, labels[i].value)) {
             snprintf(err, errcap, "label \"%.64s\": a key is 1..64 of A-Z a-z 0-9 _ . - and a value "
                      "at most 256 bytes (--label commit=abc123)", labels[i].key ? labels[i].key : "");
             return -1;

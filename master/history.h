@@ -37,10 +37,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "master/labels.h"
 
 #define HISTORY_SCHEMA   1
 #define HISTORY_BUSY_MS  5000
-#define HISTORY_MAX_LABELS 32     /* per run; keys 1..64 bytes [A-Za-z0-9_.-], values <= 256 */
+#define HISTORY_MAX_LABELS LABELS_MAX /* per run: master/labels.h */
 #define HISTORY_LIST_MAX 1000     /* the most runs one list returns */
 
 typedef struct history history;

@@ -30,36 +30,6 @@ void record_default_history(const char *dir, char *buf, size_t cap)
     }
 }
 
-char *record_labels_json(const char *const *kv, int n, char *err, size_t errcap)
-{
-    json_t *o = json_object();
-    for (int i = 0; i < n; i++) {
-        const char *eq = strchr(kv[i], '=');
-        size_t kn = eq ? (size_t)(eq - kv[i]) : 0;
-        bool ok = eq && kn > 0 && kn <= 64 && strlen(eq + 1) <= 256;
-        for (size_t j = 0; ok && j < kn; j++) {
-            char c = kv[i][j];
-            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                 c == '.' || c == '-';
-        }
-        if (!ok || i >= HISTORY_MAX_LABELS) {
-            snprintf(err, errcap, "--label \"%.80s\": %s", kv[i],
-                     i >= HISTORY_MAX_LABELS ? "too many labels (at most 32)"
-                                             : "want K=V, K 1..64 of A-Z a-z 0-9 _ . - and V at most 256 bytes");
-            json_decref(o);
-            return NULL;
-        }
-        char key[65];
-        memcpy(key, kv[i], kn);
-        key[kn] = 0;
-        json_object_set_new(o, key, json_string(eq + 1));
-    }
-    char *t = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!t) snprintf(err, errcap, "out of memory");
-    return t;
-}
-
 /* summary.json gets "regression": rewritten through DIR/summary.json.tmp and rename. */
 static int summary_set(const char *dir, const char *key, json_t *val, char *err, size_t errcap)
 {

@@ -27,7 +27,7 @@
 typedef struct record_cfg {
     const char *history;        /* the history file; NULL: <parent of dir>/history.db */
     const char *notify_url;     /* the webhook (http:// or https://); NULL: none */
-    const char *labels_json;    /* the run's labels as a JSON object {"k": "v"}; NULL: none */
+    const char *labels_json;    /* the run's labels as a JSON object (master/labels.h); NULL: none */
 } record_cfg;
 
 typedef struct record_out {
@@ -43,7 +43,4 @@ int record_run(const record_cfg *cfg, const char *dir, record_out *out, char *er
 /* The history file a folder's run goes to by default: <parent of dir>/history.db. */
 void record_default_history(const char *dir, char *buf, size_t cap);
 
-/* The labels of --label K=V (repeatable) as the JSON object text record_cfg takes:
- * malloc'd, NULL with err for a bad one ("K=V with K of A-Z a-z 0-9 _ . -"). */
-char *record_labels_json(const char *const *kv, int n, char *err, size_t errcap);
 #endif
