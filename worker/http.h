@@ -37,7 +37,14 @@ typedef struct http_loop http_loop;
 typedef struct http_xfer http_xfer;
 
 struct sockaddr;
+/* Which client carries a user's requests (the scenario's defaults.client):
+ * AUTO: the lean client (worker/http_lean.c) wherever it can serve (http:// and https://
+ * over HTTP/1.1), libcurl for the rest (defaults.http2); LEAN: the lean client (with
+ * defaults.http2 the scenario is refused at validation); CURL: libcurl always. */
+typedef enum http_client { HTTP_CLIENT_AUTO = 0, HTTP_CLIENT_LEAN, HTTP_CLIENT_CURL } http_client;
+
 typedef struct http_opts {
+    http_client client;
     bool http2;                 /* negotiate HTTP/2 (ALPN on https, prior knowledge on http) */
     bool insecure;              /* skip TLS verification */
     bool follow_redirects;
@@ -67,6 +74,12 @@ typedef struct http_result {
     uint64_t       total_us;    /* whole request (CURLINFO_TOTAL_TIME_T); 0: not measured */
     uint64_t       connect_us;  /* connection setup (0 on a reused connection) */
     uint64_t       bytes;       /* response body bytes received */
+    uint64_t       tls_us;      /* TLS handshake (0: none this request) */
+    uint64_t       ttfb_us;     /* request start to the first response byte; 0: none */
+    uint32_t       retries;     /* the lean client sent this request again on a new
+                                 * connection (0 or 1): an idempotent request whose reused
+                                 * keep-alive connection closed before any byte came back;
+                                 * the engine counts them (stats_health.retries) */
 } http_result;
 
 typedef void (*http_done_fn)(http_xfer *x, const http_result *r);
