@@ -1,34 +1,31 @@
-/* HTTP transport of one engine thread: libcurl's multi_socket API driven by the
- * thread's libevent event_base (the shape of curl's hiperfifo.c example). This is the
- * narrow interface a virtual user drives: prepare a transfer, start a request, get one
+/* HTTP transport of one engine thread, on the thread's libevent event_base: the narrow
+ * interface a virtual user drives: prepare a transfer, start a request, get one
  * completion (http_result: status, timings, body bytes, or a failure named by its
- * stats_err_kind and a static detail), cancel. Nothing of libcurl reaches the VU
- * through the calls or the result (the CURLcode -> kind/detail mapping lives in
- * http.c), so another HTTP/1.1 client can sit behind the same calls without touching
- * the VU, the stats or the results; the fields of http_xfer marked "transport's" are
- * this implementation's and no caller reads them.
+ * stats_err_kind and a static detail), cancel. Two clients sit behind it
+ * (worker/http.c dispatches, worker/http_backend.h): the lean HTTP/1.1 client
+ * (worker/http_lean.c: one connection per user, requests written straight from the
+ * user's rendered buffers, responses parsed by llhttp, OpenSSL for https) and libcurl's
+ * multi_socket API (worker/http_curl.c: HTTP/2, and what the lean client does not
+ * serve). Nothing of either reaches the VU through the calls or the result; the fields
+ * of http_xfer marked "transport's" are theirs and no caller reads them.
  *
  * Ownership and threads: an http_loop belongs to one engine thread and is used only on
  * it; an http_xfer is embedded in its VU (caller's memory; the engine prepares it at the
- * user's first http step) and owns one curl easy handle, reused for every request of
- * the VU, so the VU keeps its keep-alive connection like a real user. Each socket
- * libcurl watches has a small record with its struct event, in a table indexed by the
- * descriptor: allocated the first time a descriptor is seen and reused for the life of
- * the loop (a connection's socket is dropped and watched again around every transfer).
+ * user's first http step) and owns its client's per-user record (the lean client's
+ * connection, or a curl easy handle), reused for every request of the VU, so the VU
+ * keeps its keep-alive connection like a real user.
  *
  * Allocation: our side of a request allocates nothing in steady state (URL, headers
- * and body live in the VU's reusable buffers; header list nodes are the xfer's own
- * array; the body and header buffers grow to their high-water mark). libcurl itself
- * allocates inside curl_easy_setopt(CURLOPT_URL) and while parsing; that is libcurl's
- * business. */
+ * and body live in the VU's reusable buffers; the body and header buffers grow to their
+ * high-water mark). The lean client allocates nothing per request once its buffers
+ * reached their high-water marks; libcurl allocates inside curl_easy_setopt(CURLOPT_URL)
+ * and while parsing, which is libcurl's business. */
 #ifndef WORKER_HTTP_H
 #define WORKER_HTTP_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <curl/curl.h>
 #include <event2/event.h>
-#include <event2/event_struct.h>
 #include "common/stats.h"
 
 #define HTTP_MAX_HEADERS 32
@@ -85,21 +82,20 @@ typedef struct http_result {
 typedef void (*http_done_fn)(http_xfer *x, const http_result *r);
 
 struct http_xfer {
-    CURL        *easy;          /* transport's: owned */
     http_loop   *loop;          /* borrowed */
     http_done_fn done;
     void        *ud;            /* the VU */
-    bool         active;        /* in the multi handle */
+    bool         active;        /* a request in flight */
+    bool         lean;          /* carried by the lean client (fixed at init; see
+                                 * http_opts.client), else by libcurl */
     bool         keep_body, keep_hdrs; /* collect the body / headers of this request */
     char        *body;          /* owned, grows to its high-water mark, NUL-terminated */
     size_t       body_len, body_cap;
     char        *hdrs;          /* owned, likewise */
     size_t       hdrs_len, hdrs_cap;
     uint64_t     bytes;
-    bool         refused;       /* the last connect was refused by opts.allow */
     http_opts    opts;
-    struct curl_slist hnodes[HTTP_MAX_HEADERS]; /* transport's: request header list */
-    char         errbuf[CURL_ERROR_SIZE];       /* transport's: libcurl's message */
+    void        *impl;          /* transport's: the client's own record (owned) */
 };
 
 /* One per engine thread. NULL on failure. */

@@ -67,7 +67,7 @@ static void fake_fire(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd; (void)what;
     http_xfer *x = arg;
-    fake_xfer *f = x->easy;
+    fake_xfer *f = x->impl;
     x->active = false;
     x->loop->active--;
     x->done(x, &f->r);
@@ -79,7 +79,7 @@ int http_xfer_init(http_xfer *x, http_loop *l, const http_opts *o, http_done_fn 
     fake_xfer *f = calloc(1, sizeof *f);
     if (!f) return -1;
     event_assign(&f->ev, l->base, -1, 0, fake_fire, x);
-    x->easy = f;
+    x->impl = f;
     x->loop = l;
     x->done = done;
     x->ud = ud;
@@ -90,16 +90,16 @@ int http_xfer_init(http_xfer *x, http_loop *l, const http_opts *o, http_done_fn 
 void http_xfer_cancel(http_xfer *x)
 {
     if (!x->active) return;
-    event_del(&((fake_xfer *)x->easy)->ev);
+    event_del(&((fake_xfer *)x->impl)->ev);
     x->active = false;
     x->loop->active--;
 }
 
 void http_xfer_fini(http_xfer *x)
 {
-    if (!x->easy) return;
+    if (!x->impl) return;
     http_xfer_cancel(x);
-    free(x->easy);
+    free(x->impl);
     free(x->body);
     free(x->hdrs);
     memset(x, 0, sizeof *x);
@@ -131,7 +131,7 @@ int http_xfer_start(http_xfer *x, const http_req *r)
     if (fake_nseen < 256)
         snprintf(fake_seen[fake_nseen++], sizeof fake_seen[0], "%s %s [%s]", r->method, r->url, ct);
     pthread_mutex_unlock(&fake_mu);
-    fake_xfer *f = x->easy;
+    fake_xfer *f = x->impl;
     x->body_len = x->hdrs_len = 0;
     if (x->keep_body && rep.body && fake_keep(&x->body, &x->body_len, &x->body_cap, rep.body) != 0) return -1;
     if (x->keep_hdrs && rep.hdrs && fake_keep(&x->hdrs, &x->hdrs_len, &x->hdrs_cap, rep.hdrs) != 0) return -1;
