@@ -492,7 +492,8 @@ int health_summary_parse(const char *text, size_t len, struct health_summary *ou
         pos = nl ? end + 1 : len;
         if (!nl && lineno > 1)
             break;                      /* a row cut by the crash: the interval in progress */
-        if (memchr(line, '\0', n) || health_feed(out, lineno, line, n, &want, HEALTH_CSV, err, errcap)) {
+        if (memchr(line, '\0', n) ||
+            health_feed(out, lineno, line, n, &want, HEALTH_CSV, err, errcap)) {
             if (memchr(line, '\0', n))
                 snprintf(err, errcap, "%s: line %llu holds a NUL byte", HEALTH_CSV,
                          (unsigned long long)lineno);
