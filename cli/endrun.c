@@ -163,6 +163,12 @@ int endrun_table(FILE *f, const char *summary)
                 endrun_num(sched, "backlog_max"), lagt,
                 endrun_num(sched, "generator_limited_intervals"));
     }
+    /* issue 15: the lean client's retries, when there were any (master/results.h) */
+    double retries = endrun_num(t, "retries");
+    if (retries > 0)
+        fprintf(f, "%.0f request%s sent again on a new connection after %s keep-alive "
+                "connection closed (idempotent, counted once)\n", retries,
+                retries == 1 ? " was" : "s were", retries == 1 ? "its" : "their");
     json_decref(j);
     return 0;
 }

@@ -35,8 +35,9 @@ typedef struct endrun_opts {
 int  endrun_exit_code(int rc, const char *summary, int exit_code_on_error);
 /* The end table into f: one row per request name (Type, Name, requests, failures,
  * p50, p95, p99, req/s; "svc p95" in the open model), a WS row per connection name,
- * then Aggregated; in the open model the schedule line below it. -1 when summary is
- * not a readable summary (nothing written). */
+ * then Aggregated; in the open model the schedule line below it; when totals.retries is
+ * above 0 (issue 15) a line saying how many requests the lean client sent again on a
+ * new connection. -1 when summary is not a readable summary (nothing written). */
 int  endrun_table(FILE *f, const char *summary);
 /* The failed thresholds, one line each ("threshold failed: EXPR: measured V", with its
  * note, e.g. "no requests named X"), and the verdict's notes when it is not clean

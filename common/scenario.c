@@ -94,6 +94,9 @@ static int sc_target(sc_ctx *c, const yaml_node_t *n)
     return 0;
 }
 
+/* defaults.client's words in sc_client order */
+static const char *const sc_clients[] = { "auto", "lean", "curl" };
+_Static_assert(sizeof(sc_client) == sizeof(int), "SC_K_ENUM rows write an int");
 static const sc_key sc_defaults_keys[] = {
     { "headers", SC_K_OWN },
     { "timeout", SC_K_DURATION, offsetof(scenario, default_timeout_ms), 1, 0, "defaults.timeout" },
@@ -103,6 +106,8 @@ static const sc_key sc_defaults_keys[] = {
       "defaults.follow_redirects" },
     { "cookies", SC_K_BOOL, offsetof(scenario, cookies), 0, 0, "defaults.cookies" },
     { "on_failure", SC_K_OWN },
+    { "client", SC_K_ENUM, offsetof(scenario, client), 0, 0, "defaults.client",
+      .words = sc_clients, .nwords = 3 },
 };
 
 static int sc_defaults(sc_ctx *c, yaml_node_t *n)
@@ -121,6 +126,10 @@ static int sc_defaults(sc_ctx *c, yaml_node_t *n)
     }
     if ((v = sc_get(c, n, "on_failure", NULL)) && sc_on_failure_read(c, v, &sc->default_on_failure))
         return -1;
+    /* the lean client speaks HTTP/1.1 only: HTTP/2 is libcurl's (worker/http.h) */
+    if (sc->client == SC_CLIENT_LEAN && sc->http2 && (v = sc_get(c, n, "client", NULL)))
+        return sc_fail(c, v, "http2 needs libcurl: use client: auto or curl",
+                       "defaults.client: lean speaks HTTP/1.1 only, but defaults.http2 is true");
     return 0;
 }
 

@@ -264,6 +264,12 @@ typedef struct sc_profile {
 typedef enum { SC_MODEL_CLOSED = 0, SC_MODEL_OPEN } sc_model;
 /* load.arrivals (open model): evenly spaced, or exponential gaps with the same mean. */
 typedef enum { SC_ARRIVALS_UNIFORM = 0, SC_ARRIVALS_POISSON } sc_arrivals;
+/* defaults.client (issue 15): which HTTP client carries the requests. AUTO: the lean
+ * HTTP/1.1 client wherever it can serve (http:// and https://), libcurl for the rest
+ * (defaults.http2); LEAN: the lean client (validate refuses it with defaults.http2, which
+ * needs libcurl); CURL: libcurl always. The engine maps it onto worker/http.h's
+ * http_client; a worker's STAMPEDE_HTTP_CLIENT overrides it (worker/engine.c). */
+typedef enum { SC_CLIENT_AUTO = 0, SC_CLIENT_LEAN, SC_CLIENT_CURL } sc_client;
 
 /* The `monitor:` section (issue 13): Prometheus text endpoints of the system under test,
  * scraped by the master (or a local run) every interval for the run's length
@@ -314,6 +320,7 @@ typedef struct scenario {
     int          ndefault_headers;
     uint64_t     default_timeout_ms;   /* 10 s when not given */
     bool         http2;         /* defaults.http2: negotiate HTTP/2 (ALPN, or prior knowledge for http://) */
+    sc_client    client;        /* defaults.client (auto when not given) */
     bool         insecure;      /* defaults.insecure: do not verify TLS certificates */
     bool         follow_redirects; /* defaults.follow_redirects (off by default) */
     bool         cookies;       /* defaults.cookies (on by default): each user keeps a

@@ -186,6 +186,14 @@ typedef struct stats_health {
     uint64_t proc_cpu_us;       /* the whole process's CPU time in the interval as this
                                  * thread measured it (CLOCK_PROCESS_CPUTIME_ID, every
                                  * thread of the worker: engines, agent, libraries) */
+    uint64_t retries;           /* issue 15: requests the lean client sent again on a new
+                                 * connection in the interval (worker/http.h
+                                 * http_result.retries: an idempotent request whose reused
+                                 * keep-alive connection closed before any byte came
+                                 * back). Each such request is counted once in its row;
+                                 * the server may have seen it twice. Added up by
+                                 * vu_http_done as requests complete; sums across
+                                 * engines, workers and intervals */
 } stats_health;
 
 typedef struct stats_shard {

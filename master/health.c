@@ -7,8 +7,9 @@
  *   closes intervals in order, but a hostile interval index must not grow memory).
  * - Workers are found by a linear search of their ids: a handful in practice, at most
  *   HEALTH_MAX_WORKERS, once per delta and once per closed interval.
- * - The loader is strict about shape (the header, 12 fields, numbers >= 0 and finite, a
- *   non-empty worker id that fits) and refuses the file at the first bad line: a
+ * - The loader is strict about shape (the header, 13 fields, numbers >= 0 and finite, a
+ *   non-empty worker id that fits; a file with issue 13's header has 12 fields, its
+ *   retries read as 0) and refuses the file at the first bad line: a
  *   rebuilt summary is either the file's or none. A last line without its line end (the
  *   run died while writing it) is ignored when it is the only fault: a crash loses at
  *   most the interval in progress. */
@@ -28,6 +29,11 @@
 #define HEALTH_EOL "\r\n"
 
 /* ---- the summary ------------------------------------------------------------------ */
+
+static uint64_t health_sat_add(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
 
 /* A worker's key: its id cut to PROTO_ID_MAX and cleaned to valid UTF-8, as stored (so
  * an id that is not valid UTF-8 still finds its one entry). */
@@ -50,6 +56,14 @@ static health_worker *hs_find(const struct health_summary *hs, const char *id)
 const health_worker *health_summary_find(const struct health_summary *hs, const char *id)
 {
     return hs && id ? hs_find(hs, id) : NULL;
+}
+
+uint64_t health_summary_retries(const struct health_summary *hs)
+{
+    uint64_t n = 0;
+    for (int i = 0; hs && i < hs->n; i++)
+        n = health_sat_add(n, hs->w[i].retries);
+    return n;
 }
 
 /* The entry of id, created when new; its index, or -1 (ENOMEM, too many workers). */
@@ -100,6 +114,7 @@ int health_summary_fold(struct health_summary *hs, const char *id, const char *h
     hs_stat(&w->lag_max, f->lag_max_ms, first);
     hs_stat(&w->lag_mean, f->lag_mean_ms, first);
     hs_stat(&w->conns, (double)f->conns, first);
+    w->retries = health_sat_add(w->retries, f->retries);
     if (f->flag_cpu || f->flag_lag)
         w->flagged++;
     w->flagged_cpu += f->flag_cpu;
@@ -124,6 +139,7 @@ void health_fig_of(const health_acc *a, health_fig *f)
     f->lag_max_ms = (double)a->lag_max_us / 1000.0;
     f->lag_mean_ms = a->lag_n ? (double)a->lag_sum_us / (double)a->lag_n / 1000.0 : 0.0;
     f->conns = a->conns > UINT32_MAX ? UINT32_MAX : (uint32_t)a->conns;
+    f->retries = a->retries;
     f->flag_cpu = a->cpu_max > RESULTS_CPU_LIMIT;
     f->flag_lag = a->lag_max_us > RESULTS_LAG_LIMIT_US;
 }
@@ -190,9 +206,10 @@ static void health_row(health *h, const health_worker *w, uint64_t idx, uint64_t
     util_csv_put(o, w->id);
     fputc(',', o);
     util_csv_put(o, w->host);
-    fprintf(o, ",%.2f,%.2f,%.2f,%.3f,%.3f,%u,%d,%s" HEALTH_EOL, f->cpu_pct, f->proc_cpu_pct,
-            f->rss_mib, f->lag_max_ms, f->lag_mean_ms, f->conns,
-            f->flag_cpu || f->flag_lag ? 1 : 0, health_reason(f));
+    fprintf(o, ",%.2f,%.2f,%.2f,%.3f,%.3f,%u,%d,%s,%llu" HEALTH_EOL, f->cpu_pct,
+            f->proc_cpu_pct, f->rss_mib, f->lag_max_ms, f->lag_mean_ms, f->conns,
+            f->flag_cpu || f->flag_lag ? 1 : 0, health_reason(f),
+            (unsigned long long)f->retries);
     errno = 0;
     if (fflush(o) != 0 || ferror(o))
         health_set_err(h, "cannot write", h->path, errno);
@@ -285,6 +302,7 @@ void health_add(health *h, const char *id, const char *host, const proto_stats *
                                                                    : a->lag_sum_us + x->lag_sum_us;
     a->lag_n += x->lag_n;
     a->conns += x->conns;
+    a->retries = health_sat_add(a->retries, x->retries);
 }
 
 void health_close(health *h, uint64_t idx, uint64_t wall_ms)
@@ -327,7 +345,8 @@ const struct health_summary *health_summary_of(const health *h)
 
 /* ---- the loader --------------------------------------------------------------------- */
 
-#define HEALTH_NFIELDS 12
+#define HEALTH_NFIELDS    13      /* HEALTH_CSV_HEADER's */
+#define HEALTH_NFIELDS_13 12      /* HEALTH_CSV_HEADER_13's (no Retries) */
 
 /* Splits one CSV line (no line end) into fields, unquoting in place into buf (cap
  * bytes). -1 on a malformed quote or more than HEALTH_NFIELDS fields. */
@@ -400,12 +419,12 @@ static int health_uint(const char *s, uint64_t *v)
 
 /* One data row into the summary. A worker past HEALTH_MAX_WORKERS (or one the memory
  * refuses) is counted in untracked, not an error of the file. */
-static int health_line(struct health_summary *hs, const char *line, size_t len)
+static int health_line(struct health_summary *hs, const char *line, size_t len, int want)
 {
     char buf[HEALTH_LINE_MAX + 1];
     char *f[HEALTH_NFIELDS];
     int nf = 0;
-    if (len > HEALTH_LINE_MAX || health_split(line, len, buf, f, &nf) != 0 || nf != HEALTH_NFIELDS)
+    if (len > HEALTH_LINE_MAX || health_split(line, len, buf, f, &nf) != 0 || nf != want)
         return -1;
     uint64_t ts, idx, conns, flagged;
     health_fig g = { 0 };
@@ -424,25 +443,34 @@ static int health_line(struct health_summary *hs, const char *line, size_t len)
         return -1;
     if ((flagged == 1) != (g.flag_cpu || g.flag_lag))
         return -1;
+    if (want > HEALTH_NFIELDS_13 && health_uint(f[12], &g.retries))
+        return -1;
     health_summary_fold(hs, f[2], f[3], idx, &g);
     return 0;
 }
 
-/* Line lineno (its text without the line end) of the file `name`. 0, or -1 with err. */
+/* Line lineno (its text without the line end) of the file `name`; *want: the fields of
+ * a row, set by the header (line 1). 0, or -1 with err. */
 static int health_feed(struct health_summary *hs, uint64_t lineno, const char *line, size_t n,
-                       const char *name, char *err, size_t errcap)
+                       int *want, const char *name, char *err, size_t errcap)
 {
     if (lineno == 1) {
-        if (n == strlen(HEALTH_CSV_HEADER) && memcmp(line, HEALTH_CSV_HEADER, n) == 0)
+        if (n == strlen(HEALTH_CSV_HEADER) && memcmp(line, HEALTH_CSV_HEADER, n) == 0) {
+            *want = HEALTH_NFIELDS;
             return 0;
+        }
+        if (n == strlen(HEALTH_CSV_HEADER_13) && memcmp(line, HEALTH_CSV_HEADER_13, n) == 0) {
+            *want = HEALTH_NFIELDS_13;          /* a run of issue 13: no Retries */
+            return 0;
+        }
         snprintf(err, errcap, "%s: line 1 is not the header \"%s\"", name, HEALTH_CSV_HEADER);
         return -1;
     }
-    if (n == 0 || health_line(hs, line, n) == 0)
+    if (n == 0 || health_line(hs, line, n, *want) == 0)
         return 0;
-    snprintf(err, errcap, "%s: line %llu is not a row of 12 fields (Timestamp, Interval, "
-             "Worker, Host, 6 numbers >= 0, Flagged 0/1, Flag Reason)", name,
-             (unsigned long long)lineno);
+    snprintf(err, errcap, "%s: line %llu is not a row of %d fields (Timestamp, Interval, "
+             "Worker, Host, 6 numbers >= 0, Flagged 0/1, Flag Reason%s)", name,
+             (unsigned long long)lineno, *want, *want > HEALTH_NFIELDS_13 ? ", Retries" : "");
     return -1;
 }
 
@@ -452,6 +480,7 @@ int health_summary_parse(const char *text, size_t len, struct health_summary *ou
     memset(out, 0, sizeof *out);
     size_t pos = 0;
     uint64_t lineno = 0;
+    int want = HEALTH_NFIELDS;
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - text) : len;
@@ -463,7 +492,8 @@ int health_summary_parse(const char *text, size_t len, struct health_summary *ou
         pos = nl ? end + 1 : len;
         if (!nl && lineno > 1)
             break;                      /* a row cut by the crash: the interval in progress */
-        if (memchr(line, '\0', n) || health_feed(out, lineno, line, n, HEALTH_CSV, err, errcap)) {
+        if (memchr(line, '\0', n) ||
+            health_feed(out, lineno, line, n, &want, HEALTH_CSV, err, errcap)) {
             if (memchr(line, '\0', n))
                 snprintf(err, errcap, "%s: line %llu holds a NUL byte", HEALTH_CSV,
                          (unsigned long long)lineno);
@@ -494,6 +524,7 @@ int health_summary_load(const char *dir, struct health_summary *out, char *err, 
         return -1;
     }
     uint64_t lineno = 0;
+    int want = HEALTH_NFIELDS;
     int rv = 0;
     for (;;) {
         errno = 0;
@@ -528,7 +559,7 @@ int health_summary_load(const char *dir, struct health_summary *out, char *err, 
             rv = -1;
             break;
         }
-        if (health_feed(out, lineno, line, n, path, err, errcap) != 0) {
+        if (health_feed(out, lineno, line, n, &want, path, err, errcap) != 0) {
             rv = -1;
             break;
         }
@@ -581,6 +612,7 @@ json_t *health_json_worker(const struct health_summary *hs, const char *id)
     json_object_set_new(o, "loop_lag_max_ms", health_jstat(&w->lag_max, n));
     json_object_set_new(o, "loop_lag_mean_ms", health_jstat(&w->lag_mean, n));
     json_object_set_new(o, "connections", health_jstat(&w->conns, n));
+    json_object_set_new(o, "retries", health_juint(w->retries));
     return o;
 }
 

@@ -17,6 +17,11 @@
  *   Loop Lag Max   the latest firing of any engine's 100 ms loop timer, ms
  *   Loop Lag Mean  the mean lateness of every firing of its engines in the interval, ms
  *   Connections    the sum over its engines: HTTP sockets open + WebSocket connections up
+ *   Retries        (issue 15) the sum over its engines: requests the lean HTTP client sent
+ *                  again on a new connection in the interval (an idempotent request whose
+ *                  reused keep-alive connection closed before any byte came back; each
+ *                  is counted once in the request rows, the server may have seen it
+ *                  twice); 0 with libcurl
  * Flagged: CPU % above RESULTS_CPU_LIMIT (90 %) or Loop Lag Max above
  * RESULTS_LAG_LIMIT_US (10 ms). The CPU criterion is results_limited's own, per worker:
  * an interval in which some worker is CPU-flagged is also a generator-limited interval
@@ -29,14 +34,17 @@
  * comma, a quote or a line break), one row per worker per closed interval, written and
  * flushed as the interval closes:
  *   Timestamp,Interval,Worker,Host,CPU %,Process CPU %,RSS MiB,Loop Lag Max ms,
- *   Loop Lag Mean ms,Connections,Flagged,Flag Reason
+ *   Loop Lag Mean ms,Connections,Flagged,Flag Reason,Retries
  * Timestamp whole seconds of the wall clock at the interval's end (as stats_history.csv),
  * Interval its 0-based index, percentages and MiB with 2 decimals, ms with 3 (the lag is
- * measured in us), Flagged 1 or 0, Flag Reason "", "cpu", "lag" or "cpu+lag".
+ * measured in us), Flagged 1 or 0, Flag Reason "", "cpu", "lag" or "cpu+lag", Retries a
+ * whole number (the column issue 15 appended; the loader also reads a file of issue 13,
+ * HEALTH_CSV_HEADER_13 and 12 fields, as retries 0).
  *
  * Summary (struct health_summary): per worker the intervals seen, the flagged ones (and
- * how many by CPU, by lag) and, for each figure above, its max and its mean over the
- * worker's intervals (the mean of Loop Lag Mean is the mean of the intervals' means).
+ * how many by CPU, by lag) and, for each figure above but Retries, its max and its mean
+ * over the worker's intervals (the mean of Loop Lag Mean is the mean of the intervals'
+ * means); Retries is summed over the run (saturating at UINT64_MAX).
  * Memory is bounded for any length of run: running max and sum per worker, a few open
  * intervals per worker (HEALTH_OPEN), at most HEALTH_MAX_WORKERS workers (more are not
  * tracked; counted in untracked). health_summary_load rebuilds the same summary from a
@@ -65,14 +73,16 @@
 #define HEALTH_LOG_MS      10000
 #define HEALTH_CSV         "workers.csv"
 #define HEALTH_LINE_MAX    4096     /* the loader's longest line */
-#define HEALTH_CSV_HEADER  "Timestamp,Interval,Worker,Host,CPU %,Process CPU %,RSS MiB," \
+#define HEALTH_CSV_HEADER_13 "Timestamp,Interval,Worker,Host,CPU %,Process CPU %,RSS MiB," \
                            "Loop Lag Max ms,Loop Lag Mean ms,Connections,Flagged,Flag Reason"
+#define HEALTH_CSV_HEADER  HEALTH_CSV_HEADER_13 ",Retries"    /* issue 15 */
 
 /* One worker's one interval. */
 typedef struct health_fig {
     double   cpu_pct, proc_cpu_pct, rss_mib, lag_max_ms, lag_mean_ms;
     uint32_t conns;
     bool     flag_cpu, flag_lag;
+    uint64_t retries;           /* the interval's, all its engines */
 } health_fig;
 
 typedef struct health_stat { double max, sum; } health_stat;   /* mean: sum / intervals */
@@ -83,6 +93,7 @@ typedef struct health_worker {
     uint64_t    intervals;
     uint64_t    flagged, flagged_cpu, flagged_lag;
     health_stat cpu, proc_cpu, rss, lag_max, lag_mean, conns;
+    uint64_t    retries;        /* summed over its intervals */
     health_fig  last;           /* its last closed interval (the dashboard) */
     uint64_t    last_idx;
 } health_worker;
@@ -100,6 +111,7 @@ typedef struct health_acc {
     double   cpu_max, proc_max;
     uint64_t rss_max, lag_max_us, lag_sum_us, conns;
     uint64_t lag_n;
+    uint64_t retries;           /* summed over its engines' deltas */
 } health_acc;
 
 typedef struct health {
@@ -130,6 +142,9 @@ const struct health_summary *health_summary_of(const health *h);
 void health_fig_of(const health_acc *a, health_fig *f);
 /* The summary's entry for id, NULL when none. */
 const health_worker *health_summary_find(const struct health_summary *hs, const char *id);
+/* Retries summed over every worker of the summary (saturating; 0 for NULL): what
+ * summary.json's totals.retries says. Workers past HEALTH_MAX_WORKERS are not in it. */
+uint64_t health_summary_retries(const struct health_summary *hs);
 /* Folds one interval's figures of worker id into the summary (created when new). 0, or
  * -1 (ENOMEM or past HEALTH_MAX_WORKERS: counted in untracked). */
 int  health_summary_fold(struct health_summary *hs, const char *id, const char *host,
@@ -150,7 +165,8 @@ int  health_summary_parse(const char *text, size_t len, struct health_summary *o
  *   {"intervals": N, "flagged_intervals": N, "flagged_cpu_intervals": N,
  *    "flagged_lag_intervals": N, "cpu_pct": {"max", "mean"}, "process_cpu_pct": {...},
  *    "rss_mib": {...}, "loop_lag_max_ms": {...}, "loop_lag_mean_ms": {...},
- *    "connections": {...}}
+ *    "connections": {...}, "retries": N}
+ * (retries: the worker's sum over the run, issue 15)
  * and the verdict's part: a note per flagged worker (at most HEALTH_NOTES named, then one
  * note for the rest) appended to notes; returns the number of flagged workers (the
  * verdict is not clean when it is above 0). */

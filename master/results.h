@@ -56,6 +56,12 @@
  *   mean, connections; flagged interval counts); "verdict" gets "workers_flagged" (workers
  *   with an interval above 90 % CPU or with its event loop over 10 ms late) and a note
  *   per flagged worker, and is not clean when it is above 0;
+ * - issue 15: "totals" gets "retries" and each workers[] "health" its own "retries":
+ *   requests the lean HTTP client sent again on a new connection after their reused
+ *   keep-alive connection closed before any byte came back (idempotent requests only,
+ *   counted once in requests: the server may have seen requests + retries). From the
+ *   health summary (workers.csv's Retries column in a rebuilt run); 0 without one;
+ *   totals.retries is always present.
  * - thresholds[] objects get "note" when value is null (th_result.note).
  * - "monitor": [{target, metric, samples, first, last, min, mean, max, growth_pct}] and
  *   "monitor_targets": [{target, url, scrapes, failures, last_error}] (issue 13; written

@@ -358,6 +358,9 @@ static json_t *res_jsummary(const results_meta *meta, const merge_set *t,
     json_object_set_new(tot, "bytes", res_juint(a->bytes));
     json_object_set_new(tot, "latency_ms", res_jlatency(&a->lat));
     json_object_set_new(tot, "service_ms", res_jlatency(stats_row_svc(a)));
+    /* issue 15: requests the lean client sent again on a new connection (counted once in
+     * requests; the server may have seen requests + retries), from the workers' health */
+    json_object_set_new(tot, "retries", res_juint(health_summary_retries(meta->health)));
     json_object_set_new(root, "totals", tot);
 
     json_t *reqs = json_array();

@@ -37,6 +37,8 @@
  * - Issue 13 appended STATS's 12th, health (always sent; absent: zero). Its figures are
  *   taken as sent (no relation between them is required): the master's readers guard
  *   their divisions (lag_n 0) themselves.
+ * - Issue 15 appended health's 7th element, retries (always sent; absent: zero), as a
+ *   u64 like the others; elements after it are ignored.
  * - Issue 12 appended PLAN's 17th and 18th, tags and exclude_tags (arrays of strings,
  *   always sent, empty when none): at most PROTO_MAX_TAGS, each 1..PROTO_TAG_MAX bytes
  *   without NUL, else malformed. The encoder sends what it is given; plan_scenario
@@ -213,16 +215,18 @@ static int pk_sched(msgpack_packer *pk, const stats_sched *c)
     return msgpack_pack_uint64(pk, c->wall_us);
 }
 
-/* STATS's 12th field: [lag_max_us, lag_sum_us, lag_n, conns, rss_bytes, proc_cpu_us]. */
+/* STATS's 12th field: [lag_max_us, lag_sum_us, lag_n, conns, rss_bytes, proc_cpu_us,
+ * retries] (retries appended by issue 15). */
 static int pk_health(msgpack_packer *pk, const stats_health *h)
 {
-    PK(msgpack_pack_array(pk, 6));
+    PK(msgpack_pack_array(pk, 7));
     PK(msgpack_pack_uint64(pk, h->lag_max_us));
     PK(msgpack_pack_uint64(pk, h->lag_sum_us));
     PK(msgpack_pack_uint32(pk, h->lag_n));
     PK(msgpack_pack_uint32(pk, h->conns));
     PK(msgpack_pack_uint64(pk, h->rss_bytes));
-    return msgpack_pack_uint64(pk, h->proc_cpu_us);
+    PK(msgpack_pack_uint64(pk, h->proc_cpu_us));
+    return msgpack_pack_uint64(pk, h->retries);
 }
 
 static int pk_err(msgpack_packer *pk, uint32_t entry, uint32_t kind, const char *detail,

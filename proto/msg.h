@@ -164,8 +164,9 @@ typedef struct proto_stats {
      * sched zeroed (lag empty). Encoded always by proto_encode_stats. */
     stats_sched sched;
     /* Optional 12th field (issue 13): the engine thread's health (common/stats.h
-     * stats_health: loop lag, connections, RSS, process CPU). Absent: zeroed. Encoded
-     * always by proto_encode_stats. */
+     * stats_health: loop lag, connections, RSS, process CPU; issue 15 appended its 7th
+     * element, retries, absent: 0). Absent: zeroed. Encoded always by
+     * proto_encode_stats. */
     stats_health health;
 } proto_stats;
 

@@ -475,7 +475,9 @@ static int d_sched(dec *d, const msgpack_object *o, stats_sched *c)
 }
 
 /* STATS's optional 12th field (issue 13): [lag_max_us, lag_sum_us, lag_n, conns,
- * rss_bytes, proc_cpu_us]; later elements, if a newer peer appends some, are ignored. */
+ * rss_bytes, proc_cpu_us, retries]; retries (issue 15) is optional (absent: zero, what
+ * a peer of issue 13 sends); later elements, if a newer peer appends some, are
+ * ignored. */
 static int d_health(const msgpack_object *o, stats_health *h)
 {
     uint32_t n;
@@ -485,7 +487,8 @@ static int d_health(const msgpack_object *o, stats_health *h)
     TRY(d_u32(FLD(o, 2), &h->lag_n));
     TRY(d_u32(FLD(o, 3), &h->conns));
     TRY(d_u64(FLD(o, 4), &h->rss_bytes));
-    return d_u64(FLD(o, 5), &h->proc_cpu_us);
+    TRY(d_u64(FLD(o, 5), &h->proc_cpu_us));
+    return n > 6 ? d_u64(FLD(o, 6), &h->retries) : PROTO_OK;
 }
 
 static int d_stats(dec *d, const msgpack_object *f, uint32_t nf, proto_stats *s)

@@ -515,6 +515,31 @@ static bool engine_allow(const void *ud, const struct sockaddr *sa)
     return allow_addr(ud, sa);
 }
 
+/* The HTTP client of this engine: the scenario's defaults.client, unless the process's
+ * environment says otherwise. STAMPEDE_HTTP_CLIENT=auto|lean|curl (a test aid: the
+ * integration suite runs whole under either client, its daemons inheriting the variable)
+ * replaces the scenario's choice for every engine of this process; it is read once per
+ * engine, here, never on the hot path. Any other value is logged (once per process) and
+ * ignored. Unlike the scenario's key, the variable is not checked against
+ * defaults.http2: what the transport makes of lean with http2 is worker/http.c's call. */
+static http_client engine_client(const scenario *sc)
+{
+    static atomic_bool warned;
+    static const char *const words[] = { "auto", "lean", "curl" };
+    static const http_client clients[] = { HTTP_CLIENT_AUTO, HTTP_CLIENT_LEAN, HTTP_CLIENT_CURL };
+    const char *v = getenv("STAMPEDE_HTTP_CLIENT");
+    if (v && *v) {
+        for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+            if (!strcmp(v, words[i]))
+                return clients[i];
+        if (!atomic_exchange(&warned, true))
+            log_warn("engine", "STAMPEDE_HTTP_CLIENT=%.32s is not auto, lean or curl: ignored "
+                     "(the scenario's defaults.client applies)", v);
+    }
+    return sc->client == SC_CLIENT_LEAN ? HTTP_CLIENT_LEAN
+           : sc->client == SC_CLIENT_CURL ? HTTP_CLIENT_CURL : HTTP_CLIENT_AUTO;
+}
+
 engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
 {
     engine *e = calloc(1, sizeof *e);
@@ -529,7 +554,8 @@ engine *engine_start(const engine_cfg *cfg, char *err, size_t errcap)
                  cfg->nslots ? cfg->slots[0] : 0, (unsigned long long)time_mono_us());
         e->sample_log = fopen(path, "w");
     }
-    e->opts = (http_opts){ .http2 = sc->http2, .insecure = sc->insecure,
+    e->opts = (http_opts){ .client = engine_client(sc),
+                           .http2 = sc->http2, .insecure = sc->insecure,
                            .follow_redirects = sc->follow_redirects,
                            .no_cookies = !sc->cookies };   /* issue 12: a jar per user */
     if (cfg->allow) {

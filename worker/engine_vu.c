@@ -403,6 +403,10 @@ static void vu_http_done(http_xfer *x, const http_result *r)
         stats_record(&e->shard, v->stat_id, lat, r->bytes, !ok);
     }
     v->base_us = now;
+    /* issue 15: a request the lean client sent again on a new connection (its reused
+     * keep-alive connection closed before any byte came back) counts once above and
+     * once here, so the server's log equals requests + retries */
+    e->shard.health.retries += r->retries;
     v->last_status = r->failed ? 0 : r->status;
     if (!ok) {
         stats_error(&e->shard, v->stat_id, kind, detail);

@@ -1,6 +1,8 @@
 """The generator's own health (issue 13): per worker and interval in workers.csv and in
 summary.json's workers[].health; a worker whose event loop was held up is flagged in the
-verdict, in workers.csv and on the master's console.
+verdict, in workers.csv and on the master's console. Issue 15: the lean client's retries
+in workers.csv's Retries column, workers[].health.retries and totals.retries agree (the
+rebuild keeps them); defaults.client and STAMPEDE_HTTP_CLIENT.
 
 Real processes on 127.0.0.1, every wait bounded. A worker is "held busy" with SIGSTOP
 for 400 ms: its loop timer fires hundreds of ms late whatever the machine's speed (an
@@ -21,7 +23,23 @@ from test_distributed import cluster, teardown  # noqa: E402
 del lib.TESTS[:]                        # this file's tests only, not the imported files'
 
 HEADER = ["Timestamp", "Interval", "Worker", "Host", "CPU %", "Process CPU %", "RSS MiB",
-          "Loop Lag Max ms", "Loop Lag Mean ms", "Connections", "Flagged", "Flag Reason"]
+          "Loop Lag Max ms", "Loop Lag Mean ms", "Connections", "Flagged", "Flag Reason", "Retries"]
+
+
+def check_retries(s, rows):
+    """workers.csv's Retries rows add up to each worker's health.retries, and those to
+    totals.retries (issue 15)."""
+    per = {}
+    for r in rows:
+        check(r["Retries"].isdigit(), "Retries is not a whole number: %s" % r)
+        per[r["Worker"]] = per.get(r["Worker"], 0) + int(r["Retries"])
+    for w in s["workers"]:
+        h = w.get("health")
+        if h is not None:
+            check(h["retries"] == per.get(w["id"], 0), "worker %s: health.retries %s, rows %s"
+                  % (w["id"], h["retries"], per.get(w["id"], 0)))
+    check(s["totals"]["retries"] == sum(per.values()), "totals.retries %s, rows %s"
+          % (s["totals"]["retries"], per))
 
 
 def ping_scenario(t, users, seconds, think="50ms"):
@@ -124,6 +142,7 @@ def test_light_local_run_is_not_flagged():
     # the row figures and the summary agree (the summary's max is the rows' max)
     check(abs(max(float(r["RSS MiB"]) for r in rows) - h["rss_mib"]["max"]) < 0.01, "rss max differs")
     check(max(int(r["Connections"]) for r in rows) == h["connections"]["max"], "connections max differs")
+    check_retries(s, rows)
     t.stop()
 
 
@@ -155,6 +174,7 @@ def test_stopped_worker_is_flagged():
           "no note names w0: %s" % v["notes"])
     rows = workers_csv(out)
     check({r["Worker"] for r in rows} == {"w0", "w1"}, "workers in workers.csv: %s" % {r["Worker"] for r in rows})
+    check_retries(s, rows)
     late = [r for r in rows if r["Worker"] == "w0" and r["Flagged"] == "1" and float(r["Loop Lag Max ms"]) >= 200]
     check(late and "lag" in late[0]["Flag Reason"],
           "no flagged w0 row: %s" % [r for r in rows if r["Worker"] == "w0"])
@@ -191,7 +211,46 @@ def test_rebuild_after_kill_keeps_health():
     check(h and h["intervals"] == len(rows) >= 3, "rebuilt health %s, %d rows" % (h, len(rows)))
     check(abs(h["rss_mib"]["max"] - max(float(r["RSS MiB"]) for r in rows)) < 1e-9, "rss max differs: %s" % h)
     check(h["flagged_intervals"] == sum(r["Flagged"] == "1" for r in rows), "flagged differ: %s" % h)
+    check_retries(s, rows)
     t.stop()
+
+
+@test
+def test_client_choice():
+    """defaults.client: curl never sends a request again (totals.retries 0, counts equal
+    the target's); STAMPEDE_HTTP_CLIENT with a value that is none of auto, lean, curl is
+    said once on the console and ignored; validate refuses client: lean with http2 at the
+    key with its hint, and lists the three values for an unknown one."""
+    t = Target()
+    text = ping_scenario(t, 4, 3).replace("load:\n", "defaults: { client: curl }\nload:\n", 1)
+    path, d = write_scenario(text)
+    out = os.path.join(d, "out")
+    rc, _, err = run(["run", path, "--out", out, "--quiet"], timeout=60,
+                     env={"STAMPEDE_HTTP_CLIENT": "bogus"})
+    check(rc == 0, "exit %d: %s" % (rc, err[-2000:]))
+    s = summary(out)
+    check(s["totals"]["requests"] > 0 and
+          s["totals"]["requests"] == route_counts(t.counters()).get("GET /ping"),
+          "totals %d, target %s" % (s["totals"]["requests"], t.counters()))
+    check(s["totals"]["retries"] == 0, "libcurl retried: %s" % s["totals"])
+    check_retries(s, workers_csv(out))
+    check(err.count("STAMPEDE_HTTP_CLIENT=bogus is not auto, lean or curl: ignored") == 1,
+          "the bad STAMPEDE_HTTP_CLIENT was not said once: %s" % err[-2000:])
+    check("sent again" not in err, "a retries line without retries: %s" % err[-2000:])
+    t.stop()
+
+    bad = text.replace("client: curl", "http2: true, client: lean")
+    path, _ = write_scenario(bad)
+    rc, so, err = run(["validate", path], timeout=30)
+    line = bad.splitlines().index("defaults: { http2: true, client: lean }") + 1
+    col = "defaults: { http2: true, client: lean }".index("lean") + 1
+    check(rc == 2 and ("%s:%d:%d: error: defaults.client: lean" % (path, line, col)) in err
+          and "http2 needs libcurl: use client: auto or curl" in err,
+          "validate: exit %d: %s %s" % (rc, so, err))
+    path, _ = write_scenario(text.replace("client: curl", "client: fast"))
+    rc, so, err = run(["validate", path], timeout=30)
+    check(rc == 2 and "defaults.client must be auto, lean or curl, found 'fast'" in err,
+          "validate: exit %d: %s %s" % (rc, so, err))
 
 
 if __name__ == "__main__":

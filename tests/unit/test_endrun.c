@@ -106,7 +106,31 @@ static void test_table(void **state)
     assert_string_equal(fails, "3(30.00%)");
     assert_non_null(strstr(t, "Aggregated"));
     assert_null(strstr(t, "schedule:"));
+    assert_null(strstr(t, "sent again"));          /* no totals.retries: no line */
     free(t);
+    /* issue 15: totals.retries above 0 gets its line, 0 none */
+    static const struct { const char *val, *line; } rt[] = {
+        { "12", "\n12 requests were sent again on a new connection after their keep-alive "
+                "connection closed (idempotent, counted once)\n" },
+        { "1", "\n1 request was sent again on a new connection after its keep-alive "
+               "connection closed (idempotent, counted once)\n" },
+        { "0", NULL },
+    };
+    for (size_t i = 0; i < sizeof rt / sizeof rt[0]; i++) {
+        char *tot = strstr(s, "\"totals\": {");
+        assert_non_null(tot);
+        char *with = NULL;
+        assert_true(asprintf(&with, "%.*s\"totals\": {\"retries\": %s, %s", (int)(tot - s), s,
+                             rt[i].val, tot + strlen("\"totals\": {")) > 0);
+        t = capture_table(with, &rc);
+        assert_int_equal(rc, 0);
+        if (rt[i].line)
+            assert_non_null(strstr(t, rt[i].line));
+        else
+            assert_null(strstr(t, "sent again"));
+        free(t);
+        free(with);
+    }
     free(s);
     /* the open model: the service p95 column and the schedule line */
     s = mk_summary(10, 0, "[]", NULL, "open", 0);

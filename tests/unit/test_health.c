@@ -75,16 +75,20 @@ static proto_stats delta(uint64_t iv, uint64_t cpu_us, uint64_t lag_max, uint64_
 #define MIB (1024ull * 1024ull)
 
 /* Two workers, three intervals: "a" with two engines (CPU-flagged in interval 1), "b"
- * with one (lag-flagged in interval 2). */
+ * with one (lag-flagged in interval 2). Retries (issue 15): a's engines iv and 5 in
+ * interval iv (5, 6, 7: 18 in all), b's 7 in interval 2 only. */
 static void feed(health *h)
 {
     proto_stats s;
     for (uint64_t iv = 0; iv < 3; iv++) {
         s = delta(iv, iv == 1 ? 950000 : 200000, 2000, 5000, 10, 4, 40 * MIB);
+        s.health.retries = iv;
         health_add(h, "a", "host-a", &s);
         s = delta(iv, 300000, 3000, 15000, 10, 6, 41 * MIB);
+        s.health.retries = 5;
         health_add(h, "a", "host-a", &s);
         s = delta(iv, 100000, iv == 2 ? 35000 : 500, 1000, 10, 2, 20 * MIB);
+        s.health.retries = iv == 2 ? 7 : 0;
         health_add(h, "b", "host,b", &s);
     }
     for (uint64_t iv = 0; iv < 3; iv++)
@@ -104,12 +108,12 @@ static void test_rows_and_summary(void **state)
     const char *text = slurp(dir, HEALTH_CSV);
     const char *want =
         HEALTH_CSV_HEADER "\r\n"
-        "1764000001,0,a,host-a,30.00,40.00,41.00,3.000,1.000,10,0,\r\n"
-        "1764000001,0,b,\"host,b\",10.00,20.00,20.00,0.500,0.100,2,0,\r\n"
-        "1764000002,1,a,host-a,95.00,105.00,41.00,3.000,1.000,10,1,cpu\r\n"
-        "1764000002,1,b,\"host,b\",10.00,20.00,20.00,0.500,0.100,2,0,\r\n"
-        "1764000003,2,a,host-a,30.00,40.00,41.00,3.000,1.000,10,0,\r\n"
-        "1764000003,2,b,\"host,b\",10.00,20.00,20.00,35.000,0.100,2,1,lag\r\n";
+        "1764000001,0,a,host-a,30.00,40.00,41.00,3.000,1.000,10,0,,5\r\n"
+        "1764000001,0,b,\"host,b\",10.00,20.00,20.00,0.500,0.100,2,0,,0\r\n"
+        "1764000002,1,a,host-a,95.00,105.00,41.00,3.000,1.000,10,1,cpu,6\r\n"
+        "1764000002,1,b,\"host,b\",10.00,20.00,20.00,0.500,0.100,2,0,,0\r\n"
+        "1764000003,2,a,host-a,30.00,40.00,41.00,3.000,1.000,10,0,,7\r\n"
+        "1764000003,2,b,\"host,b\",10.00,20.00,20.00,35.000,0.100,2,1,lag,7\r\n";
     assert_string_equal(text, want);
 
     const struct health_summary *hs = health_summary_of(&h);
@@ -133,6 +137,13 @@ static void test_rows_and_summary(void **state)
     assert_string_equal(b->host, "host,b");
     assert_int_equal(b->last_idx, 2);
     assert_true(b->last.flag_lag);
+    /* retries: summed over a worker's engines per interval, over its intervals in the
+     * summary, over the workers for the totals */
+    assert_int_equal(a->last.retries, 7);
+    assert_int_equal(a->retries, 18);
+    assert_int_equal(b->retries, 7);
+    assert_int_equal(health_summary_retries(hs), 25);
+    assert_int_equal(health_summary_retries(NULL), 0);
     health_fini(&h);
     rmdir_all(dir);
 }
@@ -164,7 +175,9 @@ static void test_load_roundtrip(void **state)
         assert_true(fabs(y->cpu.sum - x->cpu.sum) < 0.03);
         assert_true(fabs(y->lag_mean.sum - x->lag_mean.sum) < 0.003);
         assert_true(fabs(y->conns.max - x->conns.max) < 1e-9);
+        assert_int_equal(y->retries, x->retries);
     }
+    assert_int_equal(health_summary_retries(&got), 25);
     /* the same from memory; a JSON rendering of both is identical */
     char *text = strdup(slurp(dir, HEALTH_CSV));
     struct health_summary mem;
@@ -192,23 +205,35 @@ static void test_load_missing_and_bad(void **state)
 
     const char *row = "1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,\r\n";
     static const struct { const char *text; int rv; int n; } cases[] = {
-        { HEALTH_CSV_HEADER "\r\n", 0, 0 },
-        { HEALTH_CSV_HEADER "\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,\n", 0, 1 },
+        { HEALTH_CSV_HEADER_13 "\r\n", 0, 0 },
+        { HEALTH_CSV_HEADER_13 "\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,\n", 0, 1 },
         /* a last row cut by a crash: ignored */
-        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,\r\n2,1,w,h,1.0", 0, 1 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,\r\n2,1,w,h,1.0", 0, 1 },
         { "Timestamp,Worker\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,w,h,-1.00,2.00,3.00,0.500,0.100,2,0,\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,w,h,nan,2.00,3.00,0.500,0.100,2,0,\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1e999,2.00,3.00,0.500,0.100,2,0,\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,1,\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,cpu\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,1,gpu\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,,h,1.00,2.00,3.00,0.500,0.100,2,0,\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,\"w,1,h,1.00,2.00,3.00,0.500,0.100,2,0,\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,99999999999,0,\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,,extra\r\n", -1, 0 },
-        { HEALTH_CSV_HEADER "\r\n1,0,\"w \"\"x\"\", y\",h,1.00,2.00,3.00,0.500,0.100,2,1,cpu+lag\r\n", 0, 1 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,w,h,-1.00,2.00,3.00,0.500,0.100,2,0,\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,w,h,nan,2.00,3.00,0.500,0.100,2,0,\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,w,h,1e999,2.00,3.00,0.500,0.100,2,0,\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,1,\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,cpu\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,1,gpu\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,,h,1.00,2.00,3.00,0.500,0.100,2,0,\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,\"w,1,h,1.00,2.00,3.00,0.500,0.100,2,0,\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,99999999999,0,\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,,extra\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,\"w \"\"x\"\", y\",h,1.00,2.00,3.00,0.500,0.100,2,1,cpu+lag\r\n", 0, 1 },
+        /* issue 15's header: a 13th field, Retries, a whole number */
+        { HEALTH_CSV_HEADER "\r\n", 0, 0 },
+        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,,12\r\n", 0, 1 },
+        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,1,lag,0\r\n", 0, 1 },
+        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,,\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,,-1\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,,1.5\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,,99999999999999999999\r\n", -1, 0 },
+        { HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,,1,extra\r\n", -1, 0 },
+        /* issue 13's header with 13 fields, and the reverse, are refused */
+        { HEALTH_CSV_HEADER_13 "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,,12\r\n", -1, 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         spit(dir, cases[i].text);
@@ -226,12 +251,27 @@ static void test_load_missing_and_bad(void **state)
         health_summary_free(&mem);
         health_summary_free(&hs);
     }
-    spit(dir, HEALTH_CSV_HEADER "\r\n1,0,\"w \"\"x\"\", y\",h,1.00,2.00,3.00,0.500,0.100,2,1,cpu+lag\r\n");
+    spit(dir, HEALTH_CSV_HEADER_13 "\r\n1,0,\"w \"\"x\"\", y\",h,1.00,2.00,3.00,0.500,0.100,2,1,cpu+lag\r\n");
     assert_int_equal(health_summary_load(dir, &hs, err, sizeof err), 0);
     assert_string_equal(hs.w[0].id, "w \"x\", y");
     assert_int_equal(hs.w[0].flagged_cpu, 1);
     assert_int_equal(hs.w[0].flagged_lag, 1);
+    assert_int_equal(hs.w[0].retries, 0);          /* a file of issue 13: none */
     health_summary_free(&hs);
+    spit(dir, HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,1,cpu,12\r\n"
+              "2,1,w,h,1.00,2.00,3.00,0.500,0.100,2,0,,18446744073709551615\r\n"
+              "3,2,v,h,1.00,2.00,3.00,0.500,0.100,2,0,,3\r\n");
+    assert_int_equal(health_summary_load(dir, &hs, err, sizeof err), 0);
+    assert_int_equal(hs.n, 2);
+    assert_int_equal(health_summary_find(&hs, "w")->retries, UINT64_MAX);  /* saturates */
+    assert_int_equal(health_summary_find(&hs, "v")->retries, 3);
+    assert_int_equal(health_summary_retries(&hs), UINT64_MAX);
+    health_summary_free(&hs);
+    /* the reason names the row's shape */
+    spit(dir, HEALTH_CSV_HEADER "\r\n1,0,w,h,1.00,2.00,3.00,0.500,0.100,2,0,\r\n");
+    assert_int_equal(health_summary_load(dir, &hs, err, sizeof err), -1);
+    if (!strstr(err, "line 2 is not a row of 13 fields") || !strstr(err, "Retries"))
+        fail_msg("%s", err);
     /* a line longer than HEALTH_LINE_MAX is refused, not cut */
     char *big = malloc(2 * HEALTH_LINE_MAX + 400);
     assert_non_null(big);
@@ -266,6 +306,10 @@ static void test_json_and_verdict(void **state)
     assert_non_null(json_object_get(o, "loop_lag_max_ms"));
     assert_non_null(json_object_get(o, "loop_lag_mean_ms"));
     assert_non_null(json_object_get(o, "process_cpu_pct"));
+    assert_int_equal(json_integer_value(json_object_get(o, "retries")), 18);
+    json_decref(o);
+    o = health_json_worker(hs, "b");
+    assert_int_equal(json_integer_value(json_object_get(o, "retries")), 7);
     json_decref(o);
     assert_null(health_json_worker(hs, "nobody"));
     assert_null(health_json_worker(NULL, "a"));

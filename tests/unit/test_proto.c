@@ -742,8 +742,9 @@ static void test_open_model_roundtrip(void **state)
 
 /* Issue 13: STATS's 12th field, health, travels and comes back equal; a STATS of the
  * revision before (11 fields: sched, no health) decodes with health zeroed; a health
- * with more elements than six is read (the rest ignored); a short one or one of the
- * wrong type is malformed. */
+ * with more elements than seven is read (the rest ignored); a short one or one of the
+ * wrong type is malformed. Issue 15: its 7th element, retries, travels; a health of six
+ * (issue 13's peer) decodes with retries 0; a retries that is no u64 is malformed. */
 static void pkb_sched_empty(pkbuf *b)
 {
     msgpack_pack_array(&b->pk, 7);
@@ -778,7 +779,7 @@ static void test_stats_health(void **state)
     stats_record(&s, stats_id(&s, "GET", "/ping"), 800, 2, false);
     s.health = (stats_health){ .lag_max_us = 35123, .lag_sum_us = 91000, .lag_n = 20,
                                .conns = 57, .rss_bytes = 123456789012ull,
-                               .proc_cpu_us = 1987654 };
+                               .proc_cpu_us = 1987654, .retries = 4000000123ull };
     char *buf;
     size_t len;
     proto_msg d;
@@ -791,6 +792,7 @@ static void test_stats_health(void **state)
     assert_int_equal(h->conns, 57);
     assert_int_equal(h->rss_bytes, 123456789012ull);
     assert_int_equal(h->proc_cpu_us, 1987654);
+    assert_int_equal(h->retries, 4000000123ull);
     char *buf2;
     size_t len2;
     encode_ok(&d, &buf2, &len2);        /* re-encoded: the same bytes */
@@ -803,6 +805,7 @@ static void test_stats_health(void **state)
     stats_shard_reset(&s);              /* the interval's health goes with the reset */
     assert_int_equal(s.health.lag_n, 0);
     assert_int_equal(s.health.rss_bytes, 0);
+    assert_int_equal(s.health.retries, 0);
     stats_shard_fini(&s);
 
     assert_int_equal(decode_health(-1, false, &d), PROTO_OK);   /* absent: zero */
@@ -812,9 +815,32 @@ static void test_stats_health(void **state)
     assert_int_equal(decode_health(8, false, &d), PROTO_OK);    /* longer: read */
     assert_int_equal(d.u.stats.health.lag_max_us, 100);
     assert_int_equal(d.u.stats.health.proc_cpu_us, 105);
+    assert_int_equal(d.u.stats.health.retries, 106);
+    proto_msg_free(&d);
+    assert_int_equal(decode_health(6, false, &d), PROTO_OK);    /* issue 13's peer */
+    assert_int_equal(d.u.stats.health.proc_cpu_us, 105);
+    assert_int_equal(d.u.stats.health.retries, 0);
+    proto_msg_free(&d);
+    assert_int_equal(decode_health(7, false, &d), PROTO_OK);
+    assert_int_equal(d.u.stats.health.retries, 106);
     proto_msg_free(&d);
     assert_int_equal(decode_health(5, false, &d), PROTO_EMALFORMED);
     assert_int_equal(decode_health(0, true, &d), PROTO_EMALFORMED);
+
+    /* retries must be a u64: a string, a negative number, a float are malformed */
+    for (int k = 0; k < 3; k++) {
+        pkbuf b;
+        pkb_init(&b);
+        pkb_stats_head_x(&b, 0, 2);
+        msgpack_pack_array(&b.pk, 0);   /* errs */
+        pkb_sched_empty(&b);
+        msgpack_pack_array(&b.pk, 7);
+        for (int i = 0; i < 6; i++) msgpack_pack_uint64(&b.pk, 1);
+        if (k == 0) pkb_str(&b, "12");
+        else if (k == 1) msgpack_pack_int64(&b.pk, -1);
+        else msgpack_pack_double(&b.pk, 2.0);
+        assert_int_equal(decode_pkb(&b, &d), PROTO_EMALFORMED);
+    }
 }
 
 /* A STATS of the revision before issue 11 (10 fields, 6-field entries) decodes with
@@ -1329,8 +1355,8 @@ static void test_forward_compat(void **state)
     msgpack_pack_uint64(&b.pk, 1);
     msgpack_pack_uint64(&b.pk, 1);
     pkb_str(&b, "extra in sched");
-    msgpack_pack_array(&b.pk, 7);               /* health (issue 13) */
-    for (int i = 0; i < 6; i++)
+    msgpack_pack_array(&b.pk, 8);               /* health (issue 13, retries: 15) */
+    for (int i = 0; i < 7; i++)
         msgpack_pack_uint64(&b.pk, 1);
     pkb_str(&b, "extra in health");
     msgpack_pack_uint32(&b.pk, 123);            /* extra in envelope */
@@ -1341,6 +1367,8 @@ static void test_forward_compat(void **state)
     assert_int_equal(hist_percentile(&m.u.stats.entries[0].lat, 50), 5);
     assert_int_equal(m.u.stats.nerrs, 1);
     assert_int_equal(m.u.stats.errs[0].kind, ERR_EXPECT);
+    assert_int_equal(m.u.stats.health.proc_cpu_us, 1);
+    assert_int_equal(m.u.stats.health.retries, 1);
     proto_msg_free(&m);
 }
 

@@ -703,6 +703,8 @@ static void test_ws_thresholds(void **state)
 #define BASE_USERS "users:\n  - name: u\n    flow:\n"
 #define BASE_STEP "      - http: { url: /x }\n"
 #define BASE_WS "      - ws: { connect: /ws, name: feed }\n"
+/* BASE_HEAD with a defaults mapping on line 3 */
+#define DEF_HEAD(map) "name: t\ntarget: http://127.0.0.1:8000\ndefaults: " map "\nload:\n  stages:\n"
 #define OPEN_HEAD "name: t\ntarget: http://127.0.0.1:8000\nload:\n  model: open\n  max_users: 10\n" \
                   "  stages:\n"
 #define OPEN_STAGE "    - { duration: 1m, rate: 50 }\n"
@@ -1157,6 +1159,26 @@ static const bad_case bad_cases[] = {
     { "open model: endless paced loop",
       OPEN_HEAD OPEN_STAGE BASE_USERS "      - loop: { pacing: 1s, steps: [ { think: 1s } ] }\n",
       11, 15, 0, "never ends", NULL },
+    /* issue 15: defaults.client */
+    { "client lean with http2",
+      DEF_HEAD("{ http2: true, client: lean }") BASE_STAGE BASE_USERS BASE_STEP, 3, 34, 0,
+      "defaults.client: lean speaks HTTP/1.1 only", "http2 needs libcurl: use client: auto or curl" },
+    { "client lean with http2 written after it",
+      DEF_HEAD("{ client: lean, http2: yes }") BASE_STAGE BASE_USERS BASE_STEP, 3, 21, 0,
+      "defaults.http2 is true", "client: auto or curl" },
+    { "client lean by --set with http2",
+      DEF_HEAD("{ http2: true, client: auto }") BASE_STAGE BASE_USERS BASE_STEP, 0, 0, 0,
+      "--set defaults.client=lean: defaults.client: lean speaks HTTP/1.1 only",
+      "use client: auto or curl", "defaults.client", "lean" },
+    { "client http2 by --set with lean",
+      DEF_HEAD("{ client: lean }") BASE_STAGE BASE_USERS BASE_STEP, 3, 21, 0,
+      "lean speaks HTTP/1.1 only", "use client: auto or curl", "defaults.http2", "true" },
+    { "unknown client",
+      DEF_HEAD("{ client: lena }") BASE_STAGE BASE_USERS BASE_STEP, 3, 21, 0,
+      "defaults.client must be auto, lean or curl, found 'lena'", "'lean'" },
+    { "client not a word",
+      DEF_HEAD("{ client: [ lean ] }") BASE_STAGE BASE_USERS BASE_STEP, 3, 21, 0,
+      "defaults.client must be auto, lean or curl", NULL },
 };
 
 static void test_bad_inputs(void **state)
@@ -2002,6 +2024,40 @@ static const char flow_example[] =
     "      - http: { name: write, method: POST, url: /w }\n"
     "      - think: 1s\n";
 
+/* Issue 15: defaults.client, auto when not given; lean and http2 are refused together
+ * (test_bad_inputs), any other pair is a scenario. */
+static void test_client(void **state)
+{
+    (void)state;
+    static const struct { const char *map; sc_client want; bool http2; } ok[] = {
+        { "{ timeout: 2s }", SC_CLIENT_AUTO, false },
+        { "{ client: auto }", SC_CLIENT_AUTO, false },
+        { "{ client: lean }", SC_CLIENT_LEAN, false },
+        { "{ client: curl }", SC_CLIENT_CURL, false },
+        { "{ client: auto, http2: true }", SC_CLIENT_AUTO, true },
+        { "{ http2: true, client: curl }", SC_CLIENT_CURL, true },
+        { "{ client: lean, http2: false }", SC_CLIENT_LEAN, false },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "name: t\ntarget: http://127.0.0.1:8000\ndefaults: %s\n"
+                 "load:\n  stages:\n" BASE_STAGE BASE_USERS BASE_STEP, ok[i].map);
+        scenario *sc = parse_ok(text);
+        assert_int_equal(sc->client, ok[i].want);
+        assert_int_equal(sc->http2, ok[i].http2);
+        scenario_free(sc);
+    }
+    scenario *sc = parse_ok(BASE_HEAD BASE_STAGE BASE_USERS BASE_STEP);   /* no defaults */
+    assert_int_equal(sc->client, SC_CLIENT_AUTO);
+    scenario_free(sc);
+    sc_set set = { "defaults.client", "curl" };
+    sc_error err;
+    sc = parse_set(DEF_HEAD("{ client: lean }") BASE_STAGE BASE_USERS BASE_STEP, &set, 1, &err);
+    assert_non_null(sc);
+    assert_int_equal(sc->client, SC_CLIENT_CURL);
+    scenario_free(sc);
+}
+
 static void test_flow_control(void **state)
 {
     (void)state;
@@ -2364,6 +2420,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_env_values_not_echoed),
         cmocka_unit_test(test_key_table),
+        cmocka_unit_test(test_client),
         cmocka_unit_test(test_flow_control),
         cmocka_unit_test(test_apply_tags),
         cmocka_unit_test(test_threshold_name_warnings),
