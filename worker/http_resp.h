@@ -70,6 +70,22 @@ typedef struct hresp {
     uint64_t    bytes;          /* body bytes as delivered (decoded when encoded) */
     size_t      hdr_start;      /* where this answer's lines begin in sink.hdrs */
     const char *detail;         /* HRESP_ERR: static text */
+    /* The parser's own (worker/http_resp.c); callers read none of them. */
+    size_t      hdr_base;       /* sink.hdrs length at hresp_begin: the header limit */
+    size_t      name_off;       /* where the header line being parsed begins */
+    size_t      val_off;        /* where its value begins */
+    uint32_t    trailer_bytes;  /* chunked trailers read (not kept; counted in the limit) */
+    uint8_t     phase;          /* 0 parsing, 1 an interim (1xx) answer ended, 2 done,
+                                 * 3 failed */
+    bool        line_open;      /* this answer's status line is being written */
+    bool        line_done;      /* ... and was ended with its CRLF */
+    bool        in_name;        /* a header name is being written */
+    bool        is_ce;          /* the header being parsed is Content-Encoding */
+    bool        interim;        /* this answer is a 1xx (other than 101) */
+    uint8_t     zphase;         /* the decoder for this response: 0 not started, 1 one
+                                 * deflate byte waits for the format test, 2 running,
+                                 * 3 stream ended (later bytes ignored) */
+    uint8_t     zbyte;          /* the byte that waits (zphase 1) */
 } hresp;
 
 /* Once per process before any hresp is used (thread-safe: a pthread_once). */
