@@ -284,7 +284,8 @@ static bool cookie_parse(cparsed *pc, const char *p, size_t n, const creq *r, in
 
     if (has_max_age) {
         if (max_age <= 0) pc->remove = true;
-        else pc->expires_s = max_age > INT64_MAX - now_s ? COOKIE_SESSION - 1 : now_s + max_age;
+        else if (now_s > 0 && max_age > INT64_MAX - 1 - now_s) pc->expires_s = COOKIE_SESSION - 1;
+        else pc->expires_s = now_s + max_age;
     } else if (has_expires) {
         if (expires <= now_s) pc->remove = true;
         else pc->expires_s = expires;

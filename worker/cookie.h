@@ -18,7 +18,7 @@
  * buffer with util_reserve (common/util.h) and allocates nothing once the buffer has
  * reached its high-water mark.
  *
- * What a cookie is (RFC 6265 5.2 and 5.3, libcurl 7.88 where it decides otherwise):
+ * What a cookie is (RFC 6265 5.2 and 5.3; libcurl 7.88's choices where it is stricter):
  * - name=value: the first pair of the line; a line without '=' in it or with an empty
  *   name is refused; blanks around name and value are dropped, the value is kept as
  *   received (quotes included). A control byte (TAB excepted, but a TAB inside the
@@ -27,8 +27,8 @@
  *   domain-match it, else the cookie is refused; a domain without a dot (other than
  *   "localhost") is refused (no public suffix list, as libcurl without libpsl); when the
  *   host is an IP address the Domain must be that address (the cookie stays host-only),
- *   and a Domain that is an IP address is never a domain cookie for a name. Without
- *   Domain the cookie is host-only (sent to that exact host).
+ *   and a Domain that is an IP address is refused for a host name. Without Domain the
+ *   cookie is host-only (sent to that exact host).
  * - Path: kept when it starts with '/' (surrounding double quotes stripped and one
  *   trailing '/' dropped, as libcurl), otherwise the default path of RFC 6265 5.1.4
  *   (the request path up to its last '/'). Path-match as RFC 6265 5.1.4: "/a" matches
@@ -58,6 +58,13 @@
  *   COOKIE_NAME_VALUE_MAX bytes is ignored (libcurl's MAX_NAME, the browsers' 4096).
  * - The Cookie header value stays below COOKIE_HEADER_MAX bytes: the first cookie that
  *   would reach it and those after it are not sent (libcurl's MAX_COOKIE_HEADER_LEN).
+ *
+ * Where this differs from libcurl 7.88, on purpose and only for what servers do not
+ * rely on: a Path that does not start with '/' means the default path (libcurl: "/");
+ * a Max-Age that is not a number is ignored (libcurl: expires the cookie); cookies of
+ * equal path length go in creation order (libcurl: longer domain, then longer name,
+ * then the newest first); the jar holds at most COOKIE_JAR_MAX cookies (libcurl has no
+ * bound, but takes at most 50 Set-Cookie per response and sends at most 150).
  *
  * The scenario's own Cookie header: libcurl 7.88 (lib/http.c Curl_http_cookies, then
  * Curl_add_custom_headers) writes the jar's cookies as one "Cookie: a=1; b=2" line,

@@ -13,6 +13,21 @@
 
 #include "worker/cookie.h"
 
+/* ---- counting allocations (not under ASan, which owns malloc) --------------------- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNTING 0
+#else
+#define COUNTING 1
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t m, size_t n);
+extern void *__libc_realloc(void *p, size_t n);
+static size_t nallocs;
+void *malloc(size_t n) { nallocs++; return __libc_malloc(n); }
+void *calloc(size_t m, size_t n) { nallocs++; return __libc_calloc(m, n); }
+void *realloc(void *p, size_t n) { nallocs++; return __libc_realloc(p, n); }
+#endif
+
 #define NOW INT64_C(1700000000)
 
 /* One response header block holding the given Set-Cookie values. */
@@ -195,6 +210,12 @@ static void max_age_zero_deletes(void **state)
     assert_int_equal(j.n, 0);                                   /* dropped when met */
     assert_int_equal(take1(&j, "h.test", "/", false, NOW, "m=1; Max-Age=soon"), 1);
     assert_true(j.c[0].expires_s == INT64_MAX);
+    /* quoted as libcurl reads it; a huge one saturates and never wraps into the past */
+    assert_int_equal(take1(&j, "h.test", "/", false, NOW, "m=1; Max-Age=\"60\""), 1);
+    assert_true(j.c[0].expires_s == NOW + 60);
+    assert_int_equal(take1(&j, "h.test", "/", false, NOW, "m=1; Max-Age=99999999999999999999999"), 1);
+    assert_true(j.c[0].expires_s > NOW + INT64_C(1000000000000));
+    assert_string_equal(header(&j, "h.test", "/", false, INT64_MAX / 2), "m=1");
     cookie_jar_fini(&j);
 }
 
@@ -311,14 +332,26 @@ static void replace_in_place(void **state)
     const struct cookie *c = find(&j, "sid");
     const char *mem = c->mem;
     struct cookie *slots = j.c;
+#if COUNTING
+    size_t n0 = nallocs;
+#endif
     for (int i = 0; i < 100; i++)
         assert_int_equal(take1(&j, "h.test", "/", false, NOW, "sid=abcdef; Path=/"), 1);
+#if COUNTING
+    assert_int_equal(nallocs - n0, 0);
+#endif
     assert_int_equal(j.n, 3);
     assert_ptr_equal(j.c, slots);
     assert_ptr_equal(find(&j, "sid"), c);
     assert_ptr_equal(c->mem, mem);
     /* a new value of the same size, new attributes: same slot, same memory, same place */
+#if COUNTING
+    n0 = nallocs;
+#endif
     assert_int_equal(take1(&j, "h.test", "/", false, NOW, "sid=uvwxyz; Path=/; Max-Age=30"), 1);
+#if COUNTING
+    assert_int_equal(nallocs - n0, 0);
+#endif
     assert_int_equal(j.n, 3);
     assert_ptr_equal(find(&j, "sid"), c);
     assert_ptr_equal(c->mem, mem);
@@ -468,8 +501,14 @@ static void header_order_and_buffer(void **state)
     assert_string_equal(buf, "Cookie: c=3; a=1; d=4");
     char *was = buf;
     size_t capwas = cap;
+#if COUNTING
+    size_t n0 = nallocs;
+#endif
     for (int i = 0; i < 50; i++)
         assert_int_equal(cookie_jar_header(&j, "h.test", "/x", false, NOW, &buf, &cap, 8), n);
+#if COUNTING
+    assert_int_equal(nallocs - n0, 0);
+#endif
     assert_ptr_equal(buf, was);
     assert_int_equal(cap, capwas);
     /* none for the request: nothing appended, the buffer untouched */
@@ -509,7 +548,13 @@ static void clear_keeps_memory(void **state)
     assert_int_equal(j.n, 0);
     assert_string_equal(header(&j, "h.test", "/", false, NOW), "");
     /* the next session's cookies land in the same memory */
+#if COUNTING
+    size_t n0 = nallocs;
+#endif
     assert_int_equal(take1(&j, "h.test", "/", false, NOW, "sid=87654321"), 1);
+#if COUNTING
+    assert_int_equal(nallocs - n0, 0);
+#endif
     assert_ptr_equal(j.c, slots);
     assert_ptr_equal(j.c[0].mem, mem0);
     assert_string_equal(header(&j, "h.test", "/", false, NOW), "sid=87654321");
@@ -544,6 +589,21 @@ static void login_session(void **state)
     assert_string_equal(header(&j, "127.0.0.1", "/session/page", false, NOW + 1),
                         "sid=0123abcd; csrf=feed4567");
     assert_string_equal(header(&j, "127.0.0.1", "/other", false, NOW + 1), "");
+    /* a user's steady state: the server sets the same cookies again on every answer,
+     * each request writes its Cookie value; nothing allocates */
+#if COUNTING
+    size_t n0 = nallocs;
+#endif
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(cookie_jar_take(&j, block, (size_t)n, "127.0.0.1", "/session/login",
+                                         false, NOW + 2), 2);
+        assert_string_equal(header(&j, "127.0.0.1", "/session/page", false, NOW + 2),
+                            "sid=0123abcd; csrf=feed4567");
+    }
+#if COUNTING
+    assert_int_equal(nallocs - n0, 0);
+#endif
+    assert_int_equal(j.n, 2);
     assert_string_equal(header(&j, "127.0.0.1", "/session/page", false, NOW + 3600),
                         "sid=0123abcd");
     cookie_jar_fini(&j);
