@@ -1,11 +1,10 @@
 /* worker/http.h's calls, dispatched to the client that carries each transfer
- * (worker/http_backend.h): the choice is made once per transfer, at http_xfer_init,
- * from http_opts.client and what the lean client serves (HTTP/1.1: not defaults.http2).
- * (libcurl carries every transfer until the lean client lands.) */
+ * (worker/http_int.h): the choice is made once per transfer, at http_xfer_init,
+ * from http_opts.client and what the lean client serves (HTTP/1.1: not defaults.http2). */
 #include "worker/http.h"
 #include <stdlib.h>
 #include <string.h>
-#include "worker/http_backend.h"
+#include "worker/http_int.h"
 
 http_loop *http_loop_new(struct event_base *base)
 {
@@ -18,17 +17,18 @@ void http_loop_free(http_loop *l)
 {
     if (!l) return;
     if (l->curl) hc_loop_free(l->curl);
+    if (l->lean) hl_loop_free(l->lean);
     free(l);
 }
 
 int http_loop_active(const http_loop *l)
 {
-    return (l->curl ? hc_loop_active(l->curl) : 0);
+    return (l->curl ? hc_loop_active(l->curl) : 0) + (l->lean ? hl_loop_active(l->lean) : 0);
 }
 
 uint32_t http_loop_conns(const http_loop *l)
 {
-    return (l->curl ? hc_loop_conns(l->curl) : 0);
+    return (l->curl ? hc_loop_conns(l->curl) : 0) + (l->lean ? hl_loop_conns(l->lean) : 0);
 }
 
 int http_xfer_init(http_xfer *x, http_loop *l, const http_opts *o, http_done_fn done, void *ud)
@@ -38,6 +38,11 @@ int http_xfer_init(http_xfer *x, http_loop *l, const http_opts *o, http_done_fn 
     x->done = done;
     x->ud = ud;
     x->opts = *o;
+    x->lean = o->client == HTTP_CLIENT_LEAN || (o->client == HTTP_CLIENT_AUTO && !o->http2);
+    if (x->lean) {
+        if (!l->lean && !(l->lean = hl_loop_new(l->base))) return -1;
+        return hl_xfer_init(x, l->lean);
+    }
     if (!l->curl && !(l->curl = hc_loop_new(l->base))) return -1;
     return hc_xfer_init(x, l->curl);
 }
@@ -45,7 +50,8 @@ int http_xfer_init(http_xfer *x, http_loop *l, const http_opts *o, http_done_fn 
 void http_xfer_fini(http_xfer *x)
 {
     if (!x->loop) return;
-    hc_xfer_fini(x);
+    if (x->lean) hl_xfer_fini(x);
+    else hc_xfer_fini(x);
     free(x->body);
     free(x->hdrs);
     memset(x, 0, sizeof *x);
@@ -57,15 +63,17 @@ int http_xfer_start(http_xfer *x, const http_req *r)
     x->body_len = 0;
     x->hdrs_len = 0;
     x->bytes = 0;
-    return hc_xfer_start(x, r);
+    return x->lean ? hl_xfer_start(x, r) : hc_xfer_start(x, r);
 }
 
 void http_xfer_cancel(http_xfer *x)
 {
-    hc_xfer_cancel(x);
+    if (x->lean) hl_xfer_cancel(x);
+    else hc_xfer_cancel(x);
 }
 
 void http_xfer_drop_cookies(http_xfer *x)
 {
-    hc_xfer_drop_cookies(x);
+    if (x->lean) hl_xfer_drop_cookies(x);
+    else hc_xfer_drop_cookies(x);
 }

@@ -2,7 +2,7 @@
  * interface a virtual user drives: prepare a transfer, start a request, get one
  * completion (http_result: status, timings, body bytes, or a failure named by its
  * stats_err_kind and a static detail), cancel. Two clients sit behind it
- * (worker/http.c dispatches, worker/http_backend.h): the lean HTTP/1.1 client
+ * (worker/http.c dispatches, worker/http_int.h): the lean HTTP/1.1 client
  * (worker/http_lean.c: one connection per user, requests written straight from the
  * user's rendered buffers, responses parsed by llhttp, OpenSSL for https) and libcurl's
  * multi_socket API (worker/http_curl.c: HTTP/2, and what the lean client does not

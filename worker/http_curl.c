@@ -1,5 +1,5 @@
 /* libcurl's multi_socket API on libevent (the shape of curl's hiperfifo.c example):
- * one of the two clients behind worker/http.h (see worker/http_backend.h). Each socket
+ * one of the two clients behind worker/http.h (see worker/http_int.h). Each socket
  * libcurl watches has a small record with its struct event, in a table indexed by the
  * descriptor: allocated the first time a descriptor is seen and reused for the life of
  * the loop (a connection's socket is dropped and watched again around every transfer).
@@ -9,7 +9,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
-#include "worker/http_backend.h"
+#include "worker/http_int.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>

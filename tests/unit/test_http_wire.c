@@ -59,10 +59,17 @@ static void test_head(void **st)
     char *buf = NULL;
     size_t cap = 0;
     long n = hwire_head(&r, &buf, &cap);
+    /* the version in the User-Agent is the library's build's: cut it out */
+    char *ua = strstr(buf, "User-Agent: stampede/");
+    assert_non_null(ua);
+    char *eol = strstr(ua, "\r\n");
+    size_t vl = (size_t)(eol - (ua + 21));
+    memmove(ua + 21, eol, strlen(eol) + 1);
+    n -= (long)vl;
     const char *want =
         "POST /?x=1 HTTP/1.1\r\n"
         "Host: 127.0.0.1:8080\r\n"
-        "User-Agent: stampede/" STAMPEDE_VERSION "\r\n"
+        "User-Agent: stampede/\r\n"
         "Accept: */*\r\n"
         "Cookie: a=1; b=2\r\n"
         "X-A: 1\r\n"

@@ -8,8 +8,8 @@
  * An http_xfer belongs to one client for its life (x->lean, set at http_xfer_init);
  * x->impl is that client's per-transfer record, allocated by its xfer_init and freed by
  * its xfer_fini. The calls have http.h's meaning and failure rules. */
-#ifndef WORKER_HTTP_BACKEND_H
-#define WORKER_HTTP_BACKEND_H
+#ifndef WORKER_HTTP_INT_H
+#define WORKER_HTTP_INT_H
 #include "worker/http.h"
 
 typedef struct hc_loop hc_loop;     /* libcurl's multi handle on the base */
