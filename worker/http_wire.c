@@ -107,6 +107,8 @@ long hwire_head(const hwire_req *r, char **buf, size_t *cap)
         PUTS("User-Agent: stampede/" STAMPEDE_VERSION "\r\n");
     if (hwire_find(r->headers, r->nheaders, "Accept", &v) < 0)
         PUTS("Accept: */*\r\n");
+    if (hwire_find(r->headers, r->nheaders, "Accept-Encoding", &v) < 0)
+        PUTS("Accept-Encoding: gzip, deflate\r\n");
     if (r->cookies_len) {               /* the jar's line, before the step's headers */
         PUTS("Cookie: ");
         PUTN(r->cookies, r->cookies_len);

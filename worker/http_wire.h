@@ -8,7 +8,10 @@
  * The head (hwire_head): "METHOD target HTTP/1.1\r\n", then Host (the URL's authority,
  * userinfo left out) unless the step sets one, then the step's headers in their order,
  * with libcurl's defaults where the step sets none: "User-Agent: stampede/VERSION",
- * an Accept header for any type, and for a request with a body "Content-Type:
+ * an Accept header for any type, "Accept-Encoding: gzip, deflate" (libcurl's default
+ * offer without br and zstd, which the lean client does not decode; a step's own
+ * Accept-Encoding, "identity" say, replaces it: worker/http_resp.c decodes what the
+ * answer's Content-Encoding names), and for a request with a body "Content-Type:
  * application/x-www-form-urlencoded" (libcurl's for POSTFIELDS) and always its
  * Content-Length. A step header whose value is empty ("X-Debug:") is not sent (libcurl:
  * it removes that header). The jar's cookies go in one "Cookie:" line before the

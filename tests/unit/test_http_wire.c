@@ -71,6 +71,7 @@ static void test_head(void **st)
         "Host: 127.0.0.1:8080\r\n"
         "User-Agent: stampede/\r\n"
         "Accept: */*\r\n"
+        "Accept-Encoding: gzip, deflate\r\n"
         "Cookie: a=1; b=2\r\n"
         "X-A: 1\r\n"
         "Cookie: mine=1\r\n"
@@ -80,14 +81,16 @@ static void test_head(void **st)
     assert_int_equal(n, (long)strlen(want));
     assert_string_equal(buf, want);
     /* the step's own Host, User-Agent, Accept and Content-Type win; no body: no length */
-    const char *hs2[] = { "host: other", "User-Agent: me", "Accept: text/plain" };
+    const char *hs2[] = { "host: other", "User-Agent: me", "Accept: text/plain",
+                          "Accept-Encoding: identity" };
     hwire_url u2;
     assert_int_equal(hwire_parse("https://h/p", &u2), 0);
-    hwire_req r2 = { .method = "GET", .url = &u2, .headers = hs2, .nheaders = 3 };
+    hwire_req r2 = { .method = "GET", .url = &u2, .headers = hs2, .nheaders = 4 };
     size_t cap0 = cap;
     char *buf0 = buf;
     n = hwire_head(&r2, &buf, &cap);
-    assert_string_equal(buf, "GET /p HTTP/1.1\r\nhost: other\r\nUser-Agent: me\r\nAccept: text/plain\r\n\r\n");
+    assert_string_equal(buf, "GET /p HTTP/1.1\r\nhost: other\r\nUser-Agent: me\r\nAccept: text/plain\r\n"
+                             "Accept-Encoding: identity\r\n\r\n");
     assert_ptr_equal(buf, buf0);        /* a shorter head reuses the buffer */
     assert_int_equal(cap, cap0);
     const char *v;
