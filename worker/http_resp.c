@@ -436,8 +436,7 @@ static const llhttp_settings_t hresp_settings = {
 
 void hresp_global_init(void)
 {
-    /* The settings table is a constant and zlib needs no set-up: nothing to do. Kept so
-     * that a later need has its place, called once per process as documented. */
+    /* see worker/http_resp.h: nothing to set up today */
 }
 
 static void parser_reset(hresp *r)

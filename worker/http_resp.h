@@ -88,7 +88,9 @@ typedef struct hresp {
     uint8_t     zbyte;          /* the byte that waits (zphase 1) */
 } hresp;
 
-/* Once per process before any hresp is used (thread-safe: a pthread_once). */
+/* Once per process before any hresp is used; any thread, any number of times (llhttp's
+ * settings are a constant table and zlib needs no set-up: it does nothing today, and
+ * is the place for a process-wide set-up should one be needed). */
 void hresp_global_init(void);
 /* Prepares r for its connection's life: llhttp in response mode. */
 void hresp_init(hresp *r);
@@ -103,8 +105,10 @@ void hresp_fini(hresp *r);
  * when a new request begins. The body buffer is emptied here (only the last answer's
  * body is kept). */
 void hresp_begin(hresp *r, const hresp_sink *sink, bool head, bool keep_body);
-/* Feeds len bytes the server sent (len may be 0). See hresp_rc. After HRESP_DONE or
- * HRESP_ERR, feed nothing more before hresp_begin. */
+/* Feeds len bytes the server sent (len may be 0). See hresp_rc; *used is always set (at
+ * most len: all of it for HRESP_MORE, the response's own bytes for HRESP_DONE, about
+ * where the fault was for HRESP_ERR). After HRESP_DONE or HRESP_ERR, feed nothing more
+ * before hresp_begin (if fed anyway: the same verdict again, nothing used). */
 hresp_rc hresp_feed(hresp *r, const char *data, size_t len, size_t *used);
 /* The server closed the connection: HRESP_DONE when that ends a close-delimited body
  * (keep_alive false), else HRESP_ERR (r->detail: "connection closed before the response

@@ -4,17 +4,26 @@
 Usage: python3 tests/bench/bench.py [BIN_DIR]      (called by tests/bench/bench.sh)
 Environment: BENCH_SECONDS (default 15) per run, BENCH_ROUNDS (default 3),
 MERGE_BENCH_SECONDS (default 10) simulated seconds of the master-merge run, CC (cc),
-BENCH_ONLY=ws to run only the WebSocket parts (with the Stampede HTTP run their ratio
-needs; wrk, Locust, the HTTP memory run and the merge run are skipped).
+BENCH_ONLY=ws to run only the WebSocket parts (with the Stampede (lean) HTTP run their
+ratio needs; the libcurl row, wrk, Locust, the HTTP memory runs, the open model and the
+merge run are skipped), BENCH_ONLY=http to run only the HTTP rounds (both Stampede
+clients, wrk, Locust) and the HTTP memory runs (the WebSocket parts, the open model and
+the merge run are skipped). STAMPEDE_HTTP_CLIENT in the caller's environment is ignored:
+each Stampede run sets its own.
 
 Method
 - Target: nginx, one worker, pinned to the first CPU we may use (taskset), answering
   GET /ping with "pong" on 127.0.0.1:<free port>; config from nginx.conf.in in a
   temporary prefix that is removed on exit.
-- Generators, each pinned to the second CPU, one at a time: Stampede (--threads 1),
-  wrk (-t1 -c50) and Locust (FastHttpUser, constant(0), single process); 50 users or
-  connections, keep-alive, the same URL, BENCH_SECONDS each; rounds interleave the
-  tools (round r runs stampede, wrk, locust) so drift in the machine hits all three.
+- Generators, each pinned to the second CPU, one at a time: Stampede (--threads 1)
+  twice, once per HTTP client (issue 15): "stampede" with STAMPEDE_HTTP_CLIENT=lean (the
+  lean HTTP/1.1 client, worker/http_lean.c) and "stampede-curl" with
+  STAMPEDE_HTTP_CLIENT=curl (libcurl, kept for comparison), then wrk (-t1 -c50) and
+  Locust (FastHttpUser, constant(0), single process); 50 users or connections,
+  keep-alive, the same URL, BENCH_SECONDS each; rounds interleave the tools (round r
+  runs stampede, stampede-curl, wrk, locust) so drift in the machine hits all four.
+  A build whose binary does not contain the name STAMPEDE_HTTP_CLIENT ignores it: both
+  rows are then libcurl, and the report says so.
 - Per run: requests the tool reports, its measured load time, wall time, and the
   generator's CPU seconds (user + sys of the child and everything it reaped, threads
   included). The CPU figure comes from wait4() on that child, which is the same number
@@ -23,14 +32,16 @@ Method
   each tool's start-up (Locust imports, Stampede's thread setup).
 - Memory: Stampede holding 10,000 users that loop GET /ping + think 1s on one thread,
   all started within 5 s and held 10 s; the same with 100 users as a baseline; peak RSS
-  of the process from wait4's ru_maxrss.
+  of the process from wait4's ru_maxrss; KiB per idle VU = difference of peak RSS /
+  difference of users. Once with each client (lean, then curl).
 - WebSocket echo: Stampede (--threads 1, pinned like the HTTP run) with 50 users, each
   connected to stampede-target's /ws/echo (no delay; the target pinned to the target
   CPU, nginx idle meanwhile) and looping send "ping" + expect { contains: ping };
   messages = echoes matched (summary.json ws "expects"), per second of load and per
   generator CPU-second, and their ratio to Stampede's HTTP requests per CPU-second in
-  the same round (one WebSocket round trip against one HTTP request and response).
-  It runs in every round, after Locust.
+  the same round (one WebSocket round trip against one HTTP request and response); the
+  HTTP row of that ratio is the lean client's ("stampede"). It runs in every round,
+  after Locust.
 - WebSocket memory: Stampede holding MEM_USERS users (5,000 when the descriptor limit
   is too low for that many on both sides) that connect to /ws/echo and think for an
   hour, started within 5 s and held 10 s, and the same with 100 users; KiB per VU =
@@ -40,13 +51,15 @@ Method
   workers x 200 names and merges it into an interval set, folded into the run totals
   when the interval closes, once per simulated second, back to back; CPU share of one core = CPU seconds / simulated
   seconds, with its peak RSS and the delta bytes per second (its header has the rest).
-- Open model (tests/bench/bench_open.py, after the rounds): the highest arrival rate one
-  engine thread (--threads 1, --engine-cpus: the engine alone on the generator CPU, the
+- Open model (tests/bench/bench_open.py, after the rounds; the default client, i.e.
+  STAMPEDE_HTTP_CLIENT unset and no defaults.client: auto = lean): the highest arrival
+  rate one engine thread (--threads 1, --engine-cpus: the engine alone on the generator CPU, the
   process's other threads beside nginx) holds on GET /ping with lag p99 under 1 ms and
   nothing dropped, by doubling then bisection over 5 s runs within a ~90 s budget, as a
   ratio of the closed model's req/s in the same placement (median of 3 runs, measured
-  there; the Stampede row's median is printed beside it).
-- Output: tables on stdout, the same Markdown in results/bench-YYYYmmdd-HHMMSS.md.
+  there; the Stampede (lean) row's median is printed beside it).
+- Output: tables on stdout, the same Markdown in results/bench-YYYYmmdd-HHMMSS.md,
+  with the bench's own wall time (make bench is meant to stay under ~13 minutes).
 
 Every child has a timeout and its own process group; nginx and the temporary
 directory are cleaned up on exit, error, SIGINT, SIGTERM and SIGHUP. Load goes only to
@@ -82,15 +95,20 @@ MEM_RAMP_S = 5                  # all memory-run users started within this
 MEM_HOLD_S = 10                 # then held this long
 NOFILE_WANT = 30000             # descriptors we ask for (10k users + nginx's side)
 CHILD_GRACE_S = 60              # timeout = planned length + this
-GOAL_LINE = ("goal: Stampede >= 0.5x wrk and >= 3x Locust FastHttpUser per generator "
-             "CPU-second; <= 20 KiB per idle VU")
-GOAL_WRK, GOAL_LOCUST, GOAL_KIB_PER_VU = 0.5, 3.0, 20.0
+GOAL_LINE = ("goal (issue 15): Stampede (lean) >= 0.6x wrk per generator CPU-second "
+             "(aim 0.8x) and >= 10x Locust FastHttpUser; <= 8 KiB per idle VU (lean); the "
+             "libcurl row has no goal, it is kept for comparison")
+GOAL_WRK, GOAL_WRK_AIM, GOAL_LOCUST, GOAL_KIB_PER_VU = 0.6, 0.8, 10.0, 8.0
 WS_GOAL_LINE = ("goal: Stampede WebSocket echo >= 0.5x Stampede HTTP per generator "
                 "CPU-second; <= 24 KiB per idle connected VU")
 GOAL_WS_RATIO, GOAL_WS_KIB_PER_VU = 0.5, 24.0
 WS_MEM_USERS_LOW = 5000         # the WebSocket memory run when descriptors are short
 WS_ECHO_TEXT = "ping"
-TOOLS = ("stampede", "wrk", "locust")
+TOOLS = ("stampede", "stampede-curl", "wrk", "locust")
+CLIENT_ENV = "STAMPEDE_HTTP_CLIENT"   # the engine's per-process choice: lean|curl|auto
+CLIENTS = (("stampede", "lean"), ("stampede-curl", "curl"))   # tool -> client it runs
+LABEL = {"stampede": "stampede (lean)", "stampede-curl": "stampede (curl)",
+         "wrk": "wrk", "locust": "locust"}
 MERGE_S_PER_SIM_S = 20          # merge run timeout: this per simulated second + grace
 
 
@@ -122,10 +140,11 @@ _live = {}   # pid -> Popen of children not yet reaped, for cleanup on any exit 
 
 def child_env():
     """The environment without proxies (libcurl would honour them and send the load
-    elsewhere) and without LOCUST_* settings that would change Locust's run."""
+    elsewhere), without LOCUST_* settings that would change Locust's run and without
+    STAMPEDE_HTTP_CLIENT (a Stampede run sets its own, the open model none: auto)."""
     env = {k: v for k, v in os.environ.items()
            if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-           and not k.startswith("LOCUST_")}
+           and not k.startswith("LOCUST_") and k != CLIENT_ENV}
     env["no_proxy"] = env["NO_PROXY"] = "127.0.0.1,localhost"
     return env
 
@@ -164,15 +183,18 @@ class Result:
         return " / ".join(lines[-n:])[:300]
 
 
-def run_child(cmd, timeout_s, cwd, tag):
+def run_child(cmd, timeout_s, cwd, tag, extra_env=None):
     """Runs cmd to completion (bounded by timeout_s) in its own process group and
     reaps it with wait4 to get its rusage. On timeout: SIGTERM to the group, then
-    SIGKILL after 5 s. Output goes to files so a chatty child cannot block on a pipe."""
+    SIGKILL after 5 s. Output goes to files so a chatty child cannot block on a pipe.
+    extra_env: variables added to child_env()."""
+    env = child_env()
+    env.update(extra_env or {})
     outp, errp = os.path.join(cwd, tag + ".out"), os.path.join(cwd, tag + ".err")
     with open(outp, "wb") as fo, open(errp, "wb") as fe:
         t0 = time.monotonic()
         try:
-            p = subprocess.Popen(cmd, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL,
+            p = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                  stdout=fo, stderr=fe, start_new_session=True)
         except OSError as e:
             return Result(127, 0.0, resource.struct_rusage((0,) * 16), False, "", str(e))
@@ -337,17 +359,19 @@ def stampede_scenario(path, url, stages, think_s):
                 "%s" % (url, st, think))
 
 
-def run_stampede(ctx, rnd, scenario, tag, planned_s, ws=None, tool="stampede"):
+def run_stampede(ctx, rnd, scenario, tag, planned_s, ws=None, tool="stampede", client=None):
     """One Stampede run on the generator CPU. Counts come from summary.json's totals, or
     with ws=(name, field) from its "ws" entry of that name: field ("expects" or
-    "connects") as requests, expect and connect failures as failures."""
+    "connects") as requests, expect and connect failures as failures. client: the
+    HTTP client it is told to use (STAMPEDE_HTTP_CLIENT); None leaves the default."""
     run = Run(tool, rnd)
     if not (os.path.isfile(ctx.stampede) and os.access(ctx.stampede, os.X_OK)):
         return run.fail("%s not found (run make)" % ctx.stampede)
     out = os.path.join(ctx.tmp, tag)
     cmd = [ctx.taskset, "-c", str(ctx.gen_cpu), ctx.stampede, "run", scenario,
            "--threads", "1", "--out", out, "--quiet"]
-    res = run_child(cmd, planned_s + CHILD_GRACE_S, ctx.tmp, tag)
+    res = run_child(cmd, planned_s + CHILD_GRACE_S, ctx.tmp, tag,
+                    {CLIENT_ENV: client} if client else None)
     run.take(res)
     if res.timed_out:
         return run.fail("timed out after %ds: %s" % (planned_s + CHILD_GRACE_S, res.tail()))
@@ -485,13 +509,14 @@ def run_merge(ctx):
     return m
 
 
-def run_memory(ctx, users):
-    """Stampede holding `users` looping GET /ping + think 1s on one thread."""
-    tag = "mem-%d" % users
+def run_memory(ctx, users, tool, client):
+    """Stampede holding `users` looping GET /ping + think 1s on one thread, with the
+    given HTTP client."""
+    tag = "mem-%s-%d" % (client, users)
     scen = os.path.join(ctx.tmp, tag + ".yaml")
     stampede_scenario(scen, ctx.url, [("%ds" % MEM_RAMP_S, users),
                                       ("%ds" % MEM_HOLD_S, users)], think_s=1)
-    run = run_stampede(ctx, 0, scen, tag, MEM_RAMP_S + MEM_HOLD_S)
+    run = run_stampede(ctx, 0, scen, tag, MEM_RAMP_S + MEM_HOLD_S, tool=tool, client=client)
     run.steady_rps = steady_rps(os.path.join(ctx.tmp, tag, "stats_history.csv"), users)
     return run
 
@@ -660,10 +685,10 @@ def report_ws(ctx, runs, ws_runs, ws_mem, notes_ws):
     out += [table(["tool", "messages/s", "messages per CPU-s", "runs ok"],
                   [["stampede-ws (send + expect contains)", fmt(ws_rate), fmt(ws_cpu),
                     "%d/%d" % (len(ws_ok), len(ws_runs))],
-                   ["stampede (HTTP GET /ping, nginx)", fmt(http_rate), fmt(http_cpu),
+                   ["stampede (lean HTTP client, GET /ping, nginx)", fmt(http_rate), fmt(http_cpu),
                     "%d/%d" % (len(http_ok), len([r for r in runs if r.tool == "stampede"]))]]), ""]
     out += [table(["ratio", "per second", "per CPU-s", "goal per CPU-s"],
-                  [["Stampede WS echo / Stampede HTTP (per CPU-s)", fmt(rws[0], "{:.2f}x"),
+                  [["Stampede WS echo / Stampede (lean) HTTP", fmt(rws[0], "{:.2f}x"),
                     fmt(rws[1], "{:.2f}x"),
                     ">= %.1fx: %s" % (GOAL_WS_RATIO, verdict(rws[1], GOAL_WS_RATIO))]]), ""]
     rows = []
@@ -678,7 +703,8 @@ def report_ws(ctx, runs, ws_runs, ws_mem, notes_ws):
                    "CPU s", "messages/s", "per CPU-s", "note"], rows), ""]
     out += ["- a message is one round trip: a text frame sent and its echo matched by an "
             "expect (summary.json ws \"expects\"); the target (stampede-target, CPU %d) "
-            "echoes at once; the HTTP figure is the same rounds' Stampede run above; when "
+            "echoes at once; the HTTP figure is the same rounds' Stampede (lean) run above "
+            "(the lean HTTP client, not the libcurl row); when "
             "the single-threaded target is the limit (generator below 90%% of its core) "
             "messages/s is the target's and messages per CPU-s is conservative (fewer "
             "events per wake-up than a saturated loop)" % ctx.target_cpu, ""]
@@ -768,6 +794,52 @@ def report_merge(ctx, m):
     return out
 
 
+def verdict(v, goal, at_most=False):
+    if v is None:
+        return "n/a"
+    return "met" if (v <= goal if at_most else v >= goal) else "NOT met"
+
+
+def mem_per_vu(mem, tool):
+    """(KiB per VU from the difference, KiB per user of the big run) of one tool's memory
+    runs; None where a run is missing or failed."""
+    m = {u: r for t, u, r in mem if t == tool}
+    if m.get(MEM_USERS) and m.get(MEM_BASE_USERS) and m[MEM_USERS].ok and m[MEM_BASE_USERS].ok:
+        return ((m[MEM_USERS].maxrss_kib - m[MEM_BASE_USERS].maxrss_kib)
+                / float(MEM_USERS - MEM_BASE_USERS), m[MEM_USERS].maxrss_kib / float(MEM_USERS))
+    return None, None
+
+
+def report_mem(mem):
+    """The HTTP memory section (Markdown lines) and KiB per idle VU per tool."""
+    out = ["## Memory: Stampede, 1 thread, users loop GET /ping + think 1s "
+           "(started within %d s, held %d s), each HTTP client" % (MEM_RAMP_S, MEM_HOLD_S), ""]
+    rows = []
+    for tool, users, r in mem:
+        expect = users * (MEM_HOLD_S + MEM_RAMP_S / 2.0)   # ~1 request per user-second
+        rows.append([LABEL[tool], users, fmt(r.maxrss_kib if r.ok else None),
+                     fmt(r.maxrss_kib / users if r.ok else None, "{:.1f}"),
+                     fmt(r.requests if r.ok else None), "~%s" % fmt(expect),
+                     fmt(r.rps), fmt(r.steady_rps), "%.2f" % r.cpu_s,
+                     ("FAILED: " if not r.ok else "") + r.note])
+    out += [table(["client", "users", "peak RSS KiB", "KiB per user", "requests", "expected",
+                   "req/s (whole run)", "req/s (all users on)", "CPU s", "note"], rows), ""]
+    per_vu = {}
+    for tool, client in CLIENTS:
+        if not any(t == tool for t, _, _ in mem):
+            continue
+        vu, whole = mem_per_vu(mem, tool)
+        per_vu[tool] = vu
+        goal = (" (goal <= %g KiB: %s)" % (GOAL_KIB_PER_VU, verdict(vu, GOAL_KIB_PER_VU, True))
+                if client == "lean" else " (no goal: kept for comparison)")
+        out += ["- %s: KiB per idle VU = (peak %d - peak %d) / %d = **%s**%s; peak %d / %d = %s KiB"
+                % (client, MEM_USERS, MEM_BASE_USERS, MEM_USERS - MEM_BASE_USERS,
+                   fmt(vu, "{:.2f}"), goal, MEM_USERS, MEM_USERS, fmt(whole, "{:.2f}"))]
+    out += ["- steady state should be ~%s req/s (one request per user per ~1 s)"
+            % fmt(MEM_USERS * 1.0), ""]
+    return out, per_vu
+
+
 def report(ctx, runs, mem, merge, notes, ws_runs=(), ws_mem=(), notes_ws=(), open_res=None):
     now = datetime.datetime.now(datetime.timezone.utc)
     by = {t: [r for r in runs if r.tool == t] for t in TOOLS}
@@ -776,34 +848,48 @@ def report(ctx, runs, mem, merge, notes, ws_runs=(), ws_mem=(), notes_ws=(), ope
         ok = [r for r in by[t] if r.ok]
         med[t] = (statistics.median([r.rps for r in ok]) if ok else None,
                   statistics.median([r.per_cpu for r in ok]) if ok else None, len(ok))
+    only = getattr(ctx, "only", "")
+    shown = [t for t in TOOLS if by[t]]
     out = ["# Stampede benchmark, %s UTC" % now.strftime("%Y-%m-%d %H:%M:%S"), ""]
     out += ["- host: nproc %d, %s, kernel %s" % (len(os.sched_getaffinity(0)), cpu_model(),
                                                  os.uname().release)]
     out += ["- %s: %s" % v for v in versions(ctx)]
     out += ["- method: nginx (1 worker) on CPU %d; each generator alone on CPU %d; %d users "
             "or connections, keep-alive, GET %s/ping; %d s per run; %d round(s), tools "
-            "interleaved; CPU = user+sys of the generator process tree (start-up included); "
-            "req/s = requests / load time (wrk's own, Stampede's duration_s, Locust's -t)"
-            % (ctx.target_cpu, ctx.gen_cpu, USERS, ctx.url, ctx.seconds, ctx.rounds), ""]
+            "interleaved (%s); Stampede's HTTP client set per run by %s=lean|curl; CPU = "
+            "user+sys of the generator process tree (start-up included); req/s = requests / "
+            "load time (wrk's own, Stampede's duration_s, Locust's -t)"
+            % (ctx.target_cpu, ctx.gen_cpu, USERS, ctx.url, ctx.seconds, ctx.rounds,
+               ", ".join(LABEL[t] for t in shown), CLIENT_ENV)]
+    out += ["- bench wall time: %.1f min%s" % (
+        (time.monotonic() - ctx.t0) / 60.0, " (BENCH_ONLY=%s)" % only if only else ""), ""]
 
     out += ["## Throughput (median over rounds)", ""]
     out += [table(["tool", "req/s", "req per CPU-s", "runs ok"],
-                  [[t, fmt(med[t][0]), fmt(med[t][1]), "%d/%d" % (med[t][2], len(by[t]))]
-                   for t in TOOLS]), ""]
-    rw = (ratio(med["stampede"][0], med["wrk"][0]), ratio(med["stampede"][1], med["wrk"][1]))
-    rl = (ratio(med["stampede"][0], med["locust"][0]),
-          ratio(med["stampede"][1], med["locust"][1]))
-    verdict = lambda v, goal: "n/a" if v is None else ("met" if v >= goal else "NOT met")
-    out += [table(["ratio", "req/s", "req per CPU-s", "goal per CPU-s"],
-                  [["Stampede / wrk", fmt(rw[0], "{:.2f}x"), fmt(rw[1], "{:.2f}x"),
-                    ">= %.1fx: %s" % (GOAL_WRK, verdict(rw[1], GOAL_WRK))],
-                   ["Stampede / Locust", fmt(rl[0], "{:.2f}x"), fmt(rl[1], "{:.2f}x"),
-                    ">= %.1fx: %s" % (GOAL_LOCUST, verdict(rl[1], GOAL_LOCUST))]]), ""]
+                  [[LABEL[t], fmt(med[t][0]), fmt(med[t][1]), "%d/%d" % (med[t][2], len(by[t]))]
+                   for t in shown]), ""]
+
+    def rat(a, b):
+        return (ratio(med[a][0], med[b][0]), ratio(med[a][1], med[b][1]))
+    rw, rl = rat("stampede", "wrk"), rat("stampede", "locust")
+    cw, cl, lc = rat("stampede-curl", "wrk"), rat("stampede-curl", "locust"), \
+        rat("stampede", "stampede-curl")
+    x = lambda v: fmt(v, "{:.2f}x")
+    rows = [["Stampede (lean) / wrk", x(rw[0]), x(rw[1]),
+             ">= %.1fx: %s (aim %.1fx: %s)" % (GOAL_WRK, verdict(rw[1], GOAL_WRK),
+                                               GOAL_WRK_AIM, verdict(rw[1], GOAL_WRK_AIM))],
+            ["Stampede (lean) / Locust", x(rl[0]), x(rl[1]),
+             ">= %.0fx: %s" % (GOAL_LOCUST, verdict(rl[1], GOAL_LOCUST))],
+            ["Stampede (curl) / wrk", x(cw[0]), x(cw[1]), "none (libcurl, for comparison)"],
+            ["Stampede (curl) / Locust", x(cl[0]), x(cl[1]), "none (libcurl, for comparison)"],
+            ["Stampede lean / curl", x(lc[0]), x(lc[1]), "none"]]
+    if by["stampede"] and by["wrk"]:
+        out += [table(["ratio", "req/s", "req per CPU-s", "goal per CPU-s"], rows), ""]
 
     out += ["## Each run", ""]
     out += [table(["round", "tool", "requests", "failures", "load s", "wall s", "CPU s",
                    "req/s", "req per CPU-s", "note"],
-                  [[r.round, r.tool, fmt(r.requests if r.ok or r.requests else None),
+                  [[r.round, LABEL[r.tool], fmt(r.requests if r.ok or r.requests else None),
                     r.failures,
                     "%.2f" % r.load_s, "%.2f" % r.wall_s, "%.2f" % r.cpu_s, fmt(r.rps),
                     fmt(r.per_cpu), ("FAILED: " if not r.ok else "") + r.note]
@@ -812,50 +898,39 @@ def report(ctx, runs, mem, merge, notes, ws_runs=(), ws_mem=(), notes_ws=(), ope
     if open_res is not None:
         out += bench_open.report_lines(ctx, open_res, med["stampede"][0], table, fmt, USERS)
 
-    rows, per_vu, per_user = [], None, None
-    mem_lines = len(out)
-    out += ["## Memory: Stampede, 1 thread, users loop GET /ping + think 1s "
-            "(started within %d s, held %d s)" % (MEM_RAMP_S, MEM_HOLD_S), ""]
-    for users, r in mem:
-        expect = users * (MEM_HOLD_S + MEM_RAMP_S / 2.0)   # ~1 request per user-second
-        rows.append([users, fmt(r.maxrss_kib if r.ok else None),
-                     fmt(r.maxrss_kib / users if r.ok else None, "{:.1f}"),
-                     fmt(r.requests if r.ok else None), "~%s" % fmt(expect),
-                     fmt(r.rps), fmt(r.steady_rps), "%.2f" % r.cpu_s, ("FAILED: " if not r.ok else "") + r.note])
-    out += [table(["users", "peak RSS KiB", "KiB per user", "requests", "expected",
-                   "req/s (whole run)", "req/s (all users on)", "CPU s", "note"], rows), ""]
-    m = dict(mem)
-    if m.get(MEM_USERS) and m.get(MEM_BASE_USERS) and m[MEM_USERS].ok and m[MEM_BASE_USERS].ok:
-        per_vu = ((m[MEM_USERS].maxrss_kib - m[MEM_BASE_USERS].maxrss_kib)
-                  / float(MEM_USERS - MEM_BASE_USERS))
-        per_user = m[MEM_USERS].maxrss_kib / float(MEM_USERS)
-    out += ["- KiB per VU = (peak %d - peak %d) / %d = %s; peak %d / %d = %s KiB"
-            % (MEM_USERS, MEM_BASE_USERS, MEM_USERS - MEM_BASE_USERS, fmt(per_vu, "{:.2f}"),
-               MEM_USERS, MEM_USERS, fmt(per_user, "{:.2f}")),
-            "- steady state should be ~%s req/s (one request per user per ~1 s)"
-            % fmt(MEM_USERS * 1.0), ""]
-    if not mem:                         # BENCH_ONLY=ws: no HTTP memory runs
-        del out[mem_lines:]
+    per_vu = {}
+    if mem:                             # BENCH_ONLY=ws: no HTTP memory runs
+        lines, per_vu = report_mem(mem)
+        out += lines
 
-    ws_lines, ws_ratio, ws_kib = report_ws(ctx, runs, ws_runs, ws_mem, notes_ws)
-    out += ws_lines
+    ws_ratio = ws_kib = None
+    if only != "http":
+        ws_lines, ws_ratio, ws_kib = report_ws(ctx, runs, ws_runs, ws_mem, notes_ws)
+        out += ws_lines
+    if not only:
+        out += report_merge(ctx, merge)
 
-    out += report_merge(ctx, merge)
-
-    out += ["## Goals", "", GOAL_LINE, "", WS_GOAL_LINE, "",
-            "- measured: Stampede/wrk %s, Stampede/Locust %s per generator CPU-second; "
-            "%s KiB per idle VU" % (fmt(rw[1], "{:.2f}x"), fmt(rl[1], "{:.2f}x"),
-                                    fmt(per_vu, "{:.2f}")),
-            "- verdict: wrk %s, Locust %s, memory %s"
-            % (verdict(rw[1], GOAL_WRK), verdict(rl[1], GOAL_LOCUST),
-               "n/a" if per_vu is None else
-               ("met" if per_vu <= GOAL_KIB_PER_VU else "NOT met")),
-            "- measured: Stampede WS echo / Stampede HTTP %s per generator CPU-second; %s KiB "
-            "per idle connected VU" % (fmt(ws_ratio, "{:.2f}x"), fmt(ws_kib, "{:.2f}")),
-            "- verdict: WebSocket echo %s, WebSocket memory %s"
-            % (verdict(ws_ratio, GOAL_WS_RATIO),
-               "n/a" if ws_kib is None else ("met" if ws_kib <= GOAL_WS_KIB_PER_VU else "NOT met")),
-            ""]
+    lean_kib, curl_kib = per_vu.get("stampede"), per_vu.get("stampede-curl")
+    out += ["## Goals", ""]
+    if only != "ws":
+        out += [GOAL_LINE, ""]
+    if only != "http":
+        out += [WS_GOAL_LINE, ""]
+    if only != "ws":
+        out += ["- measured, lean: Stampede/wrk %s, Stampede/Locust %s per generator "
+                "CPU-second; %s KiB per idle VU" % (x(rw[1]), x(rl[1]), fmt(lean_kib, "{:.2f}")),
+                "- measured, curl (no goal): Stampede/wrk %s, Stampede/Locust %s per "
+                "generator CPU-second; %s KiB per idle VU; lean/curl %s per CPU-second"
+                % (x(cw[1]), x(cl[1]), fmt(curl_kib, "{:.2f}"), x(lc[1])),
+                "- verdict (lean): wrk %s (aim %.1fx: %s), Locust %s, memory %s"
+                % (verdict(rw[1], GOAL_WRK), GOAL_WRK_AIM, verdict(rw[1], GOAL_WRK_AIM),
+                   verdict(rl[1], GOAL_LOCUST), verdict(lean_kib, GOAL_KIB_PER_VU, True))]
+    if only != "http":
+        out += ["- measured: Stampede WS echo / Stampede (lean) HTTP %s per generator "
+                "CPU-second; %s KiB per idle connected VU" % (x(ws_ratio), fmt(ws_kib, "{:.2f}")),
+                "- verdict: WebSocket echo %s, WebSocket memory %s"
+                % (verdict(ws_ratio, GOAL_WS_RATIO), verdict(ws_kib, GOAL_WS_KIB_PER_VU, True))]
+    out += [""]
     if open_res is not None:
         out += [bench_open.GOAL_OPEN_LINE, "", bench_open.verdict_line(open_res, med["stampede"][0], fmt), ""]
     if notes:
@@ -898,8 +973,20 @@ def find_tool(name):
     return shutil.which(name) or (name == "nginx" and shutil.which(name, path="/usr/sbin"))
 
 
+def client_env_known(exe):
+    """True when the Stampede binary contains the name STAMPEDE_HTTP_CLIENT (a build
+    that does not cannot read it: both Stampede rows are then libcurl); None when it
+    cannot be read."""
+    try:
+        with open(exe, "rb") as f:
+            return CLIENT_ENV.encode() in f.read()
+    except OSError:
+        return None
+
+
 def main(argv):
     ctx = Ctx()
+    ctx.t0 = time.monotonic()
     ctx.seconds = env_int("BENCH_SECONDS", 15, 1, 3600)
     ctx.rounds = env_int("BENCH_ROUNDS", 3, 1, 100)
     ctx.merge_seconds = env_int("MERGE_BENCH_SECONDS", 10, 1, 3600)
@@ -907,9 +994,10 @@ def main(argv):
     ctx.stampede = os.path.abspath(os.path.join(bin_dir, "stampede"))
     ctx.target_exe = os.path.abspath(os.path.join(bin_dir, "stampede-target"))
     only = os.environ.get("BENCH_ONLY", "")
-    if only not in ("", "ws"):
-        raise SetupError("BENCH_ONLY=%r: only 'ws' is known" % only)
-    ws_only = only == "ws"
+    if only not in ("", "ws", "http"):
+        raise SetupError("BENCH_ONLY=%r: only 'ws' and 'http' are known" % only)
+    ctx.only = only
+    ws_only, http_only = only == "ws", only == "http"
     tools = {n: find_tool(n) for n in ("taskset", "nginx", "wrk", "locust")}
     missing = [n for n, p in tools.items() if not p and not (ws_only and n in ("wrk", "locust"))]
     if missing:
@@ -924,17 +1012,23 @@ def main(argv):
         notes.append("only one CPU available: target and generators share it, so the "
                      "figures are not comparable with the goals")
     nofile = raise_nofile(notes)
+    if client_env_known(ctx.stampede) is False:
+        notes.append("this build of stampede does not read %s: the lean and curl rows both "
+                     "measured libcurl" % CLIENT_ENV)
 
     ctx.tmp = tempfile.mkdtemp(prefix="stampede-bench-")
     target = Target(ctx.nginx, ctx.taskset, ctx.target_cpu, ctx.tmp)
     # the WebSocket target lives through every round and the memory runs
     wst = WsTarget(ctx.target_exe, ctx.taskset, ctx.target_cpu,
-                   ctx.rounds * 4 * (ctx.seconds + CHILD_GRACE_S) + 600)
+                   ctx.rounds * (len(TOOLS) + 1) * (ctx.seconds + CHILD_GRACE_S) + 600)
     try:
         target.start()
-        ws_err = wst.start()
-        if ws_err:
-            notes.append("WebSocket runs skipped: " + ws_err)
+        if http_only:
+            ws_err = "BENCH_ONLY=http"
+        else:
+            ws_err = wst.start()
+            if ws_err:
+                notes.append("WebSocket runs skipped: " + ws_err)
         ctx.url = "http://127.0.0.1:%d" % target.port
         log("nginx on %s (CPU %d), generators on CPU %d, %d s x %d round(s)"
             % (ctx.url, ctx.target_cpu, ctx.gen_cpu, ctx.seconds, ctx.rounds))
@@ -944,7 +1038,7 @@ def main(argv):
         runs, ws_runs = [], []
         for rnd in range(1, ctx.rounds + 1):
             for tool in TOOLS + ("stampede-ws",):
-                if ws_only and tool in ("wrk", "locust"):
+                if ws_only and tool in ("stampede-curl", "wrk", "locust"):
                     continue
                 if tool == "stampede-ws":
                     if ws_err:
@@ -958,9 +1052,11 @@ def main(argv):
                     continue
                 if not target.alive():
                     raise SetupError("nginx stopped answering: " + target.log_text()[-500:])
-                log("round %d/%d: %s ..." % (rnd, ctx.rounds, tool))
-                if tool == "stampede":
-                    r = run_stampede(ctx, rnd, scen, "stampede-r%d" % rnd, ctx.seconds)
+                log("round %d/%d: %s ..." % (rnd, ctx.rounds, LABEL[tool]))
+                if tool in dict(CLIENTS):
+                    client = dict(CLIENTS)[tool]
+                    r = run_stampede(ctx, rnd, scen, "%s-r%d" % (tool, rnd), ctx.seconds,
+                                     tool=tool, client=client)
                 elif tool == "wrk":
                     r = run_wrk(ctx, rnd)
                 else:
@@ -968,32 +1064,34 @@ def main(argv):
                 check_failures(r)
                 runs.append(r)
                 log("  %s: %s req/s, %s req per CPU-s%s" % (
-                    tool, fmt(r.rps), fmt(r.per_cpu), "" if r.ok else ", FAILED: " + r.note))
+                    LABEL[tool], fmt(r.rps), fmt(r.per_cpu), "" if r.ok else ", FAILED: " + r.note))
 
         open_res = None
-        if not ws_only:
+        if not only:
             if not target.alive():
                 raise SetupError("nginx stopped answering: " + target.log_text()[-500:])
             ok = [r for r in runs if r.tool == "stampede" and r.ok]
             closed_rps = statistics.median([r.rps for r in ok]) if ok else None
-            log("open model: the highest arrival rate one thread holds ...")
+            log("open model (default client: %s unset, auto = lean): the highest arrival "
+                "rate one thread holds ..." % CLIENT_ENV)
             open_res = bench_open.search(ctx, closed_rps, run_child, log, USERS)
             log("  " + bench_open.headline(open_res, closed_rps, fmt))
 
-        mem = []
-        for users in (() if ws_only else (MEM_BASE_USERS, MEM_USERS)):
-            if not target.alive():
-                raise SetupError("nginx stopped answering: " + target.log_text()[-500:])
-            if nofile < users + 1000:
-                r = Run("stampede", 0).fail("RLIMIT_NOFILE %d is too low for %d users"
-                                             % (nofile, users))
-            else:
-                log("memory: stampede with %d users ..." % users)
-                r = run_memory(ctx, users)
-                check_failures(r)
-                log("  peak RSS %s KiB, %s requests%s" % (
-                    fmt(r.maxrss_kib), fmt(r.requests), "" if r.ok else ", FAILED: " + r.note))
-            mem.append((users, r))
+        mem = []                        # (tool, users, Run)
+        for tool, client in (() if ws_only else CLIENTS):
+            for users in (MEM_BASE_USERS, MEM_USERS):
+                if not target.alive():
+                    raise SetupError("nginx stopped answering: " + target.log_text()[-500:])
+                if nofile < users + 1000:
+                    r = Run(tool, 0).fail("RLIMIT_NOFILE %d is too low for %d users"
+                                          % (nofile, users))
+                else:
+                    log("memory: %s with %d users ..." % (LABEL[tool], users))
+                    r = run_memory(ctx, users, tool, client)
+                    check_failures(r)
+                    log("  peak RSS %s KiB, %s requests%s" % (
+                        fmt(r.maxrss_kib), fmt(r.requests), "" if r.ok else ", FAILED: " + r.note))
+                mem.append((tool, users, r))
 
         ws_mem, notes_ws = [], []
         if not ws_err:
@@ -1013,8 +1111,8 @@ def main(argv):
                         fmt(r.maxrss_kib), fmt(r.requests), "" if r.ok else ", FAILED: " + r.note))
                 ws_mem.append((users, r))
 
-        if ws_only:
-            merge = MergeRun().fail("skipped (BENCH_ONLY=ws)")
+        if only:
+            merge = MergeRun().fail("skipped (BENCH_ONLY=%s)" % only)
         else:
             log("merge: master merging %d s of deltas (tests/bench/merge_bench.c) ..."
                 % ctx.merge_seconds)
@@ -1025,13 +1123,18 @@ def main(argv):
                 if re.search(r"\[(emerg|alert|crit|error|warn)\]", l)]
         notes += ["nginx: " + re.sub(r"^\S+ \S+ ", "", l) for l in warn[:5]]
         if ws_only:
-            notes.append("BENCH_ONLY=ws: wrk, Locust, the HTTP memory runs, the open model's "
-                         "search and the merge run were skipped")
+            notes.append("BENCH_ONLY=ws: the libcurl row, wrk, Locust, the HTTP memory runs, "
+                         "the open model's search and the merge run were skipped")
+        if http_only:
+            notes.append("BENCH_ONLY=http: the WebSocket runs, the open model's search and "
+                         "the merge run were skipped")
         path = report(ctx, runs, mem, merge, notes, ws_runs, ws_mem, notes_ws, open_res)
         log("report written to " + os.path.relpath(path, os.getcwd()))
-        ws_ok = (not ws_err and all(r.ok for r in ws_runs) and all(r.ok for _, r in ws_mem))
-        return (0 if all(r.ok for r in runs) and all(r.ok for _, r in mem)
-                and (merge.ok or ws_only) and ws_ok
+        log("bench took %.1f min" % ((time.monotonic() - ctx.t0) / 60.0))
+        ws_ok = http_only or (not ws_err and all(r.ok for r in ws_runs)
+                              and all(r.ok for _, r in ws_mem))
+        return (0 if all(r.ok for r in runs) and all(r.ok for _, _, r in mem)
+                and (merge.ok or only) and ws_ok
                 and (open_res is None or open_res.best is not None) else 1)
     finally:
         wst.stop()

@@ -32,6 +32,9 @@ Method
   until they are within 3 % of each other or the time budget (OPEN_BUDGET_S, default
   90 s, env BENCH_OPEN_BUDGET) would be exceeded by one more run. When even the first
   rate fails, it halves (down to 50/s) until one holds.
+- HTTP client: the default one (STAMPEDE_HTTP_CLIENT unset, which bench.run_child
+  ensures, and no defaults.client in the scenario: auto, i.e. the lean client on
+  http://), for the reference and every step alike.
 - Reported: every step, the highest rate held N and N / closed req/s (goal >= 0.9x).
 """
 import json
@@ -45,6 +48,7 @@ GOAL_OPEN_LINE = ("goal: open model's max arrival rate (lag p99 < 1 ms, nothing 
 STOP_WIDTH = 0.03
 MIN_RATE = 50
 CLOSED_ROUNDS = 3
+CLIENT_NOTE = "the default HTTP client: auto = lean, STAMPEDE_HTTP_CLIENT unset"
 
 
 class Step:
@@ -257,9 +261,10 @@ def headline(r, closed_rps, fmt):
 def report_lines(ctx, r, closed_rps, table, fmt, users):
     """The Markdown section of the open model's row."""
     out = ["## Open model: highest arrival rate one engine thread holds on GET /ping "
-           "(lag p99 < %g ms, nothing dropped)" % LAG_P99_MS, ""]
+           "(lag p99 < %g ms, nothing dropped; %s)" % (LAG_P99_MS, CLIENT_NOTE), ""]
     out += ["**" + headline(r, closed_rps, fmt) + "** (closed model in the same placement: %s req/s, "
-            "the median of %s; the throughput row's median, whole process on the generator CPU: %s req/s)"
+            "the median of %s; the Stampede (lean) throughput row's median, whole process on the generator CPU: "
+            "%s req/s)"
             % (fmt(r.closed_rps), ", ".join("%.0f" % x if x else "failed (%s)" % n for x, n in r.closed_runs)
                or "no run", fmt(r.row_rps or closed_rps)), ""]
     rows = []
@@ -270,10 +275,10 @@ def report_lines(ctx, r, closed_rps, table, fmt, users):
     out += [table(["step", "rate/s", "intended", "started", "dropped", "lag p50 ms", "lag p99 ms",
                    "lag max ms", "limited intervals", "CPU s", "held", "note"], rows), ""]
     out += ["- method: `taskset -c %d stampede run --threads 1 --engine-cpus %d` (the engine thread "
-            "alone on CPU %d, the process's other threads beside nginx), model open, uniform arrivals, "
-            "%d users, a jump to the rate held %d s per step; from 1/8 of the closed figure, doubling "
-            "while the rate holds, then bisection to within %d%% (%.0f s spent)%s"
-            % (ctx.target_cpu, ctx.gen_cpu, ctx.gen_cpu, users, env_num("BENCH_OPEN_SECONDS", 5),
+            "alone on CPU %d, the process's other threads beside nginx), %s; model open, uniform "
+            "arrivals, %d users, a jump to the rate held %d s per step; from 1/8 of the closed figure, "
+            "doubling while the rate holds, then bisection to within %d%% (%.0f s spent)%s"
+            % (ctx.target_cpu, ctx.gen_cpu, ctx.gen_cpu, CLIENT_NOTE, users, env_num("BENCH_OPEN_SECONDS", 5),
                STOP_WIDTH * 100, r.elapsed_s, "; " + r.note if r.note else ""), ""]
     return out
 

@@ -279,11 +279,13 @@ static const char *tgt_reason(int status)
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 302: return "Found";
     case 403: return "Forbidden";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     }
     return "Unknown";
@@ -669,6 +671,36 @@ static int tgt_on_static(struct evhttp_request *req, const char *path, const cha
     return 200;
 }
 
+/* GET /status/{code}: answers that status (200..599) with {"status":code}, so a
+ * scenario can meet a 404, a 500 or a 204 on purpose; 400 for another number. 1xx, 204
+ * and 304 go without a body (evhttp leaves it out). */
+static int tgt_on_status(struct evhttp_request *req, const char *path, const char *query,
+                         struct evbuffer *out)
+{
+    (void)req; (void)query;
+    const char *s = path + strlen("/status/");
+    char *end;
+    long code = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || code < 200 || code > 599)
+        return tgt_detail(out, 400, "status must be a number from 200 to 599");
+    evbuffer_add_printf(out, "{\"status\":%ld}", code);
+    return (int)code;
+}
+
+/* GET /redirect/PATH: 302 with Location: /PATH (a path on this server, so a client that
+ * follows it comes back here; the 302 and the request it leads to are counted apart). */
+static int tgt_on_redirect(struct evhttp_request *req, const char *path, const char *query,
+                           struct evbuffer *out)
+{
+    const char *to = path + strlen("/redirect");       /* "/PATH" */
+    if (to[1] == '\0' || to[1] == '/') return tgt_detail(out, 404, "no redirect target");
+    char loc[TGT_PATH_MAX + 256];
+    snprintf(loc, sizeof loc, "%s%s%s", to, query ? "?" : "", query ? query : "");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
+    evbuffer_add(out, "{\"redirect\":true}", 17);
+    return 302;
+}
+
 /* ---------------------------------------------------------------------------------
  * Issue 12's routes. Decisions:
  * - A cookie session (/session/login sets sid and csrf, /session/page wants both): the
@@ -1036,6 +1068,9 @@ enum { TGT_AUTH_NONE, TGT_AUTH_BEARER, TGT_AUTH_API /* bearer or X-API-Key */ };
 #define TGT_HTML "text/html; charset=utf-8"
 static const tgt_route tgt_routes[] = {
     { EVHTTP_REQ_GET,  "/ping", false, TGT_AUTH_NONE, "text/plain", tgt_on_ping },
+    { EVHTTP_REQ_HEAD, "/ping", false, TGT_AUTH_NONE, "text/plain", tgt_on_ping },
+    { EVHTTP_REQ_GET,  "/status/{id}", false, TGT_AUTH_NONE, TGT_JSON, tgt_on_status },
+    { EVHTTP_REQ_GET,  "/redirect/", true, TGT_AUTH_NONE, TGT_JSON, tgt_on_redirect },
     { EVHTTP_REQ_GET,  "/static/", true, TGT_AUTH_NONE, "text/plain", tgt_on_static },
     { EVHTTP_REQ_POST, "/auth/login", false, TGT_AUTH_NONE, TGT_JSON, tgt_on_login },
     { EVHTTP_REQ_GET,  "/ppic/manufacturing-orders", false, TGT_AUTH_BEARER, TGT_JSON, tgt_on_orders },

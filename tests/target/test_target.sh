@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks stampede-target from the outside with curl: login, auth, every ERP route, delay
-# and error injection (command line and run time), exact counters, reset, shutdown on
-# SIGTERM and on --max-seconds. Usage: tests/target/test_target.sh [path/to/stampede-target]
+# and error injection (command line and run time), exact counters, reset, the status,
+# redirect and HEAD routes, shutdown on SIGTERM and on --max-seconds. Usage: tests/target/test_target.sh [path/to/stampede-target]
 # Prints "target: N passed, M failed"; exits non-zero when anything failed.
 set -u
 BIN=${1:-bin/stampede-target}
@@ -314,6 +314,26 @@ expect "counted: entry {id} GETs" "$(echo "$c" | js 'd["routes"]["GET /api/journ
 expect "counted: logins by user" "$(curl -s "$B/__target/logins" | js 'd["clerk01"]')" 2
 stop_target
 expect "bad --api-key refused" "$("$BIN" --api-key '' >/dev/null 2>&1; echo $?)" 2
+
+# --- /status/{code}, /redirect/PATH, HEAD /ping (the client test matrix) -----------
+start_target
+expect "GET /status/500" "$(code "$B/status/500")" 500
+expect "GET /status/404" "$(code "$B/status/404")" 404
+expect "GET /status/201 body" "$(curl -s "$B/status/201")" '{"status":201}'
+expect "GET /status/204 no body" "$(curl -s -w '%{http_code}:%{size_download}' "$B/status/204")" "204:0"
+expect "GET /status/700" "$(code "$B/status/700")" 400
+expect "GET /status/99" "$(code "$B/status/99")" 400
+expect "GET /status/x (not a route)" "$(code "$B/status/x")" 404
+expect "redirect Location" "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$B/redirect/static/ok?a=1")" "302 $B/static/ok?a=1"
+expect "redirect followed" "$(curl -s -L "$B/redirect/ping")" "pong"
+expect "redirect without a target" "$(code "$B/redirect/")" 404
+expect "HEAD /ping" "$(curl -s -I -o /dev/null -w '%{http_code}:%{size_download}' "$B/ping")" "200:0"
+c=$(curl -s "$B/__target/counters")
+expect "counted: status" "$(echo "$c" | js 'd["routes"]["GET /status/{id}"]["status"]')" "{'201': 1, '204': 1, '400': 2, '404': 1, '500': 1}"
+expect "counted: redirects" "$(echo "$c" | js 'd["routes"]["GET /redirect/static/ok"]["status"]')" "{'302': 1}"
+expect "counted: followed" "$(echo "$c" | js 'd["routes"]["GET /ping"]["status"]')" "{'200': 1}"
+expect "counted: HEAD" "$(echo "$c" | js 'd["routes"]["HEAD /ping"]["status"]')" "{'200': 1}"
+stop_target
 
 # --- --max-seconds ------------------------------------------------------------------
 start_target --max-seconds 1 --delay /ping=5000

@@ -758,6 +758,12 @@ static void malformed(void **state)
     assert_string_equal(o.body, "ok");
     assert_string_equal(o.hdrs, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\n\r\n");
     outcome_fini(&o);
+    /* an empty value keeps its line */
+    static const char empty[] = "HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Blank:   \r\nContent-Length: 0\r\n\r\n";
+    run_all_ways(S(empty), false, true, false, &o);
+    assert_int_equal(o.rc, HRESP_DONE);
+    assert_string_equal(o.hdrs, "HTTP/1.1 200 OK\r\nX-Empty: \r\nX-Blank: \r\nContent-Length: 0\r\n\r\n");
+    outcome_fini(&o);
     static const char noreason[] = "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n";
     run_all_ways(S(noreason), false, true, false, &o);
     assert_int_equal(o.rc, HRESP_DONE);
