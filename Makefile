@@ -14,7 +14,7 @@ DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libnng
              nodejs npm chromium prometheus libpcre2-dev python3-locust \
              prometheus-node-exporter \
              libsqlite3-dev tzdata sqlite3 node-llhttp zlib1g-dev
-BENCH_PKGS := wrk python3-locust nginx-light util-linux procps
+BENCH_PKGS := wrk python3-locust nginx-light util-linux procps linux-perf
 FUZZ_PKGS := clang libclang-rt-14-dev
 
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
