@@ -102,8 +102,9 @@ struct http_xfer {
 http_loop *http_loop_new(struct event_base *base);
 void       http_loop_free(http_loop *l);   /* after every xfer is finished */
 int        http_loop_active(const http_loop *l); /* transfers in flight */
-/* Connections open now: sockets libcurl opened and has not closed (in use or idle in
- * its cache). Counted in its open/close socket callbacks, once per connection. */
+/* Connections open now, both clients: the lean client's (in use or idle), and sockets
+ * libcurl opened and has not closed (in use or idle in its cache; counted in its
+ * open/close socket callbacks, once per connection). */
 uint32_t   http_loop_conns(const http_loop *l);
 
 /* Prepares x (caller's memory) with a new easy handle. 0, or -1. */
