@@ -514,6 +514,20 @@ static bool hl_is_redirect(int s)
     return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
 }
 
+/* The URL's host and path (without the query; "/" when empty, cut at HL_MAX_PATH),
+ * NUL-terminated, as the cookie jar matches them. */
+static void hl_host_path(const hwire_url *u, char host[HWIRE_MAX_HOST + 1], char path[HL_MAX_PATH])
+{
+    memcpy(host, u->host, u->host_len);
+    host[u->host_len] = '\0';
+    const char *q = memchr(u->target, '?', u->target_len);
+    size_t pl = u->target_slash ? 0 : q ? (size_t)(q - u->target) : u->target_len;
+    if (pl >= HL_MAX_PATH) pl = HL_MAX_PATH - 1;
+    if (pl == 0) path[pl++] = '/';
+    else memcpy(path, u->target, pl);
+    path[pl] = '\0';
+}
+
 /* The request's (or a redirect's) URL into the head; then sent. */
 static void hl_begin(hl_conn *c, const char *url)
 {
@@ -527,13 +541,7 @@ static void hl_begin(hl_conn *c, const char *url)
     long ck = 0;
     if (!x->opts.no_cookies && c->jar.n) {
         char host[HWIRE_MAX_HOST + 1], path[HL_MAX_PATH];
-        memcpy(host, c->u.host, c->u.host_len);
-        host[c->u.host_len] = '\0';
-        size_t pl = c->u.target_slash ? 0 : strcspn(c->u.target, "?");
-        if (pl >= sizeof path) pl = sizeof path - 1;
-        if (pl == 0) path[pl++] = '/';
-        else memcpy(path, c->u.target, pl);
-        path[pl] = '\0';
+        hl_host_path(&c->u, host, path);
         ck = cookie_jar_header(&c->jar, host, path, c->u.tls, (int64_t)time(NULL), &c->ck, &c->ck_cap, 0);
         if (ck < 0) ck = 0;
     }
@@ -587,13 +595,7 @@ static void hl_complete(hl_conn *c, bool extra)
     size_t blen = x->hdrs ? x->hdrs_len - c->resp.hdr_start : 0;
     if (!x->opts.no_cookies && blen) {
         char host[HWIRE_MAX_HOST + 1], path[HL_MAX_PATH];
-        memcpy(host, c->u.host, c->u.host_len);
-        host[c->u.host_len] = '\0';
-        size_t pl = c->u.target_slash ? 0 : strcspn(c->u.target, "?");
-        if (pl >= sizeof path) pl = sizeof path - 1;
-        if (pl == 0) path[pl++] = '/';
-        else memcpy(path, c->u.target, pl);
-        path[pl] = '\0';
+        hl_host_path(&c->u, host, path);
         cookie_jar_take(&c->jar, block, blen, host, path, c->u.tls, (int64_t)time(NULL));
     }
     if (!keep) hl_close(c);
