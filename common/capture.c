@@ -17,6 +17,7 @@
  *   empty string. A match that reaches a limit fails like a match that finds nothing.
  */
 #include "common/capture.h"
+#include "common/hdrblock.h"
 #include "common/jscan.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -131,38 +132,16 @@ int capture_header(const char *hdrs, size_t len, const char *name, tmpl_val *out
 {
     if (hdrs == NULL || name == NULL || out == NULL)
         return -1;
-    size_t nlen = strlen(name);
     const char *val = NULL;
-    size_t vlen = 0;
-    size_t pos = 0;
-    while (pos < len) {
-        const char *line = hdrs + pos;
-        const char *nl = memchr(line, '\n', len - pos);
-        size_t llen = nl ? (size_t)(nl - line) : len - pos;
-        pos += llen + (nl ? 1 : 0);
-        while (llen > 0 && (line[llen - 1] == '\r' || line[llen - 1] == '\n'))
-            llen--;
-        if (llen >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+    size_t vlen = 0, pos = 0;
+    hdr_line l;
+    while (hdr_next(hdrs, len, &pos, &l)) {
+        if (l.status)
             val = NULL;         /* a new response begins: forget the earlier one's */
-            continue;
+        else if (val == NULL && hdr_is(&l, name)) {
+            val = l.value;      /* the first occurrence in this response is kept */
+            vlen = l.value_len;
         }
-        if (val != NULL)
-            continue;           /* the first occurrence in this response is kept */
-        const char *colon = memchr(line, ':', llen);
-        if (colon == NULL)
-            continue;
-        size_t klen = (size_t)(colon - line);
-        while (klen > 0 && (line[klen - 1] == ' ' || line[klen - 1] == '\t'))
-            klen--;
-        if (klen != nlen || strncasecmp(line, name, nlen) != 0)
-            continue;
-        const char *v = colon + 1, *end = line + llen;
-        while (v < end && (*v == ' ' || *v == '\t'))
-            v++;
-        while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        val = v;
-        vlen = (size_t)(end - v);
     }
     if (val == NULL)
         return -1;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/hdrblock.h"
 #include "common/util.h"
 
 #define COOKIE_SESSION INT64_MAX        /* expires_s of a cookie without an expiry */
@@ -451,26 +452,23 @@ static void req_init(creq *r, const char *host, const char *path, bool https)
 int cookie_jar_take(cookie_jar *j, const char *block, size_t len, const char *host,
                     const char *path, bool https, int64_t now_s)
 {
-    static const char key[] = "set-cookie:";
-    const size_t klen = sizeof key - 1;
     if (!block) return 0;
     creq r;
     req_init(&r, host, path, https);
     int changed = 0;
-    const char *p = block, *end = block + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        size_t n = (size_t)(le - p);
-        if (n && p[n - 1] == '\r') n--;
-        if (n >= klen && strncasecmp(p, key, klen) == 0) {
-            cslice v = trim(p + klen, n - klen);
-            cparsed pc;
-            if (v.n <= COOKIE_LINE_MAX && !memchr(v.p, '\0', v.n) &&
-                cookie_parse(&pc, v.p, v.n, &r, now_s))
-                changed += cookie_apply(j, &pc, r.secure_ctx, now_s);
-        }
-        p = nl ? nl + 1 : end;
+    size_t pos = 0;
+    hdr_line l;
+    while (hdr_next(block, len, &pos, &l)) {
+        /* "Set-Cookie:" opens the line, no blank before the colon; the line ends one CR
+         * before its LF (a second CR stays in the value) */
+        if (!hdr_is(&l, "set-cookie") || l.name[l.name_len] != ':') continue;
+        size_t n = l.line_len;
+        if (n && l.line[n - 1] == '\r') n--;
+        cslice v = trim(l.line + l.name_len + 1, n - l.name_len - 1);
+        cparsed pc;
+        if (v.n <= COOKIE_LINE_MAX && !memchr(v.p, '\0', v.n) &&
+            cookie_parse(&pc, v.p, v.n, &r, now_s))
+            changed += cookie_apply(j, &pc, r.secure_ctx, now_s);
     }
     return changed;
 }

@@ -44,6 +44,7 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "common/hdrblock.h"
 #include "common/util.h"
 
 enum { PH_PARSE = 0, PH_INTERIM = 1, PH_DONE = 2, PH_FAILED = 3 };
@@ -147,20 +148,9 @@ static int status_close(hresp *r)
 /* Folds the encodings of one Content-Encoding value into r->enc. */
 static void ce_parse(hresp *r, const char *v, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        size_t s = i;
-        while (i < n && v[i] != ',')
-            i++;
-        size_t e = i;
-        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-            e--;
-        size_t k = e - s;
-        if (k == 0)
-            continue;
-        const char *t = v + s;
+    size_t i = 0, k;
+    const char *t;
+    while (hdr_token_next(v, n, &i, &t, &k)) {
         int c;
         if ((k == 4 && strncasecmp(t, "gzip", 4) == 0) || (k == 6 && strncasecmp(t, "x-gzip", 6) == 0))
             c = ENC_GZIP;
@@ -566,31 +556,14 @@ long hresp_header(const char *block, size_t len, const char *name, char *out, si
         out[0] = '\0';
     if (block == NULL || name == NULL)
         return -1;
-    size_t nlen = strlen(name);
     const char *val = NULL;
     size_t vlen = 0, pos = 0;
-    while (pos < len) {
-        const char *line = block + pos;
-        const char *nl = memchr(line, '\n', len - pos);
-        size_t llen = nl ? (size_t)(nl - line) : len - pos;
-        pos += llen + (nl ? 1 : 0);
-        while (llen > 0 && line[llen - 1] == '\r')
-            llen--;
-        const char *colon = memchr(line, ':', llen);
-        if (colon == NULL)
-            continue;
-        size_t klen = (size_t)(colon - line);
-        while (klen > 0 && (line[klen - 1] == ' ' || line[klen - 1] == '\t'))
-            klen--;
-        if (klen != nlen || strncasecmp(line, name, nlen) != 0)
-            continue;
-        const char *v = colon + 1, *e = line + llen;
-        while (v < e && (*v == ' ' || *v == '\t'))
-            v++;
-        while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        val = v;
-        vlen = (size_t)(e - v);
+    hdr_line l;
+    while (hdr_next(block, len, &pos, &l)) {
+        if (hdr_is(&l, name)) {
+            val = l.value;      /* the last line named so wins */
+            vlen = l.value_len;
+        }
     }
     if (val == NULL)
         return -1;

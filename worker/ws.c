@@ -8,6 +8,7 @@
  * callback. Terminal callbacks are always the last statement of a libevent callback
  * (ws_finish), so the user may free the connection inside them. */
 #include "worker/ws.h"
+#include "common/hdrblock.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -106,19 +107,11 @@ bool ws_utf8_valid(const uint8_t *s, size_t len)
 /* Case-insensitive search for token tok in a comma-separated list v[0..n). */
 static bool ws_has_token(const char *v, size_t n, const char *tok)
 {
-    size_t tl = strlen(tok), i = 0;
-    while (i < n) {
-        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        size_t s = i;
-        while (i < n && v[i] != ',')
-            i++;
-        size_t e = i;
-        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-            e--;
-        if (e - s == tl && strncasecmp(v + s, tok, tl) == 0)
+    size_t tl = strlen(tok), i = 0, k;
+    const char *t;
+    while (hdr_token_next(v, n, &i, &t, &k))
+        if (k == tl && strncasecmp(t, tok, tl) == 0)
             return true;
-    }
     return false;
 }
 
