@@ -158,11 +158,7 @@ static void hl_send(hl_conn *c);
 
 hl_loop *hl_loop_new(struct event_base *base)
 {
-    static bool once;
-    if (!once) {
-        hresp_global_init();
-        once = true;
-    }
+    hresp_global_init();            /* thread-safe (worker/http_resp.h) */
     hl_loop *l = calloc(1, sizeof *l);
     if (l) l->base = base;
     return l;
@@ -249,8 +245,11 @@ static int hl_host_get(hl_loop *l, const hwire_url *u, const char **detail)
     hl_host *h = &l->hosts[i];
     char port[8];
     snprintf(port, sizeof port, "%u", (unsigned)h->port);
+    /* No AI_ADDRCONFIG: it hides IPv4 (or IPv6) answers on a host whose only address of
+     * that family is its loopback, which is where load goes in tests and network
+     * namespaces. */
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG }, *res = NULL;
+                              .ai_flags = AI_NUMERICSERV }, *res = NULL;
     if (getaddrinfo(h->name, port, &hints, &res) != 0 || !res) {
         h->naddr = 0;
         *detail = T_RESOLVE;
