@@ -8,6 +8,7 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -15,6 +16,17 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, os.environ.get("BIN", "bin"))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (bound, read, released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 # The ASan+UBSan build (BIN=bin-san) spends about a millisecond of instrumented client
 # CPU per request, which lands in every measured latency: the latency-precision checks
 # (p50 within 1 ms of a fixed server delay) are judged on the plain build, and the

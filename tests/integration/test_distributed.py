@@ -15,16 +15,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import BIN, Target, _procs, check, hist_percentile, main, read_csv, run, summary, test, write_scenario  # noqa: E402
+from lib import BIN, Target, _procs, check, free_port, hist_percentile, main, read_csv, run, summary, test, write_scenario  # noqa: E402
 from test_local import OPERATORS, check_exact, erp_scenario  # noqa: E402
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Master:

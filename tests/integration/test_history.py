@@ -26,17 +26,9 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import BIN, SAN_SLACK_MS, Target, _procs, check, main, run, test, write_scenario  # noqa: E402
+from lib import BIN, SAN_SLACK_MS, Target, _procs, check, free_port, main, run, test, write_scenario  # noqa: E402
 
 RUN_S = 8           # 8 intervals: 6 whole ones each side for the rank test (master/regress.h)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Master:

@@ -35,17 +35,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import Target, _procs, check, main, run, summary, test, write_scenario  # noqa: E402
+from lib import Target, _procs, check, free_port, main, run, summary, test, write_scenario  # noqa: E402
 
 CLIENTS = ("lean", "curl")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_port(port, proc=None, timeout=10):

@@ -27,21 +27,13 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import BIN, TESTS, Target, _procs, check, main, read_csv, route_counts, run, summary, test, write_scenario  # noqa: E402
+from lib import BIN, TESTS, Target, _procs, check, free_port, main, read_csv, route_counts, run, summary, test, write_scenario  # noqa: E402
 # The cluster helpers; importing them registers their module's tests too: drop those.
 from test_distributed import cluster, run_remote, teardown  # noqa: E402
 del TESTS[:]
 
 NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 _node = {}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def node_exporter():

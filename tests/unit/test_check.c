@@ -26,18 +26,7 @@
 
 /* ---- counting allocations (not under ASan, which owns malloc) --------------------- */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNTING 0
-#else
-#define COUNTING 1
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t m, size_t n);
-extern void *__libc_realloc(void *p, size_t n);
-static size_t nallocs;
-void *malloc(size_t n) { nallocs++; return __libc_malloc(n); }
-void *calloc(size_t m, size_t n) { nallocs++; return __libc_calloc(m, n); }
-void *realloc(void *p, size_t n) { nallocs++; return __libc_realloc(p, n); }
-#endif
+#include "tests/unit/alloc_count.h"
 
 /* ---- the table ----------------------------------------------------------------------- */
 
