@@ -64,6 +64,8 @@ typedef struct coord_worker_info {
     uint32_t conns;             /* HTTP + WebSocket connections open */
     bool     flagged;           /* that interval was flagged (CPU > 90 %, lag > 10 ms) */
     uint64_t flagged_intervals; /* in the run so far */
+    uint64_t retries;           /* requests the lean HTTP client sent again, run so far
+                                 * (issue 15: master/health.h) */
 } coord_worker_info;
 
 /* The dashboard's series: one point per closed interval of the current run while

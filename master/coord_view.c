@@ -89,11 +89,13 @@ void coord_publish(coord *c)
             o->conns = hw->last.conns;
             o->flagged = hw->last.flag_cpu || hw->last.flag_lag;
             o->flagged_intervals = hw->flagged;
+            o->retries = hw->retries;
         } else {
             o->engine_cpu_pct = o->rss_mib = o->loop_lag_ms = 0;
             o->conns = 0;
             o->flagged = false;
             o->flagged_intervals = 0;
+            o->retries = 0;
         }
     }
     if (c->res_open) snprintf(st->out_dir, sizeof st->out_dir, "%s", c->res.dir);

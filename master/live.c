@@ -486,6 +486,7 @@ static json_t *live_jworkers(live_jb *b, const live_input *in)
         live_jset(b, o, "connections", w->has_health ? json_integer(w->conns) : json_null());
         live_jset(b, o, "flagged", json_boolean(w->has_health && w->flagged));
         live_jset(b, o, "flagged_intervals", json_integer((json_int_t)w->flagged_intervals));
+        live_jset(b, o, "retries", json_integer((json_int_t)w->retries));  /* issue 15 */
         live_jset(b, o, "state", live_jstr(w->state));
         live_jset(b, o, "last_seen_s", live_jreal(w->last_seen_s));
         live_jappend(b, arr, o);

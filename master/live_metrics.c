@@ -356,7 +356,7 @@ static void live_m_workers(live_buf *b, const live_input *in)
 
 /* Issue 13: each worker's own health in its last closed interval (master/health.h),
  * for the workers that have one: engine CPU as a fraction of one core, RSS in bytes, the
- * loop lag in seconds, connections, and its flagged intervals so far. */
+ * loop lag in seconds, connections, and its flagged intervals and HTTP retries so far. */
 static void live_m_worker_health(live_buf *b, const live_input *in)
 {
     static const struct { const char *name, *type, *help; } fam[] = {
@@ -368,6 +368,9 @@ static void live_m_worker_health(live_buf *b, const live_input *in)
         { "stampede_worker_connections", "gauge", "HTTP and WebSocket connections a worker holds open." },
         { "stampede_worker_flagged_intervals_total", "counter",
           "A worker's intervals above 90% engine CPU or with its loop over 10 ms late." },
+        { "stampede_worker_http_retries_total", "counter",
+          "Requests a worker's lean HTTP client sent again on a new connection after their "
+          "kept-alive connection closed before any answer byte (counted once as requests)." },
     };
     int n = in->workers != NULL ? in->nworkers : 0;
     for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
@@ -382,7 +385,8 @@ static void live_m_worker_health(live_buf *b, const live_input *in)
             case 1: live_sample_u(b, fam[f].name, kv, 1, (uint64_t)(w->rss_mib * 1048576.0 + 0.5)); break;
             case 2: live_sample_f(b, fam[f].name, kv, 1, w->loop_lag_ms / 1000.0); break;
             case 3: live_sample_u(b, fam[f].name, kv, 1, w->conns); break;
-            default: live_sample_u(b, fam[f].name, kv, 1, w->flagged_intervals); break;
+            case 4: live_sample_u(b, fam[f].name, kv, 1, w->flagged_intervals); break;
+            default: live_sample_u(b, fam[f].name, kv, 1, w->retries); break;
             }
         }
     }

@@ -625,7 +625,8 @@
         td(isNum(w.engine_cpu_pct) ? fmtFixed(w.engine_cpu_pct, 1) : '\u2013', 'num' + (w.engine_cpu_pct > 90 ? ' fail' : '')),
         td(isNum(w.rss_mib) ? fmtFixed(w.rss_mib, 1) : '\u2013', 'num'),
         td(isNum(w.loop_lag_ms) ? fmtMs(w.loop_lag_ms) : '\u2013', 'num' + (w.loop_lag_ms > 10 ? ' fail' : '')),
-        td(fmtInt(w.connections), 'num'),
+        td(fmtInt(w.connections) + (w.retries > 0 ? ` (${fmtInt(w.retries)} resent)` : ''), 'num',
+          w.retries > 0 ? 'requests the lean HTTP client sent again on a new connection after their kept-alive connection closed before any answer byte, run so far' : null),
         stCell, td(fmtAgo(w.last_seen_s), 'num' + (stale ? ' warn' : '')));
       frag.appendChild(tr);
     }

@@ -112,6 +112,7 @@ static void fixture_init(fixture *f)
     f->w[0].conns = 30;
     f->w[0].flagged = true;
     f->w[0].flagged_intervals = 3;
+    f->w[0].retries = 7;                        /* issue 15 */
     snprintf(f->w[1].id, sizeof f->w[1].id, "w-b");
     snprintf(f->w[1].host, sizeof f->w[1].host, "host-b");
     f->w[1].threads = 2;
@@ -314,6 +315,7 @@ static void test_json_errors_thresholds_workers(void **state)
     assert_int_equal((int)jnum(w0, "connections"), 30);
     assert_true(json_is_true(json_object_get(w0, "flagged")));
     assert_int_equal((int)jnum(w0, "flagged_intervals"), 3);
+    assert_int_equal((int)jnum(w0, "retries"), 7);
     const char *hkeys[] = { "engine_cpu_pct", "rss_mib", "loop_lag_ms", "connections" };
     for (size_t k = 0; k < sizeof hkeys / sizeof hkeys[0]; k++)      /* none yet: null */
         assert_true(json_is_null(json_object_get(w1, hkeys[k])));
@@ -726,6 +728,7 @@ static const char *const families[][2] = {
     { "stampede_worker_loop_lag_seconds", "gauge" },
     { "stampede_worker_connections", "gauge" },
     { "stampede_worker_flagged_intervals_total", "counter" },
+    { "stampede_worker_http_retries_total", "counter" },     /* issue 15 */
     { "stampede_run_info", "gauge" },
     { "stampede_elapsed_seconds", "gauge" },
     { "stampede_requests_total", "counter" },
@@ -820,6 +823,7 @@ static void test_metrics_values(void **state)
     assert_true(sample(text, "stampede_worker_loop_lag_seconds{worker=\"w-a\"}") == 0.0355);
     assert_true(sample(text, "stampede_worker_connections{worker=\"w-a\"}") == 30);
     assert_true(sample(text, "stampede_worker_flagged_intervals_total{worker=\"w-a\"}") == 3);
+    assert_true(sample(text, "stampede_worker_http_retries_total{worker=\"w-a\"}") == 7);
     assert_null(strstr(text, "stampede_worker_rss_bytes{worker=\"w-b\"}"));
     assert_true(sample(text, "stampede_workers{state=\"lost\"}") == 1);
     assert_true(sample(text, "stampede_run_info{run_id=\"305441741\","
