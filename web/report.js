@@ -692,7 +692,9 @@
       { label: "Flagged", key: function (w) { return h(w).flagged_intervals; }, fmt: function (w) { return fmtInt(h(w).flagged_intervals); },
         cls: function (w) { return h(w).flagged_intervals > 0 ? "fail" : null; } },
       mm("cpu_pct", "Engine CPU %", f1, 90), mm("process_cpu_pct", "Process CPU %", f1), mm("rss_mib", "RSS MiB", f1),
-      mm("loop_lag_max_ms", "Loop lag ms", fmtMs, 10), mm("connections", "Connections", f1)
+      mm("loop_lag_max_ms", "Loop lag ms", fmtMs, 10), mm("connections", "Connections", f1),
+      // issue 15: requests the lean client sent again over the run (0 in an older folder)
+      { label: "Resent", key: function (w) { return h(w).retries || 0; }, fmt: function (w) { return fmtInt(h(w).retries || 0); } }
     ], hs, { id: "health-table", sortable: true }));
     hs.forEach(function (w) {
       var x = h(w);
@@ -706,7 +708,8 @@
     });
     s.appendChild(el("p", { class: "rp-note", text: "Each figure: max / mean over the worker's intervals. Engine CPU: the worker's busiest engine thread, % of one core. " +
       "Loop lag: how late its engines' 100 ms loop timer fired at worst in an interval (max: the worst interval; " +
-      "mean: the mean of the intervals' worst). Per interval in workers.csv." }));
+      "mean: the mean of the intervals' worst). Resent: requests the lean HTTP client sent again on a new connection after " +
+      "their kept-alive connection closed before any answer byte (each counted once as a request). Per interval in workers.csv." }));
   }
 
   /* "co_corrected": a latency object, or an object carrying one in "latency_ms" (and

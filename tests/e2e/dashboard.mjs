@@ -406,6 +406,17 @@ async function report(ctx, outDir, S) {
   const healthRows = await page.$$eval('#health-table tbody tr', (trs) => trs.length);
   const withHealth = (S.workers || []).filter((w) => w && w.health).length;
   if (healthRows !== withHealth) fail(`report.html: ${healthRows} generator-health rows, summary.json has ${withHealth}`);
+  // Issue 15: its "Resent" column is summary.json's workers[].health.retries
+  const resent = await page.$$eval('#health-table', (ts) => ts.length === 0 ? null : (() => {
+    const t = ts[0], heads = [...t.tHead.rows[0].cells].map((c) => c.textContent.trim());
+    const k = heads.findIndex((h) => h.startsWith('Resent'));
+    return k < 0 ? [] : [...t.tBodies[0].rows].map((r) => Number(r.cells[k].textContent.replace(/[^0-9]/g, '')));
+  })());
+  if (resent !== null) {
+    const want = (S.workers || []).filter((w) => w && w.health).map((w) => Number(w.health.retries || 0)).reduce((a, b) => a + b, 0);
+    const got = resent.reduce((a, b) => a + b, 0);
+    if (resent.length !== withHealth || got !== want) fail(`report.html: Resent column ${JSON.stringify(resent)}, summary.json retries sum ${want}`);
+  }
   if (errs.length) fail(`report.html: page errors: ${errs.join(' | ')}`);
   if (external.length) fail(`report.html: fetched from the network: ${external.join(', ')}`);
   result.report = { charts: ink, rows, page_errors: errs, external };
