@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ typedef struct tact {
     int close_ms;           /* ... this long after it */
     int delay_ms;           /* answer this long after the request */
     bool dribble;           /* one byte per write, 1 ms apart */
+    bool early;             /* answer once the head is read, without reading the body */
 } tact;
 
 #define OK200 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -59,7 +61,9 @@ typedef struct tconn {
     size_t body_left, body_got, body_bad;
     const tact *act;
     size_t off;             /* dribble: bytes written */
-    int phase;              /* 0 idle, 1 delayed answer, 2 dribbling, 3 delayed close */
+    int phase;              /* 0 idle, 1 delayed answer, 2 dribbling, 3 delayed close,
+                             * 4 close once written */
+    bool discard;           /* answered early: what else comes is drained */
 } tconn;
 
 typedef struct treq {
@@ -145,6 +149,12 @@ static void tc_timer(evutil_socket_t fd, short w, void *arg)
     if (c->phase == 3) tc_free(c);
 }
 
+/* The script's action for the next request the server reads. */
+static const tact *s_act(const tsrv *s)
+{
+    return &s->acts[s->nreq < s->nacts ? s->nreq : s->nacts - 1];
+}
+
 static void tc_request(tconn *c)
 {
     tsrv *s = c->s;
@@ -173,6 +183,10 @@ static void tc_read(struct bufferevent *bev, void *arg)
 {
     tconn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
+    if (c->discard) {                   /* answered early: the rest is not read as requests */
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
     while (c->bev && evbuffer_get_length(in)) {
         if (!c->in_body) {
             struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
@@ -189,6 +203,14 @@ static void tc_read(struct bufferevent *bev, void *arg)
             const char *cl = strcasestr(c->head, "\r\nContent-Length:");
             if (cl) c->body_left = strtoul(cl + 17, NULL, 10);
             c->in_body = true;
+            if (s_act(c->s)->early) {
+                c->discard = true;
+                c->body_left = 0;
+                c->in_body = false;
+                tc_request(c);
+                if (c->bev) evbuffer_drain(in, evbuffer_get_length(in));
+                return;
+            }
         }
         char tmp[16384];
         while (c->body_left && evbuffer_get_length(in)) {
@@ -775,6 +797,93 @@ static void test_dribble(void **st)
     assert_int_equal(t->a.nreq, 2);
 }
 
+/* ---- beyond the list: early answers, close-delimited and cut bodies, races ---------- */
+
+static void test_early_answer_to_big_post(void **st)
+{
+    tcli *t = *st;
+    /* the server answers 413 and closes after the head, while the body is still coming */
+    ts_script(&t->a, 1, (tact[]){ { .kind = A_ANSWER, .close = true, .early = true,
+        .resp = "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n" } });
+    t->a.slow = true;
+    int small = 32768;
+    assert_int_equal(setsockopt(evconnlistener_get_fd(t->a.l), SOL_SOCKET, SO_RCVBUF,
+                                &small, sizeof small), 0);
+    xinit0(t);
+    size_t n = 8u << 20;
+    char *body = malloc(n);
+    assert_non_null(body);
+    memset(body, 'x', n);
+    /* the answer may come back (413) or the close may reset the connection under the
+     * client's writes (a send or receive error): either way one result, nothing hangs */
+    http_req p = { .method = "POST", .url = t->url, .body = body, .body_len = n, .timeout_ms = 30000 };
+    run(t, &p);
+    if (!t->r.failed) assert_int_equal(t->r.status, 413);
+    else assert_int_equal(t->r.kind, ERR_OTHER);
+    spin(t, 50);
+    assert_int_equal(http_loop_conns(t->loop), 0);
+    free(body);
+}
+
+static void test_close_delimited_and_cut(void **st)
+{
+    tcli *t = *st;
+    xinit0(t);
+    t->x.keep_body = true;
+    ts_script(&t->a, 2, (tact[]){
+        { .kind = A_ANSWER, .close = true, .resp = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end" },
+        { .kind = A_ANSWER, .close = true, .resp = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nfive!" } });
+    http_req r = get(t->url);
+    run(t, &r);
+    assert_false(t->r.failed);
+    assert_int_equal(t->r.status, 200);
+    assert_string_equal(t->x.body, "until the end");
+    assert_int_equal(http_loop_conns(t->loop), 0);
+    run(t, &r);
+    assert_true(t->r.failed);
+    assert_int_equal(t->r.kind, ERR_OTHER);
+    assert_string_equal(t->r.detail, "Transferred a partial file");
+    assert_int_equal(t->r.retries, 0);      /* a fresh connection: no retry */
+    assert_int_equal(t->a.nreq, 2);
+    assert_int_equal(http_loop_conns(t->loop), 0);
+}
+
+static void test_next_request_races_idle_close(void **st)
+{
+    tcli *t = *st;
+    xinit0(t);
+    /* the server closes right after each answer; the next request is started before the
+     * loop runs again, so the client may write on the dying connection: it must still
+     * succeed (retried once) or go out on a new connection */
+    ts_script(&t->a, 1, (tact[]){ { .kind = A_ANSWER, .close = true } });
+    http_req r = get(t->url);
+    for (int i = 0; i < 5; i++) {
+        run(t, &r);
+        assert_false(t->r.failed);
+        assert_int_equal(t->r.status, 200);
+        assert_true(t->r.retries <= 1);
+    }
+    assert_int_equal(t->a.nreq, 5);
+    assert_int_equal(t->a.accepted, 5);
+}
+
+static void test_retry_only_once(void **st)
+{
+    tcli *t = *st;
+    xinit0(t);
+    ts_script(&t->a, 3, (tact[]){ { .kind = A_ANSWER }, { .kind = A_DROP }, { .kind = A_DROP } });
+    http_req r = get(t->url);
+    run(t, &r);
+    run(t, &r);
+    assert_true(t->r.failed);
+    assert_int_equal(t->r.kind, ERR_OTHER);
+    assert_string_equal(t->r.detail, "Server returned nothing (no headers, no data)");
+    assert_int_equal(t->r.retries, 1);
+    assert_int_equal(t->a.nreq, 3);
+    assert_int_equal(t->a.accepted, 2);
+    assert_int_equal(http_loop_conns(t->loop), 0);
+}
+
 /* ---- 12. fini leaves no descriptor -------------------------------------------------------- */
 
 static int count_fds(void)
@@ -829,6 +938,7 @@ static void test_fini_fds(void **st)
 
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN);           /* as the worker does (worker/main.c) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_closes_idle, setup, teardown),
@@ -845,6 +955,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cookies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dribble, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_early_answer_to_big_post, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_delimited_and_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_request_races_idle_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_only_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fini_fds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
