@@ -321,6 +321,9 @@ typedef struct tcli {
     bool done_in_start;
     http_result r;
     char url[256], url2[256];
+    /* chained requests: done() starts the next one itself, as the engine's users do */
+    int chain, chain_ok, chain_retries;
+    http_req chain_req;
 } tcli;
 
 static void on_done(http_xfer *x, const http_result *r)
@@ -329,6 +332,15 @@ static void on_done(http_xfer *x, const http_result *r)
     if (t->in_start) t->done_in_start = true;
     t->ndone++;
     t->r = *r;
+    if (t->chain > 0) {
+        t->chain_ok += !r->failed && r->status == 200;
+        t->chain_retries += (int)r->retries;
+        if (--t->chain > 0) {
+            t->in_start = true;
+            assert_int_equal(http_xfer_start(x, &t->chain_req), 0);
+            t->in_start = false;
+        }
+    }
 }
 
 static int setup(void **st)
@@ -603,6 +615,16 @@ static void test_cancel(void **st)
     assert_int_equal(t->a.reqs[1].conn, 1);
     spin(t, 5200);                      /* past the cancelled request's timeout */
     assert_int_equal(t->ndone, 1);
+    /* a failure deferred from start (done() not yet called), cancelled: never delivered,
+     * and the next request's result is its own */
+    http_req f = get("ftp://127.0.0.1/");
+    assert_int_equal(http_xfer_start(&t->x, &f), 0);
+    http_xfer_cancel(&t->x);
+    run(t, &r);
+    assert_false(t->r.failed);
+    assert_int_equal(t->r.status, 200);
+    spin(t, 50);
+    assert_int_equal(t->ndone, 2);
 }
 
 /* ---- 7. a large body to a slow reader ----------------------------------------------- */
@@ -884,6 +906,76 @@ static void test_retry_only_once(void **st)
     assert_int_equal(http_loop_conns(t->loop), 0);
 }
 
+static void test_more_bodiless_and_extra_bytes(void **st)
+{
+    tcli *t = *st;
+    xinit0(t);
+    t->x.keep_body = true;
+    ts_script(&t->a, 5, (tact[]){
+        { .kind = A_ANSWER, .resp = "HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n" },
+        { .kind = A_ANSWER, .resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" },
+        { .kind = A_ANSWER, .resp = OK200 "UNASKED" },
+        { .kind = A_ANSWER },
+        { .kind = A_ANSWER } });
+    http_req r = get(t->url);
+    run(t, &r);
+    assert_false(t->r.failed);
+    assert_int_equal(t->r.status, 304);
+    assert_int_equal(t->r.bytes, 0);
+    http_req h = { .method = "HEAD", .url = t->url, .timeout_ms = 5000 };
+    run(t, &h);
+    assert_false(t->r.failed);
+    assert_int_equal(t->r.status, 200);
+    assert_int_equal(t->a.accepted, 1);     /* both on the first connection */
+    run(t, &r);                             /* bytes after the answer: the connection goes */
+    assert_false(t->r.failed);
+    assert_int_equal(t->r.status, 200);
+    assert_string_equal(t->x.body, "ok");
+    spin(t, 20);
+    assert_int_equal(http_loop_conns(t->loop), 0);
+    run(t, &r);
+    assert_false(t->r.failed);
+    assert_int_equal(t->r.status, 200);
+    assert_int_equal(t->r.retries, 0);
+    assert_int_equal(t->a.accepted, 2);
+    assert_int_equal(t->a.reqs[3].conn, 1);
+    /* an answer the server sends on the idle connection unasked: the client drops it */
+    bufferevent_write(t->a.conns[1]->bev, OK200, strlen(OK200));
+    spin(t, 50);
+    assert_int_equal(http_loop_conns(t->loop), 0);
+    run(t, &r);
+    assert_false(t->r.failed);
+    assert_int_equal(t->r.status, 200);
+    assert_int_equal(t->a.accepted, 3);
+    assert_int_equal(t->a.nreq, 5);
+}
+
+static void test_chain_from_done(void **st)
+{
+    tcli *t = *st;
+    xinit0(t);
+    /* kept, closed right after the answer (the next request is written from done(),
+     * before the close can be seen), dropped unanswered on a kept connection, kept */
+    ts_script(&t->a, 6, (tact[]){ { .kind = A_ANSWER }, { .kind = A_ANSWER, .close = true },
+                                  { .kind = A_ANSWER }, { .kind = A_DROP },
+                                  { .kind = A_ANSWER, .close = true }, { .kind = A_ANSWER } });
+    t->chain_req = get(t->url);
+    t->chain = 10;
+    assert_int_equal(http_xfer_start(&t->x, &t->chain_req), 0);
+    uint64_t t0 = time_mono_us();
+    while (t->chain > 0 && time_mono_us() - t0 < 10000000ull) spin(t, 5);
+    assert_int_equal(t->chain, 0);
+    assert_false(t->done_in_start);
+    assert_int_equal(t->ndone, 10);
+    assert_int_equal(t->chain_ok, 10);
+    /* the server read the ten answered requests and the dropped one */
+    assert_int_equal(t->a.nreq, 11);
+    assert_true(t->chain_retries >= 1);
+    spin(t, 20);
+    assert_int_equal(http_loop_conns(t->loop), 1);
+    assert_int_equal(ts_open(&t->a), 1);
+}
+
 /* ---- 12. fini leaves no descriptor -------------------------------------------------------- */
 
 static int count_fds(void)
@@ -959,6 +1051,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_delimited_and_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_request_races_idle_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_only_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_more_bodiless_and_extra_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_from_done, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fini_fds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
