@@ -588,6 +588,42 @@ static void test_timeout(void **st)
     assert_int_equal(t->a.closed, 1);   /* the server saw the close */
 }
 
+/* headers that stop halfway: a timeout, the connection closed, the next request on a
+ * new one; then a header block beyond HRESP_MAX_HEADER_BYTES: a bounded failure */
+static void test_stalled_and_huge_headers(void **st)
+{
+    tcli *t = *st;
+    xinit0(t);
+    size_t big = 100u << 10;
+    char *huge = malloc(big + 128);
+    assert_non_null(huge);
+    int k = snprintf(huge, 128, "HTTP/1.1 200 OK\r\nX-Big: ");
+    memset(huge + k, 'h', big);
+    strcpy(huge + k + big, "\r\nContent-Length: 0\r\n\r\n");
+    ts_script(&t->a, 3, (tact[]){ { .kind = A_ANSWER, .resp = "HTTP/1.1 200 OK\r\nContent-Le" },
+                                  { .kind = A_ANSWER }, { .kind = A_ANSWER, .resp = huge } });
+    http_req r = get(t->url);
+    r.timeout_ms = 300;
+    run(t, &r);
+    assert_true(t->r.failed);
+    assert_int_equal(t->r.kind, ERR_TIMEOUT);
+    assert_true(t->r.ttfb_us > 0);          /* bytes came, then nothing */
+    assert_int_equal(http_loop_conns(t->loop), 0);
+    r.timeout_ms = 5000;
+    run(t, &r);
+    assert_false(t->r.failed);
+    assert_int_equal(t->r.status, 200);
+    assert_int_equal(t->a.accepted, 2);
+    run(t, &r);
+    assert_true(t->r.failed);
+    assert_int_equal(t->r.kind, ERR_OTHER);
+    assert_non_null(t->r.detail);
+    assert_non_null(strstr(t->r.detail, "too large"));
+    assert_int_equal(http_loop_conns(t->loop), 0);
+    spin(t, 50);
+    free(huge);
+}
+
 /* ---- 6. cancel ---------------------------------------------------------------------- */
 
 static void test_cancel(void **st)
@@ -732,6 +768,49 @@ static void test_redirect_loop(void **st)
     assert_string_equal(t->r.detail, "Number of redirects hit maximum amount");
     assert_int_equal(t->a.nreq, 31);    /* the first and 30 redirects, like libcurl's default */
     assert_int_equal(t->a.accepted, 1);
+}
+
+/* the allowlist is asked at every connect, a redirect's included */
+static bool allow_port(const void *ud, const struct sockaddr *sa)
+{
+    const int *port = ud;
+    return sa->sa_family == AF_INET && ntohs(((const struct sockaddr_in *)sa)->sin_port) == *port;
+}
+
+static void test_redirect_outside_allow(void **st)
+{
+    tcli *t = *st;
+    int port = t->a.port;
+    xinit(t, (http_opts){ .follow_redirects = true, .allow = allow_port, .allow_ud = &port });
+    char loc[256];
+    snprintf(loc, sizeof loc, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/\r\n"
+             "Content-Length: 0\r\n\r\n", t->b.port);
+    ts_script(&t->a, 1, (tact[]){ { .kind = A_ANSWER, .resp = loc } });
+    http_req r = get(t->url);
+    run(t, &r);
+    assert_true(t->r.failed);
+    assert_int_equal(t->r.kind, ERR_CONNECT);
+    assert_string_equal(t->r.detail, "target outside the worker's --allow");
+    assert_int_equal(t->a.nreq, 1);
+    assert_int_equal(t->b.accepted, 0);
+    assert_int_equal(http_loop_conns(t->loop), 0);
+}
+
+/* a name with more than one address: those that refuse are passed over */
+static void test_localhost_addresses(void **st)
+{
+    tcli *t = *st;
+    xinit0(t);
+    char u[128];
+    snprintf(u, sizeof u, "http://localhost:%d/x", t->a.port);
+    http_req r = get(u);
+    run(t, &r);
+    assert_false(t->r.failed);
+    assert_int_equal(t->r.status, 200);
+    assert_int_equal(t->a.nreq, 1);
+    char host[64];
+    snprintf(host, sizeof host, "\r\nHost: localhost:%d\r\n", t->a.port);
+    assert_non_null(strstr(t->a.reqs[0].head, host));
 }
 
 /* ---- 9. responses without a body ------------------------------------------------------ */
@@ -1038,12 +1117,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_not_post, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_from_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stalled_and_huge_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_2m_slow_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_8m_slow_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect_other_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect_303_post, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redirect_outside_allow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_localhost_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cookies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dribble, setup, teardown),
