@@ -813,6 +813,40 @@ static void test_localhost_addresses(void **st)
     assert_non_null(strstr(t->a.reqs[0].head, host));
 }
 
+/* without follow_redirects the 302 is the answer; the loop's host table is bounded
+ * (HL_MAX_HOSTS host:port pairs; every connect refused by the allowlist, so nothing
+ * leaves the process) */
+static void test_no_follow_and_host_table(void **st)
+{
+    tcli *t = *st;
+    xinit0(t);
+    ts_script(&t->a, 1, (tact[]){
+        { .kind = A_ANSWER, .resp = "HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n" } });
+    http_req r = get(t->url);
+    run(t, &r);
+    assert_false(t->r.failed);
+    assert_int_equal(t->r.status, 302);
+    assert_int_equal(t->a.nreq, 1);
+    http_xfer_fini(&t->x);
+    int asked = 0;
+    xinit(t, (http_opts){ .allow = refuse_all, .allow_ud = &asked });
+    int hosts = 0;
+    for (int i = 0; i < 400; i++) {
+        char u[64];
+        snprintf(u, sizeof u, "http://127.0.0.1:%d/", 20000 + i);
+        r = get(u);
+        run(t, &r);
+        assert_true(t->r.failed);
+        assert_int_equal(t->r.kind, ERR_CONNECT);
+        if (!strcmp(t->r.detail, "too many distinct hosts on one engine thread")) break;
+        assert_string_equal(t->r.detail, "target outside the worker's --allow");
+        hosts++;
+    }
+    assert_int_equal(hosts, 255);       /* A's host:port is the first entry */
+    assert_int_equal(asked, 255);
+    assert_int_equal(http_loop_conns(t->loop), 0);
+}
+
 /* ---- 9. responses without a body ------------------------------------------------------ */
 
 static void test_no_body(void **st)
@@ -1126,6 +1160,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redirect_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect_outside_allow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_localhost_addresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_follow_and_host_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cookies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dribble, setup, teardown),
