@@ -6,8 +6,8 @@
  * server closes is seen (EOF) and closed here before the user's next request. A request
  * is written at once from http_xfer_start: the head (worker/http_wire.c, serialized
  * into the connection's own buffer, which stays at its high-water mark) and the user's
- * body (borrowed until done), one writev on plain TCP. Responses are read into the
- * loop's one read buffer (no per-connection receive buffer: an idle user costs no
+ * body (borrowed until done), one sendmsg on plain TCP (MSG_NOSIGNAL). Responses are
+ * read into the loop's one read buffer (no per-connection receive buffer: an idle user costs no
  * buffer) and parsed by worker/http_resp.c (llhttp), which writes the header block and
  * the kept body into the xfer's buffers. Steady state: one write and one read system
  * call per request, no poll, no epoll_ctl, no allocation.
@@ -494,7 +494,11 @@ static void hl_write(hl_conn *c)
             size_t bsent = c->sent > c->out_len ? c->sent - c->out_len : 0;
             if (c->body_len > bsent)
                 iov[k++] = (struct iovec){ (void *)(c->body + bsent), c->body_len - bsent };
-            n = writev(c->fd, iov, k);
+            /* sendmsg, not writev: MSG_NOSIGNAL, so a reset connection is an EPIPE
+             * here rather than a SIGPIPE for the process (TLS writes go through
+             * OpenSSL's write(): the worker and the CLI ignore SIGPIPE for those) */
+            struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)k };
+            n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
             if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK) { hl_watch(c, EV_READ | EV_WRITE); return; }
                 if (errno == EINTR) continue;
