@@ -76,6 +76,15 @@ int util_reserve(char **buf, size_t *cap, size_t need)
     return 0;
 }
 
+int util_append(char **buf, size_t *len, size_t *cap, const void *s, size_t n)
+{
+    if (util_reserve(buf, cap, *len + n + 1) != 0) return -1;
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
 /* XML text or attribute value, escaped. Control characters XML 1.0 cannot carry are
  * written as '?'. */
 void util_xml_escape(FILE *f, const char *s)

@@ -14,6 +14,9 @@ int util_random(void *buf, size_t n);
 /* Makes *buf hold at least need bytes, doubling from 256 (keeps the high-water mark, so
  * a reused buffer stops allocating). 0, or -1 on ENOMEM (*buf unchanged). */
 int util_reserve(char **buf, size_t *cap, size_t need);
+/* Appends n bytes of s at *len in *buf (grown by util_reserve), advances *len and keeps
+ * the buffer NUL-terminated after them. 0, or -1 on ENOMEM (nothing appended). */
+int util_append(char **buf, size_t *len, size_t *cap, const void *s, size_t n);
 /* Writes s as XML text or attribute value (junit.xml files): the five special characters
  * escaped, tab/newline/carriage return as character references, other control
  * characters XML 1.0 cannot carry as '?'. */

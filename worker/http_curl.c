@@ -249,9 +249,7 @@ static size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     size_t n = size * nmemb;
     x->bytes += n;
     if (x->keep_body) {
-        if (util_reserve(&x->body, &x->body_cap, x->body_len + n + 1) != 0) return 0;
-        memcpy(x->body + x->body_len, ptr, n);
-        x->body_len += n;
+        if (util_append(&x->body, &x->body_len, &x->body_cap, ptr, n) != 0) return 0;
     }
     return n;
 }
@@ -261,9 +259,7 @@ static size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     http_xfer *x = ud;
     size_t n = size * nmemb;
     if (x->keep_hdrs) {
-        if (util_reserve(&x->hdrs, &x->hdrs_cap, x->hdrs_len + n + 1) != 0) return 0;
-        memcpy(x->hdrs + x->hdrs_len, ptr, n);
-        x->hdrs_len += n;
+        if (util_append(&x->hdrs, &x->hdrs_len, &x->hdrs_cap, ptr, n) != 0) return 0;
     }
     return n;
 }

@@ -73,15 +73,10 @@ static int hdr_put(hresp *r, const char *s, size_t n)
         r->detail = D_HDR_LIMIT;
         return -1;
     }
-    if (util_reserve(r->sink.hdrs, r->sink.hdrs_cap, len + n + 1) != 0) {
+    if (util_append(r->sink.hdrs, r->sink.hdrs_len, r->sink.hdrs_cap, s, n) != 0) {
         r->detail = D_NOMEM;
         return -1;
     }
-    char *b = *r->sink.hdrs;
-    memcpy(b + len, s, n);
-    len += n;
-    b[len] = '\0';
-    *r->sink.hdrs_len = len;
     return 0;
 }
 
@@ -177,15 +172,10 @@ static int body_put(hresp *r, const char *s, size_t n)
         return 0;
     if (n > HRESP_MAX_BODY_BYTES - len)
         n = HRESP_MAX_BODY_BYTES - len;
-    if (util_reserve(r->sink.body, r->sink.body_cap, len + n + 1) != 0) {
+    if (util_append(r->sink.body, r->sink.body_len, r->sink.body_cap, s, n) != 0) {
         r->detail = D_NOMEM;
         return -1;
     }
-    char *b = *r->sink.body;
-    memcpy(b + len, s, n);
-    len += n;
-    b[len] = '\0';
-    *r->sink.body_len = len;
     return 0;
 }
 
