@@ -44,17 +44,8 @@ int hwire_parse(const char *url, hwire_url *u)
     return 0;
 }
 
-/* Appends n bytes to buf at *len. 0, or -1. */
-static int put(char **buf, size_t *cap, size_t *len, const char *s, size_t n)
-{
-    if (util_reserve(buf, cap, *len + n + 1) != 0) return -1;
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    return 0;
-}
-
-#define PUTS(s) do { if (put(buf, cap, &len, (s), strlen(s)) != 0) return -1; } while (0)
-#define PUTN(s, n) do { if (put(buf, cap, &len, (s), (n)) != 0) return -1; } while (0)
+#define PUTS(s) do { if (util_append(buf, &len, cap, (s), strlen(s)) != 0) return -1; } while (0)
+#define PUTN(s, n) do { if (util_append(buf, &len, cap, (s), (n)) != 0) return -1; } while (0)
 
 /* A "Name: value" header's name length and its value (trimmed), or -1 when it has no
  * colon. */
@@ -97,18 +88,30 @@ long hwire_head(const hwire_req *r, char **buf, size_t *cap)
     if (u->target_slash) PUTS("/");
     PUTN(u->target, u->target_len);
     PUTS(" HTTP/1.1\r\n");
+    /* which of libcurl's defaults the step writes itself (by name, empty value too:
+     * "Host:" takes ours away): one pass over the step's headers */
+    enum { H_HOST = 1, H_UA = 2, H_ACCEPT = 4, H_AE = 8, H_CT = 16 };
+    static const struct { const char *name; size_t len; int bit; } known[] = {
+        { "Host", 4, H_HOST }, { "User-Agent", 10, H_UA }, { "Accept", 6, H_ACCEPT },
+        { "Accept-Encoding", 15, H_AE }, { "Content-Type", 12, H_CT },
+    };
+    int own = 0;
     const char *v;
-    if (hwire_find(r->headers, r->nheaders, "Host", &v) < 0) {
+    size_t vl;
+    for (int i = 0; i < r->nheaders; i++) {
+        long nl = hdr_split(r->headers[i], &v, &vl);
+        for (size_t k = 0; nl > 0 && k < sizeof known / sizeof known[0]; k++)
+            if ((size_t)nl == known[k].len && !strncasecmp(r->headers[i], known[k].name, known[k].len))
+                own |= known[k].bit;
+    }
+    if (!(own & H_HOST)) {
         PUTS("Host: ");
         PUTN(u->authority, u->authority_len);
         PUTS("\r\n");
     }
-    if (hwire_find(r->headers, r->nheaders, "User-Agent", &v) < 0)
-        PUTS("User-Agent: stampede/" STAMPEDE_VERSION "\r\n");
-    if (hwire_find(r->headers, r->nheaders, "Accept", &v) < 0)
-        PUTS("Accept: */*\r\n");
-    if (hwire_find(r->headers, r->nheaders, "Accept-Encoding", &v) < 0)
-        PUTS("Accept-Encoding: gzip, deflate\r\n");
+    if (!(own & H_UA)) PUTS("User-Agent: stampede/" STAMPEDE_VERSION "\r\n");
+    if (!(own & H_ACCEPT)) PUTS("Accept: */*\r\n");
+    if (!(own & H_AE)) PUTS("Accept-Encoding: gzip, deflate\r\n");
     if (r->cookies_len) {               /* the jar's line, before the step's headers */
         PUTS("Cookie: ");
         PUTN(r->cookies, r->cookies_len);
@@ -116,7 +119,6 @@ long hwire_head(const hwire_req *r, char **buf, size_t *cap)
     }
     for (int i = 0; i < r->nheaders; i++) {
         const char *h = r->headers[i];
-        size_t vl;
         long nl = hdr_split(h, &v, &vl);
         if (nl <= 0) continue;
         if (nl == 14 && !strncasecmp(h, "Content-Length", 14)) continue;  /* ours */
@@ -127,8 +129,7 @@ long hwire_head(const hwire_req *r, char **buf, size_t *cap)
         PUTS("\r\n");
     }
     if (r->has_body) {
-        if (hwire_find(r->headers, r->nheaders, "Content-Type", &v) < 0)
-            PUTS("Content-Type: application/x-www-form-urlencoded\r\n");
+        if (!(own & H_CT)) PUTS("Content-Type: application/x-www-form-urlencoded\r\n");
         char num[32];
         int n = snprintf(num, sizeof num, "Content-Length: %zu\r\n", r->body_len);
         PUTN(num, (size_t)n);
