@@ -85,6 +85,7 @@
 
 typedef struct hl_host {
     char             name[HWIRE_MAX_HOST + 1];
+    size_t           name_len;
     uint16_t         port;
     bool             tls;
     int              naddr;
@@ -211,6 +212,13 @@ static SSL_CTX *hl_ctx(hl_loop *l, bool insecure)
     return ctx;
 }
 
+/* The entry is u's scheme, host (case-blind) and port. */
+static bool hl_host_is(const hl_host *h, const hwire_url *u)
+{
+    return h->port == u->port && h->tls == u->tls && h->name_len == u->host_len &&
+           !strncasecmp(h->name, u->host, u->host_len);
+}
+
 /* The table entry of u's host:port (resolved now if new or older than the TTL). Its
  * index, or -1 with *detail set. */
 static int hl_host_get(hl_loop *l, const hwire_url *u, const char **detail)
@@ -219,8 +227,7 @@ static int hl_host_get(hl_loop *l, const hwire_url *u, const char **detail)
     int i;
     for (i = 0; i < l->nhosts; i++) {
         hl_host *h = &l->hosts[i];
-        if (h->port == u->port && h->tls == u->tls && strlen(h->name) == u->host_len &&
-            !strncasecmp(h->name, u->host, u->host_len)) {
+        if (hl_host_is(h, u)) {
             if (h->naddr > 0 && now - h->resolved_us < HL_DNS_TTL_US) return i;
             break;
         }
@@ -237,6 +244,7 @@ static int hl_host_get(hl_loop *l, const hwire_url *u, const char **detail)
         hl_host *h = &l->hosts[l->nhosts];
         memcpy(h->name, u->host, u->host_len);
         h->name[u->host_len] = '\0';
+        h->name_len = u->host_len;
         h->port = u->port;
         h->tls = u->tls;
         h->naddr = 0;
@@ -571,9 +579,7 @@ static void hl_send(hl_conn *c)
     c->got_byte = false;
     if (c->fd >= 0 && c->host >= 0) {
         const hl_host *h = &c->loop->hosts[c->host];
-        if (!(h->port == c->u.port && h->tls == c->u.tls && strlen(h->name) == c->u.host_len &&
-              !strncasecmp(h->name, c->u.host, c->u.host_len)))
-            hl_close(c);
+        if (!hl_host_is(h, &c->u)) hl_close(c);
     }
     if (c->fd >= 0) {
         c->reused = c->served;
